@@ -1,0 +1,1 @@
+"""Analyses: `LayeredGraph` -> arrays and small frozen results. Pure; never mutate the input."""

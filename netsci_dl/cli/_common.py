@@ -1,0 +1,61 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from netsci_dl.export.conv import REDUCTIONS
+
+__all__ = ["export_options", "layers_arg", "parse_image_shape"]
+
+
+def parse_image_shape(value: str | None) -> tuple[int, ...] | None:
+    """``"28x28"`` -> ``(28, 28)``."""
+    if not value:
+        return None
+    try:
+        shape = tuple(int(v) for v in value.lower().replace(",", "x").split("x"))
+    except ValueError:
+        raise ValueError(f"--image-shape {value!r}: expected e.g. 28x28") from None
+    if any(s <= 0 for s in shape):
+        raise ValueError(f"--image-shape {value!r}: sizes must be positive")
+    return shape
+
+
+def layers_arg(value: str | None) -> Any:
+    """``--layers``: a regex, or a comma-separated list when it contains commas."""
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()] if "," in value else value
+
+
+def export_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--layers``, ``--layout``, ``--conv-reduce``, ``--image-shape``."""
+    opts = [
+        click.option(
+            "--layers",
+            default=None,
+            help="Layers to export: a regular expression, or a comma-separated list of names.",
+        ),
+        click.option(
+            "--layout",
+            type=click.Choice(["auto", "out_in", "in_out"]),
+            default="auto",
+            show_default=True,
+            help="Weight orientation: torch (out_in) or (in_out).",
+        ),
+        click.option(
+            "--conv-reduce",
+            type=click.Choice(list(REDUCTIONS)),
+            default="l2",
+            show_default=True,
+            help="How a conv kernel becomes one edge weight.",
+        ),
+        click.option("--image-shape", default=None, help="Input image shape, e.g. 28x28."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f

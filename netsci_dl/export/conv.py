@@ -1,0 +1,127 @@
+"""CNN -> channel graph: one node per channel, one edge per (input channel, output channel).
+
+The weight of the edge ``c_in -> c_out`` is a reduction of the kernel ``W[c_out, c_in, :, :]``:
+
+==========  ===========================================
+``l2``      sqrt(sum w^2)  (default; >= 0)
+``l1``      sum |w|        (>= 0)
+``sum``     sum w          (signed: the response to a constant input)
+``mean``    mean w         (signed)
+``max_abs`` max |w|        (>= 0)
+==========  ===========================================
+
+Grouped convolutions (``groups > 1``) connect each output channel only to the input channels of
+its group; the other entries of the block are zero.
+
+**Flatten into the first Linear layer.** A Linear layer after a convolution takes
+``F = C * k`` features, where torch's flatten is channel-major (the ``k = h*w`` features of
+channel 0 come first). Its input side is aggregated per channel: the edge ``c -> j`` gets the same
+reduction applied to ``W[j, c*k:(c+1)*k]``. With global pooling (``F == C``) nothing is reduced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["REDUCTIONS", "reduce_kernels", "conv_block", "flatten_block"]
+
+REDUCTIONS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+    "l2": lambda a, ax: np.sqrt(np.sum(np.square(a, dtype=np.float64), axis=ax)),
+    "l1": lambda a, ax: np.sum(np.abs(a), axis=ax, dtype=np.float64),
+    "sum": lambda a, ax: np.sum(a, axis=ax, dtype=np.float64),
+    "mean": lambda a, ax: np.mean(a, axis=ax, dtype=np.float64),
+    "max_abs": lambda a, ax: np.max(np.abs(a), axis=ax).astype(np.float64),
+}
+
+
+def _reducer(reduce: str) -> Callable[[np.ndarray, int], np.ndarray]:
+    try:
+        return REDUCTIONS[reduce]
+    except KeyError:
+        raise ValueError(
+            f"conv_reduce={reduce!r} is not one of {', '.join(REDUCTIONS)}"
+        ) from None
+
+
+def reduce_kernels(weight: np.ndarray, reduce: str = "l2") -> np.ndarray:
+    """``(out, in, *kernel)`` -> ``(out, in)`` by reducing every kernel to one number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.ones((2, 1, 3, 3))
+    >>> reduce_kernels(w, "l1").tolist()
+    [[9.0], [9.0]]
+    """
+    if weight.ndim < 3:
+        raise ValueError(f"a conv weight has at least 3 dims, got shape {weight.shape}")
+    flat = weight.reshape(weight.shape[0], weight.shape[1], -1)
+    return _reducer(reduce)(flat, 2)
+
+
+def conv_block(weight: np.ndarray, n_in_channels: int, reduce: str = "l2") -> np.ndarray:
+    """The ``(n_in_channels, out)`` block of a (possibly grouped) convolution.
+
+    Parameters
+    ----------
+    weight : (out, in / groups, kh, kw) ndarray
+    n_in_channels : int
+        Channels entering the convolution; ``groups = n_in_channels / weight.shape[1]``.
+    reduce : str
+        See the module docstring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.ones((4, 1, 2, 2))          # depthwise-like: 2 groups of 2 outputs, 1 input each
+    >>> conv_block(w, 2, "sum").tolist()
+    [[4.0, 4.0, 0.0, 0.0], [0.0, 0.0, 4.0, 4.0]]
+    """
+    out_c, in_per_group = weight.shape[:2]
+    if n_in_channels % in_per_group:
+        raise ValueError(
+            f"conv weight {weight.shape} takes {in_per_group} channels per group, which does "
+            f"not divide the {n_in_channels} input channels"
+        )
+    groups = n_in_channels // in_per_group
+    if out_c % groups:
+        raise ValueError(f"conv weight {weight.shape}: {out_c} outputs not divisible by {groups} groups")
+    red = reduce_kernels(weight, reduce)  # (out, in_per_group)
+    if groups == 1:
+        return red.T
+    block = np.zeros((n_in_channels, out_c), dtype=np.float64)
+    out_per_group = out_c // groups
+    o = np.arange(out_c)
+    g = o // out_per_group
+    rows = g[:, None] * in_per_group + np.arange(in_per_group)[None, :]  # (out, in_per_group)
+    block[rows, o[:, None]] = red
+    return block
+
+
+def flatten_block(weight: np.ndarray, n_channels: int, reduce: str = "l2") -> np.ndarray:
+    """The ``(n_channels, out)`` block of a Linear layer fed by a flattened conv output.
+
+    Parameters
+    ----------
+    weight : (out, F) ndarray
+        torch layout; ``F`` must be a multiple of ``n_channels`` (channel-major flatten).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.array([[1.0, 1.0, 2.0, 2.0]])   # 1 output, 2 channels of 2 features
+    >>> flatten_block(w, 2, "sum").tolist()
+    [[2.0], [4.0]]
+    """
+    out, feats = weight.shape
+    if feats % n_channels:
+        raise ValueError(
+            f"Linear weight {weight.shape} takes {feats} features, not a multiple of the "
+            f"{n_channels} channels of the convolution before it"
+        )
+    k = feats // n_channels
+    if k == 1:
+        return weight.T.astype(np.float64)
+    return _reducer(reduce)(weight.reshape(out, n_channels, k), 2).T

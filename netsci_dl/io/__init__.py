@@ -1,0 +1,1 @@
+"""Readers and writers: npz (lossless), GraphML and GEXF (Gephi), the report folder."""

@@ -1,0 +1,55 @@
+"""Write a `LayeredGraph` in the format its file name (or ``fmt``) asks for."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from netsci_dl.graph import LayeredGraph
+from netsci_dl.io._atomic import check_writable
+
+__all__ = ["FORMATS", "format_of", "check_output", "write"]
+
+
+def _npz(G: LayeredGraph, path: Path, **kw: Any) -> None:
+    from netsci_dl.io.npz import save_graph
+
+    save_graph(G, path, **kw)
+
+
+#: format name -> (file suffixes, writer(G, path, **options)); every writer writes atomically
+FORMATS: dict[str, tuple[tuple[str, ...], Callable[..., None]]] = {
+    "npz": ((".npz",), _npz),
+}
+
+
+def format_of(path: str | os.PathLike, fmt: str | None = None) -> str:
+    """The format of ``path``: ``fmt`` when given, else from the file suffix."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+        return fmt
+    name = str(path).lower()
+    for f, (suffixes, _) in sorted(FORMATS.items(), key=lambda kv: -max(map(len, kv[1][0]))):
+        if name.endswith(suffixes):
+            return f
+    known = ", ".join(s for suffixes, _ in FORMATS.values() for s in suffixes)
+    raise ValueError(f"{path}: cannot tell the output format from its name; use one of {known}")
+
+
+def check_output(path: str | os.PathLike, *, force: bool = False, fmt: str | None = None) -> Path:
+    """Validate an output path before any work: known format, folder exists, no overwrite."""
+    format_of(path, fmt)
+    return check_writable(path, force=force)
+
+
+def write(
+    G: LayeredGraph, path: str | os.PathLike, *, force: bool = False, fmt: str | None = None, **options: Any
+) -> Path:
+    """Write ``G`` to ``path`` atomically; refuse to overwrite unless ``force``."""
+    f = format_of(path, fmt)
+    p = check_writable(path, force=force)
+    FORMATS[f][1](G, p, **options)
+    return p

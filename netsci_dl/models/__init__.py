@@ -1,0 +1,1 @@
+"""RBM/DBN models and trainers (the only tree that requires torch)."""
