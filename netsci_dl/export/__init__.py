@@ -9,6 +9,7 @@ every tensor found, what becomes a layer and why the rest is skipped.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,10 +61,12 @@ def _plan_checkpoint(
         )
     else:
         if layout == "auto":
-            torch_named = all(
-                k.endswith((".weight", ".bias")) for k in ckpt.tensors if ckpt.tensors[k].ndim >= 1
+            torch_named = any(k.endswith(".weight") for k in ckpt.tensors)
+            layout = (
+                "out_in"
+                if ckpt.format in ("torch", "safetensors", "mapping") or torch_named
+                else "in_out"
             )
-            layout = "out_in" if ckpt.format in ("torch", "safetensors") or torch_named else "in_out"
         plan = plan_from_state_dict(
             ckpt.tensors,
             source=ckpt.source,
@@ -131,11 +134,9 @@ def _plan(
         return _plan_checkpoint(
             ckpt, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
         )
-    mod = type(source).__module__
-    if mod.startswith("torch"):
-        import torch.nn as nn
-
-        if isinstance(source, nn.Module):
+    torch = sys.modules.get("torch")
+    if torch is not None:  # an nn.Module can only exist when torch is loaded
+        if isinstance(source, torch.nn.Module):
             return (
                 plan_from_module(
                     source, layers=layers, conv_reduce=conv_reduce, image_shape=image_shape

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -121,7 +122,14 @@ def _read_torch(path: Path) -> Checkpoint:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        msg = str(e)
+        if "unsupported global" not in msg.lower():  # e.g. "Unsupported operand": not a pickle
+            raise ValueError(
+                f"{path}: not a readable torch checkpoint (truncated or not a checkpoint?): "
+                f"{msg.splitlines()[0] if msg else type(e).__name__}"
+            ) from e
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", msg)
+        first = f"it holds {found.group(1)}" if found else "it holds non-tensor objects"
         raise ValueError(
             f"{path}: refused: loading it would unpickle arbitrary Python objects, which can run "
             f"code ({first}). netsci_dl loads checkpoints with torch.load(weights_only=True) only. "

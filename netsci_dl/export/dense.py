@@ -98,10 +98,14 @@ def plan_from_state_dict(
     names = list(tensors)
     weights: dict[str, str] = {}  # base name -> tensor key
     infos: dict[str, TensorInfo] = {}
+    torch_named = any(k.endswith(".weight") for k in names)
     for k in names:
         arr = tensors[k]
         base = k[: -len(".weight")] if k.endswith(".weight") else k
-        is_weight_key = k.endswith(".weight") or (layout == "in_out" and not k.endswith(".bias"))
+        # torch names weights X.weight; files of raw matrices (W0, W1, ...) have no such suffix
+        is_weight_key = k.endswith(".weight") or (
+            (layout == "in_out" or not torch_named) and not k.endswith(".bias")
+        )
         if not is_weight_key:
             continue
         if arr.ndim in (2, 4) and arr.dtype.kind in "fiu" and min(arr.shape) > 0:

@@ -1,0 +1,83 @@
+"""Build a LayeredGraph + edges() from workload W, against graph-tool and igraph (same run).
+
+    .venv/bin/python benchmarks/bench_graph.py
+
+Target (issue 3): <= 20 ms for the build and the edge arrays (graph-tool's add_edge_list takes
+about 68 ms on the machine of PEERS.md), and little extra memory beyond the weights.
+The peers start from the same edge arrays (our edges()), so their times exclude making them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workload import dbn_weights  # noqa: E402
+
+import netsci_dl as nd  # noqa: E402
+
+
+def best(f, repeat=5):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = f()
+        times.append(time.perf_counter() - t0)
+    return min(times), float(np.median(times)), out
+
+
+def ours(Ws):
+    G = nd.from_matrices(Ws)
+    return G, G.edges()
+
+
+def main() -> None:
+    Ws = dbn_weights()
+    wbytes = sum(W.nbytes for W in Ws)
+    t_min, t_med, (G, (src, dst, w)) = best(lambda: ours(Ws))
+    tracemalloc.start()
+    ours(Ws)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"workload W: {G!r}")
+    print(f"netsci_dl  LayeredGraph + edges(): min {t_min * 1e3:7.2f} ms  median {t_med * 1e3:7.2f} ms"
+          f"  extra memory {peak / 1e6:.1f} MB = {peak / wbytes:.2f}x the weights ({wbytes / 1e6:.1f} MB)")
+    t_b, _, _ = best(lambda: nd.from_matrices(Ws))
+    print(f"netsci_dl  LayeredGraph alone:     min {t_b * 1e3:7.3f} ms (no copy of the weights)")
+    layer = G.node_layer
+    peers = {}
+    try:
+        import graph_tool.all as gt
+
+        def build_gt():
+            g = gt.Graph(directed=False)
+            g.add_vertex(G.n_nodes)
+            ew = g.new_edge_property("double")
+            g.add_edge_list(np.column_stack([src, dst, w.astype(np.float64)]), eprops=[ew])
+            vl = g.new_vertex_property("int", vals=layer)
+            return g, vl
+
+        peers["graph-tool add_edge_list"] = best(build_gt, repeat=3)
+    except ImportError:
+        print("graph-tool: not installed")
+    import igraph as ig
+
+    def build_ig():
+        g = ig.Graph(G.n_nodes, edges=list(zip(src.tolist(), dst.tolist())))
+        g.es["weight"] = w.tolist()
+        g.vs["layer"] = layer.tolist()
+        return g
+
+    peers["igraph Graph(list of tuples)"] = best(build_ig, repeat=3)
+    for name, (p_min, p_med, _) in peers.items():
+        print(f"{name:<30} min {p_min * 1e3:7.1f} ms  median {p_med * 1e3:7.1f} ms"
+              f"   ratio peer/ours {p_min / t_min:6.1f}x")
+
+
+if __name__ == "__main__":
+    main()

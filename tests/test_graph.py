@@ -1,0 +1,159 @@
+"""LayeredGraph: structure, edges, adjacency, persistence; oracles networkx and scipy."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netsci_dl import LayeredGraph
+from tests.conftest import random_layered
+
+
+def test_offsets_edges_dense():
+    G = random_layered((3, 2, 4))
+    np.testing.assert_array_equal(G.offsets, [0, 3, 5, 9])
+    assert G.n_nodes == 9
+    assert G.n_edges == 3 * 2 + 2 * 4
+    src, dst, w = G.edges()
+    assert src.dtype == np.int32
+    # oracle: nonzero positions of the matrices
+    W0, W1 = G.blocks
+    np.testing.assert_array_equal(w[:6], W0.ravel())
+    np.testing.assert_array_equal(w[6:], W1.ravel())
+    np.testing.assert_array_equal(src[:6], np.repeat(np.arange(3), 2))
+    np.testing.assert_array_equal(dst[:6], np.tile(np.arange(2), 3) + 3)
+    np.testing.assert_array_equal(src[6:], np.repeat(np.arange(2), 4) + 3)
+    np.testing.assert_array_equal(dst[6:], np.tile(np.arange(4), 2) + 5)
+    np.testing.assert_array_equal(G.edge_layer(), [0] * 6 + [1] * 8)
+
+
+def test_edges_sparse_match_dense():
+    Gs = random_layered((6, 5, 4), seed=3, sparse_p=0.5)
+    dense = LayeredGraph(Gs.layer_sizes, tuple(b.toarray() for b in Gs.blocks))
+    s, d, w = Gs.edges()
+    s2, d2, w2 = dense.edges()
+    keep = w2 != 0
+    np.testing.assert_array_equal(s, s2[keep])
+    np.testing.assert_array_equal(d, d2[keep])
+    np.testing.assert_array_equal(w, w2[keep])
+
+
+def test_layer_of_and_node_arrays():
+    G = random_layered((3, 2, 4))
+    np.testing.assert_array_equal(G.layer_of(np.arange(9)), [0, 0, 0, 1, 1, 2, 2, 2, 2])
+    assert G.layer_of(4) == 1
+    np.testing.assert_array_equal(G.node_layer, [0, 0, 0, 1, 1, 2, 2, 2, 2])
+    np.testing.assert_array_equal(G.node_index, [0, 1, 2, 0, 1, 0, 1, 2, 3])
+    with pytest.raises(ValueError, match="out of range"):
+        G.layer_of(9)
+
+
+def test_adjacency_matches_networkx():
+    G = random_layered((4, 3, 5), seed=1, sparse_p=0.6)
+    src, dst, w = G.edges()
+    ref = nx.Graph()
+    ref.add_nodes_from(range(G.n_nodes))
+    ref.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), w.tolist()))
+    A = G.adjacency()
+    B = nx.to_scipy_sparse_array(ref, nodelist=range(G.n_nodes), weight="weight")
+    np.testing.assert_allclose(A.toarray(), B.toarray(), rtol=1e-6)
+    # degrees and strengths against networkx
+    np.testing.assert_array_equal(np.diff(A.indptr), [d for _, d in ref.degree()])
+    np.testing.assert_allclose(
+        A.sum(axis=1), [s for _, s in ref.degree(weight="weight")], rtol=1e-5, atol=1e-6
+    )
+    D = G.adjacency(directed=True, weights="abs")
+    np.testing.assert_allclose(D.toarray(), np.triu(np.abs(A.toarray())))
+    U = G.adjacency(weights=None)
+    assert set(np.unique(U.data)) == {1.0}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+    seed=st.integers(0, 1000),
+    sparse=st.booleans(),
+)
+def test_strength_conservation(sizes, seed, sparse):
+    """sum of out-strength of layer l == sum of in-strength of layer l+1 == W_l.sum()."""
+    G = random_layered(tuple(sizes), seed=seed, sparse_p=0.5 if sparse else None)
+    A = G.adjacency(directed=True)
+    out_s = np.asarray(A.sum(axis=1)).ravel()
+    in_s = np.asarray(A.sum(axis=0)).ravel()
+    for l in range(len(sizes) - 1):
+        total = float(G.dense_block(l).sum(dtype=np.float64))
+        np.testing.assert_allclose(out_s[G.layer_slice(l)].sum(), total, atol=1e-4)
+        np.testing.assert_allclose(in_s[G.layer_slice(l + 1)].sum(), total, atol=1e-4)
+
+
+def test_shape_checks():
+    with pytest.raises(ValueError, match=r"blocks\[0\] has shape"):
+        LayeredGraph((2, 3), (np.ones((3, 2), np.float32),))
+    with pytest.raises(ValueError, match="need 1 blocks"):
+        LayeredGraph((2, 3), ())
+    with pytest.raises(TypeError, match="convert it to csr"):
+        LayeredGraph((2, 3), (sp.coo_array(np.ones((2, 3))),))
+    with pytest.raises(ValueError, match="layer_names"):
+        LayeredGraph((2, 3), (np.ones((2, 3)),), layer_names=("a",))
+    with pytest.raises(ValueError, match="node_attrs"):
+        LayeredGraph((2, 3), (np.ones((2, 3)),), node_attrs={"bias": np.ones(4)})
+
+
+def test_frozen_and_meta_readonly():
+    G = random_layered((2, 2))
+    with pytest.raises(AttributeError):
+        G.blocks = ()  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        G.meta["x"] = 1  # type: ignore[index]
+    H = G.with_meta(x=1)
+    assert H.meta["x"] == 1
+    assert "x" not in G.meta
+
+
+def test_single_layer_and_empty():
+    G = LayeredGraph((4,), ())
+    assert G.n_edges == 0
+    s, d, w = G.edges()
+    assert len(s) == len(d) == len(w) == 0
+    assert G.adjacency().shape == (4, 4)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_save_load_roundtrip(tmp_path, sparse):
+    G = random_layered((4, 3, 2), seed=2, sparse_p=0.5 if sparse else None)
+    G = G.replace(
+        layer_names=("in", "h<1>", "out&"),
+        node_attrs={"bias": np.r_[np.full(4, np.nan), np.arange(5.0)]},
+        meta={"source": "x.pt", "thresholds": [{"rule": "value", "t": 0.1}]},
+    )
+    if sparse:
+        G = G.replace(edge_attrs={"sign": tuple(b.sign() for b in G.blocks)})
+    G.save(tmp_path / "g.npz")
+    H = LayeredGraph.load(tmp_path / "g.npz")
+    assert G.equals(H)
+    assert H.meta["thresholds"][0]["t"] == 0.1
+
+
+def test_load_rejects_foreign_npz(tmp_path):
+    np.savez(tmp_path / "x.npz", a=np.ones(3))
+    with pytest.raises(ValueError, match="not a netsci_dl graph"):
+        LayeredGraph.load(tmp_path / "x.npz")
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable"):
+        LayeredGraph.load(tmp_path / "bad.npz")
+
+
+def test_save_leaves_no_partial_file(tmp_path, monkeypatch):
+    G = random_layered((3, 3))
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(RuntimeError):
+        G.save(tmp_path / "g.npz")
+    assert list(tmp_path.iterdir()) == []
