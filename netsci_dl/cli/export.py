@@ -10,7 +10,22 @@ from netsci_dl.threshold import SPEC_HELP
 
 @click.command()
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output file (.npz).")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False),
+    help="Output file (.npz, .graphml, .graphml.gz, .gexf).",
+)
+@click.option(
+    "--format", "fmt", default=None,
+    help="graphml, graphml.gz, gexf or npz (default: from the output suffix).",
+)
+@click.option(
+    "--directed/--undirected", default=None,
+    help="Edge direction in the file (default: the model's; layer l -> l+1).",
+)
+@click.option(
+    "--node-attrs", "node_attrs", default=None, type=click.Path(dir_okay=False),
+    help="CSV or .npz of per-node columns (n_nodes rows, e.g. analyze's nodes.csv) to attach.",
+)
 @click.option("--threshold", "threshold_spec", default=None, help=SPEC_HELP)
 @click.option("--keep-weights", is_flag=True, help="Keep signed weights on thresholded edges.")
 @export_options
@@ -25,13 +40,15 @@ def export(
     conv_reduce: str,
     image_shape: str | None,
     force: bool,
+    fmt: str | None = None,
+    directed: bool | None = None,
+    node_attrs: str | None = None,
 ) -> None:
     """Export CHECKPOINT (.pt/.pth/.safetensors/.npz) to a graph file."""
+    import netsci_dl as nd
     from netsci_dl.io import write_graph
 
-    import netsci_dl as nd
-
-    write_graph.check_output(output, force=force)
+    write_graph.check_output(output, force=force, fmt=fmt)
     G = nd.load(
         checkpoint,
         layers=layers_arg(layers),
@@ -41,5 +58,11 @@ def export(
     )
     if threshold_spec:
         G = nd.threshold.apply_spec(G, threshold_spec, keep_weights=keep_weights)
-    path = write_graph.write(G, output, force=force)
+    if node_attrs:
+        from netsci_dl.io.node_table import read_node_table
+
+        G = G.replace(node_attrs={**G.node_attrs, **read_node_table(node_attrs, G.n_nodes)})
+    if directed is not None:
+        G = G.with_meta(directed=directed)
+    path = write_graph.write(G, output, force=force, fmt=fmt)
     click.echo(f"wrote {path}: {G!r}")

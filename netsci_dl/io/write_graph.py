@@ -19,9 +19,30 @@ def _npz(G: LayeredGraph, path: Path, **kw: Any) -> None:
     save_graph(G, path, **kw)
 
 
+def _graphml(G: LayeredGraph, path: Path, **kw: Any) -> None:
+    from netsci_dl.io.graphml import write_graphml
+
+    write_graphml(G, path, **kw)
+
+
+def _graphml_gz(G: LayeredGraph, path: Path, **kw: Any) -> None:
+    from netsci_dl.io.graphml import write_graphml
+
+    write_graphml(G, path, compress=True, **kw)
+
+
+def _gexf(G: LayeredGraph, path: Path, **kw: Any) -> None:
+    from netsci_dl.io.gexf import write_gexf
+
+    write_gexf(G, path, **kw)
+
+
 #: format name -> (file suffixes, writer(G, path, **options)); every writer writes atomically
 FORMATS: dict[str, tuple[tuple[str, ...], Callable[..., None]]] = {
     "npz": ((".npz",), _npz),
+    "graphml": ((".graphml",), _graphml),
+    "graphml.gz": ((".graphml.gz",), _graphml_gz),
+    "gexf": ((".gexf",), _gexf),
 }
 
 
