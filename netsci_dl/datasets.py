@@ -7,10 +7,11 @@ files (raw or ``.gz``) or an ``.npz`` the user already has.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Dataset", "load_digits"]
+__all__ = ["Dataset", "load_digits", "load_mnist", "load_dataset", "read_idx"]
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,163 @@ def load_digits() -> Dataset:
     b = _sk()
     X = (np.asarray(b.data, dtype=np.float32) / 16.0).clip(0.0, 1.0)
     return Dataset(X, np.asarray(b.target, dtype=np.int64), (8, 8), "digits")
+
+
+# ---------------------------------------------------------------------- MNIST (local files)
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_SPLIT_PREFIX = {"train": "train", "test": "t10k"}
+
+
+def read_idx(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
+    """Read one IDX file (raw or ``.gz``) into an ndarray.
+
+    The header is two zero bytes, a type code (0x08 = unsigned byte, ...), the number of
+    dimensions, then one big-endian int32 per dimension; the data follow in C order.
+
+    Parameters
+    ----------
+    path : file
+    ndim : int, optional
+        Expected number of dimensions (3 for images, 1 for labels).
+
+    Raises
+    ------
+    ValueError
+        Wrong magic number, wrong number of dimensions, truncated or over-long data.
+    """
+    import gzip
+    import struct
+
+    p = Path(path)
+    opener = gzip.open if p.suffix == ".gz" else open
+    with opener(p, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4:
+        raise ValueError(f"{p}: truncated IDX file ({len(raw)} bytes, no header)")
+    z0, z1, code, nd = raw[0], raw[1], raw[2], raw[3]
+    magic = struct.unpack(">I", raw[:4])[0]
+    if z0 != 0 or z1 != 0 or code not in _IDX_TYPES:
+        raise ValueError(f"{p}: wrong magic number {magic:#010x} (0x{magic:08x}); not an IDX file")
+    if ndim is not None and nd != ndim:
+        expected = {3: 2051, 1: 2049}.get(ndim)
+        hint = f" (expected magic {expected})" if expected else ""
+        raise ValueError(f"{p}: wrong magic number {magic}{hint}: {nd} dimensions, expected {ndim}")
+    head = 4 + 4 * nd
+    if len(raw) < head:
+        raise ValueError(f"{p}: truncated IDX header ({len(raw)} bytes, need {head})")
+    shape = struct.unpack(f">{nd}I", raw[4:head])
+    dt = np.dtype(_IDX_TYPES[code])
+    need = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+    have = len(raw) - head
+    if have < need:
+        raise ValueError(
+            f"{p}: truncated IDX data: header says shape {shape} ({need} bytes), file has {have}"
+        )
+    if have > need:
+        raise ValueError(
+            f"{p}: {have - need} bytes after the data of shape {shape}; corrupt IDX file"
+        )
+    return np.frombuffer(raw, dtype=dt, count=need // dt.itemsize, offset=head).reshape(shape)
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for name in (
+        stem,
+        stem + ".gz",
+        stem.replace("-idx", ".idx"),
+        stem.replace("-idx", ".idx") + ".gz",
+    ):
+        if (folder / name).exists():
+            return folder / name
+    return None
+
+
+def _scaled(images: np.ndarray, source: str) -> np.ndarray:
+    X = np.asarray(images)
+    if X.ndim != 3:
+        raise ValueError(f"{source}: images have shape {X.shape}; expected (n, rows, cols)")
+    X = X.reshape(len(X), -1).astype(np.float32)
+    top = 255.0 if X.size and X.max() > 1.0 else 1.0
+    return X / np.float32(top)
+
+
+def _dataset(images: np.ndarray, labels: np.ndarray | None, source: str, name: str) -> Dataset:
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"{source}: {len(images)} images but {len(labels)} labels")
+    X = _scaled(images, source)
+    y = (
+        np.full(len(X), -1, np.int64)
+        if labels is None
+        else np.asarray(labels, dtype=np.int64).reshape(-1)
+    )
+    return Dataset(X, y, tuple(int(s) for s in images.shape[1:]), name)
+
+
+def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
+    """MNIST (or any IDX/npz image set) from local files, grey levels scaled to [0, 1].
+
+    Parameters
+    ----------
+    path : folder or file
+        - a folder holding ``train-images-idx3-ubyte`` / ``train-labels-idx1-ubyte`` (and
+          ``t10k-*`` for the test split), raw or ``.gz``;
+        - one images IDX file (its labels file is looked for beside it by replacing
+          ``images-idx3`` with ``labels-idx1``; labels are -1 when absent);
+        - an ``.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test`` (keras' mnist.npz).
+    split : {"train", "test"}
+
+    Returns
+    -------
+    Dataset
+        ``X`` (n, rows*cols) float32 in [0, 1], ``image_shape`` (rows, cols).
+
+    Raises
+    ------
+    ValueError
+        Wrong magic number, truncated file, images/labels count mismatch, missing npz keys.
+    FileNotFoundError
+        No such file, or no images file in the folder.
+    """
+    if split not in _SPLIT_PREFIX:
+        raise ValueError(f"split={split!r}: expected 'train' or 'test'")
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"MNIST path {p} does not exist")
+    name = f"mnist-{split}"
+    if p.is_file() and p.suffix == ".npz":
+        with np.load(p) as z:
+            kx, ky = f"x_{split}", f"y_{split}"
+            if kx not in z.files:
+                raise ValueError(f"{p}: no {kx!r} array (has {z.files})")
+            return _dataset(z[kx], z[ky] if ky in z.files else None, str(p), name)
+    if p.is_dir():
+        pre = _SPLIT_PREFIX[split]
+        img = _find(p, f"{pre}-images-idx3-ubyte")
+        if img is None:
+            raise FileNotFoundError(f"{p}: no {pre}-images-idx3-ubyte[.gz] file")
+        lab = _find(p, f"{pre}-labels-idx1-ubyte")
+    else:
+        img = p
+        cand = p.with_name(
+            p.name.replace("images-idx3", "labels-idx1").replace("images.idx3", "labels.idx1")
+        )
+        lab = cand if cand != p and cand.exists() else None
+    images = read_idx(img, ndim=3)
+    labels = read_idx(lab, ndim=1) if lab is not None else None
+    return _dataset(images, labels, str(img), name)
+
+
+def load_dataset(spec: str) -> Dataset:
+    """``"digits"`` or ``"mnist:PATH"`` (``"mnist-test:PATH"`` for the test split) -> Dataset.
+
+    Examples
+    --------
+    >>> load_dataset("digits").image_shape
+    (8, 8)
+    """
+    if spec == "digits":
+        return load_digits()
+    kind, sep, rest = spec.partition(":")
+    if sep and kind in ("mnist", "mnist-train", "mnist-test") and rest:
+        return load_mnist(rest, split="test" if kind == "mnist-test" else "train")
+    raise ValueError(f"--data {spec!r}: expected 'digits' or 'mnist:PATH'")

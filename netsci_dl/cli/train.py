@@ -1,0 +1,99 @@
+"""``netsci-dl train-dbn``: train a DBN greedily with CD, with snapshots, into a run folder."""
+
+from __future__ import annotations
+
+import click
+
+
+def _layers(value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(
+            f"--layers {value!r}: expected comma-separated sizes, e.g. 64,100,100,200"
+        ) from None
+    if len(sizes) < 2:
+        raise ValueError(f"--layers {value!r}: need the visible size and at least one hidden size")
+    return sizes
+
+
+@click.command("train-dbn")
+@click.option(
+    "--data",
+    default="digits",
+    show_default=True,
+    help="digits | mnist:PATH (IDX folder/file or .npz).",
+)
+@click.option(
+    "--layers",
+    "layers",
+    required=True,
+    help="Layer sizes including the visible layer, e.g. 64,100,100,200.",
+)
+@click.option("--epochs", required=True, type=int, help="Epochs per RBM.")
+@click.option(
+    "--snapshot-every",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Snapshot every K epochs (0: epoch 0 and each layer's end).",
+)
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--device", default="cpu", show_default=True, help="cpu | cuda | auto.")
+@click.option(
+    "--dtype", default="float32", show_default=True, type=click.Choice(["float32", "float64"])
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--lr", default=0.1, show_default=True, type=float, help="Learning rate.")
+@click.option("--batch-size", default=125, show_default=True, type=int)
+@click.option("--cd-k", default=1, show_default=True, type=int, help="Gibbs steps of CD-k.")
+@click.option("--persistent", is_flag=True, help="Persistent CD.")
+@click.option("--resume", is_flag=True, help="Continue from the last snapshot in the run folder.")
+@click.option("--force", is_flag=True, help="Replace an existing run folder's outputs.")
+@click.pass_context
+def train_dbn(
+    ctx,
+    data,
+    layers,
+    epochs,
+    snapshot_every,
+    output,
+    device,
+    dtype,
+    seed,
+    lr,
+    batch_size,
+    cd_k,
+    persistent,
+    resume,
+    force,
+):
+    """Train a deep belief network on DATA and write OUTPUT/{model.safetensors, snapshots/, history.json, config.json}."""
+    from netsci_dl.datasets import load_dataset
+    from netsci_dl.models.train import TrainConfig
+    from netsci_dl.models.train import train_dbn as _train
+
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    config = TrainConfig(
+        layers=_layers(layers),
+        epochs=epochs,
+        snapshot_every=snapshot_every,
+        device=device,
+        dtype=dtype,
+        seed=seed,
+        learning_rate=lr,
+        batch_size=batch_size,
+        cd_k=cd_k,
+        persistent=persistent,
+    )
+    ds = load_dataset(data)
+    if ds.X.shape[1] != config.layers[0]:
+        raise ValueError(
+            f"--layers starts with {config.layers[0]} but {ds.name} has {ds.X.shape[1]} features"
+        )
+    _dbn, hist = _train(ds, config, output, resume=resume, force=force, quiet=quiet)
+    if not quiet:
+        last = {r["layer"]: r["recon_error"] for r in hist.records}
+        for layer, err in sorted(last.items()):
+            click.echo(f"RBM {layer}: final reconstruction error {err:.5f}")
+        click.echo(f"wrote {output}/model.safetensors, history.json, config.json, snapshots/")

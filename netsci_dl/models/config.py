@@ -1,0 +1,185 @@
+"""TrainConfig (every setting of a DBN training run) and TrainHistory (its per-epoch record)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TrainConfig", "TrainHistory"]
+
+_RBM_FIELDS = (
+    "learning_rate",
+    "momentum",
+    "final_momentum",
+    "momentum_epochs",
+    "weight_decay",
+    "batch_size",
+    "cd_k",
+    "persistent",
+    "sample_visible",
+    "init_std",
+    "sparsity_cost",
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a DBN training run (lab defaults, shared/SCIENCE.md).
+
+    Parameters
+    ----------
+    layers : tuple of int
+        Layer sizes including the visible layer.
+    epochs : int or tuple of int
+        Epochs per RBM (required).
+    learning_rate, momentum, final_momentum, momentum_epochs, weight_decay, batch_size, cd_k,
+    persistent, sample_visible, init_std, sparsity_cost :
+        As :class:`~netsci_dl.models.rbm.RBM`.
+    sparsity_target : float or None
+        Target mean hidden activation, applied to the RBMs chosen by ``sparsity_layers``.
+    sparsity_layers : {"top", "all", "none"}
+    visible : {"bernoulli", "gaussian"}
+        Visible units of the bottom RBM (upper RBMs see probabilities: Bernoulli).
+    per_layer : tuple of dict
+        Overrides per RBM, e.g. ``({}, {"learning_rate": 0.05})``.
+    snapshot_every : int
+        Snapshot every this many epochs of each RBM (0: only epoch 0 and each RBM's last epoch).
+    seed : int
+    device, dtype : str
+
+    Examples
+    --------
+    >>> c = TrainConfig(layers=(6, 4, 3), epochs=2)
+    >>> c.epochs_per_layer(), c.rbm_params(1)["sparsity_target"], c.rbm_params(0)["sparsity_target"]
+    ((2, 2), 0.05, None)
+    """
+
+    layers: tuple[int, ...]
+    epochs: int | tuple[int, ...]
+    learning_rate: float = 0.1
+    momentum: float = 0.5
+    final_momentum: float = 0.9
+    momentum_epochs: int = 5
+    weight_decay: float = 2e-4
+    batch_size: int = 125
+    cd_k: int = 1
+    persistent: bool = False
+    sample_visible: bool = False
+    init_std: float = 0.1
+    sparsity_target: float | None = 0.05
+    sparsity_cost: float = 1.0
+    sparsity_layers: str = "top"
+    visible: str = "bernoulli"
+    per_layer: tuple[dict, ...] = field(default_factory=tuple)
+    snapshot_every: int = 0
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        layers = tuple(int(n) for n in self.layers)
+        object.__setattr__(self, "layers", layers)
+        if len(layers) < 2 or any(n < 1 for n in layers):
+            raise ValueError(
+                f"layers={self.layers}: need at least two positive sizes (visible, hidden...)"
+            )
+        ep = self.epochs
+        if not isinstance(ep, (int, np.integer)):
+            ep = tuple(int(e) for e in ep)
+            if len(ep) != len(layers) - 1:
+                raise ValueError(
+                    f"epochs={self.epochs}: {len(ep)} values for {len(layers) - 1} RBMs"
+                )
+        object.__setattr__(self, "epochs", ep if isinstance(ep, tuple) else int(ep))
+        if any(e < 0 for e in self.epochs_per_layer()):
+            raise ValueError(f"epochs={self.epochs}: must be >= 0")
+        if self.sparsity_layers not in ("top", "all", "none"):
+            raise ValueError(f"sparsity_layers={self.sparsity_layers!r}: expected top, all or none")
+        if self.snapshot_every < 0:
+            raise ValueError(f"snapshot_every={self.snapshot_every}: must be >= 0")
+        per = tuple(dict(d) for d in self.per_layer)
+        if len(per) > len(layers) - 1:
+            raise ValueError(f"per_layer has {len(per)} entries for {len(layers) - 1} RBMs")
+        for i, d in enumerate(per):
+            bad = set(d) - set(_RBM_FIELDS) - {"sparsity_target"}
+            if bad:
+                raise ValueError(
+                    f"per_layer[{i}]: unknown settings {sorted(bad)}; allowed: {_RBM_FIELDS}"
+                )
+        object.__setattr__(self, "per_layer", per)
+
+    def epochs_per_layer(self) -> tuple[int, ...]:
+        n = len(self.layers) - 1
+        return self.epochs if isinstance(self.epochs, tuple) else (int(self.epochs),) * n
+
+    def rbm_params(self, i: int) -> dict[str, Any]:
+        """Keyword arguments of :class:`~netsci_dl.models.rbm.RBM` for RBM ``i``."""
+        n = len(self.layers) - 1
+        sparse = self.sparsity_layers == "all" or (self.sparsity_layers == "top" and i == n - 1)
+        p = {k: getattr(self, k) for k in _RBM_FIELDS}
+        p["sparsity_target"] = self.sparsity_target if sparse else None
+        if i < len(self.per_layer):
+            p.update(self.per_layer[i])
+        seed = int(np.random.SeedSequence([int(self.seed), i]).generate_state(1)[0])
+        p.update(
+            n_hidden=self.layers[i + 1],
+            visible=self.visible if i == 0 else "bernoulli",
+            n_epochs=self.epochs_per_layer()[i],
+            seed=seed,
+            device=self.device,
+            dtype=self.dtype,
+        )
+        return p
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["layers"] = list(self.layers)
+        d["epochs"] = list(self.epochs) if isinstance(self.epochs, tuple) else self.epochs
+        d["per_layer"] = [dict(x) for x in self.per_layer]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        bad = set(d) - names
+        if bad:
+            raise ValueError(f"unknown TrainConfig fields {sorted(bad)}")
+        d = dict(d)
+        d["layers"] = tuple(d["layers"])
+        if not isinstance(d["epochs"], int):
+            d["epochs"] = tuple(d["epochs"])
+        d["per_layer"] = tuple(d.get("per_layer", ()))
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TrainHistory:
+    """One record per (layer, epoch): ``layer``, ``epoch``, ``step``, ``recon_error``, ``seconds``.
+
+    ``recon_error`` is the mean squared error per visible unit between each mini-batch and its
+    CD reconstruction during the epoch (visible means after one sampled hidden state).
+    """
+
+    records: tuple[dict, ...] = ()
+
+    def layer(self, i: int) -> list[dict]:
+        return [r for r in self.records if r["layer"] == i]
+
+    def recon_errors(self, i: int) -> np.ndarray:
+        return np.array([r["recon_error"] for r in self.layer(i)])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"records": [dict(r) for r in self.records]}
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(
+            list(self.records), columns=["layer", "epoch", "step", "recon_error", "seconds"]
+        )

@@ -1,0 +1,456 @@
+"""Restricted Boltzmann machine: pure torch functions and a scikit-learn-style estimator.
+
+Bernoulli-Bernoulli RBM (and Gaussian visible units with unit variance for real-valued input),
+trained by contrastive divergence (CD-k) or persistent CD, with momentum, L2 weight decay, an
+optional sparsity target on the hidden biases and mini-batches. Defaults are the lab settings of
+shared/SCIENCE.md (Testolin et al.): learning rate 0.1, weight decay 2e-4, momentum 0.5 then 0.9
+from the 6th epoch, batch 125, ``W ~ 0.1 N(0, 1)``, biases 0, CD-1 with hidden probabilities in
+the positive phase, hidden states sampled once and visible means in the reconstruction.
+
+Update rule (per mini-batch of size ``b``; ``m`` negative particles, ``m = b`` for CD)::
+
+    vel_W  <- mu vel_W  + lr ( <v h>_data / b - <v h>_model / m - wd W )
+    vel_bv <- mu vel_bv + lr ( sum v_data / b - sum v_model / m )
+    vel_bh <- mu vel_bh + lr ( sum h_data / b - sum h_model / m  - cost (mean h_data - target) )
+    W += vel_W ;  b_v += vel_bv ;  b_h += vel_bh
+
+With ``mu = 0``, ``wd = 0``, persistent CD-1 and sampled visible units this is exactly
+scikit-learn's ``BernoulliRBM`` update (tested).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from netsci_dl.models._rbm_math import (
+    VISIBLE_KINDS,
+    CDGradient,
+    Workspace,
+    cd_step,
+    free_energy,
+    sample_h_given_v,
+    sample_v_given_h,
+)
+
+__all__ = [
+    "RBM",
+    "free_energy",
+    "sample_h_given_v",
+    "sample_v_given_h",
+    "cd_step",
+    "CDGradient",
+    "resolve_dtype",
+]
+
+
+def resolve_dtype(dtype: Any) -> Any:
+    """``"float32"`` / ``"float64"`` / a torch floating dtype -> the torch dtype."""
+    import torch
+
+    table = {
+        "float32": torch.float32,
+        "float64": torch.float64,
+        "float16": torch.float16,
+        "bfloat16": torch.bfloat16,
+    }
+    if isinstance(dtype, torch.dtype):
+        if not dtype.is_floating_point:
+            raise ValueError(f"dtype={dtype}: a floating dtype is needed")
+        return dtype
+    if str(dtype) not in table:
+        raise ValueError(f"dtype={dtype!r}: expected one of {sorted(table)}")
+    return table[str(dtype)]
+
+
+class RBM:
+    """A restricted Boltzmann machine trained by contrastive divergence (scikit-learn contract).
+
+    Parameters
+    ----------
+    n_hidden : int
+    visible : {"bernoulli", "gaussian"}
+        Gaussian visible units have unit variance (standardise real-valued input first).
+    learning_rate : float
+    momentum, final_momentum : float
+        ``momentum`` for the first ``momentum_epochs`` epochs, ``final_momentum`` afterwards.
+    momentum_epochs : int
+    weight_decay : float
+        L2 penalty on the weights (not the biases).
+    batch_size : int
+    cd_k : int
+        Gibbs steps in the negative phase.
+    persistent : bool
+        Persistent CD (the chains carry over between mini-batches; ``batch_size`` chains).
+    sample_visible : bool
+        Sample the negative visible units (scikit-learn does) instead of using their means (lab).
+    sparsity_target : float or None
+        Target mean activation of the hidden units; pushes the hidden biases.
+    sparsity_cost : float
+    init_std : float
+        ``W ~ init_std * N(0, 1)``; biases start at 0.
+    n_epochs : int
+        Passes over the data in :meth:`fit`.
+    seed : int or None
+        Seeds the one ``torch.Generator`` that draws everything (init, data order, samples).
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"``, ``"auto"``.
+    dtype : {"float32", "float64"}
+
+    Attributes
+    ----------
+    weights_ : (n_visible, n_hidden) tensor on ``device``
+    visible_bias_ : (n_visible,) tensor
+    hidden_bias_ : (n_hidden,) tensor
+    epochs_done_ : int
+    generator_ : torch.Generator
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = (np.random.default_rng(0).random((40, 6)) < 0.3).astype(np.float32)
+    >>> rbm = RBM(4, n_epochs=3, batch_size=10, seed=0).fit(X)
+    >>> tuple(rbm.weights_.shape), rbm.transform(X).shape
+    ((6, 4), (40, 4))
+    """
+
+    def __init__(
+        self,
+        n_hidden: int = 256,
+        *,
+        visible: str = "bernoulli",
+        learning_rate: float = 0.1,
+        momentum: float = 0.5,
+        final_momentum: float = 0.9,
+        momentum_epochs: int = 5,
+        weight_decay: float = 2e-4,
+        batch_size: int = 125,
+        cd_k: int = 1,
+        persistent: bool = False,
+        sample_visible: bool = False,
+        sparsity_target: float | None = None,
+        sparsity_cost: float = 1.0,
+        init_std: float = 0.1,
+        n_epochs: int = 10,
+        seed: int | None = None,
+        device: Any = "cpu",
+        dtype: Any = "float32",
+    ) -> None:
+        self.n_hidden = n_hidden
+        self.visible = visible
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.final_momentum = final_momentum
+        self.momentum_epochs = momentum_epochs
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.cd_k = cd_k
+        self.persistent = persistent
+        self.sample_visible = sample_visible
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.init_std = init_std
+        self.n_epochs = n_epochs
+        self.seed = seed
+        self.device = device
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ sklearn plumbing
+    _PARAMS = (
+        "n_hidden",
+        "visible",
+        "learning_rate",
+        "momentum",
+        "final_momentum",
+        "momentum_epochs",
+        "weight_decay",
+        "batch_size",
+        "cd_k",
+        "persistent",
+        "sample_visible",
+        "sparsity_target",
+        "sparsity_cost",
+        "init_std",
+        "n_epochs",
+        "seed",
+        "device",
+        "dtype",
+    )
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyper-parameters, as given."""
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params: Any) -> RBM:
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError(f"invalid parameter {k!r} for RBM; valid: {self._PARAMS}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        return f"RBM(n_hidden={self.n_hidden}, visible={self.visible!r}, cd_k={self.cd_k}, persistent={self.persistent})"
+
+    def _validate(self) -> None:
+        def pos_int(name: str, minimum: int = 1) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+                raise ValueError(f"{name}={v!r}: expected an integer >= {minimum}")
+
+        for name in ("n_hidden", "batch_size", "cd_k"):
+            pos_int(name)
+        pos_int("n_epochs", 0)
+        pos_int("momentum_epochs", 0)
+        if self.visible not in VISIBLE_KINDS:
+            raise ValueError(f"visible={self.visible!r}: expected one of {VISIBLE_KINDS}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate={self.learning_rate!r}: must be > 0")
+        for name in ("momentum", "final_momentum"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r}: must be in [0, 1)")
+        for name in ("weight_decay", "init_std", "sparsity_cost"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name}={getattr(self, name)!r}: must be >= 0")
+        if self.sparsity_target is not None and not 0 < self.sparsity_target < 1:
+            raise ValueError(f"sparsity_target={self.sparsity_target!r}: must be in (0, 1) or None")
+        from netsci_dl._array import resolve_device
+
+        self._device = resolve_device(self.device)
+        self._dtype = resolve_dtype(self.dtype)
+
+    # ------------------------------------------------------------------ state
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "weights_"):
+            raise ValueError("this RBM is not fitted yet: call fit or partial_fit first")
+
+    def _initialize(self, n_visible: int) -> None:
+        """Draw the initial parameters (the epoch-0 state) and reset the training state."""
+        import torch
+
+        self._validate()
+        dev, dt = self._device, self._dtype
+        g = torch.Generator(device=dev)
+        g.manual_seed(int(self.seed) if self.seed is not None else int(torch.seed()))
+        self.generator_ = g
+        W = torch.empty(n_visible, self.n_hidden, dtype=dt, device=dev).normal_(generator=g)
+        self.weights_ = W.mul_(self.init_std)
+        self.visible_bias_ = torch.zeros(n_visible, dtype=dt, device=dev)
+        self.hidden_bias_ = torch.zeros(self.n_hidden, dtype=dt, device=dev)
+        self.velocity_ = tuple(torch.zeros_like(p) for p in self._params())
+        self.chain_ = None
+        self.epochs_done_ = 0
+        self.n_features_in_ = n_visible
+        self._ws = None
+
+    def _params(self) -> tuple[Any, Any, Any]:
+        return self.weights_, self.visible_bias_, self.hidden_bias_
+
+    def train_state(self) -> dict[str, Any]:
+        """The state a resumed run needs besides the parameters (CPU tensors; the epoch count)."""
+        import torch
+
+        self._check_fitted()
+        state = {
+            "velocity.weights": self.velocity_[0],
+            "velocity.visible_bias": self.velocity_[1],
+            "velocity.hidden_bias": self.velocity_[2],
+            "generator": self.generator_.get_state(),
+            "epochs_done": torch.tensor([self.epochs_done_], dtype=torch.int64),
+        }
+        if self.chain_ is not None:
+            state["chain"] = self.chain_
+        return {k: v.detach().cpu().contiguous() for k, v in state.items()}
+
+    def load_train_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`train_state` (parameters are set separately)."""
+        dev = self.weights_.device
+        self.velocity_ = tuple(
+            state[f"velocity.{n}"].to(dev).clone()
+            for n in ("weights", "visible_bias", "hidden_bias")
+        )
+        self.generator_.set_state(state["generator"].cpu())
+        self.epochs_done_ = int(state["epochs_done"][0])
+        self.chain_ = state["chain"].to(dev).clone() if "chain" in state else None
+
+    def set_parameters(self, weights: Any, visible_bias: Any, hidden_bias: Any) -> None:
+        """Copy given parameters (tensors or arrays) into the fitted RBM."""
+        import torch
+
+        self._check_fitted()
+        for dst, src in zip(self._params(), (weights, visible_bias, hidden_bias)):
+            src = torch.as_tensor(np.asarray(src) if not isinstance(src, torch.Tensor) else src)
+            if tuple(src.shape) != tuple(dst.shape):
+                raise ValueError(f"parameter shape {tuple(src.shape)} != {tuple(dst.shape)}")
+            dst.copy_(src)
+
+    # ------------------------------------------------------------------ input
+    def _as_tensor(self, X: Any, *, name: str = "X") -> Any:
+        import torch
+
+        dev = self.weights_.device if hasattr(self, "weights_") else self._device
+        dt = self.weights_.dtype if hasattr(self, "weights_") else self._dtype
+        t = X if isinstance(X, torch.Tensor) else torch.from_numpy(np.asarray(X))
+        if t.ndim != 2:
+            raise ValueError(f"{name} has shape {tuple(t.shape)}; expected (n_samples, n_visible)")
+        if hasattr(self, "n_features_in_") and t.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"{name} has {t.shape[1]} features; the RBM has {self.n_features_in_} visible units"
+            )
+        t = t.to(device=dev, dtype=dt)
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} contains NaN or Inf")
+        return t
+
+    @staticmethod
+    def _out(t: Any, like: Any) -> Any:
+        import torch
+
+        return t if isinstance(like, torch.Tensor) else t.detach().cpu().numpy()
+
+    # ------------------------------------------------------------------ training
+    def current_momentum(self) -> float:
+        return float(
+            self.momentum if self.epochs_done_ < self.momentum_epochs else self.final_momentum
+        )
+
+    def _pass(self, X: Any, order: Any) -> float:
+        """One pass over the rows ``order`` of tensor ``X``; returns the mean squared reconstruction error."""
+        import torch
+
+        n = int(order.shape[0])
+        B = int(self.batch_size)
+        nv, nh = self.weights_.shape
+        ws = self._ws
+        if ws is None or ws.v.shape[0] != B:
+            ws = self._ws = Workspace(
+                nv, nh, B, dtype=self.weights_.dtype, device=self.weights_.device
+            )
+        if self.persistent and self.chain_ is None:
+            self.chain_ = torch.zeros(B, nh, dtype=self.weights_.dtype, device=self.weights_.device)
+        ws.err.zero_()
+        sparsity = (
+            None
+            if self.sparsity_target is None
+            else (float(self.sparsity_target), float(self.sparsity_cost))
+        )
+        mu = self.current_momentum()
+        for start in range(0, n, B):
+            idx = order[start : start + B]
+            b = int(idx.shape[0])
+            torch.index_select(X, 0, idx, out=ws.v[:b])
+            ws.step(
+                b,
+                self._params(),
+                self.velocity_,
+                lr=float(self.learning_rate),
+                momentum=mu,
+                weight_decay=float(self.weight_decay),
+                k=int(self.cd_k),
+                chain=self.chain_ if self.persistent else None,
+                sample_visible=bool(self.sample_visible),
+                visible=self.visible,
+                sparsity=sparsity,
+                generator=self.generator_,
+            )
+        return float(ws.err) / max(n * nv, 1)
+
+    def fit_epoch(self, X: Any) -> float:
+        """One epoch on ``X`` (a tensor already on the device) in a random order; returns the error."""
+        import torch
+
+        order = torch.randperm(X.shape[0], generator=self.generator_, device=self.generator_.device)
+        if order.device != X.device:
+            order = order.to(X.device)
+        err = self._pass(X, order)
+        self.epochs_done_ += 1
+        return err
+
+    def fit(self, X: Any, y: Any = None) -> RBM:
+        """Initialise and train for ``n_epochs`` epochs on the rows of ``X`` (values in [0, 1])."""
+        if np.ndim(X) != 2:
+            raise ValueError(f"X has shape {np.shape(X)}; expected (n_samples, n_visible)")
+        self._initialize(int(np.shape(X)[1]))
+        Xt = self._as_tensor(X)
+        for _ in range(int(self.n_epochs)):
+            self.fit_epoch(Xt)
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None) -> RBM:
+        """One pass of mini-batch updates over ``X`` in the given order (initialises when unfitted)."""
+        import torch
+
+        if not hasattr(self, "weights_"):
+            if np.ndim(X) != 2:
+                raise ValueError(f"X has shape {np.shape(X)}; expected (n_samples, n_visible)")
+            self._initialize(int(np.shape(X)[1]))
+        Xt = self._as_tensor(X)
+        self._pass(Xt, torch.arange(Xt.shape[0], device=Xt.device))
+        return self
+
+    # ------------------------------------------------------------------ inference
+    def transform(self, X: Any) -> Any:
+        """Hidden probabilities ``p(h=1|v)`` ``(n, n_hidden)`` (ndarray for array input, tensor for tensor)."""
+        import torch
+
+        self._check_fitted()
+        Xt = self._as_tensor(X)
+        return self._out(torch.sigmoid(torch.addmm(self.hidden_bias_, Xt, self.weights_)), X)
+
+    def gibbs(self, v: Any) -> Any:
+        """One Gibbs step ``v -> h ~ p(h|v) -> v ~ p(v|h)``: a visible sample of the same shape."""
+        self._check_fitted()
+        Vt = self._as_tensor(v, name="v")
+        _, h = sample_h_given_v(Vt, self.weights_, self.hidden_bias_, generator=self.generator_)
+        _, vs = sample_v_given_h(
+            h, self.weights_, self.visible_bias_, visible=self.visible, generator=self.generator_
+        )
+        return self._out(vs, v)
+
+    def free_energy(self, X: Any) -> Any:
+        """``F(v)`` of each row."""
+        self._check_fitted()
+        Xt = self._as_tensor(X)
+        return self._out(free_energy(Xt, *self._params(), visible=self.visible), X)
+
+    def score_samples(self, X: Any) -> Any:
+        """Pseudo-log-likelihood of each row, as scikit-learn's ``BernoulliRBM.score_samples``.
+
+        ``n_visible * log sigmoid(F(v~) - F(v))`` where ``v~`` is ``v`` with one randomly chosen
+        unit flipped (``1 - v_i``). Bernoulli visible units only.
+        """
+        import torch
+        import torch.nn.functional as F
+
+        self._check_fitted()
+        if self.visible != "bernoulli":
+            raise ValueError("score_samples (pseudo-likelihood) needs visible='bernoulli'")
+        Xt = self._as_tensor(X)
+        n, d = Xt.shape
+        idx = torch.randint(
+            0, d, (n,), generator=self.generator_, device=self.generator_.device
+        ).to(Xt.device)
+        rows = torch.arange(n, device=Xt.device)
+        Xf = Xt.clone()
+        Xf[rows, idx] = 1 - Xf[rows, idx]
+        fe = free_energy(Xt, *self._params())
+        fe_f = free_energy(Xf, *self._params())
+        return self._out(d * F.logsigmoid(fe_f - fe), X)
+
+    def reconstruct(self, X: Any) -> Any:
+        """Mean-field reconstruction ``E[v | h = p(h|v)]`` (deterministic)."""
+        import torch
+
+        self._check_fitted()
+        Xt = self._as_tensor(X)
+        hp = torch.sigmoid(torch.addmm(self.hidden_bias_, Xt, self.weights_))
+        r = torch.addmm(self.visible_bias_, hp, self.weights_.T)
+        return self._out(torch.sigmoid(r) if self.visible == "bernoulli" else r, X)
+
+    def reconstruction_error(self, X: Any) -> float:
+        """Mean squared error per visible unit between ``X`` and :meth:`reconstruct` (deterministic)."""
+        import torch
+
+        Xt = self._as_tensor(X)
+        r = self.reconstruct(Xt)
+        return float(torch.mean((Xt - r) ** 2))

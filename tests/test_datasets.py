@@ -1,0 +1,111 @@
+"""Datasets: digits, MNIST from tiny IDX files (raw and .gz) and npz, with clear errors."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from netsci_dl.datasets import load_dataset, load_digits, load_mnist, read_idx
+
+
+def _idx_images(imgs: np.ndarray) -> bytes:
+    n, r, c = imgs.shape
+    return struct.pack(">IIII", 2051, n, r, c) + imgs.astype(np.uint8).tobytes()
+
+
+def _idx_labels(y: np.ndarray) -> bytes:
+    return struct.pack(">II", 2049, len(y)) + y.astype(np.uint8).tobytes()
+
+
+@pytest.fixture
+def tiny():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (5, 3, 4)).astype(np.uint8), rng.integers(0, 10, 5).astype(np.uint8)
+
+
+def _write(folder, imgs, y, *, gz=False, prefix="train"):
+    op = gzip.open if gz else open
+    suf = ".gz" if gz else ""
+    with op(folder / f"{prefix}-images-idx3-ubyte{suf}", "wb") as f:
+        f.write(_idx_images(imgs))
+    with op(folder / f"{prefix}-labels-idx1-ubyte{suf}", "wb") as f:
+        f.write(_idx_labels(y))
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_folder(tmp_path, tiny, gz):
+    imgs, y = tiny
+    _write(tmp_path, imgs, y, gz=gz)
+    d = load_mnist(tmp_path)
+    assert d.X.shape == (5, 12)
+    assert d.image_shape == (3, 4)
+    assert d.X.dtype == np.float32
+    np.testing.assert_allclose(d.X, imgs.reshape(5, -1) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(d.y, y)
+    assert load_dataset(f"mnist:{tmp_path}").X.shape == (5, 12)
+
+
+def test_single_images_file_and_test_split(tmp_path, tiny):
+    imgs, y = tiny
+    _write(tmp_path, imgs, y, prefix="t10k")
+    d = load_mnist(tmp_path / "t10k-images-idx3-ubyte")
+    np.testing.assert_array_equal(d.y, y)
+    assert load_mnist(tmp_path, split="test").X.shape == (5, 12)
+    with pytest.raises(FileNotFoundError, match="train-images"):
+        load_mnist(tmp_path)
+
+
+def test_npz(tmp_path, tiny):
+    imgs, y = tiny
+    np.savez(tmp_path / "mnist.npz", x_train=imgs, y_train=y, x_test=imgs[:2], y_test=y[:2])
+    d = load_mnist(tmp_path / "mnist.npz")
+    assert d.X.shape == (5, 12)
+    assert float(d.X.max()) <= 1.0
+    assert len(load_mnist(tmp_path / "mnist.npz", split="test")) == 2
+    np.savez(tmp_path / "bad.npz", x_train=imgs, y_train=y[:3])
+    with pytest.raises(ValueError, match="5 images but 3 labels"):
+        load_mnist(tmp_path / "bad.npz")
+
+
+def test_wrong_magic(tmp_path, tiny):
+    imgs, y = tiny
+    p = tmp_path / "train-images-idx3-ubyte"
+    p.write_bytes(b"\x01\x02" + _idx_images(imgs)[2:])
+    with pytest.raises(ValueError, match="wrong magic number"):
+        load_mnist(p)
+    p.write_bytes(_idx_labels(y))  # a labels file where images are expected
+    with pytest.raises(ValueError, match="wrong magic number 2049"):
+        load_mnist(p)
+
+
+def test_truncated(tmp_path, tiny):
+    imgs, y = tiny
+    p = tmp_path / "x-idx3-ubyte"
+    p.write_bytes(_idx_images(imgs)[:-7])
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(p)
+    p.write_bytes(_idx_images(imgs)[:10])
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(p)
+    p.write_bytes(b"\x00")
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(p)
+
+
+def test_count_mismatch(tmp_path, tiny):
+    imgs, y = tiny
+    _write(tmp_path, imgs, y[:4])
+    with pytest.raises(ValueError, match="5 images but 4 labels"):
+        load_mnist(tmp_path)
+
+
+def test_specs_and_digits():
+    d = load_digits()
+    assert d.image_shape == (8, 8)
+    with pytest.raises(ValueError, match="digits"):
+        load_dataset("cifar")
+    with pytest.raises(FileNotFoundError):
+        load_dataset("mnist:/nonexistent/folder")
