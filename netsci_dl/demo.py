@@ -1,7 +1,7 @@
 """The demo job: a DBN on the embedded digits, exported, thresholded and written to a folder.
 
-Until netsci_dl's own trainer lands, the DBN is a greedy stack of scikit-learn ``BernoulliRBM``
-(PCD-1), each trained on the hidden probabilities of the layer below.
+The DBN is trained by netsci_dl's own trainer (greedy CD-1 with the lab defaults, each RBM on
+the hidden probabilities of the layer below); its epoch-0 weights are saved beside it.
 """
 
 from __future__ import annotations
@@ -9,24 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 __all__ = ["run_demo", "DEMO_LAYERS"]
 
 DEMO_LAYERS = (64, 100, 100, 200)
-
-
-def _save_rbm_checkpoint(path: Path, weights: list, vbs: list, hbs: list, meta: dict[str, Any]) -> None:
-    from safetensors.numpy import save_file
-
-    from netsci_dl.export.rbm import rbm_state_dict
-    from netsci_dl.io._atomic import atomic_path
-
-    sd = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in rbm_state_dict(weights, vbs, hbs).items()}
-    with atomic_path(path) as tmp:
-        save_file(sd, str(tmp), metadata={"netsci_dl": json.dumps(meta)})
 
 
 def run_demo(
@@ -47,8 +33,6 @@ def run_demo(
     epochs : int
         Passes over the data per RBM.
     """
-    from sklearn.neural_network import BernoulliRBM
-
     import netsci_dl as nd
     from netsci_dl.datasets import load_digits
     from netsci_dl.io._atomic import check_writable
@@ -68,22 +52,18 @@ def run_demo(
 
     data = load_digits()
     echo(f"training a {'-'.join(map(str, DEMO_LAYERS))} DBN on {data.name} ({len(data)} images)")
-    X = data.X.astype(np.float32)
-    rng = np.random.default_rng(seed)
-    init = [0.01 * rng.standard_normal((a, b)).astype(np.float32) for a, b in zip(DEMO_LAYERS, DEMO_LAYERS[1:])]
-    weights, vbs, hbs = [], [], []
-    for i, n_hidden in enumerate(DEMO_LAYERS[1:]):
-        rbm = BernoulliRBM(n_components=n_hidden, learning_rate=0.05, batch_size=20, n_iter=epochs, random_state=seed + i)
-        rbm.fit(X)
-        weights.append(rbm.components_.T)
-        vbs.append(rbm.intercept_visible_)
-        hbs.append(rbm.intercept_hidden_)
-        X = rbm.transform(X).astype(np.float32)
-        echo(f"  RBM {i + 1}: {DEMO_LAYERS[i]} -> {n_hidden} trained")
-    meta = {"image_shape": list(data.image_shape), "data": data.name, "trainer": "sklearn BernoulliRBM (PCD-1)", "epochs": epochs, "seed": seed}
-    _save_rbm_checkpoint(names["checkpoint"], weights, vbs, hbs, meta)
-    zeros = [np.zeros(n, np.float32) for n in DEMO_LAYERS]
-    _save_rbm_checkpoint(names["initial"], init, zeros[:-1], zeros[1:], dict(meta, epochs=0))
+    from netsci_dl.models.dbn import DBN
+
+    dbn = DBN(DEMO_LAYERS, epochs=epochs, seed=seed, image_shape=data.image_shape)
+    dbn.fit(data.X, quiet=True)
+    for i in range(len(dbn.rbms_)):
+        errs = dbn.history_.recon_errors(i)
+        tail = f" (reconstruction error {errs[-1]:.4f})" if len(errs) else ""
+        echo(f"  RBM {i + 1}: {DEMO_LAYERS[i]} -> {DEMO_LAYERS[i + 1]} trained{tail}")
+    meta = {"data": data.name, "epochs": epochs, "seed": seed}
+    dbn.save(names["checkpoint"], force=force, **meta)
+    initial = DBN(config=dbn.config, image_shape=data.image_shape).initialize()
+    initial.save(names["initial"], force=force, **dict(meta, epochs=0))
 
     plan = nd.inspect(names["checkpoint"])
     names["info"].write_text(plan.summary() + "\n")
@@ -100,4 +80,13 @@ def run_demo(
     names["summary"].write_text(json.dumps(summary, indent=2) + "\n")
     echo(plan.summary())
     echo(f"thresholded: {H!r}")
+
+    # structural report: the trained DBN compared with its weights before training (epoch 0)
+    from netsci_dl.io.report import write_report
+
+    names["report"] = write_report(
+        G, out / "report", compare=nd.load(names["initial"]), threshold="quantile:0.95",
+        force=force, name="digits DBN (trained)", compare_name="digits DBN (epoch 0)",
+    )
+    echo(f"report: {names['report']}")
     return names

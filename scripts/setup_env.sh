@@ -27,6 +27,14 @@ if ! have_gt || ! have_venv; then
   fi
 fi
 
+# Headless Chromium: the report test opens index.html in it (skipped when it cannot be had).
+if [ ! -x /usr/bin/chromium ] && can_apt; then
+  log "installing Debian's chromium (report test; once)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } \
+    || log "chromium unavailable; the report's browser test will skip"
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   if have_gt && have_venv; then
     log "creating $VENV from $DEBPY with --system-site-packages (graph-tool visible)"

@@ -1,0 +1,353 @@
+"""The whole structural pass on one graph, and two checkpoints side by side.
+
+:func:`structural_summary` computes every quantity of :mod:`~netsci_dl.analysis.distributions`
+and :mod:`~netsci_dl.analysis.assortativity` for a graph and its thresholding;
+:func:`compare` does it for two graphs (e.g. before and after learning) and tabulates the shift
+``after - before`` of every scalar (T18's headline: after learning the weight mean moves negative
+and the skewness grows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from netsci_dl.analysis.assortativity import (
+    DegreeStrengthCorrelation,
+    KnnCurve,
+    average_neighbor_degree,
+    degree_assortativity,
+    degree_strength_correlation,
+    knn_curve,
+    strength_assortativity,
+)
+from netsci_dl.analysis.distributions import (
+    WeightDistribution,
+    block_names,
+    degree,
+    strength,
+    weight_stats,
+)
+from netsci_dl.analysis.fits import FitResult, fit_distributions
+from netsci_dl.graph import LayeredGraph
+
+__all__ = [
+    "StructureSummary",
+    "structural_summary",
+    "StructureComparison",
+    "compare",
+    "CONVENTIONS",
+]
+
+#: the choices every summary records (and the report prints)
+CONVENTIONS = {
+    "strength": "s_up(i) = sum_j W_ij towards the next layer, signed (T18); the last layer uses "
+    "s_down (incoming); s_tot = s_up + s_down; computed on the full graph",
+    "degree": "k_down / k_up / k_tot counted on the thresholded graph; isolated nodes kept (k=0)",
+    "weights": "signed weights of the full graph; skewness = biased g1, kurtosis = biased excess",
+    "assortativity": "Newman r on the thresholded graph seen undirected (== networkx "
+    "degree_assortativity_coefficient); per block: degrees inside the block",
+    "knn": "knn(i) = (1/k_i) sum_j A_ij k_j; Barrat knn_w(i) = (1/s_i) sum_j |w_ij| A_ij k_j; "
+    "NaN for isolated nodes; reference <k^2>/<k>",
+    "degree_strength": "per layer Pearson / Spearman of (k_up, s_up): k thresholded, s signed full",
+    "fits": "degree k_tot > 0: MLE of power law / exponential / lognormal (discrete forms), "
+    "xmin by KS (Clauset-Shalizi-Newman), compared with Vuong's likelihood-ratio test",
+}
+
+
+@dataclass(frozen=True)
+class StructureSummary:
+    """Every structural quantity of one graph (full ``G``) and its thresholding ``H``."""
+
+    name: str
+    threshold: str
+    threshold_record: dict[str, Any]
+    layer_names: tuple[str, ...]
+    layer_sizes: tuple[int, ...]
+    block_names: tuple[str, ...]
+    block_edges_kept: tuple[int, ...]
+    block_edges_total: tuple[int, ...]
+    weights: WeightDistribution
+    nodes: dict[str, np.ndarray]
+    r: float
+    r_blocks: tuple[float, ...]
+    r_strength: float
+    knn: KnnCurve
+    knn_blocks: tuple[KnnCurve, ...]
+    degree_strength: DegreeStrengthCorrelation
+    degree_fit: FitResult
+    conventions: dict[str, str] = field(default_factory=lambda: dict(CONVENTIONS))
+
+    def scalars(self) -> dict[str, float]:
+        """Every scalar, flat: ``"weights.L0-L1.mean"``, ``"r"``, ``"pearson.L1"``..."""
+        out: dict[str, float] = {
+            "r": self.r,
+            "r_strength_abs": self.r_strength,
+            "knn_reference": self.knn.reference,
+        }
+        for s in (*self.weights.blocks, self.weights.overall):
+            for k, v in s.scalars().items():
+                out[f"weights.{s.name}.{k}"] = float(v)
+        for b, r in zip(self.block_names, self.r_blocks):
+            out[f"r.{b}"] = r
+        for b, kept in zip(self.block_names, self.block_edges_kept):
+            out[f"edges_kept.{b}"] = float(kept)
+        lay = self.layers_frame()
+        for col in (
+            "k_tot_mean",
+            "k_tot_max",
+            "isolated",
+            "s_up_mean",
+            "s_up_std",
+            "s_up_frac_negative",
+            "pearson_k_s",
+            "spearman_k_s",
+        ):
+            for name, v in zip(lay.index, lay[col]):
+                out[f"{col}.{name}"] = float(v)
+        pl = [f for f in self.degree_fit.fits if f.name == "power_law"]
+        out["degree_fit.xmin"] = float(self.degree_fit.xmin)
+        if pl:
+            out["degree_fit.power_law.alpha"] = float(pl[0].params["alpha"])
+            out["degree_fit.power_law.ks"] = pl[0].ks
+        return out
+
+    def layers_frame(self) -> Any:
+        """One row per layer: size, degree and strength summaries, degree-strength correlation."""
+        import pandas as pd
+
+        nd = self.nodes
+        off = np.concatenate([[0], np.cumsum(self.layer_sizes)])
+        rows = []
+        for l, name in enumerate(self.layer_names):
+            sl = slice(off[l], off[l + 1])
+            k, s = nd["k_tot"][sl], nd["s_up"][sl]
+            n = len(k)
+            rows.append(
+                {
+                    "layer": name,
+                    "n": n,
+                    "k_down_mean": _mean(nd["k_down"][sl]),
+                    "k_up_mean": _mean(nd["k_up"][sl]),
+                    "k_tot_mean": _mean(k),
+                    "k_tot_max": float(k.max()) if n else np.nan,
+                    "isolated": int(np.count_nonzero(k == 0)),
+                    "s_up_mean": _mean(s),
+                    "s_up_std": float(s.std()) if n else np.nan,
+                    "s_up_frac_negative": float(np.mean(s < 0)) if n else np.nan,
+                    "s_down_mean": _mean(nd["s_down"][sl]),
+                    "s_abs_tot_mean": _mean(nd["s_abs_tot"][sl]),
+                    "knn_mean": float(np.nanmean(nd["knn"][sl]))
+                    if np.isfinite(nd["knn"][sl]).any()
+                    else np.nan,
+                    "pearson_k_s": self.degree_strength.pearson[l],
+                    "spearman_k_s": self.degree_strength.spearman[l],
+                }
+            )
+        return pd.DataFrame(rows).set_index("layer")
+
+    def blocks_frame(self) -> Any:
+        """One row per block (+ ``all``): weight statistics, edges kept, per-block ``r``."""
+        df = self.weights.to_frame()
+        df["edges_total"] = [*self.block_edges_total, sum(self.block_edges_total)]
+        df["edges_kept"] = [*self.block_edges_kept, sum(self.block_edges_kept)]
+        df["r_degree"] = [*self.r_blocks, self.r]
+        return df
+
+    def nodes_frame(self) -> Any:
+        """One row per node: ``node, layer, layer_name, index``, degrees, strengths, ``knn``."""
+        import pandas as pd
+
+        layer = self.nodes["layer"]
+        df = pd.DataFrame(
+            {
+                "node": np.arange(len(layer)),
+                "layer": layer,
+                "layer_name": np.asarray(self.layer_names, dtype=object)[layer],
+            }
+        )
+        for k, v in self.nodes.items():
+            if k != "layer":
+                df[k] = v
+        return df
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: every scalar, the per-block statistics, curves, fits and conventions."""
+        return {
+            "name": self.name,
+            "threshold": self.threshold,
+            "threshold_record": self.threshold_record,
+            "layers": dict(zip(self.layer_names, self.layer_sizes)),
+            "scalars": self.scalars(),
+            "weights": self.weights.to_dict(),
+            "knn": self.knn.to_dict(),
+            "knn_blocks": [c.to_dict() for c in self.knn_blocks],
+            "degree_strength": self.degree_strength.to_dict(),
+            "degree_fit": self.degree_fit.to_dict(),
+            "conventions": dict(self.conventions),
+        }
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if len(x) else np.nan
+
+
+def _thresholded(G: LayeredGraph, threshold: Any) -> tuple[LayeredGraph, str]:
+    from netsci_dl.threshold import apply_spec
+
+    if isinstance(threshold, LayeredGraph):
+        if threshold.layer_sizes != G.layer_sizes:
+            raise ValueError(
+                f"threshold graph has layers {threshold.layer_sizes}, G has {G.layer_sizes}"
+            )
+        recs = threshold.meta.get("thresholds") or [{}]
+        return threshold, str(recs[-1].get("rule", "given"))
+    if not isinstance(threshold, str):
+        raise TypeError(
+            f"threshold must be a spec string like 'quantile:0.95' or a LayeredGraph, "
+            f"got {type(threshold).__name__}"
+        )
+    return apply_spec(G, threshold), threshold
+
+
+def structural_summary(
+    G: LayeredGraph,
+    *,
+    threshold: str | LayeredGraph = "quantile:0.95",
+    name: str | None = None,
+) -> StructureSummary:
+    """Every quantity of the structural analysis for one graph.
+
+    Parameters
+    ----------
+    G : LayeredGraph
+        The full (weighted) graph: weights and strengths come from it.
+    threshold : str or LayeredGraph
+        A rule for :func:`netsci_dl.threshold.apply_spec` (default ``"quantile:0.95"``, keep the
+        5% largest ``|w|``), or an already thresholded version of ``G``. Degrees, assortativity,
+        ``knn`` come from the thresholded graph.
+    name : str, optional
+        Model name for reports; default ``G.meta["source"]`` or ``"model"``.
+
+    Returns
+    -------
+    StructureSummary
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import netsci_dl as nd
+    >>> rng = np.random.default_rng(0)
+    >>> G = nd.from_matrices([rng.normal(size=(4, 3)), rng.normal(size=(3, 2))])
+    >>> S = structural_summary(G, threshold="quantile:0.5")
+    >>> S.nodes["k_tot"].tolist()
+    [1, 0, 3, 2, 3, 4, 2, 2, 1]
+    """
+    H, spec = _thresholded(G, threshold)
+    name = name or str(G.meta.get("name") or G.meta.get("source") or "model")
+    nl = G.node_layer
+    nodes = {
+        "layer": nl,
+        "index": G.node_index,
+        "k_down": degree(H, direction="down", fallback=False),
+        "k_up": degree(H, direction="up", fallback=False),
+        "k_tot": degree(H, direction="total"),
+        "s_up": strength(G, direction="up"),
+        "s_down": strength(G, direction="down", fallback=False),
+        "s_tot": strength(G, direction="total"),
+        "s_abs_tot": strength(G, direction="total", kind="abs"),
+        "s_pos_up": strength(G, direction="up", kind="pos"),
+        "s_neg_up": strength(G, direction="up", kind="neg"),
+        "knn": average_neighbor_degree(H),
+        "knn_w": average_neighbor_degree(H, weighted=True),
+    }
+    if "bias" in G.node_attrs:
+        nodes["bias"] = np.asarray(G.node_attrs["bias"], dtype=np.float64)
+    recs = H.meta.get("thresholds") or [{}]
+    return StructureSummary(
+        name=name,
+        threshold=spec,
+        threshold_record=dict(recs[-1]),
+        layer_names=tuple(G.layer_names),
+        layer_sizes=tuple(G.layer_sizes),
+        block_names=block_names(G),
+        block_edges_kept=H.block_n_edges,
+        block_edges_total=G.block_n_edges,
+        weights=weight_stats(G),
+        nodes=nodes,
+        r=float(degree_assortativity(H)),
+        r_blocks=tuple(float(v) for v in degree_assortativity(H, per_block=True)),
+        r_strength=strength_assortativity(G, kind="abs"),
+        knn=knn_curve(H),
+        knn_blocks=tuple(knn_curve(H, block=l) for l in range(len(G.blocks))),
+        degree_strength=degree_strength_correlation(G, H, direction="up"),
+        degree_fit=fit_distributions(nodes["k_tot"]),
+    )
+
+
+@dataclass(frozen=True)
+class StructureComparison:
+    """Two structural summaries (``before``, ``after``) and the shift of every scalar."""
+
+    before: StructureSummary
+    after: StructureSummary
+
+    def shifts(self) -> dict[str, tuple[float, float, float]]:
+        """``name -> (before, after, after - before)`` for every scalar both summaries have."""
+        a, b = self.before.scalars(), self.after.scalars()
+        return {k: (a[k], b[k], b[k] - a[k]) for k in a if k in b}
+
+    def to_frame(self) -> Any:
+        """One row per scalar: ``before``, ``after``, ``shift``."""
+        import pandas as pd
+
+        rows = [
+            {"quantity": k, "before": v[0], "after": v[1], "shift": v[2]}
+            for k, v in self.shifts().items()
+        ]
+        return pd.DataFrame(rows).set_index("quantity")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "before": self.before.name,
+            "after": self.after.name,
+            "shifts": {
+                k: {"before": v[0], "after": v[1], "shift": v[2]} for k, v in self.shifts().items()
+            },
+        }
+
+
+def compare(
+    G_before: LayeredGraph | StructureSummary,
+    G_after: LayeredGraph | StructureSummary,
+    *,
+    threshold: str = "quantile:0.95",
+    names: tuple[str, str] = ("before", "after"),
+) -> StructureComparison:
+    """The structural statistics of two checkpoints side by side, with the shift of each.
+
+    Each graph is thresholded by the same rule (a quantile rule gives each graph its own cut).
+    Summaries already computed may be passed instead of graphs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import netsci_dl as nd
+    >>> rng = np.random.default_rng(0)
+    >>> A = nd.from_matrices([rng.normal(size=(4, 3))])
+    >>> B = nd.from_matrices([rng.normal(-1.0, 1.0, size=(4, 3))])
+    >>> c = compare(A, B, threshold="quantile:0.5")
+    >>> c.shifts()["weights.all.mean"][2] < 0
+    True
+    """
+
+    def summ(G: Any, nm: str) -> StructureSummary:
+        return (
+            G
+            if isinstance(G, StructureSummary)
+            else structural_summary(G, threshold=threshold, name=nm)
+        )
+
+    return StructureComparison(summ(G_before, names[0]), summ(G_after, names[1]))

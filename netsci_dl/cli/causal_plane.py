@@ -1,0 +1,113 @@
+"""``netsci-dl causal-plane``: graph EI and each layer's causal-plane path over training."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from netsci_dl.threshold import SPEC_HELP
+
+
+@click.command("causal-plane")
+@click.argument(
+    "sources", metavar="RUN_DIR_OR_CHECKPOINTS...", nargs=-1, required=True, type=click.Path()
+)
+@click.option(
+    "-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
+)
+@click.option(
+    "--bins", default=8, show_default=True, type=int, help="Bins for layer inputs and outputs."
+)
+@click.option(
+    "--samples", default=20_000, show_default=True, type=int, help="Noise samples for EI_parts."
+)
+@click.option(
+    "--sensitivity-samples",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Noise samples per input for the sensitivity.",
+)
+@click.option(
+    "--weights",
+    type=click.Choice(["abs", "pos", "neg", "none"]),
+    default="abs",
+    show_default=True,
+    help="Transition weight of the graph EI.",
+)
+@click.option(
+    "--threshold",
+    "threshold_spec",
+    default=None,
+    help="Graph EI on a thresholded graph. " + SPEC_HELP,
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default=None, help="torch device (default: CUDA when present, else CPU).")
+@click.option(
+    "--threads",
+    default=None,
+    type=int,
+    help="torch CPU threads (1 is fastest for small layers on a busy machine).",
+)
+@click.option("--name", default=None, help="Model name for the figure titles.")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@click.pass_context
+def causal_plane(
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    out: str,
+    bins: int,
+    samples: int,
+    sensitivity_samples: int,
+    weights: str,
+    threshold_spec: str | None,
+    seed: int,
+    device: str | None,
+    threads: int | None,
+    name: str | None,
+    force: bool,
+) -> None:
+    """Graph EI and every layer's path in the causal plane (sensitivity vs degeneracy) over the
+    snapshots of a training run (a run folder, or checkpoints in order). Writes trajectory.csv,
+    trajectory.json, causal_plane.{png,svg} and ei_vs_step.{png,svg} into OUTPUT."""
+    from pathlib import Path
+
+    from netsci_dl.analysis.trajectory import ei_trajectory
+    from netsci_dl.io._atomic import atomic_path, check_writable
+    from netsci_dl.plot.ei import ei_figures
+
+    folder = Path(out)
+    names = ["trajectory.csv", "trajectory.json"] + [
+        f"{s}.{e}" for s in ("causal_plane", "ei_vs_step") for e in ("png", "svg")
+    ]
+    if folder.exists():
+        for n in names:
+            check_writable(folder / n, force=force)
+    elif not folder.parent.exists():
+        raise FileNotFoundError(f"output folder's parent {folder.parent} does not exist")
+    for s in sources:
+        if not Path(s).exists():
+            raise FileNotFoundError(f"{s}: no such run folder or checkpoint")
+    src = sources[0] if len(sources) == 1 and Path(sources[0]).is_dir() else list(sources)
+    T = ei_trajectory(
+        src,
+        weights=None if weights == "none" else weights,
+        threshold=threshold_spec,
+        bins=bins,
+        n_samples=samples,
+        sensitivity_samples=sensitivity_samples,
+        seed=seed,
+        device=device,
+        num_threads=threads,
+        quiet=bool(ctx.obj and ctx.obj.get("quiet")),
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / "trajectory.csv") as tmp:
+        T.to_frame().to_csv(tmp, index=False)
+    with atomic_path(folder / "trajectory.json") as tmp:
+        tmp.write_text(json.dumps(T.to_dict(), indent=2) + "\n")
+    ei_figures(T, folder, name=name)
+    lengths = ", ".join(f"layer {i + 1}: {v:.2f}" for i, v in enumerate(T.path_lengths()))
+    click.echo(f"{T.n_snapshots} snapshots; causal-plane path lengths (bits): {lengths}")
+    click.echo(f"wrote {folder}/ ({', '.join(names)})")

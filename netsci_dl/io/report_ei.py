@@ -1,0 +1,128 @@
+"""The report's "Effective information" section (a builder for :mod:`netsci_dl.io.report`).
+
+Graph EI over random walks (Klein & Hoel; einet's conventions) of the full graph with transition
+weights ``|w|`` and of the thresholded graph (the report's rule, unweighted), for the whole graph
+and per layer block; and, when cheap, every layer's point in the causal plane (Marrow et al.;
+sigmoid activations assumed, 8 bins, modest sample counts, all recorded in ``summary.json``).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+__all__ = ["ei_section", "CAUSAL_PLANE_MAX_PAIRS"]
+
+#: the causal-plane table is computed only when the largest layer has at most this many
+#: input-output pairs (a digits DBN 64-256: 16,384; MNIST 784-500: 392,000 is skipped)
+CAUSAL_PLANE_MAX_PAIRS = 20_000
+_CP = {"bins": 8, "n_samples": 20_000, "sensitivity_samples": 1000, "seed": 0}
+
+
+def _ei_rows(full: Any, thr: Any) -> Any:
+    import pandas as pd
+
+    rows = []
+    for name, a, b in [("graph", full, thr)] + [
+        (f"block {x.block}", x, y) for x, y in zip(full.blocks, thr.blocks, strict=True)
+    ]:
+        rows.append(
+            {
+                "part": name,
+                "EI |w| (bits)": a.ei,
+                "eff |w|": a.eff,
+                "det |w| (bits)": a.determinism,
+                "deg |w| (bits)": a.degeneracy,
+                "EI thresholded (bits)": b.ei,
+                "eff thresholded": b.eff,
+                "nodes": a.n_nodes,
+                "sinks |w|": a.n_sinks,
+                "sinks thresholded": b.n_sinks,
+            }
+        )
+    return pd.DataFrame(rows).set_index("part")
+
+
+def ei_section(ctx: Any) -> Any:
+    """Section "Effective information" of the analysis report.
+
+    Parameters
+    ----------
+    ctx : ReportContext
+
+    Returns
+    -------
+    Section
+        Tables of graph EI (full ``|w|`` graph and thresholded, whole and per block) and, when the
+        layers are small enough (:data:`CAUSAL_PLANE_MAX_PAIRS`), each layer's sensitivity,
+        degeneracy and EI_parts. ``ei.csv`` (and ``causal_plane.csv``) are written into the
+        report folder.
+    """
+    from netsci_dl.analysis.effective_information import effective_information
+    from netsci_dl.io.report import Section, table_html
+    from netsci_dl.threshold import apply_spec
+
+    G = ctx.G
+    full = effective_information(G, weights="abs", per_block=True)
+    thr = effective_information(apply_spec(G, ctx.threshold), weights="abs", per_block=True)
+    df = _ei_rows(full, thr)
+    df.to_csv(ctx.folder / "ei.csv")
+    files = ["ei.csv"]
+    direction = "directed (l \u2192 l+1)" if full.directed else "undirected (walks go both ways)"
+    body = (
+        "<p>Effective information of the graph over one-step random walks (Klein &amp; Hoel 2020; "
+        f"einet's conventions), in bits: transition weights |w| on the full graph, and the "
+        f"thresholded graph ({html.escape(ctx.threshold)}, unweighted); {direction}. "
+        "EI = determinism \u2212 degeneracy; eff = EI / log2 N.</p>" + table_html(df)
+    )
+    summary: dict[str, Any] = {
+        "full_abs": full.to_dict(),
+        "thresholded": dict(thr.to_dict(), threshold=ctx.threshold),
+    }
+    pairs = [a * b for a, b in zip(G.layer_sizes[:-1], G.layer_sizes[1:])]
+    try:
+        import torch  # noqa: F401  (the causal plane samples with torch)
+    except ImportError:
+        pairs = []
+    if pairs and max(pairs) <= CAUSAL_PLANE_MAX_PAIRS:
+        import pandas as pd
+
+        from netsci_dl.analysis.causal_plane import layer_causal_plane
+
+        pts = layer_causal_plane(G, activations="sigmoid", whole=False, device="cpu", **_CP)
+        cp = pd.DataFrame(
+            [
+                {
+                    "layer": f"{G.layer_names[i]} \u2192 {G.layer_names[i + 1]}",
+                    "sensitivity (bits)": p.sensitivity,
+                    "degeneracy (bits)": p.degeneracy(),
+                    "EI_parts (bits)": p.ei_parts,
+                }
+                for i, p in enumerate(pts)
+            ]
+        ).set_index("layer")
+        cp.to_csv(ctx.folder / "causal_plane.csv")
+        files.append("causal_plane.csv")
+        body += (
+            "<h3>Causal plane</h3><p>Each layer's sensitivity (x) and degeneracy (y) (Marrow, "
+            "Michaud &amp; Hoel 2020; deep-ei's conventions; EI_parts = sensitivity \u2212 "
+            f"degeneracy), assuming sigmoid activations; bins={_CP['bins']}, "
+            f"{_CP['n_samples']} noise samples, {_CP['sensitivity_samples']} per input for the "
+            "sensitivity, seed 0 (plug-in estimates, biased upward with few samples). Over "
+            "training: <code>netsci-dl causal-plane RUN_DIR -o out/</code>.</p>" + table_html(cp)
+        )
+        summary["causal_plane"] = [dict(p.to_dict(), layer=i) for i, p in enumerate(pts)]
+    else:
+        body += (
+            "<p>Causal plane skipped: "
+            + (
+                f"the largest layer has {max(pairs)} input-output pairs (> {CAUSAL_PLANE_MAX_PAIRS})"
+                if pairs
+                else "torch is not installed"
+            )
+            + "; run "
+            "<code>netsci-dl causal-plane</code> on the checkpoint.</p>"
+        )
+    links = " ".join(f'<a href="{f}">{f}</a>' for f in files)
+    body += f"<p class='files'>Data: {links}</p>"
+    return Section("Effective information", body, files=tuple(files), summary=summary)
