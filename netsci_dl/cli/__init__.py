@@ -50,6 +50,11 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    import warnings
+
+    # Debian's mpl_toolkits (installed beside graph-tool) shadows pip's: matplotlib warns that 3-D
+    # axes are unavailable. We never draw in 3-D.
+    warnings.filterwarnings("ignore", message="Unable to import Axes3D")
     cli(prog_name="netsci-dl")
 
 

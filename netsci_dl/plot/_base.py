@@ -11,12 +11,18 @@ __all__ = ["pyplot", "save_figure", "new_figure"]
 
 def pyplot() -> Any:
     """``matplotlib.pyplot`` on the Agg backend (no display needed), with seaborn's style."""
+    import warnings
+
     import matplotlib
 
     if matplotlib.get_backend().lower() != "agg":
         matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    with warnings.catch_warnings():
+        # Debian's mpl_toolkits (beside graph-tool) shadows pip's: 3-D axes, which we never use,
+        # are unavailable, and matplotlib says so on import
+        warnings.filterwarnings("ignore", message="Unable to import Axes3D")
+        import matplotlib.pyplot as plt
+        import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
     return plt
