@@ -1,0 +1,80 @@
+"""``netsci-dl modules``: functional modules of one layer (RFs -> EMD -> hierarchical clustering)."""
+
+from __future__ import annotations
+
+import click
+
+from netsci_dl.threshold import SPEC_HELP
+
+OUTPUTS = ("labels.csv", "emd.npy", "module_stats.csv", "summary.json")
+FIGURES = ("dendrogram", "module_rfs", "module_profiles")
+
+
+@click.command("modules")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--layer", default="1", show_default=True, help="Layer index (1..L-1) or name.")
+@click.option("--k", "k", default=20, show_default=True, type=int, help="Number of modules.")
+@click.option("--distance", default=None, type=float, help="Cut the tree at this EMD height instead of --k.")
+@click.option("--method", default="average", show_default=True,
+              type=click.Choice(["average", "complete", "single", "weighted", "ward", "centroid", "median"]),
+              help="Linkage (ward/centroid/median assume Euclidean distances).")
+@click.option("--ground", default="euclidean", show_default=True, type=click.Choice(["euclidean", "manhattan"]),
+              help="EMD ground distance between pixels.")
+@click.option("--distribution", default="shift", show_default=True,
+              type=click.Choice(["shift", "abs", "pos", "signed"]), help="RF -> distribution.")
+@click.option("--threshold", "threshold_spec", default="quantile:0.95", show_default=True, help=SPEC_HELP)
+@click.option("--image-shape", default=None, help="Input image shape, e.g. 28x28 (default: from the checkpoint).")
+@click.option("--jobs", default=-1, show_default=True, type=int, help="EMD worker processes (-1: all cores).")
+@click.option("--no-plots", is_flag=True, help="Skip the figures.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@click.pass_context
+def modules(ctx: click.Context, checkpoint: str, layer: str, k: int, distance: float | None,
+            method: str, ground: str, distribution: str, threshold_spec: str,
+            image_shape: str | None, jobs: int, no_plots: bool, output: str, force: bool) -> None:
+    """Cluster the receptive fields of one layer of CHECKPOINT by EMD into modules and profile
+    each module (T18): labels.csv, emd.npy (square), module_stats.csv, summary.json, figures."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    import netsci_dl as nd
+    from netsci_dl.analysis.modules import analyze_modules
+    from netsci_dl.cli._common import parse_image_shape
+    from netsci_dl.io._atomic import atomic_path, check_writable
+
+    out = Path(output)
+    names = list(OUTPUTS) + ([] if no_plots else [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")])
+    if out.exists():
+        for n in names:
+            check_writable(out / n, force=force)
+    elif not out.parent.exists():
+        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    G = nd.load(checkpoint, image_shape=parse_image_shape(image_shape))
+    lay: int | str = int(layer) if layer.lstrip("-").isdigit() else layer
+    a = analyze_modules(G, lay, k=None if distance is not None else k, distance=distance,
+                        method=method, ground=ground, distribution=distribution,
+                        threshold=threshold_spec, n_jobs=jobs, progress=not quiet)
+    out.mkdir(exist_ok=True)
+    with atomic_path(out / "labels.csv") as tmp:
+        a.modules.to_frame().to_csv(tmp, index=False)
+    with atomic_path(out / "emd.npy") as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, a.emd.matrix)
+    with atomic_path(out / "module_stats.csv") as tmp:
+        a.stats.to_frame().to_csv(tmp, index=False)
+    summary = a.to_dict()
+    summary.update(source=str(checkpoint), layer_name=G.layer_names[a.layer])
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    if not no_plots:
+        from netsci_dl.plot import save_figure
+        from netsci_dl.plot.modules import plot_dendrogram, plot_module_profiles, plot_module_rfs
+
+        save_figure(plot_dendrogram(a.modules), out / "dendrogram")
+        save_figure(plot_module_rfs(a.stats), out / "module_rfs")
+        save_figure(plot_module_profiles(a.stats), out / "module_profiles")
+    click.echo(f"layer {a.layer}: {a.modules.k} modules (cophenetic r = {a.modules.cophenetic:.3f}); "
+               f"wrote {out}/")
