@@ -274,14 +274,14 @@ class LayeredGraph:
     # ---- transforms (pure) ----------------------------------------------------------------
     def replace(self, **changes: Any) -> LayeredGraph:
         """A copy with some fields replaced (arrays are shared, not copied)."""
-        fields = dict(
-            layer_sizes=self.layer_sizes,
-            blocks=self.blocks,
-            layer_names=self.layer_names,
-            node_attrs=dict(self.node_attrs),
-            edge_attrs=dict(self.edge_attrs),
-            meta=dict(self.meta),
-        )
+        fields = {
+            "layer_sizes": self.layer_sizes,
+            "blocks": self.blocks,
+            "layer_names": self.layer_names,
+            "node_attrs": dict(self.node_attrs),
+            "edge_attrs": dict(self.edge_attrs),
+            "meta": dict(self.meta),
+        }
         fields.update(changes)
         return LayeredGraph(**fields)
 

@@ -33,7 +33,7 @@ def test_ones_linear_sensitivity_exact() -> None:
 def test_torch_layer_forms_agree() -> None:
     torch.manual_seed(0)
     lin = torch.nn.Linear(3, 2)
-    kw = dict(bins=8, n_samples=5000, sensitivity_samples=500, seed=3, device="cpu")
+    kw = {"bins": 8, "n_samples": 5000, "sensitivity_samples": 500, "seed": 3, "device": "cpu"}
     a = layer_ei(torch.nn.Sequential(lin, torch.nn.Sigmoid()), **kw)
     b = layer_ei((lin.weight.detach().numpy().T, lin.bias.detach().numpy(), "sigmoid"), **kw)
     c = layer_ei(lin, activation="sigmoid", **kw)
@@ -45,7 +45,7 @@ def test_torch_layer_forms_agree() -> None:
 
 def test_same_seed_same_numbers_and_settings_recorded() -> None:
     W = np.random.default_rng(0).normal(0, 2, (6, 5))
-    kw = dict(activation="tanh", in_range=(-1, 1), n_samples=4000, sensitivity_samples=300, device="cpu")
+    kw = {"activation": "tanh", "in_range": (-1, 1), "n_samples": 4000, "sensitivity_samples": 300, "device": "cpu"}
     a, b = layer_ei(W, seed=7, **kw), layer_ei(W, seed=7, **kw)
     c = layer_ei(W, seed=8, **kw)
     assert a.ei_parts == b.ei_parts and a.sensitivity == b.sensitivity
@@ -112,7 +112,7 @@ def test_layer_causal_plane_graph_and_list() -> None:
     blocks = (rng.normal(0, 1, (4, 3)).astype(np.float32), rng.normal(0, 1, (3, 2)).astype(np.float32))
     bias = rng.normal(0, 1, 9).astype(np.float32)
     G = LayeredGraph((4, 3, 2), blocks, node_attrs={"bias": bias})
-    kw = dict(n_samples=3000, sensitivity_samples=300, seed=1, device="cpu")
+    kw = {"n_samples": 3000, "sensitivity_samples": 300, "seed": 1, "device": "cpu"}
     pts = layer_causal_plane(G, **kw)
     assert len(pts) == 2 and all(p.activation == "sigmoid" for p in pts)
     ref = layer_ei((blocks[1], bias[7:9], "sigmoid"), **kw)
