@@ -121,14 +121,13 @@ def to_networkx(
     rows = zip(*(cols[k].tolist() for k in names), strict=False)
     H.add_nodes_from((i, dict(zip(names, r, strict=False))) for i, r in enumerate(rows))
     src, dst, e = _edge_table(G)
-    H.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), e["weight"].tolist(), strict=False))
-    if len(src):
-        ab, sg = e["abs_weight"].tolist(), e["sign"].tolist()
-        adj = H.adj
-        for s, d, a, g in zip(src.tolist(), dst.tolist(), ab, sg, strict=False):
-            dd = adj[s][d]
-            dd["abs_weight"] = a
-            dd["sign"] = g
+    H.add_edges_from(
+        (s, d, {"weight": w, "abs_weight": a, "sign": g})
+        for s, d, w, a, g in zip(
+            src.tolist(), dst.tolist(), e["weight"].tolist(), e["abs_weight"].tolist(),
+            e["sign"].tolist(),
+        )
+    )
     return H
 
 
