@@ -24,6 +24,10 @@ from netsci_dl.threshold import SPEC_HELP
     "--threshold", "threshold_spec", default="quantile:0.95", show_default=True, help=SPEC_HELP
 )
 @click.option("--name", default=None, help="Model name shown in titles (default: the file name).")
+@click.option("--modules-layer", default="1", show_default=True,
+              help="Layer (index or name) of the report's functional-modules section.")
+@click.option("--modules-k", default=None, type=int,
+              help="Modules in that section (default: min(20, units // 5)).")
 @export_options
 @click.option("--force", is_flag=True, help="Replace the report files of an existing folder.")
 def analyze(
@@ -32,6 +36,8 @@ def analyze(
     compare_path: str | None,
     threshold_spec: str,
     name: str | None,
+    modules_layer: str,
+    modules_k: int | None,
     layers: str | None,
     layout: str,
     conv_reduce: str,
@@ -39,10 +45,12 @@ def analyze(
     force: bool,
 ) -> None:
     """Analyse CHECKPOINT as a graph and write a report folder: OUTPUT/index.html."""
+    from functools import partial
     from pathlib import Path
 
     import netsci_dl as nd
-    from netsci_dl.io.report import write_report
+    from netsci_dl.io.report import DEFAULT_SECTIONS, write_report
+    from netsci_dl.io.report_modules import modules_section
 
     out = Path(output)
     if out.exists() and out.is_dir() and any(out.iterdir()) and not force:
@@ -55,6 +63,9 @@ def analyze(
     }
     G = nd.load(checkpoint, **opts)
     other = nd.load(compare_path, **opts) if compare_path else None
+    mlayer: int | str = int(modules_layer) if modules_layer.lstrip("-").isdigit() else modules_layer
+    sections = [partial(modules_section, layer=mlayer, k=modules_k) if b is modules_section else b
+                for b in DEFAULT_SECTIONS]
     index = write_report(
         G,
         out,
@@ -63,5 +74,6 @@ def analyze(
         force=force,
         name=name or Path(checkpoint).name,
         compare_name=Path(compare_path).name if compare_path else None,
+        sections=sections,
     )
     click.echo(f"wrote {index}")

@@ -22,13 +22,15 @@ from netsci_dl.threshold import SPEC_HELP
 @click.option("--n-init", default=1, show_default=True, type=int, help="SBM: fits; the lowest description length is kept.")
 @click.option("--graphml/--no-graphml", default=True, show_default=True,
               help="Also write graph.graphml with a 'community' node column (for Gephi).")
+@click.option("--plots/--no-plots", default=True, show_default=True,
+              help="Also write community_layers.png/.svg (community sizes per layer).")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 def communities(checkpoint: str, method: str, resolution: float, seed: int, threshold_spec: str | None,
                 weighted: bool | None, keep_layers_apart: bool, nested: bool, n_init: int,
-                graphml: bool, output: str, force: bool) -> None:
+                graphml: bool, plots: bool, output: str, force: bool) -> None:
     """Communities of CHECKPOINT's graph: communities.csv (node, layer, index, community),
-    summary.json, and graph.graphml with the community of each node."""
+    summary.json, graph.graphml with the community of each node, and community_layers.png/.svg."""
     import json
     from pathlib import Path
 
@@ -38,6 +40,7 @@ def communities(checkpoint: str, method: str, resolution: float, seed: int, thre
 
     out = Path(output)
     names = ["communities.csv", "summary.json"] + (["graph.graphml"] if graphml else [])
+    names += ["community_layers.png", "community_layers.svg"] if plots else []
     if out.exists():
         for n in names:
             check_writable(out / n, force=force)
@@ -69,4 +72,9 @@ def communities(checkpoint: str, method: str, resolution: float, seed: int, thre
         from netsci_dl.io.graphml import write_graphml
 
         write_graphml(H, out / "graph.graphml", node_attrs={"community": p.labels})
+    if plots:
+        from netsci_dl.plot import save_figure
+        from netsci_dl.plot.modules import plot_community_layers
+
+        save_figure(plot_community_layers(p, H), out / "community_layers")
     click.echo(f"{p.method}: {p.n_communities} communities, {p.quality_name} = {p.quality:.4f}; wrote {out}/")

@@ -7,7 +7,7 @@ import click
 from netsci_dl.threshold import SPEC_HELP
 
 OUTPUTS = ("labels.csv", "emd.npy", "module_stats.csv", "summary.json")
-FIGURES = ("dendrogram", "module_rfs", "module_profiles")
+FIGURES = ("dendrogram", "module_rfs", "module_members", "module_profiles")
 
 
 @click.command("modules")
@@ -26,14 +26,19 @@ FIGURES = ("dendrogram", "module_rfs", "module_profiles")
 @click.option("--image-shape", default=None, help="Input image shape, e.g. 28x28 (default: from the checkpoint).")
 @click.option("--jobs", default=-1, show_default=True, type=int, help="EMD worker processes (-1: all cores).")
 @click.option("--no-plots", is_flag=True, help="Skip the figures.")
+@click.option("--graphml/--no-graphml", default=True, show_default=True,
+              help="Also write graph.graphml (the thresholded graph) with a 'module' node column "
+                   "(-1 outside the layer), for Gephi.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.pass_context
 def modules(ctx: click.Context, checkpoint: str, layer: str, k: int, distance: float | None,
             method: str, ground: str, distribution: str, threshold_spec: str,
-            image_shape: str | None, jobs: int, no_plots: bool, output: str, force: bool) -> None:
+            image_shape: str | None, jobs: int, no_plots: bool, graphml: bool, output: str,
+            force: bool) -> None:
     """Cluster the receptive fields of one layer of CHECKPOINT by EMD into modules and profile
-    each module (T18): labels.csv, emd.npy (square), module_stats.csv, summary.json, figures."""
+    each module (T18): labels.csv, emd.npy (square), module_stats.csv, summary.json, figures,
+    graph.graphml."""
     import json
     from pathlib import Path
 
@@ -46,6 +51,7 @@ def modules(ctx: click.Context, checkpoint: str, layer: str, k: int, distance: f
 
     out = Path(output)
     names = list(OUTPUTS) + ([] if no_plots else [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")])
+    names += ["graph.graphml"] if graphml else []
     if out.exists():
         for n in names:
             check_writable(out / n, force=force)
@@ -71,10 +77,23 @@ def modules(ctx: click.Context, checkpoint: str, layer: str, k: int, distance: f
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
     if not no_plots:
         from netsci_dl.plot import save_figure
-        from netsci_dl.plot.modules import plot_dendrogram, plot_module_profiles, plot_module_rfs
+        from netsci_dl.plot.modules import (
+            plot_dendrogram,
+            plot_module_members,
+            plot_module_profiles,
+            plot_module_rfs,
+        )
 
         save_figure(plot_dendrogram(a.modules), out / "dendrogram")
         save_figure(plot_module_rfs(a.stats), out / "module_rfs")
+        save_figure(plot_module_members(a.rfs, a.modules.labels, emd=a.emd), out / "module_members")
         save_figure(plot_module_profiles(a.stats), out / "module_profiles")
+    if graphml:
+        from netsci_dl.io.graphml import write_graphml
+
+        H = nd.threshold.apply_spec(G, threshold_spec)
+        module = np.full(H.n_nodes, -1, np.int64)
+        module[H.layer_slice(a.layer)] = a.modules.labels
+        write_graphml(H, out / "graph.graphml", node_attrs={"module": module})
     click.echo(f"layer {a.layer}: {a.modules.k} modules (cophenetic r = {a.modules.cophenetic:.3f}); "
                f"wrote {out}/")

@@ -35,6 +35,7 @@ import numpy as np
 
 from netsci_dl.graph import LayeredGraph
 from netsci_dl.io.report_ei import ei_section
+from netsci_dl.io.report_modules import modules_section
 
 __all__ = [
     "Section",
@@ -296,6 +297,7 @@ DEFAULT_SECTIONS: list[Callable[[ReportContext], Section | None]] = [
     degree_section,
     assortativity_section,
     ei_section,
+    modules_section,
     nodes_section,
 ]
 

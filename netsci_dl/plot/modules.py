@@ -1,4 +1,6 @@
-"""Figures of functional modules: dendrogram with the cut, mean RF per module, module profiles."""
+"""Figures of functional modules: dendrogram with the cut, mean RF per module, module profiles,
+mean and member RFs per module, community sizes per layer, and the modules-vs-communities
+agreement heat map."""
 
 from __future__ import annotations
 
@@ -8,7 +10,14 @@ import numpy as np
 
 from netsci_dl.plot._base import new_figure, pyplot
 
-__all__ = ["plot_dendrogram", "plot_module_rfs", "plot_module_profiles"]
+__all__ = [
+    "plot_dendrogram",
+    "plot_module_rfs",
+    "plot_module_profiles",
+    "plot_module_members",
+    "plot_community_layers",
+    "plot_agreement",
+]
 
 
 def plot_dendrogram(modules: Any, *, title: str = "") -> Any:
@@ -100,4 +109,245 @@ def plot_module_profiles(stats: Any, *, title: str = "") -> Any:
         ax.set_ylabel(yl)
         del sc
     fig.suptitle(title or "module profiles (mean +/- sd; area ~ module size)")
+    return fig
+
+
+def _member_order(labels: np.ndarray, emd: Any) -> np.ndarray:
+    """Units sorted by module, then (with ``emd``) by mean EMD to the rest of their module
+    (most typical first), then by index."""
+    n = labels.size
+    if emd is None:
+        return np.lexsort((np.arange(n), labels))
+    from scipy.spatial.distance import squareform
+
+    c = emd.condensed if hasattr(emd, "condensed") else np.asarray(emd, np.float64)
+    D = squareform(c, checks=False) if np.ndim(c) == 1 else np.asarray(c, np.float64)
+    if D.shape != (n, n):
+        raise ValueError(f"emd is for {D.shape[0]} units but labels has {n}")
+    same = labels[:, None] == labels[None, :]
+    own = (D * same).sum(axis=1)
+    return np.lexsort((np.arange(n), own, labels))
+
+
+def plot_module_members(
+    rfs: Any,
+    labels: Any,
+    *,
+    emd: Any = None,
+    n_members: int = 8,
+    title: str = "",
+) -> Any:
+    """One row per module: its mean receptive field, then up to ``n_members`` member RFs.
+
+    Parameters
+    ----------
+    rfs : (n, h, w) array
+        Receptive fields of the layer's units (signed; e.g.
+        :func:`~netsci_dl.analysis.receptive_fields.receptive_fields`).
+    labels : (n,) int array or FunctionalModules
+        Module of each unit, ``0..k-1``.
+    emd : EMDResult, condensed or square array, optional
+        With it, members are shown most typical first (least mean EMD to their module, the
+        medoid leading); without it, by unit index.
+    n_members : int
+        Members shown per module (the row says how many there are in all).
+    title : str
+
+    Returns
+    -------
+    matplotlib Figure
+        Every panel uses a diverging colormap centred at 0 with its own symmetric limit
+        (``RdBu_r``: red positive, blue negative). With more than 10 modules the rows are set
+        in two blocks side by side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rfs = np.random.default_rng(0).normal(size=(5, 4, 4))
+    >>> fig = plot_module_members(rfs, np.array([0, 0, 1, 1, 1]), n_members=2)
+    >>> len([a for a in fig.axes if a.images])
+    6
+    """
+    lab = np.asarray(getattr(labels, "labels", labels))
+    R = np.asarray(rfs, np.float64)
+    if R.ndim == 2:
+        R = R[:, None, :]
+    if R.ndim != 3 or R.shape[0] != lab.size:
+        raise ValueError(f"rfs has shape {R.shape}; expected ({lab.size}, h, w) to match labels")
+    if lab.dtype.kind not in "iu" or (lab.size and lab.min() < 0):
+        raise ValueError("labels must be non-negative integers (0..k-1)")
+    if n_members < 0:
+        raise ValueError(f"n_members={n_members} must be >= 0")
+    k = int(lab.max()) + 1 if lab.size else 0
+    size = np.bincount(lab, minlength=k)
+    order = _member_order(lab, emd)
+    starts = np.concatenate([[0], np.cumsum(size)])
+    nb = 2 if k > 10 else 1  # blocks of rows side by side
+    nrows = int(np.ceil(k / nb)) or 1
+    per = 1 + n_members
+    ncols = nb * per + (nb - 1)  # one spacer column between blocks
+    plt = pyplot()
+    aspect = R.shape[1] / max(R.shape[2], 1)
+    cell = 0.72
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 0.8, cell * aspect * nrows + 0.9),
+                             squeeze=False, gridspec_kw={"wspace": 0.08, "hspace": 0.12})
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for m in range(k):
+        b, r = divmod(m, nrows)
+        c0 = b * (per + 1)
+        members = order[starts[m]:starts[m + 1]][:n_members]
+        panels = [R[lab == m].mean(axis=0)] + [R[u] for u in members]
+        for j, img in enumerate(panels):
+            ax = axes[r, c0 + j]
+            lim = float(np.abs(img).max()) or 1.0
+            ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+            ax.set_axis_on()
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for sp_ in ax.spines.values():
+                sp_.set_color("k" if j == 0 else "0.75")
+                sp_.set_linewidth(1.2 if j == 0 else 0.5)
+            if j == 0:
+                ax.set_ylabel(f"m{m}\nn={int(size[m])}", rotation=0, ha="right", va="center",
+                              fontsize=8)
+            if r == 0:
+                ax.set_title("mean" if j == 0 else f"#{j}", fontsize=8)
+    fig.suptitle(title or ("mean RF (left) and members per module"
+                           + (", most typical first" if emd is not None else "")
+                           + "; colour scale per panel, centred at 0"), fontsize=10,
+                 y=1 - 0.1 / fig.get_figheight())
+    fig.subplots_adjust(top=1 - 0.6 / fig.get_figheight())
+    return fig
+
+
+def plot_community_layers(
+    partition: Any,
+    G: Any,
+    *,
+    max_communities: int = 25,
+    title: str = "",
+) -> Any:
+    """Community sizes per layer: one stacked bar per community, one colour per layer.
+
+    Parameters
+    ----------
+    partition : Partition or (n_nodes,) int array
+        Community of every node of ``G`` (``0..c-1``).
+    G : LayeredGraph
+        For the layer of each node and the layer names.
+    max_communities : int
+        The largest communities get their own bar; the rest are pooled into one "other" bar,
+        and single-node communities (e.g. isolated nodes of a thresholded graph) into one
+        "singletons" bar.
+    title : str
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netsci_dl.graph import LayeredGraph
+    >>> G = LayeredGraph((2, 3), (np.ones((2, 3), np.float32),))
+    >>> fig = plot_community_layers(np.array([0, 1, 0, 1, 1]), G); len(fig.axes)
+    1
+    """
+    lab = np.asarray(getattr(partition, "labels", partition))
+    if lab.shape != (G.n_nodes,):
+        raise ValueError(f"partition has shape {lab.shape}, expected ({G.n_nodes},) for G")
+    if lab.dtype.kind not in "iu" or (lab.size and lab.min() < 0):
+        raise ValueError("partition labels must be non-negative integers")
+    if max_communities < 1:
+        raise ValueError(f"max_communities={max_communities} must be >= 1")
+    layer = np.asarray(G.node_layer)
+    c = int(lab.max()) + 1 if lab.size else 0
+    L = G.n_layers
+    T = np.bincount(lab * L + layer, minlength=c * L).reshape(c, L)  # (communities, layers)
+    tot = T.sum(axis=1)
+    rank = np.lexsort((np.arange(c), -tot))  # largest first
+    single = rank[tot[rank] == 1]
+    rank = rank[tot[rank] > 1]
+    keep = rank[:max_communities]
+    rest = rank[max_communities:]
+    rows = [T[keep]]
+    names = [str(i) for i in keep]
+    for part, label in ((rest, "other"), (single, "single-\ntons")):
+        if part.size:
+            rows.append(T[part].sum(axis=0, keepdims=True))
+            names.append(f"{label}\n({part.size})")
+    M = np.vstack(rows) if rows else np.zeros((0, L), np.int64)
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(max(4.2, 0.3 * len(names) + 2.2), 3.6))
+    colors = plt.get_cmap("tab10")
+    bottom = np.zeros(len(names))
+    x = np.arange(len(names))
+    for li in range(L):
+        ax.bar(x, M[:, li], bottom=bottom, color=colors(li % 10), edgecolor="white", lw=0.4,
+               label=f"{G.layer_names[li]} ({G.layer_sizes[li]})")
+        bottom += M[:, li]
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, fontsize=7, rotation=90 if len(names) > 12 else 0)
+    ax.set_xlabel("community (largest first; pooled bars: number of communities)")
+    ax.set_ylabel("nodes")
+    ax.legend(title="layer", fontsize=7, title_fontsize=8, loc="upper right")
+    method = getattr(partition, "method", None)
+    ax.set_title(title or (f"{method + ': ' if method else ''}{c} communities, nodes per layer"))
+    return fig
+
+
+def plot_agreement(
+    agreement: Any,
+    *,
+    row_label: str = "RF module",
+    col_label: str = "graph community",
+    title: str = "",
+) -> Any:
+    """Heat map of the contingency table of two partitions, with ARI and NMI in the title.
+
+    Parameters
+    ----------
+    agreement : Agreement
+        From :func:`netsci_dl.analysis.agreement.agreement` (rows: first partition).
+    row_label, col_label : str
+        Axis labels (what the rows and columns are).
+    title : str
+        Prefix of the title (ARI and NMI are always appended).
+
+    Returns
+    -------
+    matplotlib Figure
+        Cell counts are written in the cells when the table has at most 30 x 30 cells.
+
+    Examples
+    --------
+    >>> from netsci_dl.analysis.agreement import agreement
+    >>> fig = plot_agreement(agreement([0, 0, 1, 1], [0, 0, 1, 2]))
+    >>> "ARI" in fig.axes[0].get_title()
+    True
+    """
+    Cm = np.asarray(agreement.contingency)
+    ra, cb = Cm.shape
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(min(3.4 + 0.34 * cb, 14.0), min(1.6 + 0.2 * ra, 10.0)))
+    im = ax.imshow(Cm, cmap="Blues", aspect="auto", interpolation="nearest",
+                   vmin=0, vmax=max(int(Cm.max()) if Cm.size else 1, 1))
+    ax.grid(False)
+    ax.set_xticks(np.arange(cb))
+    ax.set_xticklabels([str(v) for v in agreement.labels_b], fontsize=7,
+                       rotation=90 if cb > 15 else 0)
+    ax.set_yticks(np.arange(ra))
+    ax.set_yticklabels([str(v) for v in agreement.labels_a], fontsize=7)
+    ax.set_xlabel(col_label)
+    ax.set_ylabel(row_label)
+    if ra <= 30 and cb <= 30 and Cm.size:
+        hi = Cm.max() / 2
+        for (i, j), v in np.ndenumerate(Cm):
+            if v:
+                ax.text(j, i, str(int(v)), ha="center", va="center", fontsize=6,
+                        color="white" if v > hi else "black")
+    fig.colorbar(im, ax=ax, label="units", shrink=0.8)
+    head = f"{title}: " if title else ""
+    ax.set_title(f"{head}ARI = {agreement.ari:.3f}, NMI = {agreement.nmi:.3f}", fontsize=10)
     return fig

@@ -1,0 +1,267 @@
+"""The report's "Functional modules" section (a builder for :mod:`netsci_dl.io.report`).
+
+For one hidden layer (default: layer 1, the first hidden layer): receptive fields -> pairwise
+EMD -> average-linkage clustering into ``k`` modules -> per-module statistics (T18, see
+shared/SCIENCE.md), Leiden communities of the thresholded graph, and the agreement (ARI, NMI,
+contingency table) between the RF modules and the communities restricted to that layer.
+
+Skipped, with a note saying why, when the graph has no ``meta["image_shape"]``, when the layer is
+too big for the report (more than :data:`MODULES_MAX_UNITS` units, or an EMD matrix estimated at
+more than :data:`MODULES_MAX_SECONDS`), or when the receptive fields cannot be compared (e.g. a
+unit with an all-zero field). ``netsci-dl modules`` does the same analysis for any layer and size.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+import numpy as np
+
+__all__ = ["modules_section", "default_k", "MODULES_MAX_UNITS", "MODULES_MAX_SECONDS"]
+
+#: layers with more units are skipped (a 600-field matrix is 179,700 EMD pairs)
+MODULES_MAX_UNITS = 600
+#: layers whose EMD matrix is estimated (from a timed sample of pairs) to take longer are skipped
+MODULES_MAX_SECONDS = 30.0
+_TITLE = "Functional modules"
+_SAMPLE = 12  # fields in the timing sample (66 pairs)
+
+
+def default_k(n_units: int) -> int:
+    """The report's number of modules for a layer of ``n_units``: ``min(20, n_units // 5)``, at
+    least 2 (T18 uses 20 for layers of hundreds of units; small layers get about 5 units a module).
+
+    Examples
+    --------
+    >>> default_k(100), default_k(500), default_k(7)
+    (20, 20, 2)
+    """
+    return int(max(2, min(20, n_units // 5)))
+
+
+def _skipped(reason: str) -> Any:
+    from netsci_dl.io.report import Section
+
+    body = (
+        f"<p>Skipped: {html.escape(reason)}. Run <code>netsci-dl modules CHECKPOINT --layer 1 "
+        "--k 20 -o out/</code> (any layer and size; resumable EMD matrix) and "
+        "<code>netsci-dl communities CHECKPOINT -o out/</code>.</p>"
+    )
+    return Section(_TITLE, body, summary={"skipped": reason})
+
+
+def _cell(fig_html: str) -> str:
+    """A flex item that lets its figure shrink (two figures side by side on a wide page)."""
+    return f"<div style='flex:1 1 40%;min-width:320px'>{fig_html}</div>"
+
+
+def _estimate_seconds(P: Any, ground: str) -> float:
+    """Wall-clock estimate of the full EMD matrix from a timed sample of pairs (both cores)."""
+    import os
+
+    from netsci_dl.analysis.emd import SignedFields, emd_matrix
+
+    n = len(P)
+    m = min(n, _SAMPLE)
+    sample = SignedFields(P.pos[:m], P.neg[:m]) if isinstance(P, SignedFields) else P[:m]
+    t = time.perf_counter()
+    emd_matrix(sample, ground=ground, n_jobs=1, progress=False)
+    per_pair = (time.perf_counter() - t) / max(m * (m - 1) // 2, 1)
+    return per_pair * n * (n - 1) / 2 / max(1, min(2, os.cpu_count() or 1))
+
+
+def modules_section(
+    ctx: Any,
+    *,
+    layer: int | str = 1,
+    k: int | None = None,
+    ground: str = "euclidean",
+    seed: int = 0,
+) -> Any:
+    """Section "Functional modules" of the analysis report.
+
+    Parameters
+    ----------
+    ctx : ReportContext
+    layer : int or str
+        The hidden layer whose receptive fields are clustered (default 1, the first hidden layer).
+    k : int, optional
+        Number of modules; default :func:`default_k` of the layer size (20 for >= 100 units).
+    ground : {"euclidean", "manhattan"}
+        EMD ground distance. Default Euclidean (T18's), by the 48-neighbour grid min-cost flow:
+        an upper bound at most 0.755% above the exact EMD; ``"manhattan"`` is exact and faster.
+    seed : int
+        Leiden's seed.
+
+    Returns
+    -------
+    Section
+        Figures (dendrogram with the cut, mean and member RFs per module, module profiles,
+        community sizes per layer, modules-vs-communities heat map), the module table and the
+        agreement; writes ``modules.csv`` (unit, node, module, community) and
+        ``module_stats.csv``. A short note instead when skipped (see the module docstring).
+        Use ``functools.partial(modules_section, layer=2, k=10)`` as a builder for other choices.
+    """
+    from netsci_dl.analysis import communities as C
+    from netsci_dl.analysis.agreement import agreement, restrict
+    from netsci_dl.analysis.emd import emd_matrix
+    from netsci_dl.analysis.modules import _layer_index, functional_modules, module_statistics
+    from netsci_dl.analysis.receptive_fields import receptive_fields, to_distributions
+    from netsci_dl.io.report import Section, figure_html, rel, table_html
+    from netsci_dl.plot import save_figure
+    from netsci_dl.plot.modules import (
+        plot_agreement,
+        plot_community_layers,
+        plot_dendrogram,
+        plot_module_members,
+        plot_module_profiles,
+    )
+    from netsci_dl.threshold import apply_spec
+
+    G = ctx.G
+    if not G.meta.get("image_shape"):
+        return _skipped("the graph has no image shape (meta['image_shape']), so receptive "
+                        "fields cannot be laid out on a pixel grid; pass --image-shape HxW")
+    try:
+        l = _layer_index(G, layer)
+    except ValueError as e:
+        return _skipped(str(e))
+    if l == 0:
+        return _skipped("layer 0 is the input layer")
+    n = G.layer_sizes[l]
+    lname = G.layer_names[l]
+    if n > MODULES_MAX_UNITS:
+        return _skipped(f"layer {lname} has {n} units (> {MODULES_MAX_UNITS}); its "
+                        f"{n * (n - 1) // 2:,} EMD pairs would take minutes")
+    kk = default_k(n) if k is None else int(k)
+    if n < 3 or not 2 <= kk <= n:
+        return _skipped(f"layer {lname} has {n} units, too few for {kk} modules")
+    try:
+        rfs = receptive_fields(G, l)
+        P = to_distributions(rfs, "shift", layer=l)
+        est = _estimate_seconds(P, ground) if n > 2 * _SAMPLE else 0.0
+        if est > MODULES_MAX_SECONDS:
+            return _skipped(f"the EMD matrix of layer {lname} ({n} fields on a "
+                            f"{'x'.join(map(str, rfs.shape[1:]))} grid) is estimated at "
+                            f"{est:.0f} s (> {MODULES_MAX_SECONDS:.0f} s)")
+        emd = emd_matrix(P, ground=ground, n_jobs=-1, progress=False)
+    except ValueError as e:
+        return _skipped(f"receptive fields of layer {lname}: {e}")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tied heights: k below the request
+        mods = functional_modules(emd, k=kk, method="average")
+    H = apply_spec(G, ctx.threshold)
+    stats = module_statistics(G, H, l, mods.labels, emd=emd, rfs=rfs)
+    part = C.leiden(H, seed=seed)
+    comm = restrict(part, H, l)
+    ag = agreement(mods.labels, comm)
+
+    import pandas as pd
+
+    sl = G.layer_slice(l)
+    pd.DataFrame({"unit": np.arange(n), "node": np.arange(G.n_nodes)[sl], "module": mods.labels,
+                  "community": comm}).to_csv(ctx.folder / "modules.csv", index=False)
+    st = stats.to_frame()
+    st.to_csv(ctx.folder / "module_stats.csv", index=False)
+
+    figs = ctx.figures
+    title = f"{ctx.name}, layer {lname}"
+    saved = {
+        "dendrogram": save_figure(plot_dendrogram(mods, title=(
+            f"{title}: average linkage on EMD, cophenetic r = {mods.cophenetic:.3f}")),
+            figs / "modules_dendrogram"),
+        "members": save_figure(plot_module_members(rfs, mods.labels, emd=emd, n_members=8, title=(
+            f"{title}: mean RF and members per module (most typical first; red +, blue -)")),
+            figs / "modules_members"),
+        "profiles": save_figure(plot_module_profiles(stats, title=(
+            f"{title}: module profiles (mean +/- sd; area ~ size)")), figs / "modules_profiles"),
+        "communities": save_figure(plot_community_layers(part, H, title=(
+            f"Leiden, thresholded graph: {part.n_communities} communities")),
+            figs / "communities_layers"),
+        "agreement": save_figure(plot_agreement(ag, row_label=f"RF module ({lname})",
+                                                col_label=f"Leiden community (units of {lname})",
+                                                title=f"{lname}: modules vs communities"),
+                                 figs / "modules_agreement"),
+    }
+    bound = emd.error_bound
+    ground_txt = (
+        "Euclidean ground distance by min-cost flow on the 48-neighbour pixel grid, an upper "
+        f"bound at most {100 * bound:.3g}% above the exact EMD" if ground == "euclidean" and bound
+        else f"{ground} ground distance, exact"
+    )
+    secs = float(emd.timings.get("total_s", float("nan")))
+    in_layer = int(np.unique(comm).size)
+    kv = [
+        ("layer", f"{lname} (index {l}), {n} units, receptive fields "
+                  f"{'x'.join(map(str, rfs.shape[1:]))} pixels"),
+        ("modules", f"k = {mods.k}" + ("" if k is not None else " (default min(20, units // 5))")
+         + (f", asked {kk} (tied merge heights)" if mods.k != kk else "")
+         + f"; sizes {', '.join(map(str, mods.sizes.tolist()))}"),
+        ("EMD", f"{n * (n - 1) // 2:,} pairs in {secs:.2f} s; {ground_txt}"),
+        ("clustering", f"average linkage, cophenetic r = {mods.cophenetic:.3f}"),
+        ("communities", f"Leiden (modularity, resolution 1, seed {seed}) on the thresholded "
+                        f"graph ({ctx.threshold}, unweighted): {part.n_communities} communities, "
+                        f"Q = {part.quality:.3f}; {in_layer} of them hold units of {lname}"),
+        ("agreement", f"ARI = {ag.ari:.3f}, NMI = {ag.nmi:.3f} (modules vs communities on "
+                      f"the {n} units of {lname})"),
+    ]
+    body = (
+        "<p>Receptive fields of the units of one layer (products of the weight blocks down to the "
+        "input, no biases or nonlinearity; shifted to be non-negative and normalised) compared "
+        "pairwise by the Earth Mover's Distance (in pixels), clustered by average linkage and "
+        "cut into k modules (T18). Each module's structural profile uses degree and k_nn on the "
+        "thresholded graph and strength on the full graph. The modules are then compared with "
+        "graph communities found from the connectivity alone (ARI/NMI near 0: the functional "
+        "modules are not structural communities; near 1: they coincide).</p>"
+        "<table class='kv'>"
+        + "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in kv)
+        + "</table>"
+        + figure_html(ctx, saved["members"][0], "Mean receptive field and members of each module")
+        + figure_html(ctx, saved["dendrogram"][0], "Dendrogram of the EMD clustering with the cut")
+        + figure_html(ctx, saved["profiles"][0], "Module profiles: k_nn vs degree, degree vs "
+                      "strength (numbers: module ids)")
+        + "<h3>Per-module statistics</h3>"
+        + table_html(st.set_index("module"))
+        + "<h3>Modules and graph communities</h3>"
+        + "<div style='display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start'>"
+        + _cell(figure_html(ctx, saved["agreement"][0], f"Contingency table: RF modules (rows) "
+                            f"vs Leiden communities (columns), units of {lname}"))
+        + _cell(figure_html(ctx, saved["communities"][0], "Leiden communities of the thresholded "
+                            "graph: nodes of each layer (isolated nodes are singleton communities)"))
+        + "</div>"
+        + "<p class='files'>Data: <a href='modules.csv'>modules.csv</a> "
+        "<a href='module_stats.csv'>module_stats.csv</a></p>"
+        "<p>Other layers or k: <code>netsci-dl modules CHECKPOINT --layer 2 --k 20 -o out/</code>"
+        " (also writes graph.graphml with a <code>module</code> column for Gephi).</p>"
+    )
+    files = ["modules.csv", "module_stats.csv"] + [
+        rel(ctx, p) for pair in saved.values() for p in pair
+    ]
+    summary = {
+        "layer": l,
+        "layer_name": lname,
+        "n_units": n,
+        "k": mods.k,
+        "k_requested": kk,
+        "k_rule": "given" if k is not None else "min(20, n_units // 5), at least 2",
+        "sizes": mods.sizes.tolist(),
+        "cophenetic": mods.cophenetic,
+        "linkage": "average",
+        "distribution": "shift",
+        "emd_ground": ground,
+        "emd_method": emd.method,
+        "emd_error_bound": bound,
+        "emd_seconds": secs,
+        "communities_method": "leiden",
+        "communities_seed": seed,
+        "n_communities": part.n_communities,
+        "modularity": part.quality,
+        "n_communities_in_layer": in_layer,
+        "ari": ag.ari,
+        "nmi": ag.nmi,
+    }
+    return Section(_TITLE, body, files=tuple(files), summary=summary)
