@@ -64,7 +64,9 @@ def graph_w() -> None:
     A = H.adjacency(directed=directed, weights="abs")
     Gx = nx.from_scipy_sparse_array(A, create_using=nx.DiGraph if directed else nx.Graph)
     t_peer, (ei_peer, _) = best(lambda: dense_nx_ei(Gx))
-    print(f"[graph W] {H.n_edges} edges, {H.n_nodes} nodes, directed={directed}: EI={r.ei:.6f} bits")
+    print(
+        f"[graph W] {H.n_edges} edges, {H.n_nodes} nodes, directed={directed}: EI={r.ei:.6f} bits"
+    )
     print(f"  netsci_dl effective_information: {t_ours * 1e3:8.2f} ms  (target <= 50 ms)")
     print(f"  dense networkx (to_numpy_array + numpy): {t_peer * 1e3:8.2f} ms  EI={ei_peer:.6f}")
     print(f"  ratio peer/ours: {t_peer / t_ours:.1f}x   |diff| = {abs(ei_peer - r.ei):.2e}")
@@ -73,16 +75,22 @@ def graph_w() -> None:
 def graph_big() -> None:
     rng = np.random.default_rng(0)
     sizes = (2000, 2500, 2000)  # 2000*2500 + 2500*2000 = 10,000,000 edges, dense float32 blocks
-    blocks = tuple(rng.normal(0, 1, (a, b)).astype(np.float32) for a, b in zip(sizes, sizes[1:], strict=False))
+    blocks = tuple(
+        rng.normal(0, 1, (a, b)).astype(np.float32) for a, b in zip(sizes, sizes[1:], strict=False)
+    )
     G = nd.LayeredGraph(sizes, blocks, meta={"directed": False})
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()
     r = effective_information(G)
     dt = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"[graph 10M] {G.n_edges:,} edges undirected ({2 * G.n_edges:,} transitions): "
-          f"{dt:.2f} s (target < 10 s), EI={r.ei:.4f}")
-    print(f"  peak RSS {peak:.0f} MB (graph + interpreter before the call: {base:.0f} MB; target < 2048 MB)")
+    print(
+        f"[graph 10M] {G.n_edges:,} edges undirected ({2 * G.n_edges:,} transitions): "
+        f"{dt:.2f} s (target < 10 s), EI={r.ei:.4f}"
+    )
+    print(
+        f"  peak RSS {peak:.0f} MB (graph + interpreter before the call: {base:.0f} MB; target < 2048 MB)"
+    )
 
 
 def layer() -> None:
@@ -92,7 +100,14 @@ def layer() -> None:
 
     W = np.random.default_rng(0).normal(0, 0.1, (500, 500)).astype(np.float32)
     t = time.perf_counter()
-    r = cp.layer_ei((W, None, "sigmoid"), bins=8, n_samples=100_000, sensitivity=False, whole=False, device="cpu")
+    r = cp.layer_ei(
+        (W, None, "sigmoid"),
+        bins=8,
+        n_samples=100_000,
+        sensitivity=False,
+        whole=False,
+        device="cpu",
+    )
     t_ours = time.perf_counter() - t
     print(f"[layer 500x500 sigmoid, 8 bins, 1e5 samples] EI_parts={r.ei_parts:.3f} bits")
     print(f"  netsci_dl layer_ei (int8 GEMM counts, torch {torch.__version__}): {t_ours:.2f} s")
@@ -109,13 +124,24 @@ def layer() -> None:
         cp._mi_from_counts(c)
     t_pair = (time.perf_counter() - t) / n_pairs
     t_naive = t_pair * 500 * 500
-    print(f"  naive per-pair np.histogram2d loop: {t_pair * 1e3:.2f} ms/pair x 250,000 pairs = "
-          f"{t_naive:.0f} s (EXTRAPOLATED from {n_pairs} pairs)")
+    print(
+        f"  naive per-pair np.histogram2d loop: {t_pair * 1e3:.2f} ms/pair x 250,000 pairs = "
+        f"{t_naive:.0f} s (EXTRAPOLATED from {n_pairs} pairs)"
+    )
     print(f"  ratio naive/ours: {t_naive / t_ours:.0f}x")
     t = time.perf_counter()
-    r = cp.layer_ei((W, None, "sigmoid"), bins=8, n_samples=1000, sensitivity_samples=5000, whole=False, device="cpu")
-    print(f"  sensitivity (5000 samples per input, the paper's): {time.perf_counter() - t:.1f} s, "
-          f"{r.sensitivity:.3f} bits")
+    r = cp.layer_ei(
+        (W, None, "sigmoid"),
+        bins=8,
+        n_samples=1000,
+        sensitivity_samples=5000,
+        whole=False,
+        device="cpu",
+    )
+    print(
+        f"  sensitivity (5000 samples per input, the paper's): {time.perf_counter() - t:.1f} s, "
+        f"{r.sensitivity:.3f} bits"
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,10 @@ def main() -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"workload W: {G!r}")
-    print(f"netsci_dl  LayeredGraph + edges(): min {t_min * 1e3:7.2f} ms  median {t_med * 1e3:7.2f} ms"
-          f"  extra memory {peak / 1e6:.1f} MB = {peak / wbytes:.2f}x the weights ({wbytes / 1e6:.1f} MB)")
+    print(
+        f"netsci_dl  LayeredGraph + edges(): min {t_min * 1e3:7.2f} ms  median {t_med * 1e3:7.2f} ms"
+        f"  extra memory {peak / 1e6:.1f} MB = {peak / wbytes:.2f}x the weights ({wbytes / 1e6:.1f} MB)"
+    )
     t_b, _, _ = best(lambda: nd.from_matrices(Ws))
     print(f"netsci_dl  LayeredGraph alone:     min {t_b * 1e3:7.3f} ms (no copy of the weights)")
     layer = G.node_layer
@@ -75,8 +77,10 @@ def main() -> None:
 
     peers["igraph Graph(list of tuples)"] = best(build_ig, repeat=3)
     for name, (p_min, p_med, _) in peers.items():
-        print(f"{name:<30} min {p_min * 1e3:7.1f} ms  median {p_med * 1e3:7.1f} ms"
-              f"   ratio peer/ours {p_min / t_min:6.1f}x")
+        print(
+            f"{name:<30} min {p_min * 1e3:7.1f} ms  median {p_med * 1e3:7.1f} ms"
+            f"   ratio peer/ours {p_min / t_min:6.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -91,7 +91,11 @@ def child(name: str, thresholded: bool, out: str) -> dict:
     else:
         raise ValueError(name)
     size = os.path.getsize(out) / 1e6
-    return {"time": t, "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, "mb": size}
+    return {
+        "time": t,
+        "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        "mb": size,
+    }
 
 
 def run(name: str, thresholded: bool) -> dict:
@@ -105,18 +109,29 @@ def run(name: str, thresholded: bool) -> dict:
 def main() -> None:
     rows = []
     for name, thr in [
-        ("netsci_dl", False), ("igraph", False), ("graph-tool", False), ("netsci_dl.gz", False),
-        ("netsci_dl", True), ("igraph", True), ("graph-tool", True), ("networkx", True),
+        ("netsci_dl", False),
+        ("igraph", False),
+        ("graph-tool", False),
+        ("netsci_dl.gz", False),
+        ("netsci_dl", True),
+        ("igraph", True),
+        ("graph-tool", True),
+        ("networkx", True),
     ]:
         r = run(name, thr)
         rows.append((name, thr, r))
-        print(f"write {'thr 82,100' if thr else 'full 1,642,000':>16} {name:>13}: {r['time']:7.3f} s  "
-              f"peak RSS {r['rss_gb']:.3f} GB  file {r['mb']:.1f} MB", flush=True)
+        print(
+            f"write {'thr 82,100' if thr else 'full 1,642,000':>16} {name:>13}: {r['time']:7.3f} s  "
+            f"peak RSS {r['rss_gb']:.3f} GB  file {r['mb']:.1f} MB",
+            flush=True,
+        )
     ours = {thr: r for n, thr, r in rows if n == "netsci_dl"}
     for n, thr, r in rows:
         if n != "netsci_dl" and n != "netsci_dl.gz":
-            print(f"ratio {n:>10} / netsci_dl ({'thr' if thr else 'full'}): time x{r['time'] / ours[thr]['time']:.2f}, "
-                  f"RSS x{r['rss_gb'] / ours[thr]['rss_gb']:.2f}")
+            print(
+                f"ratio {n:>10} / netsci_dl ({'thr' if thr else 'full'}): time x{r['time'] / ours[thr]['time']:.2f}, "
+                f"RSS x{r['rss_gb'] / ours[thr]['rss_gb']:.2f}"
+            )
     for fn in ("to_igraph", "to_graph_tool", "to_networkx"):
         r = run(fn, True)
         print(f"convert thr {fn:>14}: {r['time'] * 1e3:8.1f} ms")

@@ -55,11 +55,19 @@ def _edge_table(G: LayeredGraph) -> tuple[np.ndarray, np.ndarray, dict[str, np.n
     src, dst, wb = G.edges()
     w = G.edge_values("weight") if "weight" in G.edge_attrs else wb
     sign = G.edge_values("sign") if "sign" in G.edge_attrs else np.sign(w)
-    return src, dst, {"weight": w, "abs_weight": np.abs(w), "sign": np.asarray(sign).astype(np.int8)}
+    return (
+        src,
+        dst,
+        {"weight": w, "abs_weight": np.abs(w), "sign": np.asarray(sign).astype(np.int8)},
+    )
 
 
 def to_scipy_sparse(
-    G: LayeredGraph, *, directed: bool | None = None, weights: str | None = "weight", fmt: str = "csr"
+    G: LayeredGraph,
+    *,
+    directed: bool | None = None,
+    weights: str | None = "weight",
+    fmt: str = "csr",
 ) -> sp.sparray:
     """The ``(n_nodes, n_nodes)`` adjacency matrix as a scipy sparse array.
 
@@ -124,7 +132,10 @@ def to_networkx(
     H.add_edges_from(
         (s, d, {"weight": w, "abs_weight": a, "sign": g})
         for s, d, w, a, g in zip(
-            src.tolist(), dst.tolist(), e["weight"].tolist(), e["abs_weight"].tolist(),
+            src.tolist(),
+            dst.tolist(),
+            e["weight"].tolist(),
+            e["abs_weight"].tolist(),
             e["sign"].tolist(),
         )
     )
@@ -148,7 +159,11 @@ def to_igraph(
 
     _check(G)
     src, dst, e = _edge_table(G)
-    g = ig.Graph(G.n_nodes, edges=list(zip(src.tolist(), dst.tolist(), strict=False)), directed=_directed(G, directed))
+    g = ig.Graph(
+        G.n_nodes,
+        edges=list(zip(src.tolist(), dst.tolist(), strict=False)),
+        directed=_directed(G, directed),
+    )
     for k, v in _node_table(G, node_attrs).items():
         g.vs[k] = v.tolist()
     for k, v in e.items():
@@ -183,7 +198,9 @@ def to_graph_tool(
     w = e["weight"].astype(np.float64)
     ew = g.new_edge_property("double")
     if len(src):
-        g.add_edge_list(np.column_stack([src.astype(np.float64), dst.astype(np.float64), w]), eprops=[ew])
+        g.add_edge_list(
+            np.column_stack([src.astype(np.float64), dst.astype(np.float64), w]), eprops=[ew]
+        )
     g.ep["weight"] = ew
     aw = g.new_edge_property("double")
     aw.a = np.abs(w)
@@ -238,11 +255,17 @@ def from_networkx(
         raise ValueError(f"{len(missing)} node(s) have no {layer!r} attribute, e.g. {missing[0]!r}")
     raw = [H.nodes[u][layer] for u in nodes]
     levels = sorted(set(raw))
-    lay = np.array([levels.index(v) for v in raw]) if len(levels) < 64 else np.searchsorted(levels, raw)
+    lay = (
+        np.array([levels.index(v) for v in raw])
+        if len(levels) < 64
+        else np.searchsorted(levels, raw)
+    )
     has_index = all(index in H.nodes[u] for u in nodes)
     try:
-        key = np.array([H.nodes[u][index] for u in nodes]) if has_index else np.argsort(
-            np.argsort(np.array(nodes, dtype=object), kind="stable"), kind="stable"
+        key = (
+            np.array([H.nodes[u][index] for u in nodes])
+            if has_index
+            else np.argsort(np.argsort(np.array(nodes, dtype=object), kind="stable"), kind="stable")
         )
     except TypeError:  # unorderable node labels: keep insertion order
         key = np.arange(len(nodes))
@@ -277,6 +300,8 @@ def from_networkx(
         blocks.append(B)
     names = layer_names or tuple(str(x) for x in levels)
     return LayeredGraph(
-        sizes, tuple(blocks), layer_names=names,
+        sizes,
+        tuple(blocks),
+        layer_names=names,
         meta={"source": "networkx", "model_kind": "networkx", "directed": H.is_directed()},
     )

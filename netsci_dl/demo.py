@@ -85,8 +85,13 @@ def run_demo(
     from netsci_dl.io.report import write_report
 
     names["report"] = write_report(
-        G, out / "report", compare=nd.load(names["initial"]), threshold="quantile:0.95",
-        force=force, name="digits DBN (trained)", compare_name="digits DBN (epoch 0)",
+        G,
+        out / "report",
+        compare=nd.load(names["initial"]),
+        threshold="quantile:0.95",
+        force=force,
+        name="digits DBN (trained)",
+        compare_name="digits DBN (epoch 0)",
     )
     echo(f"report: {names['report']}")
     return names

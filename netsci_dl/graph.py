@@ -103,9 +103,7 @@ class LayeredGraph:
         object.__setattr__(self, "layer_sizes", sizes)
         blocks = tuple(self.blocks)
         if len(blocks) != len(sizes) - 1:
-            raise ValueError(
-                f"{len(sizes)} layers need {len(sizes) - 1} blocks, got {len(blocks)}"
-            )
+            raise ValueError(f"{len(sizes)} layers need {len(sizes) - 1} blocks, got {len(blocks)}")
         for i, b in enumerate(blocks):
             if not (sp.issparse(b) or isinstance(b, np.ndarray)):
                 raise TypeError(f"blocks[{i}] must be an ndarray or csr_array, got {type(b)}")
@@ -365,6 +363,5 @@ class LayeredGraph:
         w = "weighted" if self.weighted else "unweighted"
         layers = ", ".join(f"{n}:{s}" for n, s in zip(self.layer_names, self.layer_sizes))
         return (
-            f"LayeredGraph([{layers}], n_nodes={self.n_nodes}, n_edges={self.n_edges}, "
-            f"{kind}, {w})"
+            f"LayeredGraph([{layers}], n_nodes={self.n_nodes}, n_edges={self.n_edges}, {kind}, {w})"
         )

@@ -263,9 +263,7 @@ def top_k(
     if direction not in ("out", "in"):
         raise ValueError(f"direction must be 'out' or 'in', got {direction!r}")
     axis = 1 if direction == "out" else 0
-    keeps = [
-        _topk_mask(b, s, int(k), axis) for b, s in zip(G.blocks, _scores(G, on))
-    ]
+    keeps = [_topk_mask(b, s, int(k), axis) for b, s in zip(G.blocks, _scores(G, on))]
     record = {"rule": "top_k", "on": on, "k": int(k), "direction": direction}
     return _apply(G, keeps, keep_weights=keep_weights, record=record)
 
@@ -365,7 +363,11 @@ def _default_metrics() -> dict[str, Callable[[LayeredGraph], float]]:
     def mean_degree(H: LayeredGraph) -> float:
         return 2.0 * H.n_edges / max(H.n_nodes, 1)
 
-    return {"n_edges": lambda H: float(H.n_edges), "mean_degree": mean_degree, "isolated_fraction": isolated}
+    return {
+        "n_edges": lambda H: float(H.n_edges),
+        "mean_degree": mean_degree,
+        "isolated_fraction": isolated,
+    }
 
 
 def sweep(

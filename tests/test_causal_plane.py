@@ -25,8 +25,14 @@ def test_identity_linear_ei_parts_exact() -> None:
 
 def test_ones_linear_sensitivity_exact() -> None:
     w, bins = 5, 8
-    r = layer_ei(np.ones((w, w)), bins=bins, out_range=(0, 1), n_samples=1000, sensitivity_samples=20_000,
-                 device="cpu")
+    r = layer_ei(
+        np.ones((w, w)),
+        bins=bins,
+        out_range=(0, 1),
+        n_samples=1000,
+        sensitivity_samples=20_000,
+        device="cpu",
+    )
     np.testing.assert_allclose(r.sensitivity, w * w * np.log2(bins), atol=1e-2)
 
 
@@ -45,7 +51,13 @@ def test_torch_layer_forms_agree() -> None:
 
 def test_same_seed_same_numbers_and_settings_recorded() -> None:
     W = np.random.default_rng(0).normal(0, 2, (6, 5))
-    kw = {"activation": "tanh", "in_range": (-1, 1), "n_samples": 4000, "sensitivity_samples": 300, "device": "cpu"}
+    kw = {
+        "activation": "tanh",
+        "in_range": (-1, 1),
+        "n_samples": 4000,
+        "sensitivity_samples": 300,
+        "device": "cpu",
+    }
     a, b = layer_ei(W, seed=7, **kw), layer_ei(W, seed=7, **kw)
     c = layer_ei(W, seed=8, **kw)
     assert a.ei_parts == b.ei_parts and a.sensitivity == b.sensitivity
@@ -61,8 +73,12 @@ def test_same_seed_same_numbers_and_settings_recorded() -> None:
 def test_estimate_converges() -> None:
     """The plug-in bias shrinks as samples grow: EI of independent-ish pairs decreases to its limit."""
     W = np.random.default_rng(1).normal(0, 4, (4, 3))
-    vals = [layer_ei((W, None, "sigmoid"), n_samples=n, sensitivity=False, whole=False, device="cpu").ei_parts
-            for n in (2_000, 20_000, 200_000)]
+    vals = [
+        layer_ei(
+            (W, None, "sigmoid"), n_samples=n, sensitivity=False, whole=False, device="cpu"
+        ).ei_parts
+        for n in (2_000, 20_000, 200_000)
+    ]
     assert abs(vals[2] - vals[1]) < abs(vals[1] - vals[0])
     assert abs(vals[2] - vals[1]) < 0.05
 
@@ -109,7 +125,10 @@ def test_whole_refused_above_limit_and_errors() -> None:
 
 def test_layer_causal_plane_graph_and_list() -> None:
     rng = np.random.default_rng(0)
-    blocks = (rng.normal(0, 1, (4, 3)).astype(np.float32), rng.normal(0, 1, (3, 2)).astype(np.float32))
+    blocks = (
+        rng.normal(0, 1, (4, 3)).astype(np.float32),
+        rng.normal(0, 1, (3, 2)).astype(np.float32),
+    )
     bias = rng.normal(0, 1, 9).astype(np.float32)
     G = LayeredGraph((4, 3, 2), blocks, node_attrs={"bias": bias})
     kw = {"n_samples": 3000, "sensitivity_samples": 300, "seed": 1, "device": "cpu"}

@@ -15,7 +15,9 @@ from netsci_dl.cli import cli
 
 def _graph(tmp_path: Path) -> tuple[Path, nd.LayeredGraph]:
     rng = np.random.default_rng(0)
-    G = nd.from_matrices([rng.normal(0, 1, (6, 5)).astype(np.float32), rng.normal(0, 1, (5, 4)).astype(np.float32)])
+    G = nd.from_matrices(
+        [rng.normal(0, 1, (6, 5)).astype(np.float32), rng.normal(0, 1, (5, 4)).astype(np.float32)]
+    )
     p = tmp_path / "g.npz"
     G.save(str(p))
     return p, G

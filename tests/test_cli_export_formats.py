@@ -68,7 +68,9 @@ def test_node_attrs_csv(model_pt, tmp_path):
     H = nx.read_graphml(out)
     assert [H.nodes[f"n{i}"]["degree"] for i in range(14)] == [i % 3 for i in range(14)]
     assert H.nodes["n3"]["module"] == "m1"
-    np.testing.assert_array_equal([H.nodes[f"n{i}"]["layer"] for i in range(14)], [0] * 6 + [1] * 5 + [2] * 3)
+    np.testing.assert_array_equal(
+        [H.nodes[f"n{i}"]["layer"] for i in range(14)], [0] * 6 + [1] * 5 + [2] * 3
+    )
     short = tmp_path / "short.npz"
     np.savez(short, degree=np.arange(3))
     out2 = tmp_path / "net2.graphml"
@@ -90,4 +92,6 @@ def test_bad_format_and_existing_output(model_pt, tmp_path):
     assert r.exit_code == 2
     assert "exists" in r.output
     assert out.read_bytes() == before
-    assert run("export", model_pt, "-o", out, "--force", "--threshold", "quantile:0.5").exit_code == 0
+    assert (
+        run("export", model_pt, "-o", out, "--force", "--threshold", "quantile:0.5").exit_code == 0
+    )

@@ -72,10 +72,16 @@ def test_modularity_equals_igraph():
     rng = np.random.default_rng(0)
     for res in (1.0, 0.5, 2.0):
         lab = rng.integers(0, 4, G.n_nodes)
-        np.testing.assert_allclose(modularity(G, lab, resolution=res),
-                                   g.modularity(lab.tolist(), weights=w, resolution=res), rtol=1e-10)
-        np.testing.assert_allclose(modularity(G, lab, weights=None, resolution=res),
-                                   g.modularity(lab.tolist(), resolution=res), rtol=1e-10)
+        np.testing.assert_allclose(
+            modularity(G, lab, resolution=res),
+            g.modularity(lab.tolist(), weights=w, resolution=res),
+            rtol=1e-10,
+        )
+        np.testing.assert_allclose(
+            modularity(G, lab, weights=None, resolution=res),
+            g.modularity(lab.tolist(), resolution=res),
+            rtol=1e-10,
+        )
     # on a Leiden partition of the graph too
     p = leiden(G, seed=0)
     np.testing.assert_allclose(p.quality, g.modularity(p.labels.tolist(), weights=w), rtol=1e-10)

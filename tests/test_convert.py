@@ -53,7 +53,9 @@ def _views(G, directed):
         out["graph_tool"] = (
             {key(int(a), int(b)) for a, b in e},
             t.get_out_degrees(vs) if directed else t.get_total_degrees(vs),
-            t.get_out_degrees(vs, eweight=t.ep["weight"]) if directed else t.get_total_degrees(vs, eweight=t.ep["weight"]),
+            t.get_out_degrees(vs, eweight=t.ep["weight"])
+            if directed
+            else t.get_total_degrees(vs, eweight=t.ep["weight"]),
         )
     return out
 
@@ -86,7 +88,9 @@ def test_thresholded_uses_original_weights():
     H = to_networkx(G)
     s, d, _ = G.edges()
     w = G.edge_values("weight")
-    assert [H.edges[a, b]["weight"] for a, b in zip(s[:3].tolist(), d[:3].tolist(), strict=False)] == w[:3].tolist()
+    assert [
+        H.edges[a, b]["weight"] for a, b in zip(s[:3].tolist(), d[:3].tolist(), strict=False)
+    ] == w[:3].tolist()
     g = to_igraph(G)
     np.testing.assert_array_equal(np.array(g.es["sign"]), np.sign(w))
     np.testing.assert_array_equal(np.array(g.es["abs_weight"], np.float32), np.abs(w))
@@ -97,7 +101,14 @@ def test_node_attributes_carried():
     G = G.replace(node_attrs={"bias": np.arange(5, dtype=np.float32)}, layer_names=("in", "out"))
     extra = {"module": np.array([0, 1, 1, 0, 2]), "tag": np.array(list("abcde"))}
     H = to_networkx(G, node_attrs=extra)
-    assert H.nodes[4] == {"layer": 1, "layer_name": "out", "index": 1, "bias": 4.0, "module": 2, "tag": "e"}
+    assert H.nodes[4] == {
+        "layer": 1,
+        "layer_name": "out",
+        "index": 1,
+        "bias": 4.0,
+        "module": 2,
+        "tag": "e",
+    }
     g = to_igraph(G, node_attrs=extra)
     assert g.vs["layer_name"] == ["in"] * 3 + ["out"] * 2
     assert g.vs["tag"] == list("abcde")

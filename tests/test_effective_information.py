@@ -29,7 +29,10 @@ def dense_reference(A: np.ndarray) -> dict[str, float | np.ndarray]:
         H = -np.nansum(np.where(P > 0, P * np.log2(P), 0.0), axis=1)
         w_in = P.mean(0)
         h_in = -np.sum(np.where(w_in > 0, w_in * np.log2(np.where(w_in > 0, w_in, 1)), 0.0))
-        kl = np.sum(np.where(P > 0, P * np.log2(np.where(P > 0, P, 1) / np.where(w_in > 0, w_in, 1)), 0.0), 1)
+        kl = np.sum(
+            np.where(P > 0, P * np.log2(np.where(P > 0, P, 1) / np.where(w_in > 0, w_in, 1)), 0.0),
+            1,
+        )
     ei_i = np.zeros(n)
     ei_i[out] = kl
     return {
@@ -90,7 +93,11 @@ def test_dense_reference_random_layered() -> None:
 def test_weights_options_match_reference() -> None:
     G = random_layered((5, 4, 3), seed=1).with_meta(directed=False)
     A = G.adjacency(directed=False, weights="weight").toarray()
-    for weights, M in [("pos", np.maximum(A, 0)), ("neg", np.maximum(-A, 0)), (None, (A != 0) * 1.0)]:
+    for weights, M in [
+        ("pos", np.maximum(A, 0)),
+        ("neg", np.maximum(-A, 0)),
+        (None, (A != 0) * 1.0),
+    ]:
         r = effective_information(G, weights=weights)
         np.testing.assert_allclose(r.ei, dense_reference(M)["ei"], atol=1e-12)
         assert r.weights == weights
@@ -131,7 +138,9 @@ def test_identities_and_to_dict() -> None:
     np.testing.assert_allclose(r.ei, r.effect_information[r.has_out].mean(), atol=1e-12)
     assert len(r.blocks) == 2 and [b.block for b in r.blocks] == [0, 1]
     d = json.loads(json.dumps(r.to_dict(per_node=True)))
-    assert d["units"] == "bits" and len(d["blocks"]) == 2 and len(d["effect_information"]) == G.n_nodes
+    assert (
+        d["units"] == "bits" and len(d["blocks"]) == 2 and len(d["effect_information"]) == G.n_nodes
+    )
 
 
 def test_per_block_matches_bipartite_reference() -> None:
@@ -154,7 +163,12 @@ def test_sinks_isolated_no_out_edges() -> None:
     np.testing.assert_allclose(r.ei, 0.0, atol=1e-12)  # both go to node 1: degenerate
     np.testing.assert_allclose(r.degeneracy, 2.0, atol=1e-12)
     empty = effective_information(sp.csr_array((5, 5)))
-    assert empty.ei == 0.0 and empty.determinism == 0.0 and empty.degeneracy == 0.0 and empty.n_sinks == 5
+    assert (
+        empty.ei == 0.0
+        and empty.determinism == 0.0
+        and empty.degeneracy == 0.0
+        and empty.n_sinks == 5
+    )
     single = effective_information(sp.csr_array(np.ones((1, 1))))
     assert single.ei == 0.0 and single.eff == 0.0
 
@@ -193,7 +207,9 @@ def test_matrix_undirected_symmetrises() -> None:
     directed=st.booleans(),
     weighted=st.booleans(),
 )
-def test_eff_bounds_and_reference(n: int, p: float, seed: int, directed: bool, weighted: bool) -> None:
+def test_eff_bounds_and_reference(
+    n: int, p: float, seed: int, directed: bool, weighted: bool
+) -> None:
     rng = np.random.default_rng(seed)
     A = (rng.random((n, n)) < p) * (rng.random((n, n)) if weighted else 1.0)
     r = effective_information(sp.csr_array(A), directed=directed)

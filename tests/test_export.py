@@ -18,7 +18,9 @@ class Evil:
 
 def mlp(seed: int = 0, bias: bool = True) -> nn.Sequential:
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(7, 5, bias=bias), nn.Linear(5, 4, bias=bias), nn.Linear(4, 3, bias=bias))
+    return nn.Sequential(
+        nn.Linear(7, 5, bias=bias), nn.Linear(5, 4, bias=bias), nn.Linear(4, 3, bias=bias)
+    )
 
 
 def test_mlp_blocks_reproduce_forward_pass():
@@ -151,7 +153,9 @@ def test_cnn_channel_graph():
 
 def test_kernel_reductions():
     w = np.arange(8.0).reshape(1, 2, 2, 2) - 3.5
-    np.testing.assert_allclose(reduce_kernels(w, "l1"), [[np.abs(w[0, 0]).sum(), np.abs(w[0, 1]).sum()]])
+    np.testing.assert_allclose(
+        reduce_kernels(w, "l1"), [[np.abs(w[0, 0]).sum(), np.abs(w[0, 1]).sum()]]
+    )
     np.testing.assert_allclose(reduce_kernels(w, "mean"), [[w[0, 0].mean(), w[0, 1].mean()]])
     np.testing.assert_allclose(reduce_kernels(w, "max_abs"), [[3.5, 3.5]])
     with pytest.raises(ValueError, match="conv_reduce"):
@@ -196,7 +200,9 @@ def test_sklearn_rbm_transposed():
     np.testing.assert_allclose(G.blocks[0], r1.components_.T, rtol=1e-6)
     np.testing.assert_allclose(G.node_attrs["bias"][:9], r1.intercept_visible_, rtol=1e-6)
     np.testing.assert_allclose(G.node_attrs["bias"][9:14], r1.intercept_hidden_, rtol=1e-6)
-    np.testing.assert_allclose(G.node_attrs["top_down_bias"][9:14], r2.intercept_visible_, rtol=1e-6)
+    np.testing.assert_allclose(
+        G.node_attrs["top_down_bias"][9:14], r2.intercept_visible_, rtol=1e-6
+    )
 
 
 def test_rbm_checkpoint_layout(tmp_path):
@@ -210,8 +216,11 @@ def test_rbm_checkpoint_layout(tmp_path):
     Ws = [rng.normal(size=(16, 5)).astype(np.float32), rng.normal(size=(5, 4)).astype(np.float32)]
     vbs = [np.zeros(16, np.float32), np.ones(5, np.float32)]
     hbs = [np.full(5, 2.0, np.float32), np.full(4, 3.0, np.float32)]
-    save_np(rbm_state_dict(Ws, vbs, hbs), str(tmp_path / "d.safetensors"),
-            metadata={"netsci_dl": json.dumps({"image_shape": [4, 4], "epoch": 7})})
+    save_np(
+        rbm_state_dict(Ws, vbs, hbs),
+        str(tmp_path / "d.safetensors"),
+        metadata={"netsci_dl": json.dumps({"image_shape": [4, 4], "epoch": 7})},
+    )
     G = nd.load(tmp_path / "d.safetensors")
     assert G.layer_names == ("visible", "h1", "h2")
     assert G.meta["image_shape"] == [4, 4] and G.meta["checkpoint"]["epoch"] == 7

@@ -28,8 +28,12 @@ def test_networkx_reads_gexf(kind, tmp_path):
     assert H.number_of_nodes() == G.n_nodes
     assert H.number_of_edges() == G.n_edges
     assert [H.nodes[str(i)]["layer_name"] for i in G.offsets[:-1]] == list(G.layer_names)
-    np.testing.assert_array_equal([H.nodes[str(i)]["layer"] for i in range(G.n_nodes)], G.node_layer)
-    np.testing.assert_array_equal([H.nodes[str(i)]["module"] for i in range(G.n_nodes)], np.arange(G.n_nodes) % 2)
+    np.testing.assert_array_equal(
+        [H.nodes[str(i)]["layer"] for i in range(G.n_nodes)], G.node_layer
+    )
+    np.testing.assert_array_equal(
+        [H.nodes[str(i)]["module"] for i in range(G.n_nodes)], np.arange(G.n_nodes) % 2
+    )
     src, dst, _ = G.edges()
     w0 = G.edge_values("weight") if "weight" in G.edge_attrs else G.edge_values()
     e = [H.edges[str(s), str(d)] for s, d in zip(src, dst, strict=False)]
@@ -38,7 +42,11 @@ def test_networkx_reads_gexf(kind, tmp_path):
     np.testing.assert_array_equal([x["sign"] for x in e], np.sign(w0))
     xy = layered_layout(G)
     np.testing.assert_array_equal(
-        np.array([[H.nodes[str(i)]["viz"]["position"][c] for c in "xy"] for i in range(G.n_nodes)], np.float32), xy
+        np.array(
+            [[H.nodes[str(i)]["viz"]["position"][c] for c in "xy"] for i in range(G.n_nodes)],
+            np.float32,
+        ),
+        xy,
     )
 
 
@@ -59,7 +67,9 @@ def test_viz_color_and_signed_weight(tmp_path):
 
 def test_gexf_edge_cases(tmp_path):
     nx = pytest.importorskip("networkx")
-    for i, G in enumerate([LayeredGraph((3,), ()), LayeredGraph((2, 0), (np.zeros((2, 0), np.float32),))]):
+    for i, G in enumerate(
+        [LayeredGraph((3,), ()), LayeredGraph((2, 0), (np.zeros((2, 0), np.float32),))]
+    ):
         p = tmp_path / f"e{i}.gexf"
         write_gexf(G, p)
         H = nx.read_gexf(p)

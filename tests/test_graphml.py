@@ -14,14 +14,16 @@ from netsci_dl.graph import LayeredGraph
 from netsci_dl.io.graphml import _float_tokens, layered_layout, read_graphml, write_graphml
 from tests.conftest import random_layered
 
-HOSTILE = ("a<b&\"c\"", "ünï©ødé λ", "x>y 'q'")
+HOSTILE = ('a<b&"c"', "ünï©ødé λ", "x>y 'q'")
 
 
 def _graph_with_bias(seed: int = 0) -> LayeredGraph:
     G = random_layered((4, 3, 2), seed=seed)
     bias = np.full(G.n_nodes, np.nan, np.float32)
     bias[4:] = np.arange(5, dtype=np.float32) - 2.5
-    return G.replace(node_attrs={"bias": bias}, layer_names=HOSTILE, meta={"source": "t<&>.pt", "directed": True})
+    return G.replace(
+        node_attrs={"bias": bias}, layer_names=HOSTILE, meta={"source": "t<&>.pt", "directed": True}
+    )
 
 
 @pytest.fixture(params=["dense", "thresholded", "sparse"])
@@ -127,7 +129,12 @@ def test_node_attrs_types(tmp_path):
     p = tmp_path / "g.graphml"
     write_graphml(G, p, node_attrs=extra)
     text = p.read_text()
-    for name, typ in [("degree", "long"), ("strength", "double"), ("module", "string"), ("hub", "boolean")]:
+    for name, typ in [
+        ("degree", "long"),
+        ("strength", "double"),
+        ("module", "string"),
+        ("hub", "boolean"),
+    ]:
         assert f'attr.name="{name}" attr.type="{typ}"' in text
     H = nx.read_graphml(p)
     for k, v in extra.items():
@@ -145,10 +152,15 @@ def test_node_attrs_types(tmp_path):
 
 def test_float_tokens_round_trip_float32():
     rng = np.random.default_rng(0)
-    x = np.concatenate([
-        rng.normal(0, 1, 20000).astype(np.float32) * np.float32(10) ** rng.integers(-40, 38, 20000).astype(np.float32),
-        np.array([0, -0.0, 1, -1, 9.9999999e-3, 1e-45, 3.4028235e38, 1e-38, 0.1, 100], np.float32),
-    ]).astype(np.float32)
+    x = np.concatenate(
+        [
+            rng.normal(0, 1, 20000).astype(np.float32)
+            * np.float32(10) ** rng.integers(-40, 38, 20000).astype(np.float32),
+            np.array(
+                [0, -0.0, 1, -1, 9.9999999e-3, 1e-45, 3.4028235e38, 1e-38, 0.1, 100], np.float32
+            ),
+        ]
+    ).astype(np.float32)
     x = x[np.isfinite(x)]
     t, tl = _float_tokens(x)
     back = np.array([float(bytes(r[:n])) for r, n in zip(t, tl, strict=False)]).astype(np.float32)
@@ -160,7 +172,9 @@ def test_float_tokens_round_trip_float32():
 def test_edge_cases(tmp_path):
     nx = pytest.importorskip("networkx")
     single = LayeredGraph((3,), (), layer_names=(HOSTILE[0],))
-    empty_layer = LayeredGraph((2, 0, 1), (np.zeros((2, 0), np.float32), np.zeros((0, 1), np.float32)))
+    empty_layer = LayeredGraph(
+        (2, 0, 1), (np.zeros((2, 0), np.float32), np.zeros((0, 1), np.float32))
+    )
     no_edges = LayeredGraph((2, 2), (sp.csr_array((2, 2), dtype=np.float32),))
     for i, G in enumerate([single, empty_layer, no_edges]):
         p = tmp_path / f"e{i}.graphml"

@@ -108,7 +108,7 @@ def test_module_statistics_against_loops():
     A = np.zeros((G.n_nodes, G.n_nodes))
     o = G.offsets
     for l, k in enumerate(keep):
-        A[o[l]:o[l + 1], o[l + 1]:o[l + 2]] = k
+        A[o[l] : o[l + 1], o[l + 1] : o[l + 2]] = k
     A = A + A.T
     deg = A.sum(1)
     sl = slice(o[1], o[2])
@@ -139,7 +139,9 @@ def test_module_statistics_against_loops():
 
 def test_module_statistics_errors():
     G = random_layered((4, 5, 3), seed=1)
-    H = LayeredGraph(G.layer_sizes, tuple(sp.csr_array(np.abs(b) > 0.5, dtype=np.float32) for b in G.blocks))
+    H = LayeredGraph(
+        G.layer_sizes, tuple(sp.csr_array(np.abs(b) > 0.5, dtype=np.float32) for b in G.blocks)
+    )
     with pytest.raises(ValueError, match="shape"):
         module_statistics(G, H, 1, np.zeros(4, int))
     with pytest.raises(ValueError, match="units"):

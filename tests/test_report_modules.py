@@ -47,8 +47,13 @@ def test_modules_section_report(report):
     st = pd.read_csv(d / "module_stats.csv")
     assert st["size"].sum() == 15 and len(st) == 3
     files = json.loads((d / "summary.json").read_text())["files"]
-    for f in ("modules_dendrogram", "modules_members", "modules_profiles", "modules_agreement",
-              "communities_layers"):
+    for f in (
+        "modules_dendrogram",
+        "modules_members",
+        "modules_profiles",
+        "modules_agreement",
+        "communities_layers",
+    ):
         for ext in ("png", "svg"):
             assert f"figures/{f}.{ext}" in files and (d / "figures" / f"{f}.{ext}").is_file()
             assert f"figures/{f}.png" in page
@@ -63,8 +68,9 @@ def test_modules_section_options(tmp_path):
 
 
 def _skip_note(path, G, **kw):
-    p = write_report(G, path, threshold="quantile:0.7",
-                     sections=[functools.partial(modules_section, **kw)])
+    p = write_report(
+        G, path, threshold="quantile:0.7", sections=[functools.partial(modules_section, **kw)]
+    )
     s = json.loads((p.parent / "summary.json").read_text())["sections"]["Functional modules"]
     assert "Skipped" in p.read_text() and "netsci-dl modules" in p.read_text()
     assert not (p.parent / "modules.csv").exists()
@@ -91,8 +97,23 @@ def test_modules_cli_graphml(tmp_path):
 
     ck = _rbm_ckpt(tmp_path / "m.safetensors")
     out = tmp_path / "out"
-    r = CliRunner().invoke(cli, ["modules", ck, "--k", "3", "--ground", "manhattan", "--jobs", "1",
-                                 "--threshold", "quantile:0.8", "-o", str(out)])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "modules",
+            ck,
+            "--k",
+            "3",
+            "--ground",
+            "manhattan",
+            "--jobs",
+            "1",
+            "--threshold",
+            "quantile:0.8",
+            "-o",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert (out / "module_members.png").is_file() and (out / "module_members.svg").is_file()
     g = nx.read_graphml(out / "graph.graphml")
@@ -102,8 +123,23 @@ def test_modules_cli_graphml(tmp_path):
     np.testing.assert_array_equal(mod[64:76], lab)
     assert (mod[:64] == -1).all() and (mod[76:] == -1).all()
     out2 = tmp_path / "out2"
-    r = CliRunner().invoke(cli, ["modules", ck, "--k", "3", "--ground", "manhattan", "--jobs", "1",
-                                 "--no-graphml", "--no-plots", "-o", str(out2)])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "modules",
+            ck,
+            "--k",
+            "3",
+            "--ground",
+            "manhattan",
+            "--jobs",
+            "1",
+            "--no-graphml",
+            "--no-plots",
+            "-o",
+            str(out2),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert not (out2 / "graph.graphml").exists() and (out2 / "labels.csv").is_file()
 
@@ -117,8 +153,9 @@ def test_communities_cli_layers_figure(tmp_path):
     r = CliRunner().invoke(cli, ["communities", ck, "--threshold", "quantile:0.5", "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert (out / "community_layers.png").is_file() and (out / "community_layers.svg").is_file()
-    r = CliRunner().invoke(cli, ["communities", ck, "--no-plots", "--no-graphml", "-o",
-                                 str(tmp_path / "c2")])
+    r = CliRunner().invoke(
+        cli, ["communities", ck, "--no-plots", "--no-graphml", "-o", str(tmp_path / "c2")]
+    )
     assert r.exit_code == 0, r.output
     assert not (tmp_path / "c2" / "community_layers.png").exists()
 
@@ -129,8 +166,21 @@ def test_analyze_cli_modules_options(tmp_path):
 
     ck = _rbm_ckpt(tmp_path / "m.safetensors")
     out = tmp_path / "rep"
-    r = CliRunner().invoke(cli, ["analyze", ck, "--threshold", "quantile:0.8", "--modules-layer",
-                                 "1", "--modules-k", "3", "-o", str(out)])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "analyze",
+            ck,
+            "--threshold",
+            "quantile:0.8",
+            "--modules-layer",
+            "1",
+            "--modules-k",
+            "3",
+            "-o",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     s = json.loads((out / "summary.json").read_text())["sections"]["Functional modules"]
     assert s["k"] == 3 and s["k_rule"] == "given" and s["n_units"] == 12

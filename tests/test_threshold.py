@@ -36,7 +36,12 @@ def test_by_value_matches_mask(on, fn):
     w = H.edge_values("weight")
     np.testing.assert_array_equal(H.edge_values("sign"), np.sign(w))
     assert H.meta["thresholds"][-1] == {
-        "rule": "value", "on": on, "t": 0.5, "kept": H.n_edges, "of": G.n_edges, "keep_weights": False,
+        "rule": "value",
+        "on": on,
+        "t": 0.5,
+        "kept": H.n_edges,
+        "of": G.n_edges,
+        "keep_weights": False,
     }
     K = th.by_value(G, 0.5, on=on, keep_weights=True)
     np.testing.assert_array_equal(K.edge_values(), w)

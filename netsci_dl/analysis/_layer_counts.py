@@ -15,6 +15,7 @@ from netsci_dl._array import import_torch
 
 __all__: list[str] = []
 
+
 def _bin(v: Any, lo: float, hi: float, bins: int) -> Any:
     """Equal-width bin of every value; values outside the range go to the edge bins."""
     return ((v - lo) * (bins / (hi - lo))).floor_().clamp_(0, bins - 1).long()
@@ -80,7 +81,12 @@ def _codes(bins_arr: np.ndarray, bins: int) -> np.ndarray:
 
 
 def _act(torch: Any, name: str) -> Any:
-    return {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "identity": lambda v: v}[name]
+    return {
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "identity": lambda v: v,
+    }[name]
 
 
 def _seeds(seed: int) -> tuple[int, int]:

@@ -41,8 +41,13 @@ class Agreement:
     labels_b: np.ndarray
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ari": self.ari, "nmi": self.nmi, "contingency": self.contingency.tolist(),
-                "labels_a": self.labels_a.tolist(), "labels_b": self.labels_b.tolist()}
+        return {
+            "ari": self.ari,
+            "nmi": self.nmi,
+            "contingency": self.contingency.tolist(),
+            "labels_a": self.labels_a.tolist(),
+            "labels_b": self.labels_b.tolist(),
+        }
 
     def to_frame(self) -> Any:
         """The contingency table as a DataFrame (rows: ``a``, columns: ``b``)."""
@@ -73,7 +78,9 @@ def agreement(a: Any, b: Any) -> Agreement:
     la = np.asarray(a.labels if hasattr(a, "labels") else a)
     lb = np.asarray(b.labels if hasattr(b, "labels") else b)
     if la.shape != lb.shape or la.ndim != 1:
-        raise ValueError(f"partitions must be 1-D of the same length, got {la.shape} and {lb.shape}")
+        raise ValueError(
+            f"partitions must be 1-D of the same length, got {la.shape} and {lb.shape}"
+        )
     n = la.size
     ua, ia = np.unique(la, return_inverse=True)
     ub, ib = np.unique(lb, return_inverse=True)

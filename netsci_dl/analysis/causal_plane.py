@@ -124,7 +124,9 @@ def _act_name(act: Any) -> str:
     else:
         name = type(act).__name__.lower()
     if name not in ACTIVATION_RANGES:
-        raise ValueError(f"activation {act!r} not supported: use one of {', '.join(ACTIVATION_RANGES)}")
+        raise ValueError(
+            f"activation {act!r} not supported: use one of {', '.join(ACTIVATION_RANGES)}"
+        )
     return name
 
 
@@ -160,16 +162,22 @@ def _as_layer(layer: Any, bias: Any, activation: Any) -> tuple[np.ndarray, np.nd
         b = to_numpy(bias)
     W = np.asarray(W, dtype=np.float32)
     if W.ndim != 2 or 0 in W.shape:
-        raise ValueError(f"layer weights must be a non-empty (n_in, n_out) matrix, got shape {W.shape}")
+        raise ValueError(
+            f"layer weights must be a non-empty (n_in, n_out) matrix, got shape {W.shape}"
+        )
     b = np.zeros(W.shape[1], np.float32) if b is None else np.asarray(b, np.float32).reshape(-1)
     if b.shape != (W.shape[1],):
-        raise ValueError(f"bias has shape {b.shape}, expected ({W.shape[1]},) for W of shape {W.shape}")
+        raise ValueError(
+            f"bias has shape {b.shape}, expected ({W.shape[1]},) for W of shape {W.shape}"
+        )
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
         raise ValueError("layer weights or bias contain NaN or Inf")
     return W, b, _act_name(act)
 
 
-def _identity_range(W: np.ndarray, b: np.ndarray, in_range: tuple[float, float]) -> tuple[float, float]:
+def _identity_range(
+    W: np.ndarray, b: np.ndarray, in_range: tuple[float, float]
+) -> tuple[float, float]:
     """Smallest interval holding every output of ``x @ W + b`` for ``x`` in ``in_range``."""
     lo_in, hi_in = in_range
     Wd = W.astype(np.float64)
@@ -189,8 +197,6 @@ def _check_range(r: Any, name: str) -> tuple[float, float]:
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
         raise ValueError(f"{name} must have finite low < high, got {r!r}")
     return lo, hi
-
-
 
 
 def layer_ei(
@@ -340,13 +346,26 @@ def layer_ei(
         yc = _codes(np.concatenate(ycodes), bins)
         yu = np.unique(yc, return_inverse=True)[1].reshape(-1).astype(np.int64)
         joint = xc * (int(yu.max()) + 1) + yu
-        ei_whole = max(_entropy_of_codes(xc) + _entropy_of_codes(yu) - _entropy_of_codes(joint), 0.0)
+        ei_whole = max(
+            _entropy_of_codes(xc) + _entropy_of_codes(yu) - _entropy_of_codes(joint), 0.0
+        )
 
     # ---- sensitivity: only input A noised (fresh samples per A), the others 0 ----
     sens = None
     if sensitivity:
-        sens = _sensitivity(torch, Wt, bt, f, bins, (lo_in, hi_in), (lo_out, hi_out),
-                            int(sensitivity_samples), seed_sens, dev, batch_bytes)
+        sens = _sensitivity(
+            torch,
+            Wt,
+            bt,
+            f,
+            bins,
+            (lo_in, hi_in),
+            (lo_out, hi_out),
+            int(sensitivity_samples),
+            seed_sens,
+            dev,
+            batch_bytes,
+        )
     return LayerEI(
         ei_parts=ei_parts,
         ei_whole=ei_whole,
@@ -366,8 +385,19 @@ def layer_ei(
     )
 
 
-def _sensitivity(torch: Any, Wt: Any, bt: Any, f: Any, bins: int, in_r: tuple[float, float],
-                 out_r: tuple[float, float], S: int, seed: int, dev: Any, batch_bytes: int) -> float:
+def _sensitivity(
+    torch: Any,
+    Wt: Any,
+    bt: Any,
+    f: Any,
+    bins: int,
+    in_r: tuple[float, float],
+    out_r: tuple[float, float],
+    S: int,
+    seed: int,
+    dev: Any,
+    batch_bytes: int,
+) -> float:
     """``sum_{A,B} I(x_A; y_B)`` with ``y = f(x_A W[A] + b)``: one bincount per chunk of inputs
     over the combined index ``((A * n_out + B) * bins + x_bin) * bins + y_bin``."""
     n_in, n_out = Wt.shape
@@ -383,7 +413,10 @@ def _sensitivity(torch: Any, Wt: Any, bt: Any, f: Any, bins: int, in_r: tuple[fl
             k = a1 - a0
             y = f(x[:, a0:a1, None] * Wt[None, a0:a1, :] + bt)  # (S, k, n_out)
             yb = _bin(y, out_r[0], out_r[1], bins)
-            pair = (torch.arange(k, device=dev)[:, None] * n_out + torch.arange(n_out, device=dev)[None, :])
+            pair = (
+                torch.arange(k, device=dev)[:, None] * n_out
+                + torch.arange(n_out, device=dev)[None, :]
+            )
             idx = (pair[None] * bins + xb_all[:, a0:a1, None]) * bins + yb
             cnt = torch.bincount(idx.reshape(-1), minlength=k * n_out * bins * bins)
             total += float(_mi_from_counts(cnt.reshape(k * n_out, bins, bins).cpu().numpy()).sum())
@@ -442,7 +475,11 @@ def layer_causal_plane(
             layers.append((G.dense_block(li), b))
     else:
         layers = list(G)
-    acts = [activations] * len(layers) if isinstance(activations, str) or activations is None else list(activations)
+    acts = (
+        [activations] * len(layers)
+        if isinstance(activations, str) or activations is None
+        else list(activations)
+    )
     if len(acts) != len(layers):
         raise ValueError(f"activations: {len(acts)} given for {len(layers)} layers")
     out: list[LayerEI] = []

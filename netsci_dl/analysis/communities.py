@@ -51,7 +51,9 @@ def _adjacency(G: Any, weights: str | None) -> sp.csr_array:
     else:
         A = sp.csr_array(G) if (sp.issparse(G) or isinstance(G, np.ndarray)) else None
         if A is None:
-            raise TypeError(f"expected a LayeredGraph or a square adjacency matrix, got {type(G).__name__}")
+            raise TypeError(
+                f"expected a LayeredGraph or a square adjacency matrix, got {type(G).__name__}"
+            )
         if A.shape[0] != A.shape[1]:
             raise ValueError(f"the adjacency matrix must be square, got shape {A.shape}")
         if (abs(A - A.T) > 1e-12 * (abs(A).max() or 1)).nnz:
@@ -158,7 +160,9 @@ class Partition:
 
 
 # ---- modularity ----------------------------------------------------------------------------
-def modularity(G: Any, labels: Any, *, weights: str | None = "auto", resolution: float = 1.0) -> float:
+def modularity(
+    G: Any, labels: Any, *, weights: str | None = "auto", resolution: float = 1.0
+) -> float:
     """Newman's modularity of a partition, from the sparse adjacency.
 
     ``Q = (1/2m) sum_ij [A_ij - gamma k_i k_j / 2m] delta(c_i, c_j)``, with ``2m = sum_ij A_ij``
@@ -208,8 +212,14 @@ def _igraph(A: sp.csr_array) -> tuple[Any, list[float]]:
     return g, w.tolist()
 
 
-def leiden(G: Any, *, weights: str | None = "auto", resolution: float = 1.0, seed: int | None = 0,
-           n_iterations: int = -1) -> Partition:
+def leiden(
+    G: Any,
+    *,
+    weights: str | None = "auto",
+    resolution: float = 1.0,
+    seed: int | None = 0,
+    n_iterations: int = -1,
+) -> Partition:
     """Leiden communities (``leidenalg``, RB configuration model = modularity at ``resolution``).
 
     Parameters
@@ -241,18 +251,32 @@ def leiden(G: Any, *, weights: str | None = "auto", resolution: float = 1.0, see
     A = _adjacency(G, weights)
     g, w = _igraph(A)
     part = la.find_partition(
-        g, la.RBConfigurationVertexPartition, weights=w, resolution_parameter=float(resolution),
-        n_iterations=n_iterations, seed=None if seed is None else int(seed),
+        g,
+        la.RBConfigurationVertexPartition,
+        weights=w,
+        resolution_parameter=float(resolution),
+        n_iterations=n_iterations,
+        seed=None if seed is None else int(seed),
     )
     labels = _canonical(np.asarray(part.membership))
     q = modularity(A, labels, weights="abs", resolution=resolution)
-    return Partition(labels, "leiden", q, "modularity",
-                     {"weights": _wname(G, weights), "resolution": float(resolution),
-                      "n_iterations": n_iterations}, seed)
+    return Partition(
+        labels,
+        "leiden",
+        q,
+        "modularity",
+        {
+            "weights": _wname(G, weights),
+            "resolution": float(resolution),
+            "n_iterations": n_iterations,
+        },
+        seed,
+    )
 
 
-def louvain(G: Any, *, weights: str | None = "auto", resolution: float = 1.0,
-            seed: int | None = 0) -> Partition:
+def louvain(
+    G: Any, *, weights: str | None = "auto", resolution: float = 1.0, seed: int | None = 0
+) -> Partition:
     """Louvain communities (igraph ``community_multilevel``), seeded.
 
     igraph draws from Python's ``random``; it is given a ``random.Random(seed)`` for the call
@@ -279,8 +303,14 @@ def louvain(G: Any, *, weights: str | None = "auto", resolution: float = 1.0,
         ig.set_random_number_generator(random)
     labels = _canonical(np.asarray(cl.membership))
     q = modularity(A, labels, weights="abs", resolution=resolution)
-    return Partition(labels, "louvain", q, "modularity",
-                     {"weights": _wname(G, weights), "resolution": float(resolution)}, seed)
+    return Partition(
+        labels,
+        "louvain",
+        q,
+        "modularity",
+        {"weights": _wname(G, weights), "resolution": float(resolution)},
+        seed,
+    )
 
 
 def _wname(G: Any, weights: str | None) -> str | None:
@@ -408,14 +438,22 @@ def sbm(
         if best is None or fit[0] < best[0]:
             best = fit
     dl, labels, levels = best  # type: ignore[misc]
-    params = {"nested": nested, "deg_corr": bool(deg_corr), "keep_layers_apart": keep_layers_apart,
-              "constraint": constraint is not None, "weights": weights, "n_init": int(n_init)}
-    return Partition(labels, "nested-sbm" if nested else "sbm", dl, "description_length", params,
-                     seed, levels)
+    params = {
+        "nested": nested,
+        "deg_corr": bool(deg_corr),
+        "keep_layers_apart": keep_layers_apart,
+        "constraint": constraint is not None,
+        "weights": weights,
+        "n_init": int(n_init),
+    }
+    return Partition(
+        labels, "nested-sbm" if nested else "sbm", dl, "description_length", params, seed, levels
+    )
 
 
-def _fit_sbm(gt: Any, g: Any, state_args: dict, nested: bool,
-             seed: int | None) -> tuple[float, np.ndarray, tuple | None]:
+def _fit_sbm(
+    gt: Any, g: Any, state_args: dict, nested: bool, seed: int | None
+) -> tuple[float, np.ndarray, tuple | None]:
     """One seeded fit: (description length, level-0 labels, levels or None)."""
     levels = None
     with _SeededNumpy(gt, seed):
@@ -437,8 +475,15 @@ def _fit_sbm(gt: Any, g: Any, state_args: dict, nested: bool,
     return dl, labels, levels
 
 
-def communities(G: Any, method: str = "leiden", *, resolution: float = 1.0, seed: int | None = 0,
-                weights: str | None = "auto", **kwargs: Any) -> Partition:
+def communities(
+    G: Any,
+    method: str = "leiden",
+    *,
+    resolution: float = 1.0,
+    seed: int | None = 0,
+    weights: str | None = "auto",
+    **kwargs: Any,
+) -> Partition:
     """Dispatch to :func:`leiden`, :func:`louvain` or :func:`sbm` (``**kwargs`` go to :func:`sbm`).
 
     For the SBM, ``weights="auto"`` means topology only.

@@ -129,8 +129,23 @@ def _ei_core(
     zeros = np.zeros(n)
     if n_out == 0 or n <= 1:  # no node with out-edges (or N = 1): 0 by convention
         return EffectiveInformation(
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, n, n_out, n - n_out, n_trans, weights,
-            directed, zeros, has_out, block,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            n,
+            n_out,
+            n - n_out,
+            n_trans,
+            weights,
+            directed,
+            zeros,
+            has_out,
+            block,
         )
     h_out = np.zeros(n)  # H(W_i) per node
     w_in = np.zeros(n)
@@ -178,7 +193,9 @@ def _ei_core(
 # ---- inputs -------------------------------------------------------------------------------
 def _check_weights(weights: Any) -> None:
     if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of 'abs', 'pos', 'neg', 'raw' or None, got {weights!r}")
+        raise ValueError(
+            f"weights must be one of 'abs', 'pos', 'neg', 'raw' or None, got {weights!r}"
+        )
 
 
 def _transform(w: np.ndarray, sign: np.ndarray, weights: str | None, what: str) -> np.ndarray:
@@ -224,7 +241,9 @@ def _block_parts(G: LayeredGraph, li: int, weights: str | None, local: bool) -> 
         sign = sb.data if sp.issparse(sb) else np.asarray(sb).reshape(-1)
     else:
         sign = vals
-    w = _transform(vals, sign, weights, f"block {li} ({G.layer_names[li]} -> {G.layer_names[li + 1]})")
+    w = _transform(
+        vals, sign, weights, f"block {li} ({G.layer_names[li]} -> {G.layer_names[li + 1]})"
+    )
     if local:
         dst = dst + n
     else:
@@ -234,7 +253,9 @@ def _block_parts(G: LayeredGraph, li: int, weights: str | None, local: bool) -> 
     return _drop_zeros(src, dst, w)
 
 
-def _layered_parts(G: LayeredGraph, weights: str | None, directed: bool, block: int | None) -> tuple[int, list[_Part]]:
+def _layered_parts(
+    G: LayeredGraph, weights: str | None, directed: bool, block: int | None
+) -> tuple[int, list[_Part]]:
     if block is None:
         fwd = [_block_parts(G, li, weights, local=False) for li in range(len(G.blocks))]
         n = G.n_nodes
@@ -250,7 +271,9 @@ def _layered_parts(G: LayeredGraph, weights: str | None, directed: bool, block: 
     return n, parts
 
 
-def _matrix_parts(A: Any, weights: str | None, directed: bool, what: str) -> tuple[int, list[_Part]]:
+def _matrix_parts(
+    A: Any, weights: str | None, directed: bool, what: str
+) -> tuple[int, list[_Part]]:
     A = sp.csr_array(A)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"{what}: expected a square adjacency matrix, got shape {A.shape}")
@@ -353,7 +376,13 @@ def effective_information(
     if isinstance(G, LayeredGraph):
         d = bool(G.meta.get("directed", False)) if directed is None else bool(directed)
         n, parts = _layered_parts(G, weights, d, block)
-        res = _ei_core(n, parts, weights=weights, directed=d, block=None if block is None else block % len(G.blocks))
+        res = _ei_core(
+            n,
+            parts,
+            weights=weights,
+            directed=d,
+            block=None if block is None else block % len(G.blocks),
+        )
         if per_block:
             blocks = tuple(
                 _ei_core(*_layered_parts(G, weights, d, li), weights=weights, directed=d, block=li)

@@ -53,7 +53,9 @@ def _condensed(emd: Any) -> np.ndarray:
         raise ValueError(f"emd must be condensed (1-D) or square (2-D), got {D.ndim} dimensions")
     n = int(round((1 + np.sqrt(1 + 8 * D.size)) / 2))
     if n * (n - 1) // 2 != D.size:
-        raise ValueError(f"emd: {D.size} values is not n*(n-1)/2 for any n (not a condensed matrix)")
+        raise ValueError(
+            f"emd: {D.size} values is not n*(n-1)/2 for any n (not a condensed matrix)"
+        )
     if not np.isfinite(D).all() or (D < 0).any():
         raise ValueError("emd: distances must be finite and non-negative")
     return D
@@ -236,10 +238,23 @@ def functional_modules(
         lo, hi = float(heights[n - kk - 1]) if n - kk - 1 >= 0 else 0.0, float(heights[n - kk])
         cut = float(distance) if distance is not None else (lo + hi) / 2
     if kreq is not None and kk != kreq:
-        warnings.warn(f"asked for k={kreq} modules but tied merge heights give {kk}", UserWarning,
-                      stacklevel=2)
-    return FunctionalModules(labels, Z, coph, kk, method, kreq,
-                             None if distance is None else float(distance), cut, leaves, order)
+        warnings.warn(
+            f"asked for k={kreq} modules but tied merge heights give {kk}",
+            UserWarning,
+            stacklevel=2,
+        )
+    return FunctionalModules(
+        labels,
+        Z,
+        coph,
+        kk,
+        method,
+        kreq,
+        None if distance is None else float(distance),
+        cut,
+        leaves,
+        order,
+    )
 
 
 # ---- per-module statistics ----------------------------------------------------------------
@@ -330,9 +345,20 @@ class ModuleStatistics:
     medoid_rf: np.ndarray | None = None
     params: dict = field(default_factory=dict)
 
-    _COLUMNS = ("size", "degree_mean", "degree_sd", "strength_mean", "strength_sd", "knn_mean",
-                "knn_sd", "emd_within", "emd_between", "links_inside", "links_inside_expected",
-                "medoid")
+    _COLUMNS = (
+        "size",
+        "degree_mean",
+        "degree_sd",
+        "strength_mean",
+        "strength_sd",
+        "knn_mean",
+        "knn_sd",
+        "emd_within",
+        "emd_between",
+        "links_inside",
+        "links_inside_expected",
+        "medoid",
+    )
 
     @property
     def k(self) -> int:
@@ -355,7 +381,9 @@ class ModuleStatistics:
         d: dict[str, Any] = {"layer": self.layer, "k": self.k, "params": dict(self.params)}
         for c in self._COLUMNS:
             d[c] = clean(np.asarray(getattr(self, c)))
-        d["emd_modules"] = None if self.emd_modules is None else [clean(r) for r in self.emd_modules]
+        d["emd_modules"] = (
+            None if self.emd_modules is None else [clean(r) for r in self.emd_modules]
+        )
         return d
 
 
@@ -492,12 +520,31 @@ def module_statistics(
             mean_rf = (M.T @ flat / size[:, None]).reshape((k, *R.shape[1:]))
         if emd is not None:
             medoid_rf = R[np.maximum(medoid, 0)]
-    params = {"strength_direction": strength_direction, "strength_kind": strength_kind,
-              "links": "projection through adjacent layers of the thresholded graph",
-              "n_units": n}
-    return ModuleStatistics(l, size, dm, dsd, sm, ssd, km, ksd, within, between, share,
-                            np.asarray(expected, np.float64), medoid, emd_mod, mean_rf, medoid_rf,
-                            params)
+    params = {
+        "strength_direction": strength_direction,
+        "strength_kind": strength_kind,
+        "links": "projection through adjacent layers of the thresholded graph",
+        "n_units": n,
+    }
+    return ModuleStatistics(
+        l,
+        size,
+        dm,
+        dsd,
+        sm,
+        ssd,
+        km,
+        ksd,
+        within,
+        between,
+        share,
+        np.asarray(expected, np.float64),
+        medoid,
+        emd_mod,
+        mean_rf,
+        medoid_rf,
+        params,
+    )
 
 
 # ---- the whole pipeline (one call for the CLI) --------------------------------------------
@@ -515,8 +562,13 @@ class ModuleAnalysis:
     def to_dict(self) -> dict[str, Any]:
         m = self.modules.to_dict()
         m.pop("labels")
-        return {"layer": self.layer, "threshold": self.threshold, "emd": self.emd.to_dict(),
-                "modules": m, "stats": self.stats.to_dict()}
+        return {
+            "layer": self.layer,
+            "threshold": self.threshold,
+            "emd": self.emd.to_dict(),
+            "modules": m,
+            "stats": self.stats.to_dict(),
+        }
 
 
 def analyze_modules(

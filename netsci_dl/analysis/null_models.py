@@ -26,8 +26,9 @@ from netsci_dl.graph import LayeredGraph
 __all__ = ["shuffle_edges", "NullResult", "shuffle_null"]
 
 
-def shuffle_edges(G: Any, groups: Any = None, *, weights: str | None = "auto",
-                  seed: int | None = 0) -> sp.csr_array:
+def shuffle_edges(
+    G: Any, groups: Any = None, *, weights: str | None = "auto", seed: int | None = 0
+) -> sp.csr_array:
     """A degree-preserving randomisation that keeps the edge counts between groups.
 
     Every undirected edge ``(u, v)`` is oriented so that ``group[u] <= group[v]`` (ties: the
@@ -64,7 +65,7 @@ def shuffle_edges(G: Any, groups: Any = None, *, weights: str | None = "auto",
         groups = G.node_layer if isinstance(G, LayeredGraph) else np.zeros(n, np.int64)
     grp = _check_labels(groups, n, "groups")
     u, v, w = _upper_edges(A)
-    flip = (grp[u] > grp[v])
+    flip = grp[u] > grp[v]
     u, v = np.where(flip, v, u), np.where(flip, u, v)
     key = grp[u] * (int(grp.max()) + 1) + grp[v]
     rng = np.random.default_rng(seed)
@@ -72,8 +73,10 @@ def shuffle_edges(G: Any, groups: Any = None, *, weights: str | None = "auto",
     perm = np.lexsort((rng.random(key.size), key[order]))  # random order within each key
     v_new = np.empty_like(v)
     v_new[order] = v[order][perm]
-    B = sp.coo_array((np.concatenate([w, w]), (np.concatenate([u, v_new]), np.concatenate([v_new, u]))),
-                     shape=(n, n)).tocsr()
+    B = sp.coo_array(
+        (np.concatenate([w, w]), (np.concatenate([u, v_new]), np.concatenate([v_new, u]))),
+        shape=(n, n),
+    ).tocsr()
     B.sum_duplicates()
     return B
 
@@ -103,10 +106,16 @@ class NullResult:
     params: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"observed": self.observed, "null_mean": float(np.mean(self.null)),
-                "null_sd": float(np.std(self.null, ddof=1)) if self.null.size > 1 else None,
-                "z": self.z, "p": self.p, "n_samples": int(self.null.size),
-                "quality_name": self.quality_name, "params": dict(self.params)}
+        return {
+            "observed": self.observed,
+            "null_mean": float(np.mean(self.null)),
+            "null_sd": float(np.std(self.null, ddof=1)) if self.null.size > 1 else None,
+            "z": self.z,
+            "p": self.p,
+            "n_samples": int(self.null.size),
+            "quality_name": self.quality_name,
+            "params": dict(self.params),
+        }
 
 
 def _fixed_dl(A: sp.csr_array, labels: np.ndarray, deg_corr: bool) -> float:
@@ -175,8 +184,11 @@ def shuffle_null(
             return modularity(M, labels, weights="abs", resolution=res)
         return _fixed_dl(M, labels, deg_corr)
 
-    observed = (float(partition.quality) if isinstance(partition, Partition)
-                and partition.quality_name == quality else score(A, lab))
+    observed = (
+        float(partition.quality)
+        if isinstance(partition, Partition) and partition.quality_name == quality
+        else score(A, lab)
+    )
     base = 0 if seed is None else int(seed)
     null = np.empty(n_samples)
     for i in range(n_samples):
@@ -189,8 +201,13 @@ def shuffle_null(
             elif m == "louvain":
                 r = louvain(B, weights="abs", resolution=res, seed=base + i)
             else:
-                r = sbm(B, nested=p.get("nested", False), deg_corr=deg_corr, seed=base + i,
-                        constraint=groups if p.get("keep_layers_apart") else None)
+                r = sbm(
+                    B,
+                    nested=p.get("nested", False),
+                    deg_corr=deg_corr,
+                    seed=base + i,
+                    constraint=groups if p.get("keep_layers_apart") else None,
+                )
             null[i] = r.quality if r.quality_name == quality else score(B, r.labels)
         else:
             null[i] = score(B, lab)
@@ -198,6 +215,16 @@ def shuffle_null(
     z = (observed - float(null.mean())) / sd if sd and np.isfinite(sd) else float("nan")
     better = null >= observed if quality == "modularity" else null <= observed
     p = (1 + int(better.sum())) / (1 + n_samples)
-    return NullResult(observed, null, quality, z, p,
-                      {"n_samples": n_samples, "refit": refit, "seed": seed,
-                       "groups": "given" if groups is not None else "one group"})
+    return NullResult(
+        observed,
+        null,
+        quality,
+        z,
+        p,
+        {
+            "n_samples": n_samples,
+            "refit": refit,
+            "seed": seed,
+            "groups": "given" if groups is not None else "one group",
+        },
+    )

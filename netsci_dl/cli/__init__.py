@@ -15,7 +15,14 @@ import click
 
 __all__ = ["cli", "main"]
 
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, ImportError, IsADirectoryError)
+USER_ERRORS = (
+    ValueError,
+    TypeError,
+    FileNotFoundError,
+    FileExistsError,
+    ImportError,
+    IsADirectoryError,
+)
 
 
 class _Group(click.Group):

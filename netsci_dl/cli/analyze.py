@@ -24,10 +24,18 @@ from netsci_dl.threshold import SPEC_HELP
     "--threshold", "threshold_spec", default="quantile:0.95", show_default=True, help=SPEC_HELP
 )
 @click.option("--name", default=None, help="Model name shown in titles (default: the file name).")
-@click.option("--modules-layer", default="1", show_default=True,
-              help="Layer (index or name) of the report's functional-modules section.")
-@click.option("--modules-k", default=None, type=int,
-              help="Modules in that section (default: min(20, units // 5)).")
+@click.option(
+    "--modules-layer",
+    default="1",
+    show_default=True,
+    help="Layer (index or name) of the report's functional-modules section.",
+)
+@click.option(
+    "--modules-k",
+    default=None,
+    type=int,
+    help="Modules in that section (default: min(20, units // 5)).",
+)
 @export_options
 @click.option("--force", is_flag=True, help="Replace the report files of an existing folder.")
 def analyze(
@@ -64,8 +72,10 @@ def analyze(
     G = nd.load(checkpoint, **opts)
     other = nd.load(compare_path, **opts) if compare_path else None
     mlayer: int | str = int(modules_layer) if modules_layer.lstrip("-").isdigit() else modules_layer
-    sections = [partial(modules_section, layer=mlayer, k=modules_k) if b is modules_section else b
-                for b in DEFAULT_SECTIONS]
+    sections = [
+        partial(modules_section, layer=mlayer, k=modules_k) if b is modules_section else b
+        for b in DEFAULT_SECTIONS
+    ]
     index = write_report(
         G,
         out,

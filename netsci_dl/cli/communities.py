@@ -9,26 +9,65 @@ from netsci_dl.threshold import SPEC_HELP
 
 @click.command("communities")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("--method", default="leiden", show_default=True, type=click.Choice(["leiden", "louvain", "sbm"]))
-@click.option("--resolution", default=1.0, show_default=True, type=float, help="Leiden/Louvain resolution.")
+@click.option(
+    "--method", default="leiden", show_default=True, type=click.Choice(["leiden", "louvain", "sbm"])
+)
+@click.option(
+    "--resolution", default=1.0, show_default=True, type=float, help="Leiden/Louvain resolution."
+)
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--threshold", "threshold_spec", default=None,
-              help="Run on a thresholded graph (unweighted). Default: the full graph with |w|. " + SPEC_HELP)
-@click.option("--weighted/--unweighted", default=None,
-              help="Use |w| as edge weight (default: on the full graph yes, on a thresholded graph no; "
-                   "an SBM is topology only unless --weighted).")
+@click.option(
+    "--threshold",
+    "threshold_spec",
+    default=None,
+    help="Run on a thresholded graph (unweighted). Default: the full graph with |w|. " + SPEC_HELP,
+)
+@click.option(
+    "--weighted/--unweighted",
+    default=None,
+    help="Use |w| as edge weight (default: on the full graph yes, on a thresholded graph no; "
+    "an SBM is topology only unless --weighted).",
+)
 @click.option("--keep-layers-apart", is_flag=True, help="SBM: blocks never mix layers.")
 @click.option("--nested", is_flag=True, help="SBM: nested (hierarchical) block model.")
-@click.option("--n-init", default=1, show_default=True, type=int, help="SBM: fits; the lowest description length is kept.")
-@click.option("--graphml/--no-graphml", default=True, show_default=True,
-              help="Also write graph.graphml with a 'community' node column (for Gephi).")
-@click.option("--plots/--no-plots", default=True, show_default=True,
-              help="Also write community_layers.png/.svg (community sizes per layer).")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--n-init",
+    default=1,
+    show_default=True,
+    type=int,
+    help="SBM: fits; the lowest description length is kept.",
+)
+@click.option(
+    "--graphml/--no-graphml",
+    default=True,
+    show_default=True,
+    help="Also write graph.graphml with a 'community' node column (for Gephi).",
+)
+@click.option(
+    "--plots/--no-plots",
+    default=True,
+    show_default=True,
+    help="Also write community_layers.png/.svg (community sizes per layer).",
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder."
+)
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
-def communities(checkpoint: str, method: str, resolution: float, seed: int, threshold_spec: str | None,
-                weighted: bool | None, keep_layers_apart: bool, nested: bool, n_init: int,
-                graphml: bool, plots: bool, output: str, force: bool) -> None:
+def communities(
+    checkpoint: str,
+    method: str,
+    resolution: float,
+    seed: int,
+    threshold_spec: str | None,
+    weighted: bool | None,
+    keep_layers_apart: bool,
+    nested: bool,
+    n_init: int,
+    graphml: bool,
+    plots: bool,
+    output: str,
+    force: bool,
+) -> None:
     """Communities of CHECKPOINT's graph: communities.csv (node, layer, index, community),
     summary.json, graph.graphml with the community of each node, and community_layers.png/.svg."""
     import json
@@ -52,8 +91,14 @@ def communities(checkpoint: str, method: str, resolution: float, seed: int, thre
     H = nd.threshold.apply_spec(G, threshold_spec) if threshold_spec else G
     w: str | None = "auto" if weighted is None else ("abs" if weighted else None)
     if method == "sbm":
-        p = C.sbm(H, weights="abs" if weighted else None, seed=seed, nested=nested,
-                  keep_layers_apart=keep_layers_apart, n_init=n_init)
+        p = C.sbm(
+            H,
+            weights="abs" if weighted else None,
+            seed=seed,
+            nested=nested,
+            keep_layers_apart=keep_layers_apart,
+            n_init=n_init,
+        )
     else:
         p = C.communities(H, method, resolution=resolution, seed=seed, weights=w)
     out.mkdir(exist_ok=True)
@@ -77,4 +122,6 @@ def communities(checkpoint: str, method: str, resolution: float, seed: int, thre
         from netsci_dl.plot.modules import plot_community_layers
 
         save_figure(plot_community_layers(p, H), out / "community_layers")
-    click.echo(f"{p.method}: {p.n_communities} communities, {p.quality_name} = {p.quality:.4f}; wrote {out}/")
+    click.echo(
+        f"{p.method}: {p.n_communities} communities, {p.quality_name} = {p.quality:.4f}; wrote {out}/"
+    )

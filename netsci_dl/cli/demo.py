@@ -6,7 +6,9 @@ import click
 
 
 @click.command()
-@click.option("-o", "--output", default="demo_out", show_default=True, type=click.Path(file_okay=False))
+@click.option(
+    "-o", "--output", default="demo_out", show_default=True, type=click.Path(file_okay=False)
+)
 @click.option("--force", is_flag=True, help="Replace an existing output folder's files.")
 @click.option("--seed", default=0, show_default=True, type=int)
 def demo(output: str, force: bool, seed: int) -> None:

@@ -38,9 +38,17 @@ def _table(res: object) -> str:
     help="Walk only l -> l+1, or both ways. Default: the graph's meta (RBM/DBN undirected).",
 )
 @click.option("--threshold", "threshold_spec", default=None, help=SPEC_HELP)
-@click.option("--per-block", is_flag=True, help="Also the EI of every layer block's bipartite graph.")
+@click.option(
+    "--per-block", is_flag=True, help="Also the EI of every layer block's bipartite graph."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write the result as JSON.")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the result as JSON.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 def ei(
     source: str,

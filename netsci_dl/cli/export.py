@@ -11,19 +11,28 @@ from netsci_dl.threshold import SPEC_HELP
 @click.command()
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False),
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
     help="Output file (.npz, .graphml, .graphml.gz, .gexf).",
 )
 @click.option(
-    "--format", "fmt", default=None,
+    "--format",
+    "fmt",
+    default=None,
     help="graphml, graphml.gz, gexf or npz (default: from the output suffix).",
 )
 @click.option(
-    "--directed/--undirected", default=None,
+    "--directed/--undirected",
+    default=None,
     help="Edge direction in the file (default: the model's; layer l -> l+1).",
 )
 @click.option(
-    "--node-attrs", "node_attrs", default=None, type=click.Path(dir_okay=False),
+    "--node-attrs",
+    "node_attrs",
+    default=None,
+    type=click.Path(dir_okay=False),
     help="CSV or .npz of per-node columns (n_nodes rows, e.g. analyze's nodes.csv) to attach.",
 )
 @click.option("--threshold", "threshold_spec", default=None, help=SPEC_HELP)

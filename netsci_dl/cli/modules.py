@@ -14,28 +14,71 @@ FIGURES = ("dendrogram", "module_rfs", "module_members", "module_profiles")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--layer", default="1", show_default=True, help="Layer index (1..L-1) or name.")
 @click.option("--k", "k", default=20, show_default=True, type=int, help="Number of modules.")
-@click.option("--distance", default=None, type=float, help="Cut the tree at this EMD height instead of --k.")
-@click.option("--method", default="average", show_default=True,
-              type=click.Choice(["average", "complete", "single", "weighted", "ward", "centroid", "median"]),
-              help="Linkage (ward/centroid/median assume Euclidean distances).")
-@click.option("--ground", default="euclidean", show_default=True, type=click.Choice(["euclidean", "manhattan"]),
-              help="EMD ground distance between pixels.")
-@click.option("--distribution", default="shift", show_default=True,
-              type=click.Choice(["shift", "abs", "pos", "signed"]), help="RF -> distribution.")
-@click.option("--threshold", "threshold_spec", default="quantile:0.95", show_default=True, help=SPEC_HELP)
-@click.option("--image-shape", default=None, help="Input image shape, e.g. 28x28 (default: from the checkpoint).")
-@click.option("--jobs", default=-1, show_default=True, type=int, help="EMD worker processes (-1: all cores).")
+@click.option(
+    "--distance", default=None, type=float, help="Cut the tree at this EMD height instead of --k."
+)
+@click.option(
+    "--method",
+    default="average",
+    show_default=True,
+    type=click.Choice(["average", "complete", "single", "weighted", "ward", "centroid", "median"]),
+    help="Linkage (ward/centroid/median assume Euclidean distances).",
+)
+@click.option(
+    "--ground",
+    default="euclidean",
+    show_default=True,
+    type=click.Choice(["euclidean", "manhattan"]),
+    help="EMD ground distance between pixels.",
+)
+@click.option(
+    "--distribution",
+    default="shift",
+    show_default=True,
+    type=click.Choice(["shift", "abs", "pos", "signed"]),
+    help="RF -> distribution.",
+)
+@click.option(
+    "--threshold", "threshold_spec", default="quantile:0.95", show_default=True, help=SPEC_HELP
+)
+@click.option(
+    "--image-shape",
+    default=None,
+    help="Input image shape, e.g. 28x28 (default: from the checkpoint).",
+)
+@click.option(
+    "--jobs", default=-1, show_default=True, type=int, help="EMD worker processes (-1: all cores)."
+)
 @click.option("--no-plots", is_flag=True, help="Skip the figures.")
-@click.option("--graphml/--no-graphml", default=True, show_default=True,
-              help="Also write graph.graphml (the thresholded graph) with a 'module' node column "
-                   "(-1 outside the layer), for Gephi.")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--graphml/--no-graphml",
+    default=True,
+    show_default=True,
+    help="Also write graph.graphml (the thresholded graph) with a 'module' node column "
+    "(-1 outside the layer), for Gephi.",
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder."
+)
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.pass_context
-def modules(ctx: click.Context, checkpoint: str, layer: str, k: int, distance: float | None,
-            method: str, ground: str, distribution: str, threshold_spec: str,
-            image_shape: str | None, jobs: int, no_plots: bool, graphml: bool, output: str,
-            force: bool) -> None:
+def modules(
+    ctx: click.Context,
+    checkpoint: str,
+    layer: str,
+    k: int,
+    distance: float | None,
+    method: str,
+    ground: str,
+    distribution: str,
+    threshold_spec: str,
+    image_shape: str | None,
+    jobs: int,
+    no_plots: bool,
+    graphml: bool,
+    output: str,
+    force: bool,
+) -> None:
     """Cluster the receptive fields of one layer of CHECKPOINT by EMD into modules and profile
     each module (T18): labels.csv, emd.npy (square), module_stats.csv, summary.json, figures,
     graph.graphml."""
@@ -50,7 +93,9 @@ def modules(ctx: click.Context, checkpoint: str, layer: str, k: int, distance: f
     from netsci_dl.io._atomic import atomic_path, check_writable
 
     out = Path(output)
-    names = list(OUTPUTS) + ([] if no_plots else [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")])
+    names = list(OUTPUTS) + (
+        [] if no_plots else [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
+    )
     names += ["graph.graphml"] if graphml else []
     if out.exists():
         for n in names:
@@ -60,9 +105,18 @@ def modules(ctx: click.Context, checkpoint: str, layer: str, k: int, distance: f
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     G = nd.load(checkpoint, image_shape=parse_image_shape(image_shape))
     lay: int | str = int(layer) if layer.lstrip("-").isdigit() else layer
-    a = analyze_modules(G, lay, k=None if distance is not None else k, distance=distance,
-                        method=method, ground=ground, distribution=distribution,
-                        threshold=threshold_spec, n_jobs=jobs, progress=not quiet)
+    a = analyze_modules(
+        G,
+        lay,
+        k=None if distance is not None else k,
+        distance=distance,
+        method=method,
+        ground=ground,
+        distribution=distribution,
+        threshold=threshold_spec,
+        n_jobs=jobs,
+        progress=not quiet,
+    )
     out.mkdir(exist_ok=True)
     with atomic_path(out / "labels.csv") as tmp:
         a.modules.to_frame().to_csv(tmp, index=False)
@@ -95,5 +149,7 @@ def modules(ctx: click.Context, checkpoint: str, layer: str, k: int, distance: f
         module = np.full(H.n_nodes, -1, np.int64)
         module[H.layer_slice(a.layer)] = a.modules.labels
         write_graphml(H, out / "graph.graphml", node_attrs={"module": module})
-    click.echo(f"layer {a.layer}: {a.modules.k} modules (cophenetic r = {a.modules.cophenetic:.3f}); "
-               f"wrote {out}/")
+    click.echo(
+        f"layer {a.layer}: {a.modules.k} modules (cophenetic r = {a.modules.cophenetic:.3f}); "
+        f"wrote {out}/"
+    )

@@ -83,8 +83,14 @@ def _plan_checkpoint(
     if extra:
         meta["checkpoint"] = {k: v for k, v in extra.items() if k != "image_shape"}
     plan = ExportPlan(
-        plan.source, plan.model_kind, plan.layout, plan.tensors, plan.connections,
-        plan.input_name, plan.input_bias, meta,
+        plan.source,
+        plan.model_kind,
+        plan.layout,
+        plan.tensors,
+        plan.connections,
+        plan.input_name,
+        plan.input_bias,
+        meta,
     )
     return plan, vbs
 
@@ -102,7 +108,9 @@ def inspect(
     Parameters are those of :func:`load`. Not available for a saved graph (``.npz`` written by
     :meth:`LayeredGraph.save`), which has no checkpoint behind it.
     """
-    return _plan(source, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape)[0]
+    return _plan(
+        source, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
+    )[0]
 
 
 def _plan(
@@ -143,8 +151,10 @@ def _plan(
                 ),
                 None,
             )
-    if isinstance(source, (list, tuple)) and source and all(
-        hasattr(m, "shape") and len(m.shape) == 2 for m in source
+    if (
+        isinstance(source, (list, tuple))
+        and source
+        and all(hasattr(m, "shape") and len(m.shape) == 2 for m in source)
     ):
         lay = "in_out" if layout == "auto" else layout
         mats = [m.detach().cpu().numpy() if hasattr(m, "detach") else np.asarray(m) for m in source]

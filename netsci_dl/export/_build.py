@@ -209,7 +209,9 @@ def build_graph(plan: ExportPlan, *, dtype: Any = np.float32) -> LayeredGraph:
         ]
         for c in conns:
             parts.append(
-                np.asarray(c.bias, dtype=np.float64) if c.bias is not None else np.full(c.n_out, np.nan)
+                np.asarray(c.bias, dtype=np.float64)
+                if c.bias is not None
+                else np.full(c.n_out, np.nan)
             )
         bias = np.concatenate(parts)
         check_finite("bias", bias[~np.isnan(bias)])

@@ -40,9 +40,7 @@ def _reducer(reduce: str) -> Callable[[np.ndarray, int], np.ndarray]:
     try:
         return REDUCTIONS[reduce]
     except KeyError:
-        raise ValueError(
-            f"conv_reduce={reduce!r} is not one of {', '.join(REDUCTIONS)}"
-        ) from None
+        raise ValueError(f"conv_reduce={reduce!r} is not one of {', '.join(REDUCTIONS)}") from None
 
 
 def reduce_kernels(weight: np.ndarray, reduce: str = "l2") -> np.ndarray:
@@ -87,7 +85,9 @@ def conv_block(weight: np.ndarray, n_in_channels: int, reduce: str = "l2") -> np
         )
     groups = n_in_channels // in_per_group
     if out_c % groups:
-        raise ValueError(f"conv weight {weight.shape}: {out_c} outputs not divisible by {groups} groups")
+        raise ValueError(
+            f"conv weight {weight.shape}: {out_c} outputs not divisible by {groups} groups"
+        )
     red = reduce_kernels(weight, reduce)  # (out, in_per_group)
     if groups == 1:
         return red.T

@@ -114,16 +114,22 @@ def plan_from_state_dict(
                 continue
             weights[base] = k
         elif arr.ndim == 1:
-            infos[k] = _info(k, arr, "skipped", "1-D weight (a normalisation layer), not a connection")
+            infos[k] = _info(
+                k, arr, "skipped", "1-D weight (a normalisation layer), not a connection"
+            )
         elif arr.ndim in (3, 5):
-            infos[k] = _info(k, arr, "skipped", f"{arr.ndim - 2}-D convolution: not supported (only 2-D)")
+            infos[k] = _info(
+                k, arr, "skipped", f"{arr.ndim - 2}-D convolution: not supported (only 2-D)"
+            )
         else:
             infos[k] = _info(k, arr, "skipped", f"{arr.ndim}-D tensor is not a weight matrix")
     if layers is not None and not isinstance(layers, str):
         bad = [x for x in layers if str(x) not in weights]
         explicit_bad = [x for x in bad if f"{x}.weight" in tensors or x in tensors]
         if explicit_bad:
-            shapes = {x: tuple(tensors.get(f"{x}.weight", tensors.get(x)).shape) for x in explicit_bad}
+            shapes = {
+                x: tuple(tensors.get(f"{x}.weight", tensors.get(x)).shape) for x in explicit_bad
+            }
             raise ValueError(f"selected layers {shapes} are not 2-D or 4-D weights")
     chosen = select(list(weights), layers)
     if not chosen:
@@ -139,8 +145,13 @@ def plan_from_state_dict(
             continue
         bias_key = f"{base}.bias"
         bias = tensors.get(bias_key)
-        if bias is not None and (bias.ndim != 1 or bias.shape[0] != (arr.shape[0] if layout == "out_in" else arr.shape[1])):
-            infos[bias_key] = _info(bias_key, bias, "skipped", "bias shape does not match its weight")
+        if bias is not None and (
+            bias.ndim != 1
+            or bias.shape[0] != (arr.shape[0] if layout == "out_in" else arr.shape[1])
+        ):
+            infos[bias_key] = _info(
+                bias_key, bias, "skipped", "bias shape does not match its weight"
+            )
             bias = None
         elif bias is not None:
             infos[bias_key] = _info(bias_key, bias, "bias")
@@ -151,7 +162,9 @@ def plan_from_state_dict(
         if k not in infos:
             arr = tensors[k]
             reason = (
-                "bias of a layer not exported" if k.endswith(".bias") else "not a weight (no '.weight' suffix)"
+                "bias of a layer not exported"
+                if k.endswith(".bias")
+                else "not a weight (no '.weight' suffix)"
             )
             infos[k] = _info(k, arr, "skipped", reason)
     conns, kind = _chain(items, conv_reduce=conv_reduce, source=source)
@@ -217,7 +230,9 @@ def plan_from_module(
         (c.name, tensors[f"{c.name}.weight"], c.bias, groups.get(c.name)) for c in plan.connections
     ]
     conns, _ = _chain(items, conv_reduce=conv_reduce, source=plan.source)
-    return ExportPlan(plan.source, plan.model_kind, plan.layout, plan.tensors, tuple(conns), meta=plan.meta)
+    return ExportPlan(
+        plan.source, plan.model_kind, plan.layout, plan.tensors, tuple(conns), meta=plan.meta
+    )
 
 
 def plan_from_matrices(
@@ -250,12 +265,20 @@ def plan_from_matrices(
         block = m if layout == "in_out" else m.T
         b = None if biases is None or biases[i] is None else np.asarray(biases[i]).reshape(-1)
         if b is not None and b.shape[0] != block.shape[1]:
-            raise ValueError(f"bias {i} has {b.shape[0]} entries, but {n!r} has {block.shape[1]} outputs")
-        conns.append(Connection(n, "matrix" if model_kind == "matrices" else "rbm", block, b, "", tuple(m.shape)))
+            raise ValueError(
+                f"bias {i} has {b.shape[0]} entries, but {n!r} has {block.shape[1]} outputs"
+            )
+        conns.append(
+            Connection(
+                n, "matrix" if model_kind == "matrices" else "rbm", block, b, "", tuple(m.shape)
+            )
+        )
         infos.append(TensorInfo(n, tuple(m.shape), str(m.dtype), conns[-1].kind))
     ib = None if input_bias is None else np.asarray(input_bias).reshape(-1)
     if ib is not None and ib.shape[0] != conns[0].n_in:
-        raise ValueError(f"input bias has {ib.shape[0]} entries, but the input layer has {conns[0].n_in} units")
+        raise ValueError(
+            f"input bias has {ib.shape[0]} entries, but the input layer has {conns[0].n_in} units"
+        )
     meta: dict[str, Any] = {"directed": directed}
     shape = tuple(image_shape) if image_shape else square_image_shape(conns[0].n_in)
     if shape:

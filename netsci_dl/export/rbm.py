@@ -134,7 +134,9 @@ def from_sklearn_rbm(
     stack = list(rbms) if isinstance(rbms, (list, tuple)) else [rbms]
     for i, r in enumerate(stack):
         if not hasattr(r, "components_"):
-            raise TypeError(f"RBM {i} ({type(r).__name__}) is not a fitted BernoulliRBM (no components_)")
+            raise TypeError(
+                f"RBM {i} ({type(r).__name__}) is not a fitted BernoulliRBM (no components_)"
+            )
     return from_rbm_stack(
         [r.components_.T for r in stack],
         visible_biases=[r.intercept_visible_ for r in stack],
@@ -219,11 +221,23 @@ def plan_from_rbm_tensors(
             role = "rbm" if m.group(2) == "weights" else "bias"
             infos.append(TensorInfo(k, tuple(v.shape), str(v.dtype), role))
         elif m:
-            infos.append(TensorInfo(k, tuple(v.shape), str(v.dtype), "skipped", f"not selected by layers={layers!r}"))
+            infos.append(
+                TensorInfo(
+                    k, tuple(v.shape), str(v.dtype), "skipped", f"not selected by layers={layers!r}"
+                )
+            )
         else:
-            infos.append(TensorInfo(k, tuple(v.shape), str(v.dtype), "skipped", "not part of the RBM stack"))
+            infos.append(
+                TensorInfo(k, tuple(v.shape), str(v.dtype), "skipped", "not part of the RBM stack")
+            )
     plan = ExportPlan(
-        plan.source, plan.model_kind, "in_out", tuple(infos), plan.connections,
-        plan.input_name, plan.input_bias, plan.meta,
+        plan.source,
+        plan.model_kind,
+        "in_out",
+        tuple(infos),
+        plan.connections,
+        plan.input_name,
+        plan.input_bias,
+        plan.meta,
     )
     return plan, vbs

@@ -32,10 +32,24 @@ __all__ = ["write_gexf", "PALETTE"]
 
 #: a qualitative palette (Tableau 10), one colour per layer, cycled
 PALETTE = (
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
 )
-_GEXF_TYPE = {"int": "integer", "long": "long", "double": "double", "boolean": "boolean", "string": "string"}
+_GEXF_TYPE = {
+    "int": "integer",
+    "long": "long",
+    "double": "double",
+    "boolean": "boolean",
+    "string": "string",
+}
 
 
 def _uint_tokens(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,22 +129,31 @@ def write_gexf(
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         'xsi:schemaLocation="http://www.gexf.net/1.2draft http://www.gexf.net/1.2draft/gexf.xsd" '
         'version="1.2">',
-        f'<meta><creator>netsci_dl</creator><description>{escape(json.dumps(dict(G.meta), default=str))}'
+        f"<meta><creator>netsci_dl</creator><description>{escape(json.dumps(dict(G.meta), default=str))}"
         "</description></meta>",
         f'<graph defaultedgetype="{"directed" if directed else "undirected"}" mode="static">',
-        '<attributes class="node">', *nattr, "</attributes>",
+        '<attributes class="node">',
+        *nattr,
+        "</attributes>",
         '<attributes class="edge"><attribute id="signed_weight" title="signed_weight" type="double"/>'
         '<attribute id="sign" title="sign" type="integer"/></attributes>',
         "<nodes>",
         "",
     ]
-    opener = (lambda p: gzip.open(p, "wb", compresslevel=1)) if str(path).endswith(".gz") else (lambda p: open(p, "wb"))
+    opener = (
+        (lambda p: gzip.open(p, "wb", compresslevel=1))
+        if str(path).endswith(".gz")
+        else (lambda p: open(p, "wb"))
+    )
     with atomic_path(path) as tmp, opener(tmp) as fh:
         fh.write("\n".join(head).encode())
         if n:
             layer = G.node_layer
             names = np.asarray(G.layer_names, dtype=object)
-            lab = [escape(f"{names[k]}:{i}").encode() for k, i in zip(layer.tolist(), G.node_index.tolist(), strict=False)]
+            lab = [
+                escape(f"{names[k]}:{i}").encode()
+                for k, i in zip(layer.tolist(), G.node_index.tolist(), strict=False)
+            ]
             rec = _Records(n)
             rec.const('<node id="')
             rec.field(*_uint_tokens(np.arange(n)), '"')
@@ -145,7 +168,10 @@ def write_gexf(
             rec.const(' y="')
             rec.field(*_float_tokens(xy[:, 1]), '"')
             rec.const(' z="0.0"/>')
-            colors = [b'<viz:color r="%d" g="%d" b="%d"/>' % PALETTE[k % len(PALETTE)] for k in range(G.n_layers)]
+            colors = [
+                b'<viz:color r="%d" g="%d" b="%d"/>' % PALETTE[k % len(PALETTE)]
+                for k in range(G.n_layers)
+            ]
             ct, _ = _tokens_from_bytes(colors)
             rec.raw(ct[layer])
             rec.const("</node>\n")

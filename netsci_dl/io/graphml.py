@@ -32,7 +32,15 @@ RESERVED_NODE = ("layer", "layer_name", "index", "x", "y")
 _CHUNK = 1 << 16
 _SP = 32
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_GRAPHML_TYPE = {"i": "int", "u": "int", "f": "double", "b": "boolean", "U": "string", "S": "string", "O": "string"}
+_GRAPHML_TYPE = {
+    "i": "int",
+    "u": "int",
+    "f": "double",
+    "b": "boolean",
+    "U": "string",
+    "S": "string",
+    "O": "string",
+}
 
 
 def escape(s: Any) -> str:
@@ -66,7 +74,9 @@ def _tokens_from_bytes(items: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """``(n, L)`` uint8 token matrix (space padded) and lengths from a list of byte strings."""
     arr = np.array(items, dtype=bytes) if items else np.zeros(0, "S1")
     width = max(arr.dtype.itemsize, 1)
-    mat = np.frombuffer(arr.astype(f"S{width}").tobytes(), np.uint8).reshape(len(items), width).copy()
+    mat = (
+        np.frombuffer(arr.astype(f"S{width}").tobytes(), np.uint8).reshape(len(items), width).copy()
+    )
     lens = (mat != 0).sum(1)
     mat[mat == 0] = _SP
     return mat, lens
@@ -117,7 +127,9 @@ def _float_tokens(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             lens[bad] = tl
         return mat, lens
     vals = x.astype(np.float64).tolist()
-    return _tokens_from_bytes([_special(v) if v != v or v in (np.inf, -np.inf) else repr(v).encode() for v in vals])
+    return _tokens_from_bytes(
+        [_special(v) if v != v or v in (np.inf, -np.inf) else repr(v).encode() for v in vals]
+    )
 
 
 def _special(v: float) -> bytes:
@@ -131,7 +143,10 @@ def _tokens(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
     if kind == "f":
         return (*_float_tokens(v), "double")
     if kind in "iu":
-        return (*_tokens_from_bytes([b"%d" % i for i in v.tolist()]), "int" if v.dtype.itemsize <= 4 else "long")
+        return (
+            *_tokens_from_bytes([b"%d" % i for i in v.tolist()]),
+            "int" if v.dtype.itemsize <= 4 else "long",
+        )
     if kind == "b":
         return (*_tokens_from_bytes([b"true" if i else b"false" for i in v.tolist()]), "boolean")
     if kind in "USO":
@@ -177,7 +192,11 @@ class _Records:
 
 def _id_table(n: int, prefix: str, suffix: str) -> np.ndarray:
     """``(n, W)``: ``prefix + str(i) + suffix`` padded with spaces, for every node ``i``."""
-    t, tl = _tokens_from_bytes([b"%d" % i for i in range(n)]) if n else (np.zeros((0, 1), np.uint8), np.zeros(0, int))
+    t, tl = (
+        _tokens_from_bytes([b"%d" % i for i in range(n)])
+        if n
+        else (np.zeros((0, 1), np.uint8), np.zeros(0, int))
+    )
     r = _Records(n)
     r.const(prefix)
     r.field(t, tl, suffix)
@@ -190,7 +209,9 @@ def _node_columns(G: LayeredGraph, node_attrs: Mapping[str, Any] | None) -> dict
     pos = layered_layout(G)
     cols: dict[str, np.ndarray] = {
         "layer": G.node_layer,
-        "layer_name": np.asarray(G.layer_names, dtype=object)[G.node_layer] if n else np.zeros(0, "U1"),
+        "layer_name": np.asarray(G.layer_names, dtype=object)[G.node_layer]
+        if n
+        else np.zeros(0, "U1"),
         "index": G.node_index,
         "x": pos[:, 0],
         "y": pos[:, 1],
@@ -203,7 +224,9 @@ def _node_columns(G: LayeredGraph, node_attrs: Mapping[str, Any] | None) -> dict
             raise ValueError(f"node_attrs[{k!r}]: {k!r} is written by netsci_dl itself; rename it")
         v = np.asarray(v)
         if v.shape != (n,):
-            raise ValueError(f"node_attrs[{k!r}] has shape {v.shape}, expected ({n},) (one per node)")
+            raise ValueError(
+                f"node_attrs[{k!r}] has shape {v.shape}, expected ({n},) (one per node)"
+            )
         extra[str(k)] = v
     cols.update(extra)
     return cols
@@ -299,11 +322,17 @@ def write_graphml(
 
     def key(domain: str, name: str, typ: str) -> str:
         kid[domain, name] = f"d{len(kid)}"
-        keys.append(f'<key id="{kid[domain, name]}" for="{domain}" attr.name="{escape(name)}" attr.type="{typ}"/>')
+        keys.append(
+            f'<key id="{kid[domain, name]}" for="{domain}" attr.name="{escape(name)}" attr.type="{typ}"/>'
+        )
         return kid[domain, name]
 
     graph_data = [(HEADER_KEY, json.dumps(_header(G, how)))]
-    graph_data += [(k, v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in G.meta.items() if k != HEADER_KEY]
+    graph_data += [
+        (k, v if isinstance(v, str) else json.dumps(v, default=str))
+        for k, v in G.meta.items()
+        if k != HEADER_KEY
+    ]
     gkeys = [key("graph", k, "string") for k, _ in graph_data]
     ntoks = {}
     for k, v in ncols.items():
@@ -320,12 +349,19 @@ def write_graphml(
         'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">',
         *keys,
         f'<graph id="G" edgedefault="{"directed" if directed else "undirected"}">',
-        *(f'<data key="{kk}">{escape(v)}</data>' for kk, (_, v) in zip(gkeys, graph_data, strict=False)),
+        *(
+            f'<data key="{kk}">{escape(v)}</data>'
+            for kk, (_, v) in zip(gkeys, graph_data, strict=False)
+        ),
         "",
     ]
     if compress is None:
         compress = str(path).endswith(".gz")
-    opener = (lambda p: gzip.open(p, "wb", compresslevel=compresslevel)) if compress else (lambda p: open(p, "wb"))
+    opener = (
+        (lambda p: gzip.open(p, "wb", compresslevel=compresslevel))
+        if compress
+        else (lambda p: open(p, "wb"))
+    )
     with atomic_path(path) as tmp, opener(tmp) as fh:
         fh.write("\n".join(head).encode())
         if n:
@@ -423,7 +459,11 @@ def read_graphml(path: str | os.PathLike) -> LayeredGraph:
         for _, el in ET.iterparse(fh, events=("end",)):
             tag = el.tag.rsplit("}", 1)[-1]
             if tag == "key":
-                keys[el.get("id")] = (el.get("for"), el.get("attr.name"), el.get("attr.type", "string"))
+                keys[el.get("id")] = (
+                    el.get("for"),
+                    el.get("attr.name"),
+                    el.get("attr.type", "string"),
+                )
             elif tag == "edge":
                 i = len(e_src)
                 e_src.append(el.get("source"))
@@ -443,7 +483,9 @@ def read_graphml(path: str | os.PathLike) -> LayeredGraph:
             elif tag == "data" and keys.get(el.get("key"), ("",))[0] == "graph":
                 gdata[keys[el.get("key")][1]] = el.text or ""
     if HEADER_KEY not in gdata:
-        raise ValueError(f"{path}: no {HEADER_KEY!r} graph data; not written by netsci_dl.write_graphml")
+        raise ValueError(
+            f"{path}: no {HEADER_KEY!r} graph data; not written by netsci_dl.write_graphml"
+        )
     h = json.loads(gdata[HEADER_KEY])
     sizes = tuple(h["layer_sizes"])
     off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -487,11 +529,19 @@ def read_graphml(path: str | os.PathLike) -> LayeredGraph:
     for k, dt in h["edge_attrs"].items():
         eattrs[k] = tuple(make_blocks(_parse(e_data.get(k, []), etype.get(k, "double"), None), dt))
     how = h["block_values"]
-    bvals = np.ones(len(src)) if how == "ones" else _parse(e_data.get(how, []), etype.get(how, "double"), None)
+    bvals = (
+        np.ones(len(src))
+        if how == "ones"
+        else _parse(e_data.get(how, []), etype.get(how, "double"), None)
+    )
     dt = h["block_dtype"][0] if h["block_dtype"] else "float32"
     blocks = list(make_blocks(bvals, dt))
     blocks = [b.astype(d) for b, d in zip(blocks, h["block_dtype"], strict=False)]
     return LayeredGraph(
-        sizes, tuple(blocks), layer_names=tuple(h["layer_names"]), node_attrs=nattrs,
-        edge_attrs=eattrs, meta=h["meta"],
+        sizes,
+        tuple(blocks),
+        layer_names=tuple(h["layer_names"]),
+        node_attrs=nattrs,
+        edge_attrs=eattrs,
+        meta=h["meta"],
     )

@@ -26,7 +26,9 @@ def _column(values: list[str]) -> np.ndarray:
         return np.array(values, dtype=str)
 
 
-def read_node_table(path: str | os.PathLike, n_nodes: int, *, drop: tuple[str, ...] = ID_COLUMNS) -> dict[str, np.ndarray]:
+def read_node_table(
+    path: str | os.PathLike, n_nodes: int, *, drop: tuple[str, ...] = ID_COLUMNS
+) -> dict[str, np.ndarray]:
     """Read per-node columns (one row per node, global node order) from ``.csv`` or ``.npz``.
 
     Parameters

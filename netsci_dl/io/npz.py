@@ -97,7 +97,9 @@ def load_graph(path: str | os.PathLike) -> LayeredGraph:
             raise ValueError(f"{path}: not a netsci_dl graph file (no {FORMAT_KEY} entry)")
         header = json.loads(bytes(z[FORMAT_KEY]).decode())
         if header.get("version", 0) > FORMAT_VERSION:
-            raise ValueError(f"{path}: graph format v{header['version']} is newer than this netsci_dl")
+            raise ValueError(
+                f"{path}: graph format v{header['version']} is newer than this netsci_dl"
+            )
         n_blocks = len(header["layer_sizes"]) - 1
         return LayeredGraph(
             layer_sizes=tuple(header["layer_sizes"]),

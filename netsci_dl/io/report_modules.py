@@ -122,8 +122,10 @@ def modules_section(
 
     G = ctx.G
     if not G.meta.get("image_shape"):
-        return _skipped("the graph has no image shape (meta['image_shape']), so receptive "
-                        "fields cannot be laid out on a pixel grid; pass --image-shape HxW")
+        return _skipped(
+            "the graph has no image shape (meta['image_shape']), so receptive "
+            "fields cannot be laid out on a pixel grid; pass --image-shape HxW"
+        )
     try:
         l = _layer_index(G, layer)
     except ValueError as e:
@@ -133,8 +135,10 @@ def modules_section(
     n = G.layer_sizes[l]
     lname = G.layer_names[l]
     if n > MODULES_MAX_UNITS:
-        return _skipped(f"layer {lname} has {n} units (> {MODULES_MAX_UNITS}); its "
-                        f"{n * (n - 1) // 2:,} EMD pairs would take minutes")
+        return _skipped(
+            f"layer {lname} has {n} units (> {MODULES_MAX_UNITS}); its "
+            f"{n * (n - 1) // 2:,} EMD pairs would take minutes"
+        )
     kk = default_k(n) if k is None else int(k)
     if n < 3 or not 2 <= kk <= n:
         return _skipped(f"layer {lname} has {n} units, too few for {kk} modules")
@@ -143,9 +147,11 @@ def modules_section(
         P = to_distributions(rfs, "shift", layer=l)
         est = _estimate_seconds(P, ground) if n > 2 * _SAMPLE else 0.0
         if est > MODULES_MAX_SECONDS:
-            return _skipped(f"the EMD matrix of layer {lname} ({n} fields on a "
-                            f"{'x'.join(map(str, rfs.shape[1:]))} grid) is estimated at "
-                            f"{est:.0f} s (> {MODULES_MAX_SECONDS:.0f} s)")
+            return _skipped(
+                f"the EMD matrix of layer {lname} ({n} fields on a "
+                f"{'x'.join(map(str, rfs.shape[1:]))} grid) is estimated at "
+                f"{est:.0f} s (> {MODULES_MAX_SECONDS:.0f} s)"
+            )
         emd = emd_matrix(P, ground=ground, n_jobs=-1, progress=False)
     except ValueError as e:
         return _skipped(f"receptive fields of layer {lname}: {e}")
@@ -163,51 +169,96 @@ def modules_section(
     import pandas as pd
 
     sl = G.layer_slice(l)
-    pd.DataFrame({"unit": np.arange(n), "node": np.arange(G.n_nodes)[sl], "module": mods.labels,
-                  "community": comm}).to_csv(ctx.folder / "modules.csv", index=False)
+    pd.DataFrame(
+        {
+            "unit": np.arange(n),
+            "node": np.arange(G.n_nodes)[sl],
+            "module": mods.labels,
+            "community": comm,
+        }
+    ).to_csv(ctx.folder / "modules.csv", index=False)
     st = stats.to_frame()
     st.to_csv(ctx.folder / "module_stats.csv", index=False)
 
     figs = ctx.figures
     title = f"{ctx.name}, layer {lname}"
     saved = {
-        "dendrogram": save_figure(plot_dendrogram(mods, title=(
-            f"{title}: average linkage on EMD, cophenetic r = {mods.cophenetic:.3f}")),
-            figs / "modules_dendrogram"),
-        "members": save_figure(plot_module_members(rfs, mods.labels, emd=emd, n_members=8, title=(
-            f"{title}: mean RF and members per module (most typical first; red +, blue -)")),
-            figs / "modules_members"),
-        "profiles": save_figure(plot_module_profiles(stats, title=(
-            f"{title}: module profiles (mean +/- sd; area ~ size)")), figs / "modules_profiles"),
-        "communities": save_figure(plot_community_layers(part, H, title=(
-            f"Leiden, thresholded graph: {part.n_communities} communities")),
-            figs / "communities_layers"),
-        "agreement": save_figure(plot_agreement(ag, row_label=f"RF module ({lname})",
-                                                col_label=f"Leiden community (units of {lname})",
-                                                title=f"{lname}: modules vs communities"),
-                                 figs / "modules_agreement"),
+        "dendrogram": save_figure(
+            plot_dendrogram(
+                mods,
+                title=(f"{title}: average linkage on EMD, cophenetic r = {mods.cophenetic:.3f}"),
+            ),
+            figs / "modules_dendrogram",
+        ),
+        "members": save_figure(
+            plot_module_members(
+                rfs,
+                mods.labels,
+                emd=emd,
+                n_members=8,
+                title=(
+                    f"{title}: mean RF and members per module (most typical first; red +, blue -)"
+                ),
+            ),
+            figs / "modules_members",
+        ),
+        "profiles": save_figure(
+            plot_module_profiles(
+                stats, title=(f"{title}: module profiles (mean +/- sd; area ~ size)")
+            ),
+            figs / "modules_profiles",
+        ),
+        "communities": save_figure(
+            plot_community_layers(
+                part, H, title=(f"Leiden, thresholded graph: {part.n_communities} communities")
+            ),
+            figs / "communities_layers",
+        ),
+        "agreement": save_figure(
+            plot_agreement(
+                ag,
+                row_label=f"RF module ({lname})",
+                col_label=f"Leiden community (units of {lname})",
+                title=f"{lname}: modules vs communities",
+            ),
+            figs / "modules_agreement",
+        ),
     }
     bound = emd.error_bound
     ground_txt = (
         "Euclidean ground distance by min-cost flow on the 48-neighbour pixel grid, an upper "
-        f"bound at most {100 * bound:.3g}% above the exact EMD" if ground == "euclidean" and bound
+        f"bound at most {100 * bound:.3g}% above the exact EMD"
+        if ground == "euclidean" and bound
         else f"{ground} ground distance, exact"
     )
     secs = float(emd.timings.get("total_s", float("nan")))
     in_layer = int(np.unique(comm).size)
     kv = [
-        ("layer", f"{lname} (index {l}), {n} units, receptive fields "
-                  f"{'x'.join(map(str, rfs.shape[1:]))} pixels"),
-        ("modules", f"k = {mods.k}" + ("" if k is not None else " (default min(20, units // 5))")
-         + (f", asked {kk} (tied merge heights)" if mods.k != kk else "")
-         + f"; sizes {', '.join(map(str, mods.sizes.tolist()))}"),
+        (
+            "layer",
+            f"{lname} (index {l}), {n} units, receptive fields "
+            f"{'x'.join(map(str, rfs.shape[1:]))} pixels",
+        ),
+        (
+            "modules",
+            f"k = {mods.k}"
+            + ("" if k is not None else " (default min(20, units // 5))")
+            + (f", asked {kk} (tied merge heights)" if mods.k != kk else "")
+            + f"; sizes {', '.join(map(str, mods.sizes.tolist()))}",
+        ),
         ("EMD", f"{n * (n - 1) // 2:,} pairs in {secs:.2f} s; {ground_txt}"),
         ("clustering", f"average linkage, cophenetic r = {mods.cophenetic:.3f}"),
-        ("communities", f"Leiden (modularity, resolution 1, seed {seed}) on the thresholded "
-                        f"graph ({ctx.threshold}, unweighted): {part.n_communities} communities, "
-                        f"Q = {part.quality:.3f}; {in_layer} of them hold units of {lname}"),
-        ("agreement", f"ARI = {ag.ari:.3f}, NMI = {ag.nmi:.3f} (modules vs communities on "
-                      f"the {n} units of {lname})"),
+        (
+            "communities",
+            f"Leiden (modularity, resolution 1, seed {seed}) on the thresholded "
+            f"graph ({ctx.threshold}, unweighted): {part.n_communities} communities, "
+            f"Q = {part.quality:.3f}; {in_layer} of them hold units of {lname}",
+        ),
+        (
+            "agreement",
+            f"ARI = {ag.ari:.3f}, NMI = {ag.nmi:.3f} (modules vs communities on "
+            f"the {n} units of {lname})",
+        ),
     ]
     body = (
         "<p>Receptive fields of the units of one layer (products of the weight blocks down to the "
@@ -222,16 +273,31 @@ def modules_section(
         + "</table>"
         + figure_html(ctx, saved["members"][0], "Mean receptive field and members of each module")
         + figure_html(ctx, saved["dendrogram"][0], "Dendrogram of the EMD clustering with the cut")
-        + figure_html(ctx, saved["profiles"][0], "Module profiles: k_nn vs degree, degree vs "
-                      "strength (numbers: module ids)")
+        + figure_html(
+            ctx,
+            saved["profiles"][0],
+            "Module profiles: k_nn vs degree, degree vs strength (numbers: module ids)",
+        )
         + "<h3>Per-module statistics</h3>"
         + table_html(st.set_index("module"))
         + "<h3>Modules and graph communities</h3>"
         + "<div style='display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start'>"
-        + _cell(figure_html(ctx, saved["agreement"][0], f"Contingency table: RF modules (rows) "
-                            f"vs Leiden communities (columns), units of {lname}"))
-        + _cell(figure_html(ctx, saved["communities"][0], "Leiden communities of the thresholded "
-                            "graph: nodes of each layer (isolated nodes are singleton communities)"))
+        + _cell(
+            figure_html(
+                ctx,
+                saved["agreement"][0],
+                f"Contingency table: RF modules (rows) "
+                f"vs Leiden communities (columns), units of {lname}",
+            )
+        )
+        + _cell(
+            figure_html(
+                ctx,
+                saved["communities"][0],
+                "Leiden communities of the thresholded "
+                "graph: nodes of each layer (isolated nodes are singleton communities)",
+            )
+        )
         + "</div>"
         + "<p class='files'>Data: <a href='modules.csv'>modules.csv</a> "
         "<a href='module_stats.csv'>module_stats.csv</a></p>"

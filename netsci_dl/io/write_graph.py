@@ -67,7 +67,12 @@ def check_output(path: str | os.PathLike, *, force: bool = False, fmt: str | Non
 
 
 def write(
-    G: LayeredGraph, path: str | os.PathLike, *, force: bool = False, fmt: str | None = None, **options: Any
+    G: LayeredGraph,
+    path: str | os.PathLike,
+    *,
+    force: bool = False,
+    fmt: str | None = None,
+    **options: Any,
 ) -> Path:
     """Write ``G`` to ``path`` atomically; refuse to overwrite unless ``force``."""
     f = format_of(path, fmt)

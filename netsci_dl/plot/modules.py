@@ -36,9 +36,15 @@ def plot_dendrogram(modules: Any, *, title: str = "") -> Any:
     fig, axes = new_figure(1, width=7.0, height=3.6)
     ax = axes[0]
     n = modules.labels.size
-    dendrogram(modules.linkage, ax=ax, no_labels=True, color_threshold=modules.cut_height,
-               above_threshold_color="0.6", truncate_mode="lastp" if n > 300 else None,
-               p=min(n, 300))
+    dendrogram(
+        modules.linkage,
+        ax=ax,
+        no_labels=True,
+        color_threshold=modules.cut_height,
+        above_threshold_color="0.6",
+        truncate_mode="lastp" if n > 300 else None,
+        p=min(n, 300),
+    )
     ax.axhline(modules.cut_height, color="crimson", ls="--", lw=1)
     ax.set_ylabel("EMD merge height (pixels)")
     ax.set_xlabel(f"units ({n}), cut into k = {modules.k} modules")
@@ -95,12 +101,27 @@ def plot_module_profiles(stats: Any, *, title: str = "") -> Any:
     fig, axes = new_figure(2)
     size = np.asarray(stats.size, np.float64)
     area = 20 + 180 * size / max(size.max(), 1)
-    for ax, (x, xs, y, ys, xl, yl) in zip(axes, [
-        (stats.degree_mean, stats.degree_sd, stats.knn_mean, stats.knn_sd,
-         "degree k (thresholded)", "k_nn"),
-        (stats.strength_mean, stats.strength_sd, stats.degree_mean, stats.degree_sd,
-         "strength s (full graph)", "degree k"),
-    ]):
+    for ax, (x, xs, y, ys, xl, yl) in zip(
+        axes,
+        [
+            (
+                stats.degree_mean,
+                stats.degree_sd,
+                stats.knn_mean,
+                stats.knn_sd,
+                "degree k (thresholded)",
+                "k_nn",
+            ),
+            (
+                stats.strength_mean,
+                stats.strength_sd,
+                stats.degree_mean,
+                stats.degree_sd,
+                "strength s (full graph)",
+                "degree k",
+            ),
+        ],
+    ):
         ax.errorbar(x, y, xerr=xs, yerr=ys, fmt="none", ecolor="0.6", lw=0.8)
         sc = ax.scatter(x, y, s=area, c=np.arange(size.size), cmap="tab20", edgecolor="k", lw=0.4)
         for j in range(size.size):
@@ -189,14 +210,19 @@ def plot_module_members(
     plt = pyplot()
     aspect = R.shape[1] / max(R.shape[2], 1)
     cell = 0.72
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 0.8, cell * aspect * nrows + 0.9),
-                             squeeze=False, gridspec_kw={"wspace": 0.08, "hspace": 0.12})
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(cell * ncols + 0.8, cell * aspect * nrows + 0.9),
+        squeeze=False,
+        gridspec_kw={"wspace": 0.08, "hspace": 0.12},
+    )
     for ax in axes.ravel():
         ax.set_axis_off()
     for m in range(k):
         b, r = divmod(m, nrows)
         c0 = b * (per + 1)
-        members = order[starts[m]:starts[m + 1]][:n_members]
+        members = order[starts[m] : starts[m + 1]][:n_members]
         panels = [R[lab == m].mean(axis=0)] + [R[u] for u in members]
         for j, img in enumerate(panels):
             ax = axes[r, c0 + j]
@@ -209,14 +235,21 @@ def plot_module_members(
                 sp_.set_color("k" if j == 0 else "0.75")
                 sp_.set_linewidth(1.2 if j == 0 else 0.5)
             if j == 0:
-                ax.set_ylabel(f"m{m}\nn={int(size[m])}", rotation=0, ha="right", va="center",
-                              fontsize=8)
+                ax.set_ylabel(
+                    f"m{m}\nn={int(size[m])}", rotation=0, ha="right", va="center", fontsize=8
+                )
             if r == 0:
                 ax.set_title("mean" if j == 0 else f"#{j}", fontsize=8)
-    fig.suptitle(title or ("mean RF (left) and members per module"
-                           + (", most typical first" if emd is not None else "")
-                           + "; colour scale per panel, centred at 0"), fontsize=10,
-                 y=1 - 0.1 / fig.get_figheight())
+    fig.suptitle(
+        title
+        or (
+            "mean RF (left) and members per module"
+            + (", most typical first" if emd is not None else "")
+            + "; colour scale per panel, centred at 0"
+        ),
+        fontsize=10,
+        y=1 - 0.1 / fig.get_figheight(),
+    )
     fig.subplots_adjust(top=1 - 0.6 / fig.get_figheight())
     return fig
 
@@ -284,8 +317,15 @@ def plot_community_layers(
     bottom = np.zeros(len(names))
     x = np.arange(len(names))
     for li in range(L):
-        ax.bar(x, M[:, li], bottom=bottom, color=colors(li % 10), edgecolor="white", lw=0.4,
-               label=f"{G.layer_names[li]} ({G.layer_sizes[li]})")
+        ax.bar(
+            x,
+            M[:, li],
+            bottom=bottom,
+            color=colors(li % 10),
+            edgecolor="white",
+            lw=0.4,
+            label=f"{G.layer_names[li]} ({G.layer_sizes[li]})",
+        )
         bottom += M[:, li]
     ax.set_xticks(x)
     ax.set_xticklabels(names, fontsize=7, rotation=90 if len(names) > 12 else 0)
@@ -331,12 +371,19 @@ def plot_agreement(
     ra, cb = Cm.shape
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(min(3.4 + 0.34 * cb, 14.0), min(1.6 + 0.2 * ra, 10.0)))
-    im = ax.imshow(Cm, cmap="Blues", aspect="auto", interpolation="nearest",
-                   vmin=0, vmax=max(int(Cm.max()) if Cm.size else 1, 1))
+    im = ax.imshow(
+        Cm,
+        cmap="Blues",
+        aspect="auto",
+        interpolation="nearest",
+        vmin=0,
+        vmax=max(int(Cm.max()) if Cm.size else 1, 1),
+    )
     ax.grid(False)
     ax.set_xticks(np.arange(cb))
-    ax.set_xticklabels([str(v) for v in agreement.labels_b], fontsize=7,
-                       rotation=90 if cb > 15 else 0)
+    ax.set_xticklabels(
+        [str(v) for v in agreement.labels_b], fontsize=7, rotation=90 if cb > 15 else 0
+    )
     ax.set_yticks(np.arange(ra))
     ax.set_yticklabels([str(v) for v in agreement.labels_a], fontsize=7)
     ax.set_xlabel(col_label)
@@ -345,8 +392,15 @@ def plot_agreement(
         hi = Cm.max() / 2
         for (i, j), v in np.ndenumerate(Cm):
             if v:
-                ax.text(j, i, str(int(v)), ha="center", va="center", fontsize=6,
-                        color="white" if v > hi else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(int(v)),
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if v > hi else "black",
+                )
     fig.colorbar(im, ax=ax, label="units", shrink=0.8)
     head = f"{title}: " if title else ""
     ax.set_title(f"{head}ARI = {agreement.ari:.3f}, NMI = {agreement.nmi:.3f}", fontsize=10)
