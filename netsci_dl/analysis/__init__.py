@@ -12,7 +12,8 @@ One module per topic:
 ``trajectory``              graph EI and causal-plane positions across training snapshots
 ``receptive_fields``        receptive fields of every unit, mapped back to input space
 ``emd``                     pairwise Earth Mover's Distance matrix engine
-``modules``                 hierarchical clustering of receptive fields, per-module statistics
+``modules``                 hierarchical clustering of receptive fields into modules
+``module_stats``            per-module statistics (degree, strength, k_nn, EMD, links inside)
 ``communities``             Leiden / Louvain (igraph), SBM (graph-tool), modularity
 ``agreement``               ARI, NMI, contingency table between partitions
 ``null_models``             degree-preserving shuffles within blocks
