@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
+
 __all__ = ["import_torch", "resolve_device", "to_numpy", "is_tensor", "require"]
 
 
@@ -59,5 +61,5 @@ def resolve_device(device: Any = None) -> Any:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} requested, but CUDA is not available on this machine")
+        raise InputError(f"device={device!r} requested, but CUDA is not available on this machine")
     return dev

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = ["to_networkx", "to_igraph", "to_graph_tool", "to_scipy_sparse", "from_networkx"]
@@ -44,9 +45,9 @@ def _node_table(G: LayeredGraph, node_attrs: Mapping[str, Any] | None) -> dict[s
     for k, v in dict(node_attrs or {}).items():
         v = np.asarray(v)
         if k in ("layer", "layer_name", "index"):
-            raise ValueError(f"node_attrs[{k!r}]: {k!r} is set by netsci_dl itself; rename it")
+            raise InputError(f"node_attrs[{k!r}]: {k!r} is set by netsci_dl itself; rename it")
         if v.shape != (G.n_nodes,):
-            raise ValueError(f"node_attrs[{k!r}] has shape {v.shape}, expected ({G.n_nodes},)")
+            raise InputError(f"node_attrs[{k!r}] has shape {v.shape}, expected ({G.n_nodes},)")
         cols[str(k)] = v
     return cols
 
@@ -96,7 +97,7 @@ def to_scipy_sparse(
     elif weights in ("weight", "abs", "sign"):
         w = e["abs_weight" if weights == "abs" else weights]
     else:
-        raise ValueError(f"weights must be 'weight', 'abs', 'sign' or None, got {weights!r}")
+        raise InputError(f"weights must be 'weight', 'abs', 'sign' or None, got {weights!r}")
     n = G.n_nodes
     if not _directed(G, directed):
         src, dst, w = np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([w, w])
@@ -249,10 +250,10 @@ def from_networkx(
     """
     nodes = list(H.nodes)
     if not nodes:
-        raise ValueError("the networkx graph has no nodes")
+        raise InputError("the networkx graph has no nodes")
     missing = [u for u in nodes if layer not in H.nodes[u]]
     if missing:
-        raise ValueError(f"{len(missing)} node(s) have no {layer!r} attribute, e.g. {missing[0]!r}")
+        raise InputError(f"{len(missing)} node(s) have no {layer!r} attribute, e.g. {missing[0]!r}")
     raw = [H.nodes[u][layer] for u in nodes]
     levels = sorted(set(raw))
     lay = (
@@ -284,13 +285,13 @@ def from_networkx(
     lu, lv = node_layer[u], node_layer[v]
     flip = lu > lv
     if H.is_directed() and flip.any():
-        raise ValueError("directed edges must run from layer l to l+1")
+        raise InputError("directed edges must run from layer l to l+1")
     u, v = np.where(flip, v, u), np.where(flip, u, v)
     lu = node_layer[u]
     bad = node_layer[v] != lu + 1
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"edge {e[i][0]!r}-{e[i][1]!r} does not join consecutive layers")
+        raise InputError(f"edge {e[i][0]!r}-{e[i][1]!r} does not join consecutive layers")
     blocks = []
     for b in range(len(sizes) - 1):
         m = lu == b

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from netsci_dl.errors import InputError
+
 __all__ = ["Dataset", "load_digits", "load_mnist", "load_dataset", "read_idx"]
 
 
@@ -81,28 +83,28 @@ def read_idx(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
     with opener(p, "rb") as f:
         raw = f.read()
     if len(raw) < 4:
-        raise ValueError(f"{p}: truncated IDX file ({len(raw)} bytes, no header)")
+        raise InputError(f"{p}: truncated IDX file ({len(raw)} bytes, no header)")
     z0, z1, code, nd = raw[0], raw[1], raw[2], raw[3]
     magic = struct.unpack(">I", raw[:4])[0]
     if z0 != 0 or z1 != 0 or code not in _IDX_TYPES:
-        raise ValueError(f"{p}: wrong magic number {magic:#010x} (0x{magic:08x}); not an IDX file")
+        raise InputError(f"{p}: wrong magic number {magic:#010x} (0x{magic:08x}); not an IDX file")
     if ndim is not None and nd != ndim:
         expected = {3: 2051, 1: 2049}.get(ndim)
         hint = f" (expected magic {expected})" if expected else ""
-        raise ValueError(f"{p}: wrong magic number {magic}{hint}: {nd} dimensions, expected {ndim}")
+        raise InputError(f"{p}: wrong magic number {magic}{hint}: {nd} dimensions, expected {ndim}")
     head = 4 + 4 * nd
     if len(raw) < head:
-        raise ValueError(f"{p}: truncated IDX header ({len(raw)} bytes, need {head})")
+        raise InputError(f"{p}: truncated IDX header ({len(raw)} bytes, need {head})")
     shape = struct.unpack(f">{nd}I", raw[4:head])
     dt = np.dtype(_IDX_TYPES[code])
     need = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
     have = len(raw) - head
     if have < need:
-        raise ValueError(
+        raise InputError(
             f"{p}: truncated IDX data: header says shape {shape} ({need} bytes), file has {have}"
         )
     if have > need:
-        raise ValueError(
+        raise InputError(
             f"{p}: {have - need} bytes after the data of shape {shape}; corrupt IDX file"
         )
     return np.frombuffer(raw, dtype=dt, count=need // dt.itemsize, offset=head).reshape(shape)
@@ -123,7 +125,7 @@ def _find(folder: Path, stem: str) -> Path | None:
 def _scaled(images: np.ndarray, source: str) -> np.ndarray:
     X = np.asarray(images)
     if X.ndim != 3:
-        raise ValueError(f"{source}: images have shape {X.shape}; expected (n, rows, cols)")
+        raise InputError(f"{source}: images have shape {X.shape}; expected (n, rows, cols)")
     X = X.reshape(len(X), -1).astype(np.float32)
     top = 255.0 if X.size and X.max() > 1.0 else 1.0
     return X / np.float32(top)
@@ -131,7 +133,7 @@ def _scaled(images: np.ndarray, source: str) -> np.ndarray:
 
 def _dataset(images: np.ndarray, labels: np.ndarray | None, source: str, name: str) -> Dataset:
     if labels is not None and len(labels) != len(images):
-        raise ValueError(f"{source}: {len(images)} images but {len(labels)} labels")
+        raise InputError(f"{source}: {len(images)} images but {len(labels)} labels")
     X = _scaled(images, source)
     y = (
         np.full(len(X), -1, np.int64)
@@ -167,7 +169,7 @@ def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
         No such file, or no images file in the folder.
     """
     if split not in _SPLIT_PREFIX:
-        raise ValueError(f"split={split!r}: expected 'train' or 'test'")
+        raise InputError(f"split={split!r}: expected 'train' or 'test'")
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"MNIST path {p} does not exist")
@@ -176,7 +178,7 @@ def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
         with np.load(p) as z:
             kx, ky = f"x_{split}", f"y_{split}"
             if kx not in z.files:
-                raise ValueError(f"{p}: no {kx!r} array (has {z.files})")
+                raise InputError(f"{p}: no {kx!r} array (has {z.files})")
             return _dataset(z[kx], z[ky] if ky in z.files else None, str(p), name)
     if p.is_dir():
         pre = _SPLIT_PREFIX[split]
@@ -208,4 +210,4 @@ def load_dataset(spec: str) -> Dataset:
     kind, sep, rest = spec.partition(":")
     if sep and kind in ("mnist", "mnist-train", "mnist-test") and rest:
         return load_mnist(rest, split="test" if kind == "mnist-test" else "train")
-    raise ValueError(f"--data {spec!r}: expected 'digits' or 'mnist:PATH'")
+    raise InputError(f"--data {spec!r}: expected 'digits' or 'mnist:PATH'")

@@ -1,11 +1,26 @@
-"""`LayeredGraph`: a trained network as a k-partite weighted graph, held as arrays.
+"""`LayeredGraph`: a trained network as a weighted graph of node groups, held as arrays.
 
-Nodes are the units of every layer (layer 0 is the input); the global id of unit ``i`` of
-layer ``l`` is ``offsets[l] + i``. Edges run only between consecutive layers and are stored as
-one weight block per pair of layers: ``blocks[l]`` has shape ``(n_l, n_{l+1})``, rows are the
-source layer and columns the target layer, in the feed-forward direction ``l -> l+1``.
-A block is either a dense ``float32`` ndarray (every entry is an edge, zeros included: one edge
-per weight) or a ``scipy.sparse.csr_array`` (every stored entry is an edge).
+Nodes are the units of every node group ("layer": the input, a Linear layer's outputs, a
+convolution's channels, a residual sum, a concatenation); groups are topologically ordered and
+the global id of unit ``i`` of group ``g`` is ``offsets[g] + i``. Edges are stored as weight
+blocks between two groups ``src < dst``: block ``b`` is ``blocks[b]`` of shape
+``(n_src, n_dst)`` (rows = the source group, columns = the target group, in the feed-forward
+direction ``src -> dst``), joining ``block_src[b] -> block_dst[b]``, of kind ``block_kinds[b]``:
+
+============  ===========================================================================
+``weight``    a learned matrix (a Linear layer, an RBM) or a reduced kernel (a convolution's
+              channel graph; the reduction is recorded in ``meta["edge_weight"]``)
+``identity``  a skip connection or a pass-through junction: weight 1 from unit ``i`` of the
+              source to its unit of the target; no learned weight
+============  ===========================================================================
+
+A **chain** (``block_src[b] = b``, ``block_dst[b] = b + 1``: every block joins consecutive
+groups) is the special case; it is the default when ``block_src``/``block_dst`` are not given,
+so ``LayeredGraph(sizes, blocks)`` builds the layered (k-partite) graph of an MLP or a DBN.
+
+A block is either a dense ``float32``/``float64`` ndarray (every entry is an edge, zeros
+included: one edge per weight) or a canonical ``scipy.sparse.csr_array`` (sorted indices, no
+duplicate entries; every stored entry is an edge, explicit zeros included).
 """
 
 from __future__ import annotations
@@ -19,11 +34,27 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["LayeredGraph"]
+from netsci_dl.errors import InputError
+
+__all__ = ["LayeredGraph", "BLOCK_KINDS"]
+
+#: the kinds of weight block (see the module docstring)
+BLOCK_KINDS = ("weight", "identity")
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a`` (the caller's array keeps its own flags)."""
+    if not a.flags.writeable:
+        return a
+    v = a.view()
+    v.flags.writeable = False
+    return v
 
 
 def _block_nnz(block: Any) -> int:
@@ -47,44 +78,139 @@ def _block_values(block: Any) -> np.ndarray:
     return block.data if sp.issparse(block) else np.asarray(block).reshape(-1)
 
 
+def _check_finite(what: str, values: np.ndarray) -> None:
+    if values.dtype.kind == "f" and values.size and not np.isfinite(values).all():
+        bad = ~np.isfinite(values)
+        n_nan = int(np.isnan(values).sum())
+        raise InputError(
+            f"{what} holds {n_nan} NaN and {int(bad.sum()) - n_nan} Inf values "
+            f"(first at flat index {int(np.argmax(bad))})"
+        )
+
+
+def _canonical_csr(b: Any, what: str) -> sp.csr_array:
+    """``b`` as a canonical csr_array with read-only arrays (sorted indices, no duplicates)."""
+    if b.format != "csr":
+        raise InputError(f"{what} is sparse {b.format!r}; convert it to csr")
+    n, m = b.shape
+    indptr, indices = np.asarray(b.indptr), np.asarray(b.indices)
+    if (
+        indptr.ndim != 1
+        or len(indptr) != n + 1
+        or indptr[0] != 0
+        or np.any(np.diff(indptr) < 0)
+        or indptr[-1] != len(indices)
+        or len(b.data) != len(indices)
+    ):
+        raise InputError(f"{what}: inconsistent CSR arrays (indptr, indices and data disagree)")
+    if len(indices) and (indices.min() < 0 or indices.max() >= m):
+        raise InputError(f"{what}: a column index is outside [0, {m})")
+    data = np.asarray(b.data)
+    if len(indices) > 1:
+        rows = np.repeat(np.arange(n), np.diff(indptr))
+        step = np.diff(indices.astype(np.int64))
+        same_row = rows[1:] == rows[:-1]
+        if np.any(same_row & (step == 0)):
+            raise InputError(
+                f"{what} has duplicate entries (the same edge stored twice): sum or drop them "
+                "first, e.g. block.sum_duplicates()"
+            )
+        if np.any(same_row & (step < 0)):  # unsorted: sort a copy (the caller's stays as is)
+            order = np.lexsort((indices, rows))
+            indices, data = indices[order], data[order]
+    out = sp.csr_array((data, indices, indptr), shape=(n, m), copy=False)
+    out.data, out.indices, out.indptr = _readonly(data), _readonly(indices), _readonly(indptr)
+    out.has_sorted_indices = True
+    return out
+
+
+def _check_block(b: Any, what: str, shape: tuple[int, int]) -> Any:
+    if sp.issparse(b):
+        if b.ndim != 2 or b.shape != shape:
+            raise InputError(f"{what} has shape {b.shape}, expected {shape}")
+        out = _canonical_csr(b, what)
+    elif isinstance(b, np.ndarray):
+        if b.ndim != 2 or b.shape != shape:
+            raise InputError(f"{what} has shape {b.shape}, expected {shape}")
+        out = _readonly(b)
+    else:
+        raise TypeError(f"{what} must be an ndarray or csr_array, got {type(b).__name__}")
+    if out.dtype not in _FLOATS:
+        raise InputError(
+            f"{what} has dtype {out.dtype}; blocks hold float32 or float64 weights "
+            "(cast with .astype(np.float32))"
+        )
+    _check_finite(what, _block_values(out))
+    return out
+
+
+def _check_json(meta: Mapping[str, Any]) -> None:
+    for k, v in meta.items():
+        try:
+            json.dumps(v, allow_nan=True)
+        except (TypeError, ValueError) as e:
+            raise InputError(
+                f"meta[{k!r}] is not JSON-able ({e}); store plain Python values "
+                "(e.g. float(x) for a numpy scalar, x.tolist() for an array)"
+            ) from None
+
+
 @dataclass(frozen=True, eq=False)
 class LayeredGraph:
-    """A k-partite weighted graph whose edges join consecutive layers.
+    """A weighted graph of node groups joined by weight blocks (a DAG of layers).
 
     Parameters
     ----------
     layer_sizes : tuple of int
-        Units per layer, input first: ``(n_0, ..., n_{L-1})``.
+        Units per node group, in topological order (sources, e.g. the input, first).
     blocks : tuple of arrays
-        ``blocks[l]`` : ``(n_l, n_{l+1})`` dense ndarray or ``scipy.sparse.csr_array`` holding
-        the signed weight of the edge from unit ``i`` of layer ``l`` to unit ``j`` of layer
-        ``l+1``. ``len(blocks) == len(layer_sizes) - 1``.
+        ``blocks[b]`` : ``(n_src, n_dst)`` dense float ndarray or canonical ``csr_array``
+        holding the weight of the edge from unit ``i`` of group ``block_src[b]`` to unit ``j``
+        of group ``block_dst[b]``.
     layer_names : tuple of str, optional
-        One name per layer; defaults to ``("L0", "L1", ...)``.
+        One name per group; defaults to ``("L0", "L1", ...)``.
     node_attrs : mapping of str to (n_nodes,) ndarray, optional
-        Per-node arrays in global node order, e.g. ``"bias"`` (NaN where a unit has none).
+        Per-node arrays in global node order, e.g. ``"bias"`` with ``"has_bias"`` (a boolean
+        mask: a unit without a bias has ``has_bias`` False and ``bias`` 0).
     edge_attrs : mapping of str to tuple of blocks, optional
         Per-edge values held as blocks with the same shape and sparsity pattern as ``blocks``
         (e.g. ``"sign"`` and the original ``"weight"`` after thresholding).
     meta : mapping, optional
-        JSON-able provenance: source file, model kind, ``image_shape``, ``thresholds`` applied...
+        JSON-able provenance (checked here): source file, model kind, ``image_shape``,
+        ``thresholds`` applied, ``junctions`` and what each became...
+    block_src, block_dst : tuple of int, optional
+        The groups each block joins, ``block_src[b] < block_dst[b]``. Default: a chain,
+        ``(0, 1, ..., n_blocks - 1)`` and ``(1, 2, ..., n_blocks)``.
+    block_kinds : tuple of str, optional
+        One of :data:`BLOCK_KINDS` per block; default ``"weight"`` for every block.
 
     Notes
     -----
-    The object is frozen and holds arrays only; nothing is copied from the caller's arrays.
-    ``__post_init__`` checks shapes only (O(k)); NaN/Inf checks happen in the exporters.
-    RBM weights are symmetric: analyses say whether they treat the graph as directed (``l -> l+1``)
-    or undirected.
+    The object is frozen and every array it holds is read-only. The constructor does not copy
+    (it keeps read-only views of the caller's arrays, so a caller who writes to its own array
+    afterwards changes the graph); the exporters (:func:`netsci_dl.load`,
+    :func:`netsci_dl.from_matrices`) copy what they take from a model or a caller.
+    ``__post_init__`` checks shapes, dtypes (float32/float64), finiteness of the blocks, the CSR
+    invariants and that ``meta`` is JSON-able. RBM weights are symmetric: analyses say whether
+    they treat the graph as directed (``src -> dst``) or undirected.
 
     Examples
     --------
     >>> import numpy as np
     >>> G = LayeredGraph((2, 3), (np.ones((2, 3), dtype=np.float32),))
-    >>> G.n_nodes, G.n_edges, G.offsets.tolist()
-    (5, 6, [0, 2, 5])
+    >>> G.n_nodes, G.n_edges, G.offsets.tolist(), G.is_chain
+    (5, 6, [0, 2, 5], True)
     >>> src, dst, w = G.edges()
     >>> src.tolist(), dst.tolist()
     ([0, 0, 0, 1, 1, 1], [2, 3, 4, 2, 3, 4])
+
+    A skip connection: an identity block from the input straight to the last group.
+
+    >>> I = np.eye(2, dtype=np.float32)
+    >>> R = LayeredGraph((2, 2, 2), (I, I, I), block_src=(0, 1, 0), block_dst=(1, 2, 2),
+    ...                  block_kinds=("weight", "weight", "identity"))
+    >>> R.is_chain, R.block_names
+    (False, ('L0->L1', 'L1->L2', 'L0->L2'))
     """
 
     layer_sizes: tuple[int, ...]
@@ -93,65 +219,152 @@ class LayeredGraph:
     node_attrs: Mapping[str, np.ndarray] = field(default_factory=dict)
     edge_attrs: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
+    block_src: tuple[int, ...] = ()
+    block_dst: tuple[int, ...] = ()
+    block_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         sizes = tuple(int(n) for n in self.layer_sizes)
         if len(sizes) < 1:
-            raise ValueError("layer_sizes must name at least one layer")
+            raise InputError("layer_sizes must name at least one layer")
         if any(n < 0 for n in sizes):
-            raise ValueError(f"layer_sizes must be non-negative, got {sizes}")
+            raise InputError(f"layer_sizes must be non-negative, got {sizes}")
         object.__setattr__(self, "layer_sizes", sizes)
-        blocks = tuple(self.blocks)
-        if len(blocks) != len(sizes) - 1:
-            raise ValueError(f"{len(sizes)} layers need {len(sizes) - 1} blocks, got {len(blocks)}")
-        for i, b in enumerate(blocks):
-            if not (sp.issparse(b) or isinstance(b, np.ndarray)):
-                raise TypeError(f"blocks[{i}] must be an ndarray or csr_array, got {type(b)}")
-            if sp.issparse(b) and b.format != "csr":
-                raise TypeError(f"blocks[{i}] is sparse {b.format!r}; convert it to csr")
-            if b.ndim != 2 or b.shape != (sizes[i], sizes[i + 1]):
-                raise ValueError(
-                    f"blocks[{i}] has shape {b.shape}, expected {(sizes[i], sizes[i + 1])} "
-                    f"(rows = layer {i}, columns = layer {i + 1})"
+        raw = tuple(self.blocks)
+        nb = len(raw)
+        src = tuple(int(s) for s in self.block_src) if self.block_src else tuple(range(nb))
+        dst = tuple(int(d) for d in self.block_dst) if self.block_dst else tuple(range(1, nb + 1))
+        kinds = tuple(str(k) for k in self.block_kinds) if self.block_kinds else ("weight",) * nb
+        if not self.block_src and not self.block_dst and nb != len(sizes) - 1:
+            raise InputError(
+                f"{len(sizes)} layers need {len(sizes) - 1} blocks for a chain, got {nb} "
+                "(pass block_src and block_dst for a graph that is not a chain)"
+            )
+        if not (len(src) == len(dst) == len(kinds) == nb):
+            raise InputError(
+                f"{nb} blocks but {len(src)} block_src, {len(dst)} block_dst, "
+                f"{len(kinds)} block_kinds"
+            )
+        seen = set()
+        for b, (s, d, k) in enumerate(zip(src, dst, kinds)):
+            if not (0 <= s < d < len(sizes)):
+                raise InputError(
+                    f"block {b} joins groups {s} -> {d}: need 0 <= src < dst < {len(sizes)} "
+                    "(groups are topologically ordered)"
                 )
-        object.__setattr__(self, "blocks", blocks)
+            if k not in BLOCK_KINDS:
+                raise InputError(f"block {b} has kind {k!r}; expected one of {BLOCK_KINDS}")
+            if (s, d, k) in seen:
+                raise InputError(f"two {k!r} blocks join groups {s} -> {d}; merge them into one")
+            seen.add((s, d, k))
+        object.__setattr__(self, "block_src", src)
+        object.__setattr__(self, "block_dst", dst)
+        object.__setattr__(self, "block_kinds", kinds)
         names = tuple(str(s) for s in self.layer_names) or tuple(f"L{i}" for i in range(len(sizes)))
         if len(names) != len(sizes):
-            raise ValueError(f"{len(sizes)} layers but {len(names)} layer_names")
+            raise InputError(f"{len(sizes)} layers but {len(names)} layer_names")
         object.__setattr__(self, "layer_names", names)
+        blocks = tuple(
+            _check_block(b, f"blocks[{i}]", (sizes[src[i]], sizes[dst[i]]))
+            for i, b in enumerate(raw)
+        )
+        object.__setattr__(self, "blocks", blocks)
         n = sum(sizes)
         nattrs = {}
         for k, v in dict(self.node_attrs).items():
             arr = np.asarray(v)
             if arr.shape != (n,):
-                raise ValueError(f"node_attrs[{k!r}] has shape {arr.shape}, expected ({n},)")
-            nattrs[str(k)] = arr
+                raise InputError(f"node_attrs[{k!r}] has shape {arr.shape}, expected ({n},)")
+            nattrs[str(k)] = _readonly(arr)
         object.__setattr__(self, "node_attrs", _freeze(nattrs))
         eattrs = {}
         for k, v in dict(self.edge_attrs).items():
             v = tuple(v)
-            if len(v) != len(blocks) or any(
-                a.shape != b.shape or _block_nnz(a) != _block_nnz(b) for a, b in zip(v, blocks)
+            if len(v) != nb or any(
+                a.shape != b.shape
+                or _block_nnz(a) != _block_nnz(b)
+                or sp.issparse(a) != sp.issparse(b)
+                for a, b in zip(v, blocks)
             ):
-                raise ValueError(f"edge_attrs[{k!r}] must have the shape and pattern of blocks")
-            eattrs[str(k)] = v
+                raise InputError(f"edge_attrs[{k!r}] must have the shape and pattern of blocks")
+            frozen = []
+            for a in v:
+                if sp.issparse(a):
+                    c = sp.csr_array((a.data, a.indices, a.indptr), shape=a.shape, copy=False)
+                    c.data, c.indices, c.indptr = (
+                        _readonly(np.asarray(a.data)),
+                        _readonly(np.asarray(a.indices)),
+                        _readonly(np.asarray(a.indptr)),
+                    )
+                    frozen.append(c)
+                else:
+                    frozen.append(_readonly(np.asarray(a)))
+            eattrs[str(k)] = tuple(frozen)
         object.__setattr__(self, "edge_attrs", _freeze(eattrs))
-        object.__setattr__(self, "meta", _freeze(self.meta))
+        meta = dict(self.meta)
+        _check_json(meta)
+        object.__setattr__(self, "meta", _freeze(meta))
 
-    # ---- derived, cheap -------------------------------------------------------------------
+    # ---- structure ------------------------------------------------------------------------
     @property
     def n_layers(self) -> int:
-        """Number of layers (input included)."""
+        """Number of node groups (input included)."""
         return len(self.layer_sizes)
 
     @property
+    def n_blocks(self) -> int:
+        """Number of weight blocks."""
+        return len(self.blocks)
+
+    @property
+    def is_chain(self) -> bool:
+        """True when block ``b`` joins groups ``b -> b + 1`` for every ``b`` (an MLP, a DBN)."""
+        nb = self.n_blocks
+        return (
+            nb == self.n_layers - 1
+            and self.block_src == tuple(range(nb))
+            and self.block_dst == tuple(range(1, nb + 1))
+        )
+
+    @property
+    def block_names(self) -> tuple[str, ...]:
+        """``"src->dst"`` names of the blocks, by group name."""
+        n = self.layer_names
+        return tuple(f"{n[s]}->{n[d]}" for s, d in zip(self.block_src, self.block_dst))
+
+    def blocks_into(self, group: int) -> tuple[int, ...]:
+        """Indices of the blocks whose target is ``group``."""
+        return tuple(b for b, d in enumerate(self.block_dst) if d == group)
+
+    def blocks_from(self, group: int) -> tuple[int, ...]:
+        """Indices of the blocks whose source is ``group``."""
+        return tuple(b for b, s in enumerate(self.block_src) if s == group)
+
+    @property
+    def depth(self) -> np.ndarray:
+        """``(n_layers,)`` int64: topological depth of each group (longest path from a source).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> I = np.eye(2, dtype=np.float32)
+        >>> LayeredGraph((2, 2, 2), (I, I, I), block_src=(0, 1, 0), block_dst=(1, 2, 2)).depth.tolist()
+        [0, 1, 2]
+        """
+        depth = np.zeros(self.n_layers, dtype=np.int64)
+        for b in np.argsort(self.block_dst, kind="stable"):  # targets in topological order
+            s, d = self.block_src[b], self.block_dst[b]
+            depth[d] = max(depth[d], depth[s] + 1)
+        return depth
+
+    @property
     def offsets(self) -> np.ndarray:
-        """``(n_layers + 1,)`` int64: global id of the first unit of each layer, then ``n_nodes``."""
+        """``(n_layers + 1,)`` int64: global id of the first unit of each group, then ``n_nodes``."""
         return np.concatenate([[0], np.cumsum(self.layer_sizes)]).astype(np.int64)
 
     @property
     def n_nodes(self) -> int:
-        """Number of nodes (units of all layers)."""
+        """Number of nodes (units of all groups)."""
         return int(sum(self.layer_sizes))
 
     @property
@@ -175,70 +388,82 @@ class LayeredGraph:
         return bool(self.meta.get("weighted", True))
 
     def layer_of(self, node: int | np.ndarray) -> np.ndarray | int:
-        """Layer index of global node id(s)."""
+        """Group index of global node id(s)."""
         nodes = np.asarray(node)
         if np.any(nodes < 0) or np.any(nodes >= self.n_nodes):
-            raise ValueError(f"node id out of range [0, {self.n_nodes})")
+            raise InputError(f"node id out of range [0, {self.n_nodes})")
         out = np.searchsorted(self.offsets, nodes, side="right") - 1
         return int(out) if out.ndim == 0 else out
 
     @property
     def node_layer(self) -> np.ndarray:
-        """``(n_nodes,)`` int32: the layer of every node."""
+        """``(n_nodes,)`` int32: the group of every node."""
         return np.repeat(np.arange(self.n_layers, dtype=np.int32), self.layer_sizes)
 
     @property
     def node_index(self) -> np.ndarray:
-        """``(n_nodes,)`` int32: the index of every node within its layer."""
+        """``(n_nodes,)`` int32: the index of every node within its group."""
         if self.n_nodes == 0:
             return np.zeros(0, dtype=np.int32)
         return np.concatenate([np.arange(n, dtype=np.int32) for n in self.layer_sizes])
 
+    # ---- edges ----------------------------------------------------------------------------
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All edges as arrays, block by block, row-major within a block.
+        """All edges as read-only arrays, block by block, row-major within a block.
 
         Returns
         -------
         src, dst : (n_edges,) int32 (int64 past 2**31 nodes)
-            Global node ids, ``src`` in layer ``l`` and ``dst`` in layer ``l+1``.
+            Global node ids, ``src`` in group ``block_src[b]`` and ``dst`` in ``block_dst[b]``.
         w : (n_edges,) ndarray
-            The weights (a view of the block when there is a single dense block).
+            The weights (a read-only view of the block when there is a single dense block).
         """
         idx = np.int32 if self.n_nodes < 2**31 - 1 else np.int64
         if not self.blocks:
-            return np.zeros(0, idx), np.zeros(0, idx), np.zeros(0, np.float32)
+            e = np.zeros(0, idx)
+            return _readonly(e), _readonly(e.copy()), _readonly(np.zeros(0, np.float32))
         off = self.offsets
         n_e = self.block_n_edges
         total = sum(n_e)
         src = np.empty(total, dtype=idx)
         dst = np.empty(total, dtype=idx)
         pos = 0
-        for l, b in enumerate(self.blocks):
-            s, d = src[pos : pos + n_e[l]], dst[pos : pos + n_e[l]]
-            if sp.issparse(b):
-                r, c = _block_pattern(b)
-                np.add(r, off[l], out=s, casting="unsafe")
-                np.add(c, off[l + 1], out=d, casting="unsafe")
+        for b, blk in enumerate(self.blocks):
+            o_s, o_d = off[self.block_src[b]], off[self.block_dst[b]]
+            s, d = src[pos : pos + n_e[b]], dst[pos : pos + n_e[b]]
+            if sp.issparse(blk):
+                r, c = _block_pattern(blk)
+                np.add(r, o_s, out=s, casting="unsafe")
+                np.add(c, o_d, out=d, casting="unsafe")
             else:  # broadcast straight into the output: no temporaries
-                n, m = b.shape
-                s.reshape(n, m)[...] = np.arange(off[l], off[l] + n, dtype=idx)[:, None]
-                d.reshape(n, m)[...] = np.arange(off[l + 1], off[l + 1] + m, dtype=idx)[None, :]
-            pos += n_e[l]
-        return src, dst, self.edge_values()
+                n, m = blk.shape
+                s.reshape(n, m)[...] = np.arange(o_s, o_s + n, dtype=idx)[:, None]
+                d.reshape(n, m)[...] = np.arange(o_d, o_d + m, dtype=idx)[None, :]
+            pos += n_e[b]
+        return _readonly(src), _readonly(dst), self.edge_values()
 
     def edge_values(self, name: str | None = None) -> np.ndarray:
-        """Per-edge values in the order of :meth:`edges`: the weights, or ``edge_attrs[name]``."""
+        """Per-edge values in the order of :meth:`edges` (read-only): the weights, or
+        ``edge_attrs[name]``."""
         src = self.blocks if name is None else self.edge_attrs[name]
         vals = [_block_values(b) for b in src]
         if len(vals) == 1:
-            return vals[0]
+            return _readonly(vals[0])
         if not vals:
-            return np.zeros(0, np.float32)
-        return np.concatenate(vals)
+            return _readonly(np.zeros(0, np.float32))
+        return _readonly(np.concatenate(vals))
+
+    def edge_block(self) -> np.ndarray:
+        """``(n_edges,)`` int32: the block of every edge."""
+        return np.repeat(np.arange(self.n_blocks, dtype=np.int32), self.block_n_edges)
 
     def edge_layer(self) -> np.ndarray:
-        """``(n_edges,)`` int32: the block (source layer) of every edge."""
-        return np.repeat(np.arange(len(self.blocks), dtype=np.int32), self.block_n_edges)
+        """``(n_edges,)`` int32: the source group of every edge (the block, on a chain)."""
+        return (
+            np.asarray(self.block_src, dtype=np.int32)[self.edge_block()]
+            if self.blocks
+            else (np.zeros(0, np.int32))
+        )
 
     def adjacency(self, directed: bool = False, *, weights: str | None = "weight") -> sp.csr_array:
         """The ``(n_nodes, n_nodes)`` sparse adjacency matrix.
@@ -246,13 +471,14 @@ class LayeredGraph:
         Parameters
         ----------
         directed : bool
-            False (default): symmetric, ``A[i, j] = A[j, i] = w``. True: only ``l -> l+1``.
+            False (default): symmetric, ``A[i, j] = A[j, i] = w``. True: only ``src -> dst``.
         weights : {"weight", "abs", None}
             Signed weights, their absolute value, or 1 for every edge.
 
         Notes
         -----
-        Dense blocks keep an explicit entry for a zero weight.
+        Dense blocks keep an explicit entry for a zero weight. Two blocks joining the same
+        pair of groups (a ``weight`` and an ``identity`` block) add up where they overlap.
         """
         src, dst, w = self.edges()
         if weights is None:
@@ -260,13 +486,13 @@ class LayeredGraph:
         elif weights == "abs":
             w = np.abs(w)
         elif weights != "weight":
-            raise ValueError(f"weights must be 'weight', 'abs' or None, got {weights!r}")
+            raise InputError(f"weights must be 'weight', 'abs' or None, got {weights!r}")
         n = self.n_nodes
         if not directed:
             src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
             w = np.concatenate([w, w])
         A = sp.coo_array((w, (src, dst)), shape=(n, n)).tocsr()
-        A.sort_indices()
+        A.sum_duplicates()
         return A
 
     # ---- transforms (pure) ----------------------------------------------------------------
@@ -279,7 +505,13 @@ class LayeredGraph:
             "node_attrs": dict(self.node_attrs),
             "edge_attrs": dict(self.edge_attrs),
             "meta": dict(self.meta),
+            "block_src": self.block_src,
+            "block_dst": self.block_dst,
+            "block_kinds": self.block_kinds,
         }
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"replace() got unknown fields {sorted(unknown)}")
         fields.update(changes)
         return LayeredGraph(**fields)
 
@@ -290,31 +522,28 @@ class LayeredGraph:
         return self.replace(meta=meta)
 
     def layer_slice(self, layer: int) -> slice:
-        """Global-id slice of the nodes of one layer."""
+        """Global-id slice of the nodes of one group."""
         off = self.offsets
         if not -self.n_layers <= layer < self.n_layers:
-            raise ValueError(f"layer {layer} out of range for {self.n_layers} layers")
+            raise InputError(f"layer {layer} out of range for {self.n_layers} layers")
         layer %= self.n_layers
         return slice(int(off[layer]), int(off[layer + 1]))
 
-    def dense_block(self, l: int) -> np.ndarray:
-        """``blocks[l]`` as a dense ndarray (zeros where no edge)."""
-        b = self.blocks[l]
-        return b.toarray() if sp.issparse(b) else np.asarray(b)
+    def dense_block(self, b: int) -> np.ndarray:
+        """``blocks[b]`` as a dense ndarray (zeros where no edge)."""
+        blk = self.blocks[b]
+        return blk.toarray() if sp.issparse(blk) else np.asarray(blk)
 
     # ---- persistence ----------------------------------------------------------------------
     def save(self, path: str) -> None:
-        """Write the graph losslessly to ``.npz`` (arrays + JSON meta; no pickle).
-
-        The file is written to a temporary name and renamed, so an error leaves no partial file.
-        """
+        """Write the graph losslessly to ``.npz`` (see :func:`netsci_dl.io.npz.save_graph`)."""
         from netsci_dl.io.npz import save_graph
 
         save_graph(self, path)
 
     @classmethod
     def load(cls, path: str) -> LayeredGraph:
-        """Read a graph written by :meth:`save`."""
+        """Read a graph written by :meth:`save` (see :func:`netsci_dl.io.npz.load_graph`)."""
         from netsci_dl.io.npz import load_graph
 
         return load_graph(path)
@@ -323,10 +552,22 @@ class LayeredGraph:
         """True when structure, weights, attributes and meta are identical."""
         if not isinstance(other, LayeredGraph):
             return False
-        if (self.layer_sizes, self.layer_names) != (other.layer_sizes, other.layer_names):
+        if (
+            self.layer_sizes,
+            self.layer_names,
+            self.block_src,
+            self.block_dst,
+            self.block_kinds,
+        ) != (
+            other.layer_sizes,
+            other.layer_names,
+            other.block_src,
+            other.block_dst,
+            other.block_kinds,
+        ):
             return False
-        if json.dumps(dict(self.meta), sort_keys=True, default=str) != json.dumps(
-            dict(other.meta), sort_keys=True, default=str
+        if json.dumps(dict(self.meta), sort_keys=True) != json.dumps(
+            dict(other.meta), sort_keys=True
         ):
             return False
 
@@ -362,6 +603,8 @@ class LayeredGraph:
         kind = "sparse" if self.is_sparse else "dense"
         w = "weighted" if self.weighted else "unweighted"
         layers = ", ".join(f"{n}:{s}" for n, s in zip(self.layer_names, self.layer_sizes))
+        shape = "" if self.is_chain else f", {self.n_blocks} blocks (DAG)"
         return (
-            f"LayeredGraph([{layers}], n_nodes={self.n_nodes}, n_edges={self.n_edges}, {kind}, {w})"
+            f"LayeredGraph([{layers}], n_nodes={self.n_nodes}, n_edges={self.n_edges}"
+            f"{shape}, {kind}, {w})"
         )

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = [
@@ -63,7 +64,7 @@ def _score(w: np.ndarray, on: str) -> np.ndarray:
         return w
     if on == "neg":
         return -w
-    raise ValueError(f"on must be one of {ON}, got {on!r}")
+    raise InputError(f"on must be one of {ON}, got {on!r}")
 
 
 def _scores(G: LayeredGraph, on: str) -> list[np.ndarray]:
@@ -74,7 +75,7 @@ def _check_graph(G: LayeredGraph) -> None:
     if not isinstance(G, LayeredGraph):
         raise TypeError(f"expected a LayeredGraph, got {type(G).__name__}")
     if G.n_edges == 0:
-        raise ValueError("the graph has no edges to threshold")
+        raise InputError("the graph has no edges to threshold")
 
 
 def _select(block: Any, keep: np.ndarray, values: np.ndarray) -> sp.csr_array:
@@ -104,7 +105,7 @@ def _apply(
 ) -> LayeredGraph:
     kept = int(sum(int(k.sum()) for k in keeps))
     if kept == 0:
-        raise ValueError(
+        raise InputError(
             f"threshold {record['rule']} ({_describe(record)}) leaves no edge of {G.n_edges}"
         )
     orig = _original_weights(G)
@@ -170,7 +171,7 @@ def by_value(
     _check_graph(G)
     t = float(t)
     if not np.isfinite(t):
-        raise ValueError(f"threshold t must be finite, got {t}")
+        raise InputError(f"threshold t must be finite, got {t}")
     keeps = [s > t for s in _scores(G, on)]
     return _apply(G, keeps, keep_weights=keep_weights, record={"rule": "value", "on": on, "t": t})
 
@@ -200,7 +201,7 @@ def by_quantile(
     _check_graph(G)
     q = float(q)
     if not 0.0 <= q < 1.0:
-        raise ValueError(f"quantile q must be in [0, 1), got {q}")
+        raise InputError(f"quantile q must be in [0, 1), got {q}")
     scores = _scores(G, on)
     if per_layer:
         cuts = [float(np.quantile(s, q)) if len(s) else np.inf for s in scores]
@@ -259,9 +260,9 @@ def top_k(
     """
     _check_graph(G)
     if int(k) != k or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k}")
+        raise InputError(f"k must be a positive integer, got {k}")
     if direction not in ("out", "in"):
-        raise ValueError(f"direction must be 'out' or 'in', got {direction!r}")
+        raise InputError(f"direction must be 'out' or 'in', got {direction!r}")
     axis = 1 if direction == "out" else 0
     keeps = [_topk_mask(b, s, int(k), axis) for b, s in zip(G.blocks, _scores(G, on))]
     record = {"rule": "top_k", "on": on, "k": int(k), "direction": direction}
@@ -302,7 +303,7 @@ def to_density(
     _check_graph(G)
     density = float(density)
     if not 0.0 < density <= 1.0:
-        raise ValueError(f"density must be in (0, 1], got {density}")
+        raise InputError(f"density must be in (0, 1], got {density}")
     scores = _scores(G, on)
     sizes = G.layer_sizes
     if per_layer:
@@ -345,13 +346,13 @@ def apply_spec(G: LayeredGraph, spec: str, *, keep_weights: bool = False) -> Lay
     rule, sep, value = str(spec).partition(":")
     rule = rule.strip().lower()
     if not sep or rule not in _SPECS:
-        raise ValueError(f"threshold {spec!r} not understood: {SPEC_HELP}")
+        raise InputError(f"threshold {spec!r} not understood: {SPEC_HELP}")
     try:
         v = float(value)
     except ValueError:
-        raise ValueError(f"threshold {spec!r}: {value!r} is not a number") from None
+        raise InputError(f"threshold {spec!r}: {value!r} is not a number") from None
     if rule.startswith("topk") and v != int(v):
-        raise ValueError(f"threshold {spec!r}: k must be an integer")
+        raise InputError(f"threshold {spec!r}: k must be an integer")
     return _SPECS[rule](G, v, keep_weights)
 
 
@@ -411,7 +412,7 @@ def sweep(
         "density": lambda v: to_density(G, v, on=on),
     }
     if rule not in fns:
-        raise ValueError(f"rule must be one of {list(fns)}, got {rule!r}")
+        raise InputError(f"rule must be one of {list(fns)}, got {rule!r}")
     metrics = dict(metrics or _default_metrics())
     out = {"value": np.asarray(values, dtype=float)}
     for name in metrics:

@@ -95,7 +95,7 @@ def test_shape_checks():
         LayeredGraph((2, 3), (np.ones((3, 2), np.float32),))
     with pytest.raises(ValueError, match="need 1 blocks"):
         LayeredGraph((2, 3), ())
-    with pytest.raises(TypeError, match="convert it to csr"):
+    with pytest.raises(ValueError, match="convert it to csr"):
         LayeredGraph((2, 3), (sp.coo_array(np.ones((2, 3))),))
     with pytest.raises(ValueError, match="layer_names"):
         LayeredGraph((2, 3), (np.ones((2, 3)),), layer_names=("a",))

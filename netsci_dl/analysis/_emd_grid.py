@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from netsci_dl.errors import InputError
+
 __all__ = [
     "Spec",
     "directions",
@@ -50,7 +52,7 @@ def neighbourhood_to_L(neighbourhood: int) -> int:
     """The L whose direction set has ``neighbourhood`` moves (4 -> 0, 8 -> 1, ..., 48 -> 4)."""
     counts = {len(directions(L)): L for L in range(_MAX_L + 1)}
     if neighbourhood not in counts:
-        raise ValueError(
+        raise InputError(
             f"neighbourhood={neighbourhood} is not the size of a direction set; "
             f"use one of {sorted(counts)}"
         )

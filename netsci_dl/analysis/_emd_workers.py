@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.analysis._emd_grid import Spec, make_solver
+from netsci_dl.errors import InputError
 
 __all__ = ["pair_index", "n_workers", "Store", "run_pairs", "settings_dict"]
 
@@ -91,20 +92,20 @@ class Store:
         assert p is not None
         meta_file = p / "meta.json"
         if not p.is_dir() or not meta_file.exists():
-            raise ValueError(f"checkpoint={str(p)!r} exists but is not an EMD checkpoint folder")
+            raise InputError(f"checkpoint={str(p)!r} exists but is not an EMD checkpoint folder")
         stored = json.loads(meta_file.read_text())
         if stored != settings:
             diff = sorted(
                 k for k in set(stored) | set(settings) if stored.get(k) != settings.get(k)
             )
-            raise ValueError(
+            raise InputError(
                 f"checkpoint={str(p)!r} was made for other fields or settings (differs in "
                 f"{diff}); use another path or delete it"
             )
         self.values = np.load(p / "values.npy", mmap_mode="r+")
         self.done = np.load(p / "done.npy", mmap_mode="r+")
         if self.values.shape != (n_pairs,) or self.done.shape != (n_pairs,):
-            raise ValueError(f"checkpoint={str(p)!r} has the wrong size for {n_pairs} pairs")
+            raise InputError(f"checkpoint={str(p)!r} has the wrong size for {n_pairs} pairs")
 
     def put(self, idx: np.ndarray, vals: np.ndarray) -> None:
         self.values[idx] = vals
@@ -163,7 +164,7 @@ def run_pairs(
     if chunk_size is None:
         chunk_size = int(np.clip(pending.size // (8 * workers), 16, 1024))
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        raise InputError(f"chunk_size must be >= 1, got {chunk_size}")
     n_chunks = -(-pending.size // chunk_size)
     workers = max(1, min(workers, n_chunks))
     from tqdm.auto import tqdm

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = ["Agreement", "agreement", "restrict"]
@@ -78,7 +79,7 @@ def agreement(a: Any, b: Any) -> Agreement:
     la = np.asarray(a.labels if hasattr(a, "labels") else a)
     lb = np.asarray(b.labels if hasattr(b, "labels") else b)
     if la.shape != lb.shape or la.ndim != 1:
-        raise ValueError(
+        raise InputError(
             f"partitions must be 1-D of the same length, got {la.shape} and {lb.shape}"
         )
     n = la.size
@@ -122,5 +123,5 @@ def restrict(partition: Any, G: LayeredGraph, layer: int) -> np.ndarray:
     """
     lab = np.asarray(partition.labels if hasattr(partition, "labels") else partition)
     if lab.shape != (G.n_nodes,):
-        raise ValueError(f"partition has shape {lab.shape}, expected ({G.n_nodes},)")
+        raise InputError(f"partition has shape {lab.shape}, expected ({G.n_nodes},)")
     return lab[G.layer_slice(int(layer))]

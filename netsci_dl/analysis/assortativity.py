@@ -34,6 +34,7 @@ from netsci_dl.analysis.distributions import (
     require_thresholded,
     strength,
 )
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = [
@@ -266,7 +267,7 @@ def knn_curve(H: LayeredGraph, *, weighted: bool = False, block: int | None = No
     name = "all"
     if block is not None:
         if not 0 <= block < len(H.blocks):
-            raise ValueError(f"block {block} out of range for {len(H.blocks)} blocks")
+            raise InputError(f"block {block} out of range for {len(H.blocks)} blocks")
         name = f"{H.layer_names[block]}-{H.layer_names[block + 1]}"
         H = _block_graph(H, block)
     k = degree(H, direction="total")
@@ -348,7 +349,7 @@ def degree_strength_correlation(
     from scipy.stats import rankdata
 
     if tuple(G.layer_sizes) != tuple(H.layer_sizes):
-        raise ValueError(
+        raise InputError(
             f"G has layers {G.layer_sizes} but H has {H.layer_sizes}; H must be a thresholding of G"
         )
     k = degree(H, direction=direction).astype(np.float64)

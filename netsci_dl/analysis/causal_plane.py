@@ -34,6 +34,7 @@ from netsci_dl.analysis._layer_counts import (
     _onehot,
     _seeds,
 )
+from netsci_dl.errors import InputError
 
 __all__ = ["LayerEI", "layer_ei", "layer_causal_plane", "ACTIVATION_RANGES"]
 
@@ -84,14 +85,14 @@ class LayerEI:
     def degeneracy(self, kind: str = "parts") -> float:
         """``sensitivity - EI``, with ``EI = ei_parts`` (``kind="parts"``) or ``ei_whole``."""
         if self.sensitivity is None:
-            raise ValueError("sensitivity was not computed (sensitivity=False)")
+            raise InputError("sensitivity was not computed (sensitivity=False)")
         if kind == "parts":
             return self.sensitivity - self.ei_parts
         if kind == "whole":
             if self.ei_whole is None:
-                raise ValueError("ei_whole was not computed: pass whole=True (small layers only)")
+                raise InputError("ei_whole was not computed: pass whole=True (small layers only)")
             return self.sensitivity - self.ei_whole
-        raise ValueError(f"kind must be 'parts' or 'whole', got {kind!r}")
+        raise InputError(f"kind must be 'parts' or 'whole', got {kind!r}")
 
     @property
     def phi_ff(self) -> float | None:
@@ -124,7 +125,7 @@ def _act_name(act: Any) -> str:
     else:
         name = type(act).__name__.lower()
     if name not in ACTIVATION_RANGES:
-        raise ValueError(
+        raise InputError(
             f"activation {act!r} not supported: use one of {', '.join(ACTIVATION_RANGES)}"
         )
     return name
@@ -162,16 +163,16 @@ def _as_layer(layer: Any, bias: Any, activation: Any) -> tuple[np.ndarray, np.nd
         b = to_numpy(bias)
     W = np.asarray(W, dtype=np.float32)
     if W.ndim != 2 or 0 in W.shape:
-        raise ValueError(
+        raise InputError(
             f"layer weights must be a non-empty (n_in, n_out) matrix, got shape {W.shape}"
         )
     b = np.zeros(W.shape[1], np.float32) if b is None else np.asarray(b, np.float32).reshape(-1)
     if b.shape != (W.shape[1],):
-        raise ValueError(
+        raise InputError(
             f"bias has shape {b.shape}, expected ({W.shape[1]},) for W of shape {W.shape}"
         )
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-        raise ValueError("layer weights or bias contain NaN or Inf")
+        raise InputError("layer weights or bias contain NaN or Inf")
     return W, b, _act_name(act)
 
 
@@ -193,9 +194,9 @@ def _check_range(r: Any, name: str) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in r)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (low, high), got {r!r}") from None
+        raise InputError(f"{name} must be a pair (low, high), got {r!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
-        raise ValueError(f"{name} must have finite low < high, got {r!r}")
+        raise InputError(f"{name} must have finite low < high, got {r!r}")
     return lo, hi
 
 
@@ -296,9 +297,9 @@ def layer_ei(
     n_in, n_out = W.shape
     bins = int(bins)
     if bins < 2:
-        raise ValueError(f"bins must be >= 2, got {bins}")
+        raise InputError(f"bins must be >= 2, got {bins}")
     if int(n_samples) < 1 or int(sensitivity_samples) < 1:
-        raise ValueError("n_samples and sensitivity_samples must be >= 1")
+        raise InputError("n_samples and sensitivity_samples must be >= 1")
     lo_in, hi_in = _check_range(in_range, "in_range")
     if out_range is None:
         default = ACTIVATION_RANGES[act_name]
@@ -308,7 +309,7 @@ def layer_ei(
     if whole is None:
         do_whole = n_in * math.log2(bins) <= math.log2(max_states)
     elif whole and n_in * math.log2(bins) > math.log2(max_states):
-        raise ValueError(
+        raise InputError(
             f"ei_whole refused: {bins}**{n_in} joint input states > max_states={max_states}; "
             "EI_whole is only meaningful for small layers with many samples (pass whole=False)"
         )
@@ -481,7 +482,7 @@ def layer_causal_plane(
         else list(activations)
     )
     if len(acts) != len(layers):
-        raise ValueError(f"activations: {len(acts)} given for {len(layers)} layers")
+        raise InputError(f"activations: {len(acts)} given for {len(layers)} layers")
     out: list[LayerEI] = []
     prev: tuple[float, float] = (0.0, 1.0) if in_range is None else in_range
     for lay, a in zip(layers, acts, strict=True):

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from netsci_dl.analysis.agreement import Agreement, agreement, restrict
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = [
@@ -46,7 +47,7 @@ def _adjacency(G: Any, weights: str | None) -> sp.csr_array:
         if weights == "auto":
             weights = "abs" if G.weighted else None
         if weights not in ("abs", None):
-            raise ValueError(f"weights must be 'abs', None or 'auto', got {weights!r}")
+            raise InputError(f"weights must be 'abs', None or 'auto', got {weights!r}")
         A = to_scipy_sparse(G, directed=False, weights=weights)
     else:
         A = sp.csr_array(G) if (sp.issparse(G) or isinstance(G, np.ndarray)) else None
@@ -55,9 +56,9 @@ def _adjacency(G: Any, weights: str | None) -> sp.csr_array:
                 f"expected a LayeredGraph or a square adjacency matrix, got {type(G).__name__}"
             )
         if A.shape[0] != A.shape[1]:
-            raise ValueError(f"the adjacency matrix must be square, got shape {A.shape}")
+            raise InputError(f"the adjacency matrix must be square, got shape {A.shape}")
         if (abs(A - A.T) > 1e-12 * (abs(A).max() or 1)).nnz:
-            raise ValueError("the adjacency matrix must be symmetric (an undirected graph)")
+            raise InputError("the adjacency matrix must be symmetric (an undirected graph)")
         if weights is None:
             A = A.copy()
             A.data = np.ones_like(A.data)
@@ -66,7 +67,7 @@ def _adjacency(G: Any, weights: str | None) -> sp.csr_array:
     A = sp.csr_array(A, dtype=np.float64)
     A.eliminate_zeros()
     if (A.data < 0).any():
-        raise ValueError("edge weights must be non-negative (use |w|)")
+        raise InputError("edge weights must be non-negative (use |w|)")
     return A
 
 
@@ -91,7 +92,7 @@ def _check_labels(labels: Any, n: int, name: str = "labels") -> np.ndarray:
         labels = labels.labels
     lab = np.asarray(labels)
     if lab.shape != (n,):
-        raise ValueError(f"{name} has shape {lab.shape}, expected ({n},)")
+        raise InputError(f"{name} has shape {lab.shape}, expected ({n},)")
     _, inv = np.unique(lab, return_inverse=True)
     return inv.astype(np.int64)
 
@@ -409,14 +410,14 @@ def sbm(
     PEERS.md: 15.6 s to 88.7 s on workload W's 95% threshold, all seeds ARI 1.0 vs the layers).
     """
     if weights not in (None, "abs"):
-        raise ValueError(f"weights must be None or 'abs' for an SBM, got {weights!r}")
+        raise InputError(f"weights must be None or 'abs' for an SBM, got {weights!r}")
     A = _adjacency(G, "abs" if weights == "abs" else None)
     n = A.shape[0]
     gt, g, ew = _gt_graph(A, weights == "abs")
     clab = None
     if keep_layers_apart:
         if not isinstance(G, LayeredGraph):
-            raise ValueError("keep_layers_apart=True needs a LayeredGraph (node layers)")
+            raise InputError("keep_layers_apart=True needs a LayeredGraph (node layers)")
         clab = np.asarray(G.node_layer, np.int64)
     if constraint is not None:
         c = _check_labels(constraint, n, "constraint")
@@ -431,7 +432,7 @@ def sbm(
         state_args["recs"] = [ew]
         state_args["rec_types"] = ["real-exponential"]
     if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
-        raise ValueError(f"n_init={n_init!r} must be a positive integer")
+        raise InputError(f"n_init={n_init!r} must be a positive integer")
     best: tuple[float, np.ndarray, tuple | None] | None = None
     for i in range(int(n_init)):
         fit = _fit_sbm(gt, g, state_args, nested, None if seed is None else int(seed) + i)
@@ -501,4 +502,4 @@ def communities(
         return louvain(G, weights=weights, resolution=resolution, seed=seed)
     if method == "sbm":
         return sbm(G, weights=None if weights == "auto" else weights, seed=seed, **kwargs)
-    raise ValueError(f"method={method!r} is not one of {METHODS}")
+    raise InputError(f"method={method!r} is not one of {METHODS}")

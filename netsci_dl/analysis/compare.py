@@ -31,6 +31,7 @@ from netsci_dl.analysis.distributions import (
     weight_stats,
 )
 from netsci_dl.analysis.fits import FitResult, fit_distributions
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = [
@@ -199,7 +200,7 @@ def _thresholded(G: LayeredGraph, threshold: Any) -> tuple[LayeredGraph, str]:
 
     if isinstance(threshold, LayeredGraph):
         if threshold.layer_sizes != G.layer_sizes:
-            raise ValueError(
+            raise InputError(
                 f"threshold graph has layers {threshold.layer_sizes}, G has {G.layer_sizes}"
             )
         recs = threshold.meta.get("thresholds") or [{}]

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from netsci_dl.analysis._moments import _central_sums, _hist_quantiles, _moments
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = [
@@ -241,7 +242,7 @@ def weight_stats(
 # ---- strength and degree ------------------------------------------------------------------
 def _check_direction(direction: str) -> None:
     if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        raise InputError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
 
 
 def _kind_block(b: Any, kind: str) -> Any:
@@ -253,7 +254,7 @@ def _kind_block(b: Any, kind: str) -> Any:
         return b.maximum(0) if sp.issparse(b) else np.maximum(b, 0)
     if kind == "neg":
         return b.minimum(0) if sp.issparse(b) else np.minimum(b, 0)
-    raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    raise InputError(f"kind must be one of {KINDS}, got {kind!r}")
 
 
 def _row_col_sums(blocks: tuple[Any, ...]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -339,7 +340,7 @@ def require_thresholded(G: LayeredGraph, what: str = "this analysis") -> None:
         raise TypeError(f"expected a LayeredGraph, got {type(G).__name__}")
     if not G.is_sparse:
         dense = [l for l, b in enumerate(G.blocks) if not sp.issparse(b)]
-        raise ValueError(
+        raise InputError(
             f"{what} needs a thresholded graph: blocks {dense} are dense, so every node of a "
             "layer has the same degree; threshold first, e.g. netsci_dl.threshold.by_quantile(G, 0.95)"
         )

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = ["EffectiveInformation", "effective_information", "ei_per_block", "WEIGHTS"]
@@ -104,9 +105,9 @@ def _xlog2x(p: np.ndarray) -> np.ndarray:
 
 def _check_values(w: np.ndarray, what: str) -> None:
     if w.size and not np.all(np.isfinite(w)):
-        raise ValueError(f"{what}: transition weights contain NaN or Inf")
+        raise InputError(f"{what}: transition weights contain NaN or Inf")
     if w.size and w.min() < 0:
-        raise ValueError(
+        raise InputError(
             f"{what}: negative transition weights (min {w.min():.4g}); random walks need "
             "weights >= 0: use weights='abs', 'pos' or 'neg'"
         )
@@ -193,7 +194,7 @@ def _ei_core(
 # ---- inputs -------------------------------------------------------------------------------
 def _check_weights(weights: Any) -> None:
     if weights not in WEIGHTS:
-        raise ValueError(
+        raise InputError(
             f"weights must be one of 'abs', 'pos', 'neg', 'raw' or None, got {weights!r}"
         )
 
@@ -202,7 +203,7 @@ def _transform(w: np.ndarray, sign: np.ndarray, weights: str | None, what: str) 
     """Transition weights (float64) from edge values ``w`` whose sign is read from ``sign``."""
     w = np.asarray(w, dtype=np.float64)
     if w.size and not np.all(np.isfinite(w)):
-        raise ValueError(f"{what}: weights contain NaN or Inf")
+        raise InputError(f"{what}: weights contain NaN or Inf")
     if weights is None:
         return (w != 0).astype(np.float64)  # an explicit zero weight is no edge
     if weights == "abs":
@@ -261,7 +262,7 @@ def _layered_parts(
         n = G.n_nodes
     else:
         if not -len(G.blocks) <= block < len(G.blocks):
-            raise ValueError(f"block={block} out of range: the graph has {len(G.blocks)} blocks")
+            raise InputError(f"block={block} out of range: the graph has {len(G.blocks)} blocks")
         block %= len(G.blocks)
         fwd = [_block_parts(G, block, weights, local=True)]
         n = G.layer_sizes[block] + G.layer_sizes[block + 1]
@@ -276,7 +277,7 @@ def _matrix_parts(
 ) -> tuple[int, list[_Part]]:
     A = sp.csr_array(A)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(f"{what}: expected a square adjacency matrix, got shape {A.shape}")
+        raise InputError(f"{what}: expected a square adjacency matrix, got shape {A.shape}")
     A = A.astype(np.float64)
     A.sum_duplicates()
     data = _transform(A.data, A.data, weights, what)
@@ -391,7 +392,7 @@ def effective_information(
             res = _replace(res, blocks=blocks)
         return res
     if block is not None or per_block:
-        raise ValueError("block= and per_block= need a LayeredGraph")
+        raise InputError("block= and per_block= need a LayeredGraph")
     if sp.issparse(G):
         d = True if directed is None else bool(directed)
         n, parts = _matrix_parts(G, weights, d, "matrix")

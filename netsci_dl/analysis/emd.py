@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
+
 __all__ = ["SignedFields", "EMDResult", "emd_matrix", "grid_error_bound"]
 
 _GROUNDS = ("euclidean", "manhattan")
@@ -41,7 +43,7 @@ class SignedFields:
 
     def __post_init__(self) -> None:
         if np.shape(self.pos) != np.shape(self.neg):
-            raise ValueError(
+            raise InputError(
                 f"SignedFields: pos {np.shape(self.pos)} and neg {np.shape(self.neg)} differ"
             )
 
@@ -143,29 +145,29 @@ def _as_fields(
     if A.ndim == 3:
         shape = (A.shape[1], A.shape[2])
         if grid_shape is not None and tuple(grid_shape) != shape:
-            raise ValueError(f"grid_shape={tuple(grid_shape)} but fields have shape {A.shape}")
+            raise InputError(f"grid_shape={tuple(grid_shape)} but fields have shape {A.shape}")
     elif A.ndim == 2:
         if grid_shape is None:
-            raise ValueError(
+            raise InputError(
                 f"fields of shape {A.shape} are flat: give grid_shape=(h, w) with h * w == "
                 f"{A.shape[1]}"
             )
         shape = (int(grid_shape[0]), int(grid_shape[1]))
         if shape[0] * shape[1] != A.shape[1]:
-            raise ValueError(f"grid_shape={shape} does not match {A.shape[1]} values per field")
+            raise InputError(f"grid_shape={shape} does not match {A.shape[1]} values per field")
     else:
-        raise ValueError(f"fields must have shape (n, h, w) or (n, h*w), got {A.shape}")
+        raise InputError(f"fields must have shape (n, h, w) or (n, h*w), got {A.shape}")
     flat = tuple(np.ascontiguousarray(a.reshape(len(a), -1)) for a in arrs)
     for name, a in zip(("pos", "neg") if signed else ("fields",), flat, strict=True):
         bad = ~np.isfinite(a).all(axis=1) | (a < 0).any(axis=1)
         if bad.any():
-            raise ValueError(
+            raise InputError(
                 f"{name}[{int(np.flatnonzero(bad)[0])}] has negative or non-finite values: "
                 "EMD needs non-negative masses (see to_distributions)"
             )
     mass = sum(a.sum(axis=1) for a in flat)
     if np.any(mass <= 0):
-        raise ValueError(
+        raise InputError(
             f"field {int(np.flatnonzero(mass <= 0)[0])} has no mass: every field needs a "
             "positive sum"
         )
@@ -176,7 +178,7 @@ def _as_fields(
         no_pos, no_neg = pos.sum(axis=1) == 0, neg.sum(axis=1) == 0
         if no_pos.any() and no_neg.any():  # then p+ + q- is empty for that pair
             i, j = int(np.flatnonzero(no_pos)[0]), int(np.flatnonzero(no_neg)[0])
-            raise ValueError(
+            raise InputError(
                 f"signed EMD undefined: field {i} has no positive part and field {j} no "
                 "negative part, so p+ + q- has no mass"
             )
@@ -302,16 +304,16 @@ def emd_matrix(
 
     t0 = time.perf_counter()
     if ground not in _GROUNDS:
-        raise ValueError(f"ground={ground!r} is not one of {_GROUNDS}")
+        raise InputError(f"ground={ground!r} is not one of {_GROUNDS}")
     if method not in _METHODS:
-        raise ValueError(f"method={method!r} is not one of {_METHODS}")
+        raise InputError(f"method={method!r} is not one of {_METHODS}")
     data, shape, signed = _as_fields(fields, grid_shape)
     n = len(data[0])
     nb: int | None = None
     bound: float | None
     if method == "sinkhorn":
         if not sinkhorn_reg > 0:
-            raise ValueError(f"sinkhorn_reg must be > 0, got {sinkhorn_reg}")
+            raise InputError(f"sinkhorn_reg must be > 0, got {sinkhorn_reg}")
         spec = Spec("sinkhorn", shape, ground=ground, signed=signed, reg=float(sinkhorn_reg))
         bound = None
     elif ground == "manhattan":

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
+
 __all__ = ["DistributionFit", "VuongTest", "FitResult", "fit_distributions", "CANDIDATES"]
 
 CANDIDATES = ("power_law", "exponential", "lognormal")
@@ -303,7 +305,7 @@ def fit_distributions(
         discrete = x.dtype.kind in "iub"
     unknown = set(candidates) - set(_FITTERS)
     if unknown:
-        raise ValueError(f"unknown candidates {sorted(unknown)}; choose from {CANDIDATES}")
+        raise InputError(f"unknown candidates {sorted(unknown)}; choose from {CANDIDATES}")
     v = (
         x[np.isfinite(x) & (x > 0)].astype(np.float64)
         if x.dtype.kind == "f"
@@ -318,7 +320,7 @@ def fit_distributions(
         xmin = _scan_xmin(v, discrete, min_tail, max_xmin_candidates)
     xmin = float(xmin)
     if xmin <= 0 or (discrete and xmin < 1):
-        raise ValueError(f"xmin must be positive (>= 1 for discrete data), got {xmin}")
+        raise InputError(f"xmin must be positive (>= 1 for discrete data), got {xmin}")
     tail = v[v >= xmin]
     if len(tail) < 2 or len(np.unique(tail)) < 2:
         return FitResult(

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = ["ModuleStatistics", "module_statistics"]
@@ -25,21 +26,21 @@ def _condensed(emd: Any) -> np.ndarray:
     D = np.asarray(emd, dtype=np.float64)
     if D.ndim == 2:
         if D.shape[0] != D.shape[1]:
-            raise ValueError(f"emd: a square matrix is needed, got shape {D.shape}")
+            raise InputError(f"emd: a square matrix is needed, got shape {D.shape}")
         if not np.allclose(D, D.T, rtol=1e-10, atol=0):
-            raise ValueError("emd: the square matrix is not symmetric")
+            raise InputError("emd: the square matrix is not symmetric")
         if np.any(np.diag(D) != 0):
-            raise ValueError("emd: the square matrix has a non-zero diagonal")
+            raise InputError("emd: the square matrix has a non-zero diagonal")
         D = squareform(D, checks=False)
     elif D.ndim != 1:
-        raise ValueError(f"emd must be condensed (1-D) or square (2-D), got {D.ndim} dimensions")
+        raise InputError(f"emd must be condensed (1-D) or square (2-D), got {D.ndim} dimensions")
     n = int(round((1 + np.sqrt(1 + 8 * D.size)) / 2))
     if n * (n - 1) // 2 != D.size:
-        raise ValueError(
+        raise InputError(
             f"emd: {D.size} values is not n*(n-1)/2 for any n (not a condensed matrix)"
         )
     if not np.isfinite(D).all() or (D < 0).any():
-        raise ValueError("emd: distances must be finite and non-negative")
+        raise InputError("emd: distances must be finite and non-negative")
     return D
 
 
@@ -64,12 +65,12 @@ def _group_mean_sd(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarra
 def _layer_index(G: LayeredGraph, layer: int | str) -> int:
     if isinstance(layer, str):
         if layer not in G.layer_names:
-            raise ValueError(f"layer={layer!r} is not one of {list(G.layer_names)}")
+            raise InputError(f"layer={layer!r} is not one of {list(G.layer_names)}")
         return list(G.layer_names).index(layer)
     l = int(layer)
     l = l + G.n_layers if l < 0 else l
     if not 0 <= l < G.n_layers:
-        raise ValueError(f"layer={layer} is out of range for {G.n_layers} layers")
+        raise InputError(f"layer={layer} is out of range for {G.n_layers} layers")
     return l
 
 
@@ -240,16 +241,16 @@ def module_statistics(
     from netsci_dl.analysis.distributions import degree, strength
 
     if tuple(G.layer_sizes) != tuple(H.layer_sizes):
-        raise ValueError(f"G has layer sizes {G.layer_sizes} but H has {H.layer_sizes}")
+        raise InputError(f"G has layer sizes {G.layer_sizes} but H has {H.layer_sizes}")
     l = _layer_index(H, layer)
     n = H.layer_sizes[l]
     if hasattr(labels, "labels"):
         labels = labels.labels
     lab = np.asarray(labels)
     if lab.shape != (n,):
-        raise ValueError(f"labels has shape {lab.shape}, expected ({n},) for layer {l}")
+        raise InputError(f"labels has shape {lab.shape}, expected ({n},) for layer {l}")
     if lab.dtype.kind not in "iu" or (n and lab.min() < 0):
-        raise ValueError("labels must be non-negative integers (0..k-1)")
+        raise InputError("labels must be non-negative integers (0..k-1)")
     lab = lab.astype(np.int64)
     k = int(lab.max()) + 1 if n else 0
     size = np.bincount(lab, minlength=k)
@@ -282,7 +283,7 @@ def module_statistics(
 
         c = _condensed(emd)
         if _n_from_condensed(c) != n:
-            raise ValueError(f"emd is for {_n_from_condensed(c)} units, layer {l} has {n}")
+            raise InputError(f"emd is for {_n_from_condensed(c)} units, layer {l} has {n}")
         D = squareform(c, checks=False)
         Md = M.toarray()
         DM = D @ Md  # (n, k): total EMD of each unit to each module
@@ -303,7 +304,7 @@ def module_statistics(
     if rfs is not None:
         R = np.asarray(rfs, dtype=np.float64)
         if R.shape[0] != n:
-            raise ValueError(f"rfs has {R.shape[0]} units, layer {l} has {n}")
+            raise InputError(f"rfs has {R.shape[0]} units, layer {l} has {n}")
         flat = R.reshape(n, -1)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_rf = (M.T @ flat / size[:, None]).reshape((k, *R.shape[1:]))

@@ -24,6 +24,7 @@ from netsci_dl.analysis.module_stats import (
     _n_from_condensed,
     module_statistics,
 )
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = [
@@ -55,7 +56,7 @@ def _relabel(raw: np.ndarray, leaves: np.ndarray, order: str) -> np.ndarray:
     elif order == "dendrogram":
         rank = np.argsort(first, kind="stable")
     else:
-        raise ValueError(f"order must be 'size' or 'dendrogram', got {order!r}")
+        raise InputError(f"order must be 'size' or 'dendrogram', got {order!r}")
     new = np.empty(k, np.int64)
     new[rank] = np.arange(k)
     return new[inv]
@@ -177,11 +178,11 @@ def functional_modules(
     from scipy.cluster.hierarchy import cophenet, fcluster, leaves_list, linkage
 
     if method not in LINKAGE_METHODS:
-        raise ValueError(f"method={method!r} is not one of {LINKAGE_METHODS}")
+        raise InputError(f"method={method!r} is not one of {LINKAGE_METHODS}")
     c = _condensed(emd)
     n = _n_from_condensed(c)
     if n < 2:
-        raise ValueError(f"emd: at least 2 units are needed to cluster, got {n}")
+        raise InputError(f"emd: at least 2 units are needed to cluster, got {n}")
     if method in _EUCLIDEAN_ONLY:
         warnings.warn(
             f"method={method!r} assumes Euclidean distances; an EMD matrix is not Euclidean, so "
@@ -191,11 +192,11 @@ def functional_modules(
         )
     if distance is None:
         if k is None:
-            raise ValueError("give k= (number of modules) or distance= (cut height)")
+            raise InputError("give k= (number of modules) or distance= (cut height)")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
-            raise ValueError(f"k={k!r} must be an integer in 1..{n} (the number of units)")
+            raise InputError(f"k={k!r} must be an integer in 1..{n} (the number of units)")
     elif not np.isfinite(distance) or distance < 0:
-        raise ValueError(f"distance={distance!r} must be a non-negative number")
+        raise InputError(f"distance={distance!r} must be a non-negative number")
     Z = linkage(c, method=method)
     coph = float(cophenet(Z, c)[0]) if n >= 3 and np.ptp(c) > 0 else float("nan")
     if distance is not None:
@@ -311,7 +312,7 @@ def analyze_modules(
 
     l = _layer_index(G, layer)
     if l == 0:
-        raise ValueError("layer=0 is the input layer: modules are for layers 1..L-1")
+        raise InputError("layer=0 is the input layer: modules are for layers 1..L-1")
     rfs = receptive_fields(G, l, image_shape=image_shape)
     P = to_distributions(rfs, distribution, layer=l)
     res = emd_matrix(P, ground=ground, n_jobs=n_jobs, progress=progress, **dict(emd_kwargs or {}))

@@ -21,6 +21,7 @@ from netsci_dl.analysis.communities import (
     modularity,
     sbm,
 )
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = ["shuffle_edges", "NullResult", "shuffle_null"]
@@ -171,9 +172,9 @@ def shuffle_null(
     if quality is None:
         quality = partition.quality_name if isinstance(partition, Partition) else "modularity"
     if quality not in ("modularity", "description_length"):
-        raise ValueError(f"quality must be 'modularity' or 'description_length', got {quality!r}")
+        raise InputError(f"quality must be 'modularity' or 'description_length', got {quality!r}")
     if refit and not isinstance(partition, Partition):
-        raise ValueError("refit=True needs a Partition (to know which method to re-run)")
+        raise InputError("refit=True needs a Partition (to know which method to re-run)")
     if groups is None and isinstance(G, LayeredGraph):
         groups = G.node_layer
     res = partition.params.get("resolution", 1.0) if isinstance(partition, Partition) else 1.0

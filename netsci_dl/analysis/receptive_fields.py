@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from netsci_dl.analysis.emd import SignedFields
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = ["receptive_fields", "to_distributions", "SignedFields"]
@@ -27,7 +28,7 @@ def _layer_index(G: LayeredGraph, layer: int | str) -> int:
     if isinstance(layer, str):
         names = list(G.layer_names)
         if layer not in names:
-            raise ValueError(f"layer={layer!r} is not one of the layer names {names}")
+            raise InputError(f"layer={layer!r} is not one of the layer names {names}")
         layer = names.index(layer)
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
         raise TypeError(f"layer must be an int or a layer name, not {type(layer).__name__}")
@@ -35,22 +36,22 @@ def _layer_index(G: LayeredGraph, layer: int | str) -> int:
     if k < 0:
         k += G.n_layers
     if k == 0:
-        raise ValueError("layer=0 is the input layer: receptive fields exist for layers 1..L-1")
+        raise InputError("layer=0 is the input layer: receptive fields exist for layers 1..L-1")
     if not 0 < k < G.n_layers:
-        raise ValueError(f"layer={layer} is out of range for a graph with {G.n_layers} layers")
+        raise InputError(f"layer={layer} is out of range for a graph with {G.n_layers} layers")
     return k
 
 
 def _image_shape(G: LayeredGraph, image_shape: Sequence[int] | None) -> tuple[int, ...]:
     shape = image_shape if image_shape is not None else G.meta.get("image_shape")
     if shape is None:
-        raise ValueError(
+        raise InputError(
             "the graph has no meta['image_shape'] and no image_shape= was given: "
             f"say how to reshape the {G.layer_sizes[0]} input units into an image"
         )
     shape = tuple(int(s) for s in shape)
     if int(np.prod(shape)) != G.layer_sizes[0]:
-        raise ValueError(
+        raise InputError(
             f"image_shape={shape} has {int(np.prod(shape))} pixels but the input layer has "
             f"{G.layer_sizes[0]} units"
         )
@@ -65,12 +66,12 @@ def _thresholds(threshold: float | Sequence[float] | None, n_stages: int) -> lis
     else:
         ts = [float(t) for t in threshold]  # type: ignore[union-attr]
         if len(ts) < n_stages:
-            raise ValueError(
+            raise InputError(
                 f"threshold has {len(ts)} values but {n_stages} product stages are needed"
             )
     for t in ts:
         if not 0.0 <= t < 1.0:
-            raise ValueError(f"threshold values must be in [0, 1) (a fraction), got {t}")
+            raise InputError(f"threshold values must be in [0, 1) (a fraction), got {t}")
     return list(ts)
 
 
@@ -136,7 +137,7 @@ def receptive_fields(
     """
     shape = _image_shape(G, image_shape)
     if G.n_layers < 2:
-        raise ValueError("the graph has a single layer: there are no receptive fields")
+        raise InputError("the graph has a single layer: there are no receptive fields")
     layers = [_layer_index(G, layer)] if layer is not None else list(range(1, G.n_layers))
     top = max(layers)
     ts = _thresholds(threshold, top)
@@ -164,7 +165,7 @@ def _check_units(bad: np.ndarray, what: str, layer: Any) -> None:
     if idx.size:
         where = f" of layer {layer}" if layer is not None else ""
         shown = ", ".join(str(i) for i in idx[:5]) + (", ..." if idx.size > 5 else "")
-        raise ValueError(
+        raise InputError(
             f"receptive field of unit {idx[0]}{where} is {what}: no distribution can be made "
             f"({idx.size} such unit(s): {shown})"
         )
@@ -173,7 +174,7 @@ def _check_units(bad: np.ndarray, what: str, layer: Any) -> None:
 def _one(rfs: np.ndarray, method: str, layer: Any) -> np.ndarray | SignedFields:
     R = np.asarray(rfs, dtype=np.float64)
     if R.ndim < 2:
-        raise ValueError(f"rfs must have shape (n_units, ...), got {R.shape}")
+        raise InputError(f"rfs must have shape (n_units, ...), got {R.shape}")
     shape = R.shape
     R = R.reshape(shape[0], -1)
     if not np.isfinite(R).all():
@@ -243,10 +244,10 @@ def to_distributions(
     >>> to_distributions(np.ones((2, 2, 2)), layer=1)
     Traceback (most recent call last):
     ...
-    ValueError: receptive field of unit 0 of layer 1 is constant: no distribution can be made (2 such unit(s): 0, 1)
+    netsci_dl.errors.InputError: receptive field of unit 0 of layer 1 is constant: no distribution can be made (2 such unit(s): 0, 1)
     """
     if method not in _METHODS:
-        raise ValueError(f"method={method!r} is not one of {_METHODS}")
+        raise InputError(f"method={method!r} is not one of {_METHODS}")
     if isinstance(rfs, Mapping):
         return {key: _one(r, method, key) for key, r in rfs.items()}
     return _one(rfs, method, layer)

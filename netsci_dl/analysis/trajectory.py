@@ -15,20 +15,19 @@ ordered list of checkpoints / LayeredGraphs). At each snapshot we compute
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from netsci_dl.analysis.causal_plane import LayerEI, layer_causal_plane
 from netsci_dl.analysis.effective_information import EffectiveInformation, effective_information
-from netsci_dl.graph import LayeredGraph
+from netsci_dl.errors import InputError
+from netsci_dl.runs import load_snapshot_graph, snapshot_sources
 
-__all__ = ["EITrajectory", "ei_trajectory", "snapshot_sources"]
+__all__ = ["EITrajectory", "ei_trajectory", "snapshot_sources"]  # snapshot_sources: from runs
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ class EITrajectory:
     def graph_values(self, key: str = "ei") -> np.ndarray:
         """``(n_snapshots,)`` graph ``ei``, ``eff``, ``determinism`` or ``degeneracy``."""
         if key not in _GRAPH_KEYS:
-            raise ValueError(f"key must be one of {_GRAPH_KEYS}, got {key!r}")
+            raise InputError(f"key must be one of {_GRAPH_KEYS}, got {key!r}")
         return np.array([getattr(g, key) for g in self.graph], dtype=np.float64)
 
     @property
@@ -186,102 +185,6 @@ class EITrajectory:
         for k in ("layer", "epoch"):
             df[k] = df[k].astype("Int64")
         return df
-
-
-# ---- sources ------------------------------------------------------------------------------
-def _sidecar(path: Path) -> dict[str, Any] | None:
-    side = path.with_suffix(".json")
-    if path.suffix == ".safetensors" and side.exists():
-        import json
-
-        try:
-            d = json.loads(side.read_text())
-        except ValueError:
-            return None
-        return d if isinstance(d, dict) and "step" in d else None
-    return None
-
-
-def snapshot_sources(source: Any) -> list[tuple[Any, dict[str, Any]]]:
-    """The snapshots to follow, in order: ``[(path or LayeredGraph, info), ...]``.
-
-    ``source`` is a run folder (its snapshots via :func:`~netsci_dl.models.train.list_snapshots`,
-    ordered by step), or a sequence of checkpoint paths / LayeredGraphs kept in the given order
-    (a path that is itself a run folder contributes all its snapshots). ``info`` has ``step``,
-    ``layer``, ``epoch`` (from a snapshot's JSON sidecar or the graph's checkpoint metadata, else
-    ``step`` = position and the others None) and ``label``.
-
-    Examples
-    --------
-    >>> import numpy as np, netsci_dl as nd
-    >>> Gs = [nd.from_matrices([np.eye(2)]), nd.from_matrices([2 * np.eye(2)])]
-    >>> [i["step"] for _, i in snapshot_sources(Gs)]
-    [0, 1]
-    """
-    from netsci_dl.models.train import list_snapshots
-
-    if isinstance(source, str | os.PathLike):
-        p = Path(source)
-        if not p.is_dir():
-            if p.exists():
-                source = [p]
-            else:
-                raise FileNotFoundError(f"{p}: no such run folder or checkpoint")
-        else:
-            snaps = list_snapshots(p)
-            if not snaps:
-                raise ValueError(
-                    f"{p}: no snapshots found (expected {p}/snapshots/step*_layer*_epoch*.safetensors + .json)"
-                )
-            return [(sp, _info(sp, info, i)) for i, (sp, info) in enumerate(snaps)]
-    if isinstance(source, LayeredGraph):
-        source = [source]
-    out: list[tuple[Any, dict[str, Any]]] = []
-    for item in source:
-        if isinstance(item, LayeredGraph):
-            ck = item.meta.get("checkpoint") or {}
-            out.append((item, _info(None, ck if "step" in ck else {}, len(out), item)))
-        elif isinstance(item, str | os.PathLike):
-            p = Path(item)
-            if p.is_dir():
-                for sp, info in snapshot_sources(p):
-                    out.append((sp, info))
-                continue
-            if not p.exists():
-                raise FileNotFoundError(f"{p}: no such checkpoint")
-            out.append((p, _info(p, _sidecar(p) or {}, len(out))))
-        else:
-            raise TypeError(
-                f"snapshot {len(out)}: expected a path or a LayeredGraph, got {type(item).__name__}"
-            )
-    if not out:
-        raise ValueError("no snapshots given")
-    return out
-
-
-def _info(
-    path: Path | None, info: dict[str, Any], index: int, G: LayeredGraph | None = None
-) -> dict[str, Any]:
-    def _int(v: Any) -> int | None:
-        return None if v is None else int(v)
-
-    if path is not None:
-        label = (
-            path.name.removesuffix(".safetensors") if path.suffix == ".safetensors" else path.stem
-        )
-    else:
-        src = (G.meta.get("source") if G is not None else None) or f"#{index}"
-        label = Path(str(src)).stem if os.sep in str(src) or "." in str(src) else str(src)
-    step = info.get("step")
-    return {
-        "step": index if step is None else int(step),
-        "layer": _int(info.get("layer")),
-        "epoch": _int(info.get("epoch")),
-        "label": label,
-        "source": str(path)
-        if path is not None
-        else str((G.meta.get("source") if G is not None else None) or f"#{index}"),
-    }
 
 
 # ---- the computation ----------------------------------------------------------------------
@@ -414,7 +317,7 @@ def _compute(
 ) -> tuple[list, list, list]:
     from tqdm.auto import tqdm
 
-    import netsci_dl as nd
+    from netsci_dl.threshold import apply_spec
 
     graph_res: list[EffectiveInformation] = []
     planes: list[tuple[LayerEI, ...]] = []
@@ -422,13 +325,13 @@ def _compute(
     n_layers = None
     bar = tqdm(items, desc="EI", unit="snapshot", disable=quiet or not sys.stderr.isatty())
     for obj, info in bar:
-        G = obj if isinstance(obj, LayeredGraph) else nd.load(obj)
+        G = load_snapshot_graph(obj)
         if n_layers is not None and G.layer_sizes != n_layers:
-            raise ValueError(
+            raise InputError(
                 f"snapshot {info['label']}: layer sizes {G.layer_sizes} differ from the first snapshot's {n_layers}"
             )
         n_layers = G.layer_sizes
-        H = nd.threshold.apply_spec(G, threshold) if threshold else G
+        H = apply_spec(G, threshold) if threshold else G
         graph_res.append(effective_information(H, weights=weights, directed=directed))
         planes.append(layer_causal_plane(G, **kw))
         infos.append(info)

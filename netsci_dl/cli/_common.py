@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from netsci_dl.errors import InputError
 from netsci_dl.export.conv import REDUCTIONS
 
 __all__ = ["export_options", "layers_arg", "parse_image_shape"]
@@ -19,9 +20,9 @@ def parse_image_shape(value: str | None) -> tuple[int, ...] | None:
     try:
         shape = tuple(int(v) for v in value.lower().replace(",", "x").split("x"))
     except ValueError:
-        raise ValueError(f"--image-shape {value!r}: expected e.g. 28x28") from None
+        raise InputError(f"--image-shape {value!r}: expected e.g. 28x28") from None
     if any(s <= 0 for s in shape):
-        raise ValueError(f"--image-shape {value!r}: sizes must be positive")
+        raise InputError(f"--image-shape {value!r}: sizes must be positive")
     return shape
 
 

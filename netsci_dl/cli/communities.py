@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from netsci_dl.errors import InputError
 from netsci_dl.threshold import SPEC_HELP
 
 
@@ -86,7 +87,7 @@ def communities(
     elif not out.parent.exists():
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
     if method != "sbm" and (keep_layers_apart or nested or n_init != 1):
-        raise ValueError("--keep-layers-apart, --nested and --n-init are for --method sbm")
+        raise InputError("--keep-layers-apart, --nested and --n-init are for --method sbm")
     G = nd.load(checkpoint)
     H = nd.threshold.apply_spec(G, threshold_spec) if threshold_spec else G
     w: str | None = "auto" if weighted is None else ("abs" if weighted else None)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import click
 
+from netsci_dl.errors import InputError
+
 
 def _layers(value: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(v) for v in value.split(",") if v.strip())
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"--layers {value!r}: expected comma-separated sizes, e.g. 64,100,100,200"
         ) from None
     if len(sizes) < 2:
-        raise ValueError(f"--layers {value!r}: need the visible size and at least one hidden size")
+        raise InputError(f"--layers {value!r}: need the visible size and at least one hidden size")
     return sizes
 
 
@@ -88,7 +90,7 @@ def train_dbn(
     )
     ds = load_dataset(data)
     if ds.X.shape[1] != config.layers[0]:
-        raise ValueError(
+        raise InputError(
             f"--layers starts with {config.layers[0]} but {ds.name} has {ds.X.shape[1]} features"
         )
     _dbn, hist = _train(ds, config, output, resume=resume, force=force, quiet=quiet)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.export._build import Connection, ExportPlan, TensorInfo, build_graph
 from netsci_dl.export.checkpoint import Checkpoint, netsci_metadata, read_checkpoint
 from netsci_dl.export.conv import REDUCTIONS
@@ -122,14 +123,14 @@ def _plan(
     image_shape: tuple[int, ...] | None,
 ) -> tuple[ExportPlan, list[np.ndarray | None] | None]:
     if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        raise InputError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if conv_reduce not in REDUCTIONS:
-        raise ValueError(f"conv_reduce={conv_reduce!r} is not one of {', '.join(REDUCTIONS)}")
+        raise InputError(f"conv_reduce={conv_reduce!r} is not one of {', '.join(REDUCTIONS)}")
     if isinstance(source, (str, os.PathLike)):
         from netsci_dl.io.npz import is_graph_npz
 
         if Path(source).suffix.lower() == ".npz" and is_graph_npz(source):
-            raise ValueError(f"{source}: is a saved graph, not a checkpoint; use netsci_dl.load")
+            raise InputError(f"{source}: is a saved graph, not a checkpoint; use netsci_dl.load")
         ckpt = read_checkpoint(source)
         return _plan_checkpoint(
             ckpt, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
 __all__ = ["Connection", "TensorInfo", "ExportPlan", "build_graph", "select", "check_finite"]
@@ -154,12 +155,12 @@ def select(names: Sequence[str], layers: str | Sequence[str] | None) -> set[str]
         try:
             rx = re.compile(layers)
         except re.error as e:
-            raise ValueError(f"layers={layers!r} is not a valid regular expression: {e}") from e
+            raise InputError(f"layers={layers!r} is not a valid regular expression: {e}") from e
         return {n for n in names if rx.search(n)}
     wanted = [str(x) for x in layers]
     unknown = [w for w in wanted if w not in names]
     if unknown:
-        raise ValueError(f"layers {unknown} not found; available: {list(names)}")
+        raise InputError(f"layers {unknown} not found; available: {list(names)}")
     return set(wanted)
 
 
@@ -172,7 +173,7 @@ def check_finite(name: str, arr: np.ndarray) -> None:
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(bad.sum()) - n_nan
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
+        raise InputError(
             f"layer {name!r} (shape {arr.shape}) has {n_nan} NaN and {n_inf} Inf values "
             f"(first at index {first})"
         )
@@ -188,10 +189,10 @@ def build_graph(plan: ExportPlan, *, dtype: Any = np.float32) -> LayeredGraph:
     """Turn an :class:`ExportPlan` into a `LayeredGraph` (checks chain and finiteness)."""
     conns = plan.connections
     if not conns:
-        raise ValueError(f"{plan.source}: no layers selected to export")
+        raise InputError(f"{plan.source}: no layers selected to export")
     for a, b in zip(conns, conns[1:]):
         if a.n_out != b.n_in:
-            raise ValueError(
+            raise InputError(
                 f"{plan.source}: broken shape chain: {a.name!r} outputs {a.n_out} units but "
                 f"{b.name!r} takes {b.n_in}; select a chain of layers with layers=..."
             )

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
+
 __all__ = ["Checkpoint", "read_checkpoint", "tensors_from_mapping", "STATE_DICT_KEYS"]
 
 #: keys under which training scripts commonly nest the state_dict, tried in this order
@@ -98,7 +100,7 @@ def tensors_from_mapping(
                 break
         else:
             keys = ", ".join(repr(k) for k in list(mapping)[:10])
-            raise ValueError(
+            raise InputError(
                 f"{source}: no tensors found at the top level nor under any of "
                 f"{', '.join(STATE_DICT_KEYS)} (top-level keys: {keys or 'none'})"
             )
@@ -112,7 +114,7 @@ def tensors_from_mapping(
             name = name[len("module.") :]
         out[name] = arr
     if not out:
-        raise ValueError(f"{source}: the state_dict holds no tensors")
+        raise InputError(f"{source}: the state_dict holds no tensors")
     return out, nested
 
 
@@ -124,27 +126,27 @@ def _read_torch(path: Path) -> Checkpoint:
     except pickle.UnpicklingError as e:
         msg = str(e)
         if "unsupported global" not in msg.lower():  # e.g. "Unsupported operand": not a pickle
-            raise ValueError(
+            raise InputError(
                 f"{path}: not a readable torch checkpoint (truncated or not a checkpoint?): "
                 f"{msg.splitlines()[0] if msg else type(e).__name__}"
             ) from e
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", msg)
         first = f"it holds {found.group(1)}" if found else "it holds non-tensor objects"
-        raise ValueError(
+        raise InputError(
             f"{path}: refused: loading it would unpickle arbitrary Python objects, which can run "
             f"code ({first}). netsci_dl loads checkpoints with torch.load(weights_only=True) only. "
             "Save the weights alone instead: torch.save(model.state_dict(), 'model.pt') or "
             "safetensors.torch.save_file(model.state_dict(), 'model.safetensors')"
         ) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
-        raise ValueError(
+        raise InputError(
             f"{path}: not a readable torch checkpoint (truncated or not a checkpoint?): "
             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
         ) from e
     if hasattr(obj, "state_dict") and not isinstance(obj, Mapping):
         obj = obj.state_dict()
     if not isinstance(obj, Mapping):
-        raise ValueError(
+        raise InputError(
             f"{path}: holds a {type(obj).__name__}, not a state_dict (a dict of tensors)"
         )
     meta = {}
@@ -170,9 +172,9 @@ def _read_safetensors(path: Path) -> Checkpoint:
                 arr = _to_numpy(k, f.get_tensor(k))
                 tensors[k] = arr if arr is not None else np.asarray(f.get_tensor(k))
     except (SafetensorError, OSError, ValueError) as e:
-        raise ValueError(f"{path}: not a readable safetensors file (truncated?): {e}") from e
+        raise InputError(f"{path}: not a readable safetensors file (truncated?): {e}") from e
     if not tensors:
-        raise ValueError(f"{path}: the safetensors file holds no tensors")
+        raise InputError(f"{path}: the safetensors file holds no tensors")
     return Checkpoint(tensors, str(path), "safetensors", meta)
 
 
@@ -184,17 +186,17 @@ def _read_npz(path: Path) -> Checkpoint:
                 try:
                     tensors[k] = z[k]
                 except ValueError as e:  # object arrays need pickle
-                    raise ValueError(
+                    raise InputError(
                         f"{path}: entry {k!r} is an object array, which needs unpickling: "
                         "refused. Store plain numeric arrays."
                     ) from e
     except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise ValueError(f"{path}: not a readable .npz file (truncated?): {e}") from e
+        raise InputError(f"{path}: not a readable .npz file (truncated?): {e}") from e
     meta = {}
     if "__netsci_dl_meta__" in tensors:
         meta["netsci_dl"] = bytes(tensors.pop("__netsci_dl_meta__")).decode()
     if not tensors:
-        raise ValueError(f"{path}: the .npz file holds no arrays")
+        raise InputError(f"{path}: the .npz file holds no arrays")
     return Checkpoint(tensors, str(path), "npz", meta)
 
 
@@ -222,7 +224,7 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
     if p.is_dir():
-        raise ValueError(f"{p}: is a folder, not a checkpoint file")
+        raise InputError(f"{p}: is a folder, not a checkpoint file")
     suffix = p.suffix.lower()
     if suffix in TORCH_SUFFIXES:
         return _read_torch(p)
@@ -230,7 +232,7 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         return _read_safetensors(p)
     if suffix == ".npz":
         return _read_npz(p)
-    raise ValueError(
+    raise InputError(
         f"{p}: unknown checkpoint type {suffix!r}; expected one of "
         f"{', '.join(TORCH_SUFFIXES)}, .safetensors, .npz"
     )

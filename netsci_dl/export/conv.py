@@ -25,6 +25,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from netsci_dl.errors import InputError
+
 __all__ = ["REDUCTIONS", "reduce_kernels", "conv_block", "flatten_block"]
 
 REDUCTIONS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
@@ -40,7 +42,7 @@ def _reducer(reduce: str) -> Callable[[np.ndarray, int], np.ndarray]:
     try:
         return REDUCTIONS[reduce]
     except KeyError:
-        raise ValueError(f"conv_reduce={reduce!r} is not one of {', '.join(REDUCTIONS)}") from None
+        raise InputError(f"conv_reduce={reduce!r} is not one of {', '.join(REDUCTIONS)}") from None
 
 
 def reduce_kernels(weight: np.ndarray, reduce: str = "l2") -> np.ndarray:
@@ -54,7 +56,7 @@ def reduce_kernels(weight: np.ndarray, reduce: str = "l2") -> np.ndarray:
     [[9.0], [9.0]]
     """
     if weight.ndim < 3:
-        raise ValueError(f"a conv weight has at least 3 dims, got shape {weight.shape}")
+        raise InputError(f"a conv weight has at least 3 dims, got shape {weight.shape}")
     flat = weight.reshape(weight.shape[0], weight.shape[1], -1)
     return _reducer(reduce)(flat, 2)
 
@@ -79,13 +81,13 @@ def conv_block(weight: np.ndarray, n_in_channels: int, reduce: str = "l2") -> np
     """
     out_c, in_per_group = weight.shape[:2]
     if n_in_channels % in_per_group:
-        raise ValueError(
+        raise InputError(
             f"conv weight {weight.shape} takes {in_per_group} channels per group, which does "
             f"not divide the {n_in_channels} input channels"
         )
     groups = n_in_channels // in_per_group
     if out_c % groups:
-        raise ValueError(
+        raise InputError(
             f"conv weight {weight.shape}: {out_c} outputs not divisible by {groups} groups"
         )
     red = reduce_kernels(weight, reduce)  # (out, in_per_group)
@@ -117,7 +119,7 @@ def flatten_block(weight: np.ndarray, n_channels: int, reduce: str = "l2") -> np
     """
     out, feats = weight.shape
     if feats % n_channels:
-        raise ValueError(
+        raise InputError(
             f"Linear weight {weight.shape} takes {feats} features, not a multiple of the "
             f"{n_channels} channels of the convolution before it"
         )

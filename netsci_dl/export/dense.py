@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.export._build import Connection, ExportPlan, TensorInfo, select, square_image_shape
 from netsci_dl.export.conv import conv_block, flatten_block
 
@@ -48,7 +49,7 @@ def _chain(
         else:
             has_conv = True
             if conns and channels is None:
-                raise ValueError(
+                raise InputError(
                     f"{source}: convolution {name!r} follows the Linear layer "
                     f"{conns[-1].name!r}; such a chain cannot be exported as one graph"
                 )
@@ -94,7 +95,7 @@ def plan_from_state_dict(
         Shape of the input images (for receptive fields); inferred for square inputs.
     """
     if layout not in ("out_in", "in_out"):
-        raise ValueError(f"layout must be 'out_in' or 'in_out', got {layout!r}")
+        raise InputError(f"layout must be 'out_in' or 'in_out', got {layout!r}")
     names = list(tensors)
     weights: dict[str, str] = {}  # base name -> tensor key
     infos: dict[str, TensorInfo] = {}
@@ -130,10 +131,10 @@ def plan_from_state_dict(
             shapes = {
                 x: tuple(tensors.get(f"{x}.weight", tensors.get(x)).shape) for x in explicit_bad
             }
-            raise ValueError(f"selected layers {shapes} are not 2-D or 4-D weights")
+            raise InputError(f"selected layers {shapes} are not 2-D or 4-D weights")
     chosen = select(list(weights), layers)
     if not chosen:
-        raise ValueError(
+        raise InputError(
             f"{source}: the selection layers={layers!r} matches no weight; available: "
             f"{list(weights) or 'none'}"
         )
@@ -215,7 +216,7 @@ def plan_from_module(
             if isinstance(m, nn.Conv2d):
                 groups[base] = int(m.groups)
     if not tensors:
-        raise ValueError(f"{type(module).__name__}: no nn.Linear or nn.Conv2d layers found")
+        raise InputError(f"{type(module).__name__}: no nn.Linear or nn.Conv2d layers found")
     plan = plan_from_state_dict(
         tensors,
         source=f"<{type(module).__name__}>",
@@ -249,23 +250,23 @@ def plan_from_matrices(
 ) -> ExportPlan:
     """Plan the export of raw weight matrices, ``(n_l, n_{l+1})`` each unless ``layout='out_in'``."""
     if layout not in ("out_in", "in_out"):
-        raise ValueError(f"layout must be 'out_in' or 'in_out', got {layout!r}")
+        raise InputError(f"layout must be 'out_in' or 'in_out', got {layout!r}")
     mats = [np.asarray(m) for m in matrices]
     if not mats:
-        raise ValueError("no matrices given")
+        raise InputError("no matrices given")
     names = list(names) if names is not None else [f"W{i}" for i in range(len(mats))]
     if len(names) != len(mats):
-        raise ValueError(f"{len(mats)} matrices but {len(names)} names")
+        raise InputError(f"{len(mats)} matrices but {len(names)} names")
     if biases is not None and len(biases) != len(mats):
-        raise ValueError(f"{len(mats)} matrices but {len(biases)} biases")
+        raise InputError(f"{len(mats)} matrices but {len(biases)} biases")
     conns, infos = [], []
     for i, (n, m) in enumerate(zip(names, mats)):
         if m.ndim != 2:
-            raise ValueError(f"matrix {n!r} has shape {m.shape}: weight matrices must be 2-D")
+            raise InputError(f"matrix {n!r} has shape {m.shape}: weight matrices must be 2-D")
         block = m if layout == "in_out" else m.T
         b = None if biases is None or biases[i] is None else np.asarray(biases[i]).reshape(-1)
         if b is not None and b.shape[0] != block.shape[1]:
-            raise ValueError(
+            raise InputError(
                 f"bias {i} has {b.shape[0]} entries, but {n!r} has {block.shape[1]} outputs"
             )
         conns.append(
@@ -276,7 +277,7 @@ def plan_from_matrices(
         infos.append(TensorInfo(n, tuple(m.shape), str(m.dtype), conns[-1].kind))
     ib = None if input_bias is None else np.asarray(input_bias).reshape(-1)
     if ib is not None and ib.shape[0] != conns[0].n_in:
-        raise ValueError(
+        raise InputError(
             f"input bias has {ib.shape[0]} entries, but the input layer has {conns[0].n_in} units"
         )
     meta: dict[str, Any] = {"directed": directed}

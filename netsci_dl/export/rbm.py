@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.export._build import ExportPlan, build_graph
 from netsci_dl.export.dense import plan_from_matrices
 from netsci_dl.graph import LayeredGraph
@@ -80,7 +81,7 @@ def _graph_from_stack(plan: ExportPlan, visible_biases: list[np.ndarray | None])
         for l in range(1, len(sizes)):
             b = visible_biases[l] if l < len(visible_biases) else None
             if b is not None and b.shape[0] != sizes[l]:
-                raise ValueError(
+                raise InputError(
                     f"visible bias of RBM {l} has {b.shape[0]} entries, layer {l} has {sizes[l]} units"
                 )
             parts.append(np.full(sizes[l], np.nan) if b is None else b.astype(np.float64))
@@ -191,21 +192,21 @@ def plan_from_rbm_tensors(
 
     idx = sorted(int(m.group(1)) for k in tensors if (m := RBM_KEY.match(k)))
     if idx != list(range(len(idx))):
-        raise ValueError(f"{source}: RBM indices {idx} are not 0..{len(idx) - 1}")
+        raise InputError(f"{source}: RBM indices {idx} are not 0..{len(idx) - 1}")
     names = [f"h{i + 1}" for i in idx]
     chosen = select(names, layers)
     if layers is not None and chosen != set(names[: len(chosen)]):
-        raise ValueError(
+        raise InputError(
             f"{source}: a DBN can only be cut from the bottom: layers={layers!r} chose "
             f"{sorted(chosen)} of {names}"
         )
     if not chosen:
-        raise ValueError(f"{source}: layers={layers!r} selects no RBM; available: {names}")
+        raise InputError(f"{source}: layers={layers!r} selects no RBM; available: {names}")
     keep = [i for i in idx if names[i] in chosen]
     for i in keep:
         w = tensors[f"rbm.{i}.weights"]
         if w.ndim != 2:
-            raise ValueError(f"{source}: rbm.{i}.weights has shape {w.shape}; it must be 2-D")
+            raise InputError(f"{source}: rbm.{i}.weights has shape {w.shape}; it must be 2-D")
     plan, vbs = _stack_plan(
         [tensors[f"rbm.{i}.weights"] for i in keep],
         [tensors.get(f"rbm.{i}.visible_bias") for i in keep],

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 from netsci_dl.io.graphml import HEADER_KEY
 
@@ -88,7 +89,7 @@ def read_graphml(path: str | os.PathLike) -> LayeredGraph:
             elif tag == "data" and keys.get(el.get("key"), ("",))[0] == "graph":
                 gdata[keys[el.get("key")][1]] = el.text or ""
     if HEADER_KEY not in gdata:
-        raise ValueError(
+        raise InputError(
             f"{path}: no {HEADER_KEY!r} graph data; not written by netsci_dl.write_graphml"
         )
     h = json.loads(gdata[HEADER_KEY])
@@ -99,7 +100,7 @@ def read_graphml(path: str | os.PathLike) -> LayeredGraph:
     col = {k: [nodes[i].get(k) for i in ids] for k in ["layer", "index", *h["node_attrs"]]}
     gid = off[_parse(col["layer"], "int", None)] + _parse(col["index"], "int", None)
     if len(ids) != off[-1] or len(np.unique(gid)) != len(ids):
-        raise ValueError(f"{path}: nodes do not match layer sizes {sizes}")
+        raise InputError(f"{path}: nodes do not match layer sizes {sizes}")
     pos = dict(zip(ids, gid.tolist(), strict=False))
     nattrs = {}
     for k, dt in h["node_attrs"].items():

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 from netsci_dl.io._atomic import atomic_path
 from netsci_dl.io.graphml import (
@@ -113,7 +114,7 @@ def write_gexf(
     if not isinstance(G, LayeredGraph):
         raise TypeError(f"expected a LayeredGraph, got {type(G).__name__}")
     if weight not in ("abs", "signed"):
-        raise ValueError(f"weight must be 'abs' or 'signed', got {weight!r}")
+        raise InputError(f"weight must be 'abs' or 'signed', got {weight!r}")
     directed = bool(G.meta.get("directed", False)) if directed is None else bool(directed)
     cols = _node_columns(G, node_attrs)
     xy = np.column_stack([cols.pop("x"), cols.pop("y")])

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 from netsci_dl.io._atomic import atomic_path
 
@@ -221,10 +222,10 @@ def _node_columns(G: LayeredGraph, node_attrs: Mapping[str, Any] | None) -> dict
         del extra["bias"]  # the model has no biases
     for k, v in dict(node_attrs or {}).items():
         if k in RESERVED_NODE:
-            raise ValueError(f"node_attrs[{k!r}]: {k!r} is written by netsci_dl itself; rename it")
+            raise InputError(f"node_attrs[{k!r}]: {k!r} is written by netsci_dl itself; rename it")
         v = np.asarray(v)
         if v.shape != (n,):
-            raise ValueError(
+            raise InputError(
                 f"node_attrs[{k!r}] has shape {v.shape}, expected ({n},) (one per node)"
             )
         extra[str(k)] = v

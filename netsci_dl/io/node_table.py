@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from netsci_dl.errors import InputError
+
 __all__ = ["read_node_table"]
 
 #: columns that describe node identity rather than computed values; not returned
@@ -63,15 +65,15 @@ def read_node_table(
             with np.load(p, allow_pickle=False) as z:
                 cols = {k: np.asarray(z[k]) for k in z.files}
         except (ValueError, OSError) as e:
-            raise ValueError(f"{p}: not a readable .npz of arrays ({e})") from e
+            raise InputError(f"{p}: not a readable .npz of arrays ({e})") from e
     else:
         with open(p, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
         if not rows:
-            raise ValueError(f"{p}: empty node table (expected a header row)")
+            raise InputError(f"{p}: empty node table (expected a header row)")
         header, body = rows[0], rows[1:]
         if any(len(r) != len(header) for r in body):
-            raise ValueError(f"{p}: every row must have {len(header)} cells like the header")
+            raise InputError(f"{p}: every row must have {len(header)} cells like the header")
         for j, name in enumerate(header):
             cols[name.strip()] = _column([r[j].strip() for r in body])
     out = {}
@@ -79,10 +81,10 @@ def read_node_table(
         if k in drop:
             continue
         if v.ndim != 1 or len(v) != n_nodes:
-            raise ValueError(
+            raise InputError(
                 f"{p}: column {k!r} has shape {v.shape}, expected ({n_nodes},) (one row per node)"
             )
         out[k] = v
     if not out:
-        raise ValueError(f"{p}: no node columns besides {', '.join(drop)}")
+        raise InputError(f"{p}: no node columns besides {', '.join(drop)}")
     return out

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 from netsci_dl.io._atomic import check_writable
 
@@ -50,14 +51,14 @@ def format_of(path: str | os.PathLike, fmt: str | None = None) -> str:
     """The format of ``path``: ``fmt`` when given, else from the file suffix."""
     if fmt is not None:
         if fmt not in FORMATS:
-            raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+            raise InputError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
         return fmt
     name = str(path).lower()
     for f, (suffixes, _) in sorted(FORMATS.items(), key=lambda kv: -max(map(len, kv[1][0]))):
         if name.endswith(suffixes):
             return f
     known = ", ".join(s for suffixes, _ in FORMATS.values() for s in suffixes)
-    raise ValueError(f"{path}: cannot tell the output format from its name; use one of {known}")
+    raise InputError(f"{path}: cannot tell the output format from its name; use one of {known}")
 
 
 def check_output(path: str | os.PathLike, *, force: bool = False, fmt: str | None = None) -> Path:

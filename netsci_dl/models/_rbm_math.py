@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from netsci_dl.errors import InputError
+
 __all__ = [
     "bernoulli",
     "free_energy",
@@ -27,7 +29,7 @@ VISIBLE_KINDS = ("bernoulli", "gaussian")
 
 def _check_visible(visible: str) -> None:
     if visible not in VISIBLE_KINDS:
-        raise ValueError(f"visible={visible!r}: expected one of {VISIBLE_KINDS}")
+        raise InputError(f"visible={visible!r}: expected one of {VISIBLE_KINDS}")
 
 
 def free_energy(
@@ -197,7 +199,7 @@ def cd_step(
     import torch
 
     if k < 1:
-        raise ValueError(f"k={k}: contrastive divergence needs at least one Gibbs step")
+        raise InputError(f"k={k}: contrastive divergence needs at least one Gibbs step")
     hp, hs = sample_h_given_v(v, W, hidden_bias, generator=generator)
     if chain is not None:
         hs = chain

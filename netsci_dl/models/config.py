@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
+
 __all__ = ["TrainConfig", "TrainHistory"]
 
 _RBM_FIELDS = (
@@ -83,30 +85,30 @@ class TrainConfig:
         layers = tuple(int(n) for n in self.layers)
         object.__setattr__(self, "layers", layers)
         if len(layers) < 2 or any(n < 1 for n in layers):
-            raise ValueError(
+            raise InputError(
                 f"layers={self.layers}: need at least two positive sizes (visible, hidden...)"
             )
         ep = self.epochs
         if not isinstance(ep, (int, np.integer)):
             ep = tuple(int(e) for e in ep)
             if len(ep) != len(layers) - 1:
-                raise ValueError(
+                raise InputError(
                     f"epochs={self.epochs}: {len(ep)} values for {len(layers) - 1} RBMs"
                 )
         object.__setattr__(self, "epochs", ep if isinstance(ep, tuple) else int(ep))
         if any(e < 0 for e in self.epochs_per_layer()):
-            raise ValueError(f"epochs={self.epochs}: must be >= 0")
+            raise InputError(f"epochs={self.epochs}: must be >= 0")
         if self.sparsity_layers not in ("top", "all", "none"):
-            raise ValueError(f"sparsity_layers={self.sparsity_layers!r}: expected top, all or none")
+            raise InputError(f"sparsity_layers={self.sparsity_layers!r}: expected top, all or none")
         if self.snapshot_every < 0:
-            raise ValueError(f"snapshot_every={self.snapshot_every}: must be >= 0")
+            raise InputError(f"snapshot_every={self.snapshot_every}: must be >= 0")
         per = tuple(dict(d) for d in self.per_layer)
         if len(per) > len(layers) - 1:
-            raise ValueError(f"per_layer has {len(per)} entries for {len(layers) - 1} RBMs")
+            raise InputError(f"per_layer has {len(per)} entries for {len(layers) - 1} RBMs")
         for i, d in enumerate(per):
             bad = set(d) - set(_RBM_FIELDS) - {"sparsity_target"}
             if bad:
-                raise ValueError(
+                raise InputError(
                     f"per_layer[{i}]: unknown settings {sorted(bad)}; allowed: {_RBM_FIELDS}"
                 )
         object.__setattr__(self, "per_layer", per)
@@ -146,7 +148,7 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         bad = set(d) - names
         if bad:
-            raise ValueError(f"unknown TrainConfig fields {sorted(bad)}")
+            raise InputError(f"unknown TrainConfig fields {sorted(bad)}")
         d = dict(d)
         d["layers"] = tuple(d["layers"])
         if not isinstance(d["epochs"], int):

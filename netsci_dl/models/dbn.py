@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.models.config import TrainConfig
 from netsci_dl.models.rbm import RBM
 
@@ -88,7 +89,7 @@ class DBN:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "rbms_"):
-            raise ValueError(
+            raise InputError(
                 "this DBN has no parameters yet: call fit, initialize or DBN.load first"
             )
 
@@ -117,7 +118,7 @@ class DBN:
         n = len(self.rbms_)
         stop = n if layer == -1 else layer
         if not 0 <= stop <= n:
-            raise ValueError(f"layer={layer}: expected -1 or 0..{n}")
+            raise InputError(f"layer={layer}: expected -1 or 0..{n}")
         out = X
         for rbm in self.rbms_[:stop]:
             out = rbm.transform(out)
@@ -236,7 +237,7 @@ class DBN:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
         n = len([k for k in tensors if RBM_KEY.match(k)])
         if n == 0:
-            raise ValueError(f"{path}: no rbm.{{i}}.weights tensors found")
+            raise InputError(f"{path}: no rbm.{{i}}.weights tensors found")
         ws = [tensors[f"rbm.{i}.weights"] for i in range(n)]
         layers = [int(ws[0].shape[0])] + [int(w.shape[1]) for w in ws]
         cfg = meta.get("config")
@@ -246,7 +247,7 @@ class DBN:
         else:
             config = TrainConfig(layers=tuple(layers), epochs=0, device=str(device), dtype=dtype)
         if tuple(config.layers) != tuple(layers):
-            raise ValueError(
+            raise InputError(
                 f"{path}: weights give layers {layers}, metadata says {list(config.layers)}"
             )
         dbn = cls(config=config, image_shape=meta.get("image_shape"))

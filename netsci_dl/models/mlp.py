@@ -10,7 +10,7 @@ causal plane over training. :func:`train_mlp` writes the same run folder as
 with ``layer`` always 0 and ``step == epoch``. The tensors are the ``nn.Sequential`` state dict
 (``"0.weight"``, ``"0.bias"``, ``"2.weight"``, ...; torch layout ``(n_out, n_in)``), so
 ``netsci_dl.load(path)`` reads a snapshot as a feed-forward (directed) LayeredGraph and
-:func:`~netsci_dl.models.train.list_snapshots` lists them. The sidecar has the DBN's keys
+:func:`~netsci_dl.runs.list_snapshots` lists them. The sidecar has the DBN's keys
 (``recon_error`` is null) plus ``model_kind="mlp"``, ``loss`` and ``accuracy`` (on the training
 data, before the epoch's snapshot is written).
 """
@@ -30,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from netsci_dl.models.train import SNAPSHOT_DIR, _stem, list_snapshots
+from netsci_dl.errors import InputError
+from netsci_dl.runs import SNAPSHOT_DIR, list_snapshots
+from netsci_dl.runs import snapshot_stem as _stem
 
 __all__ = ["MLPConfig", "build_mlp", "train_mlp"]
 
@@ -73,12 +75,12 @@ class MLPConfig:
     def __post_init__(self) -> None:
         layers = tuple(int(v) for v in self.layers)
         if len(layers) < 2 or min(layers) < 1:
-            raise ValueError(f"layers must be >= 2 positive sizes, got {self.layers!r}")
+            raise InputError(f"layers must be >= 2 positive sizes, got {self.layers!r}")
         object.__setattr__(self, "layers", layers)
         if int(self.epochs) < 0 or int(self.batch_size) < 1 or int(self.snapshot_every) < 0:
-            raise ValueError("epochs and snapshot_every must be >= 0, batch_size >= 1")
+            raise InputError("epochs and snapshot_every must be >= 0, batch_size >= 1")
         if not (self.learning_rate > 0 and 0 <= self.momentum < 1):
-            raise ValueError(
+            raise InputError(
                 f"learning_rate must be > 0 and momentum in [0, 1), got {self.learning_rate}, {self.momentum}"
             )
 
@@ -205,11 +207,11 @@ def train_mlp(
     Xn = np.asarray(to_numpy(X), dtype=np.float32)
     yn = np.asarray(to_numpy(y)).astype(np.int64).reshape(-1)
     if Xn.ndim != 2 or Xn.shape[1] != cfg.layers[0]:
-        raise ValueError(f"X has shape {Xn.shape}; the MLP's input layer has {cfg.layers[0]} units")
+        raise InputError(f"X has shape {Xn.shape}; the MLP's input layer has {cfg.layers[0]} units")
     if yn.shape[0] != Xn.shape[0]:
-        raise ValueError(f"y has {yn.shape[0]} labels for {Xn.shape[0]} samples")
+        raise InputError(f"y has {yn.shape[0]} labels for {Xn.shape[0]} samples")
     if yn.min(initial=0) < 0 or yn.max(initial=0) >= cfg.layers[-1]:
-        raise ValueError(
+        raise InputError(
             f"y must hold class labels in [0, {cfg.layers[-1]}), got [{yn.min()}, {yn.max()}]"
         )
     folder = None

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.models._rbm_math import (
     VISIBLE_KINDS,
     CDGradient,
@@ -57,10 +58,10 @@ def resolve_dtype(dtype: Any) -> Any:
     }
     if isinstance(dtype, torch.dtype):
         if not dtype.is_floating_point:
-            raise ValueError(f"dtype={dtype}: a floating dtype is needed")
+            raise InputError(f"dtype={dtype}: a floating dtype is needed")
         return dtype
     if str(dtype) not in table:
-        raise ValueError(f"dtype={dtype!r}: expected one of {sorted(table)}")
+        raise InputError(f"dtype={dtype!r}: expected one of {sorted(table)}")
     return table[str(dtype)]
 
 
@@ -185,7 +186,7 @@ class RBM:
     def set_params(self, **params: Any) -> RBM:
         for k, v in params.items():
             if k not in self._PARAMS:
-                raise ValueError(f"invalid parameter {k!r} for RBM; valid: {self._PARAMS}")
+                raise InputError(f"invalid parameter {k!r} for RBM; valid: {self._PARAMS}")
             setattr(self, k, v)
         return self
 
@@ -196,24 +197,24 @@ class RBM:
         def pos_int(name: str, minimum: int = 1) -> None:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-                raise ValueError(f"{name}={v!r}: expected an integer >= {minimum}")
+                raise InputError(f"{name}={v!r}: expected an integer >= {minimum}")
 
         for name in ("n_hidden", "batch_size", "cd_k"):
             pos_int(name)
         pos_int("n_epochs", 0)
         pos_int("momentum_epochs", 0)
         if self.visible not in VISIBLE_KINDS:
-            raise ValueError(f"visible={self.visible!r}: expected one of {VISIBLE_KINDS}")
+            raise InputError(f"visible={self.visible!r}: expected one of {VISIBLE_KINDS}")
         if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate={self.learning_rate!r}: must be > 0")
+            raise InputError(f"learning_rate={self.learning_rate!r}: must be > 0")
         for name in ("momentum", "final_momentum"):
             if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r}: must be in [0, 1)")
+                raise InputError(f"{name}={getattr(self, name)!r}: must be in [0, 1)")
         for name in ("weight_decay", "init_std", "sparsity_cost"):
             if not getattr(self, name) >= 0:
-                raise ValueError(f"{name}={getattr(self, name)!r}: must be >= 0")
+                raise InputError(f"{name}={getattr(self, name)!r}: must be >= 0")
         if self.sparsity_target is not None and not 0 < self.sparsity_target < 1:
-            raise ValueError(f"sparsity_target={self.sparsity_target!r}: must be in (0, 1) or None")
+            raise InputError(f"sparsity_target={self.sparsity_target!r}: must be in (0, 1) or None")
         from netsci_dl._array import resolve_device
 
         self._device = resolve_device(self.device)
@@ -222,7 +223,7 @@ class RBM:
     # ------------------------------------------------------------------ state
     def _check_fitted(self) -> None:
         if not hasattr(self, "weights_"):
-            raise ValueError("this RBM is not fitted yet: call fit or partial_fit first")
+            raise InputError("this RBM is not fitted yet: call fit or partial_fit first")
 
     def _initialize(self, n_visible: int) -> None:
         """Draw the initial parameters (the epoch-0 state) and reset the training state."""
@@ -281,7 +282,7 @@ class RBM:
         for dst, src in zip(self._params(), (weights, visible_bias, hidden_bias)):
             src = torch.as_tensor(np.asarray(src) if not isinstance(src, torch.Tensor) else src)
             if tuple(src.shape) != tuple(dst.shape):
-                raise ValueError(f"parameter shape {tuple(src.shape)} != {tuple(dst.shape)}")
+                raise InputError(f"parameter shape {tuple(src.shape)} != {tuple(dst.shape)}")
             dst.copy_(src)
 
     # ------------------------------------------------------------------ input
@@ -292,14 +293,14 @@ class RBM:
         dt = self.weights_.dtype if hasattr(self, "weights_") else self._dtype
         t = X if isinstance(X, torch.Tensor) else torch.from_numpy(np.asarray(X))
         if t.ndim != 2:
-            raise ValueError(f"{name} has shape {tuple(t.shape)}; expected (n_samples, n_visible)")
+            raise InputError(f"{name} has shape {tuple(t.shape)}; expected (n_samples, n_visible)")
         if hasattr(self, "n_features_in_") and t.shape[1] != self.n_features_in_:
-            raise ValueError(
+            raise InputError(
                 f"{name} has {t.shape[1]} features; the RBM has {self.n_features_in_} visible units"
             )
         t = t.to(device=dev, dtype=dt)
         if not bool(torch.isfinite(t).all()):
-            raise ValueError(f"{name} contains NaN or Inf")
+            raise InputError(f"{name} contains NaN or Inf")
         return t
 
     @staticmethod
@@ -369,7 +370,7 @@ class RBM:
     def fit(self, X: Any, y: Any = None) -> RBM:
         """Initialise and train for ``n_epochs`` epochs on the rows of ``X`` (values in [0, 1])."""
         if np.ndim(X) != 2:
-            raise ValueError(f"X has shape {np.shape(X)}; expected (n_samples, n_visible)")
+            raise InputError(f"X has shape {np.shape(X)}; expected (n_samples, n_visible)")
         self._initialize(int(np.shape(X)[1]))
         Xt = self._as_tensor(X)
         for _ in range(int(self.n_epochs)):
@@ -382,7 +383,7 @@ class RBM:
 
         if not hasattr(self, "weights_"):
             if np.ndim(X) != 2:
-                raise ValueError(f"X has shape {np.shape(X)}; expected (n_samples, n_visible)")
+                raise InputError(f"X has shape {np.shape(X)}; expected (n_samples, n_visible)")
             self._initialize(int(np.shape(X)[1]))
         Xt = self._as_tensor(X)
         self._pass(Xt, torch.arange(Xt.shape[0], device=Xt.device))
@@ -424,7 +425,7 @@ class RBM:
 
         self._check_fitted()
         if self.visible != "bernoulli":
-            raise ValueError("score_samples (pseudo-likelihood) needs visible='bernoulli'")
+            raise InputError("score_samples (pseudo-likelihood) needs visible='bernoulli'")
         Xt = self._as_tensor(X)
         n, d = Xt.shape
         idx = torch.randint(

@@ -48,45 +48,17 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.models.config import TrainConfig, TrainHistory
+from netsci_dl.runs import SNAPSHOT_DIR, list_snapshots
+from netsci_dl.runs import snapshot_stem as _stem
 
 __all__ = ["TrainConfig", "TrainHistory", "fit_dbn", "train_dbn", "list_snapshots", "SNAPSHOT_DIR"]
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_DIR = "snapshots"
-
 
 # ---------------------------------------------------------------------- snapshots
-def _stem(step: int, layer: int, epoch: int) -> str:
-    return f"step{step:05d}_layer{layer}_epoch{epoch:04d}"
-
-
-def list_snapshots(run_dir: str | Path) -> list[tuple[Path, dict[str, Any]]]:
-    """The snapshots of a run, ordered by step: ``[(path to .safetensors, info dict), ...]``.
-
-    ``info`` is the JSON sidecar: ``layer``, ``epoch``, ``step``, ``layers``, ``epochs``,
-    ``recon_error``, ``elapsed_s``, ``image_shape`` (see the module docstring for the format).
-    A snapshot without its sidecar is skipped. An absent folder gives ``[]``.
-
-    Examples
-    --------
-    >>> list_snapshots("/nonexistent")
-    []
-    """
-    folder = Path(run_dir) / SNAPSHOT_DIR
-    if not folder.is_dir():
-        return []
-    out = []
-    for p in folder.glob("step*_layer*_epoch*.safetensors"):
-        if p.name.endswith(".state.safetensors"):
-            continue
-        side = p.with_suffix(".json")
-        if side.exists():
-            out.append((p, json.loads(side.read_text())))
-    return sorted(out, key=lambda t: t[1]["step"])
-
-
 def _write_snapshot(
     dbn: Any,
     folder: Path,
@@ -139,7 +111,7 @@ def _restore(dbn: Any, model_path: Path) -> tuple[int, int, list]:
 
     state_path = model_path.with_name(model_path.name.replace(".safetensors", ".state.safetensors"))
     if not state_path.exists():
-        raise ValueError(f"cannot resume: {state_path.name} (training state) is missing")
+        raise InputError(f"cannot resume: {state_path.name} (training state) is missing")
     with safe_open(str(model_path), framework="pt") as f:
         params = {k: f.get_tensor(k) for k in f.keys()}
     with safe_open(str(state_path), framework="pt") as f:
@@ -196,7 +168,7 @@ def fit_dbn(
 
     cfg = dbn.config
     if np.ndim(X) != 2 or np.shape(X)[1] != cfg.layers[0]:
-        raise ValueError(
+        raise InputError(
             f"X has shape {tuple(np.shape(X))}; the DBN's visible layer has {cfg.layers[0]} units"
         )
     dbn.initialize()
@@ -336,7 +308,7 @@ def train_dbn(
         b = dict(doc["config"], device=None)
         if a != b or old.get("data") != doc["data"]:
             diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-            raise ValueError(
+            raise InputError(
                 f"--resume: {cfg_path} differs from this run's configuration in {diff or ['data']}"
             )
     elif not resume and not force:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.errors import InputError
 from netsci_dl.plot._base import new_figure, pyplot
 
 __all__ = [
@@ -66,7 +67,7 @@ def plot_module_rfs(stats: Any, *, which: str = "mean", title: str = "") -> Any:
     """
     rf = stats.mean_rf if which == "mean" else stats.medoid_rf
     if rf is None:
-        raise ValueError(f"the statistics have no {which} receptive fields (pass rfs= and emd=)")
+        raise InputError(f"the statistics have no {which} receptive fields (pass rfs= and emd=)")
     rf = np.asarray(rf)
     if rf.ndim == 2:
         rf = rf[:, None, :]
@@ -144,7 +145,7 @@ def _member_order(labels: np.ndarray, emd: Any) -> np.ndarray:
     c = emd.condensed if hasattr(emd, "condensed") else np.asarray(emd, np.float64)
     D = squareform(c, checks=False) if np.ndim(c) == 1 else np.asarray(c, np.float64)
     if D.shape != (n, n):
-        raise ValueError(f"emd is for {D.shape[0]} units but labels has {n}")
+        raise InputError(f"emd is for {D.shape[0]} units but labels has {n}")
     same = labels[:, None] == labels[None, :]
     own = (D * same).sum(axis=1)
     return np.lexsort((np.arange(n), own, labels))
@@ -194,11 +195,11 @@ def plot_module_members(
     if R.ndim == 2:
         R = R[:, None, :]
     if R.ndim != 3 or R.shape[0] != lab.size:
-        raise ValueError(f"rfs has shape {R.shape}; expected ({lab.size}, h, w) to match labels")
+        raise InputError(f"rfs has shape {R.shape}; expected ({lab.size}, h, w) to match labels")
     if lab.dtype.kind not in "iu" or (lab.size and lab.min() < 0):
-        raise ValueError("labels must be non-negative integers (0..k-1)")
+        raise InputError("labels must be non-negative integers (0..k-1)")
     if n_members < 0:
-        raise ValueError(f"n_members={n_members} must be >= 0")
+        raise InputError(f"n_members={n_members} must be >= 0")
     k = int(lab.max()) + 1 if lab.size else 0
     size = np.bincount(lab, minlength=k)
     order = _member_order(lab, emd)
@@ -289,11 +290,11 @@ def plot_community_layers(
     """
     lab = np.asarray(getattr(partition, "labels", partition))
     if lab.shape != (G.n_nodes,):
-        raise ValueError(f"partition has shape {lab.shape}, expected ({G.n_nodes},) for G")
+        raise InputError(f"partition has shape {lab.shape}, expected ({G.n_nodes},) for G")
     if lab.dtype.kind not in "iu" or (lab.size and lab.min() < 0):
-        raise ValueError("partition labels must be non-negative integers")
+        raise InputError("partition labels must be non-negative integers")
     if max_communities < 1:
-        raise ValueError(f"max_communities={max_communities} must be >= 1")
+        raise InputError(f"max_communities={max_communities} must be >= 1")
     layer = np.asarray(G.node_layer)
     c = int(lab.max()) + 1 if lab.size else 0
     L = G.n_layers
