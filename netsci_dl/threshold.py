@@ -1,25 +1,38 @@
 """Thresholding: `LayeredGraph` -> `LayeredGraph` (sparse, unweighted by default). Pure.
 
 Every rule scores each edge from its signed weight ``w`` and keeps the edges whose score is
-**strictly** above a cut:
+**strictly** above a cut. ``weights`` says how the sign is used:
 
-==========  ===============  ==============================
-``on``      score            ``by_value(G, t)`` keeps
-==========  ===============  ==============================
-``"abs"``   ``|w|``          ``|w| > t`` (both signs)
-``"pos"``   ``w``            ``w > t`` (excitatory)
-``"neg"``   ``-w``           ``w < -t`` (inhibitory)
-==========  ===============  ==============================
+=============  ===============  ==============================
+``weights``    score            ``by_value(G, t)`` keeps
+=============  ===============  ==============================
+``"abs"``      ``|w|``          ``|w| > t`` (both signs)
+``"pos"``      ``w``            ``w > t`` (excitatory)
+``"neg"``      ``-w``           ``w < -t`` (inhibitory)
+=============  ===============  ==============================
+
+Rules work block by block on any DAG of node groups. **Identity blocks** (skip connections:
+weight 1, no learned weight) are never scored: every rule keeps them whole, and they do not
+count in quantiles, densities or ranks.
 
 The result's blocks are ``csr_array``. By default it is unweighted (every kept edge has weight 1)
 and keeps the original signed weight and its sign as edge attributes ``weight`` and ``sign``;
 ``keep_weights=True`` keeps the signed weights in the blocks. Scores always come from the
-original weights, so thresholding a thresholded graph again with the same rule is idempotent.
-Each rule appends a record (rule, parameters, cut, edges kept) to ``meta["thresholds"]``.
+original weights. Quantiles, densities and ranks are taken over the edges of the graph the rule
+is applied to, and each rule appends a record (rule, parameters, cut, edges kept) to
+``meta["thresholds"]``; **applying the rule that made a graph to that graph again is a no-op**
+(the record says so), so thresholding is idempotent. Ties at a cut (``top_k``, ``to_density``)
+are broken by edge order (block by block, row-major), the same for dense and sparse blocks.
+
+``auto`` (the command line's default, ``--threshold auto``): ``quantile:0.95`` over the whole
+graph when every weight block holds the same kind of value, else per block
+(``quantile-block:0.95``): kernel norms of a channel graph (never negative, larger than single
+weights) and signed weights must not be cut by one global quantile.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -35,18 +48,47 @@ __all__ = [
     "top_k",
     "to_density",
     "apply_spec",
+    "default_rule",
+    "block_value_kinds",
     "sweep",
     "SPEC_HELP",
+    "DEFAULT_SPEC",
 ]
 
-ON = ("abs", "pos", "neg")
+WEIGHTS = ("abs", "pos", "neg")
+
+#: the package's one default (``--threshold`` of every command)
+DEFAULT_SPEC = "auto:0.95"
 
 SPEC_HELP = (
     "RULE:VALUE with RULE one of abs, pos, neg (keep |w|>t, w>t, w<-t), quantile, "
-    "quantile-pos, quantile-layer (keep edges above the q-quantile of |w|, globally or per "
-    "layer), topk, topk-in (k strongest |w| out of / into each node), density (keep that "
-    "fraction of the possible edges), e.g. 'quantile:0.95'"
+    "quantile-pos, quantile-neg, quantile-block (keep edges above the q-quantile of the score, "
+    "globally or per block), topk, topk-in (the k strongest edges out of / into each node), "
+    "density, density-block (keep that fraction of the possible edges), auto:Q (quantile:Q, "
+    "per block when blocks hold different kinds of values), or none (keep every edge)"
 )
+
+
+def _resolve_weights(weights: str | None, on: str | None, where: str) -> str:
+    if on is not None:
+        warnings.warn(
+            f"{where}(on=...) is deprecated; use weights=...", DeprecationWarning, stacklevel=3
+        )
+        weights = on
+    if weights not in WEIGHTS:
+        raise InputError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+    return weights
+
+
+def _resolve_per_block(per_block: bool, per_layer: bool | None, where: str) -> bool:
+    if per_layer is not None:
+        warnings.warn(
+            f"{where}(per_layer=...) is deprecated; use per_block=...",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return bool(per_layer)
+    return bool(per_block)
 
 
 def _original_weights(G: LayeredGraph) -> tuple[Any, ...]:
@@ -57,18 +99,17 @@ def _values(block: Any) -> np.ndarray:
     return block.data if sp.issparse(block) else np.asarray(block).reshape(-1)
 
 
-def _score(w: np.ndarray, on: str) -> np.ndarray:
-    if on == "abs":
+def _score(w: np.ndarray, weights: str) -> np.ndarray:
+    if weights == "abs":
         return np.abs(w)
-    if on == "pos":
+    if weights == "pos":
         return w
-    if on == "neg":
-        return -w
-    raise InputError(f"on must be one of {ON}, got {on!r}")
+    return -w
 
 
-def _scores(G: LayeredGraph, on: str) -> list[np.ndarray]:
-    return [_score(_values(b), on) for b in _original_weights(G)]
+def _scored(G: LayeredGraph) -> list[int]:
+    """The blocks that rules score (every block but identity blocks)."""
+    return [b for b, k in enumerate(G.block_kinds) if k != "identity"]
 
 
 def _check_graph(G: LayeredGraph) -> None:
@@ -76,6 +117,8 @@ def _check_graph(G: LayeredGraph) -> None:
         raise TypeError(f"expected a LayeredGraph, got {type(G).__name__}")
     if G.n_edges == 0:
         raise InputError("the graph has no edges to threshold")
+    if not _scored(G):
+        raise InputError("the graph has only identity blocks: there is no weight to threshold")
 
 
 def _select(block: Any, keep: np.ndarray, values: np.ndarray) -> sp.csr_array:
@@ -96,51 +139,92 @@ def _select(block: Any, keep: np.ndarray, values: np.ndarray) -> sp.csr_array:
     )
 
 
+def _same_rule(G: LayeredGraph, record: Mapping[str, Any]) -> bool:
+    done = G.meta.get("thresholds") or []
+    if not done:
+        return False
+    last = {k: v for k, v in done[-1].items() if k not in ("kept", "of", "t", "noop")}
+    return last == {k: v for k, v in record.items() if k != "t"}
+
+
 def _apply(
     G: LayeredGraph,
-    keeps: Sequence[np.ndarray],
+    keeps: Mapping[int, np.ndarray],
     *,
     keep_weights: bool,
     record: dict[str, Any],
 ) -> LayeredGraph:
-    kept = int(sum(int(k.sum()) for k in keeps))
-    if kept == 0:
+    """Keep ``keeps[b]`` of every scored block ``b`` (identity blocks whole)."""
+    n_e = G.block_n_edges
+    full = {b: keeps.get(b, np.ones(n_e[b], dtype=bool)) for b in range(G.n_blocks)}
+    kept_scored = int(sum(int(full[b].sum()) for b in _scored(G)))
+    if kept_scored == 0:
         raise InputError(
             f"threshold {record['rule']} ({_describe(record)}) leaves no edge of {G.n_edges}"
         )
     orig = _original_weights(G)
     blocks, signs, weights = [], [], []
-    for b, w, keep in zip(G.blocks, orig, keeps):
+    for b, (blk, w) in enumerate(zip(G.blocks, orig)):
+        keep = full[b]
         wv = _values(w).astype(np.float32, copy=False)
         if keep_weights:
-            blocks.append(_select(b, keep, wv))
+            blocks.append(_select(blk, keep, wv))
         else:
-            blocks.append(_select(b, keep, np.ones(len(wv), dtype=np.float32)))
-            weights.append(_select(b, keep, wv))
-        signs.append(_select(b, keep, np.sign(wv).astype(np.int8)))
+            blocks.append(_select(blk, keep, np.ones(len(wv), dtype=np.float32)))
+            weights.append(_select(blk, keep, wv))
+        signs.append(_select(blk, keep, np.sign(wv).astype(np.int8)))
     edge_attrs: dict[str, tuple[Any, ...]] = {}
     for name, attr in G.edge_attrs.items():
         if name in ("weight", "sign"):
             continue
         edge_attrs[name] = tuple(
-            _select(b, k, _values(a)) for b, a, k in zip(G.blocks, attr, keeps)
+            _select(blk, full[b], _values(a)) for b, (blk, a) in enumerate(zip(G.blocks, attr))
         )
     edge_attrs["sign"] = tuple(signs)
     if not keep_weights:
         edge_attrs["weight"] = tuple(weights)
-    record = dict(record, kept=kept, of=G.n_edges, keep_weights=keep_weights)
+    kept = int(sum(int(k.sum()) for k in full.values()))
+    record = dict(record, kept=kept, of=G.n_edges)
     meta = dict(G.meta)
+    meta.setdefault("possible_edges", [int(x) for x in n_e])
     meta["thresholds"] = [*meta.get("thresholds", []), record]
     meta["weighted"] = bool(keep_weights and G.weighted)
     return G.replace(blocks=tuple(blocks), edge_attrs=edge_attrs, meta=meta)
+
+
+def _noop(G: LayeredGraph, record: Mapping[str, Any]) -> LayeredGraph:
+    meta = dict(G.meta)
+    meta["thresholds"] = [
+        *meta["thresholds"],
+        dict(record, noop=True, kept=G.n_edges, of=G.n_edges),
+    ]
+    return G.replace(meta=meta)
 
 
 def _describe(record: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in record.items() if k not in ("rule",))
 
 
+def _quantile(x: np.ndarray, q: float) -> float:
+    """``numpy.quantile(x, q)`` (linear interpolation) by partition: no full sort, one copy."""
+    n = len(x)
+    if n == 0:
+        return np.inf
+    pos = q * (n - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, n - 1)
+    part = np.partition(x, (lo, hi))
+    a, b = float(part[lo]), float(part[hi])
+    return a + (b - a) * (pos - lo)
+
+
 def by_value(
-    G: LayeredGraph, t: float, *, on: str = "abs", keep_weights: bool = False
+    G: LayeredGraph,
+    t: float,
+    *,
+    weights: str = "abs",
+    keep_weights: bool = False,
+    on: str | None = None,
 ) -> LayeredGraph:
     """Keep the edges whose score exceeds ``t``: ``|w| > t``, ``w > t`` or ``w < -t``.
 
@@ -149,10 +233,12 @@ def by_value(
     G : LayeredGraph
     t : float
         The cut (in weight units).
-    on : {"abs", "pos", "neg"}
+    weights : {"abs", "pos", "neg"}
         The score (see the module docstring).
     keep_weights : bool
         Keep the signed weights in the blocks instead of 1.
+    on : str, optional
+        Deprecated spelling of ``weights``.
 
     Returns
     -------
@@ -169,66 +255,79 @@ def by_value(
     (2, [1, -1])
     """
     _check_graph(G)
+    weights = _resolve_weights(weights, on, "by_value")
     t = float(t)
     if not np.isfinite(t):
         raise InputError(f"threshold t must be finite, got {t}")
-    keeps = [s > t for s in _scores(G, on)]
-    return _apply(G, keeps, keep_weights=keep_weights, record={"rule": "value", "on": on, "t": t})
+    orig = _original_weights(G)
+    keeps = {b: _score(_values(orig[b]), weights) > t for b in _scored(G)}
+    record = {"rule": "value", "weights": weights, "t": t, "keep_weights": keep_weights}
+    return _apply(G, keeps, keep_weights=keep_weights, record=record)
 
 
 def by_quantile(
     G: LayeredGraph,
     q: float,
     *,
-    on: str = "abs",
-    per_layer: bool = False,
+    weights: str = "abs",
+    per_block: bool = False,
     keep_weights: bool = False,
+    on: str | None = None,
+    per_layer: bool | None = None,
 ) -> LayeredGraph:
-    """Keep the edges whose score is above its ``q``-quantile (globally or per layer block).
+    """Keep the edges whose score is above its ``q``-quantile (globally or per block).
 
-    The cut is ``numpy.quantile(score, q)`` over every edge of the graph (or of each block
-    with ``per_layer=True``); edges strictly above it are kept, so about a fraction ``1 - q``
-    survives. ``on="pos"`` ranks by the signed weight, so it keeps the largest positive weights.
+    The cut is ``numpy.quantile(score, q)`` over every scored edge of ``G`` (or of each block
+    with ``per_block=True``); edges strictly above it are kept, so about a fraction ``1 - q``
+    survives. ``weights="pos"`` ranks by the signed weight, so it keeps the largest positive
+    weights. The quantile is taken over the edges of ``G``; applying the same rule again to its
+    result is a no-op.
 
     Examples
     --------
     >>> import numpy as np
     >>> from netsci_dl import LayeredGraph
     >>> G = LayeredGraph((2, 2), (np.array([[1.0, -2.0], [3.0, -4.0]], dtype=np.float32),))
-    >>> by_quantile(G, 0.5).edge_values("weight").tolist()
+    >>> H = by_quantile(G, 0.5)
+    >>> H.edge_values("weight").tolist()
     [3.0, -4.0]
+    >>> by_quantile(H, 0.5).n_edges   # the same rule again: a no-op
+    2
     """
     _check_graph(G)
+    weights = _resolve_weights(weights, on, "by_quantile")
+    per_block = _resolve_per_block(per_block, per_layer, "by_quantile")
     q = float(q)
     if not 0.0 <= q < 1.0:
         raise InputError(f"quantile q must be in [0, 1), got {q}")
-    scores = _scores(G, on)
-    if per_layer:
-        cuts = [float(np.quantile(s, q)) if len(s) else np.inf for s in scores]
+    record: dict[str, Any] = {
+        "rule": "quantile",
+        "weights": weights,
+        "q": q,
+        "per_block": per_block,
+        "keep_weights": keep_weights,
+    }
+    if _same_rule(G, record):
+        return _noop(G, record)
+    orig = _original_weights(G)
+    scored = _scored(G)
+    if per_block:
+        cuts = {b: _quantile(_score(_values(orig[b]), weights), q) for b in scored}
+        record["t"] = [cuts.get(b) for b in range(G.n_blocks)]
     else:
-        cuts = [float(np.quantile(np.concatenate(scores), q))] * len(scores)
-    keeps = [s > c for s, c in zip(scores, cuts)]
-    record = {"rule": "quantile", "on": on, "q": q, "per_layer": per_layer}
-    record["t"] = cuts if per_layer else cuts[0]
+        allv = np.concatenate([_score(_values(orig[b]), weights) for b in scored])
+        c = _quantile(allv, q)
+        del allv
+        cuts = dict.fromkeys(scored, c)
+        record["t"] = c
+    keeps = {b: _score(_values(orig[b]), weights) > cuts[b] for b in scored}
     return _apply(G, keeps, keep_weights=keep_weights, record=record)
 
 
-def _topk_mask(block: Any, score: np.ndarray, k: int, axis: int) -> np.ndarray:
-    n, m = block.shape
-    if not sp.issparse(block):
-        s2 = score.reshape(n, m)
-        size = s2.shape[axis]
-        if k >= size:
-            return np.ones(n * m, dtype=bool)
-        idx = np.argpartition(-s2, k - 1, axis=axis)
-        idx = idx[:, :k] if axis == 1 else idx[:k, :]
-        mask = np.zeros((n, m), dtype=bool)
-        np.put_along_axis(mask, idx, True, axis=axis)
-        return mask.reshape(-1)
-    rows = np.repeat(np.arange(n), np.diff(block.indptr))
-    group = rows if axis == 1 else block.indices
-    order = np.lexsort((-score, group))
-    g_sorted = group[order]
+def _rank_keep(groups: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
+    """Mask of the ``k`` highest scores within each group value; ties by position (stable)."""
+    order = np.lexsort((np.arange(len(score)), -score, groups))
+    g_sorted = groups[order]
     starts = np.searchsorted(g_sorted, g_sorted, side="left")
     rank = np.arange(len(order)) - starts
     keep = np.zeros(len(order), dtype=bool)
@@ -236,19 +335,27 @@ def _topk_mask(block: Any, score: np.ndarray, k: int, axis: int) -> np.ndarray:
     return keep
 
 
+def _ends(block: Any) -> tuple[np.ndarray, np.ndarray]:
+    n, m = block.shape
+    if sp.issparse(block):
+        return np.repeat(np.arange(n), np.diff(block.indptr)), np.asarray(block.indices)
+    return np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
+
+
 def top_k(
     G: LayeredGraph,
     k: int,
     *,
     direction: str = "out",
-    on: str = "abs",
+    weights: str = "abs",
     keep_weights: bool = False,
+    on: str | None = None,
 ) -> LayeredGraph:
-    """Keep, for every node, its ``k`` highest-scoring edges to the next layer (``"out"``) or from
-    the previous layer (``"in"``).
+    """Keep, for every node, its ``k`` highest-scoring edges out of it (``"out"``: over every
+    block leaving its group) or into it (``"in"``: over every block entering its group).
 
-    A node with ``k`` or fewer such edges keeps them all; the top layer (``"out"``) and the input
-    layer (``"in"``) have none. Ties at the k-th place are broken by edge order.
+    A node with ``k`` or fewer such edges keeps them all; sinks (``"out"``) and sources
+    (``"in"``) have none. Ties at the k-th place are broken by edge order.
 
     Examples
     --------
@@ -259,22 +366,54 @@ def top_k(
     [-5.0, 3.0]
     """
     _check_graph(G)
+    weights = _resolve_weights(weights, on, "top_k")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer, float)) or not np.isfinite(k):
+        raise InputError(f"k must be a positive integer, got {k!r}")
     if int(k) != k or k < 1:
         raise InputError(f"k must be a positive integer, got {k}")
     if direction not in ("out", "in"):
         raise InputError(f"direction must be 'out' or 'in', got {direction!r}")
-    axis = 1 if direction == "out" else 0
-    keeps = [_topk_mask(b, s, int(k), axis) for b, s in zip(G.blocks, _scores(G, on))]
-    record = {"rule": "top_k", "on": on, "k": int(k), "direction": direction}
+    k = int(k)
+    record = {
+        "rule": "top_k",
+        "weights": weights,
+        "k": k,
+        "direction": direction,
+        "keep_weights": keep_weights,
+    }
+    if _same_rule(G, record):
+        return _noop(G, record)
+    orig = _original_weights(G)
+    keeps: dict[int, np.ndarray] = {}
+    side = G.block_src if direction == "out" else G.block_dst
+    for grp in sorted({side[b] for b in _scored(G)}):
+        bs = [b for b in _scored(G) if side[b] == grp]
+        node = np.concatenate([_ends(G.blocks[b])[0 if direction == "out" else 1] for b in bs])
+        score = np.concatenate([_score(_values(orig[b]), weights) for b in bs])
+        keep = _rank_keep(node, score, k)
+        pos = 0
+        for b in bs:
+            n = G.block_n_edges[b]
+            keeps[b] = keep[pos : pos + n]
+            pos += n
     return _apply(G, keeps, keep_weights=keep_weights, record=record)
 
 
 def _top_m(score: np.ndarray, m: int) -> np.ndarray:
-    keep = np.zeros(len(score), dtype=bool)
-    if m >= len(score):
+    """The ``m`` highest scores; ties at the cut by position (stable, no full sort)."""
+    n = len(score)
+    keep = np.zeros(n, dtype=bool)
+    if m >= n:
         keep[:] = True
-    elif m > 0:
-        keep[np.argpartition(-score, m - 1)[:m]] = True
+        return keep
+    if m <= 0:
+        return keep
+    cut = np.partition(score, n - m)[n - m]  # the m-th largest value
+    above = score > cut
+    need = m - int(above.sum())
+    ties = np.flatnonzero(score == cut)[:need]
+    keep[above] = True
+    keep[ties] = True
     return keep
 
 
@@ -282,15 +421,18 @@ def to_density(
     G: LayeredGraph,
     density: float,
     *,
-    on: str = "abs",
-    per_layer: bool = False,
+    weights: str = "abs",
+    per_block: bool = False,
     keep_weights: bool = False,
+    on: str | None = None,
+    per_layer: bool | None = None,
 ) -> LayeredGraph:
     """Keep exactly ``round(density * possible)`` highest-scoring edges.
 
-    ``possible`` is the number of node pairs between consecutive layers,
-    ``sum_l n_l * n_{l+1}`` (per block with ``per_layer=True``). Ties at the cut are broken by
-    edge order, so the count is exact.
+    ``possible`` is the number of edges the blocks can hold: the edges of the unthresholded
+    graph (``n_src * n_dst`` for a dense block; the real connections of a grouped convolution),
+    recorded in ``meta["possible_edges"]`` at the first threshold; per block with
+    ``per_block=True``. Ties at the cut are broken by edge order, so the count is exact.
 
     Examples
     --------
@@ -301,39 +443,92 @@ def to_density(
     [-4.0]
     """
     _check_graph(G)
+    weights = _resolve_weights(weights, on, "to_density")
+    per_block = _resolve_per_block(per_block, per_layer, "to_density")
     density = float(density)
     if not 0.0 < density <= 1.0:
         raise InputError(f"density must be in (0, 1], got {density}")
-    scores = _scores(G, on)
-    sizes = G.layer_sizes
-    if per_layer:
-        keeps = [
-            _top_m(s, int(round(density * sizes[l] * sizes[l + 1]))) for l, s in enumerate(scores)
-        ]
+    record = {
+        "rule": "density",
+        "weights": weights,
+        "density": density,
+        "per_block": per_block,
+        "keep_weights": keep_weights,
+    }
+    if _same_rule(G, record):
+        return _noop(G, record)
+    possible = G.meta.get("possible_edges") or list(G.block_n_edges)
+    orig = _original_weights(G)
+    scored = _scored(G)
+    if per_block:
+        keeps = {
+            b: _top_m(_score(_values(orig[b]), weights), int(round(density * possible[b])))
+            for b in scored
+        }
     else:
-        possible = sum(sizes[l] * sizes[l + 1] for l in range(len(scores)))
-        flat = _top_m(np.concatenate(scores), int(round(density * possible)))
-        keeps = np.split(flat, np.cumsum([len(s) for s in scores])[:-1])
-    record = {"rule": "density", "on": on, "density": density, "per_layer": per_layer}
+        total = sum(int(possible[b]) for b in scored)
+        allv = np.concatenate([_score(_values(orig[b]), weights) for b in scored])
+        flat = _top_m(allv, int(round(density * total)))
+        del allv
+        parts = np.split(flat, np.cumsum([G.block_n_edges[b] for b in scored])[:-1])
+        keeps = dict(zip(scored, parts))
     return _apply(G, keeps, keep_weights=keep_weights, record=record)
 
 
+def block_value_kinds(G: LayeredGraph) -> tuple[str, ...]:
+    """What the values of each block are: ``"signed weight"``, ``"kernel <reduction>"`` (a
+    channel graph's kernel norms, from ``meta["edge_weight"]``), or ``"identity"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netsci_dl import LayeredGraph
+    >>> block_value_kinds(LayeredGraph((2, 2), (np.ones((2, 2), np.float32),)))
+    ('signed weight',)
+    """
+    notes = list(G.meta.get("edge_weight") or [])
+    out = []
+    for b, kind in enumerate(G.block_kinds):
+        note = str(notes[b]) if b < len(notes) else "weight"
+        if kind == "identity":
+            out.append("identity")
+        elif "kernel" in note or "features of each channel" in note:
+            red = note.split(" ", 1)[0]
+            out.append(f"kernel {red}" if red in ("l2", "l1", "max_abs") else "signed weight")
+        else:
+            out.append("signed weight")
+    return tuple(out)
+
+
+def default_rule(G: LayeredGraph, q: float = 0.95) -> str:
+    """The ``auto`` rule for ``G``: ``quantile:q``, or ``quantile-block:q`` when the weight
+    blocks hold different kinds of values (see the module docstring)."""
+    kinds = {k for k, bk in zip(block_value_kinds(G), G.block_kinds) if bk != "identity"}
+    return f"quantile-block:{q:g}" if len(kinds) > 1 else f"quantile:{q:g}"
+
+
 _SPECS: dict[str, Callable[[LayeredGraph, float, bool], LayeredGraph]] = {
-    "abs": lambda G, v, kw: by_value(G, v, on="abs", keep_weights=kw),
-    "pos": lambda G, v, kw: by_value(G, v, on="pos", keep_weights=kw),
-    "neg": lambda G, v, kw: by_value(G, v, on="neg", keep_weights=kw),
-    "quantile": lambda G, v, kw: by_quantile(G, v, on="abs", keep_weights=kw),
-    "quantile-pos": lambda G, v, kw: by_quantile(G, v, on="pos", keep_weights=kw),
-    "quantile-neg": lambda G, v, kw: by_quantile(G, v, on="neg", keep_weights=kw),
-    "quantile-layer": lambda G, v, kw: by_quantile(G, v, on="abs", per_layer=True, keep_weights=kw),
+    "abs": lambda G, v, kw: by_value(G, v, weights="abs", keep_weights=kw),
+    "pos": lambda G, v, kw: by_value(G, v, weights="pos", keep_weights=kw),
+    "neg": lambda G, v, kw: by_value(G, v, weights="neg", keep_weights=kw),
+    "quantile": lambda G, v, kw: by_quantile(G, v, weights="abs", keep_weights=kw),
+    "quantile-pos": lambda G, v, kw: by_quantile(G, v, weights="pos", keep_weights=kw),
+    "quantile-neg": lambda G, v, kw: by_quantile(G, v, weights="neg", keep_weights=kw),
+    "quantile-block": lambda G, v, kw: by_quantile(
+        G, v, weights="abs", per_block=True, keep_weights=kw
+    ),
     "topk": lambda G, v, kw: top_k(G, int(v), direction="out", keep_weights=kw),
     "topk-in": lambda G, v, kw: top_k(G, int(v), direction="in", keep_weights=kw),
     "density": lambda G, v, kw: to_density(G, v, keep_weights=kw),
+    "density-block": lambda G, v, kw: to_density(G, v, per_block=True, keep_weights=kw),
 }
+_ALIASES = {"quantile-layer": "quantile-block", "density-layer": "density-block"}
 
 
-def apply_spec(G: LayeredGraph, spec: str, *, keep_weights: bool = False) -> LayeredGraph:
-    """Apply a rule written as ``RULE:VALUE`` (the CLI's ``--threshold``).
+def apply_spec(G: LayeredGraph, spec: str | None, *, keep_weights: bool = False) -> LayeredGraph:
+    """Apply a rule written as ``RULE:VALUE`` (the CLI's ``--threshold``; see
+    :data:`SPEC_HELP`). ``"none"`` (or None) returns ``G`` unchanged; ``"auto"`` means
+    ``auto:0.95``. The rule actually applied is recorded in ``meta["thresholds"]``.
 
     Examples
     --------
@@ -342,17 +537,30 @@ def apply_spec(G: LayeredGraph, spec: str, *, keep_weights: bool = False) -> Lay
     >>> G = LayeredGraph((2, 2), (np.array([[1.0, -2.0], [3.0, -4.0]], dtype=np.float32),))
     >>> apply_spec(G, "abs:2.5").n_edges
     2
+    >>> apply_spec(G, "none") is G
+    True
     """
-    rule, sep, value = str(spec).partition(":")
-    rule = rule.strip().lower()
-    if not sep or rule not in _SPECS:
+    if spec is None or str(spec).strip().lower() in ("none", "full"):
+        return G
+    s = str(spec).strip().lower()
+    if s == "auto":
+        s = DEFAULT_SPEC
+    rule, sep, value = s.partition(":")
+    rule = _ALIASES.get(rule.strip(), rule.strip())
+    if not sep or (rule not in _SPECS and rule != "auto"):
         raise InputError(f"threshold {spec!r} not understood: {SPEC_HELP}")
     try:
         v = float(value)
     except ValueError:
         raise InputError(f"threshold {spec!r}: {value!r} is not a number") from None
-    if rule.startswith("topk") and v != int(v):
-        raise InputError(f"threshold {spec!r}: k must be an integer")
+    if not np.isfinite(v):
+        raise InputError(f"threshold {spec!r}: the value must be finite")
+    if rule.startswith("topk") and (v != int(v) or v < 1):
+        raise InputError(f"threshold {spec!r}: k must be a positive integer")
+    if rule == "auto":
+        if not 0.0 <= v < 1.0:
+            raise InputError(f"threshold {spec!r}: auto takes a quantile in [0, 1)")
+        return apply_spec(G, default_rule(G, v), keep_weights=keep_weights)
     return _SPECS[rule](G, v, keep_weights)
 
 
@@ -376,8 +584,9 @@ def sweep(
     values: Sequence[float],
     *,
     rule: str = "value",
-    on: str = "abs",
+    weights: str = "abs",
     metrics: Mapping[str, Callable[[LayeredGraph], float]] | None = None,
+    on: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Metrics of the thresholded graph over a grid of cuts.
 
@@ -388,7 +597,7 @@ def sweep(
         Cuts ``t`` (``rule="value"``), quantiles ``q`` (``"quantile"``) or densities
         (``"density"``).
     rule : {"value", "quantile", "density"}
-    on : {"abs", "pos", "neg"}
+    weights : {"abs", "pos", "neg"}
     metrics : mapping of name to callable(LayeredGraph) -> float, optional
         Default: ``n_edges``, ``mean_degree`` and ``isolated_fraction``. A cut that leaves no
         edge gives NaN for every metric.
@@ -398,6 +607,10 @@ def sweep(
     dict of str to ndarray
         ``"value"`` (the grid) and one array per metric.
 
+    See Also
+    --------
+    netsci_dl.analysis.threshold_sweep : the same against null models, as a table.
+
     Examples
     --------
     >>> import numpy as np
@@ -406,10 +619,11 @@ def sweep(
     >>> sweep(G, [0.5, 2.5, 5.0])["n_edges"].tolist()
     [4.0, 2.0, nan]
     """
+    weights = _resolve_weights(weights, on, "sweep")
     fns = {
-        "value": lambda v: by_value(G, v, on=on),
-        "quantile": lambda v: by_quantile(G, v, on=on),
-        "density": lambda v: to_density(G, v, on=on),
+        "value": lambda v: by_value(G, v, weights=weights),
+        "quantile": lambda v: by_quantile(G, v, weights=weights),
+        "density": lambda v: to_density(G, v, weights=weights),
     }
     if rule not in fns:
         raise InputError(f"rule must be one of {list(fns)}, got {rule!r}")
@@ -420,7 +634,7 @@ def sweep(
     for i, v in enumerate(values):
         try:
             H = fns[rule](v)
-        except ValueError as e:
+        except InputError as e:
             if "leaves no edge" not in str(e):
                 raise
             continue

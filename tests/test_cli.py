@@ -27,7 +27,8 @@ def run(*args):
 def test_info(ckpt):
     r = run("info", ckpt)
     assert r.exit_code == 0, r.output
-    assert "input [16] -> 0 [8] -> 2 [4]" in r.output
+    assert "graph: 28 nodes in 3 groups, 160 edges in 2 blocks (a chain)" in r.output
+    assert "input -> 0: weight 16x8 (128 edges)" in r.output and "0 -> 2: weight 8x4" in r.output
     assert "3.weight" in r.output and "normalisation" in r.output
     r = run("info", ckpt, "--json")
     assert r.exit_code == 0
@@ -57,7 +58,7 @@ def _bad_inputs(tmp_path, ckpt):
     nan["2.weight"] = sd["2.weight"].clone()
     nan["2.weight"][1, 1] = float("nan")
     torch.save(nan, tmp_path / "nan.pt")
-    torch.save({"a.weight": torch.ones(3, 4, 5)}, tmp_path / "dims.pt")
+    torch.save({"a.weight": torch.ones(3, 4, 5, 1, 1, 1)}, tmp_path / "dims.pt")
     torch.save({"a.weight": torch.ones(3, 4), "b.weight": torch.ones(2, 5)}, tmp_path / "chain.pt")
     data = ckpt.read_bytes()
     (tmp_path / "cut.pt").write_bytes(data[: len(data) // 3])
@@ -65,7 +66,7 @@ def _bad_inputs(tmp_path, ckpt):
     (tmp_path / "exists.npz").write_bytes(b"old")
     return [
         (["export", tmp_path / "nan.pt"], "1 NaN"),
-        (["export", tmp_path / "dims.pt", "--layers", "a,"], "not 2-D or 4-D"),
+        (["export", tmp_path / "dims.pt", "--layers", "a,"], "not weight matrices"),
         (["export", tmp_path / "chain.pt"], "broken shape chain"),
         (["export", ckpt, "--layers", "nomatch"], "matches no weight"),
         (["export", ckpt, "--threshold", "abs:1000"], "leaves no edge"),
@@ -94,9 +95,13 @@ def test_existing_output_needs_force(ckpt, tmp_path):
     r = run("export", ckpt, "-o", out)
     assert r.exit_code == 2 and "--force" in r.output
     assert out.read_bytes() == b"old"
-    r = run("export", ckpt, "-o", out, "--force")
+    r = run("export", ckpt, "-o", out, "--force", "--threshold", "none")
     assert r.exit_code == 0
     assert nd.load(out).n_edges == 16 * 8 + 8 * 4
+    r = run("export", ckpt, "-o", out, "--force")  # the default: auto:0.95
+    assert r.exit_code == 0
+    H = nd.load(out)
+    assert H.n_edges == 8 and H.meta["thresholds"][-1]["q"] == 0.95
 
 
 def test_info_bad_file(tmp_path):

@@ -42,7 +42,8 @@ def test_mlp_from_state_dict_and_files(tmp_path):
     G = nd.load(m)
     np.testing.assert_array_equal(G.blocks[0], m[0].weight.detach().numpy().T)
     np.testing.assert_allclose(G.node_attrs["bias"][7:12], m[0].bias.detach().numpy())
-    assert np.isnan(G.node_attrs["bias"][:7]).all()
+    assert not G.node_attrs["has_bias"][:7].any() and G.node_attrs["has_bias"][7:].all()
+    np.testing.assert_array_equal(G.node_attrs["bias"][:7], 0.0)
     sd = m.state_dict()
     torch.save(sd, tmp_path / "m.pt")
     torch.save({"epoch": 3, "state_dict": sd}, tmp_path / "nested.pth")
@@ -82,12 +83,15 @@ def test_nan_weights_named(tmp_path):
 
 
 def test_bad_tensor_dims(tmp_path):
-    sd = {"a.weight": torch.randn(3, 4, 5), "b.weight": torch.randn(2, 3)}
+    sd = {"a.weight": torch.randn(3, 4, 5, 1, 1, 2), "b.weight": torch.randn(2, 3)}
     plan = nd.inspect(sd)
     skipped = {t.name: t.reason for t in plan.tensors if t.role == "skipped"}
-    assert "1-D convolution" in skipped["a.weight"]
-    with pytest.raises(ValueError, match="not 2-D or 4-D"):
+    assert "6-D tensor is not a weight matrix" in skipped["a.weight"]
+    with pytest.raises(ValueError, match="not weight matrices or convolution kernels"):
         nd.load(sd, layers=["a"])
+    # a 3-D weight is a Conv1d kernel: a channel graph like any convolution
+    G = nd.load({"c.weight": torch.randn(3, 4, 5), "d.weight": torch.randn(2, 3, 1)})
+    assert G.layer_sizes == (4, 3, 2) and G.meta["model_kind"] == "cnn"
 
 
 def test_refuses_pickled_objects(tmp_path):
@@ -135,18 +139,21 @@ def test_cnn_channel_graph():
     assert G.meta["model_kind"] == "cnn"
     w1 = m.conv1.weight.detach().numpy()
     np.testing.assert_allclose(G.blocks[0], np.sqrt((w1**2).sum(axis=(2, 3))).T, rtol=1e-6)
-    # grouped conv: output channels 0-2 only see input channels 0-1
+    # grouped conv: output channels 0-2 only see input channels 0-1: one edge per kernel
     B = G.blocks[1]
-    assert (B[2:, :3] == 0).all() and (B[:2, 3:] == 0).all()
+    assert B.nnz == 6 * 2  # 6 outputs x 2 input channels each, not 6 x 4
+    D = B.toarray()
+    assert (D[2:, :3] == 0).all() and (D[:2, 3:] == 0).all()
     w2 = m.conv2.weight.detach().numpy()
-    np.testing.assert_allclose(B[:2, 0], np.sqrt((w2[0] ** 2).sum(axis=(1, 2))), rtol=1e-6)
+    np.testing.assert_allclose(D[:2, 0], np.sqrt((w2[0] ** 2).sum(axis=(1, 2))), rtol=1e-6)
     # flatten: channel c's 25 features reduced per output unit
     wf = m.fc.weight.detach().numpy()
     np.testing.assert_allclose(G.blocks[2][5, 7], np.linalg.norm(wf[7, 125:150]), rtol=1e-6)
-    # the state_dict alone infers the groups from the chain
-    H = nd.load(m.state_dict())
-    for a, b in zip(G.blocks, H.blocks):
-        np.testing.assert_allclose(a, b)
+    # the state_dict alone cannot tell a grouped convolution from a branch: refused, naming both
+    with pytest.raises(ValueError, match=r"conv2.*2 groups, or a branch.*pass the model"):
+        nd.load(m.state_dict())
+    H = nd.load(m.state_dict(), layers=["conv1"])
+    np.testing.assert_allclose(H.blocks[0], G.blocks[0])
     L1 = nd.load(m, conv_reduce="sum")
     np.testing.assert_allclose(L1.blocks[0], w1.sum(axis=(2, 3)).T, rtol=1e-5)
 
@@ -168,7 +175,7 @@ def test_kernel_reductions():
 
 def test_linear_then_conv_refused():
     sd = {"a.weight": torch.randn(4, 3), "b.weight": torch.randn(2, 4, 3, 3)}
-    with pytest.raises(ValueError, match="follows the Linear layer"):
+    with pytest.raises(ValueError, match="broken shape chain: convolution 'b' follows the Linear layer 'a'"):
         nd.load(sd)
 
 

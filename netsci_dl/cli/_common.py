@@ -1,8 +1,11 @@
-"""Options shared by several commands."""
+"""Options shared by several commands: one name, one default, one meaning everywhere."""
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -10,20 +13,36 @@ import click
 from netsci_dl.errors import InputError
 from netsci_dl.export.conv import REDUCTIONS
 
-__all__ = ["export_options", "layers_arg", "parse_image_shape"]
+__all__ = [
+    "LoaderOptions",
+    "loader_options",
+    "layers_arg",
+    "parse_image_shape",
+    "parse_shape",
+    "DEFAULT_THRESHOLD",
+    "threshold_option",
+]
+
+#: the one default cut of every command that thresholds (``--threshold``)
+DEFAULT_THRESHOLD = "quantile:0.95"
 
 
-def parse_image_shape(value: str | None) -> tuple[int, ...] | None:
-    """``"28x28"`` -> ``(28, 28)``."""
+def parse_shape(value: str | None, what: str) -> tuple[int, ...] | None:
+    """``"28x28"`` or ``"1,3,32,32"`` -> a tuple of positive ints."""
     if not value:
         return None
     try:
         shape = tuple(int(v) for v in value.lower().replace(",", "x").split("x"))
     except ValueError:
-        raise InputError(f"--image-shape {value!r}: expected e.g. 28x28") from None
+        raise InputError(f"{what} {value!r}: expected sizes like 28x28 or 1,3,32,32") from None
     if any(s <= 0 for s in shape):
-        raise InputError(f"--image-shape {value!r}: sizes must be positive")
+        raise InputError(f"{what} {value!r}: sizes must be positive")
     return shape
+
+
+def parse_image_shape(value: str | None) -> tuple[int, ...] | None:
+    """``"28x28"`` -> ``(28, 28)``."""
+    return parse_shape(value, "--image-shape")
 
 
 def layers_arg(value: str | None) -> Any:
@@ -33,30 +52,167 @@ def layers_arg(value: str | None) -> Any:
     return [v.strip() for v in value.split(",") if v.strip()] if "," in value else value
 
 
-def export_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--layers``, ``--layout``, ``--conv-reduce``, ``--image-shape``."""
+@dataclass(frozen=True)
+class LoaderOptions:
+    """The loader options of a command, as ``netsci_dl.load`` keywords."""
+
+    layers: Any = None
+    layout: str = "auto"
+    conv_reduce: str = "l2"
+    image_shape: tuple[int, ...] | None = None
+    model: str | None = None
+    model_kwargs: dict[str, Any] | None = None
+    input_shape: tuple[int, ...] | None = None
+    fold_batchnorm: bool = False
+    state_dict_key: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keywords for :func:`netsci_dl.load` / :func:`netsci_dl.inspect`."""
+        example = None
+        model: Any = None
+        if self.model is not None:
+            from netsci_dl.export import build_model
+
+            model = build_model(self.model, self.model_kwargs)
+        if self.input_shape is not None:
+            import torch
+
+            g = torch.Generator().manual_seed(0)
+            example = torch.randn(self.input_shape, generator=g)
+        return {
+            "layers": self.layers,
+            "layout": self.layout,
+            "conv_reduce": self.conv_reduce,
+            "image_shape": self.image_shape,
+            "model": model,
+            "example_input": example,
+            "fold_batchnorm": self.fold_batchnorm,
+            "state_dict_key": self.state_dict_key,
+        }
+
+    def load(self, source: Any) -> Any:
+        """``netsci_dl.load(source, ...)`` with these options."""
+        from netsci_dl.export import load
+
+        return load(source, **self.kwargs())
+
+    def inspect(self, source: Any) -> Any:
+        """``netsci_dl.inspect(source, ...)`` with these options."""
+        from netsci_dl.export import inspect
+
+        return inspect(source, **self.kwargs())
+
+
+_LOADER_PARAMS = (
+    "layers",
+    "layout",
+    "conv_reduce",
+    "image_shape",
+    "model",
+    "model_kwargs",
+    "input_shape",
+    "fold_batchnorm",
+    "state_dict_key",
+)
+
+
+def _options(value: dict[str, Any]) -> LoaderOptions:
+    if value.get("model_kwargs") and not value.get("model"):
+        raise InputError("--model-kwargs needs --model")
+    kwargs = None
+    if value.get("model_kwargs"):
+        try:
+            kwargs = json.loads(value["model_kwargs"])
+        except ValueError as e:
+            raise InputError(f"--model-kwargs is not valid JSON: {e}") from None
+        if not isinstance(kwargs, dict):
+            raise InputError("--model-kwargs must be a JSON object, e.g. '{\"depth\": 18}'")
+    return LoaderOptions(
+        layers=layers_arg(value.get("layers")),
+        layout=value.get("layout") or "auto",
+        conv_reduce=value.get("conv_reduce") or "l2",
+        image_shape=parse_image_shape(value.get("image_shape")),
+        model=value.get("model"),
+        model_kwargs=kwargs,
+        input_shape=parse_shape(value.get("input_shape"), "--input-shape"),
+        fold_batchnorm=bool(value.get("fold_batchnorm")),
+        state_dict_key=value.get("state_dict_key"),
+    )
+
+
+def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The loader options of every command that reads a checkpoint; the command receives them
+    as one ``loader: LoaderOptions`` argument."""
     opts = [
         click.option(
             "--layers",
             default=None,
-            help="Layers to export: a regular expression, or a comma-separated list of names.",
+            help="Layers to export: a regular expression, or a comma-separated list of names. "
+            "The selection must be a chain or a connected DAG.",
         ),
         click.option(
             "--layout",
             type=click.Choice(["auto", "out_in", "in_out"]),
             default="auto",
             show_default=True,
-            help="Weight orientation: torch (out_in) or (in_out).",
+            help="Weight orientation of a checkpoint: torch (out_in) or (in_out).",
         ),
         click.option(
             "--conv-reduce",
             type=click.Choice(list(REDUCTIONS)),
             default="l2",
             show_default=True,
-            help="How a conv kernel becomes one edge weight.",
+            help="How a convolution kernel becomes one edge weight.",
         ),
         click.option("--image-shape", default=None, help="Input image shape, e.g. 28x28."),
+        click.option(
+            "--model",
+            default=None,
+            metavar="PKG.MODULE:CLASS",
+            help="The architecture: the class is built, the checkpoint loaded strictly into it "
+            "and the model traced (needed for skip connections, branches, attention).",
+        ),
+        click.option(
+            "--model-kwargs", default=None, metavar="JSON", help="Keyword arguments of --model."
+        ),
+        click.option(
+            "--input-shape",
+            default=None,
+            metavar="1,3,32,32",
+            help="Shape of one example input (batch first): the forward pass is recorded on it "
+            "when torch.fx cannot trace the model.",
+        ),
+        click.option(
+            "--fold-batchnorm",
+            is_flag=True,
+            help="Fold BatchNorm's per-channel scale into the incoming edges (needs --model).",
+        ),
+        click.option(
+            "--state-dict-key",
+            default=None,
+            help="The key of a dict checkpoint that holds the weights, when several do.",
+        ),
     ]
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {k: kwargs.pop(k) for k in _LOADER_PARAMS}
+        kwargs["loader"] = _options(values)
+        return f(*args, **kwargs)
+
     for opt in reversed(opts):
-        f = opt(f)
-    return f
+        wrapper = opt(wrapper)
+    return wrapper
+
+
+def threshold_option(help_extra: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--threshold RULE:VALUE`` with the one default of the package."""
+    from netsci_dl.threshold import SPEC_HELP
+
+    return click.option(
+        "--threshold",
+        "threshold_spec",
+        default=DEFAULT_THRESHOLD,
+        show_default=True,
+        help=f"{SPEC_HELP}. {help_extra}".strip(),
+    )

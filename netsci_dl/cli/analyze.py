@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from netsci_dl.cli._common import export_options, layers_arg, parse_image_shape
-from netsci_dl.threshold import SPEC_HELP
+from netsci_dl.cli._common import LoaderOptions, loader_options, threshold_option
 
 
 @click.command()
@@ -20,9 +19,7 @@ from netsci_dl.threshold import SPEC_HELP
     type=click.Path(dir_okay=False),
     help="A second checkpoint (e.g. before training); shifts are CHECKPOINT minus it.",
 )
-@click.option(
-    "--threshold", "threshold_spec", default="quantile:0.95", show_default=True, help=SPEC_HELP
-)
+@threshold_option()
 @click.option("--name", default=None, help="Model name shown in titles (default: the file name).")
 @click.option(
     "--modules-layer",
@@ -36,7 +33,7 @@ from netsci_dl.threshold import SPEC_HELP
     type=int,
     help="Modules in that section (default: min(20, units // 5)).",
 )
-@export_options
+@loader_options
 @click.option("--force", is_flag=True, help="Replace the report files of an existing folder.")
 def analyze(
     checkpoint: str,
@@ -46,31 +43,21 @@ def analyze(
     name: str | None,
     modules_layer: str,
     modules_k: int | None,
-    layers: str | None,
-    layout: str,
-    conv_reduce: str,
-    image_shape: str | None,
+    loader: LoaderOptions,
     force: bool,
 ) -> None:
     """Analyse CHECKPOINT as a graph and write a report folder: OUTPUT/index.html."""
     from functools import partial
     from pathlib import Path
 
-    import netsci_dl as nd
     from netsci_dl.io.report import DEFAULT_SECTIONS, write_report
     from netsci_dl.io.report_modules import modules_section
 
     out = Path(output)
     if out.exists() and out.is_dir() and any(out.iterdir()) and not force:
         raise FileExistsError(f"{out} exists and is not empty; pass --force to replace the report")
-    opts = {
-        "layers": layers_arg(layers),
-        "layout": layout,
-        "conv_reduce": conv_reduce,
-        "image_shape": parse_image_shape(image_shape),
-    }
-    G = nd.load(checkpoint, **opts)
-    other = nd.load(compare_path, **opts) if compare_path else None
+    G = loader.load(checkpoint)
+    other = loader.load(compare_path) if compare_path else None
     mlayer: int | str = int(modules_layer) if modules_layer.lstrip("-").isdigit() else modules_layer
     sections = [
         partial(modules_section, layer=mlayer, k=modules_k) if b is modules_section else b

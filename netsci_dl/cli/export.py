@@ -1,11 +1,10 @@
-"""``netsci-dl export``: checkpoint -> graph file (optionally thresholded)."""
+"""``netsci-dl export``: checkpoint -> graph file (thresholded by the package's default rule)."""
 
 from __future__ import annotations
 
 import click
 
-from netsci_dl.cli._common import export_options, layers_arg, parse_image_shape
-from netsci_dl.threshold import SPEC_HELP
+from netsci_dl.cli._common import LoaderOptions, loader_options, threshold_option
 
 
 @click.command()
@@ -15,18 +14,18 @@ from netsci_dl.threshold import SPEC_HELP
     "--output",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Output file (.npz, .graphml, .graphml.gz, .gexf).",
+    help="Output file (.npz, .graphml, .graphml.gz, .gexf, .gexf.gz).",
 )
 @click.option(
     "--format",
     "fmt",
     default=None,
-    help="graphml, graphml.gz, gexf or npz (default: from the output suffix).",
+    help="graphml, graphml.gz, gexf, gexf.gz or npz (default: from the output suffix).",
 )
 @click.option(
     "--directed/--undirected",
     default=None,
-    help="Edge direction in the file (default: the model's; layer l -> l+1).",
+    help="Edge direction in the file (default: the model's; src -> dst).",
 )
 @click.option(
     "--node-attrs",
@@ -35,38 +34,28 @@ from netsci_dl.threshold import SPEC_HELP
     type=click.Path(dir_okay=False),
     help="CSV or .npz of per-node columns (n_nodes rows, e.g. analyze's nodes.csv) to attach.",
 )
-@click.option("--threshold", "threshold_spec", default=None, help=SPEC_HELP)
+@threshold_option("Use 'none' to export every edge.")
 @click.option("--keep-weights", is_flag=True, help="Keep signed weights on thresholded edges.")
-@export_options
+@loader_options
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 def export(
     checkpoint: str,
     output: str,
-    threshold_spec: str | None,
+    threshold_spec: str,
     keep_weights: bool,
-    layers: str | None,
-    layout: str,
-    conv_reduce: str,
-    image_shape: str | None,
+    loader: LoaderOptions,
     force: bool,
     fmt: str | None = None,
     directed: bool | None = None,
     node_attrs: str | None = None,
 ) -> None:
-    """Export CHECKPOINT (.pt/.pth/.safetensors/.npz) to a graph file."""
+    """Export CHECKPOINT (.pt/.pth/.safetensors/.npz, or a saved graph) to a graph file."""
     import netsci_dl as nd
     from netsci_dl.io import write_graph
 
     write_graph.check_output(output, force=force, fmt=fmt)
-    G = nd.load(
-        checkpoint,
-        layers=layers_arg(layers),
-        layout=layout,
-        conv_reduce=conv_reduce,
-        image_shape=parse_image_shape(image_shape),
-    )
-    if threshold_spec:
-        G = nd.threshold.apply_spec(G, threshold_spec, keep_weights=keep_weights)
+    G = loader.load(checkpoint)
+    G = nd.threshold.apply_spec(G, threshold_spec, keep_weights=keep_weights)
     if node_attrs:
         from netsci_dl.io.node_table import read_node_table
 

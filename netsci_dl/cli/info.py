@@ -1,4 +1,4 @@
-"""``netsci-dl info``: what a checkpoint holds and what would be exported."""
+"""``netsci-dl info``: what a checkpoint holds and what would be exported (or why not)."""
 
 from __future__ import annotations
 
@@ -6,43 +6,31 @@ import json
 
 import click
 
-from netsci_dl.cli._common import export_options, layers_arg, parse_image_shape
+from netsci_dl.cli._common import LoaderOptions, loader_options
+from netsci_dl.errors import InputError
 
 
 @click.command()
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@export_options
+@loader_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def info(
-    checkpoint: str,
-    layers: str | None,
-    layout: str,
-    conv_reduce: str,
-    image_shape: str | None,
-    as_json: bool,
-) -> None:
-    """Show the layers found in CHECKPOINT, their shapes, what will be exported and why the
-    rest is skipped. A saved graph (.npz from `export`) is summarised instead."""
-    from pathlib import Path
+def info(checkpoint: str, loader: LoaderOptions, as_json: bool) -> None:
+    """Show the node groups and weight blocks found in CHECKPOINT, every junction and what it
+    became, and every tensor that is not exported, with the reason. It runs the validation of
+    `export`: when `export` would refuse, the plan is still shown and the command exits with 2
+    and the reason. A saved graph (.npz, .graphml) is summarised instead."""
+    from netsci_dl.export import _is_graph_file, load
 
-    from netsci_dl.io.npz import is_graph_npz, load_graph
-
-    if Path(checkpoint).suffix.lower() == ".npz" and is_graph_npz(checkpoint):
-        G = load_graph(checkpoint)
+    if _is_graph_file(checkpoint):
+        G = load(checkpoint)
         if as_json:
             click.echo(json.dumps({"graph": repr(G), "meta": dict(G.meta)}, indent=2, default=str))
         else:
             click.echo(repr(G))
-            for k, v in G.meta.items():
-                click.echo(f"  {k}: {v}")
+            for b, name in enumerate(G.block_names):
+                click.echo(f"  {name}: {G.block_kinds[b]} {G.blocks[b].shape}")
         return
-    from netsci_dl.export import inspect
-
-    plan = inspect(
-        checkpoint,
-        layers=layers_arg(layers),
-        layout=layout,
-        conv_reduce=conv_reduce,
-        image_shape=parse_image_shape(image_shape),
-    )
+    plan = loader.inspect(checkpoint)
     click.echo(json.dumps(plan.to_dict(), indent=2) if as_json else plan.summary())
+    if plan.refusal:
+        raise InputError(f"export would refuse: {plan.refusal}")

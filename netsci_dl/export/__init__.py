@@ -1,13 +1,18 @@
 """Model or checkpoint -> `LayeredGraph`. The only code that knows torch layouts.
 
 :func:`load` takes a path (``.pt``/``.pth``, ``.safetensors``, ``.npz``: a checkpoint or a saved
-graph), an ``nn.Module``, a state_dict, an RBM/DBN (netsci_dl's or scikit-learn's) or a list of
-raw matrices, and returns the graph. :func:`inspect` returns the :class:`ExportPlan` behind it:
-every tensor found, what becomes a layer and why the rest is skipped.
+graph), an ``nn.Module`` (traced), a state_dict, an RBM/DBN (netsci_dl's or scikit-learn's) or a
+list of raw matrices, and returns the graph. :func:`inspect` returns the :class:`ExportPlan`
+behind it: the node groups and blocks, every junction and what it became, every tensor and why
+it is or is not a block, and, when :func:`load` would refuse, the reason.
+
+The rule: netsci_dl exports the connectivity the model computes, or refuses with a message that
+says why and what to pass instead. It never guesses silently.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -17,10 +22,11 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
-from netsci_dl.export._build import Connection, ExportPlan, TensorInfo, build_graph
+from netsci_dl.export._build import BlockSpec, ExportPlan, GroupSpec, TensorInfo, build_graph
 from netsci_dl.export.checkpoint import Checkpoint, netsci_metadata, read_checkpoint
 from netsci_dl.export.conv import REDUCTIONS
-from netsci_dl.export.dense import plan_from_matrices, plan_from_module, plan_from_state_dict
+from netsci_dl.export.dense import plan_from_matrices, plan_from_state_dict
+from netsci_dl.export.module import build_model, plan_from_module
 from netsci_dl.export.rbm import (
     from_rbm_model,
     from_rbm_stack,
@@ -37,13 +43,28 @@ __all__ = [
     "from_rbm_stack",
     "from_sklearn_rbm",
     "from_rbm_model",
+    "build_model",
     "ExportPlan",
-    "Connection",
+    "GroupSpec",
+    "BlockSpec",
     "TensorInfo",
     "REDUCTIONS",
+    "LAYOUTS",
 ]
 
 LAYOUTS = ("auto", "out_in", "in_out")
+GRAPH_SUFFIXES = (".graphml", ".graphml.gz", ".gexf", ".gexf.gz")
+
+
+def _ordered(ckpt: Checkpoint) -> tuple[dict[str, np.ndarray], str]:
+    """The tensors in the file's own order, and whether that order is known (``"file"``) or
+    lost (``"names"``: a safetensors file not written by netsci_dl)."""
+    if ckpt.format != "safetensors":
+        return ckpt.tensors, "file"
+    order = netsci_metadata(ckpt).get("order")
+    if isinstance(order, list) and sorted(order) == sorted(ckpt.tensors):
+        return {k: ckpt.tensors[k] for k in order}, "file"
+    return ckpt.tensors, "names"
 
 
 def _plan_checkpoint(
@@ -68,13 +89,15 @@ def _plan_checkpoint(
                 if ckpt.format in ("torch", "safetensors", "mapping") or torch_named
                 else "in_out"
             )
+        tensors, order = _ordered(ckpt)
         plan = plan_from_state_dict(
-            ckpt.tensors,
+            tensors,
             source=ckpt.source,
             layers=layers,
             conv_reduce=conv_reduce,
             layout=layout,
             image_shape=shape,
+            order=order,
         )
         vbs = None
     meta = dict(plan.meta)
@@ -82,76 +105,126 @@ def _plan_checkpoint(
     if ckpt.nested_key:
         meta["state_dict_key"] = ckpt.nested_key
     if extra:
-        meta["checkpoint"] = {k: v for k, v in extra.items() if k != "image_shape"}
-    plan = ExportPlan(
-        plan.source,
-        plan.model_kind,
-        plan.layout,
-        plan.tensors,
-        plan.connections,
-        plan.input_name,
-        plan.input_bias,
-        meta,
-    )
-    return plan, vbs
+        meta["checkpoint"] = {k: v for k, v in extra.items() if k not in ("image_shape", "order")}
+    return dataclasses.replace(plan, meta=meta), vbs
 
 
-def inspect(
-    source: Any,
-    *,
-    layers: str | Sequence[str] | None = None,
-    layout: str = "auto",
-    conv_reduce: str = "l2",
-    image_shape: tuple[int, ...] | None = None,
-) -> ExportPlan:
-    """What :func:`load` finds in ``source`` and what it will export (nothing is built).
+def _check_options(layout: str, conv_reduce: str) -> None:
+    if layout not in LAYOUTS:
+        raise InputError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if conv_reduce not in REDUCTIONS:
+        raise InputError(f"conv_reduce={conv_reduce!r} is not one of {', '.join(REDUCTIONS)}")
 
-    Parameters are those of :func:`load`. Not available for a saved graph (``.npz`` written by
-    :meth:`LayeredGraph.save`), which has no checkpoint behind it.
-    """
-    return _plan(
-        source, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
-    )[0]
+
+def _is_graph_file(source: Any) -> bool:
+    if not isinstance(source, (str, os.PathLike)):
+        return False
+    name = str(source).lower()
+    if name.endswith(GRAPH_SUFFIXES):
+        return True
+    if name.endswith(".npz") and Path(source).is_file():
+        from netsci_dl.io.npz import is_graph_npz
+
+        return is_graph_npz(source)
+    return False
+
+
+def _with_model(ckpt_source: Any, model: Any, state_dict_key: str | None) -> Any:
+    """``model`` (an nn.Module, or ``"pkg.module:Class"``) with the checkpoint's weights
+    loaded strictly."""
+    import torch
+
+    from netsci_dl.export.checkpoint import tensors_from_mapping
+
+    if isinstance(model, str):
+        model = build_model(model)
+    if not isinstance(model, torch.nn.Module):
+        raise InputError(
+            f"model must be an nn.Module or 'pkg.module:Class', got {type(model).__name__}"
+        )
+    if isinstance(ckpt_source, Mapping):
+        tensors, _ = tensors_from_mapping(ckpt_source, source="<state_dict>", key=state_dict_key)
+        where = "<state_dict>"
+    else:
+        ckpt = read_checkpoint(ckpt_source, key=state_dict_key)
+        tensors, where = ckpt.tensors, ckpt.source
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:
+        raise InputError(
+            f"{where}: does not fit {type(model).__name__}: {str(e).splitlines()[-1].strip()}"
+        ) from None
+    if missing or unexpected:
+        raise InputError(
+            f"{where}: does not fit {type(model).__name__} (strict loading): "
+            + "; ".join(
+                p
+                for p in (
+                    f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}" if missing else "",
+                    f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"
+                    if unexpected
+                    else "",
+                )
+                if p
+            )
+        )
+    return model
 
 
 def _plan(
     source: Any,
     *,
+    example_input: Any,
     layers: str | Sequence[str] | None,
     layout: str,
     conv_reduce: str,
+    fold_batchnorm: bool,
     image_shape: tuple[int, ...] | None,
+    model: Any,
+    state_dict_key: str | None,
 ) -> tuple[ExportPlan, list[np.ndarray | None] | None]:
-    if layout not in LAYOUTS:
-        raise InputError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    if conv_reduce not in REDUCTIONS:
-        raise InputError(f"conv_reduce={conv_reduce!r} is not one of {', '.join(REDUCTIONS)}")
+    _check_options(layout, conv_reduce)
+    if model is not None:
+        module = _with_model(source, model, state_dict_key)
+        src = source if isinstance(source, (str, os.PathLike)) else "<state_dict>"
+        plan = plan_from_module(
+            module,
+            example_input=example_input,
+            layers=layers,
+            conv_reduce=conv_reduce,
+            fold_batchnorm=fold_batchnorm,
+            image_shape=image_shape,
+        )
+        return dataclasses.replace(plan, source=f"{src} in {type(module).__name__}"), None
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(source, torch.nn.Module):
+        plan = plan_from_module(
+            source,
+            example_input=example_input,
+            layers=layers,
+            conv_reduce=conv_reduce,
+            fold_batchnorm=fold_batchnorm,
+            image_shape=image_shape,
+        )
+        return plan, None
+    if fold_batchnorm:
+        raise InputError("fold_batchnorm needs the model's data flow: pass the model (model=...)")
     if isinstance(source, (str, os.PathLike)):
-        from netsci_dl.io.npz import is_graph_npz
-
-        if Path(source).suffix.lower() == ".npz" and is_graph_npz(source):
+        if _is_graph_file(source):
             raise InputError(f"{source}: is a saved graph, not a checkpoint; use netsci_dl.load")
-        ckpt = read_checkpoint(source)
+        ckpt = read_checkpoint(source, key=state_dict_key)
         return _plan_checkpoint(
             ckpt, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
         )
     if isinstance(source, Mapping):
         from netsci_dl.export.checkpoint import tensors_from_mapping
 
-        tensors, nested = tensors_from_mapping(source, source="<state_dict>")
+        tensors, nested = tensors_from_mapping(source, source="<state_dict>", key=state_dict_key)
         ckpt = Checkpoint(tensors, "<state_dict>", "mapping", {}, nested)
         return _plan_checkpoint(
             ckpt, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
         )
-    torch = sys.modules.get("torch")
-    if torch is not None:  # an nn.Module can only exist when torch is loaded
-        if isinstance(source, torch.nn.Module):
-            return (
-                plan_from_module(
-                    source, layers=layers, conv_reduce=conv_reduce, image_shape=image_shape
-                ),
-                None,
-            )
     if (
         isinstance(source, (list, tuple))
         and source
@@ -166,37 +239,108 @@ def _plan(
     )
 
 
-def load(
+def inspect(
     source: Any,
     *,
+    example_input: Any = None,
     layers: str | Sequence[str] | None = None,
     layout: str = "auto",
     conv_reduce: str = "l2",
+    fold_batchnorm: bool = False,
     image_shape: tuple[int, ...] | None = None,
+    model: Any = None,
+    state_dict_key: str | None = None,
+) -> ExportPlan:
+    """What :func:`load` finds in ``source`` and what it would export, or why it would refuse.
+
+    Parameters are those of :func:`load`. The plan runs the same validation as :func:`load`
+    (chains, branches, NaN/Inf weights after the float32 cast): when :func:`load` would refuse,
+    ``plan.refusal`` holds its message, and the plan still lists every tensor found. Files that
+    cannot be read at all raise as in :func:`load`. Not available for a saved graph.
+    """
+    plan, vbs = _plan(
+        source,
+        example_input=example_input,
+        layers=layers,
+        layout=layout,
+        conv_reduce=conv_reduce,
+        fold_batchnorm=fold_batchnorm,
+        image_shape=image_shape,
+        model=model,
+        state_dict_key=state_dict_key,
+    )
+    if plan.refusal is None:
+        try:
+            build_graph(plan)
+        except InputError as e:
+            plan = dataclasses.replace(plan, refusal=str(e))
+    return plan
+
+
+def load(
+    source: Any,
+    *,
+    example_input: Any = None,
+    layers: str | Sequence[str] | None = None,
+    layout: str = "auto",
+    conv_reduce: str = "l2",
+    fold_batchnorm: bool = False,
+    image_shape: tuple[int, ...] | None = None,
+    model: Any = None,
+    state_dict_key: str | None = None,
 ) -> LayeredGraph:
-    """Export a model or checkpoint to a `LayeredGraph`.
+    """Export a model or checkpoint to a `LayeredGraph`: the connectivity the model computes.
 
     Parameters
     ----------
     source : path, nn.Module, state_dict, RBM/DBN, LayeredGraph or list of 2-D arrays
         A path may be a checkpoint (``.pt``/``.pth``/``.bin``/``.ckpt`` via
-        ``torch.load(weights_only=True)``, ``.safetensors``, ``.npz``) or a graph saved with
-        :meth:`LayeredGraph.save`. Files needing arbitrary unpickling are refused.
+        ``torch.load(weights_only=True)``, ``.safetensors``, ``.npz``) or a graph saved by
+        netsci_dl (``.npz``, ``.graphml``, ``.graphml.gz``, ``.gexf``). Files needing arbitrary
+        unpickling are refused. An ``nn.Module`` is traced (torch.fx, or one recorded forward
+        pass on ``example_input``); a checkpoint without ``model`` is read as a chain only when
+        that is unambiguous (:mod:`netsci_dl.export.dense`), and refused otherwise.
+    example_input : tensor or tuple of tensors, optional
+        One input the model accepts (a batch of 1). Needed for models torch.fx cannot trace;
+        makes every shape exact.
     layers : regex str or list of str, optional
-        The layers to export (names without ``.weight``); default every 2-D/4-D weight.
+        The layers to export (module names, or tensor names without ``.weight``); default
+        every weight layer. The selection must itself be a chain or a connected DAG.
     layout : {"auto", "out_in", "in_out"}
-        Weight orientation. ``auto``: torch files, state_dicts and modules are torch layout
-        (``(out, in)``, transposed here); raw matrices and ``.npz`` arrays not named ``*.weight``
-        are ``(in, out)``; ``rbm.{i}.weights`` keys are RBM stacks ``(n_visible, n_hidden)``.
+        Weight orientation of a checkpoint. ``auto``: torch files, state_dicts and modules are
+        torch layout (``(out, in)``, transposed here); raw matrices and ``.npz`` arrays not named
+        ``*.weight`` are ``(in, out)``; ``rbm.{i}.weights`` keys are RBM stacks.
     conv_reduce : {"l2", "l1", "sum", "mean", "max_abs"}
         How a convolution kernel becomes one edge weight (:mod:`netsci_dl.export.conv`).
+    fold_batchnorm : bool
+        Fold each BatchNorm's per-channel scale and shift into the block and the biases of the
+        layer before it (needs the model). Off by default: BatchNorm keeps the channel group.
     image_shape : tuple of int, optional
         Input image shape for receptive fields; stored in ``meta["image_shape"]``.
+    model : nn.Module or "pkg.module:Class", optional
+        With a checkpoint ``source``: the architecture to load its weights into (strictly) and
+        trace.
+    state_dict_key : str, optional
+        The key of a dict checkpoint that holds the weights, when several candidates do.
 
     Returns
     -------
     LayeredGraph
-        Dense float32 blocks ``(n_l, n_{l+1})``; biases as node attribute ``bias``.
+        Float32 blocks ``(n_src, n_dst)`` (dense, or csr where only some pairs are joined),
+        their groups and kinds; biases as node attributes ``bias`` and ``has_bias``; the
+        junctions and what each became in ``meta["junctions"]``, the activation after each
+        group in ``meta["activations"]``.
+
+    Notes
+    -----
+    How a traced model becomes a graph (see :mod:`netsci_dl.export._dataflow`): a weight layer
+    makes a group of its outputs (per channel for convolutions); activations, normalisations,
+    dropout and pooling keep the group; a residual add merges into one group (fresh addends
+    merge, others join by ``identity`` blocks); a concatenation makes one group from its parts;
+    attention's Q, K, V and output projections are weight blocks, V feeds the output projection
+    through an ``identity`` block into a mixed group, and Q and K end in the scores; the
+    flatten into a Linear layer is aggregated per channel; embeddings and recurrent layers are
+    skipped with that reason (their outputs are source groups).
 
     Examples
     --------
@@ -207,25 +351,47 @@ def load(
     """
     if isinstance(source, LayeredGraph):
         return source
-    if isinstance(source, (str, os.PathLike)):
-        from netsci_dl.io.npz import is_graph_npz, load_graph
-
-        if Path(source).suffix.lower() == ".npz" and Path(source).exists() and is_graph_npz(source):
-            return load_graph(source)
-    if hasattr(source, "rbms_") or hasattr(source, "weights_"):
+    if _is_graph_file(source) and model is None:
+        return _load_graph_file(source)
+    if model is None and (hasattr(source, "rbms_") or hasattr(source, "weights_")):
         return from_rbm_model(source, image_shape=image_shape)
-    if hasattr(source, "components_") or (
-        isinstance(source, (list, tuple)) and source and hasattr(source[0], "components_")
+    if model is None and (
+        hasattr(source, "components_")
+        or (isinstance(source, (list, tuple)) and source and hasattr(source[0], "components_"))
     ):
         return from_sklearn_rbm(source, image_shape=image_shape)
     plan, vbs = _plan(
-        source, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
+        source,
+        example_input=example_input,
+        layers=layers,
+        layout=layout,
+        conv_reduce=conv_reduce,
+        fold_batchnorm=fold_batchnorm,
+        image_shape=image_shape,
+        model=model,
+        state_dict_key=state_dict_key,
     )
     if vbs is not None:
         from netsci_dl.export.rbm import _graph_from_stack
 
         return _graph_from_stack(plan, vbs)
     return build_graph(plan)
+
+
+def _load_graph_file(path: str | os.PathLike) -> LayeredGraph:
+    name = str(path).lower()
+    if name.endswith(".npz"):
+        from netsci_dl.io.npz import load_graph
+
+        return load_graph(path)
+    if name.endswith((".graphml", ".graphml.gz")):
+        from netsci_dl.io.graphml import read_graphml
+
+        return read_graphml(path)
+    raise InputError(
+        f"{path}: reading GEXF back is not supported; export to .npz or .graphml for a graph "
+        "netsci_dl can read again"
+    )
 
 
 def from_matrices(
@@ -237,7 +403,8 @@ def from_matrices(
     image_shape: tuple[int, ...] | None = None,
     directed: bool = True,
 ) -> LayeredGraph:
-    """A graph from raw weight matrices, ``(n_l, n_{l+1})`` each (``layout='out_in'``: torch's).
+    """A chain graph from raw weight matrices, ``(n_l, n_{l+1})`` each (``layout='out_in'``:
+    torch's). The matrices are copied.
 
     Examples
     --------

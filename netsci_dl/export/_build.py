@@ -1,4 +1,5 @@
-"""Shared pieces of the exporters: what each tensor became, and the graph built from a chain."""
+"""The export plan (what each tensor became: node groups, weight blocks, junctions) and the
+graph built from it. Shared by every exporter."""
 
 from __future__ import annotations
 
@@ -9,21 +10,37 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
-__all__ = ["Connection", "TensorInfo", "ExportPlan", "build_graph", "select", "check_finite"]
+__all__ = [
+    "TensorInfo",
+    "GroupSpec",
+    "BlockSpec",
+    "ExportPlan",
+    "build_graph",
+    "chain_plan",
+    "select",
+    "check_finite",
+    "square_image_shape",
+]
 
 
 @dataclass(frozen=True)
 class TensorInfo:
-    """One tensor of a checkpoint and what the exporter does with it."""
+    """One tensor of a checkpoint or model and what the exporter does with it.
+
+    ``role`` is ``"linear"``, ``"conv"``, ``"rbm"``, ``"matrix"`` (a weight block), ``"bias"``,
+    ``"normalisation"`` (kept out of the graph; a normalisation layer keeps its unit group),
+    or ``"skipped"``; ``reason`` says why a tensor is not a block.
+    """
 
     name: str
     shape: tuple[int, ...]
     dtype: str
-    role: str  # "linear", "conv", "rbm", "matrix", "bias", "skipped"
+    role: str
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,26 +54,47 @@ class TensorInfo:
 
 
 @dataclass(frozen=True)
-class Connection:
-    """The weights between two consecutive layers, already in block orientation.
+class GroupSpec:
+    """A node group: its name, number of units, and the bias of each unit (None: no bias).
 
-    ``weight`` is ``(n_in, n_out)``: rows are the source layer's nodes, columns the target's.
+    ``origin`` says what made it: ``"input"``, ``"linear"``, ``"conv"``, ``"rbm"``,
+    ``"matrix"``, ``"add"`` (a residual sum), ``"cat"`` (a concatenation), ``"mix"`` (attention's
+    data-dependent mixing of the values), ``"embedding"`` / ``"recurrent"`` (the output of a
+    layer that is not exported, a source group).
     """
 
     name: str
-    kind: str
-    weight: np.ndarray
+    size: int
     bias: np.ndarray | None = None
+    origin: str = "input"
     note: str = ""
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """A weight block ``src -> dst`` (group indices into the plan), ``(n_src, n_dst)``.
+
+    ``weight`` is a dense ndarray, or a csr_array when only some (src, dst) pairs are joined (a
+    grouped convolution, a block writing into part of a concatenation, an identity block).
+    ``note`` says how the values were made ("weight", "l2 of each 3x3 kernel", "identity").
+    """
+
+    name: str
+    src: int
+    dst: int
+    kind: str
+    weight: Any
+    note: str = "weight"
+    layer_type: str = "linear"
     source_shape: tuple[int, ...] = ()
 
     @property
-    def n_in(self) -> int:
-        return int(self.weight.shape[0])
+    def shape(self) -> tuple[int, int]:
+        return (int(self.weight.shape[0]), int(self.weight.shape[1]))
 
     @property
-    def n_out(self) -> int:
-        return int(self.weight.shape[1])
+    def n_edges(self) -> int:
+        return int(self.weight.nnz) if sp.issparse(self.weight) else int(self.weight.size)
 
 
 @dataclass(frozen=True)
@@ -67,35 +105,53 @@ class ExportPlan:
     ----------
     source : str
     model_kind : str
-        ``"mlp"``, ``"cnn"``, ``"rbm"``, ``"dbn"`` or ``"matrices"``.
+        ``"mlp"``, ``"cnn"``, ``"rbm"``, ``"dbn"``, ``"matrices"`` or ``"dag"`` (a traced model
+        that is not a chain).
     layout : str
-        ``"out_in"`` (torch Linear layout, transposed on export) or ``"in_out"``.
+        ``"out_in"`` (torch layout, transposed on export) or ``"in_out"``.
     tensors : tuple of TensorInfo
         Every tensor found, with its role and, when skipped, why.
-    connections : tuple of Connection
-        The chain that becomes the graph's blocks.
+    groups : tuple of GroupSpec
+        The node groups, topologically ordered (sources first).
+    blocks : tuple of BlockSpec
+        The weight blocks between them.
+    junctions : tuple of dict
+        Every junction of the data flow and what it became (``{"kind": "add", "group": ...,
+        "merged": [...], "identity_from": [...]}``, ``"cat"``, ``"attention"``...).
     meta : dict
         Entries that go into the graph's ``meta``.
+    refusal : str or None
+        Set by :func:`netsci_dl.inspect` when :func:`netsci_dl.load` would refuse this source:
+        the reason, and what to pass instead.
     """
 
     source: str
     model_kind: str
     layout: str
     tensors: tuple[TensorInfo, ...]
-    connections: tuple[Connection, ...]
-    input_name: str = "input"
-    input_bias: np.ndarray | None = None
+    groups: tuple[GroupSpec, ...] = ()
+    blocks: tuple[BlockSpec, ...] = ()
+    junctions: tuple[dict[str, Any], ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    refusal: str | None = None
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
-        if not self.connections:
-            return ()
-        return (self.connections[0].n_in, *(c.n_out for c in self.connections))
+        return tuple(g.size for g in self.groups)
 
     @property
     def layer_names(self) -> tuple[str, ...]:
-        return (self.input_name, *(c.name for c in self.connections))
+        return tuple(g.name for g in self.groups)
+
+    @property
+    def is_chain(self) -> bool:
+        return all(b.src == i and b.dst == i + 1 for i, b in enumerate(self.blocks)) and len(
+            self.blocks
+        ) == max(len(self.groups) - 1, 0)
+
+    @property
+    def n_edges(self) -> int:
+        return int(sum(b.n_edges for b in self.blocks))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,47 +160,89 @@ class ExportPlan:
             "layout": self.layout,
             "layer_sizes": list(self.layer_sizes),
             "layer_names": list(self.layer_names),
-            "n_edges": int(sum(c.weight.size for c in self.connections)),
-            "connections": [
-                {
-                    "name": c.name,
-                    "kind": c.kind,
-                    "source_shape": list(c.source_shape),
-                    "block_shape": list(c.weight.shape),
-                    "bias": c.bias is not None,
-                    "note": c.note,
-                }
-                for c in self.connections
+            "n_edges": self.n_edges,
+            "groups": [
+                {"name": g.name, "size": g.size, "origin": g.origin, "bias": g.bias is not None}
+                | ({"note": g.note} if g.note else {})
+                for g in self.groups
             ],
+            "blocks": [
+                {
+                    "name": b.name,
+                    "src": self.groups[b.src].name,
+                    "dst": self.groups[b.dst].name,
+                    "kind": b.kind,
+                    "layer_type": b.layer_type,
+                    "source_shape": list(b.source_shape),
+                    "block_shape": list(b.shape),
+                    "n_edges": b.n_edges,
+                    "note": b.note,
+                }
+                for b in self.blocks
+            ],
+            "junctions": [dict(j) for j in self.junctions],
             "tensors": [t.to_dict() for t in self.tensors],
+            "refusal": self.refusal,
         }
 
     def summary(self) -> str:
-        """A human-readable account: layers found, what is exported and why the rest is skipped."""
+        """A human-readable account: groups, blocks, junctions, and every skipped tensor."""
+        g = self.groups
         lines = [
-            f"source: {self.source}",
+            f"source: {for_terminal(self.source)}",
             f"model kind: {self.model_kind}  (weight layout {self.layout})",
-            "layers: "
-            + " -> ".join(f"{n} [{s}]" for n, s in zip(self.layer_names, self.layer_sizes)),
-            f"graph: {sum(self.layer_sizes)} nodes, "
-            f"{sum(c.weight.size for c in self.connections)} edges",
-            "",
-            "exported:",
         ]
-        for c in self.connections:
-            shape = "x".join(map(str, c.source_shape))
-            extra = f"; {c.note}" if c.note else ""
+        if g:
+            shape = "a chain" if self.is_chain else "a DAG"
             lines.append(
-                f"  {c.name:<24} {c.kind:<7} {shape:<16} -> block {c.n_in}x{c.n_out}"
-                f"{'' if c.bias is None else ', bias'}{extra}"
+                f"graph: {sum(self.layer_sizes)} nodes in {len(g)} groups, {self.n_edges} edges "
+                f"in {len(self.blocks)} blocks ({shape})"
             )
-        skipped = [t for t in self.tensors if t.role == "skipped"]
+            lines += ["", "groups:"]
+            for i, gr in enumerate(g):
+                extra = f"; {gr.note}" if gr.note else ""
+                bias = ", bias" if gr.bias is not None else ""
+                lines.append(
+                    f"  {i:>3} {for_terminal(gr.name):<28} {gr.size:>7} units  {gr.origin}{bias}{extra}"
+                )
+            lines += ["", "blocks:"]
+            for b in self.blocks:
+                src, dst = for_terminal(g[b.src].name), for_terminal(g[b.dst].name)
+                shape = "x".join(map(str, b.source_shape)) or "-"
+                lines.append(
+                    f"  {src} -> {dst}: {b.kind} {b.shape[0]}x{b.shape[1]} "
+                    f"({b.n_edges} edges) from {for_terminal(b.name)} [{shape}]; {b.note}"
+                )
+        if self.junctions:
+            lines += ["", "junctions:"]
+            for j in self.junctions:
+                rest = ", ".join(
+                    f"{k}={for_terminal(str(v))}" for k, v in j.items() if k not in ("kind",)
+                )
+                lines.append(f"  {j['kind']}: {rest}")
+        skipped = [t for t in self.tensors if t.role in ("skipped", "normalisation")]
+        if not g and self.tensors:  # nothing planned (a refusal): show every tensor found
+            lines += ["", "tensors:"]
+            for t in self.tensors:
+                shape = "x".join(map(str, t.shape)) or "scalar"
+                lines.append(
+                    f"  {for_terminal(t.name):<36} {shape:<16} {t.role}"
+                    + (f": {t.reason}" if t.reason else "")
+                )
+            skipped = []
         if skipped:
-            lines += ["", "skipped:"]
+            lines += ["", "not exported as blocks:"]
             for t in skipped:
                 shape = "x".join(map(str, t.shape)) or "scalar"
-                lines.append(f"  {t.name:<24} {shape:<16} {t.reason}")
+                lines.append(f"  {for_terminal(t.name):<36} {shape:<16} {t.reason}")
+        if self.refusal:
+            lines += ["", f"export would refuse: {for_terminal(self.refusal)}"]
         return "\n".join(lines)
+
+
+def for_terminal(text: str) -> str:
+    """``text`` with non-printable characters (terminal escapes, controls) shown as ``?``."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))
 
 
 def select(names: Sequence[str], layers: str | Sequence[str] | None) -> set[str]:
@@ -164,18 +262,23 @@ def select(names: Sequence[str], layers: str | Sequence[str] | None) -> set[str]
     return set(wanted)
 
 
-def check_finite(name: str, arr: np.ndarray) -> None:
-    """Raise a ValueError naming the layer when ``arr`` holds NaN or Inf."""
-    if arr.dtype.kind not in "fc":
+def check_finite(name: str, arr: Any) -> None:
+    """Raise an InputError naming the layer when ``arr`` holds NaN or Inf."""
+    values = arr.data if sp.issparse(arr) else np.asarray(arr)
+    if values.dtype.kind not in "fc":
         return
-    bad = ~np.isfinite(arr)
+    bad = ~np.isfinite(values)
     if bad.any():
-        n_nan = int(np.isnan(arr).sum())
+        n_nan = int(np.isnan(values).sum())
         n_inf = int(bad.sum()) - n_nan
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = (
+            f"first at index {tuple(int(i) for i in np.argwhere(bad)[0])}"
+            if not sp.issparse(arr)
+            else "in its stored values"
+        )
         raise InputError(
             f"layer {name!r} (shape {arr.shape}) has {n_nan} NaN and {n_inf} Inf values "
-            f"(first at index {first})"
+            f"{'after conversion to float32 ' if values.dtype == np.float32 else ''}({where})"
         )
 
 
@@ -185,52 +288,102 @@ def square_image_shape(n: int) -> tuple[int, int] | None:
     return (s, s) if s > 1 and s * s == n else None
 
 
-def build_graph(plan: ExportPlan, *, dtype: Any = np.float32) -> LayeredGraph:
-    """Turn an :class:`ExportPlan` into a `LayeredGraph` (checks chain and finiteness)."""
-    conns = plan.connections
-    if not conns:
-        raise InputError(f"{plan.source}: no layers selected to export")
-    for a, b in zip(conns, conns[1:]):
-        if a.n_out != b.n_in:
-            raise InputError(
-                f"{plan.source}: broken shape chain: {a.name!r} outputs {a.n_out} units but "
-                f"{b.name!r} takes {b.n_in}; select a chain of layers with layers=..."
-            )
+def _as_float32(name: str, w: Any) -> Any:
+    """Cast a block to float32 (a copy), then check the stored values are finite."""
+    if sp.issparse(w):
+        out = sp.csr_array(w, dtype=np.float32, copy=True)
+        out.sum_duplicates()
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.array(w, dtype=np.float32, order="C", copy=True)
+    check_finite(name, out)
+    return out
+
+
+def chain_plan(
+    *,
+    source: str,
+    model_kind: str,
+    layout: str,
+    tensors: Sequence[TensorInfo],
+    input_name: str,
+    input_size: int,
+    input_bias: np.ndarray | None,
+    layers: Sequence[tuple[str, np.ndarray, np.ndarray | None, str, str, tuple[int, ...]]],
+    meta: dict[str, Any] | None = None,
+) -> ExportPlan:
+    """A plan for a chain: ``layers`` are ``(name, block (n_in, n_out), bias, layer_type, note,
+    source_shape)`` in order; group ``l + 1`` is the output of layer ``l``."""
+    if any(layer[0] == input_name for layer in layers):
+        input_name = f"<{input_name}>"  # a layer of the model is called like the input
+    groups = [GroupSpec(input_name, int(input_size), input_bias, "input")]
     blocks = []
-    for c in conns:
-        check_finite(c.name, c.weight)
-        blocks.append(np.ascontiguousarray(c.weight, dtype=dtype))
-    sizes = plan.layer_sizes
-    node_attrs = {}
-    if plan.input_bias is not None or any(c.bias is not None for c in conns):
-        parts = [
-            np.asarray(plan.input_bias, dtype=np.float64)
-            if plan.input_bias is not None
-            else np.full(sizes[0], np.nan)
-        ]
-        for c in conns:
-            parts.append(
-                np.asarray(c.bias, dtype=np.float64)
-                if c.bias is not None
-                else np.full(c.n_out, np.nan)
+    for i, (name, w, b, ltype, note, shape) in enumerate(layers):
+        if w.shape[0] != groups[-1].size:
+            raise InputError(
+                f"{source}: broken shape chain: {groups[-1].name!r} outputs {groups[-1].size} "
+                f"units but {name!r} takes {w.shape[0]}; select a chain of layers with layers=..."
             )
-        bias = np.concatenate(parts)
-        check_finite("bias", bias[~np.isnan(bias)])
+        groups.append(GroupSpec(name, int(w.shape[1]), b, ltype))
+        blocks.append(BlockSpec(name, i, i + 1, "weight", w, note, ltype, tuple(shape)))
+    return ExportPlan(
+        source=source,
+        model_kind=model_kind,
+        layout=layout,
+        tensors=tuple(tensors),
+        groups=tuple(groups),
+        blocks=tuple(blocks),
+        meta=dict(meta or {}),
+    )
+
+
+def build_graph(plan: ExportPlan) -> LayeredGraph:
+    """Turn an :class:`ExportPlan` into a `LayeredGraph` (copies and casts to float32, then
+    checks finiteness on the stored values; biases become ``bias`` + ``has_bias``)."""
+    if plan.refusal:
+        raise InputError(plan.refusal)
+    if not plan.blocks:
+        raise InputError(f"{plan.source}: no layers selected to export")
+    blocks = tuple(_as_float32(b.name, b.weight) for b in plan.blocks)
+    sizes = plan.layer_sizes
+    node_attrs: dict[str, np.ndarray] = {}
+    if any(g.bias is not None for g in plan.groups):
+        bias = np.zeros(sum(sizes), dtype=np.float64)
+        has = np.zeros(sum(sizes), dtype=bool)
+        off = 0
+        for g in plan.groups:
+            if g.bias is not None:
+                b = np.asarray(g.bias, dtype=np.float64).reshape(-1)
+                if b.shape[0] != g.size:
+                    raise InputError(
+                        f"{plan.source}: bias of {g.name!r} has {b.shape[0]} entries for "
+                        f"{g.size} units"
+                    )
+                check_finite(f"{g.name} (bias)", b.astype(np.float32))
+                bias[off : off + g.size] = b
+                has[off : off + g.size] = True
+            off += g.size
         node_attrs["bias"] = bias
+        node_attrs["has_bias"] = has
     meta: dict[str, Any] = {
         "source": plan.source,
         "model_kind": plan.model_kind,
         "layout": plan.layout,
-        "weight_names": [c.name for c in conns],
-        "edge_weight": [c.note or "weight" for c in conns],
+        "weight_names": [b.name for b in plan.blocks],
+        "edge_weight": [b.note for b in plan.blocks],
         "weighted": True,
         "thresholds": [],
     }
+    if plan.junctions:
+        meta["junctions"] = [dict(j) for j in plan.junctions]
     meta.update(plan.meta)
     return LayeredGraph(
         layer_sizes=sizes,
-        blocks=tuple(blocks),
+        blocks=blocks,
         layer_names=plan.layer_names,
         node_attrs=node_attrs,
         meta=meta,
+        block_src=tuple(b.src for b in plan.blocks),
+        block_dst=tuple(b.dst for b in plan.blocks),
+        block_kinds=tuple(b.kind for b in plan.blocks),
     )

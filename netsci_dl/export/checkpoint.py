@@ -1,7 +1,7 @@
 """Read checkpoint files into named numpy arrays, never executing code from the file.
 
 - ``.pt`` / ``.pth`` / ``.bin``: ``torch.load(weights_only=True, map_location="cpu")``; a state_dict,
-  or a dict holding one under a common key (``state_dict``, ``model``, ``model_state_dict``, ...).
+  or a dict holding one under any key (see :func:`tensors_from_mapping`).
 - ``.safetensors``: read with ``safetensors`` (its header metadata is returned too).
 - ``.npz``: ``numpy.load(allow_pickle=False)``.
 """
@@ -22,19 +22,7 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 
-__all__ = ["Checkpoint", "read_checkpoint", "tensors_from_mapping", "STATE_DICT_KEYS"]
-
-#: keys under which training scripts commonly nest the state_dict, tried in this order
-STATE_DICT_KEYS = (
-    "state_dict",
-    "model_state_dict",
-    "model",
-    "net",
-    "network",
-    "module",
-    "weights",
-    "params",
-)
+__all__ = ["Checkpoint", "read_checkpoint", "tensors_from_mapping"]
 
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 
@@ -80,45 +68,113 @@ def _to_numpy(name: str, value: Any) -> np.ndarray | None:
     return None
 
 
-def tensors_from_mapping(
-    mapping: Mapping[str, Any], *, source: str = "<mapping>"
-) -> tuple[dict[str, np.ndarray], str | None]:
-    """Flatten a state_dict (or a dict holding one under a common key) into numpy arrays.
+def _is_array(v: Any) -> bool:
+    return (
+        isinstance(v, np.ndarray) or type(v).__module__.startswith("torch") and hasattr(v, "shape")
+    )
 
-    Returns the arrays and the key the state_dict was nested under (or None). The prefix
-    ``module.`` that ``DataParallel`` adds is removed.
+
+def _holds_weights(m: Mapping[Any, Any]) -> bool:
+    """A mapping whose values include a tensor of 2+ dims under a string key: weights."""
+    return any(isinstance(k, str) and _is_array(v) and len(v.shape) >= 2 for k, v in m.items())
+
+
+_NOT_WEIGHTS = ("optim", "sched", "scaler", "grad", "loss", "metric")
+
+
+def _candidates(
+    mapping: Mapping[Any, Any], path: str = "", depth: int = 0
+) -> list[tuple[str, Any]]:
+    """Nested mappings (or objects with ``state_dict()``) that hold weights, by dotted path."""
+    out = []
+    for k, v in mapping.items():
+        key = f"{path}.{k}" if path else str(k)
+        if any(w in str(k).lower() for w in _NOT_WEIGHTS):
+            continue
+        if not isinstance(v, Mapping) and hasattr(v, "state_dict") and callable(v.state_dict):
+            v = v.state_dict()
+        if isinstance(v, Mapping):
+            if _holds_weights(v):
+                out.append((key, v))
+            elif depth < 2:
+                out.extend(_candidates(v, key, depth + 1))
+    return out
+
+
+def _strip_prefix(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Remove the ``module.`` prefix that DataParallel/DDP add, when every key has it."""
+    for prefix in ("module.", "_orig_mod."):
+        if d and all(k.startswith(prefix) for k in d):
+            d = {k[len(prefix) :]: v for k, v in d.items()}
+    return d
+
+
+def tensors_from_mapping(
+    mapping: Mapping[str, Any], *, source: str = "<mapping>", key: str | None = None
+) -> tuple[dict[str, np.ndarray], str | None]:
+    """The weights of a state_dict, or of a dict checkpoint that holds one under any key.
+
+    A mapping with weight tensors at its top level is the state_dict. Otherwise every nested
+    mapping (two levels deep; ``optimizer``/``scheduler``/... entries excluded) that holds
+    tensors of two or more dims is a candidate, and exactly one must exist (the common keys
+    ``state_dict``, ``model``, ``model_state``, ``model_state_dict``, ``net``... are found this
+    way), unless ``key`` (a dotted path) names it. The prefix ``module.`` that DataParallel/DDP
+    add is removed when every key has it.
+
+    Returns the arrays (numpy, in the mapping's order) and the key they were found under (or
+    None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sd = {"fc.weight": np.ones((2, 3))}
+    >>> t, k = tensors_from_mapping({"epoch": 3, "model_state": sd})
+    >>> list(t), k
+    (['fc.weight'], 'model_state')
     """
     nested = None
-    if not any(_to_numpy(k, v) is not None for k, v in mapping.items()):
-        for key in STATE_DICT_KEYS:
-            inner = mapping.get(key)
-            if isinstance(inner, Mapping):
-                mapping, nested = inner, key
-                break
-            if inner is not None and hasattr(inner, "state_dict"):
-                mapping, nested = inner.state_dict(), key
-                break
-        else:
+    if key is not None:
+        inner: Any = mapping
+        for part in str(key).split("."):
+            if not isinstance(inner, Mapping) or part not in inner:
+                raise InputError(
+                    f"{source}: no entry {key!r} (top-level keys: {list(mapping)[:10]})"
+                )
+            inner = inner[part]
+        if hasattr(inner, "state_dict") and not isinstance(inner, Mapping):
+            inner = inner.state_dict()
+        if not isinstance(inner, Mapping):
+            raise InputError(
+                f"{source}: entry {key!r} is a {type(inner).__name__}, not a state_dict"
+            )
+        mapping, nested = inner, str(key)
+    elif not _holds_weights(mapping) and not any(_is_array(v) for v in mapping.values()):
+        found = _candidates(mapping)
+        if len(found) == 1:
+            nested, mapping = found[0]
+        elif not found:
             keys = ", ".join(repr(k) for k in list(mapping)[:10])
             raise InputError(
-                f"{source}: no tensors found at the top level nor under any of "
-                f"{', '.join(STATE_DICT_KEYS)} (top-level keys: {keys or 'none'})"
+                f"{source}: no weights found at the top level nor in any nested dict "
+                f"(top-level keys: {keys or 'none'})"
+            )
+        else:
+            raise InputError(
+                f"{source}: several entries hold weights: {', '.join(k for k, _ in found)}; "
+                "say which with state_dict_key=... (CLI: --state-dict-key)"
             )
     out: dict[str, np.ndarray] = {}
     for k, v in mapping.items():
-        arr = _to_numpy(k, v)
+        arr = _to_numpy(str(k), v)
         if arr is None:
             continue
-        name = str(k)
-        if name.startswith("module."):
-            name = name[len("module.") :]
-        out[name] = arr
+        out[str(k)] = arr
     if not out:
         raise InputError(f"{source}: the state_dict holds no tensors")
-    return out, nested
+    return _strip_prefix(out), nested
 
 
-def _read_torch(path: Path) -> Checkpoint:
+def _read_torch(path: Path, key: str | None = None) -> Checkpoint:
     import torch
 
     try:
@@ -152,7 +208,7 @@ def _read_torch(path: Path) -> Checkpoint:
     meta = {}
     if "netsci_dl" in obj and isinstance(obj["netsci_dl"], str):
         meta["netsci_dl"] = obj["netsci_dl"]
-    tensors, nested = tensors_from_mapping(obj, source=str(path))
+    tensors, nested = tensors_from_mapping(obj, source=str(path), key=key)
     return Checkpoint(tensors, str(path), "torch", meta, nested)
 
 
@@ -200,13 +256,16 @@ def _read_npz(path: Path) -> Checkpoint:
     return Checkpoint(tensors, str(path), "npz", meta)
 
 
-def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
+def read_checkpoint(path: str | os.PathLike, *, key: str | None = None) -> Checkpoint:
     """Read the named arrays of a checkpoint file without executing code from it.
 
     Parameters
     ----------
     path : str or path
         ``.pt``, ``.pth``, ``.bin``, ``.ckpt`` (torch), ``.safetensors`` or ``.npz``.
+    key : str, optional
+        For a dict checkpoint: the (dotted) key holding the weights; see
+        :func:`tensors_from_mapping`.
 
     Returns
     -------
@@ -227,7 +286,7 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise InputError(f"{p}: is a folder, not a checkpoint file")
     suffix = p.suffix.lower()
     if suffix in TORCH_SUFFIXES:
-        return _read_torch(p)
+        return _read_torch(p, key)
     if suffix == ".safetensors":
         return _read_safetensors(p)
     if suffix == ".npz":

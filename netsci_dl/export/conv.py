@@ -11,7 +11,7 @@ The weight of the edge ``c_in -> c_out`` is a reduction of the kernel ``W[c_out,
 ==========  ===========================================
 
 Grouped convolutions (``groups > 1``) connect each output channel only to the input channels of
-its group; the other entries of the block are zero.
+its group: the block is a csr_array holding one edge per kernel.
 
 **Flatten into the first Linear layer.** A Linear layer after a convolution takes
 ``F = C * k`` features, where torch's flatten is channel-major (the ``k = h*w`` features of
@@ -22,8 +22,10 @@ reduction applied to ``W[j, c*k:(c+1)*k]``. With global pooling (``F == C``) not
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from netsci_dl.errors import InputError
 
@@ -61,22 +63,28 @@ def reduce_kernels(weight: np.ndarray, reduce: str = "l2") -> np.ndarray:
     return _reducer(reduce)(flat, 2)
 
 
-def conv_block(weight: np.ndarray, n_in_channels: int, reduce: str = "l2") -> np.ndarray:
+def conv_block(weight: np.ndarray, n_in_channels: int, reduce: str = "l2") -> Any:
     """The ``(n_in_channels, out)`` block of a (possibly grouped) convolution.
 
     Parameters
     ----------
-    weight : (out, in / groups, kh, kw) ndarray
+    weight : (out, in / groups, *kernel) ndarray
     n_in_channels : int
         Channels entering the convolution; ``groups = n_in_channels / weight.shape[1]``.
     reduce : str
         See the module docstring.
 
+    Returns
+    -------
+    ndarray or csr_array
+        Dense when ``groups == 1``; with groups, a csr_array holding only the (input channel,
+        output channel) pairs the convolution joins (one edge per kernel).
+
     Examples
     --------
     >>> import numpy as np
     >>> w = np.ones((4, 1, 2, 2))          # depthwise-like: 2 groups of 2 outputs, 1 input each
-    >>> conv_block(w, 2, "sum").tolist()
+    >>> conv_block(w, 2, "sum").toarray().tolist()
     [[4.0, 4.0, 0.0, 0.0], [0.0, 0.0, 4.0, 4.0]]
     """
     out_c, in_per_group = weight.shape[:2]
@@ -93,12 +101,15 @@ def conv_block(weight: np.ndarray, n_in_channels: int, reduce: str = "l2") -> np
     red = reduce_kernels(weight, reduce)  # (out, in_per_group)
     if groups == 1:
         return red.T
-    block = np.zeros((n_in_channels, out_c), dtype=np.float64)
     out_per_group = out_c // groups
     o = np.arange(out_c)
     g = o // out_per_group
     rows = g[:, None] * in_per_group + np.arange(in_per_group)[None, :]  # (out, in_per_group)
-    block[rows, o[:, None]] = red
+    cols = np.broadcast_to(o[:, None], rows.shape)
+    block = sp.coo_array(
+        (red.reshape(-1), (rows.reshape(-1), cols.reshape(-1))), shape=(n_in_channels, out_c)
+    ).tocsr()
+    block.sort_indices()
     return block
 
 

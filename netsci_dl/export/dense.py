@@ -1,70 +1,165 @@
-"""MLPs and CNNs in torch layout: ``nn.Sequential``, any ``nn.Module``, or a state_dict.
+"""Named tensors without a model (a state_dict, a checkpoint file) and raw matrices -> plan.
 
-torch stores a Linear weight as ``(out, in)``; a graph block is ``(in, out)``. The transpose
-happens here, once. Convolutions become channel graphs (:mod:`netsci_dl.export.conv`).
+A state_dict does not record the data flow, so a chain is inferred only when it is unambiguous:
+
+- **Order.** The tensors are taken in the file's own order: torch files, ``.npz`` files and
+  in-memory mappings keep insertion order; a safetensors file written by netsci_dl records its
+  order in its metadata; any other safetensors file is read in the natural order of its dotted
+  names (``layer.10`` follows ``layer.9``). When the names differ by words rather than numbers
+  (``input``, ``hidden``, ``output``), that order is not evidence: the chain is then the unique
+  one the shapes allow, or the export is refused.
+- **Shapes.** Every weight must take the outputs of the one before it (a Linear after a
+  convolution takes ``k`` features per channel: the flatten). A convolution whose input channels
+  do not match is refused: a state_dict cannot tell a grouped convolution from a branch.
+- **Branches.** Names that mark parallel branches (``shortcut``, ``downsample``, ``skip``,
+  attention's ``query``/``key``/``value`` or ``q_proj``/``k_proj``/``v_proj``, ``in_proj``) and
+  several heads reading one trunk make the export refuse, naming them: pass the model
+  (``netsci_dl.load(model, example_input=x)``, CLI ``--model``), which is traced.
+
+Conventions: torch names a layer's weight ``X.weight`` (``(out, in)`` for Linear, ``(out,
+in / groups, *kernel)`` for convolutions) and its bias ``X.bias``; files of raw matrices
+(``W0``, ``W1``...) hold ``(n_in, n_out)`` blocks (``layout="in_out"``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from netsci_dl.errors import InputError
-from netsci_dl.export._build import Connection, ExportPlan, TensorInfo, select, square_image_shape
+from netsci_dl.export._build import (
+    ExportPlan,
+    TensorInfo,
+    chain_plan,
+    select,
+    square_image_shape,
+)
 from netsci_dl.export.conv import conv_block, flatten_block
 
-__all__ = ["plan_from_state_dict", "plan_from_module", "plan_from_matrices"]
+__all__ = ["plan_from_state_dict", "plan_from_matrices", "natural_key", "BRANCH_HINT"]
+
+#: dotted-name components that mark a parallel branch
+BRANCH_HINT = re.compile(
+    r"(^|[._])(shortcut|downsample|down_sample|skip|residual|identity|proj_shortcut|"
+    r"query|key|value|q_proj|k_proj|v_proj|qkv|in_proj|to_q|to_k|to_v|q|k|v)([._]|$)",
+    re.IGNORECASE,
+)
+_RECURRENT = re.compile(r"(^|\.)(weight|bias)_(ih|hh|hr)_l\d+(_reverse)?$")
+_EMBED = re.compile(r"(^|[._])(embed|embedding|embeddings|wte|wpe|tok_embeddings)([._]|$)", re.I)
+_BN_STATS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key: dotted components, digits compared as numbers (``layer.10`` after ``layer.9``).
+
+    Examples
+    --------
+    >>> sorted(["l.10.w", "l.9.w", "l.1.w"], key=natural_key)
+    ['l.1.w', 'l.9.w', 'l.10.w']
+    """
+    out = []
+    for comp in name.split("."):
+        out.append(
+            tuple(
+                (0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", comp) if t
+            )
+        )
+    return tuple(out)
+
+
+def _numbered_siblings(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` first differ in a component that differs only in its numbers."""
+    for x, y in zip(a.split("."), b.split(".")):
+        if x != y:
+            return re.sub(r"\d+", "#", x) == re.sub(r"\d+", "#", y)
+    return True
 
 
 def _info(name: str, arr: np.ndarray, role: str, reason: str = "") -> TensorInfo:
     return TensorInfo(name, tuple(int(s) for s in arr.shape), str(arr.dtype), role, reason)
 
 
-def _chain(
-    items: Sequence[tuple[str, np.ndarray, np.ndarray | None, int | None]],
-    *,
-    conv_reduce: str,
-    source: str,
-) -> tuple[list[Connection], str]:
-    """Connections from ``(name, weight, bias, groups)`` in torch layout, in order.
+class _Layer:
+    """A weight tensor read as one layer, torch layout ``(out, in, *kernel)``."""
 
-    Returns the connections and the model kind (``"mlp"`` or ``"cnn"``).
-    """
-    conns: list[Connection] = []
-    channels: int | None = None  # channels of the last conv output, if the last layer was a conv
-    has_conv = False
-    for name, w, b, groups in items:
-        if w.ndim == 2:
-            if channels is not None:
-                block = flatten_block(w, channels, conv_reduce)
-                k = w.shape[1] // channels
-                note = f"flatten: {conv_reduce} over {k} features per channel" if k > 1 else ""
-            else:
-                block = w.T
-                note = ""
-            conns.append(Connection(name, "linear", block, b, note, tuple(w.shape)))
-            channels = None
-        else:
-            has_conv = True
-            if conns and channels is None:
-                raise InputError(
-                    f"{source}: convolution {name!r} follows the Linear layer "
-                    f"{conns[-1].name!r}; such a chain cannot be exported as one graph"
-                )
-            if groups is not None:
-                n_in = w.shape[1] * groups
-            else:
-                n_in = channels if channels is not None else w.shape[1]
-            kernel = "x".join(map(str, w.shape[2:]))
-            block = conv_block(w, n_in, conv_reduce)
-            note = f"{conv_reduce} of each {kernel} kernel"
-            if n_in != w.shape[1]:
-                note += f", {n_in // w.shape[1]} groups"
-            conns.append(Connection(name, "conv", block, b, note, tuple(w.shape)))
-            channels = w.shape[0]
-    return conns, "cnn" if has_conv else "mlp"
+    def __init__(
+        self, base: str, key: str, w: np.ndarray, bias: np.ndarray | None, groups: int = 1
+    ) -> None:
+        self.base, self.key, self.w, self.bias, self.groups = base, key, w, bias, groups
+
+    @property
+    def conv(self) -> bool:
+        return self.w.ndim >= 3
+
+    @property
+    def n_out(self) -> int:
+        return int(self.w.shape[0])
+
+    @property
+    def n_in(self) -> int:
+        return int(self.w.shape[1]) * (self.groups if self.conv else 1)
+
+
+def _fits(prev: _Layer | None, nxt: _Layer) -> bool:
+    if prev is None:
+        return True
+    if nxt.conv:
+        return prev.conv and nxt.n_in == prev.n_out
+    if prev.conv:
+        return nxt.n_in % prev.n_out == 0
+    return nxt.n_in == prev.n_out
+
+
+def _shape_chain(layers: list[_Layer]) -> list[_Layer] | None:
+    """The chain the shapes force, when there is exactly one way to follow them; else None."""
+    starts = [a for a in layers if not any(b is not a and _fits(b, a) for b in layers)]
+    if len(starts) != 1:
+        return None
+    chain, left = [starts[0]], [x for x in layers if x is not starts[0]]
+    while left:
+        nxt = [x for x in left if _fits(chain[-1], x)]
+        if len(nxt) != 1:
+            return None
+        chain.append(nxt[0])
+        left.remove(nxt[0])
+    return chain
+
+
+def _why_broken(chain: list[_Layer], at: int, hints: list[str]) -> str:
+    cur, prev = chain[at], chain[at - 1]
+    unit = "channels" if prev.conv else "units"
+    msg = (
+        f"broken shape chain at {cur.base!r}: it takes {cur.n_in} inputs but {prev.base!r} "
+        f"outputs {prev.n_out} {unit}"
+    )
+    if cur.conv and prev.conv and prev.n_out % cur.n_in == 0:
+        msg += (
+            f" (a grouped convolution with {prev.n_out // cur.n_in} groups, or a branch: a "
+            "state_dict cannot tell which)"
+        )
+    if cur.conv and not prev.conv:
+        msg = (
+            f"broken shape chain: convolution {cur.base!r} follows the Linear layer "
+            f"{prev.base!r}"
+        )
+    earlier = [c.base for c in chain[: at - 1] if c.n_out == cur.n_in]
+    if earlier:
+        msg += f"; it can read the output of {earlier[-1]!r}, like {prev.base!r}: parallel heads on one trunk?"
+    if BRANCH_HINT.search(cur.base):
+        msg += f"; {cur.base!r} looks like a parallel branch"
+    if hints:
+        msg += f"; branch-like names: {', '.join(hints[:6])}"
+    return msg
+
+
+_FIX = (
+    "pass the model so its forward pass is traced: netsci_dl.load(model, example_input=x), or "
+    "on the command line --model pkg.module:ClassName --input-shape 1,3,32,32; or select a chain "
+    "with layers=..."
+)
 
 
 def plan_from_state_dict(
@@ -75,8 +170,10 @@ def plan_from_state_dict(
     conv_reduce: str = "l2",
     layout: str = "out_in",
     image_shape: tuple[int, ...] | None = None,
+    order: str = "file",
+    groups: Mapping[str, int] | None = None,
 ) -> ExportPlan:
-    """Plan the export of named tensors: ``X.weight`` (+ ``X.bias``) per layer, file order.
+    """Plan the export of named tensors (see the module docstring for the rules).
 
     Parameters
     ----------
@@ -85,154 +182,225 @@ def plan_from_state_dict(
     source : str
         Where they came from (for messages and ``meta``).
     layers : regex str or list of str, optional
-        Which layers (names without ``.weight``) to export; default all 2-D/4-D weights.
+        Which layers (names without ``.weight``) to export; default all 2-D and conv weights.
+        The selection must itself be a chain.
     conv_reduce : str
         Kernel reduction for convolutions (:mod:`netsci_dl.export.conv`).
     layout : {"out_in", "in_out"}
-        ``out_in``: torch layout (rows = outputs). ``in_out``: matrices already ``(n_in, n_out)``
-        (raw matrices; 4-D tensors are not allowed there).
+        ``out_in``: torch layout (rows = outputs). ``in_out``: matrices already ``(n_in,
+        n_out)`` (raw matrices; no convolutions there).
     image_shape : tuple, optional
         Shape of the input images (for receptive fields); inferred for square inputs.
+    order : {"file", "names"}
+        ``"file"``: the mapping's order is the file's own (torch, npz, netsci_dl safetensors).
+        ``"names"``: the order was lost (safetensors sorts its keys): use the natural order of the
+        names, or the unique chain the shapes force.
+    groups : mapping of layer name to int, optional
+        The ``groups`` of convolutions when they are known (from a module); a state_dict alone
+        never infers them.
+
+    Returns
+    -------
+    ExportPlan
+        With ``refusal`` set (and nothing to build) when the chain is ambiguous.
     """
     if layout not in ("out_in", "in_out"):
         raise InputError(f"layout must be 'out_in' or 'in_out', got {layout!r}")
     names = list(tensors)
-    weights: dict[str, str] = {}  # base name -> tensor key
-    infos: dict[str, TensorInfo] = {}
+    if order == "names":
+        names = sorted(names, key=natural_key)
     torch_named = any(k.endswith(".weight") for k in names)
+    infos: dict[str, TensorInfo] = {}
+    weights: dict[str, str] = {}  # base -> key
+    norm_bases = {k.rsplit(".", 1)[0] for k in names if k.rsplit(".", 1)[-1] in _BN_STATS}
     for k in names:
         arr = tensors[k]
-        base = k[: -len(".weight")] if k.endswith(".weight") else k
-        # torch names weights X.weight; files of raw matrices (W0, W1, ...) have no such suffix
-        is_weight_key = k.endswith(".weight") or (
-            (layout == "in_out" or not torch_named) and not k.endswith(".bias")
-        )
-        if not is_weight_key:
+        base, _, suffix = k.rpartition(".")
+        if _RECURRENT.search(k):
+            infos[k] = _info(
+                k,
+                arr,
+                "skipped",
+                "recurrent layer (LSTM/GRU/RNN) weight: acts over "
+                "time steps, not between units of a feed-forward graph",
+            )
             continue
-        if arr.ndim in (2, 4) and arr.dtype.kind in "fiu" and min(arr.shape) > 0:
-            if layout == "in_out" and arr.ndim == 4:
-                infos[k] = _info(k, arr, "skipped", "4-D array needs layout='out_in' (torch conv)")
-                continue
-            weights[base] = k
-        elif arr.ndim == 1:
+        if suffix in _BN_STATS:
             infos[k] = _info(
-                k, arr, "skipped", "1-D weight (a normalisation layer), not a connection"
+                k, arr, "normalisation", "BatchNorm statistics (the layer keeps its channel group)"
             )
-        elif arr.ndim in (3, 5):
+            continue
+        if k.endswith("in_proj_weight") or k.endswith("in_proj_bias"):
             infos[k] = _info(
-                k, arr, "skipped", f"{arr.ndim - 2}-D convolution: not supported (only 2-D)"
+                k,
+                arr,
+                "skipped",
+                "multi-head attention projections (Q, K, V in one "
+                "tensor): the data flow of attention is not in a state_dict",
             )
-        else:
+            continue
+        is_weight = suffix == "weight" or (
+            (layout == "in_out" or not torch_named) and suffix != "bias"
+        )
+        if not is_weight:
+            continue
+        if not base:
+            base = k
+        if arr.ndim == 1:
+            reason = (
+                "BatchNorm scale (a normalisation layer: keeps the channel group)"
+                if base in norm_bases
+                else "1-D weight: a per-unit scale (LayerNorm/GroupNorm or PReLU), keeps the units"
+            )
+            infos[k] = _info(k, arr, "normalisation", reason)
+        elif arr.ndim == 0 or min(arr.shape) == 0:
+            infos[k] = _info(k, arr, "skipped", "an empty or scalar tensor is not a weight matrix")
+        elif arr.dtype.kind not in "fiu":
+            infos[k] = _info(k, arr, "skipped", f"dtype {arr.dtype} is not a number type")
+        elif arr.ndim == 2 and _EMBED.search(base):
+            infos[k] = _info(
+                k,
+                arr,
+                "skipped",
+                "an embedding table (a lookup, not a weight between "
+                "units; the name says so: pass the model to be sure)",
+            )
+        elif arr.ndim > 2 and layout == "in_out":
+            infos[k] = _info(
+                k, arr, "skipped", f"{arr.ndim}-D array needs layout='out_in' (torch conv)"
+            )
+        elif arr.ndim > 5:
             infos[k] = _info(k, arr, "skipped", f"{arr.ndim}-D tensor is not a weight matrix")
+        else:
+            weights[base] = k
     if layers is not None and not isinstance(layers, str):
-        bad = [x for x in layers if str(x) not in weights]
-        explicit_bad = [x for x in bad if f"{x}.weight" in tensors or x in tensors]
-        if explicit_bad:
-            shapes = {
-                x: tuple(tensors.get(f"{x}.weight", tensors.get(x)).shape) for x in explicit_bad
-            }
-            raise InputError(f"selected layers {shapes} are not 2-D or 4-D weights")
+        bad = [
+            x
+            for x in layers
+            if str(x) not in weights and (f"{x}.weight" in tensors or x in tensors)
+        ]
+        if bad:
+            raise InputError(
+                f"{source}: selected layers {bad} are not weight matrices or convolution kernels"
+            )
     chosen = select(list(weights), layers)
     if not chosen:
+        what = "matches no weight" if layers is not None else "holds no weight matrix"
         raise InputError(
-            f"{source}: the selection layers={layers!r} matches no weight; available: "
-            f"{list(weights) or 'none'}"
+            f"{source}: the selection layers={layers!r} {what}; available: {list(weights) or 'none'}"
+            if layers is not None
+            else f"{source}: {what} (no 2-D or convolution weights found)"
         )
-    items = []
+    sel: list[_Layer] = []
     for base, key in weights.items():
         arr = tensors[key]
         if base not in chosen:
             infos[key] = _info(key, arr, "skipped", f"not selected by layers={layers!r}")
             continue
-        bias_key = f"{base}.bias"
-        bias = tensors.get(bias_key)
-        if bias is not None and (
-            bias.ndim != 1
-            or bias.shape[0] != (arr.shape[0] if layout == "out_in" else arr.shape[1])
-        ):
-            infos[bias_key] = _info(
-                bias_key, bias, "skipped", "bias shape does not match its weight"
-            )
-            bias = None
-        elif bias is not None:
-            infos[bias_key] = _info(bias_key, bias, "bias")
-        infos[key] = _info(key, arr, "conv" if arr.ndim == 4 else "linear")
         w = arr if layout == "out_in" else arr.T
-        items.append((base, w, bias, None))
+        bias = tensors.get(f"{base}.bias")
+        bkey = f"{base}.bias"
+        if bias is not None:
+            if bias.ndim != 1 or bias.shape[0] != w.shape[0]:
+                infos[bkey] = _info(bkey, bias, "skipped", "bias shape does not match its weight")
+                bias = None
+            else:
+                infos[bkey] = _info(bkey, bias, "bias", f"bias of {base}")
+        infos[key] = _info(key, arr, "conv" if w.ndim >= 3 else "linear")
+        sel.append(_Layer(base, key, w, bias, int((groups or {}).get(base, 1))))
     for k in names:
         if k not in infos:
-            arr = tensors[k]
-            reason = (
-                "bias of a layer not exported"
-                if k.endswith(".bias")
-                else "not a weight (no '.weight' suffix)"
+            base = k.rpartition(".")[0]
+            if k.endswith(".bias"):
+                reason = (
+                    f"BatchNorm/LayerNorm shift of {base} (keeps the units)"
+                    if f"{base}.weight" in infos and infos[f"{base}.weight"].role == "normalisation"
+                    else f"bias of {base}, which is not exported"
+                )
+                role = "normalisation" if "shift" in reason else "skipped"
+            else:
+                role, reason = "skipped", "not a weight (no '.weight' suffix)"
+            infos[k] = _info(k, tensors[k], role, reason)
+    ordered_infos = tuple(infos[k] for k in names)
+    hints = [x.base for x in sel if BRANCH_HINT.search(x.base)]
+    hints += [t.name for t in ordered_infos if "in_proj" in t.name and t.name.endswith("weight")]
+    meta: dict[str, Any] = {"directed": True}
+    refusal = None
+    if hints:
+        refusal = (
+            f"{source}: {', '.join(hints[:6])}{' ...' if len(hints) > 6 else ''} "
+            f"look{'s' if len(hints) == 1 else ''} like parallel branches (shortcuts or "
+            "attention projections): a state_dict does not say where they join; " + _FIX
+        )
+    chain = sel
+    if (
+        refusal is None
+        and order == "names"
+        and not all(_numbered_siblings(a.key, b.key) for a, b in zip(sel, sel[1:]))
+    ):
+        forced = _shape_chain(sel)
+        if forced is None:
+            refusal = (
+                f"{source}: the order of {', '.join(x.base for x in sel)} is not recorded in this "
+                "safetensors file and neither their names nor their shapes fix it; "
+                + _FIX
+                + ", or save the weights with torch.save (which keeps the order)"
             )
-            infos[k] = _info(k, arr, "skipped", reason)
-    conns, kind = _chain(items, conv_reduce=conv_reduce, source=source)
-    meta: dict[str, Any] = {}
+        else:
+            chain = forced
+            meta["order"] = "the unique chain the shapes allow (the file does not record order)"
+    elif order == "names":
+        meta["order"] = "natural order of the names"
+    if refusal is None:
+        for at in range(1, len(chain)):
+            if not _fits(chain[at - 1], chain[at]):
+                refusal = f"{source}: {_why_broken(chain, at, hints)}; " + _FIX
+                break
+    kind = "cnn" if any(x.conv for x in chain) else "mlp"
+    if refusal is not None:
+        return ExportPlan(source, kind, layout, ordered_infos, meta=meta, refusal=refusal)
+    built = []
+    prev: _Layer | None = None
+    for x in chain:
+        if x.conv:
+            block = conv_block(x.w, x.n_in, conv_reduce)
+            note = f"{conv_reduce} of each {'x'.join(map(str, x.w.shape[2:]))} kernel"
+            if x.groups > 1:
+                note += f", {x.groups} groups"
+            ltype = "conv"
+        elif prev is not None and prev.conv:
+            k = x.n_in // prev.n_out
+            block = flatten_block(x.w, prev.n_out, conv_reduce)
+            note = (
+                f"{conv_reduce} over the {k} features of each channel (flatten)"
+                if k > 1
+                else "weight"
+            )
+            ltype = "linear"
+        else:
+            block, note, ltype = x.w.T, "weight", "linear"
+        built.append((x.base, block, x.bias, ltype, note, tuple(x.w.shape)))
+        prev = x
+    n_in = chain[0].n_in
     shape = tuple(image_shape) if image_shape else None
     if shape is None and kind == "mlp":
-        shape = square_image_shape(conns[0].n_in)
+        shape = square_image_shape(n_in)
         if shape:
             meta["image_shape_inferred"] = True
     if shape:
         meta["image_shape"] = list(shape)
-    meta["directed"] = True
     if kind == "cnn":
         meta["conv_reduce"] = conv_reduce
-    return ExportPlan(
+    return chain_plan(
         source=source,
         model_kind=kind,
         layout=layout,
-        tensors=tuple(infos[k] for k in names),
-        connections=tuple(conns),
+        tensors=ordered_infos,
+        input_name="input",
+        input_size=n_in,
+        input_bias=None,
+        layers=built,
         meta=meta,
-    )
-
-
-def plan_from_module(
-    module: Any,
-    *,
-    layers: str | Sequence[str] | None = None,
-    conv_reduce: str = "l2",
-    image_shape: tuple[int, ...] | None = None,
-) -> ExportPlan:
-    """Plan the export of an ``nn.Module`` whose Linear/Conv2d layers form a chain.
-
-    The layers are taken in registration order (``named_modules()``); a module whose data flow
-    is not that chain (skip connections, branches) fails the shape check: select a chain with
-    ``layers=``.
-    """
-    import torch.nn as nn
-
-    tensors: dict[str, np.ndarray] = {}
-    groups: dict[str, int] = {}
-    for name, m in module.named_modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            base = name or type(m).__name__.lower()
-            tensors[f"{base}.weight"] = m.weight.detach().cpu().float().numpy()
-            if m.bias is not None:
-                tensors[f"{base}.bias"] = m.bias.detach().cpu().float().numpy()
-            if isinstance(m, nn.Conv2d):
-                groups[base] = int(m.groups)
-    if not tensors:
-        raise InputError(f"{type(module).__name__}: no nn.Linear or nn.Conv2d layers found")
-    plan = plan_from_state_dict(
-        tensors,
-        source=f"<{type(module).__name__}>",
-        layers=layers,
-        conv_reduce=conv_reduce,
-        image_shape=image_shape,
-    )
-    if not groups or all(g == 1 for g in groups.values()):
-        return plan
-    # rebuild the chain with the module's own groups (a state_dict has to infer them)
-    items = [
-        (c.name, tensors[f"{c.name}.weight"], c.bias, groups.get(c.name)) for c in plan.connections
-    ]
-    conns, _ = _chain(items, conv_reduce=conv_reduce, source=plan.source)
-    return ExportPlan(
-        plan.source, plan.model_kind, plan.layout, plan.tensors, tuple(conns), meta=plan.meta
     )
 
 
@@ -248,10 +416,13 @@ def plan_from_matrices(
     model_kind: str = "matrices",
     directed: bool = True,
 ) -> ExportPlan:
-    """Plan the export of raw weight matrices, ``(n_l, n_{l+1})`` each unless ``layout='out_in'``."""
+    """Plan the export of raw weight matrices, ``(n_l, n_{l+1})`` each unless ``layout='out_in'``.
+
+    The matrices are copied (a later change to the caller's arrays does not reach the graph).
+    """
     if layout not in ("out_in", "in_out"):
         raise InputError(f"layout must be 'out_in' or 'in_out', got {layout!r}")
-    mats = [np.asarray(m) for m in matrices]
+    mats = [np.array(m, copy=True) for m in matrices]
     if not mats:
         raise InputError("no matrices given")
     names = list(names) if names is not None else [f"W{i}" for i in range(len(mats))]
@@ -259,40 +430,45 @@ def plan_from_matrices(
         raise InputError(f"{len(mats)} matrices but {len(names)} names")
     if biases is not None and len(biases) != len(mats):
         raise InputError(f"{len(mats)} matrices but {len(biases)} biases")
-    conns, infos = [], []
+    layer_type = "matrix" if model_kind == "matrices" else "rbm"
+    built, infos = [], []
     for i, (n, m) in enumerate(zip(names, mats)):
         if m.ndim != 2:
             raise InputError(f"matrix {n!r} has shape {m.shape}: weight matrices must be 2-D")
+        if m.dtype.kind not in "fiu":
+            raise InputError(f"matrix {n!r} has dtype {m.dtype}: weights must be numbers")
         block = m if layout == "in_out" else m.T
-        b = None if biases is None or biases[i] is None else np.asarray(biases[i]).reshape(-1)
+        b = (
+            None
+            if biases is None or biases[i] is None
+            else np.array(biases[i], copy=True).reshape(-1)
+        )
         if b is not None and b.shape[0] != block.shape[1]:
             raise InputError(
                 f"bias {i} has {b.shape[0]} entries, but {n!r} has {block.shape[1]} outputs"
             )
-        conns.append(
-            Connection(
-                n, "matrix" if model_kind == "matrices" else "rbm", block, b, "", tuple(m.shape)
-            )
-        )
-        infos.append(TensorInfo(n, tuple(m.shape), str(m.dtype), conns[-1].kind))
-    ib = None if input_bias is None else np.asarray(input_bias).reshape(-1)
-    if ib is not None and ib.shape[0] != conns[0].n_in:
+        built.append((n, block, b, layer_type, "weight", tuple(m.shape)))
+        infos.append(TensorInfo(n, tuple(m.shape), str(m.dtype), layer_type))
+    ib = None if input_bias is None else np.array(input_bias, copy=True).reshape(-1)
+    if ib is not None and ib.shape[0] != built[0][1].shape[0]:
         raise InputError(
-            f"input bias has {ib.shape[0]} entries, but the input layer has {conns[0].n_in} units"
+            f"input bias has {ib.shape[0]} entries, but the input layer has "
+            f"{built[0][1].shape[0]} units"
         )
     meta: dict[str, Any] = {"directed": directed}
-    shape = tuple(image_shape) if image_shape else square_image_shape(conns[0].n_in)
+    shape = tuple(image_shape) if image_shape else square_image_shape(built[0][1].shape[0])
     if shape:
-        meta["image_shape"] = list(shape)
+        meta["image_shape"] = [int(s) for s in shape]
         if not image_shape:
             meta["image_shape_inferred"] = True
-    return ExportPlan(
+    return chain_plan(
         source=source,
         model_kind=model_kind,
         layout=layout,
-        tensors=tuple(infos),
-        connections=tuple(conns),
+        tensors=infos,
         input_name="visible" if model_kind in ("rbm", "dbn") else "input",
+        input_size=built[0][1].shape[0],
         input_bias=ib,
+        layers=built,
         meta=meta,
     )

@@ -3,8 +3,8 @@
 An RBM's weights are ``(n_visible, n_hidden)``, already block orientation. A DBN is a stack of
 RBMs whose hidden layer is the next RBM's visible layer. Node attribute ``bias`` holds the
 bottom-up bias of every unit (the visible bias for layer 0, the hidden bias of the RBM below for
-the others); ``top_down_bias`` holds the visible bias of the RBM above (NaN for the top layer),
-which generation uses.
+the others); ``top_down_bias`` holds the visible bias of the RBM above (0 for the top layer),
+which generation uses; ``has_top_down_bias`` marks the units that have one (not the top layer).
 
 Sources: raw matrices, scikit-learn's ``BernoulliRBM`` (``components_`` is ``(n_hidden,
 n_visible)``: transposed here) or a list of them, netsci_dl's own RBM/DBN models (anything with
@@ -14,6 +14,7 @@ keys ``rbm.{i}.weights`` / ``rbm.{i}.visible_bias`` / ``rbm.{i}.hidden_bias``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
-from netsci_dl.export._build import ExportPlan, build_graph
+from netsci_dl.export._build import ExportPlan, build_graph, check_finite
 from netsci_dl.export.dense import plan_from_matrices
 from netsci_dl.graph import LayeredGraph
 
@@ -77,16 +78,21 @@ def _graph_from_stack(plan: ExportPlan, visible_biases: list[np.ndarray | None])
     G = build_graph(plan)
     if len(visible_biases) > 1 and any(b is not None for b in visible_biases[1:]):
         sizes = G.layer_sizes
-        parts = [np.full(sizes[0], np.nan)]
+        parts = [np.zeros(sizes[0])]
+        has = [np.zeros(sizes[0], dtype=bool)]
         for l in range(1, len(sizes)):
             b = visible_biases[l] if l < len(visible_biases) else None
             if b is not None and b.shape[0] != sizes[l]:
                 raise InputError(
                     f"visible bias of RBM {l} has {b.shape[0]} entries, layer {l} has {sizes[l]} units"
                 )
-            parts.append(np.full(sizes[l], np.nan) if b is None else b.astype(np.float64))
+            parts.append(np.zeros(sizes[l]) if b is None else np.array(b, dtype=np.float64))
+            has.append(np.full(sizes[l], b is not None))
         attrs = dict(G.node_attrs)
-        attrs["top_down_bias"] = np.concatenate(parts)
+        top_down = np.concatenate(parts)
+        check_finite("top-down (visible) biases", top_down)
+        attrs["top_down_bias"] = top_down
+        attrs["has_top_down_bias"] = np.concatenate(has)
         G = G.replace(node_attrs=attrs)
     return G
 
@@ -231,14 +237,5 @@ def plan_from_rbm_tensors(
             infos.append(
                 TensorInfo(k, tuple(v.shape), str(v.dtype), "skipped", "not part of the RBM stack")
             )
-    plan = ExportPlan(
-        plan.source,
-        plan.model_kind,
-        "in_out",
-        tuple(infos),
-        plan.connections,
-        plan.input_name,
-        plan.input_bias,
-        plan.meta,
-    )
+    plan = dataclasses.replace(plan, layout="in_out", tensors=tuple(infos))
     return plan, vbs
