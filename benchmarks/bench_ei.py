@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from workload import dbn_weights  # noqa: E402
 
 import netsci_dl as nd  # noqa: E402
-from netsci_dl.analysis.effective_information import effective_information  # noqa: E402
+from netsci_dl.analysis._effective_information import effective_information  # noqa: E402
 
 
 def best(f, k=3):

@@ -65,7 +65,7 @@ def per_layer_corr(k, s, offsets):
 
 def main() -> None:
     import netsci_dl as nd
-    from netsci_dl.analysis.compare import structural_summary
+    from netsci_dl.analysis._compare import structural_summary
     from netsci_dl.analysis.fits import fit_distributions
 
     Ws = dbn_weights()

@@ -10,14 +10,14 @@ by the functions that need them.
 """
 
 from netsci_dl import analysis, threshold
-from netsci_dl.analysis.agreement import agreement
+from netsci_dl.analysis._agreement import agreement
+from netsci_dl.analysis._communities import communities
+from netsci_dl.analysis._compare import compare, structural_summary
+from netsci_dl.analysis._effective_information import effective_information
+from netsci_dl.analysis._receptive_fields import receptive_fields, to_distributions
 from netsci_dl.analysis.causal_plane import layer_causal_plane
-from netsci_dl.analysis.communities import communities
-from netsci_dl.analysis.compare import compare, structural_summary
-from netsci_dl.analysis.effective_information import effective_information
 from netsci_dl.analysis.emd import emd_matrix
 from netsci_dl.analysis.modules import analyze_modules
-from netsci_dl.analysis.receptive_fields import receptive_fields, to_distributions
 from netsci_dl.analysis.trajectory import ei_trajectory
 from netsci_dl.convert import from_networkx, to_graph_tool, to_igraph, to_networkx, to_scipy_sparse
 from netsci_dl.export import from_matrices, from_rbm_stack, from_sklearn_rbm, inspect, load

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from netsci_dl.analysis.causal_plane import _mi_from_counts, layer_causal_plane, layer_ei
+from netsci_dl.analysis.causal_plane import (
+    LayerEIOptions,
+    _mi_from_counts,
+    layer_causal_plane,
+    layer_ei,
+)
 from netsci_dl.graph import LayeredGraph
 
 
@@ -131,15 +136,47 @@ def test_layer_causal_plane_graph_and_list() -> None:
     )
     bias = rng.normal(0, 1, 9).astype(np.float32)
     G = LayeredGraph((4, 3, 2), blocks, node_attrs={"bias": bias})
-    kw = {"n_samples": 3000, "sensitivity_samples": 300, "seed": 1, "device": "cpu"}
-    pts = layer_causal_plane(G, **kw)
+    o = LayerEIOptions(n_samples=3000, sensitivity_samples=300, seed=1, device="cpu")
+    with pytest.raises(ValueError, match="does not record the activation"):
+        layer_causal_plane(G, options=o)  # raw matrices: no activation is assumed
+    pts = layer_causal_plane(G, activations="sigmoid", options=o)
     assert len(pts) == 2 and all(p.activation == "sigmoid" for p in pts)
-    ref = layer_ei((blocks[1], bias[7:9], "sigmoid"), **kw)
+    assert [p.name for p in pts] == ["L0->L1", "L1->L2"]
+    ref = layer_ei((blocks[1], bias[7:9], "sigmoid"), options=o)
     np.testing.assert_allclose(pts[1].sensitivity, ref.sensitivity)
-    pts2 = layer_causal_plane([(blocks[0], None, "tanh"), blocks[1]], **kw)
+    pts2 = layer_causal_plane([(blocks[0], None, "tanh"), blocks[1]], options=o)
     assert pts2[0].activation == "tanh" and pts2[1].in_range == (-1.0, 1.0)
     with pytest.raises(ValueError, match="activations"):
-        layer_causal_plane(G, activations=["sigmoid"], **kw)
+        layer_causal_plane(G, activations=["sigmoid"], options=o)
+    with pytest.warns(DeprecationWarning, match="options=LayerEIOptions"):
+        old = layer_causal_plane(
+            G, activations="sigmoid", n_samples=3000, sensitivity_samples=300, seed=1, device="cpu"
+        )
+    np.testing.assert_allclose([p.sensitivity for p in old], [p.sensitivity for p in pts])
+
+
+def test_partial_biases_and_activations_from_the_model() -> None:
+    """Linear(64, 32) -> ReLU -> Linear(32, 10, bias=False): the second layer has no bias (0),
+    the activations come from the traced model."""
+    import netsci_dl as nd
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(6, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3, bias=False)
+    )
+    G = nd.load(net)
+    assert G.node_attrs["has_bias"].tolist() == [False] * 6 + [True] * 4 + [False] * 3
+    o = LayerEIOptions(n_samples=2000, sensitivity_samples=200, device="cpu")
+    pts = layer_causal_plane(G, options=o)
+    assert [p.activation for p in pts] == ["relu", "identity"]
+    assert pts[1].in_range == (0.0, 10.0)  # the range of the ReLU feeding it
+    ref = layer_ei(
+        (net[2].weight.detach().numpy().T, np.zeros(3), "identity"),
+        options=LayerEIOptions(
+            n_samples=2000, sensitivity_samples=200, device="cpu", in_range=(0.0, 10.0)
+        ),
+    )
+    np.testing.assert_allclose(pts[1].ei_parts, ref.ei_parts)
 
 
 @pytest.mark.gpu

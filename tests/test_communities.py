@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from netsci_dl.analysis.communities import (
+from netsci_dl.analysis._communities import (
     Partition,
     agreement,
     communities,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import netsci_dl as nd
-from netsci_dl.analysis.compare import compare, structural_summary
+from netsci_dl.analysis._compare import compare, structural_summary
 from netsci_dl.analysis.distributions import degree, strength
 from tests.conftest import random_layered
 

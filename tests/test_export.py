@@ -175,7 +175,9 @@ def test_kernel_reductions():
 
 def test_linear_then_conv_refused():
     sd = {"a.weight": torch.randn(4, 3), "b.weight": torch.randn(2, 4, 3, 3)}
-    with pytest.raises(ValueError, match="broken shape chain: convolution 'b' follows the Linear layer 'a'"):
+    with pytest.raises(
+        ValueError, match="broken shape chain: convolution 'b' follows the Linear layer 'a'"
+    ):
         nd.load(sd)
 
 

@@ -349,7 +349,9 @@ def test_word_names_load_right_or_refuse(tmp_path):
         "hidden.weight": torch.randn(4, 5),
         "output.weight": torch.randn(3, 4),
     }
-    save_file(sd, str(tmp_path / "distinct.safetensors"))  # keys come back sorted: hidden, input, output
+    save_file(
+        sd, str(tmp_path / "distinct.safetensors")
+    )  # keys come back sorted: hidden, input, output
     G = nd.load(tmp_path / "distinct.safetensors")
     assert G.layer_names == ("<input>", "input", "hidden", "output")
     assert "shapes allow" in G.meta["order"]

@@ -109,6 +109,7 @@ def test_module_statistics_against_loops():
     o = G.offsets
     for l, k in enumerate(keep):
         A[o[l] : o[l + 1], o[l + 1] : o[l + 2]] = k
+    k_up = A.sum(1)  # edges to the next layer (T18's direction, the default)
     A = A + A.T
     deg = A.sum(1)
     sl = slice(o[1], o[2])
@@ -119,7 +120,7 @@ def test_module_statistics_against_loops():
         idx = np.flatnonzero(lab == j)
         g = idx + o[1]
         assert s.size[j] == idx.size
-        np.testing.assert_allclose(s.degree_mean[j], deg[g].mean())
+        np.testing.assert_allclose(s.degree_mean[j], k_up[g].mean())  # same direction as s
         np.testing.assert_allclose(s.strength_mean[j], st[idx].mean())
         np.testing.assert_allclose(s.strength_sd[j], st[idx].std(ddof=1))
         knn = np.array([A[i] @ deg / deg[i] for i in g if deg[i] > 0])
@@ -134,6 +135,13 @@ def test_module_statistics_against_loops():
         np.testing.assert_allclose(s.mean_rf[j], rfs[idx].mean(0))
         np.testing.assert_allclose(s.medoid_rf[j], rfs[s.medoid[j]])
     np.testing.assert_allclose(s.links_inside_expected, (s.size - 1) / 11)
+    t = module_statistics(G, H, 1, lab, direction="total")
+    st_tot = G.dense_block(1).astype(np.float64).sum(1) + G.dense_block(0).astype(np.float64).sum(0)
+    for j in range(4):
+        idx = np.flatnonzero(lab == j)
+        np.testing.assert_allclose(t.degree_mean[j], deg[idx + o[1]].mean())
+        np.testing.assert_allclose(t.strength_mean[j], st_tot[idx].mean(), rtol=1e-6)
+    assert t.params["direction"] == "total"
     assert len(s.to_frame()) == 4 and s.to_dict()["k"] == 4
 
 

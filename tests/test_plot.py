@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netsci_dl.analysis.compare import structural_summary
+from netsci_dl.analysis._compare import structural_summary
 from netsci_dl.plot import (
     plot_degree_ccdf,
     plot_degree_strength,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from netsci_dl.analysis._receptive_fields import receptive_fields, to_distributions
 from netsci_dl.analysis.emd import SignedFields, emd_matrix
-from netsci_dl.analysis.receptive_fields import receptive_fields, to_distributions
 from netsci_dl.graph import LayeredGraph
 from tests.conftest import random_layered
 

@@ -10,10 +10,14 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import netsci_dl as nd  # noqa: E402
+from netsci_dl.analysis import LayerEIOptions  # noqa: E402
 from netsci_dl.analysis.trajectory import EITrajectory, ei_trajectory, snapshot_sources  # noqa: E402
 from netsci_dl.models.train import TrainConfig, list_snapshots, train_dbn  # noqa: E402
 
-KW = {"bins": 4, "n_samples": 2000, "sensitivity_samples": 200, "device": "cpu", "num_threads": 1}
+KW = {
+    "options": LayerEIOptions(bins=4, n_samples=2000, sensitivity_samples=200, device="cpu"),
+    "num_threads": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +69,7 @@ def test_list_of_checkpoints_and_graphs(dbn_run):
     np.testing.assert_array_equal(T2.steps, T1.steps)  # read from the checkpoint metadata
     np.testing.assert_allclose(T2.sensitivity, T1.sensitivity)
     Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 4.0)]
-    T3 = ei_trajectory(Gs, **KW)
+    T3 = ei_trajectory(Gs, activations="sigmoid", **KW)
     np.testing.assert_array_equal(T3.steps, [0, 1])
     assert T3.layers == (None, None) and T3.settings["directed"]
 
@@ -101,7 +105,11 @@ def test_bad_sources(tmp_path):
     with pytest.raises(TypeError, match="snapshot 0"):
         snapshot_sources([3])
     with pytest.raises(ValueError, match="layer sizes"):
-        ei_trajectory([nd.from_matrices([np.eye(3)]), nd.from_matrices([np.eye(2)])], **KW)
+        ei_trajectory(
+            [nd.from_matrices([np.eye(3)]), nd.from_matrices([np.eye(2)])],
+            activations="sigmoid",
+            **KW,
+        )
 
 
 def test_plots(dbn_run, tmp_path):
@@ -119,16 +127,14 @@ def test_report_ei_section(dbn_run, tmp_path, monkeypatch):
 
     assert report_ei.ei_section in DEFAULT_SECTIONS
     monkeypatch.setattr(
-        report_ei, "_CP", dict(report_ei._CP, n_samples=2000, sensitivity_samples=100)
+        report_ei, "_CP", LayerEIOptions(n_samples=2000, sensitivity_samples=100, whole=False)
     )
     G = nd.load(dbn_run / "model.safetensors")
     write_report(G, tmp_path / "r", threshold="quantile:0.5", sections=[report_ei.ei_section])
     d = json.loads((tmp_path / "r" / "summary.json").read_text())["sections"][
         "Effective information"
     ]
-    np.testing.assert_allclose(
-        d["full_abs"]["ei"], nd.analysis.effective_information.effective_information(G).ei
-    )
+    np.testing.assert_allclose(d["full_abs"]["ei"], nd.analysis.effective_information(G).ei)
     assert d["thresholded"]["threshold"] == "quantile:0.5" and len(d["causal_plane"]) == 2
     assert (tmp_path / "r" / "ei.csv").exists() and (tmp_path / "r" / "causal_plane.csv").exists()
     monkeypatch.setattr(report_ei, "CAUSAL_PLANE_MAX_PAIRS", 10)

@@ -81,10 +81,16 @@ def _codes(bins_arr: np.ndarray, bins: int) -> np.ndarray:
 
 
 def _act(torch: Any, name: str) -> Any:
+    F = torch.nn.functional
     return {
         "sigmoid": torch.sigmoid,
         "tanh": torch.tanh,
         "relu": torch.relu,
+        "leaky_relu": F.leaky_relu,
+        "elu": F.elu,
+        "gelu": F.gelu,
+        "silu": F.silu,
+        "softplus": F.softplus,
         "identity": lambda v: v,
     }[name]
 

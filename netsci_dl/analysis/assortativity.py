@@ -1,13 +1,15 @@
 """Degree and strength assortativity, nearest-neighbour degree and degree-strength correlation.
 
 Everything is computed from the blocks (sparse mat-vecs and row/column sums); the graph is
-treated as **undirected** (each edge joins layer ``l`` and ``l+1`` both ways), as networkx and
-igraph do for an undirected graph. Definitions (shared/SCIENCE.md, "Assortativity"):
+treated as **undirected** (each edge joins its two groups both ways), as networkx and igraph do
+for an undirected graph. On a DAG every block counts (a skip block is edges like any other);
+identity blocks (no learned weight) are left out. Definitions (shared/SCIENCE.md,
+"Assortativity"):
 
 * Newman's ``r``: Pearson correlation of the degrees at the two ends of an edge, over both
   orientations of every edge; equals ``networkx.degree_assortativity_coefficient`` and igraph's
   ``assortativity_degree(directed=False)``. In a k-partite graph ``r`` mixes layer sizes, so it
-  is also given per block: the bipartite graph of one pair of adjacent layers, degrees counted
+  is also given per block: the bipartite graph of one block (``src -> dst``), degrees counted
   inside that block.
 * ``knn(i) = (1/k_i) sum_j A_ij k_j`` (networkx ``average_neighbor_degree``, igraph ``knn``);
   Barrat's weighted ``knn_w(i) = (1/s_i) sum_j |w_ij| A_ij k_j`` with ``s_i = sum_j |w_ij| A_ij``.
@@ -56,21 +58,25 @@ def _pattern(b: Any) -> Any:
 
 
 def _edge_pearson(
-    values: list[np.ndarray], counts: list[np.ndarray], patterns: list[Any], what: str
+    G: LayeredGraph,
+    values: list[np.ndarray],
+    counts: list[np.ndarray],
+    patterns: dict[int, Any],
+    what: str,
 ) -> float:
     """Pearson correlation of ``v`` at the two ends of every edge, both orientations.
 
-    ``values[l]`` / ``counts[l]``: per-node value and number of edges of layer ``l``;
-    ``patterns[l]``: 0/1 csr of block ``l`` or None (complete block).
+    ``values[g]`` / ``counts[g]``: per-node value and number of edges of group ``g``;
+    ``patterns[b]``: 0/1 csr of block ``b`` or None (a complete block).
     """
     two_m = float(sum(c.sum() for c in counts))
     if two_m == 0:
         warnings.warn(f"{what}: the graph has no edge; returning NaN", RuntimeWarning, stacklevel=3)
         return np.nan
     exy = 0.0
-    for l, P in enumerate(patterns):
-        a, b = values[l], values[l + 1]
-        exy += float(a.sum() * b.sum()) if P is None else float(a @ (P @ b))
+    for b, P in patterns.items():
+        a, c = values[G.block_src[b]], values[G.block_dst[b]]
+        exy += float(a.sum() * c.sum()) if P is None else float(a @ (P @ c))
     exy = 2 * exy / two_m
     mx = sum(float(c @ v) for c, v in zip(counts, values)) / two_m
     mx2 = sum(float(c @ (v * v)) for c, v in zip(counts, values)) / two_m
@@ -95,6 +101,10 @@ def _block_degrees(b: Any) -> tuple[np.ndarray, np.ndarray]:
         np.diff(b.indptr).astype(np.float64),
         np.bincount(b.indices, minlength=b.shape[1]).astype(np.float64),
     )
+
+
+def _weight_blocks_idx(G: LayeredGraph) -> list[int]:
+    return [b for b, k in enumerate(G.block_kinds) if k != "identity"]
 
 
 def degree_assortativity(H: LayeredGraph, *, per_block: bool = False) -> float | np.ndarray:
@@ -122,22 +132,32 @@ def degree_assortativity(H: LayeredGraph, *, per_block: bool = False) -> float |
     -0.6667
     """
     require_thresholded(H, "degree_assortativity")
-    pats = [_pattern(b) for b in H.blocks]
+    used = _weight_blocks_idx(H)
+    pats = {b: _pattern(H.blocks[b]) for b in used}
     if per_block:
-        out = np.full(len(H.blocks), np.nan)
-        for l, (b, P) in enumerate(zip(H.blocks, pats)):
-            ku, kd = _block_degrees(b)
-            out[l] = _edge_pearson([ku, kd], [ku, kd], [P], f"degree_assortativity of block {l}")
+        out = np.full(H.n_blocks, np.nan)
+        for b in used:
+            ku, kd = _block_degrees(H.blocks[b])
+            one = LayeredGraph((len(ku), len(kd)), (H.blocks[b],))
+            out[b] = _edge_pearson(
+                one,
+                [ku, kd],
+                [ku, kd],
+                {0: pats[b]},
+                f"degree_assortativity of block {H.block_names[b]}",
+            )
         return out
     k = _split(H, degree(H, direction="total").astype(np.float64))
-    return _edge_pearson(k, k, pats, "degree_assortativity")
+    return _edge_pearson(H, k, k, pats, "degree_assortativity")
 
 
-def strength_assortativity(G: LayeredGraph, *, kind: str = "abs") -> float:
+def strength_assortativity(
+    G: LayeredGraph, *, weights: str = "abs", kind: str | None = None
+) -> float:
     """Pearson correlation of the total strengths at the two ends of every edge (undirected).
 
     Equals ``networkx.degree_assortativity_coefficient(G, weight=...)`` with the weight given by
-    ``kind`` (``"abs"``: ``|w|``, default; ``"signed"``, ``"pos"``, ``"neg"``). Works on full
+    ``weights`` (``"abs"``: ``|w|``, default; ``"signed"``, ``"pos"``, ``"neg"``). Works on full
     and thresholded graphs (then over the kept edges, with their original weights).
 
     Examples
@@ -148,22 +168,22 @@ def strength_assortativity(G: LayeredGraph, *, kind: str = "abs") -> float:
     >>> round(strength_assortativity(G), 4)
     -0.1383
     """
-    s = _split(G, strength(G, direction="total", kind=kind))
-    pats = [_pattern(b) for b in G.blocks]
-    if all(P is not None for P in pats):
-        k = _split(G, degree(G, direction="total").astype(np.float64))
-    else:
-        sizes = np.array(G.layer_sizes, dtype=np.float64)
-        k = [
-            np.full(n, (sizes[l - 1] if l > 0 else 0) + (sizes[l + 1] if l < G.n_layers - 1 else 0))
-            for l, n in enumerate(G.layer_sizes)
-        ]
-        for l, P in enumerate(pats):  # sparse blocks mixed with dense: exact counts
-            if P is not None:
-                ku, kd = _block_degrees(G.blocks[l])
-                k[l] = k[l] - sizes[l + 1] + ku
-                k[l + 1] = k[l + 1] - sizes[l] + kd
-    return _edge_pearson(s, k, pats, "strength_assortativity")
+    from netsci_dl.analysis.distributions import _resolve_weights
+
+    weights = _resolve_weights(weights, kind, "strength_assortativity")
+    s = _split(G, strength(G, direction="total", weights=weights))
+    used = _weight_blocks_idx(G)
+    pats = {b: _pattern(G.blocks[b]) for b in used}
+    k = [np.zeros(n) for n in G.layer_sizes]
+    for b in used:  # edge counts per node: exact for dense and sparse blocks alike
+        src, dst = G.block_src[b], G.block_dst[b]
+        if pats[b] is None:
+            k[src] = k[src] + G.layer_sizes[dst]
+            k[dst] = k[dst] + G.layer_sizes[src]
+        else:
+            ku, kd = _block_degrees(G.blocks[b])
+            k[src], k[dst] = k[src] + ku, k[dst] + kd
+    return _edge_pearson(G, s, k, pats, "strength_assortativity")
 
 
 def average_neighbor_degree(H: LayeredGraph, *, weighted: bool = False) -> np.ndarray:
@@ -192,19 +212,17 @@ def average_neighbor_degree(H: LayeredGraph, *, weighted: bool = False) -> np.nd
     require_thresholded(H, "average_neighbor_degree")
     k = degree(H, direction="total").astype(np.float64)
     ks = _split(H, k)
-    mats = (
-        [_pattern(b) for b in H.blocks]
-        if not weighted
-        else [abs(b).astype(np.float64) for b in _weight_blocks(H)]
-    )
+    wb = _weight_blocks(H)
     num = [np.zeros(n) for n in H.layer_sizes]
     den = [np.zeros(n) for n in H.layer_sizes]
-    for l, M in enumerate(mats):
-        num[l] += M @ ks[l + 1]
-        num[l + 1] += M.T @ ks[l]
+    for b in _weight_blocks_idx(H):
+        M = _pattern(H.blocks[b]) if not weighted else abs(wb[b]).astype(np.float64)
+        s, d = H.block_src[b], H.block_dst[b]
+        num[s] += M @ ks[d]
+        num[d] += M.T @ ks[s]
         if weighted:
-            den[l] += np.asarray(M.sum(axis=1)).ravel()
-            den[l + 1] += np.asarray(M.sum(axis=0)).ravel()
+            den[s] += np.asarray(M.sum(axis=1)).ravel()
+            den[d] += np.asarray(M.sum(axis=0)).ravel()
     num_a = np.concatenate(num) if num else np.zeros(0)
     den_a = np.concatenate(den) if weighted else k
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -240,12 +258,14 @@ class KnnCurve:
         return pd.DataFrame({"k": self.k, "knn": self.knn, "count": self.count})
 
 
-def _block_graph(H: LayeredGraph, l: int) -> LayeredGraph:
-    ea = {name: (v[l],) for name, v in H.edge_attrs.items()}
+def _block_graph(H: LayeredGraph, b: int) -> LayeredGraph:
+    """Block ``b`` alone, as a two-group graph."""
+    ea = {name: (v[b],) for name, v in H.edge_attrs.items()}
+    s, d = H.block_src[b], H.block_dst[b]
     return LayeredGraph(
-        (H.layer_sizes[l], H.layer_sizes[l + 1]),
-        (H.blocks[l],),
-        layer_names=H.layer_names[l : l + 2],
+        (H.layer_sizes[s], H.layer_sizes[d]),
+        (H.blocks[b],),
+        layer_names=(H.layer_names[s], H.layer_names[d]),
         edge_attrs=ea,
         meta=dict(H.meta),
     )
@@ -268,7 +288,7 @@ def knn_curve(H: LayeredGraph, *, weighted: bool = False, block: int | None = No
     if block is not None:
         if not 0 <= block < len(H.blocks):
             raise InputError(f"block {block} out of range for {len(H.blocks)} blocks")
-        name = f"{H.layer_names[block]}-{H.layer_names[block + 1]}"
+        name = H.block_names[block]
         H = _block_graph(H, block)
     k = degree(H, direction="total")
     knn = average_neighbor_degree(H, weighted=weighted)
@@ -290,7 +310,7 @@ class DegreeStrengthCorrelation:
     pearson: tuple[float, ...]
     spearman: tuple[float, ...]
     direction: str
-    kind: str
+    weights: str
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -299,7 +319,7 @@ class DegreeStrengthCorrelation:
             "pearson": list(self.pearson),
             "spearman": list(self.spearman),
             "direction": self.direction,
-            "kind": self.kind,
+            "weights": self.weights,
         }
 
     def to_frame(self) -> Any:
@@ -318,19 +338,26 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def degree_strength_correlation(
-    G: LayeredGraph, H: LayeredGraph, *, direction: str = "up", kind: str = "signed"
+    G: LayeredGraph,
+    H: LayeredGraph,
+    *,
+    direction: str = "up",
+    weights: str = "signed",
+    kind: str | None = None,
 ) -> DegreeStrengthCorrelation:
     """Pearson and Spearman correlation of ``(k_i, s_i)`` over the nodes of each layer (T18).
 
     Parameters
     ----------
     G : LayeredGraph
-        The full graph: strengths ``s`` (:func:`strength` with ``direction`` and ``kind``).
+        The full graph: strengths ``s`` (:func:`strength` with ``direction`` and ``weights``).
     H : LayeredGraph
         A thresholding of ``G``: degrees ``k`` in the same ``direction``.
     direction : {"up", "down", "total"}
         Default ``"up"`` (T18), with the last layer falling back to ``"down"``.
-    kind : {"signed", "abs", "pos", "neg"}
+    weights : {"signed", "abs", "pos", "neg"}
+    kind : str, optional
+        Deprecated spelling of ``weights``.
 
     Returns
     -------
@@ -348,12 +375,15 @@ def degree_strength_correlation(
     """
     from scipy.stats import rankdata
 
+    from netsci_dl.analysis.distributions import _resolve_weights
+
+    weights = _resolve_weights(weights, kind, "degree_strength_correlation")
     if tuple(G.layer_sizes) != tuple(H.layer_sizes):
         raise InputError(
             f"G has layers {G.layer_sizes} but H has {H.layer_sizes}; H must be a thresholding of G"
         )
     k = degree(H, direction=direction).astype(np.float64)
-    s = strength(G, direction=direction, kind=kind)
+    s = strength(G, direction=direction, weights=weights)
     off = G.offsets
     pe, sr, ns = [], [], []
     for l in range(G.n_layers):
@@ -373,5 +403,5 @@ def degree_strength_correlation(
             sr.append(_pearson(rankdata(kl), rankdata(sl)))
         ns.append(len(kl))
     return DegreeStrengthCorrelation(
-        tuple(G.layer_names), tuple(ns), tuple(pe), tuple(sr), direction, kind
+        tuple(G.layer_names), tuple(ns), tuple(pe), tuple(sr), direction, weights
     )

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from netsci_dl._array import import_torch, resolve_device, to_numpy
+from netsci_dl._array import import_torch, resolve_device
 from netsci_dl.analysis._layer_counts import (
     _act,
     _batch,
@@ -34,170 +33,18 @@ from netsci_dl.analysis._layer_counts import (
     _onehot,
     _seeds,
 )
+from netsci_dl.analysis._layer_ei_types import (
+    ACTIVATION_RANGES,
+    LayerEI,
+    LayerEIOptions,
+    as_layer,
+    check_range,
+    identity_range,
+    options_from,
+)
 from netsci_dl.errors import InputError
 
-__all__ = ["LayerEI", "layer_ei", "layer_causal_plane", "ACTIVATION_RANGES"]
-
-#: default output range of each activation (deep-ei's table); "identity" is computed per layer
-ACTIVATION_RANGES: dict[str, tuple[float, float] | None] = {
-    "sigmoid": (0.0, 1.0),
-    "tanh": (-1.0, 1.0),
-    "relu": (0.0, 10.0),
-    "identity": None,
-}
-_ALIASES = {"linear": "identity", "none": "identity", "logistic": "sigmoid"}
-
-
-@dataclass(frozen=True, eq=False)
-class LayerEI:
-    """EI of one layer and its place in the causal plane (bits). See :func:`layer_ei`.
-
-    Attributes
-    ----------
-    ei_parts : float
-        ``sum_{A,B} I(x_A; y_B)`` under uniform noise on all inputs.
-    ei_whole : float or None
-        ``I(x; y)`` of the binned vectors (None when not computed).
-    sensitivity : float or None
-        ``sum_{A,B} I(x_A; y_B)`` with only input A noised, the others 0 (None when not computed).
-    pairs : (n_in, n_out) ndarray
-        ``I(x_A; y_B)`` per pair (the terms of ``ei_parts``).
-    n_in, n_out, activation, bins, in_range, out_range, n_samples, sensitivity_samples, seed,
-    device, clamp : the settings used.
-    """
-
-    ei_parts: float
-    ei_whole: float | None
-    sensitivity: float | None
-    n_in: int
-    n_out: int
-    activation: str
-    bins: int
-    in_range: tuple[float, float]
-    out_range: tuple[float, float]
-    n_samples: int
-    sensitivity_samples: int
-    seed: int
-    device: str
-    clamp: bool
-    pairs: np.ndarray = field(repr=False)
-
-    def degeneracy(self, kind: str = "parts") -> float:
-        """``sensitivity - EI``, with ``EI = ei_parts`` (``kind="parts"``) or ``ei_whole``."""
-        if self.sensitivity is None:
-            raise InputError("sensitivity was not computed (sensitivity=False)")
-        if kind == "parts":
-            return self.sensitivity - self.ei_parts
-        if kind == "whole":
-            if self.ei_whole is None:
-                raise InputError("ei_whole was not computed: pass whole=True (small layers only)")
-            return self.sensitivity - self.ei_whole
-        raise InputError(f"kind must be 'parts' or 'whole', got {kind!r}")
-
-    @property
-    def phi_ff(self) -> float | None:
-        """``EI_whole - EI_parts`` (can be negative); None when ``ei_whole`` was not computed."""
-        return None if self.ei_whole is None else self.ei_whole - self.ei_parts
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able scalars and settings (``pairs`` left out)."""
-        d = {
-            k: getattr(self, k)
-            for k in (
-                "ei_parts ei_whole sensitivity n_in n_out activation bins n_samples "
-                "sensitivity_samples seed device clamp"
-            ).split()
-        }
-        d["in_range"] = list(self.in_range)
-        d["out_range"] = list(self.out_range)
-        d["degeneracy"] = None if self.sensitivity is None else self.degeneracy("parts")
-        d["phi_ff"] = self.phi_ff
-        d["units"] = "bits"
-        return d
-
-
-# ---- layer parsing --------------------------------------------------------------------------
-def _act_name(act: Any) -> str:
-    if act is None:
-        return "identity"
-    if isinstance(act, str):
-        name = _ALIASES.get(act.lower(), act.lower())
-    else:
-        name = type(act).__name__.lower()
-    if name not in ACTIVATION_RANGES:
-        raise InputError(
-            f"activation {act!r} not supported: use one of {', '.join(ACTIVATION_RANGES)}"
-        )
-    return name
-
-
-def _as_layer(layer: Any, bias: Any, activation: Any) -> tuple[np.ndarray, np.ndarray, str]:
-    """``(W (n_in, n_out) float32, b (n_out,) float32, activation name)``."""
-    torch = None
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - raw arrays still work until sampling
-        pass
-    act = activation
-    if torch is not None and isinstance(layer, torch.nn.Sequential):
-        mods = list(layer)
-        if not mods or not isinstance(mods[0], torch.nn.Linear) or len(mods) > 2:
-            raise TypeError("a Sequential layer must be (nn.Linear,) or (nn.Linear, activation)")
-        if len(mods) == 2 and activation is None:
-            act = mods[1]
-        layer = mods[0]
-    if torch is not None and isinstance(layer, torch.nn.Linear):
-        W = to_numpy(layer.weight).T
-        b = to_numpy(layer.bias) if layer.bias is not None else None
-    elif isinstance(layer, tuple | list):
-        if not 1 <= len(layer) <= 3:
-            raise TypeError("layer as a tuple must be (W,), (W, b) or (W, b, activation)")
-        W = to_numpy(layer[0])
-        b = to_numpy(layer[1]) if len(layer) > 1 and layer[1] is not None else None
-        if len(layer) == 3 and activation is None:
-            act = layer[2]
-    else:
-        W = to_numpy(layer)
-        b = None
-    if bias is not None:
-        b = to_numpy(bias)
-    W = np.asarray(W, dtype=np.float32)
-    if W.ndim != 2 or 0 in W.shape:
-        raise InputError(
-            f"layer weights must be a non-empty (n_in, n_out) matrix, got shape {W.shape}"
-        )
-    b = np.zeros(W.shape[1], np.float32) if b is None else np.asarray(b, np.float32).reshape(-1)
-    if b.shape != (W.shape[1],):
-        raise InputError(
-            f"bias has shape {b.shape}, expected ({W.shape[1]},) for W of shape {W.shape}"
-        )
-    if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-        raise InputError("layer weights or bias contain NaN or Inf")
-    return W, b, _act_name(act)
-
-
-def _identity_range(
-    W: np.ndarray, b: np.ndarray, in_range: tuple[float, float]
-) -> tuple[float, float]:
-    """Smallest interval holding every output of ``x @ W + b`` for ``x`` in ``in_range``."""
-    lo_in, hi_in = in_range
-    Wd = W.astype(np.float64)
-    lo = b + np.minimum(Wd * lo_in, Wd * hi_in).sum(0)
-    hi = b + np.maximum(Wd * lo_in, Wd * hi_in).sum(0)
-    lo_, hi_ = float(lo.min()), float(hi.max())
-    if hi_ <= lo_:
-        lo_, hi_ = lo_ - 0.5, hi_ + 0.5
-    return lo_, hi_
-
-
-def _check_range(r: Any, name: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in r)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a pair (low, high), got {r!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
-        raise InputError(f"{name} must have finite low < high, got {r!r}")
-    return lo, hi
+__all__ = ["LayerEI", "LayerEIOptions", "layer_ei", "layer_causal_plane", "ACTIVATION_RANGES"]
 
 
 def layer_ei(
@@ -205,18 +52,8 @@ def layer_ei(
     *,
     bias: Any = None,
     activation: Any = None,
-    bins: int = 8,
-    in_range: tuple[float, float] = (0.0, 1.0),
-    out_range: tuple[float, float] | None = None,
-    n_samples: int = 100_000,
-    sensitivity: bool = True,
-    sensitivity_samples: int = 5000,
-    whole: bool | None = None,
-    max_states: int = 2**20,
-    clamp: bool = False,
-    seed: int = 0,
-    device: Any = None,
-    batch_bytes: int = 256 << 20,
+    options: LayerEIOptions | None = None,
+    **legacy: Any,
 ) -> LayerEI:
     """EI_parts, EI_whole, sensitivity, degeneracy and phi_ff of one layer ``y = act(x @ W + b)``.
 
@@ -227,37 +64,21 @@ def layer_ei(
         ``LayeredGraph.blocks``), or ``(W, b)`` / ``(W, b, activation)``.
     bias : array-like, optional
         ``(n_out,)``; overrides the layer's bias (default: the layer's, else 0).
-    activation : {"sigmoid", "tanh", "relu", "identity"} or nn.Module, optional
-        Overrides the activation (default: the Sequential's / tuple's, else identity). A DBN
-        layer is sigmoid.
-    bins : int
-        Bins for inputs and outputs (the paper: 8; deep-ei's default: 64).
-    in_range : (low, high)
-        Range of the uniform input noise: (0, 1) for sigmoid inputs (the paper's first layer too),
-        (-1, 1) after tanh.
-    out_range : (low, high), optional
-        Range binned for the outputs. Default from the activation: sigmoid (0, 1), tanh (-1, 1),
-        relu (0, 10) as in deep-ei; identity: **our choice**, the smallest interval holding every
+    activation : str or nn.Module, optional
+        One of :data:`ACTIVATION_RANGES` (sigmoid, tanh, relu, the ReLU family, identity);
+        overrides the layer's (default: the Sequential's / tuple's, else identity). A DBN layer
+        is sigmoid.
+    options : LayerEIOptions, optional
+        The estimator settings (bins, samples, ranges, seed, device...; see
+        :class:`LayerEIOptions`). ``in_range`` is this layer's input noise range, default
+        (0, 1): (0, 1) for sigmoid inputs (the paper's first layer too), (-1, 1) after tanh.
+        ``out_range`` defaults to the activation's range: sigmoid (0, 1), tanh (-1, 1), relu
+        (0, 10) as in deep-ei; identity: **our choice**, the smallest interval holding every
         output reachable from ``in_range`` (deep-ei uses (-10, 10)). Values outside are put in
-        the edge bins (our choice; deep-ei's histogram drops them).
-    n_samples : int
-        Noise samples for EI_parts / EI_whole (the paper: 1e7; the plug-in estimate is biased
-        upward with few samples, by about ``(bins-1)**2 / (2 n_samples ln 2)`` bits per pair).
-    sensitivity : bool
-        Compute the sensitivity (``sensitivity_samples`` fresh samples per input, the paper's 5000).
-    whole : bool, optional
-        EI_whole = ``I(x; y)`` of the binned vectors. None: computed when
-        ``bins**n_in <= max_states``; True: refuse (ValueError) above that; False: skip.
-    max_states : int
-        Largest number of joint input states for EI_whole (default ``2**20``).
-    clamp : bool
-        deep-ei's clamp of EI_parts below 0.01 bits to 0 (off by default).
-    seed : int
-        Same seed, same numbers (on the same device).
-    device : str or torch.device, optional
-        Where sampling and counting run (None: CUDA when present, else CPU).
-    batch_bytes : int
-        Approximate memory for one batch of samples.
+        the edge bins (our choice; deep-ei's histogram drops them). ``whole=True`` refuses
+        (InputError) when ``bins**n_in > max_states``.
+    **legacy
+        Deprecated: the settings as keywords (``bins=8, n_samples=...``).
 
     Returns
     -------
@@ -286,25 +107,31 @@ def layer_ei(
     Examples
     --------
     >>> import numpy as np
-    >>> r = layer_ei(np.eye(3), bins=4, n_samples=20000, sensitivity_samples=2000, device="cpu")
+    >>> opts = LayerEIOptions(bins=4, n_samples=20000, sensitivity_samples=2000, device="cpu")
+    >>> r = layer_ei(np.eye(3), options=opts)
     >>> round(r.ei_parts, 1), round(r.sensitivity, 1), r.out_range
     (6.0, 6.0, (0.0, 1.0))
     >>> abs(r.degeneracy()) < 0.05
     True
     """
     torch = import_torch()
-    W, b, act_name = _as_layer(layer, bias, activation)
+    o = options_from(options, legacy, "layer_ei")
+    bins, n_samples, sensitivity_samples = o.bins, o.n_samples, o.sensitivity_samples
+    in_range = (0.0, 1.0) if o.in_range is None else o.in_range
+    out_range, whole, max_states, clamp, seed = o.out_range, o.whole, o.max_states, o.clamp, o.seed
+    device, batch_bytes, sensitivity = o.device, o.batch_bytes, o.sensitivity
+    W, b, act_name = as_layer(layer, bias, activation)
     n_in, n_out = W.shape
     bins = int(bins)
     if bins < 2:
         raise InputError(f"bins must be >= 2, got {bins}")
     if int(n_samples) < 1 or int(sensitivity_samples) < 1:
         raise InputError("n_samples and sensitivity_samples must be >= 1")
-    lo_in, hi_in = _check_range(in_range, "in_range")
+    lo_in, hi_in = check_range(in_range, "in_range")
     if out_range is None:
         default = ACTIVATION_RANGES[act_name]
-        out_range = _identity_range(W, b, (lo_in, hi_in)) if default is None else default
-    lo_out, hi_out = _check_range(out_range, "out_range")
+        out_range = identity_range(W, b, (lo_in, hi_in)) if default is None else default
+    lo_out, hi_out = check_range(out_range, "out_range")
     do_whole = whole
     if whole is None:
         do_whole = n_in * math.log2(bins) <= math.log2(max_states)
@@ -315,8 +142,8 @@ def layer_ei(
         )
     dev = resolve_device(device)
     seed_ei, seed_sens = _seeds(int(seed))
-    Wt = torch.as_tensor(W, device=dev)
-    bt = torch.as_tensor(b, device=dev)
+    Wt = torch.tensor(W, device=dev)  # a copy: W may be a read-only view of a graph's block
+    bt = torch.tensor(b, device=dev)
     f = _act(torch, act_name)
 
     # ---- EI_parts (and EI_whole) on shared noise samples ----
@@ -424,71 +251,136 @@ def _sensitivity(
     return total
 
 
+def _graph_layers(
+    G: Any, activations: Any
+) -> list[tuple[str, int, int, np.ndarray, np.ndarray, str]]:
+    """``(name, src, dst, W, b, activation)`` of every weight block of a graph, in order."""
+    bias = G.node_attrs.get("bias")
+    has = G.node_attrs.get("has_bias")
+    weight_blocks = [b for b, k in enumerate(G.block_kinds) if k == "weight"]
+    if activations is None:
+        acts_meta = G.meta.get("activations")
+        if acts_meta is not None and len(acts_meta) == G.n_layers:
+            per_group = [str(a) for a in acts_meta]
+        elif G.meta.get("model_kind") in ("rbm", "dbn"):
+            per_group = ["sigmoid"] * G.n_layers
+        elif (G.meta.get("checkpoint") or {}).get("model_kind") == "mlp":
+            # netsci_dl's MLP trainer (models/mlp.py): sigmoid hidden layers, logits out
+            per_group = ["identity"] + ["sigmoid"] * (G.n_layers - 2) + ["identity"]
+        else:
+            raise InputError(
+                "the graph does not record the activation of its layers (meta['activations']); "
+                "pass activations='sigmoid' (or one per weight block) to say which"
+            )
+        acts = [per_group[G.block_dst[b]] for b in weight_blocks]
+    elif isinstance(activations, str):
+        acts = [activations] * len(weight_blocks)
+    else:
+        acts = list(activations)
+        if len(acts) != len(weight_blocks):
+            raise InputError(
+                f"activations: {len(acts)} given for {len(weight_blocks)} weight blocks"
+            )
+    out = []
+    for b, act in zip(weight_blocks, acts):
+        d = G.block_dst[b]
+        sl = G.layer_slice(d)
+        bvec = np.zeros(G.layer_sizes[d], np.float32)
+        if bias is not None:
+            bvec = np.asarray(bias, dtype=np.float32)[sl].copy()
+            if has is not None:
+                bvec[~np.asarray(has)[sl]] = 0.0  # a unit without a bias: 0
+        out.append((G.block_names[b], G.block_src[b], d, G.dense_block(b), bvec, act))
+    return out
+
+
 def layer_causal_plane(
     G: Any,
     *,
-    activations: str | Sequence[str] = "sigmoid",
-    in_range: tuple[float, float] | None = None,
-    **kw: Any,
+    activations: str | Sequence[str] | None = None,
+    options: LayerEIOptions | None = None,
+    **legacy: Any,
 ) -> tuple[LayerEI, ...]:
     """Every layer's EI, sensitivity and degeneracy: its point in the causal plane.
 
     Parameters
     ----------
     G : LayeredGraph or sequence of layers
-        A graph (block ``l`` is the weight matrix of layer ``l``; the bias of layer ``l+1`` is
-        read from ``node_attrs["bias"]`` when present, e.g. a DBN's hidden biases), or a list of
-        ``W`` / ``(W, b)`` / ``(W, b, act)`` / torch layers as :func:`layer_ei` accepts.
-    activations : str or sequence of str
-        One per layer, or one for all (a DBN: sigmoid).
-    in_range : (low, high), optional
-        Input noise range of the first layer (default (0, 1)); later layers take the output
-        range of the activation feeding them (sigmoid (0, 1), tanh (-1, 1), relu (0, 10)).
-    **kw
-        Passed to :func:`layer_ei` (``bins``, ``n_samples``, ``seed``, ``device``, ...).
+        A graph: every ``weight`` block ``src -> dst`` is a layer ``y = act(x W + b)`` with the
+        bias of ``dst`` (0 for units without one); identity blocks carry no learned weight and
+        are skipped. Or a list of ``W`` / ``(W, b)`` / ``(W, b, act)`` / torch layers as
+        :func:`layer_ei` accepts.
+    activations : str or sequence of str, optional
+        One per weight block, or one for all. Default: the activation the exporter recorded
+        after each group (``meta["activations"]``: relu, sigmoid, tanh, identity...), sigmoid
+        for RBM/DBN graphs; a graph that records none (raw matrices) must say.
+    options : LayerEIOptions, optional
+        Estimator settings. ``in_range`` is the noise range of the layers reading the model's
+        input (default (0, 1)); a layer reading a hidden group takes the output range of the
+        activation of that group (sigmoid (0, 1), tanh (-1, 1), relu (0, 10); identity: the
+        range its own inputs reach).
+    **legacy
+        Deprecated: the settings as keywords.
 
     Returns
     -------
     tuple of LayerEI
-        x = ``sensitivity``, y = ``degeneracy()`` for each layer.
+        One per weight block (``.name`` is ``"src->dst"``): x = ``sensitivity``, y =
+        ``degeneracy()``.
 
     Notes
     -----
     Thresholded graphs use their (unit) block weights; pass the weighted graph for the network's
-    own causal structure. Sparse blocks are densified one at a time.
+    own causal structure. Blocks are densified one at a time. A group fed by several blocks (a
+    residual sum) gets one point per block, each with the group's bias.
 
     Examples
     --------
     >>> import numpy as np
     >>> from netsci_dl import LayeredGraph
     >>> G = LayeredGraph((3, 2, 2), (np.ones((3, 2), np.float32), np.eye(2, dtype=np.float32)))
-    >>> pts = layer_causal_plane(G, n_samples=5000, sensitivity_samples=1000, device="cpu")
-    >>> [p.activation for p in pts], len(pts)
-    (['sigmoid', 'sigmoid'], 2)
+    >>> opts = LayerEIOptions(n_samples=5000, sensitivity_samples=1000, device="cpu")
+    >>> pts = layer_causal_plane(G, activations="sigmoid", options=opts)
+    >>> [p.activation for p in pts], [p.name for p in pts]
+    (['sigmoid', 'sigmoid'], ['L0->L1', 'L1->L2'])
     """
+    import dataclasses
+
     from netsci_dl.graph import LayeredGraph
 
+    o = options_from(options, legacy, "layer_causal_plane")
+    first = (0.0, 1.0) if o.in_range is None else o.in_range
     if isinstance(G, LayeredGraph):
-        bias = G.node_attrs.get("bias")
-        layers: list[Any] = []
-        for li in range(len(G.blocks)):
-            b = None if bias is None else np.asarray(bias)[G.layer_slice(li + 1)]
-            layers.append((G.dense_block(li), b))
-    else:
-        layers = list(G)
+        layers = _graph_layers(G, activations)
+        group_range: dict[int, tuple[float, float]] = {}
+        out: list[LayerEI] = []
+        for name, s, d, W, b, act in layers:
+            rng = first if s == 0 or s not in group_range else group_range[s]
+            r = layer_ei((W, b), activation=act, options=dataclasses.replace(o, in_range=rng))
+            out.append(dataclasses.replace(r, name=name))
+            nxt = ACTIVATION_RANGES[r.activation]
+            new = nxt if nxt is not None else r.out_range
+            old = group_range.get(d)
+            group_range[d] = new if old is None else (min(old[0], new[0]), max(old[1], new[1]))
+        return tuple(out)
+    layers_list = list(G)
     acts = (
-        [activations] * len(layers)
+        [activations] * len(layers_list)
         if isinstance(activations, str) or activations is None
         else list(activations)
     )
-    if len(acts) != len(layers):
-        raise InputError(f"activations: {len(acts)} given for {len(layers)} layers")
-    out: list[LayerEI] = []
-    prev: tuple[float, float] = (0.0, 1.0) if in_range is None else in_range
-    for lay, a in zip(layers, acts, strict=True):
+    if len(acts) != len(layers_list):
+        raise InputError(f"activations: {len(acts)} given for {len(layers_list)} layers")
+    res: list[LayerEI] = []
+    prev = first
+    for lay, a in zip(layers_list, acts, strict=True):
         has_own_act = isinstance(lay, tuple | list) and len(lay) == 3
-        r = layer_ei(lay, activation=None if has_own_act else a, in_range=prev, **kw)
-        out.append(r)
+        r = layer_ei(
+            lay,
+            activation=None if has_own_act else (a or "sigmoid"),
+            options=dataclasses.replace(o, in_range=prev),
+        )
+        res.append(r)
         nxt = ACTIVATION_RANGES[r.activation]
         prev = nxt if nxt is not None else r.out_range
-    return tuple(out)
+    return tuple(res)

@@ -4,17 +4,21 @@ Conventions (shared/SCIENCE.md, "Distributions"):
 
 * **weights** are the signed weights of the edges; on a thresholded (unweighted) graph, the
   original signed weights of the kept edges (``edge_attrs["weight"]``). Statistics are per block
-  (the edges between layers ``l`` and ``l+1``, named ``"L0-L1"``) and over all edges (``"all"``).
-  Skewness is the biased g1, kurtosis the biased excess kurtosis (``scipy.stats.skew`` /
-  ``kurtosis`` with ``bias=True``), std has ``ddof=0``.
-* **strength** ``s_up(i) = sum_j W^(l)_ij`` (T18: towards the **next** layer, signed),
-  ``s_down(j) = sum_i W^(l-1)_ij`` (incoming), ``s_tot = s_up + s_down``; ``kind`` picks signed,
-  ``|w|``, positive-only or negative-only weights. The last layer has no next layer: with the
-  default ``fallback=True`` its "up" value is its ``s_down`` (and the input layer's "down" value is
-  its ``s_up``), as T18 does for its top layer.
-* **degree** (``k_up``, ``k_down``, ``k_tot``) is counted on a thresholded graph; isolated nodes
-  stay (degree 0). On a full dense graph every node of a layer has the same degree, so
-  :func:`degree` refuses it.
+  (named ``"src->dst"`` by group, :attr:`LayeredGraph.block_names`) and over all weight blocks
+  (``"all"``; identity blocks hold no learned weight and are left out). Skewness is the biased
+  g1, kurtosis the biased excess kurtosis (``scipy.stats.skew`` / ``kurtosis`` with
+  ``bias=True``), std has ``ddof=0``.
+* **strength** ``s_up(i) = sum_j w_ij`` over every block leaving ``i``'s group (T18: towards the
+  **next** layer, signed; on a DAG, every later group it feeds), ``s_down(j) = sum_i w_ij`` over
+  every block entering ``j``'s group (the receptive-field direction), ``s_tot = s_up + s_down``;
+  ``weights`` picks signed, ``|w|``, positive-only or negative-only weights. Identity blocks
+  (skip connections) count only with ``include_identity=True``. A group with no outgoing block
+  (the top layer, an output head) has no "up" value: with the default ``fallback=True`` it gets
+  its ``s_down`` (and a source group, such as the input, its ``s_up`` under "down"), as T18 does
+  for its top layer.
+* **degree** (``k_up``, ``k_down``, ``k_tot``) is counted on a thresholded graph, over the same
+  blocks; isolated nodes stay (degree 0). On a full dense graph every node of a layer has the
+  same degree, so :func:`degree` refuses it.
 """
 
 from __future__ import annotations
@@ -49,9 +53,8 @@ KINDS = ("signed", "abs", "pos", "neg")
 
 
 def block_names(G: LayeredGraph) -> tuple[str, ...]:
-    """``"L0-L1"``-style names of the blocks (pairs of adjacent layers)."""
-    n = G.layer_names
-    return tuple(f"{n[l]}-{n[l + 1]}" for l in range(len(G.blocks)))
+    """``"src->dst"`` names of the blocks (:attr:`LayeredGraph.block_names`)."""
+    return G.block_names
 
 
 def _weight_blocks(G: LayeredGraph) -> tuple[Any, ...]:
@@ -65,8 +68,9 @@ def _values(b: Any) -> np.ndarray:
     return b.data if sp.issparse(b) else np.asarray(b).reshape(-1)
 
 
-def weight_values(G: LayeredGraph, layer: int | None = None) -> np.ndarray:
-    """Signed weights of the edges of one block (``layer`` = source layer) or of all blocks.
+def weight_values(G: LayeredGraph, block: int | None = None) -> np.ndarray:
+    """Signed weights of the edges of one block, or of every weight block (identity blocks left
+    out).
 
     Examples
     --------
@@ -77,9 +81,9 @@ def weight_values(G: LayeredGraph, layer: int | None = None) -> np.ndarray:
     [1.0, -2.0, 3.0, 0.0]
     """
     blocks = _weight_blocks(G)
-    if layer is not None:
-        return _values(blocks[layer])
-    vals = [_values(b) for b in blocks]
+    if block is not None:
+        return _values(blocks[block])
+    vals = [_values(b) for b, k in zip(blocks, G.block_kinds) if k != "identity"]
     return np.concatenate(vals) if vals else np.zeros(0, np.float32)
 
 
@@ -205,8 +209,9 @@ def weight_stats(
     >>> s.mean, s.frac_negative
     (0.5, 0.25)
     """
-    blocks = _weight_blocks(G)
-    names = block_names(G)
+    keep = [i for i, k in enumerate(G.block_kinds) if k != "identity"]
+    blocks = [_weight_blocks(G)[i] for i in keep]
+    names = [G.block_names[i] for i in keep]
     per, parts = [], []
     for name, b in zip(names, blocks):
         x = _values(b)
@@ -240,9 +245,25 @@ def weight_stats(
 
 
 # ---- strength and degree ------------------------------------------------------------------
+WEIGHTS = KINDS
+
+
 def _check_direction(direction: str) -> None:
     if direction not in DIRECTIONS:
         raise InputError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+
+
+def _resolve_weights(weights: str | None, kind: str | None, where: str) -> str:
+    if kind is not None:
+        import warnings
+
+        warnings.warn(
+            f"{where}(kind=...) is deprecated; use weights=...", DeprecationWarning, stacklevel=3
+        )
+        weights = kind
+    if weights not in KINDS:
+        raise InputError(f"weights must be one of {KINDS}, got {weights!r}")
+    return weights
 
 
 def _kind_block(b: Any, kind: str) -> Any:
@@ -254,48 +275,56 @@ def _kind_block(b: Any, kind: str) -> Any:
         return b.maximum(0) if sp.issparse(b) else np.maximum(b, 0)
     if kind == "neg":
         return b.minimum(0) if sp.issparse(b) else np.minimum(b, 0)
-    raise InputError(f"kind must be one of {KINDS}, got {kind!r}")
+    raise InputError(f"weights must be one of {KINDS}, got {kind!r}")
 
 
-def _row_col_sums(blocks: tuple[Any, ...]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    rows, cols = [], []
-    for b in blocks:
-        if sp.issparse(b):
-            rows.append(np.asarray(b.sum(axis=1), dtype=np.float64).ravel())
-            cols.append(np.asarray(b.sum(axis=0), dtype=np.float64).ravel())
-        else:
-            rows.append(np.asarray(b).sum(axis=1, dtype=np.float64))
-            cols.append(np.asarray(b).sum(axis=0, dtype=np.float64))
-    return rows, cols
+def _used_blocks(G: LayeredGraph, include_identity: bool) -> list[int]:
+    return [b for b, k in enumerate(G.block_kinds) if include_identity or k != "identity"]
 
 
 def _assemble(
     G: LayeredGraph,
-    rows: list[np.ndarray],
-    cols: list[np.ndarray],
+    rows: dict[int, np.ndarray],
+    cols: dict[int, np.ndarray],
     direction: str,
     fallback: bool,
     dtype: Any,
 ) -> np.ndarray:
-    L = G.n_layers
-    up = [rows[l] if l < L - 1 else np.zeros(G.layer_sizes[l]) for l in range(L)]
-    down = [cols[l - 1] if l > 0 else np.zeros(G.layer_sizes[l]) for l in range(L)]
+    """Per-node sums from per-block row sums (``rows[b]``: the source side) and column sums
+    (``cols[b]``: the target side), over every block touching a group."""
+    sizes = G.layer_sizes
+    up = [np.zeros(n) for n in sizes]
+    down = [np.zeros(n) for n in sizes]
+    has_up, has_down = [False] * len(sizes), [False] * len(sizes)
+    for b in rows:
+        s, d = G.block_src[b], G.block_dst[b]
+        up[s] = up[s] + rows[b]
+        down[d] = down[d] + cols[b]
+        has_up[s] = has_down[d] = True
     if direction == "total":
         parts = [u + d for u, d in zip(up, down)]
     elif direction == "up":
-        parts = list(up)
-        if fallback and L > 1:
-            parts[-1] = down[-1]
+        parts = [
+            down[g] if fallback and not has_up[g] and has_down[g] else up[g]
+            for g in range(len(sizes))
+        ]
     else:
-        parts = list(down)
-        if fallback and L > 1:
-            parts[0] = up[0]
+        parts = [
+            up[g] if fallback and not has_down[g] and has_up[g] else down[g]
+            for g in range(len(sizes))
+        ]
     out = np.concatenate(parts) if parts else np.zeros(0)
     return out.astype(dtype, copy=False)
 
 
 def strength(
-    G: LayeredGraph, *, direction: str = "up", kind: str = "signed", fallback: bool = True
+    G: LayeredGraph,
+    *,
+    direction: str = "up",
+    weights: str = "signed",
+    fallback: bool = True,
+    include_identity: bool = False,
+    kind: str | None = None,
 ) -> np.ndarray:
     """Node strength: sum of the weights of a node's edges, from the block row/column sums.
 
@@ -304,15 +333,21 @@ def strength(
     G : LayeredGraph
         Full or thresholded (then the original signed weights of the kept edges are summed).
     direction : {"up", "down", "total"}
-        ``"up"`` (T18's definition, default): towards the next layer, ``s_up(i) = sum_j W_ij``
-        (row sums of ``blocks[l]``); ``"down"``: from the previous layer (column sums of
-        ``blocks[l-1]``, the receptive-field direction); ``"total"``: both.
-    kind : {"signed", "abs", "pos", "neg"}
+        ``"up"`` (T18's definition, default): over every block leaving the node's group,
+        ``s_up(i) = sum_j w_ij`` (row sums); ``"down"``: over every block entering it (column
+        sums, the receptive-field direction); ``"total"``: both.
+    weights : {"signed", "abs", "pos", "neg"}
         Sum of signed weights, of ``|w|``, of positive weights only, or of negative weights only.
     fallback : bool
-        True (default): the last layer, which has no next layer, gets its ``"down"`` strength
-        under ``direction="up"`` (T18's convention for its top layer), and the input layer its
-        ``"up"`` strength under ``"down"``. False: those get 0.
+        True (default): a group with no outgoing block (the top layer, an output head) gets its
+        ``"down"`` strength under ``direction="up"`` (T18's convention for its top layer), and a
+        group with no incoming block (the input) its ``"up"`` strength under ``"down"``. False:
+        those get 0.
+    include_identity : bool
+        Count the edges of identity blocks (skip connections, weight 1). Off by default: they
+        carry no learned weight.
+    kind : str, optional
+        Deprecated spelling of ``weights``.
 
     Returns
     -------
@@ -325,12 +360,21 @@ def strength(
     >>> G = LayeredGraph((2, 2), (np.array([[1, -2], [3, 0]], dtype=np.float32),))
     >>> strength(G).tolist()            # layer 0: row sums; last layer: column sums (fallback)
     [-1.0, 3.0, 4.0, -2.0]
-    >>> strength(G, direction="total", kind="abs").tolist()
+    >>> strength(G, direction="total", weights="abs").tolist()
     [3.0, 3.0, 4.0, 2.0]
     """
     _check_direction(direction)
-    blocks = tuple(_kind_block(b, kind) for b in _weight_blocks(G))
-    rows, cols = _row_col_sums(blocks)
+    weights = _resolve_weights(weights, kind, "strength")
+    wb = _weight_blocks(G)
+    rows, cols = {}, {}
+    for b in _used_blocks(G, include_identity):
+        blk = _kind_block(wb[b], weights)
+        if sp.issparse(blk):
+            rows[b] = np.asarray(blk.sum(axis=1), dtype=np.float64).ravel()
+            cols[b] = np.asarray(blk.sum(axis=0), dtype=np.float64).ravel()
+        else:
+            rows[b] = np.asarray(blk).sum(axis=1, dtype=np.float64)
+            cols[b] = np.asarray(blk).sum(axis=0, dtype=np.float64)
     return _assemble(G, rows, cols, direction, fallback, np.float64)
 
 
@@ -339,25 +383,34 @@ def require_thresholded(G: LayeredGraph, what: str = "this analysis") -> None:
     if not isinstance(G, LayeredGraph):
         raise TypeError(f"expected a LayeredGraph, got {type(G).__name__}")
     if not G.is_sparse:
-        dense = [l for l, b in enumerate(G.blocks) if not sp.issparse(b)]
+        dense = [G.block_names[b] for b, blk in enumerate(G.blocks) if not sp.issparse(blk)]
         raise InputError(
             f"{what} needs a thresholded graph: blocks {dense} are dense, so every node of a "
             "layer has the same degree; threshold first, e.g. netsci_dl.threshold.by_quantile(G, 0.95)"
         )
 
 
-def degree(H: LayeredGraph, *, direction: str = "total", fallback: bool = True) -> np.ndarray:
+def degree(
+    H: LayeredGraph,
+    *,
+    direction: str = "total",
+    fallback: bool = True,
+    include_identity: bool = False,
+) -> np.ndarray:
     """Node degree on a thresholded graph (number of kept edges), from the block patterns.
 
     Parameters
     ----------
     H : LayeredGraph
-        A thresholded graph (sparse blocks). A full dense graph raises ``ValueError``.
+        A thresholded graph (sparse blocks). A full dense graph raises an InputError.
     direction : {"total", "up", "down"}
-        ``k_tot`` (default), ``k_up`` (edges to the next layer) or ``k_down`` (from the previous).
+        ``k_tot`` (default), ``k_up`` (edges of every block leaving the node's group) or
+        ``k_down`` (of every block entering it).
     fallback : bool
-        As in :func:`strength`: the last layer's ``k_up`` is its ``k_down`` (and the input layer's
-        ``k_down`` its ``k_up``) when True.
+        As in :func:`strength`: a group with no outgoing block gets its ``k_down`` as ``k_up``
+        (and a source group its ``k_up`` as ``k_down``) when True.
+    include_identity : bool
+        Count the edges of identity blocks (skip connections). Off by default.
 
     Returns
     -------
@@ -373,10 +426,11 @@ def degree(H: LayeredGraph, *, direction: str = "total", fallback: bool = True) 
     """
     _check_direction(direction)
     require_thresholded(H, "degree")
-    rows, cols = [], []
-    for b in H.blocks:
-        rows.append(np.diff(b.indptr).astype(np.int64))
-        cols.append(np.bincount(b.indices, minlength=b.shape[1]).astype(np.int64))
+    rows, cols = {}, {}
+    for b in _used_blocks(H, include_identity):
+        blk = H.blocks[b]
+        rows[b] = np.diff(blk.indptr).astype(np.int64)
+        cols[b] = np.bincount(blk.indices, minlength=blk.shape[1]).astype(np.int64)
     return _assemble(H, rows, cols, direction, fallback, np.int64)
 
 

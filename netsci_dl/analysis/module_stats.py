@@ -75,14 +75,18 @@ def _layer_index(G: LayeredGraph, layer: int | str) -> int:
 
 
 def _layer_pattern(H: LayeredGraph, l: int) -> Any:
-    """``(n_l, n_adjacent)`` 0/1 CSR matrix: the kept edges of layer ``l`` to layers l-1 and l+1."""
+    """``(n_l, n_adjacent)`` 0/1 CSR matrix: the kept edges of group ``l`` to every group a
+    weight block joins it to (on a chain: layers l-1 and l+1)."""
     import scipy.sparse as sp
 
     parts = []
-    if l > 0:
-        parts.append(sp.csr_array(H.blocks[l - 1]).T)
-    if l < H.n_layers - 1:
-        parts.append(sp.csr_array(H.blocks[l]))
+    for b, kind in enumerate(H.block_kinds):
+        if kind == "identity":
+            continue
+        if H.block_dst[b] == l:
+            parts.append(sp.csr_array(H.blocks[b]).T)
+        elif H.block_src[b] == l:
+            parts.append(sp.csr_array(H.blocks[b]))
     if not parts:
         return sp.csr_array((H.layer_sizes[l], 0))
     A = sp.hstack(parts, format="csr")
@@ -100,9 +104,8 @@ class ModuleStatistics:
     size : int64
     degree_mean, degree_sd, strength_mean, strength_sd, knn_mean, knn_sd : float64
         Over the module's units (sample sd, ddof=1; NaN for a single unit). Degree and k_nn on
-        the thresholded graph (k_nn ignores isolated units), strength on the full graph
-        (:func:`netsci_dl.analysis.distributions.strength` with ``strength_direction`` /
-        ``strength_kind``).
+        the thresholded graph (k_nn ignores isolated units), strength on the full graph, degree
+        and strength in the same ``direction`` (``params["direction"]``).
     emd_within, emd_between : float64
         Mean EMD between two distinct units of the module; mean EMD from the module's units to
         the units of all other modules (NaN without ``emd``).
@@ -185,8 +188,10 @@ def module_statistics(
     *,
     emd: Any = None,
     rfs: np.ndarray | None = None,
-    strength_direction: str = "up",
-    strength_kind: str = "signed",
+    direction: str = "up",
+    weights: str = "signed",
+    strength_direction: str | None = None,
+    strength_kind: str | None = None,
 ) -> ModuleStatistics:
     """Structural and functional profile of each module of one layer (T18's panels).
 
@@ -204,9 +209,14 @@ def module_statistics(
         The EMD matrix of the layer's units, for within/between EMD and the medoids.
     rfs : (n_l, *image_shape) array, optional
         Receptive fields, for the mean and medoid RF per module.
-    strength_direction, strength_kind : str
-        Passed to :func:`~netsci_dl.analysis.distributions.strength` (default: T18's ``up``
-        strength of signed weights).
+    direction : {"up", "down", "total"}
+        The direction of **both** degree (thresholded graph) and strength (full graph), as
+        shared/SCIENCE.md states: T18's ``up`` (towards the next layer; the top layer falls back
+        to ``down``) by default.
+    weights : {"signed", "abs", "pos", "neg"}
+        The weights summed in the strength (default signed, T18).
+    strength_direction, strength_kind : str, optional
+        Deprecated spellings of ``direction`` and ``weights``.
 
     Returns
     -------
@@ -256,9 +266,20 @@ def module_statistics(
     size = np.bincount(lab, minlength=k)
     sl = H.layer_slice(l)
 
-    deg = degree(H, direction="total")[sl].astype(np.float64)
+    if strength_direction is not None or strength_kind is not None:
+        import warnings
+
+        warnings.warn(
+            "module_statistics(strength_direction=, strength_kind=) is deprecated; use "
+            "direction= (for degree and strength alike) and weights=",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        direction = strength_direction or direction
+        weights = strength_kind or weights
+    deg = degree(H, direction=direction)[sl].astype(np.float64)
     knn = average_neighbor_degree(H)[sl]
-    st = strength(G, direction=strength_direction, kind=strength_kind)[sl]
+    st = strength(G, direction=direction, weights=weights)[sl]
     dm, dsd = _group_mean_sd(deg, lab, k)
     sm, ssd = _group_mean_sd(st, lab, k)
     km, ksd = _group_mean_sd(knn, lab, k)
@@ -311,8 +332,8 @@ def module_statistics(
         if emd is not None:
             medoid_rf = R[np.maximum(medoid, 0)]
     params = {
-        "strength_direction": strength_direction,
-        "strength_kind": strength_kind,
+        "direction": direction,
+        "weights": weights,
         "links": "projection through adjacent layers of the thresholded graph",
         "n_units": n,
     }

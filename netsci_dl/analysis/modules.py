@@ -306,8 +306,8 @@ def analyze_modules(
     >>> a.modules.k, a.stats.size.sum()
     (2, 4)
     """
+    from netsci_dl.analysis._receptive_fields import receptive_fields, to_distributions
     from netsci_dl.analysis.emd import emd_matrix
-    from netsci_dl.analysis.receptive_fields import receptive_fields, to_distributions
     from netsci_dl.threshold import apply_spec
 
     l = _layer_index(G, layer)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from netsci_dl.analysis.communities import (
+from netsci_dl.analysis._communities import (
     Partition,
     _adjacency,
     _check_labels,

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from netsci_dl.analysis.causal_plane import LayerEI, layer_causal_plane
-from netsci_dl.analysis.effective_information import EffectiveInformation, effective_information
+from netsci_dl.analysis._effective_information import EffectiveInformation, effective_information
+from netsci_dl.analysis.causal_plane import LayerEI, LayerEIOptions, layer_causal_plane
 from netsci_dl.errors import InputError
 from netsci_dl.runs import load_snapshot_graph, snapshot_sources
 
@@ -194,16 +194,11 @@ def ei_trajectory(
     weights: str | None = "abs",
     directed: bool | None = None,
     threshold: str | None = None,
-    bins: int = 8,
-    n_samples: int = 20_000,
-    sensitivity_samples: int = 1000,
-    activations: str | Sequence[str] = "sigmoid",
-    in_range: tuple[float, float] | None = None,
-    whole: bool = False,
-    seed: int = 0,
-    device: Any = None,
+    activations: str | Sequence[str] | None = None,
+    options: LayerEIOptions | None = None,
     num_threads: int | None = None,
     quiet: bool = True,
+    **legacy: Any,
 ) -> EITrajectory:
     """Graph EI and every layer's causal-plane point at each snapshot of a training run.
 
@@ -211,32 +206,33 @@ def ei_trajectory(
     ----------
     source : run folder, or sequence of checkpoint paths / LayeredGraphs
         A folder written by the DBN or MLP trainer (snapshots ordered by step, see
-        :func:`snapshot_sources`), or snapshots in training order.
-    weights, directed : as :func:`~netsci_dl.analysis.effective_information.effective_information`
+        :func:`netsci_dl.runs.snapshot_sources`), or snapshots in training order.
+    weights, directed : as :func:`~netsci_dl.analysis.effective_information`
         Transition weights of the graph EI (default ``|w|``); ``directed`` None follows the graph
         (RBM/DBN undirected, feed-forward directed).
     threshold : str, optional
         A rule such as ``"quantile:0.95"`` (:func:`netsci_dl.threshold.apply_spec`) applied
         before the graph EI. Default: the full weighted graph. The causal plane always uses the
         full weighted graph.
-    bins, n_samples, sensitivity_samples, in_range, whole, device :
-        Passed to :func:`~netsci_dl.analysis.causal_plane.layer_causal_plane`. The defaults are
-        modest (a digits DBN over ~10 snapshots in well under a minute); the paper used 1e7 noise
-        samples and 5000 per input, so absolute values carry the plug-in bias (about
-        ``(bins-1)**2 / (2 n ln 2)`` bits per input-output pair) -- compare snapshots computed
-        with the same settings.
-    activations : str or sequence of str
-        Activation of each layer (a DBN and our MLP study: sigmoid everywhere; the MLP's output
-        layer is read as sigmoid over its logits, our choice).
-    seed : int
-        The same seed is used at every snapshot (common random numbers: differences between
-        snapshots are not noise between draws). Same seed, same numbers.
+    activations : str or sequence of str, optional
+        Activation of each weight block; default the graph's (see
+        :func:`~netsci_dl.analysis.layer_causal_plane`: a DBN is sigmoid everywhere, netsci_dl's
+        MLP sigmoid in its hidden layers and identity on its logits).
+    options : LayerEIOptions, optional
+        The layer-EI estimator, the same default as every other entry point (100,000 noise
+        samples, 5,000 per input for the sensitivity, 8 bins). The paper used 1e7 noise samples,
+        so absolute values carry the plug-in bias (about ``(bins-1)**2 / (2 n ln 2)`` bits per
+        input-output pair): compare snapshots computed with the same settings. The same seed is
+        used at every snapshot (common random numbers: differences between snapshots are not
+        noise between draws).
     num_threads : int, optional
         torch CPU threads during the computation (restored after); None: torch's setting. For
         small layers on a busy machine 1 is much faster (measured: a digits MLP over 11 snapshots
         1.2 s with 1 thread vs 9.6 s with 2 on 2 loaded cores).
     quiet : bool
         No progress bar (also off when stderr is not a terminal).
+    **legacy
+        Deprecated: the estimator settings as keywords (``bins=``, ``n_samples=``...).
 
     Returns
     -------
@@ -245,15 +241,19 @@ def ei_trajectory(
     Examples
     --------
     >>> import numpy as np, netsci_dl as nd
+    >>> from netsci_dl.analysis import LayerEIOptions
     >>> Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 4.0)]
-    >>> T = ei_trajectory(Gs, n_samples=2000, sensitivity_samples=200, device="cpu")
+    >>> opts = LayerEIOptions(n_samples=2000, sensitivity_samples=200, device="cpu")
+    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts)
     >>> T.n_snapshots, T.n_layers, T.sensitivity.shape
     (2, 1, (2, 1))
     >>> bool(T.path_lengths()[0] > 0)
     True
     """
     from netsci_dl._array import import_torch
+    from netsci_dl.analysis._layer_ei_types import options_from
 
+    opts = options_from(options, legacy, "ei_trajectory")
     torch = import_torch()
     items = snapshot_sources(source)
     old = torch.get_num_threads()
@@ -261,21 +261,7 @@ def ei_trajectory(
         torch.set_num_threads(int(num_threads))
     try:
         graph_res, planes, infos = _compute(
-            items,
-            weights,
-            directed,
-            threshold,
-            quiet,
-            {
-                "activations": activations,
-                "in_range": in_range,
-                "bins": bins,
-                "n_samples": n_samples,
-                "sensitivity_samples": sensitivity_samples,
-                "whole": whole,
-                "seed": seed,
-                "device": device,
-            },
+            items, weights, directed, threshold, quiet, activations, opts
         )
     finally:
         torch.set_num_threads(old)
@@ -286,15 +272,12 @@ def ei_trajectory(
         "weights": "none" if weights is None else weights,
         "directed": graph_res[0].directed,
         "threshold": threshold,
-        "bins": int(bins),
-        "n_samples": int(n_samples),
-        "sensitivity_samples": int(sensitivity_samples),
-        "activations": activations if isinstance(activations, str) else list(activations),
+        **opts.to_dict(),
+        "activations": [p.activation for p in planes[0]],
         "in_range": list(first.in_range),
-        "whole": bool(whole),
-        "seed": int(seed),
         "device": first.device,
         "layer_sizes": list(n_layers),
+        "blocks": [p.name for p in planes[0]],
     }
     return EITrajectory(
         labels=tuple(i["label"] for i in infos),
@@ -313,7 +296,13 @@ def _sizes(plane: Sequence[LayerEI]) -> tuple[int, ...]:
 
 
 def _compute(
-    items: list, weights: Any, directed: Any, threshold: Any, quiet: bool, kw: dict
+    items: list,
+    weights: Any,
+    directed: Any,
+    threshold: Any,
+    quiet: bool,
+    activations: Any,
+    opts: LayerEIOptions,
 ) -> tuple[list, list, list]:
     from tqdm.auto import tqdm
 
@@ -333,7 +322,7 @@ def _compute(
         n_layers = G.layer_sizes
         H = apply_spec(G, threshold) if threshold else G
         graph_res.append(effective_information(H, weights=weights, directed=directed))
-        planes.append(layer_causal_plane(G, **kw))
+        planes.append(layer_causal_plane(G, activations=activations, options=opts))
         infos.append(info)
         log.debug("%s: EI %.4f", info["label"], graph_res[-1].ei)
     return graph_res, planes, infos

@@ -216,3 +216,69 @@ def threshold_option(help_extra: str = "") -> Callable[[Callable[..., Any]], Cal
         show_default=True,
         help=f"{SPEC_HELP}. {help_extra}".strip(),
     )
+
+
+def layer_ei_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The layer-EI estimator options (``--bins``, ``--samples``, ``--sensitivity-samples``,
+    ``--seed``, ``--device``, ``--activation``) with the defaults of
+    :class:`netsci_dl.analysis.LayerEIOptions`; the command receives ``ei_options`` and
+    ``activation``."""
+    from netsci_dl.analysis.causal_plane import LayerEIOptions
+
+    d = LayerEIOptions()
+    opts = [
+        click.option(
+            "--bins",
+            default=d.bins,
+            show_default=True,
+            type=int,
+            help="Bins for layer inputs and outputs.",
+        ),
+        click.option(
+            "--samples",
+            default=d.n_samples,
+            show_default=True,
+            type=int,
+            help="Noise samples for EI_parts.",
+        ),
+        click.option(
+            "--sensitivity-samples",
+            default=d.sensitivity_samples,
+            show_default=True,
+            type=int,
+            help="Noise samples per input for the sensitivity.",
+        ),
+        click.option("--seed", default=d.seed, show_default=True, type=int),
+        click.option(
+            "--device",
+            default=None,
+            help="torch device (default: CUDA when present, else the CPU).",
+        ),
+        click.option(
+            "--activation",
+            default=None,
+            help="Activation of every layer (sigmoid, tanh, relu, identity, ...): "
+            "default the one the model records after each layer.",
+        ),
+    ]
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import dataclasses
+
+        for k in ("bins", "samples", "sensitivity_samples"):
+            if kwargs[k] < (2 if k == "bins" else 1):
+                raise InputError(f"--{k.replace('_', '-')} must be >= {2 if k == 'bins' else 1}")
+        kwargs["ei_options"] = dataclasses.replace(
+            d,
+            bins=kwargs.pop("bins"),
+            n_samples=kwargs.pop("samples"),
+            sensitivity_samples=kwargs.pop("sensitivity_samples"),
+            seed=kwargs.pop("seed"),
+            device=kwargs.pop("device"),
+        )
+        return f(*args, **kwargs)
+
+    for opt in reversed(opts):
+        wrapper = opt(wrapper)
+    return wrapper

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from netsci_dl.cli._common import layer_ei_options
 from netsci_dl.threshold import SPEC_HELP
 
 
@@ -16,19 +17,7 @@ from netsci_dl.threshold import SPEC_HELP
 @click.option(
     "-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
 )
-@click.option(
-    "--bins", default=8, show_default=True, type=int, help="Bins for layer inputs and outputs."
-)
-@click.option(
-    "--samples", default=20_000, show_default=True, type=int, help="Noise samples for EI_parts."
-)
-@click.option(
-    "--sensitivity-samples",
-    default=1000,
-    show_default=True,
-    type=int,
-    help="Noise samples per input for the sensitivity.",
-)
+@layer_ei_options
 @click.option(
     "--weights",
     type=click.Choice(["abs", "pos", "neg", "none"]),
@@ -42,8 +31,6 @@ from netsci_dl.threshold import SPEC_HELP
     default=None,
     help="Graph EI on a thresholded graph. " + SPEC_HELP,
 )
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--device", default=None, help="torch device (default: CUDA when present, else CPU).")
 @click.option(
     "--threads",
     default=None,
@@ -57,13 +44,10 @@ def causal_plane(
     ctx: click.Context,
     sources: tuple[str, ...],
     out: str,
-    bins: int,
-    samples: int,
-    sensitivity_samples: int,
+    ei_options: object,
+    activation: str | None,
     weights: str,
     threshold_spec: str | None,
-    seed: int,
-    device: str | None,
     threads: int | None,
     name: str | None,
     force: bool,
@@ -94,11 +78,8 @@ def causal_plane(
         src,
         weights=None if weights == "none" else weights,
         threshold=threshold_spec,
-        bins=bins,
-        n_samples=samples,
-        sensitivity_samples=sensitivity_samples,
-        seed=seed,
-        device=device,
+        activations=activation,
+        options=ei_options,
         num_threads=threads,
         quiet=bool(ctx.obj and ctx.obj.get("quiet")),
     )
@@ -108,6 +89,7 @@ def causal_plane(
     with atomic_path(folder / "trajectory.json") as tmp:
         tmp.write_text(json.dumps(T.to_dict(), indent=2) + "\n")
     ei_figures(T, folder, name=name)
-    lengths = ", ".join(f"layer {i + 1}: {v:.2f}" for i, v in enumerate(T.path_lengths()))
+    blocks = T.settings["blocks"]
+    lengths = ", ".join(f"{blocks[i]}: {v:.2f}" for i, v in enumerate(T.path_lengths()))
     click.echo(f"{T.n_snapshots} snapshots; causal-plane path lengths (bits): {lengths}")
     click.echo(f"wrote {folder}/ ({', '.join(names)})")

@@ -75,7 +75,7 @@ def communities(
     from pathlib import Path
 
     import netsci_dl as nd
-    from netsci_dl.analysis import communities as C
+    from netsci_dl.analysis import _communities as C
     from netsci_dl.io._atomic import atomic_path, check_writable
 
     out = Path(output)

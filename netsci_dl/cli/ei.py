@@ -65,7 +65,7 @@ def ei(
     from pathlib import Path
 
     import netsci_dl as nd
-    from netsci_dl.analysis.effective_information import effective_information
+    from netsci_dl.analysis._effective_information import effective_information
     from netsci_dl.io._atomic import atomic_path, check_writable
     from netsci_dl.io.npz import is_graph_npz, load_graph
 

@@ -141,10 +141,7 @@ def _why_broken(chain: list[_Layer], at: int, hints: list[str]) -> str:
             "state_dict cannot tell which)"
         )
     if cur.conv and not prev.conv:
-        msg = (
-            f"broken shape chain: convolution {cur.base!r} follows the Linear layer "
-            f"{prev.base!r}"
-        )
+        msg = f"broken shape chain: convolution {cur.base!r} follows the Linear layer {prev.base!r}"
     earlier = [c.base for c in chain[: at - 1] if c.n_out == cur.n_in]
     if earlier:
         msg += f"; it can read the output of {earlier[-1]!r}, like {prev.base!r}: parallel heads on one trunk?"

@@ -392,7 +392,7 @@ def write_report(
     >>> G = nd.from_matrices([np.random.default_rng(0).normal(size=(4, 3))])
     >>> p = write_report(G, tempfile.mkdtemp() + "/r", threshold="quantile:0.5")  # doctest: +SKIP
     """
-    from netsci_dl.analysis.compare import StructureComparison, structural_summary
+    from netsci_dl.analysis._compare import StructureComparison, structural_summary
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():

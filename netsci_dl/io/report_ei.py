@@ -11,12 +11,22 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from netsci_dl.errors import InputError
+
 __all__ = ["ei_section", "CAUSAL_PLANE_MAX_PAIRS"]
 
 #: the causal-plane table is computed only when the largest layer has at most this many
 #: input-output pairs (a digits DBN 64-256: 16,384; MNIST 784-500: 392,000 is skipped)
 CAUSAL_PLANE_MAX_PAIRS = 20_000
-_CP = {"bins": 8, "n_samples": 20_000, "sensitivity_samples": 1000, "seed": 0}
+
+
+def _cp_options() -> object:
+    from netsci_dl.analysis.causal_plane import LayerEIOptions
+
+    return LayerEIOptions(whole=False, device="cpu")  # the package's one estimator default
+
+
+_CP = None  # tests may set a LayerEIOptions here
 
 
 def _ei_rows(full: Any, thr: Any) -> Any:
@@ -58,7 +68,7 @@ def ei_section(ctx: Any) -> Any:
         degeneracy and EI_parts. ``ei.csv`` (and ``causal_plane.csv``) are written into the
         report folder.
     """
-    from netsci_dl.analysis.effective_information import effective_information
+    from netsci_dl.analysis._effective_information import effective_information
     from netsci_dl.io.report import Section, table_html
     from netsci_dl.threshold import apply_spec
 
@@ -79,7 +89,11 @@ def ei_section(ctx: Any) -> Any:
         "full_abs": full.to_dict(),
         "thresholded": dict(thr.to_dict(), threshold=ctx.threshold),
     }
-    pairs = [a * b for a, b in zip(G.layer_sizes[:-1], G.layer_sizes[1:])]
+    pairs = [
+        G.layer_sizes[s] * G.layer_sizes[d]
+        for s, d, k in zip(G.block_src, G.block_dst, G.block_kinds)
+        if k == "weight"
+    ]
     try:
         import torch  # noqa: F401  (the causal plane samples with torch)
     except ImportError:
@@ -89,11 +103,16 @@ def ei_section(ctx: Any) -> Any:
 
         from netsci_dl.analysis.causal_plane import layer_causal_plane
 
-        pts = layer_causal_plane(G, activations="sigmoid", whole=False, device="cpu", **_CP)
+        o = _CP or _cp_options()
+        try:
+            pts = layer_causal_plane(G, options=o)
+        except InputError:  # no recorded activation: the study's DBN convention, stated below
+            pts = layer_causal_plane(G, activations="sigmoid", options=o)
         cp = pd.DataFrame(
             [
                 {
-                    "layer": f"{G.layer_names[i]} \u2192 {G.layer_names[i + 1]}",
+                    "layer": p.name,
+                    "activation": p.activation,
                     "sensitivity (bits)": p.sensitivity,
                     "degeneracy (bits)": p.degeneracy(),
                     "EI_parts (bits)": p.ei_parts,
@@ -106,12 +125,13 @@ def ei_section(ctx: Any) -> Any:
         body += (
             "<h3>Causal plane</h3><p>Each layer's sensitivity (x) and degeneracy (y) (Marrow, "
             "Michaud &amp; Hoel 2020; deep-ei's conventions; EI_parts = sensitivity \u2212 "
-            f"degeneracy), assuming sigmoid activations; bins={_CP['bins']}, "
-            f"{_CP['n_samples']} noise samples, {_CP['sensitivity_samples']} per input for the "
-            "sensitivity, seed 0 (plug-in estimates, biased upward with few samples). Over "
+            "degeneracy), with the activation of each layer in the table; "
+            f"bins={o.bins}, {o.n_samples} noise samples, {o.sensitivity_samples} per input for "
+            f"the sensitivity, seed {o.seed} (plug-in estimates, biased upward with few samples). Over "
             "training: <code>netsci-dl causal-plane RUN_DIR -o out/</code>.</p>" + table_html(cp)
         )
         summary["causal_plane"] = [dict(p.to_dict(), layer=i) for i, p in enumerate(pts)]
+        summary["causal_plane_settings"] = o.to_dict()
     else:
         body += (
             "<p>Causal plane skipped: "

@@ -104,11 +104,11 @@ def modules_section(
         ``module_stats.csv``. A short note instead when skipped (see the module docstring).
         Use ``functools.partial(modules_section, layer=2, k=10)`` as a builder for other choices.
     """
-    from netsci_dl.analysis import communities as C
-    from netsci_dl.analysis.agreement import agreement, restrict
+    from netsci_dl.analysis import _communities as C
+    from netsci_dl.analysis._agreement import agreement, restrict
+    from netsci_dl.analysis._receptive_fields import receptive_fields, to_distributions
     from netsci_dl.analysis.emd import emd_matrix
     from netsci_dl.analysis.modules import _layer_index, functional_modules, module_statistics
-    from netsci_dl.analysis.receptive_fields import receptive_fields, to_distributions
     from netsci_dl.io.report import Section, figure_html, rel, table_html
     from netsci_dl.plot import save_figure
     from netsci_dl.plot.modules import (

@@ -363,7 +363,7 @@ def plot_agreement(
 
     Examples
     --------
-    >>> from netsci_dl.analysis.agreement import agreement
+    >>> from netsci_dl.analysis._agreement import agreement
     >>> fig = plot_agreement(agreement([0, 0, 1, 1], [0, 0, 1, 2]))
     >>> "ARI" in fig.axes[0].get_title()
     True

@@ -42,7 +42,7 @@ def plot_weight_distributions(S: Any, *, reference: Any = None) -> Any:
     Examples
     --------
     >>> import numpy as np, netsci_dl as nd
-    >>> from netsci_dl.analysis.compare import structural_summary
+    >>> from netsci_dl.analysis._compare import structural_summary
     >>> G = nd.from_matrices([np.random.default_rng(0).normal(size=(4, 3))])
     >>> fig = plot_weight_distributions(structural_summary(G, threshold="quantile:0.5"))
     >>> len(fig.axes)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from netsci_dl.analysis.agreement import Agreement, agreement, restrict
+from netsci_dl.analysis._agreement import Agreement, agreement, restrict
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 

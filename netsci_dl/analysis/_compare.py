@@ -25,7 +25,6 @@ from netsci_dl.analysis.assortativity import (
 )
 from netsci_dl.analysis.distributions import (
     WeightDistribution,
-    block_names,
     degree,
     strength,
     weight_stats,
@@ -216,7 +215,7 @@ def _thresholded(G: LayeredGraph, threshold: Any) -> tuple[LayeredGraph, str]:
 def structural_summary(
     G: LayeredGraph,
     *,
-    threshold: str | LayeredGraph = "quantile:0.95",
+    threshold: str | LayeredGraph = "auto",
     name: str | None = None,
 ) -> StructureSummary:
     """Every quantity of the structural analysis for one graph.
@@ -226,9 +225,11 @@ def structural_summary(
     G : LayeredGraph
         The full (weighted) graph: weights and strengths come from it.
     threshold : str or LayeredGraph
-        A rule for :func:`netsci_dl.threshold.apply_spec` (default ``"quantile:0.95"``, keep the
-        5% largest ``|w|``), or an already thresholded version of ``G``. Degrees, assortativity,
-        ``knn`` come from the thresholded graph.
+        A rule for :func:`netsci_dl.threshold.apply_spec` (default ``"auto"``: keep the 5%
+        largest ``|w|``, per block when blocks hold different kinds of values), or an already
+        thresholded version of ``G``. Degrees, assortativity, ``knn`` come from the thresholded
+        graph. Per-block quantities are for the weight blocks (identity blocks carry no learned
+        weight).
     name : str, optional
         Model name for reports; default ``G.meta["source"]`` or ``"model"``.
 
@@ -258,31 +259,37 @@ def structural_summary(
         "s_up": strength(G, direction="up"),
         "s_down": strength(G, direction="down", fallback=False),
         "s_tot": strength(G, direction="total"),
-        "s_abs_tot": strength(G, direction="total", kind="abs"),
-        "s_pos_up": strength(G, direction="up", kind="pos"),
-        "s_neg_up": strength(G, direction="up", kind="neg"),
+        "s_abs_tot": strength(G, direction="total", weights="abs"),
+        "s_pos_up": strength(G, direction="up", weights="pos"),
+        "s_neg_up": strength(G, direction="up", weights="neg"),
         "knn": average_neighbor_degree(H),
         "knn_w": average_neighbor_degree(H, weighted=True),
     }
     if "bias" in G.node_attrs:
-        nodes["bias"] = np.asarray(G.node_attrs["bias"], dtype=np.float64)
+        bias = np.asarray(G.node_attrs["bias"], dtype=np.float64).copy()
+        has = G.node_attrs.get("has_bias")
+        if has is not None:
+            bias[~np.asarray(has)] = np.nan  # the table shows no value for a unit without bias
+        nodes["bias"] = bias
     recs = H.meta.get("thresholds") or [{}]
+    wb = [b for b, k in enumerate(G.block_kinds) if k != "identity"]
+    r_all = degree_assortativity(H, per_block=True)
     return StructureSummary(
         name=name,
         threshold=spec,
         threshold_record=dict(recs[-1]),
         layer_names=tuple(G.layer_names),
         layer_sizes=tuple(G.layer_sizes),
-        block_names=block_names(G),
-        block_edges_kept=H.block_n_edges,
-        block_edges_total=G.block_n_edges,
+        block_names=tuple(G.block_names[b] for b in wb),
+        block_edges_kept=tuple(H.block_n_edges[b] for b in wb),
+        block_edges_total=tuple(G.block_n_edges[b] for b in wb),
         weights=weight_stats(G),
         nodes=nodes,
         r=float(degree_assortativity(H)),
-        r_blocks=tuple(float(v) for v in degree_assortativity(H, per_block=True)),
-        r_strength=strength_assortativity(G, kind="abs"),
+        r_blocks=tuple(float(r_all[b]) for b in wb),
+        r_strength=strength_assortativity(G, weights="abs"),
         knn=knn_curve(H),
-        knn_blocks=tuple(knn_curve(H, block=l) for l in range(len(G.blocks))),
+        knn_blocks=tuple(knn_curve(H, block=b) for b in wb),
         degree_strength=degree_strength_correlation(G, H, direction="up"),
         degree_fit=fit_distributions(nodes["k_tot"]),
     )
@@ -320,17 +327,53 @@ class StructureComparison:
         }
 
 
+def _by_position(a: StructureSummary, b: StructureSummary) -> StructureSummary:
+    """``b`` with the layer and block names of ``a`` (same architecture by position)."""
+    import dataclasses
+
+    if len(a.layer_sizes) != len(b.layer_sizes) or len(a.block_names) != len(b.block_names):
+        raise InputError(
+            f"compare_by='position' needs the same number of layers and blocks: "
+            f"{len(a.layer_sizes)} layers / {len(a.block_names)} blocks vs "
+            f"{len(b.layer_sizes)} / {len(b.block_names)}"
+        )
+    names = dict(zip(b.block_names, a.block_names))
+    weights = dataclasses.replace(
+        b.weights,
+        blocks=tuple(
+            dataclasses.replace(w, name=names.get(w.name, w.name)) for w in b.weights.blocks
+        ),
+    )
+    ds = dataclasses.replace(b.degree_strength, layers=tuple(a.layer_names))
+    return dataclasses.replace(
+        b, layer_names=a.layer_names, block_names=a.block_names, weights=weights, degree_strength=ds
+    )
+
+
 def compare(
     G_before: LayeredGraph | StructureSummary,
     G_after: LayeredGraph | StructureSummary,
     *,
-    threshold: str = "quantile:0.95",
+    threshold: str = "auto",
     names: tuple[str, str] = ("before", "after"),
+    compare_by: str = "name",
 ) -> StructureComparison:
     """The structural statistics of two checkpoints side by side, with the shift of each.
 
     Each graph is thresholded by the same rule (a quantile rule gives each graph its own cut).
     Summaries already computed may be passed instead of graphs.
+
+    Parameters
+    ----------
+    G_before, G_after : LayeredGraph or StructureSummary
+    threshold : str
+        The rule for both (default ``"auto"``).
+    names : (str, str)
+    compare_by : {"name", "position"}
+        ``"name"`` (default): layers and blocks are paired by name, and any name the two do not
+        share is an error that lists them (never a silently shorter table). ``"position"``:
+        pair them by index (same number of layers and blocks), e.g. two architectures whose
+        layers are named differently.
 
     Examples
     --------
@@ -343,6 +386,8 @@ def compare(
     >>> c.shifts()["weights.all.mean"][2] < 0
     True
     """
+    if compare_by not in ("name", "position"):
+        raise InputError(f"compare_by must be 'name' or 'position', got {compare_by!r}")
 
     def summ(G: Any, nm: str) -> StructureSummary:
         return (
@@ -351,4 +396,18 @@ def compare(
             else structural_summary(G, threshold=threshold, name=nm)
         )
 
-    return StructureComparison(summ(G_before, names[0]), summ(G_after, names[1]))
+    a, b = summ(G_before, names[0]), summ(G_after, names[1])
+    if compare_by == "position":
+        b = _by_position(a, b)
+    else:
+        la, lb = set(a.layer_names), set(b.layer_names)
+        ba, bb = set(a.block_names), set(b.block_names)
+        if la != lb or ba != bb:
+            only_a = sorted((la - lb) | (ba - bb))
+            only_b = sorted((lb - la) | (bb - ba))
+            raise InputError(
+                f"the two graphs do not have the same layers: only in {names[0]}: {only_a}; "
+                f"only in {names[1]}: {only_b}. Pass compare_by='position' (CLI: --compare-by "
+                "position) to pair them by index"
+            )
+    return StructureComparison(a, b)

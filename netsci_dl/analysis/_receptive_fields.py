@@ -1,10 +1,14 @@
 """Receptive fields of hidden units, mapped back to input space, and their conversion to
 probability distributions for the Earth Mover's Distance (shared/SCIENCE.md, T18).
 
-The receptive field (RF) of unit ``j`` of layer ``l`` is column ``j`` of the product of the
-weight blocks below it, ``RF_l = W^(0) W^(1) ... W^(l-1)`` of shape ``(n_0, n_l)``: a linear
-projection of its incoming weights back to the input, with no biases and no nonlinearity (the
-lab code's definition). Each column is reshaped to the input image shape.
+The receptive field (RF) of unit ``j`` of group ``l`` is column ``j`` of the linear map from the
+input (group 0) to ``l``, summed over every path: ``RF_l = sum over blocks b: s -> l of
+RF_s W_b`` with ``RF_0 = I``, propagated in topological order (skip connections and identity
+blocks included), which on a chain is ``RF_l = W^(0) W^(1) ... W^(l-1)`` of shape
+``(n_0, n_l)``: a linear projection of the incoming weights back to the input, with no biases
+and no nonlinearity (the lab code's definition). Each column is reshaped to the input image
+shape. A group no path from the input reaches (a source group such as an LSTM's output) has an
+all-zero RF.
 """
 
 from __future__ import annotations
@@ -92,9 +96,11 @@ def receptive_fields(
 ) -> np.ndarray | dict[int, np.ndarray]:
     """Receptive fields of every unit of a layer (or of all layers) in input space.
 
-    ``RF_l = W^(0) W^(1) ... W^(l-1)`` (blocks are ``(n_k, n_{k+1})``), so the RFs of layer
-    ``l`` are the rows of ``RF_l.T``, of shape ``(n_l, n_0)``, reshaped to the image shape.
-    No biases, no nonlinearity. Products are computed in float64.
+    ``RF_l`` is the linear map from the input to group ``l`` summed over every path (see the
+    module docstring; ``W^(0) W^(1) ... W^(l-1)`` on a chain), so the RFs of group ``l`` are the
+    rows of ``RF_l.T``, of shape ``(n_l, n_0)``, reshaped to the image shape. No biases, no
+    nonlinearity. Products are computed in float64, block by block (never a dense product over
+    the whole graph).
 
     Parameters
     ----------
@@ -104,10 +110,10 @@ def receptive_fields(
     layer : int or str, optional
         Layer index (1..L-1, negative counts from the top) or name. ``None``: every layer.
     threshold : float or sequence of float, optional
-        Per-stage threshold, off by default. After each product stage ``k`` (``RF_1``,
-        ``RF_2``, ...), entries with ``|x| < threshold_k * max|x|`` over that stage are set to
-        zero before the next multiplication (a fraction in ``[0, 1)``, so one number serves
-        every stage; a sequence gives one value per stage).
+        Per-stage threshold, off by default. After each group's RF ``RF_g`` (``g = 1, 2,
+        ...``) is computed, entries with ``|x| < threshold_g * max|x|`` over it are set to zero
+        before it is propagated further (a fraction in ``[0, 1)``, so one number serves every
+        stage; a sequence gives one value per group ``1..l``).
     image_shape : sequence of int, optional
         Input image shape; defaults to ``G.meta["image_shape"]``. An error if neither is set.
 
@@ -141,22 +147,37 @@ def receptive_fields(
     layers = [_layer_index(G, layer)] if layer is not None else list(range(1, G.n_layers))
     top = max(layers)
     ts = _thresholds(threshold, top)
-    out: dict[int, np.ndarray] = {}
-    P: np.ndarray | None = None
-    for k in range(top):
-        blk = _signed_block(G, k)
-        if P is None:
-            P = blk.toarray().astype(np.float64) if sp.issparse(blk) else np.array(blk, np.float64)
-        elif sp.issparse(blk):
-            P = np.asarray(blk.T.astype(np.float64) @ P.T).T
-        else:
-            P = P @ np.asarray(blk, dtype=np.float64)
-        t = ts[k]
-        if t is not None and t > 0 and P.size:
-            cut = t * float(np.abs(P).max())
-            P = np.where(np.abs(P) < cut, 0.0, P)
-        if k + 1 in layers:
-            out[k + 1] = np.ascontiguousarray(P.T).reshape((P.shape[1], *shape))
+    n0 = G.layer_sizes[0]
+    R: dict[int, np.ndarray] = {}  # group -> (n_0, n_g) float64; group 0 is the identity
+    for g in range(1, top + 1):
+        acc = None
+        for b in G.blocks_into(g):
+            s = G.block_src[b]
+            blk = _signed_block(G, b)
+            if s == 0:
+                term = (
+                    blk.toarray().astype(np.float64)
+                    if sp.issparse(blk)
+                    else np.array(blk, np.float64)
+                )
+            elif s in R:
+                P = R[s]
+                term = (
+                    np.asarray(blk.T.astype(np.float64) @ P.T).T
+                    if sp.issparse(blk)
+                    else P @ np.asarray(blk, dtype=np.float64)
+                )
+            else:
+                continue  # a source group not reached from the input
+            acc = term if acc is None else acc + term
+        if acc is None:
+            acc = np.zeros((n0, G.layer_sizes[g]))
+        t = ts[g - 1]
+        if t is not None and t > 0 and acc.size:
+            cut = t * float(np.abs(acc).max())
+            acc = np.where(np.abs(acc) < cut, 0.0, acc)
+        R[g] = acc
+    out = {l: np.ascontiguousarray(R[l].T).reshape((R[l].shape[1], *shape)) for l in layers}
     return out[layers[0]] if layer is not None else out
 
 

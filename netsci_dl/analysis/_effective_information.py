@@ -45,7 +45,8 @@ class EffectiveInformation:
         True for the nodes with out-edges.
     weights, directed : the choices used.
     block : int or None
-        The layer block this result is about (``None``: the whole graph).
+        The block this result is about (``None``: the whole graph), and ``block_name`` its
+        ``"src->dst"`` name.
     blocks : tuple of EffectiveInformation
         Per-block results when asked for (``per_block=True``), else empty.
     """
@@ -68,12 +69,13 @@ class EffectiveInformation:
     has_out: np.ndarray = field(repr=False)
     block: int | None = None
     blocks: tuple[EffectiveInformation, ...] = field(default=(), repr=False)
+    block_name: str | None = None
 
     def to_dict(self, *, per_node: bool = False) -> dict[str, Any]:
         """JSON-able scalars (and per-block results); ``per_node=True`` adds ``EI_i`` as a list."""
         keys = (
             "ei eff determinism degeneracy determinism_norm degeneracy_norm h_w_in mean_h_out "
-            "n_nodes n_out n_sinks n_transitions weights directed block"
+            "n_nodes n_out n_sinks n_transitions weights directed block block_name"
         ).split()
         d: dict[str, Any] = {k: getattr(self, k) for k in keys}
         d["weights"] = "none" if self.weights is None else self.weights
@@ -91,7 +93,7 @@ class EffectiveInformation:
         rows = [self, *self.blocks]
         keys = "block ei eff determinism degeneracy n_nodes n_out n_sinks n_transitions".split()
         df = pd.DataFrame([{k: getattr(r, k) for k in keys} for r in rows])
-        df["block"] = ["all"] + [str(r.block) for r in self.blocks]
+        df["block"] = ["all"] + [str(r.block_name or r.block) for r in self.blocks]
         return df
 
 
@@ -224,8 +226,8 @@ def _drop_zeros(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> _Part:
 
 
 def _block_parts(G: LayeredGraph, li: int, weights: str | None, local: bool) -> _Part:
-    """Transitions ``layer li -> layer li+1`` of block ``li`` (global ids, or ids in the block's
-    own bipartite graph when ``local``)."""
+    """Transitions ``src -> dst`` of block ``li`` (global ids, or ids in the block's own
+    bipartite graph when ``local``)."""
     b = G.blocks[li]
     n, m = b.shape
     if sp.issparse(b):
@@ -242,32 +244,50 @@ def _block_parts(G: LayeredGraph, li: int, weights: str | None, local: bool) -> 
         sign = sb.data if sp.issparse(sb) else np.asarray(sb).reshape(-1)
     else:
         sign = vals
-    w = _transform(
-        vals, sign, weights, f"block {li} ({G.layer_names[li]} -> {G.layer_names[li + 1]})"
-    )
+    w = _transform(vals, sign, weights, f"block {G.block_names[li]}")
     if local:
         dst = dst + n
     else:
         off = G.offsets
-        src = src + off[li]
-        dst = dst + off[li + 1]
+        src = src + off[G.block_src[li]]
+        dst = dst + off[G.block_dst[li]]
     return _drop_zeros(src, dst, w)
 
 
+def _summed(parts: list[_Part], n: int) -> _Part:
+    """One part with duplicate (src, dst) pairs summed (two blocks joining the same groups)."""
+    src = np.concatenate([p[0] for p in parts])
+    dst = np.concatenate([p[1] for p in parts])
+    w = np.concatenate([p[2] for p in parts])
+    A = sp.coo_array((w, (src, dst)), shape=(n, n)).tocsr()
+    A.sum_duplicates()
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(A.indptr))
+    return rows, A.indices.astype(np.int64), A.data
+
+
 def _layered_parts(
-    G: LayeredGraph, weights: str | None, directed: bool, block: int | None
+    G: LayeredGraph,
+    weights: str | None,
+    directed: bool,
+    block: int | None,
+    include_identity: bool = False,
 ) -> tuple[int, list[_Part]]:
     if block is None:
-        fwd = [_block_parts(G, li, weights, local=False) for li in range(len(G.blocks))]
+        used = [b for b in range(G.n_blocks) if include_identity or G.block_kinds[b] != "identity"]
+        fwd = [_block_parts(G, b, weights, local=False) for b in used]
         n = G.n_nodes
+        pairs = [(G.block_src[b], G.block_dst[b]) for b in used]
+        if len(set(pairs)) < len(pairs):
+            fwd = [_summed(fwd, n)]
     else:
         if not -len(G.blocks) <= block < len(G.blocks):
             raise InputError(f"block={block} out of range: the graph has {len(G.blocks)} blocks")
         block %= len(G.blocks)
         fwd = [_block_parts(G, block, weights, local=True)]
-        n = G.layer_sizes[block] + G.layer_sizes[block + 1]
+        n = G.layer_sizes[G.block_src[block]] + G.layer_sizes[G.block_dst[block]]
     parts = list(fwd)
-    if not directed:  # k-partite: no self-loops, so (dst, src) never duplicates a forward pair
+    # groups are topologically ordered (src < dst), so a reversed pair never equals a forward one
+    if not directed:
         parts += [(d, s, w) for s, d, w in fwd]
     return n, parts
 
@@ -296,6 +316,7 @@ def effective_information(
     directed: bool | None = None,
     block: int | None = None,
     per_block: bool = False,
+    include_identity: bool = False,
 ) -> EffectiveInformation:
     """Effective information of a graph over random walks, with determinism and degeneracy.
 
@@ -320,13 +341,17 @@ def effective_information(
         select edges by their original sign.
     directed : bool, optional
         LayeredGraph: default ``G.meta.get("directed", False)``: RBM/DBN graphs are
-        undirected (walks go both ways), feed-forward exports are directed (``l -> l+1``; the
-        top layer is all sinks). networkx: default ``G.is_directed()``. Matrix: default True
-        (as given); False symmetrises with ``max(A, A.T)``.
+        undirected (walks go both ways), feed-forward exports are directed (``src -> dst``;
+        the output groups are all sinks). networkx: default ``G.is_directed()``. Matrix: default
+        True (as given); False symmetrises with ``max(A, A.T)``.
     block : int, optional
-        Only the bipartite graph of one layer block (layers ``block`` and ``block + 1``).
+        Only the bipartite graph of one block (its groups ``block_src`` and ``block_dst``).
     per_block : bool
-        Also compute every block's bipartite graph, returned in ``result.blocks``.
+        Also compute every block's bipartite graph, returned in ``result.blocks`` (identity
+        blocks included when ``include_identity``).
+    include_identity : bool
+        Walk along identity blocks too (skip connections, weight 1). Off by default: they carry
+        no learned weight, and with weight 1 they would dominate walks over learned weights.
 
     Returns
     -------
@@ -376,7 +401,7 @@ def effective_information(
     _check_weights(weights)
     if isinstance(G, LayeredGraph):
         d = bool(G.meta.get("directed", False)) if directed is None else bool(directed)
-        n, parts = _layered_parts(G, weights, d, block)
+        n, parts = _layered_parts(G, weights, d, block, include_identity)
         res = _ei_core(
             n,
             parts,
@@ -384,10 +409,18 @@ def effective_information(
             directed=d,
             block=None if block is None else block % len(G.blocks),
         )
+        if block is not None:
+            res = _replace(res, block_name=G.block_names[block % len(G.blocks)])
         if per_block:
             blocks = tuple(
-                _ei_core(*_layered_parts(G, weights, d, li), weights=weights, directed=d, block=li)
+                _replace(
+                    _ei_core(
+                        *_layered_parts(G, weights, d, li), weights=weights, directed=d, block=li
+                    ),
+                    block_name=G.block_names[li],
+                )
                 for li in range(len(G.blocks))
+                if include_identity or G.block_kinds[li] != "identity"
             )
             res = _replace(res, blocks=blocks)
         return res
@@ -421,13 +454,13 @@ def _replace(r: EffectiveInformation, **kw: Any) -> EffectiveInformation:
 def ei_per_block(
     G: LayeredGraph, *, weights: str | None = "abs", directed: bool | None = None
 ) -> tuple[EffectiveInformation, ...]:
-    """EI of every layer block's bipartite graph (layers ``l`` and ``l+1`` only).
+    """EI of every weight block's bipartite graph (its two groups only).
 
     Parameters and conventions as in :func:`effective_information`.
 
     Returns
     -------
-    tuple of EffectiveInformation, one per block, ``result.block == l``.
+    tuple of EffectiveInformation, one per weight block, ``result.block`` its index.
 
     Examples
     --------
