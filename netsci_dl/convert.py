@@ -4,9 +4,11 @@ Each ``to_*`` uses its library's fastest measured construction path (see the tea
 ``bench/PEERS.md``): igraph from Python lists, graph-tool ``add_edge_list`` with edge property
 values, networkx ``add_weighted_edges_from`` over ``zip`` of lists. Node ``i`` of the result is
 global node ``i`` of the :class:`LayeredGraph`. Node attributes: ``layer``, ``layer_name``,
-``index``, ``bias`` (when the model has biases), other ``G.node_attrs`` and the caller's
-``node_attrs``; edge attributes: ``weight`` (the original signed weight, also after
-thresholding), ``abs_weight`` and ``sign``. Never compute through these objects inside netsci_dl.
+``index``, ``depth`` (the topological depth of the node's group), ``bias`` and ``has_bias``
+(when the model has biases), other ``G.node_attrs`` and the caller's ``node_attrs``; edge
+attributes: ``weight`` (the original signed weight, also after thresholding), ``abs_weight``,
+``sign`` and ``block_kind`` (``"weight"`` or ``"identity"``: a skip connection). Never compute
+through these objects inside netsci_dl.
 """
 
 from __future__ import annotations
@@ -37,14 +39,16 @@ def _node_table(G: LayeredGraph, node_attrs: Mapping[str, Any] | None) -> dict[s
         "layer": G.node_layer,
         "layer_name": np.asarray(G.layer_names, dtype=object)[G.node_layer],
         "index": G.node_index,
+        "depth": G.depth[G.node_layer],
     }
+    has = G.node_attrs.get("has_bias")
     for k, v in G.node_attrs.items():
-        if k == "bias" and np.isnan(np.asarray(v, dtype=np.float64)).all():
-            continue
+        if k in ("bias", "has_bias") and has is not None and not np.asarray(has).any():
+            continue  # the model has no biases
         cols[k] = np.asarray(v)
     for k, v in dict(node_attrs or {}).items():
         v = np.asarray(v)
-        if k in ("layer", "layer_name", "index"):
+        if k in ("layer", "layer_name", "index", "depth"):
             raise InputError(f"node_attrs[{k!r}]: {k!r} is set by netsci_dl itself; rename it")
         if v.shape != (G.n_nodes,):
             raise InputError(f"node_attrs[{k!r}] has shape {v.shape}, expected ({G.n_nodes},)")
@@ -56,10 +60,20 @@ def _edge_table(G: LayeredGraph) -> tuple[np.ndarray, np.ndarray, dict[str, np.n
     src, dst, wb = G.edges()
     w = G.edge_values("weight") if "weight" in G.edge_attrs else wb
     sign = G.edge_values("sign") if "sign" in G.edge_attrs else np.sign(w)
+    kinds = (
+        np.asarray(G.block_kinds, dtype=object)[G.edge_block()]
+        if G.n_blocks
+        else np.zeros(0, object)
+    )
     return (
         src,
         dst,
-        {"weight": w, "abs_weight": np.abs(w), "sign": np.asarray(sign).astype(np.int8)},
+        {
+            "weight": w,
+            "abs_weight": np.abs(w),
+            "sign": np.asarray(sign).astype(np.int8),
+            "block_kind": kinds,
+        },
     )
 
 
@@ -130,14 +144,20 @@ def to_networkx(
     rows = zip(*(cols[k].tolist() for k in names), strict=False)
     H.add_nodes_from((i, dict(zip(names, r, strict=False))) for i, r in enumerate(rows))
     src, dst, e = _edge_table(G)
+    if len(set(zip(G.block_src, G.block_dst))) < G.n_blocks:
+        raise InputError(
+            "two blocks join the same pair of groups (a weight block and a skip connection): "
+            "their edges would merge in a networkx graph; drop one, or use to_igraph"
+        )
     H.add_edges_from(
-        (s, d, {"weight": w, "abs_weight": a, "sign": g})
-        for s, d, w, a, g in zip(
+        (s, d, {"weight": w, "abs_weight": a, "sign": g, "block_kind": k})
+        for s, d, w, a, g, k in zip(
             src.tolist(),
             dst.tolist(),
             e["weight"].tolist(),
             e["abs_weight"].tolist(),
             e["sign"].tolist(),
+            e["block_kind"].tolist(),
         )
     )
     return H
@@ -179,7 +199,7 @@ def to_graph_tool(
 
     Vertex properties: ``layer`` (int32), ``index`` (int32), ``layer_name`` (string), ``bias``
     and float extras (double), int extras (int64), other extras (string). Edge properties:
-    ``weight``, ``abs_weight`` (double), ``sign`` (int16).
+    ``weight``, ``abs_weight`` (double), ``sign`` (int16), ``block_kind`` (string).
 
     Examples
     --------
@@ -209,6 +229,7 @@ def to_graph_tool(
     sg = g.new_edge_property("int16_t")
     sg.a = e["sign"]
     g.ep["sign"] = sg
+    g.ep["block_kind"] = g.new_edge_property("string", vals=e["block_kind"].tolist())
     for k, v in _node_table(G, node_attrs).items():
         kind = v.dtype.kind
         if kind in "iub":
@@ -234,9 +255,11 @@ def from_networkx(
     """A sparse :class:`LayeredGraph` from a networkx graph whose nodes carry a ``layer`` attribute.
 
     Nodes are ordered by ``(layer, index attribute if every node has one, else node order)``;
-    layers are renumbered ``0..L-1`` in sorted order. Every edge must join consecutive layers
-    (it is stored from the lower to the higher layer). Edge weights come from ``weight``
-    (missing -> 1.0); blocks are float32 ``csr_array``.
+    layers are renumbered ``0..L-1`` in sorted order. An edge may join any two different layers
+    (it is stored from the lower to the higher layer: one block per pair of layers that has
+    edges, so skip connections come back as blocks between non-consecutive groups; the
+    ``block_kind`` edge attribute, when present, restores identity blocks). Edge weights come from
+    ``weight`` (missing -> 1.0); blocks are float32 ``csr_array``.
 
     Examples
     --------
@@ -285,24 +308,42 @@ def from_networkx(
     lu, lv = node_layer[u], node_layer[v]
     flip = lu > lv
     if H.is_directed() and flip.any():
-        raise InputError("directed edges must run from layer l to l+1")
+        raise InputError("directed edges must run from a lower to a higher layer")
     u, v = np.where(flip, v, u), np.where(flip, u, v)
-    lu = node_layer[u]
-    bad = node_layer[v] != lu + 1
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"edge {e[i][0]!r}-{e[i][1]!r} does not join consecutive layers")
-    blocks = []
-    for b in range(len(sizes) - 1):
-        m = lu == b
-        B = sp.csr_array((w[m], (u[m] - off[b], v[m] - off[b + 1])), shape=(sizes[b], sizes[b + 1]))
+    lu, lv = node_layer[u], node_layer[v]
+    same = lu == lv
+    if same.any():
+        i = int(np.flatnonzero(same)[0])
+        raise InputError(f"edge {e[i][0]!r}-{e[i][1]!r} joins two nodes of the same layer")
+    kinds = (
+        np.array([str(H.edges[a, b].get("block_kind", "weight")) for a, b, _ in e], dtype=object)
+        if e
+        else np.zeros(0, object)
+    )
+    blocks, bsrc, bdst, bkind = [], [], [], []
+    keys = sorted(
+        {(int(a), int(b), str(k)) for a, b, k in zip(lu, lv, kinds)},
+        key=lambda t: (t[1], t[0], t[2]),
+    )
+    for a, b, k in keys:
+        m = (lu == a) & (lv == b) & (kinds == k)
+        B = sp.csr_array((w[m], (u[m] - off[a], v[m] - off[b])), shape=(sizes[a], sizes[b]))
         B.sum_duplicates()
         B.sort_indices()
         blocks.append(B)
+        bsrc.append(a)
+        bdst.append(b)
+        bkind.append(k)
     names = layer_names or tuple(str(x) for x in levels)
+    meta = {"source": "networkx", "model_kind": "networkx", "directed": H.is_directed()}
+    if not blocks and len(sizes) > 1:
+        raise InputError("the networkx graph has no edge between layers")
     return LayeredGraph(
         sizes,
         tuple(blocks),
         layer_names=names,
-        meta={"source": "networkx", "model_kind": "networkx", "directed": H.is_directed()},
+        meta=meta,
+        block_src=tuple(bsrc),
+        block_dst=tuple(bdst),
+        block_kinds=tuple(bkind),
     )

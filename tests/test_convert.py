@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import netsci_dl as nd
 from netsci_dl import threshold
 from netsci_dl.convert import from_networkx, to_graph_tool, to_igraph, to_networkx, to_scipy_sparse
 from netsci_dl.graph import LayeredGraph
@@ -105,6 +107,7 @@ def test_node_attributes_carried():
         "layer": 1,
         "layer_name": "out",
         "index": 1,
+        "depth": 1,
         "bias": 4.0,
         "module": 2,
         "tag": "e",
@@ -151,9 +154,34 @@ def test_from_networkx_errors_and_order():
     G = from_networkx(H, weight="w")
     np.testing.assert_array_equal(G.dense_block(0), [[2.0], [0.0]])  # "a" sorts first
     H.add_node("d", layer=2)
-    H.add_edge("a", "d")
-    with pytest.raises(ValueError, match="consecutive"):
+    H.add_edge("a", "d")  # a skip edge, layer 0 -> 2: a block between non-consecutive groups
+    S = from_networkx(H)
+    assert (S.block_src, S.block_dst) == ((0, 0), (1, 2)) and not S.is_chain
+    H.add_node("f", layer=1)
+    H.add_edge("c", "f")
+    with pytest.raises(ValueError, match="same layer"):
         from_networkx(H)
+    H.remove_edge("c", "f")
     H.add_node("e")
     with pytest.raises(ValueError, match="layer"):
         from_networkx(H)
+
+
+def test_dag_round_trip_through_networkx_keeps_blocks_and_kinds():
+    G = nd.LayeredGraph(
+        (3, 2, 2),
+        (
+            np.array([[1, 2], [3, 4], [5, 6]], np.float32),
+            np.array([[1, -1], [2, -2]], np.float32),
+            sp.csr_array(np.array([[0, 0], [0, 0], [7, 0]], np.float32)),
+        ),
+        block_src=(0, 1, 0),
+        block_dst=(1, 2, 2),
+    )
+    H = to_networkx(G, directed=True)
+    assert H.nodes[3]["depth"] == 1 and H.edges[4, 5]["block_kind"] == "weight"
+    B = from_networkx(H)
+    pairs = {(s, d): b for b, (s, d) in enumerate(zip(B.block_src, B.block_dst))}
+    assert set(pairs) == {(0, 1), (1, 2), (0, 2)}
+    for b, (s, d) in enumerate(zip(G.block_src, G.block_dst)):
+        np.testing.assert_array_equal(B.dense_block(pairs[s, d]), G.dense_block(b))
