@@ -348,7 +348,7 @@ class _Resolver:
             )
         g = v.group
         self._size(g, W.shape[1] * groups, op, "takes")
-        block = conv_block(W, self.groups[g].size, self.reduce)
+        block = conv_block(W, self.groups[g].size, self.reduce).astype(np.float32)
         kernel = "x".join(map(str, W.shape[2:]))
         note = f"{self.reduce} of each {kernel} kernel" + (
             f", {groups} groups" if groups > 1 else ""
@@ -863,35 +863,56 @@ class _Resolver:
                     )
                 )
                 continue
-            acc = np.zeros((n_s, n_d), dtype=np.float64)
-            cover = np.zeros((n_s, n_d), dtype=bool)
-            for p in plist:
-                m = p.matrix
-                w = m.shape[1]
-                if m.shape[0] != n_s or p.offset + w > n_d:
-                    raise InputError(
-                        f"{self.source}: block {p.name!r} of shape {m.shape} does not fit "
-                        f"{names[index[s]]!r} ({n_s}) -> {names[index[d]]!r} ({n_d}) at offset {p.offset}"
-                    )
-                if sp.issparse(m):
-                    c = m.tocoo()
-                    acc[c.row, c.col + p.offset] += c.data
-                    cover[c.row, c.col + p.offset] = True
-                else:
-                    acc[:, p.offset : p.offset + w] += np.asarray(m, dtype=np.float64)
-                    cover[:, p.offset : p.offset + w] = True
-            block = (
-                acc
-                if cover.all()
-                else sp.csr_array(
-                    (
-                        acc[cover],
-                        np.nonzero(cover)[1],
-                        np.concatenate([[0], np.cumsum(cover.sum(axis=1))]),
-                    ),
+            if all(sp.issparse(p.matrix) for p in plist):  # identity / grouped pieces: COO
+                rows, cols, vals = [], [], []
+                for p in plist:
+                    c = p.matrix.tocoo()
+                    if c.shape[0] != n_s or p.offset + c.shape[1] > n_d:
+                        raise InputError(
+                            f"{self.source}: block {p.name!r} of shape {c.shape} does not fit "
+                            f"{names[index[s]]!r} ({n_s}) -> {names[index[d]]!r} ({n_d})"
+                        )
+                    rows.append(c.row)
+                    cols.append(c.col + p.offset)
+                    vals.append(c.data.astype(np.float64))
+                block = sp.coo_array(
+                    (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                     shape=(n_s, n_d),
+                ).tocsr()
+                block.sum_duplicates()
+                if block.nnz == n_s * n_d:
+                    block = block.toarray()
+            else:
+                acc = np.zeros((n_s, n_d), dtype=np.float64)
+                cover = np.zeros((n_s, n_d), dtype=bool)
+                for p in plist:
+                    m = p.matrix
+                    w = m.shape[1]
+                    if m.shape[0] != n_s or p.offset + w > n_d:
+                        raise InputError(
+                            f"{self.source}: block {p.name!r} of shape {m.shape} does not fit "
+                            f"{names[index[s]]!r} ({n_s}) -> {names[index[d]]!r} ({n_d}) "
+                            f"at offset {p.offset}"
+                        )
+                    if sp.issparse(m):
+                        c = m.tocoo()
+                        acc[c.row, c.col + p.offset] += c.data
+                        cover[c.row, c.col + p.offset] = True
+                    else:
+                        acc[:, p.offset : p.offset + w] += np.asarray(m, dtype=np.float64)
+                        cover[:, p.offset : p.offset + w] = True
+                block = (
+                    acc
+                    if cover.all()
+                    else sp.csr_array(
+                        (
+                            acc[cover],
+                            np.nonzero(cover)[1],
+                            np.concatenate([[0], np.cumsum(cover.sum(axis=1))]),
+                        ),
+                        shape=(n_s, n_d),
+                    )
                 )
-            )
             bname = "+".join(dict.fromkeys(p.name for p in plist))
             note = "; ".join(dict.fromkeys(p.note for p in plist))
             blocks.append(

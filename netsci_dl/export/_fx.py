@@ -46,7 +46,9 @@ ACTIVATIONS = {
 
 
 def param_array(t: Any, name: str) -> np.ndarray:
-    """A float numpy copy of a parameter (bf16/f16 widened to float32)."""
+    """A parameter as a float numpy array (bf16/f16 widened to float32). It may share the
+    parameter's memory: the exporters never write to it, and the graph built from the plan
+    holds its own copies."""
     import torch
 
     if t is None:
@@ -56,7 +58,7 @@ def param_array(t: Any, name: str) -> np.ndarray:
     t = t.detach()
     if t.dtype in (torch.bfloat16, torch.float16) or not t.dtype.is_floating_point:
         t = t.float()
-    return t.cpu().numpy().copy()
+    return t.cpu().numpy()
 
 
 def _leaf_types() -> tuple[type, ...]:

@@ -60,6 +60,10 @@ def reduce_kernels(weight: np.ndarray, reduce: str = "l2") -> np.ndarray:
     if weight.ndim < 3:
         raise InputError(f"a conv weight has at least 3 dims, got shape {weight.shape}")
     flat = weight.reshape(weight.shape[0], weight.shape[1], -1)
+    if flat.shape[2] == 1:  # a 1x1 kernel: its one weight (|w| for the norms), no reduction
+        w = flat[:, :, 0].astype(np.float64)
+        return np.abs(w) if reduce in ("l2", "l1", "max_abs") else w
+    _reducer(reduce)  # validate the name
     return _reducer(reduce)(flat, 2)
 
 

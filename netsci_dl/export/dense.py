@@ -415,11 +415,12 @@ def plan_from_matrices(
 ) -> ExportPlan:
     """Plan the export of raw weight matrices, ``(n_l, n_{l+1})`` each unless ``layout='out_in'``.
 
-    The matrices are copied (a later change to the caller's arrays does not reach the graph).
+    The graph built from the plan copies them (a later change to the caller's arrays does not
+    reach the graph).
     """
     if layout not in ("out_in", "in_out"):
         raise InputError(f"layout must be 'out_in' or 'in_out', got {layout!r}")
-    mats = [np.array(m, copy=True) for m in matrices]
+    mats = [np.asarray(m) for m in matrices]
     if not mats:
         raise InputError("no matrices given")
     names = list(names) if names is not None else [f"W{i}" for i in range(len(mats))]
