@@ -243,3 +243,10 @@ def test_resume_refuses_broken_snapshots(tmp_path, case):
         train_mlp(X, y, cfg, tmp_path, resume=True)
     assert "\n" not in str(e.value)
     assert _tree(tmp_path) == before
+
+
+def test_layers_too_large_for_memory_are_refused(tmp_path):
+    X, y = _iris()
+    with pytest.raises(InputError, match="memory"):
+        train_mlp(X, y, MLPConfig(layers=(4, 10**7, 10**6, 3), epochs=1), tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -395,3 +395,9 @@ def test_state_that_fits_no_device_is_refused(stopped_run):
     _rewrite(state, lambda t: dict(t, **{"rbm.1.generator": torch.zeros(5, dtype=torch.uint8)}))
     with pytest.raises(InputError, match="corrupt"):
         train_dbn(X, TrainConfig(**CFG), run, resume=True, quiet=True)
+
+
+def test_python_api_bad_device_is_an_input_error():
+    with pytest.raises(InputError, match="device"):
+        DBN(**CFG, device="warp9").fit(_X(), quiet=True)
+    DBN(**CFG, device="auto").fit(_X(), quiet=True)  # auto: CUDA when present, else the CPU

@@ -307,9 +307,8 @@ class Workspace:
                 bernoulli(hn, generator=generator, out=dst, noise=self.uh[:m])
                 hs = dst
         src = vn if sample_visible else vm
-        if (
-            chain is None and k == 1
-        ):  # CD-1: the negative phase's visible means are the reconstruction
+        if chain is None and k == 1:
+            # CD-1: the negative phase's visible means are that reconstruction; no extra GEMM
             torch.sub(v, vm[:b], out=tmp)
             self.err.add_(torch.sum(tmp.square_()))
         a_pos, a_neg = lr / b, lr / m

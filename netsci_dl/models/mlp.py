@@ -230,7 +230,12 @@ def train_mlp(
     """
     from netsci_dl._array import import_torch
     from netsci_dl.io._atomic import atomic_path
-    from netsci_dl.models._checks import check_device, check_threads, torch_threads
+    from netsci_dl.models._checks import (
+        check_device,
+        check_memory,
+        check_threads,
+        torch_threads,
+    )
 
     torch = import_torch()
     if not isinstance(config, MLPConfig):
@@ -239,6 +244,9 @@ def train_mlp(
     threads = check_threads(num_threads)
     dev = check_device(cfg.device)
     Xn, yn = check_xy(X, y, cfg)
+    pairs = list(zip(cfg.layers, cfg.layers[1:]))
+    need = 4 * (3 * sum(a * b + b for a, b in pairs) + 3 * len(Xn) * sum(cfg.layers))
+    check_memory(need, dev, what=f"an MLP {list(cfg.layers)} on {len(Xn)} samples")
     doc = {
         "config": cfg.to_dict(),
         "data": data_name,

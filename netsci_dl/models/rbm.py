@@ -563,7 +563,13 @@ class RBM:
         return self._out(torch.sigmoid(r) if self.visible == "bernoulli" else r, X)
 
     def reconstruction_error(self, X: Any) -> float:
-        """Mean squared error per visible unit between ``X`` and :meth:`reconstruct` (deterministic)."""
+        """Mean squared error per visible unit between ``X`` and :meth:`reconstruct` (deterministic).
+
+        Mean-field: the hidden *probabilities* are propagated back, nothing is sampled. The error
+        reported during training (:meth:`fit_epoch`, ``TrainHistory.recon_error``) uses one
+        hidden *sample* instead, the same way for CD-1, CD-k and PCD; the two are different
+        numbers and are not to be compared with each other.
+        """
         import torch
 
         Xt = self._as_tensor(X)

@@ -146,7 +146,7 @@ def _check_data(X: Any, cfg: TrainConfig) -> None:
 
 
 def _check_memory(cfg: TrainConfig, n_samples: int) -> None:
-    from netsci_dl.models._checks import check_memory
+    from netsci_dl.models._checks import check_device, check_memory
 
     item = 8 if cfg.dtype == "float64" else 4
     pairs = list(zip(cfg.layers, cfg.layers[1:]))
@@ -158,7 +158,8 @@ def _check_memory(cfg: TrainConfig, n_samples: int) -> None:
     work = max(r * (5 * a + 5 * b) for r, (a, b) in zip(rows, pairs))
     data = n_samples * max(a + b for a, b in pairs)
     need = (3 * params + work + data + n_samples * cfg.layers[0]) * item
-    check_memory(need, cfg.device, what=f"a DBN {list(cfg.layers)} on {n_samples} samples")
+    dev = check_device(cfg.device)
+    check_memory(need, dev, what=f"a DBN {list(cfg.layers)} on {n_samples} samples")
 
 
 @dataclass
