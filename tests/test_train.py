@@ -401,3 +401,15 @@ def test_python_api_bad_device_is_an_input_error():
     with pytest.raises(InputError, match="device"):
         DBN(**CFG, device="warp9").fit(_X(), quiet=True)
     DBN(**CFG, device="auto").fit(_X(), quiet=True)  # auto: CUDA when present, else the CPU
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize(("first", "then"), [("cuda", "cpu"), ("cpu", "cuda")])
+def test_resume_across_real_devices(tmp_path, first, then):
+    X = _X()
+    with pytest.raises(_Stop):
+        train_dbn(X, TrainConfig(**CFG, device=first), tmp_path, quiet=True, callback=_stopper(5))
+    with pytest.warns(RuntimeWarning, match=f"trained on {first}"):
+        dbn, hist = train_dbn(X, TrainConfig(**CFG, device=then), tmp_path, resume=True, quiet=True)
+    assert dbn.rbms_[0].weights_.device.type == then
+    assert [r["step"] for r in hist.records] == list(range(1, 8))

@@ -79,8 +79,18 @@ _FLAGS = {  # TrainConfig's names -> this command's options, for the error messa
     type=int,
     help="torch CPU threads while training (default: torch's setting).",
 )
-@click.option("--resume", is_flag=True, help="Continue from the last snapshot in the run folder.")
-@click.option("--force", is_flag=True, help="Replace an existing run folder's outputs.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue from the last snapshot in the run folder (checked first; the configuration "
+    "must match, the device may differ).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Start afresh in a folder holding a run: replaces its outputs and removes its "
+    "snapshot files, nothing else.",
+)
 @click.pass_context
 def train_dbn(
     ctx,
