@@ -72,42 +72,54 @@ def read_idx(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        Wrong magic number, wrong number of dimensions, truncated or over-long data.
+    InputError
+        Wrong magic number, wrong number of dimensions, truncated or over-long data, a gzip
+        file that does not decompress. Only the bytes the header declares are read.
     """
     import gzip
     import struct
+    import zlib
 
     p = Path(path)
+    if p.exists() and not p.is_file():
+        raise InputError(f"{p}: not a regular file")
     opener = gzip.open if p.suffix == ".gz" else open
-    with opener(p, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4:
-        raise InputError(f"{p}: truncated IDX file ({len(raw)} bytes, no header)")
-    z0, z1, code, nd = raw[0], raw[1], raw[2], raw[3]
-    magic = struct.unpack(">I", raw[:4])[0]
-    if z0 != 0 or z1 != 0 or code not in _IDX_TYPES:
-        raise InputError(f"{p}: wrong magic number {magic:#010x} (0x{magic:08x}); not an IDX file")
-    if ndim is not None and nd != ndim:
-        expected = {3: 2051, 1: 2049}.get(ndim)
-        hint = f" (expected magic {expected})" if expected else ""
-        raise InputError(f"{p}: wrong magic number {magic}{hint}: {nd} dimensions, expected {ndim}")
-    head = 4 + 4 * nd
-    if len(raw) < head:
-        raise InputError(f"{p}: truncated IDX header ({len(raw)} bytes, need {head})")
-    shape = struct.unpack(f">{nd}I", raw[4:head])
-    dt = np.dtype(_IDX_TYPES[code])
-    need = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
-    have = len(raw) - head
+    try:
+        with opener(p, "rb") as f:
+            raw = f.read(4)
+            if len(raw) < 4:
+                raise InputError(f"{p}: truncated IDX file ({len(raw)} bytes, no header)")
+            z0, z1, code, nd = raw[0], raw[1], raw[2], raw[3]
+            magic = struct.unpack(">I", raw[:4])[0]
+            if z0 != 0 or z1 != 0 or code not in _IDX_TYPES:
+                raise InputError(f"{p}: wrong magic number {magic:#010x}; not an IDX file")
+            if ndim is not None and nd != ndim:
+                expected = {3: 2051, 1: 2049}.get(ndim)
+                hint = f" (expected magic {expected})" if expected else ""
+                raise InputError(
+                    f"{p}: wrong magic number {magic}{hint}: {nd} dimensions, expected {ndim}"
+                )
+            dims = f.read(4 * nd)
+            if len(dims) < 4 * nd:
+                raise InputError(
+                    f"{p}: truncated IDX header ({4 + len(dims)} bytes, need {4 + 4 * nd})"
+                )
+            shape = struct.unpack(f">{nd}I", dims)
+            dt = np.dtype(_IDX_TYPES[code])
+            need = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+            data = f.read(need + 1)  # never more than the header declares (and one byte)
+    except (OSError, EOFError, zlib.error) as e:
+        if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
+        raise InputError(f"{p}: not a readable IDX file ({e})") from None
+    have = len(data)
     if have < need:
         raise InputError(
             f"{p}: truncated IDX data: header says shape {shape} ({need} bytes), file has {have}"
         )
     if have > need:
-        raise InputError(
-            f"{p}: {have - need} bytes after the data of shape {shape}; corrupt IDX file"
-        )
-    return np.frombuffer(raw, dtype=dt, count=need // dt.itemsize, offset=head).reshape(shape)
+        raise InputError(f"{p}: bytes after the data of shape {shape}; corrupt IDX file")
+    return np.frombuffer(data, dtype=dt, count=need // dt.itemsize).reshape(shape)
 
 
 def _find(folder: Path, stem: str) -> Path | None:
@@ -123,23 +135,54 @@ def _find(folder: Path, stem: str) -> Path | None:
 
 
 def _scaled(images: np.ndarray, source: str) -> np.ndarray:
+    """Images ``(n, rows, cols)`` -> rows in [0, 1]: grey levels in [0, 255] are divided by 255.
+
+    Values already in [0, 1] are kept. Anything else (NaN, Inf, negative values, values above
+    255, non-numeric arrays) is an InputError naming the file.
+    """
     X = np.asarray(images)
     if X.ndim != 3:
         raise InputError(f"{source}: images have shape {X.shape}; expected (n, rows, cols)")
-    X = X.reshape(len(X), -1).astype(np.float32)
-    top = 255.0 if X.size and X.max() > 1.0 else 1.0
-    return X / np.float32(top)
+    if X.dtype.kind not in "buif":
+        raise InputError(f"{source}: images have dtype {X.dtype}; expected numbers")
+    if X.shape[0] == 0 or X.shape[1] == 0 or X.shape[2] == 0:
+        raise InputError(f"{source}: images have shape {X.shape}; no pixels to train on")
+    X = X.reshape(len(X), -1)
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        raise InputError(f"{source}: images contain NaN or Inf")
+    lo, hi = float(X.min()), float(X.max())
+    if lo < 0:
+        raise InputError(
+            f"{source}: images hold negative values (min {lo:g}); expected grey levels in [0, 1] or [0, 255]"
+        )
+    if hi > 255:
+        raise InputError(
+            f"{source}: images hold values up to {hi:g}; expected grey levels in [0, 1] or [0, 255]"
+        )
+    X = X.astype(np.float32)
+    return X / np.float32(255.0) if hi > 1.0 else X
+
+
+def _labels(labels: np.ndarray, n: int, source: str) -> np.ndarray:
+    y = np.asarray(labels)
+    if y.ndim != 1 or len(y) != n:
+        raise InputError(f"{source}: {n} images but {len(y) if y.ndim else 'no'} labels")
+    if y.dtype.kind not in "buif":
+        raise InputError(f"{source}: labels have dtype {y.dtype}; expected integers")
+    if y.dtype.kind == "f" and (not np.isfinite(y).all() or not (y == np.round(y)).all()):
+        raise InputError(f"{source}: labels must be whole numbers (found NaN, Inf or fractions)")
+    if len(y) and (y.min() < 0 or y.max() > 2**31):
+        raise InputError(
+            f"{source}: labels must be class numbers >= 0 (found {y.min()}..{y.max()})"
+        )
+    return y.astype(np.int64)
 
 
 def _dataset(images: np.ndarray, labels: np.ndarray | None, source: str, name: str) -> Dataset:
     if labels is not None and len(labels) != len(images):
         raise InputError(f"{source}: {len(images)} images but {len(labels)} labels")
     X = _scaled(images, source)
-    y = (
-        np.full(len(X), -1, np.int64)
-        if labels is None
-        else np.asarray(labels, dtype=np.int64).reshape(-1)
-    )
+    y = np.full(len(X), -1, np.int64) if labels is None else _labels(labels, len(X), source)
     return Dataset(X, y, tuple(int(s) for s in images.shape[1:]), name)
 
 
@@ -163,8 +206,10 @@ def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
 
     Raises
     ------
-    ValueError
-        Wrong magic number, truncated file, images/labels count mismatch, missing npz keys.
+    InputError
+        Wrong magic number, truncated file, images/labels count mismatch, missing npz keys,
+        values that are not grey levels (NaN, Inf, negative, above 255), labels that are not
+        whole numbers >= 0.
     FileNotFoundError
         No such file, or no images file in the folder.
     """
@@ -175,11 +220,14 @@ def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
         raise FileNotFoundError(f"MNIST path {p} does not exist")
     name = f"mnist-{split}"
     if p.is_file() and p.suffix == ".npz":
-        with np.load(p) as z:
-            kx, ky = f"x_{split}", f"y_{split}"
-            if kx not in z.files:
-                raise InputError(f"{p}: no {kx!r} array (has {z.files})")
-            return _dataset(z[kx], z[ky] if ky in z.files else None, str(p), name)
+        from netsci_dl.io._npz_safe import npz_names, read_npz
+
+        kx, ky = f"x_{split}", f"y_{split}"
+        names = npz_names(p)
+        if kx not in names:
+            raise InputError(f"{p}: no {kx!r} array (has {names})")
+        z = read_npz(p, [kx] + ([ky] if ky in names else []))
+        return _dataset(z[kx], z.get(ky), str(p), name)
     if p.is_dir():
         pre = _SPLIT_PREFIX[split]
         img = _find(p, f"{pre}-images-idx3-ubyte")

@@ -109,3 +109,70 @@ def test_specs_and_digits():
         load_dataset("cifar")
     with pytest.raises(FileNotFoundError):
         load_dataset("mnist:/nonexistent/folder")
+
+
+def _idx_float_images(imgs: np.ndarray) -> bytes:
+    n, r, c = imgs.shape
+    return b"\x00\x00\x0d\x03" + struct.pack(">III", n, r, c) + imgs.astype(">f4").tobytes()
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [(-0.5, "negative"), (256.0, "up to 256"), (np.nan, "NaN"), (-np.inf, "NaN or Inf")],
+)
+def test_values_that_are_not_grey_levels_are_refused(tmp_path, value, match):
+    from netsci_dl.errors import InputError
+
+    imgs = np.random.default_rng(1).random((4, 3, 3)).astype(np.float32)
+    imgs[2, 1, 1] = value
+    (tmp_path / "x-images-idx3-ubyte").write_bytes(_idx_float_images(imgs))
+    with pytest.raises(InputError, match=match):
+        load_mnist(tmp_path / "x-images-idx3-ubyte")
+    np.savez(tmp_path / "m.npz", x_train=imgs, y_train=np.zeros(4))
+    with pytest.raises(InputError, match=match):
+        load_mnist(tmp_path / "m.npz")
+
+
+def test_scaling_rule(tmp_path):
+    """Grey levels above 1 are divided by 255; values already in [0, 1] are kept."""
+    a = np.array([[[0.0, 0.5], [1.0, 0.25]]], np.float32)
+    np.savez(tmp_path / "a.npz", x_train=a, y_train=[3])
+    np.testing.assert_array_equal(load_mnist(tmp_path / "a.npz").X, a.reshape(1, -1))
+    b = np.array([[[0, 51], [255, 102]]], np.uint8)
+    np.savez(tmp_path / "b.npz", x_train=b, y_train=[3])
+    np.testing.assert_allclose(load_mnist(tmp_path / "b.npz").X, [[0, 0.2, 1, 0.4]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("labels", [[0, 1, np.nan], [0, 1.5, 2], [0, -1, 2]])
+def test_bad_labels_are_refused(tmp_path, labels):
+    from netsci_dl.errors import InputError
+
+    np.savez(tmp_path / "m.npz", x_train=np.zeros((3, 2, 2)), y_train=np.array(labels))
+    with pytest.raises(InputError, match="labels"):
+        load_mnist(tmp_path / "m.npz")
+
+
+def test_hostile_files(tmp_path, tiny):
+    import os
+
+    from netsci_dl.errors import InputError
+
+    imgs, _ = tiny
+    p = tmp_path / "train-images-idx3-ubyte.gz"
+    p.write_bytes(gzip.compress(_idx_images(imgs))[:-12])  # cut inside the gzip stream
+    with pytest.raises(InputError):
+        read_idx(p)
+    p.write_bytes(b"\x1f\x8b not gzip at all")
+    with pytest.raises(InputError, match="not a readable IDX"):
+        read_idx(p)
+    fifo = tmp_path / "fifo-idx3-ubyte"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_mnist(fifo)  # refused, never opened (opening a FIFO would block)
+    big = tmp_path / "big-idx3-ubyte"  # the header declares 4 GB; the file has 16 bytes of it
+    big.write_bytes(struct.pack(">IIII", 2051, 1000, 2000, 2000) + b"\x00" * 16)
+    with pytest.raises(InputError, match="truncated"):
+        read_idx(big)
+    (tmp_path / "obj.npz").write_bytes(b"PK\x03\x04 nonsense")
+    with pytest.raises(InputError):
+        load_mnist(tmp_path / "obj.npz")

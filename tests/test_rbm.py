@@ -6,10 +6,10 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from netsci_dl.models.rbm import RBM, cd_step, free_energy  # noqa: E402
+from netsci_dl.errors import InputError
+from netsci_dl.models.rbm import RBM, cd_step, free_energy
 
 NV, NH = 6, 4
 V_ALL = np.array(list(itertools.product([0, 1], repeat=NV)), dtype=np.float64)
@@ -57,12 +57,15 @@ def test_free_energy_matches_brute_force():
     np.testing.assert_allclose(F, -logsumexp(_joint(W, bv, bh), axis=1), rtol=1e-12, atol=1e-12)
 
 
-def test_gaussian_free_energy_formula():
+def test_gaussian_free_energy_matches_brute_force():
+    """F(v) = -log sum_h exp(-E(v, h)), E = ||v - b_v||^2 / 2 - v W h - b_h h: summed over all h."""
+    from scipy.special import logsumexp
+
     W, bv, bh = _params(1)
     v = np.random.default_rng(1).normal(size=(5, NV))
     F = free_energy(_t(v), _t(W), _t(bv), _t(bh), visible="gaussian").numpy()
-    expect = 0.5 * ((v - bv) ** 2).sum(1) - np.logaddexp(0, v @ W + bh).sum(1)
-    np.testing.assert_allclose(F, expect, rtol=1e-12)
+    minus_E = -0.5 * ((v - bv) ** 2).sum(1)[:, None] + v @ W @ H_ALL.T + (H_ALL @ bh)[None, :]
+    np.testing.assert_allclose(F, -logsumexp(minus_E, axis=1), rtol=1e-12)
 
 
 def test_cd_gradient_converges_to_exact():
@@ -208,9 +211,6 @@ def test_digits_reconstruction_error_falls(dtype):
     assert errs[-1] < 0.7 * errs[0]
     assert float((rbm.weights_ - W0).abs().mean()) > 0.05
     assert rbm.reconstruction_error(X) < errs[0]
-    s = rbm.score_samples(X[:20])
-    assert s.shape == (20,)
-    assert bool(np.all(s <= 0))
 
 
 def test_same_seed_same_result_and_transform_kinds():
@@ -218,16 +218,86 @@ def test_same_seed_same_result_and_transform_kinds():
     a = RBM(NH, n_epochs=3, batch_size=7, seed=3).fit(X)
     b = RBM(NH, n_epochs=3, batch_size=7, seed=3).fit(X)
     torch.testing.assert_close(a.weights_, b.weights_, rtol=0, atol=0)
+    c = RBM(NH, n_epochs=3, batch_size=7, seed=4).fit(X)
+    assert not torch.equal(a.weights_, c.weights_)
     assert isinstance(a.transform(X), np.ndarray)
     assert isinstance(a.transform(torch.from_numpy(X)), torch.Tensor)
-    assert a.gibbs(X).shape == X.shape
+
+
+class _GivenIndices(np.random.RandomState):
+    """sklearn's score_samples draws the flipped unit with ``randint``: hand it ours."""
+
+    def __init__(self, idx):
+        super().__init__(0)
+        self.idx = idx
+
+    def randint(self, low, high=None, size=None, dtype=int):
+        assert size == len(self.idx)
+        return self.idx
+
+
+def test_score_samples_matches_sklearn_and_uses_its_own_generator():
+    from sklearn.neural_network import BernoulliRBM
+
+    W, bv, bh = _params(8, scale=0.5)
+    X = V_ALL[np.random.default_rng(8).choice(len(V_ALL), 30)]
+    rbm = RBM(NH, dtype="float64", seed=0)
+    rbm._initialize(NV)
+    rbm.set_parameters(W, bv, bh)
+    before = rbm.generator_.get_state()
+    ours = rbm.score_samples(X, seed=5)
+    torch.testing.assert_close(rbm.generator_.get_state(), before, rtol=0, atol=0)
+    idx = torch.randint(0, NV, (30,), generator=torch.Generator().manual_seed(5)).numpy()
+    sk = BernoulliRBM(n_components=NH, random_state=_GivenIndices(idx))
+    sk.components_, sk.intercept_visible_, sk.intercept_hidden_ = W.T, bv, bh
+    np.testing.assert_allclose(ours, sk.score_samples(X), rtol=1e-12)
+    np.testing.assert_array_equal(rbm.score_samples(X, seed=5), ours)
+    rbm.score_samples(X)  # the RBM's own sampler: still not the training generator
+    torch.testing.assert_close(rbm.generator_.get_state(), before, rtol=0, atol=0)
+
+
+def test_gibbs_step_has_the_exact_transition_distribution():
+    """P(v' | v) = sum_h p(h | v) p(v' | h), enumerated; 20,000 Gibbs steps from the same v."""
+    W, bv, bh = _params(9, scale=1.5)
+    rbm = RBM(NH, dtype="float64", seed=0)
+    rbm._initialize(NV)
+    rbm.set_parameters(W, bv, bh)
+    v0 = V_ALL[60]
+    ph = 1 / (1 + np.exp(-(v0 @ W + bh)))
+    p_h = np.prod(np.where(H_ALL == 1, ph, 1 - ph), axis=1)
+    pv = 1 / (1 + np.exp(-(H_ALL @ W.T + bv)))  # (2^NH, NV)
+    p_v_given_h = np.prod(np.where(V_ALL[None] == 1, pv[:, None], 1 - pv[:, None]), axis=2)
+    exact = p_h @ p_v_given_h  # (2^NV,)
+    samples = rbm.gibbs(np.repeat(v0[None], 20000, axis=0), seed=1)
+    codes = (samples @ (2 ** np.arange(NV - 1, -1, -1))).astype(int)
+    freq = np.bincount(codes, minlength=2**NV) / len(codes)
+    np.testing.assert_allclose(freq, exact, atol=0.012)  # 4 sigma; mean-field h is off by 0.05
+    assert abs(exact.sum() - 1) < 1e-12
+
+
+def test_sampling_outside_training_does_not_change_training():
+    X = (np.random.default_rng(0).random((30, NV)) < 0.3).astype(np.float32)
+    a = RBM(NH, n_epochs=2, batch_size=7, seed=3).fit(X)
+    b = RBM(NH, n_epochs=1, batch_size=7, seed=3).fit(X)
+    b.gibbs(X)
+    b.score_samples(X)
+    b.gibbs(X, seed=4)
+    b.fit_epoch(b._as_tensor(X))
+    torch.testing.assert_close(a.weights_, b.weights_, rtol=0, atol=0)
+    torch.testing.assert_close(a.hidden_bias_, b.hidden_bias_, rtol=0, atol=0)
+
+
+def test_unseeded_rbm_leaves_the_global_generator_alone():
+    state = torch.get_rng_state()
+    RBM(NH, n_epochs=1, batch_size=7).fit(np.zeros((10, NV), np.float32))
+    torch.testing.assert_close(torch.get_rng_state(), state, rtol=0, atol=0)
 
 
 def test_gaussian_visible_trains():
     X = np.random.default_rng(0).normal(size=(200, NV)).astype(np.float32)
     rbm = RBM(NH, visible="gaussian", n_epochs=3, batch_size=20, learning_rate=0.01, seed=0).fit(X)
     assert bool(torch.isfinite(rbm.weights_).all())
-    with pytest.raises(ValueError, match="bernoulli"):
+    with pytest.raises(InputError, match="bernoulli"):
         rbm.score_samples(X)
 
 
@@ -241,22 +311,54 @@ def test_gaussian_visible_trains():
         ({"sparsity_target": 2.0}, "sparsity_target"),
         ({"dtype": "int8"}, "dtype"),
         ({"cd_k": 0}, "cd_k"),
+        ({"learning_rate": float("inf")}, "learning_rate"),
+        ({"learning_rate": float("nan")}, "learning_rate"),
+        ({"momentum": float("nan")}, "momentum"),
+        ({"weight_decay": float("inf")}, "weight_decay"),
+        ({"init_std": -1.0}, "init_std"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": True}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"sparsity_rule": "hinton"}, "sparsity_rule"),
+        ({"sparsity_cost": float("nan")}, "sparsity_cost"),
+        ({"persistent": "yes"}, "persistent"),
+        ({"seed": -1}, "seed"),
+        ({"device": "warp9"}, "device"),
     ],
 )
 def test_invalid_parameters(kw, match):
     X = np.zeros((4, NV), np.float32)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         RBM(**{"n_hidden": 3, **kw}).fit(X)
 
 
 def test_input_errors():
     rbm = RBM(3, n_epochs=1, seed=0).fit(np.zeros((4, NV), np.float32))
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(InputError, match="features"):
         rbm.transform(np.zeros((2, 5)))
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(InputError, match="NaN"):
         rbm.transform(np.full((2, NV), np.nan))
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(InputError, match="not fitted"):
         RBM(3).transform(np.zeros((2, NV)))
+    with pytest.raises(InputError, match="numbers"):
+        rbm.transform(np.array([["a"] * NV]))
+    with pytest.raises(InputError, match="NaN"):
+        rbm.set_parameters(np.full((NV, 3), np.nan), np.zeros(NV), np.zeros(3))
+
+
+@pytest.mark.parametrize("bad", [-0.5, 1.5])
+def test_bernoulli_training_data_must_be_probabilities(bad):
+    X = np.zeros((4, NV), np.float32)
+    X[1, 2] = bad
+    with pytest.raises(InputError, match=r"\[0, 1\]"):
+        RBM(3, n_epochs=1, seed=0).fit(X)
+    RBM(3, visible="gaussian", n_epochs=1, seed=0, learning_rate=0.01).fit(X)  # real-valued: fine
+
+
+def test_divergence_is_an_input_error():
+    X = (np.random.default_rng(0).random((40, NV)) < 0.3).astype(np.float32)
+    with pytest.raises(InputError, match="diverged.*learning rate"):
+        RBM(4, n_epochs=3, batch_size=10, seed=0, learning_rate=1e30).fit(X)
 
 
 @pytest.mark.gpu

@@ -9,14 +9,29 @@ from netsci_dl.errors import InputError
 
 def _layers(value: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(v) for v in value.split(",") if v.strip())
+        sizes = tuple(int(v) for v in value.split(","))
     except ValueError:
         raise InputError(
             f"--layers {value!r}: expected comma-separated sizes, e.g. 64,100,100,200"
         ) from None
     if len(sizes) < 2:
         raise InputError(f"--layers {value!r}: need the visible size and at least one hidden size")
+    if min(sizes) < 1:
+        raise InputError(f"--layers {value!r}: every size must be a positive integer")
     return sizes
+
+
+_FLAGS = {  # TrainConfig's names -> this command's options, for the error messages
+    "learning_rate": "--lr",
+    "batch_size": "--batch-size",
+    "cd_k": "--cd-k",
+    "epochs": "--epochs",
+    "snapshot_every": "--snapshot-every",
+    "seed": "--seed",
+    "layers": "--layers",
+    "num_threads": "--threads",
+    "device": "--device",
+}
 
 
 @click.command("train-dbn")
@@ -50,8 +65,32 @@ def _layers(value: str) -> tuple[int, ...]:
 @click.option("--batch-size", default=125, show_default=True, type=int)
 @click.option("--cd-k", default=1, show_default=True, type=int, help="Gibbs steps of CD-k.")
 @click.option("--persistent", is_flag=True, help="Persistent CD.")
-@click.option("--resume", is_flag=True, help="Continue from the last snapshot in the run folder.")
-@click.option("--force", is_flag=True, help="Replace an existing run folder's outputs.")
+@click.option(
+    "--sparsity-rule",
+    default="lab",
+    show_default=True,
+    type=click.Choice(["lab", "momentum"]),
+    help="Sparsity push on the top RBM: the lab rule (on the hidden biases, only while the mean "
+    "activity exceeds the target) or through the momentum buffer.",
+)
+@click.option(
+    "--threads",
+    default=None,
+    type=int,
+    help="torch CPU threads while training (default: torch's setting).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue from the last snapshot in the run folder (checked first; the configuration "
+    "must match, the device may differ).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Start afresh in a folder holding a run: replaces its outputs and removes its "
+    "snapshot files, nothing else.",
+)
 @click.pass_context
 def train_dbn(
     ctx,
@@ -67,33 +106,51 @@ def train_dbn(
     batch_size,
     cd_k,
     persistent,
+    sparsity_rule,
+    threads,
     resume,
     force,
 ):
-    """Train a deep belief network on DATA and write OUTPUT/{model.safetensors, snapshots/, history.json, config.json}."""
+    """Train a deep belief network on DATA and write OUTPUT/{model.safetensors, snapshots/, history.json, config.json}.
+
+    Every argument and the data are checked before anything is created.
+    """
     from netsci_dl.datasets import load_dataset
+    from netsci_dl.models._checks import check_device, check_threads
     from netsci_dl.models.train import TrainConfig
     from netsci_dl.models.train import train_dbn as _train
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    config = TrainConfig(
-        layers=_layers(layers),
-        epochs=epochs,
-        snapshot_every=snapshot_every,
-        device=device,
-        dtype=dtype,
-        seed=seed,
-        learning_rate=lr,
-        batch_size=batch_size,
-        cd_k=cd_k,
-        persistent=persistent,
-    )
+    try:
+        check_threads(threads)
+        check_device(device)
+        config = TrainConfig(
+            layers=_layers(layers),
+            epochs=epochs,
+            snapshot_every=snapshot_every,
+            device=device,
+            dtype=dtype,
+            seed=seed,
+            learning_rate=lr,
+            batch_size=batch_size,
+            cd_k=cd_k,
+            persistent=persistent,
+            sparsity_rule=sparsity_rule,
+        )
+    except InputError as e:
+        msg = str(e)
+        for name, flag in _FLAGS.items():
+            if msg.startswith(f"{name}="):
+                msg = f"{flag} {msg[len(name) + 1 :]}"
+        raise InputError(msg) from None
     ds = load_dataset(data)
     if ds.X.shape[1] != config.layers[0]:
         raise InputError(
             f"--layers starts with {config.layers[0]} but {ds.name} has {ds.X.shape[1]} features"
         )
-    _dbn, hist = _train(ds, config, output, resume=resume, force=force, quiet=quiet)
+    _dbn, hist = _train(
+        ds, config, output, resume=resume, force=force, quiet=quiet, num_threads=threads
+    )
     if not quiet:
         last = {r["layer"]: r["recon_error"] for r in hist.records}
         for layer, err in sorted(last.items()):

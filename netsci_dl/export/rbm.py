@@ -154,16 +154,24 @@ def from_sklearn_rbm(
 
 
 def from_rbm_model(model: Any, *, image_shape: tuple[int, ...] | None = None) -> LayeredGraph:
-    """A graph from netsci_dl's RBM (``weights_``...) or DBN (``rbms_``) objects."""
+    """A graph from netsci_dl's RBM (``weights_``...) or DBN (``rbms_``) objects.
+
+    The graph holds copies of the parameters: training the model further does not change it
+    (graphs collected after each epoch keep that epoch's weights).
+    """
     rbms = list(getattr(model, "rbms_", None) or [model])
     for i, r in enumerate(rbms):
         if not hasattr(r, "weights_"):
             raise TypeError(f"{type(r).__name__} {i} is not fitted (no weights_)")
     shape = image_shape or getattr(model, "image_shape", None)
+
+    def copy(x: Any) -> np.ndarray:  # a CPU tensor's .numpy() shares its memory: copy it
+        return np.array(_as_np(x), copy=True)
+
     return from_rbm_stack(
-        [r.weights_ for r in rbms],
-        visible_biases=[r.visible_bias_ for r in rbms],
-        hidden_biases=[r.hidden_bias_ for r in rbms],
+        [copy(r.weights_) for r in rbms],
+        visible_biases=[copy(r.visible_bias_) for r in rbms],
+        hidden_biases=[copy(r.hidden_bias_) for r in rbms],
         image_shape=tuple(shape) if shape else None,
         source=f"<{type(model).__name__}>",
     )

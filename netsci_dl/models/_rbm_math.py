@@ -22,9 +22,11 @@ __all__ = [
     "cd_step",
     "CDGradient",
     "VISIBLE_KINDS",
+    "SPARSITY_RULES",
 ]
 
 VISIBLE_KINDS = ("bernoulli", "gaussian")
+SPARSITY_RULES = ("lab", "momentum")
 
 
 def _check_visible(visible: str) -> None:
@@ -142,8 +144,10 @@ class CDGradient(NamedTuple):
     """A CD-k estimate of the log-likelihood gradient (ascent direction), averaged over the batch.
 
     ``weights`` is ``<v h>_data - <v h>_model`` ``(n_visible, n_hidden)``; ``chain`` holds the
-    hidden samples at the end of the negative chain (the next persistent state); ``reconstruction``
-    the visible means of the last negative step.
+    hidden samples at the end of the negative chain (the next persistent state);
+    ``reconstruction`` is the reconstruction of the data, the same for CD-1, CD-k and PCD: the
+    visible means given the hidden sample drawn from the data in the positive phase,
+    ``E[v | h ~ p(h | v_data)]`` (for CD-1 it is the negative phase's visible means).
     """
 
     weights: Any
@@ -201,13 +205,14 @@ def cd_step(
     if k < 1:
         raise InputError(f"k={k}: contrastive divergence needs at least one Gibbs step")
     hp, hs = sample_h_given_v(v, W, hidden_bias, generator=generator)
+    rec = _v_mean(hs, W, visible_bias, visible)  # the reconstruction, before the chain moves on
     if chain is not None:
         hs = chain
     for i in range(k):
         if sample_visible:
-            vm, vn = sample_v_given_h(hs, W, visible_bias, visible=visible, generator=generator)
+            _, vn = sample_v_given_h(hs, W, visible_bias, visible=visible, generator=generator)
         else:
-            vm = vn = _v_mean(hs, W, visible_bias, visible)
+            vn = _v_mean(hs, W, visible_bias, visible)
         hn = torch.sigmoid(torch.addmm(hidden_bias, vn, W))
         if i < k - 1 or chain is not None:
             hs = bernoulli(hn, generator=generator)
@@ -215,7 +220,7 @@ def cd_step(
     gW = v.T @ hp / b - vn.T @ hn / m
     gvb = v.mean(0) - vn.mean(0)
     ghb = hp.mean(0) - hn.mean(0)
-    return CDGradient(gW, gvb, ghb, hs if chain is not None else None, vm)
+    return CDGradient(gW, gvb, ghb, hs if chain is not None else None, rec)
 
 
 class Workspace:
@@ -256,10 +261,18 @@ class Workspace:
         chain: Any,
         sample_visible: bool,
         visible: str,
-        sparsity: tuple[float, float] | None,
+        sparsity: tuple[float, float, str] | None,
         generator: Any,
     ) -> None:
-        """Update ``params`` in place from the batch in ``self.v[:b]``; add its squared error to ``self.err``."""
+        """Update ``params`` in place from the batch in ``self.v[:b]``; add its squared error to ``self.err``.
+
+        ``sparsity`` is ``(target, cost, rule)``: rule ``"momentum"`` adds
+        ``-lr cost (mean_batch(q) - target)`` to the hidden-bias velocity, rule ``"lab"`` subtracts
+        ``lr cost (q - target)`` from the hidden biases after the update, only when the mean of
+        ``q`` over units exceeds the target (``q``: the batch mean of the positive hidden
+        probabilities, one value per unit). The squared error is between the data and the
+        visible means given the data's hidden sample (the same definition for CD-1, CD-k, PCD).
+        """
         import torch
 
         W, vb, hb = params
@@ -267,6 +280,14 @@ class Workspace:
         v, hp, hs = self.v[:b], self.hp[:b], self.hs[:b]
         torch.addmm(hb, v, W, out=hp).sigmoid_()
         bernoulli(hp, generator=generator, out=hs, noise=self.uh[:b])
+        tmp = self.tmp[:b]
+        if chain is not None or k > 1:
+            # the reconstruction error (one definition for CD-1, CD-k and PCD): visible means given
+            # the data's hidden sample; computed before the negative chain overwrites that sample
+            torch.addmm(vb, hs, W.T, out=tmp)
+            if visible == "bernoulli":
+                tmp.sigmoid_()
+            self.err.add_(torch.sum(tmp.sub_(v).square_()))
         if chain is not None:
             hs = chain
         m = hs.shape[0]
@@ -286,26 +307,26 @@ class Workspace:
                 bernoulli(hn, generator=generator, out=dst, noise=self.uh[:m])
                 hs = dst
         src = vn if sample_visible else vm
-        # reconstruction error of the data: CD-1 from the data with visible means is exactly it
-        # (v -> sampled h -> visible means); otherwise one extra mean-field pass, no random draw.
         if chain is None and k == 1:
-            rec = vm[:b]
-        else:
-            rec = torch.addmm(vb, hp, W.T)
-            if visible == "bernoulli":
-                rec.sigmoid_()
-        tmp = self.tmp[:b]
-        torch.sub(v, rec, out=tmp)
-        self.err.add_(torch.sum(tmp.square_()))
+            # CD-1: the negative phase's visible means are that reconstruction; no extra GEMM
+            torch.sub(v, vm[:b], out=tmp)
+            self.err.add_(torch.sum(tmp.square_()))
         a_pos, a_neg = lr / b, lr / m
         dW.mul_(momentum).addmm_(v.T, hp, alpha=a_pos).addmm_(src.T, hn, alpha=-a_neg)
         if weight_decay:
             dW.add_(W, alpha=-lr * weight_decay)
         dvb.mul_(momentum).add_(v.sum(0), alpha=a_pos).add_(src.sum(0), alpha=-a_neg)
         dhb.mul_(momentum).add_(hp.sum(0), alpha=a_pos).add_(hn.sum(0), alpha=-a_neg)
+        rule = None
         if sparsity is not None:
-            target, cost = sparsity
-            dhb.add_(hp.mean(0).sub_(target), alpha=-lr * cost)
+            target, cost, rule = sparsity
+            q = hp.mean(0)
+            if rule == "momentum":
+                dhb.add_(q - target, alpha=-lr * cost)
         W.add_(dW)
         vb.add_(dvb)
         hb.add_(dhb)
+        if rule == "lab":
+            # if mean(q) > p: b_h -= lr cost (q - p); a 0/1 factor instead of `if`: no device sync
+            on = (q.mean() > target).to(q.dtype)
+            hb.sub_((q - target).mul_(on), alpha=lr * cost)

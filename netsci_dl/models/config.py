@@ -24,6 +24,7 @@ _RBM_FIELDS = (
     "sample_visible",
     "init_std",
     "sparsity_cost",
+    "sparsity_rule",
 )
 
 
@@ -42,6 +43,12 @@ class TrainConfig:
         As :class:`~netsci_dl.models.rbm.RBM`.
     sparsity_target : float or None
         Target mean hidden activation, applied to the RBMs chosen by ``sparsity_layers``.
+    sparsity_rule : {"lab", "momentum"}
+        ``"lab"`` (default, the lab code): while the batch's mean hidden activity exceeds the
+        target, ``b_h -= lr * sparsity_cost * (q - target)`` straight on the hidden biases;
+        ``"momentum"``: the push goes through the hidden-bias velocity, both ways (see
+        :mod:`netsci_dl.models.rbm`). Recorded in ``config.json`` and every snapshot's metadata;
+        a config saved before this option existed reads as ``"momentum"`` (what it used).
     sparsity_layers : {"top", "all", "none"}
     visible : {"bernoulli", "gaussian"}
         Visible units of the bottom RBM (upper RBMs see probabilities: Bernoulli).
@@ -73,6 +80,7 @@ class TrainConfig:
     init_std: float = 0.1
     sparsity_target: float | None = 0.05
     sparsity_cost: float = 1.0
+    sparsity_rule: str = "lab"
     sparsity_layers: str = "top"
     visible: str = "bernoulli"
     per_layer: tuple[dict, ...] = field(default_factory=tuple)
@@ -82,26 +90,49 @@ class TrainConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        layers = tuple(int(n) for n in self.layers)
-        object.__setattr__(self, "layers", layers)
-        if len(layers) < 2 or any(n < 1 for n in layers):
+        """Check every setting (so a bad one fails before a run writes anything)."""
+        from netsci_dl.models.rbm import check_rbm_settings, resolve_dtype
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        raw = self.layers
+        if isinstance(raw, (str, bytes)) or not hasattr(raw, "__len__"):
+            raise InputError(f"layers={raw!r}: expected a sequence of sizes")
+        if len(raw) < 2 or not all(is_int(n) and n >= 1 for n in raw):
             raise InputError(
-                f"layers={self.layers}: need at least two positive sizes (visible, hidden...)"
+                f"layers={raw!r}: need at least two positive integer sizes (visible, hidden...)"
             )
+        layers = tuple(int(n) for n in raw)
+        object.__setattr__(self, "layers", layers)
         ep = self.epochs
-        if not isinstance(ep, (int, np.integer)):
+        if is_int(ep):
+            ep = int(ep)
+        elif isinstance(ep, (tuple, list)) and all(is_int(e) for e in ep):
             ep = tuple(int(e) for e in ep)
             if len(ep) != len(layers) - 1:
                 raise InputError(
                     f"epochs={self.epochs}: {len(ep)} values for {len(layers) - 1} RBMs"
                 )
-        object.__setattr__(self, "epochs", ep if isinstance(ep, tuple) else int(ep))
+        else:
+            raise InputError(f"epochs={self.epochs!r}: expected an integer or one integer per RBM")
+        object.__setattr__(self, "epochs", ep)
         if any(e < 0 for e in self.epochs_per_layer()):
             raise InputError(f"epochs={self.epochs}: must be >= 0")
         if self.sparsity_layers not in ("top", "all", "none"):
             raise InputError(f"sparsity_layers={self.sparsity_layers!r}: expected top, all or none")
-        if self.snapshot_every < 0:
-            raise InputError(f"snapshot_every={self.snapshot_every}: must be >= 0")
+        if not is_int(self.snapshot_every) or self.snapshot_every < 0:
+            raise InputError(f"snapshot_every={self.snapshot_every!r}: expected an integer >= 0")
+        if not is_int(self.seed) or self.seed < 0:
+            raise InputError(f"seed={self.seed!r}: expected an integer >= 0")
+        if not isinstance(self.device, str):
+            raise InputError(f"device={self.device!r}: expected a string such as 'cpu' or 'cuda'")
+        if self.dtype not in ("float32", "float64"):
+            resolve_dtype(self.dtype)  # InputError for an unknown name
+        if not isinstance(self.per_layer, (tuple, list)) or not all(
+            isinstance(d, dict) for d in self.per_layer
+        ):
+            raise InputError(f"per_layer={self.per_layer!r}: expected a sequence of dicts")
         per = tuple(dict(d) for d in self.per_layer)
         if len(per) > len(layers) - 1:
             raise InputError(f"per_layer has {len(per)} entries for {len(layers) - 1} RBMs")
@@ -112,6 +143,14 @@ class TrainConfig:
                     f"per_layer[{i}]: unknown settings {sorted(bad)}; allowed: {_RBM_FIELDS}"
                 )
         object.__setattr__(self, "per_layer", per)
+        if self.visible not in ("bernoulli", "gaussian"):
+            raise InputError(f"visible={self.visible!r}: expected 'bernoulli' or 'gaussian'")
+        if self.sparsity_target is not None:
+            check_rbm_settings({"sparsity_target": self.sparsity_target})
+        for i in range(len(layers) - 1):
+            p = self.rbm_params(i)
+            p.pop("device"), p.pop("dtype")
+            check_rbm_settings(p, where=f"RBM {i}: " if i < len(per) and per[i] else "")
 
     def epochs_per_layer(self) -> tuple[int, ...]:
         n = len(self.layers) - 1
@@ -145,15 +184,27 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """The config of :meth:`to_dict` (``config.json``, a snapshot's metadata); InputError if bad.
+
+        A dict without ``sparsity_rule`` (written before the option existed) gets
+        ``"momentum"``, the rule such runs were trained with.
+        """
+        if not isinstance(d, dict):
+            raise InputError(
+                f"a training configuration must be a JSON object, not {type(d).__name__}"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         bad = set(d) - names
         if bad:
             raise InputError(f"unknown TrainConfig fields {sorted(bad)}")
+        missing = {"layers", "epochs"} - set(d)
+        if missing:
+            raise InputError(f"the training configuration lacks {sorted(missing)}")
         d = dict(d)
-        d["layers"] = tuple(d["layers"])
-        if not isinstance(d["epochs"], int):
-            d["epochs"] = tuple(d["epochs"])
-        d["per_layer"] = tuple(d.get("per_layer", ()))
+        d.setdefault("sparsity_rule", "momentum")
+        for key in ("layers", "epochs", "per_layer"):
+            if isinstance(d.get(key), list):
+                d[key] = tuple(d[key])
         return cls(**d)
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -165,7 +216,9 @@ class TrainHistory:
     """One record per (layer, epoch): ``layer``, ``epoch``, ``step``, ``recon_error``, ``seconds``.
 
     ``recon_error`` is the mean squared error per visible unit between each mini-batch and its
-    CD reconstruction during the epoch (visible means after one sampled hidden state).
+    reconstruction during the epoch: the visible means given the hidden sample drawn from the
+    batch in the positive phase, with the parameters before the batch's update. One definition
+    for CD-1, CD-k and PCD (see :meth:`netsci_dl.models.rbm.RBM.fit_epoch`).
     """
 
     records: tuple[dict, ...] = ()

@@ -187,18 +187,24 @@ class DBN:
 
     # ------------------------------------------------------------------ export
     def to_graph(self) -> Any:
-        """The :class:`~netsci_dl.graph.LayeredGraph` of the stack (through the RBM exporter)."""
+        """The :class:`~netsci_dl.graph.LayeredGraph` of the stack (a copy of the parameters).
+
+        Training further does not change a graph already exported.
+        """
         from netsci_dl.export.rbm import from_rbm_model
 
         self._check_fitted()
         return from_rbm_model(self)
 
     def state_dict(self) -> dict[str, Any]:
-        """``rbm.{i}.weights`` ``(n_visible, n_hidden)``, ``rbm.{i}.visible_bias``, ``rbm.{i}.hidden_bias`` (CPU tensors)."""
+        """``rbm.{i}.weights`` ``(n_visible, n_hidden)``, ``rbm.{i}.visible_bias``, ``rbm.{i}.hidden_bias``.
+
+        CPU copies: training further does not change them.
+        """
         from netsci_dl.export.rbm import rbm_state_dict
 
         self._check_fitted()
-        cpu = [[t.detach().cpu().contiguous() for t in r._params()] for r in self.rbms_]
+        cpu = [[t.detach().cpu().clone().contiguous() for t in r._params()] for r in self.rbms_]
         return rbm_state_dict(*zip(*cpu))
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
@@ -227,34 +233,77 @@ class DBN:
 
     @classmethod
     def load(cls, path: str | Path, *, device: Any = "cpu") -> DBN:
-        """A DBN from a file written by :meth:`save` (or any ``rbm.{i}.*`` safetensors checkpoint)."""
-        from safetensors import safe_open
+        """A DBN from a file written by :meth:`save` (or any ``rbm.{i}.*`` safetensors checkpoint).
 
+        Raises :class:`~netsci_dl.errors.InputError` for an unreadable or truncated file, missing
+        or misshapen tensors, NaN/Inf parameters, or metadata that does not match the weights.
+        """
         from netsci_dl.export.rbm import RBM_KEY
+        from netsci_dl.models._checks import check_device, read_safetensors
 
-        with safe_open(str(path), framework="pt") as f:
-            meta = json.loads((f.metadata() or {}).get("netsci_dl", "{}"))
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-        n = len([k for k in tensors if RBM_KEY.match(k)])
-        if n == 0:
+        dev = check_device(device)
+        tensors, header = read_safetensors(path, what="DBN file")
+        meta = _json_meta(header.get("netsci_dl"), f"{path}")
+        idx = sorted(int(m.group(1)) for k in tensors if (m := RBM_KEY.match(k)))
+        if not idx:
             raise InputError(f"{path}: no rbm.{{i}}.weights tensors found")
-        ws = [tensors[f"rbm.{i}.weights"] for i in range(n)]
+        if idx != list(range(len(idx))):
+            raise InputError(f"{path}: RBM indices {idx} are not 0..{len(idx) - 1}")
+        ws = [tensors[f"rbm.{i}.weights"] for i in idx]
+        for i, w in enumerate(ws):
+            if w.ndim != 2 or not w.dtype.is_floating_point:
+                raise InputError(
+                    f"{path}: rbm.{i}.weights is {w.dtype} {tuple(w.shape)}; expected 2-D float"
+                )
+            if i and w.shape[0] != ws[i - 1].shape[1]:
+                raise InputError(
+                    f"{path}: rbm.{i}.weights has {w.shape[0]} visible units; RBM {i - 1} has "
+                    f"{ws[i - 1].shape[1]} hidden units"
+                )
         layers = [int(ws[0].shape[0])] + [int(w.shape[1]) for w in ws]
-        cfg = meta.get("config")
         dtype = str(ws[0].dtype).replace("torch.", "")
-        if cfg:
-            config = TrainConfig.from_dict(dict(cfg, device=str(device), dtype=dtype))
-        else:
-            config = TrainConfig(layers=tuple(layers), epochs=0, device=str(device), dtype=dtype)
+        cfg = meta.get("config")
+        try:
+            if cfg:
+                config = TrainConfig.from_dict(dict(cfg, device=str(dev), dtype=dtype))
+            else:
+                config = TrainConfig(layers=tuple(layers), epochs=0, device=str(dev), dtype=dtype)
+        except (TypeError, AttributeError) as e:
+            raise InputError(f"{path}: its training configuration is not valid ({e})") from None
+        except InputError as e:
+            raise InputError(f"{path}: its training configuration is not valid ({e})") from None
         if tuple(config.layers) != tuple(layers):
             raise InputError(
                 f"{path}: weights give layers {layers}, metadata says {list(config.layers)}"
             )
-        dbn = cls(config=config, image_shape=meta.get("image_shape"))
+        shape = meta.get("image_shape")
+        if shape is not None and not (
+            isinstance(shape, list) and all(isinstance(v, int) and v > 0 for v in shape)
+        ):
+            raise InputError(
+                f"{path}: image_shape {shape!r} in its metadata is not a list of sizes"
+            )
+        dbn = cls(config=config, image_shape=shape)
         dbn.initialize()
         for i, r in enumerate(dbn.rbms_):
             zeros = np.zeros
             vb = tensors.get(f"rbm.{i}.visible_bias", zeros(layers[i]))
             hb = tensors.get(f"rbm.{i}.hidden_bias", zeros(layers[i + 1]))
-            r.set_parameters(ws[i], vb, hb)
+            try:
+                r.set_parameters(ws[i], vb, hb)
+            except InputError as e:
+                raise InputError(f"{path}: RBM {i}: {e}") from None
         return dbn
+
+
+def _json_meta(text: str | None, where: str) -> dict[str, Any]:
+    """The ``netsci_dl`` JSON metadata of a file (``{}`` when absent), or an InputError."""
+    if text is None:
+        return {}
+    try:
+        meta = json.loads(text)
+    except ValueError:
+        raise InputError(f"{where}: its netsci_dl metadata is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{where}: its netsci_dl metadata is not a JSON object")
+    return meta

@@ -7,23 +7,28 @@ causal plane over training. :func:`train_mlp` writes the same run folder as
     config.json  model.safetensors  history.json
     snapshots/step{S:05d}_layer0_epoch{E:04d}.safetensors + .json sidecar
 
-with ``layer`` always 0 and ``step == epoch``. The tensors are the ``nn.Sequential`` state dict
+with ``layer`` always 0 and ``step == epoch``; beside each snapshot a
+``.state.safetensors`` holds what resume needs (the minibatch generator's state, the SGD
+momentum buffers ``opt.{i}.momentum_buffer``, header metadata ``epoch`` and ``history``).
+The tensors are the ``nn.Sequential`` state dict
 (``"0.weight"``, ``"0.bias"``, ``"2.weight"``, ...; torch layout ``(n_out, n_in)``), so
 ``netsci_dl.load(path)`` reads a snapshot as a feed-forward (directed) LayeredGraph and
 :func:`~netsci_dl.runs.list_snapshots` lists them. The sidecar has the DBN's keys
 (``recon_error`` is null) plus ``model_kind="mlp"``, ``loss`` and ``accuracy`` (on the training
 data, before the epoch's snapshot is written).
+
+Every argument, the data and the folder are checked before anything is created;
+``resume=True`` continues from the last snapshot (bit-identical to an uninterrupted run) after
+checking it, and refuses a broken one with an InputError.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
+from netsci_dl.models._mlp_resume import check_resume_config, check_xy, restore, train_state
 from netsci_dl.runs import SNAPSHOT_DIR, list_snapshots
 from netsci_dl.runs import snapshot_stem as _stem
 
@@ -73,16 +79,32 @@ class MLPConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        layers = tuple(int(v) for v in self.layers)
-        if len(layers) < 2 or min(layers) < 1:
-            raise InputError(f"layers must be >= 2 positive sizes, got {self.layers!r}")
-        object.__setattr__(self, "layers", layers)
-        if int(self.epochs) < 0 or int(self.batch_size) < 1 or int(self.snapshot_every) < 0:
-            raise InputError("epochs and snapshot_every must be >= 0, batch_size >= 1")
-        if not (self.learning_rate > 0 and 0 <= self.momentum < 1):
-            raise InputError(
-                f"learning_rate must be > 0 and momentum in [0, 1), got {self.learning_rate}, {self.momentum}"
-            )
+        def is_int(v: Any) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        def finite(v: Any) -> bool:
+            ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            return ok and math.isfinite(float(v))
+
+        raw = self.layers
+        if (
+            isinstance(raw, (str, bytes))
+            or not hasattr(raw, "__len__")
+            or len(raw) < 2
+            or not all(is_int(v) and v >= 1 for v in raw)
+        ):
+            raise InputError(f"layers must be >= 2 positive integer sizes, got {raw!r}")
+        object.__setattr__(self, "layers", tuple(int(v) for v in raw))
+        for name, lo in (("epochs", 0), ("batch_size", 1), ("snapshot_every", 0), ("seed", 0)):
+            v = getattr(self, name)
+            if not is_int(v) or v < lo:
+                raise InputError(f"{name}={v!r}: expected an integer >= {lo}")
+        if not (finite(self.learning_rate) and self.learning_rate > 0):
+            raise InputError(f"learning_rate={self.learning_rate!r}: expected a finite number > 0")
+        if not (finite(self.momentum) and 0 <= self.momentum < 1):
+            raise InputError(f"momentum={self.momentum!r}: expected a number in [0, 1)")
+        if not isinstance(self.device, str):
+            raise InputError(f"device={self.device!r}: expected a string such as 'cpu' or 'cuda'")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -120,22 +142,15 @@ def build_mlp(layers: tuple[int, ...], *, seed: int = 0, device: Any = None) -> 
     return torch.nn.Sequential(*mods).to(dev)
 
 
-@contextlib.contextmanager
-def _threads(torch: Any, n: int | None) -> Iterator[None]:
-    """Temporarily ``torch.set_num_threads(n)`` (None: leave as is)."""
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def _save(
-    net: Any, folder: Path, *, epoch: int, info: dict[str, Any], meta: dict[str, Any]
+    net: Any,
+    folder: Path,
+    *,
+    epoch: int,
+    info: dict[str, Any],
+    meta: dict[str, Any],
+    state: dict[str, Any],
+    history: list[dict[str, Any]],
 ) -> None:
     from safetensors.torch import save_file
 
@@ -143,10 +158,12 @@ def _save(
 
     stem = _stem(epoch, 0, epoch)
     model = folder / f"{stem}.safetensors"
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    with atomic_path(folder / f"{stem}.state.safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"epoch": str(epoch), "history": json.dumps(history)})
+    params = {k: v.detach().cpu().clone().contiguous() for k, v in net.state_dict().items()}
     with atomic_path(model) as tmp:
         save_file(
-            state,
+            params,
             str(tmp),
             metadata={"netsci_dl": json.dumps(dict(meta, layer=0, epoch=epoch, step=epoch))},
         )
@@ -161,6 +178,7 @@ def train_mlp(
     run_dir: str | Path | None = None,
     *,
     force: bool = False,
+    resume: bool = False,
     quiet: bool = True,
     image_shape: tuple[int, ...] | None = None,
     data_name: str | None = None,
@@ -174,7 +192,12 @@ def train_mlp(
     config : MLPConfig
     run_dir : folder, optional
         Writes ``config.json``, snapshots (epoch 0, every ``snapshot_every`` epochs, the last),
-        ``model.safetensors`` and ``history.json``. Existing outputs need ``force``.
+        ``model.safetensors`` and ``history.json``. A folder holding a run needs ``force``
+        (start afresh: replaces its outputs, removes its snapshot files) or ``resume``.
+    resume : bool
+        Continue the run in ``run_dir`` from its last snapshot (its ``config.json`` must match
+        ``config``, the device may differ); the result equals an uninterrupted run. A broken
+        snapshot is an InputError. Without snapshots it starts afresh.
     quiet : bool
         No progress bar (also off when stderr is not a terminal).
     image_shape, data_name : stored in the metadata.
@@ -190,6 +213,13 @@ def train_mlp(
         ``{"epoch", "step", "loss", "accuracy", "seconds"}`` (mean cross-entropy in nats and
         accuracy on the training data at the end of the epoch).
 
+    Raises
+    ------
+    InputError
+        Bad data, settings, threads or device, a folder that is not a folder, a broken or
+        foreign snapshot on resume, training that diverges; all but the last before anything
+        is written. FileExistsError: a folder holding a run, without ``force`` or ``resume``.
+
     Examples
     --------
     >>> import numpy as np
@@ -198,50 +228,69 @@ def train_mlp(
     >>> hist[-1]["loss"] < hist[0]["loss"]
     True
     """
-    from netsci_dl._array import import_torch, resolve_device, to_numpy
+    from netsci_dl._array import import_torch
     from netsci_dl.io._atomic import atomic_path
+    from netsci_dl.models._checks import (
+        check_device,
+        check_memory,
+        check_threads,
+        torch_threads,
+    )
 
     torch = import_torch()
+    if not isinstance(config, MLPConfig):
+        raise TypeError(f"config must be an MLPConfig, not {type(config).__name__}")
     cfg = config
-    dev = resolve_device(cfg.device)
-    Xn = np.asarray(to_numpy(X), dtype=np.float32)
-    yn = np.asarray(to_numpy(y)).astype(np.int64).reshape(-1)
-    if Xn.ndim != 2 or Xn.shape[1] != cfg.layers[0]:
-        raise InputError(f"X has shape {Xn.shape}; the MLP's input layer has {cfg.layers[0]} units")
-    if yn.shape[0] != Xn.shape[0]:
-        raise InputError(f"y has {yn.shape[0]} labels for {Xn.shape[0]} samples")
-    if yn.min(initial=0) < 0 or yn.max(initial=0) >= cfg.layers[-1]:
-        raise InputError(
-            f"y must hold class labels in [0, {cfg.layers[-1]}), got [{yn.min()}, {yn.max()}]"
-        )
-    folder = None
-    run = None
+    threads = check_threads(num_threads)
+    dev = check_device(cfg.device)
+    Xn, yn = check_xy(X, y, cfg)
+    pairs = list(zip(cfg.layers, cfg.layers[1:]))
+    need = 4 * (3 * sum(a * b + b for a, b in pairs) + 3 * len(Xn) * sum(cfg.layers))
+    check_memory(need, dev, what=f"an MLP {list(cfg.layers)} on {len(Xn)} samples")
+    doc = {
+        "config": cfg.to_dict(),
+        "data": data_name,
+        "image_shape": list(image_shape) if image_shape else None,
+        "model_kind": "mlp",
+    }
+    folder = run = None
+    delete: list[Path] = []
     if run_dir is not None:
         run = Path(run_dir)
+        if run.exists() and not run.is_dir():
+            raise InputError(f"run folder {run} exists and is not a folder")
         folder = run / SNAPSHOT_DIR
-        existing = [
-            p
-            for p in (run / "config.json", run / "model.safetensors", run / "history.json")
-            if p.exists()
-        ]
-        if (existing or list_snapshots(run)) and not force:
-            raise FileExistsError(f"{run} already holds a run; pass force=True (CLI: --force)")
+        outputs = [run / n for n in ("config.json", "model.safetensors", "history.json")]
+        existing = [p for p in outputs if p.exists()]
+        stale = sorted(folder.glob("step*_layer*_epoch*.*")) if folder.is_dir() else []
+        if resume and (existing or stale):
+            check_resume_config(run, doc)
+            resume = bool(list_snapshots(run))
+        elif existing or stale:
+            if not force:
+                raise FileExistsError(
+                    f"{run} already holds a run; pass force=True (CLI: --force) or resume=True"
+                )
+            delete = stale + existing
+        else:
+            resume = False
+    else:
+        resume = False
+    net = build_mlp(cfg.layers, seed=cfg.seed, device=dev)
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.learning_rate, momentum=cfg.momentum)
+    gen = torch.Generator().manual_seed(int(cfg.seed) + 1)
+    start, history = 0, []
+    if resume:
+        start, history = restore(net, opt, gen, run, cfg)
+    # everything is checked: now create
+    if run is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        for p in folder.glob("step*_layer*_epoch*.*"):
-            p.unlink()
-        doc = {
-            "config": cfg.to_dict(),
-            "data": data_name,
-            "image_shape": list(image_shape) if image_shape else None,
-            "model_kind": "mlp",
-        }
+        for p in delete:
+            p.unlink(missing_ok=True)
         with atomic_path(run / "config.json") as tmp:
             tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    net = build_mlp(cfg.layers, seed=cfg.seed, device=dev)
     Xt, yt = torch.as_tensor(Xn, device=dev), torch.as_tensor(yn, device=dev)
-    opt = torch.optim.SGD(net.parameters(), lr=cfg.learning_rate, momentum=cfg.momentum)
     loss_fn = torch.nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(int(cfg.seed) + 1)
     meta = {
         "model_kind": "mlp",
         "layers": list(cfg.layers),
@@ -252,13 +301,17 @@ def train_mlp(
     if image_shape:
         meta["image_shape"] = list(image_shape)
     t_start = time.perf_counter()
-    history: list[dict[str, Any]] = []
 
     def record(epoch: int, seconds: float) -> None:
         with torch.no_grad():
             out = net(Xt)
             loss = float(loss_fn(out, yt))
             acc = float((out.argmax(1) == yt).float().mean())
+        if not math.isfinite(loss):
+            raise InputError(
+                f"training diverged in epoch {epoch} (loss {loss}): lower the learning rate "
+                f"(learning_rate={cfg.learning_rate})"
+            )
         history.append(
             {"epoch": epoch, "step": epoch, "loss": loss, "accuracy": acc, "seconds": seconds}
         )
@@ -279,10 +332,18 @@ def train_mlp(
                 "elapsed_s": time.perf_counter() - t_start,
                 "image_shape": list(image_shape) if image_shape else None,
             }
-            _save(net, folder, epoch=epoch, info=info, meta=meta)
+            _save(
+                net,
+                folder,
+                epoch=epoch,
+                info=info,
+                meta=meta,
+                state=train_state(opt, gen),
+                history=history,
+            )
 
-    with _threads(torch, num_threads if dev.type == "cpu" else None):
-        _loop(torch, net, opt, loss_fn, Xt, yt, gen, cfg, record, history, quiet)
+    with torch_threads(threads if dev.type == "cpu" else None):
+        _loop(torch, net, opt, loss_fn, Xt, yt, gen, cfg, record, history, quiet, start, resume)
     if run is not None:
         from safetensors.torch import save_file
 
@@ -310,14 +371,20 @@ def _loop(
     record: Any,
     history: list,
     quiet: bool,
+    start: int,
+    resumed: bool,
 ) -> None:
     from tqdm.auto import tqdm
 
-    record(0, 0.0)
+    if not resumed:
+        record(0, 0.0)
     n = Xt.shape[0]
     bs = int(cfg.batch_size)
     with tqdm(
-        range(1, cfg.epochs + 1), desc="MLP", unit="epoch", disable=quiet or not sys.stderr.isatty()
+        range(start + 1, cfg.epochs + 1),
+        desc="MLP",
+        unit="epoch",
+        disable=quiet or not sys.stderr.isatty(),
     ) as bar:
         for epoch in bar:
             t0 = time.perf_counter()

@@ -11,22 +11,32 @@ Update rule (per mini-batch of size ``b``; ``m`` negative particles, ``m = b`` f
 
     vel_W  <- mu vel_W  + lr ( <v h>_data / b - <v h>_model / m - wd W )
     vel_bv <- mu vel_bv + lr ( sum v_data / b - sum v_model / m )
-    vel_bh <- mu vel_bh + lr ( sum h_data / b - sum h_model / m  - cost (mean h_data - target) )
+    vel_bh <- mu vel_bh + lr ( sum h_data / b - sum h_model / m  [- cost (q - target)] )
     W += vel_W ;  b_v += vel_bv ;  b_h += vel_bh
+    [if mean(q) > target:  b_h -= lr cost (q - target)]
 
-With ``mu = 0``, ``wd = 0``, persistent CD-1 and sampled visible units this is exactly
-scikit-learn's ``BernoulliRBM`` update (tested).
+``q`` is the batch mean of the positive-phase hidden probabilities (one value per hidden unit).
+The sparsity push (only with ``sparsity_target``) is one of two rules: ``sparsity_rule="lab"``
+(the default, the lab code's rule: the last line, applied straight to the hidden biases and only
+while the mean activity exceeds the target) or ``"momentum"`` (the bracket in the velocity line,
+in both directions, carried by momentum). With ``mu = 0``, ``wd = 0``, persistent CD-1 and
+sampled visible units the update is exactly scikit-learn's ``BernoulliRBM`` update (tested).
+
+Random numbers: training draws from the RBM's generator ``generator_`` only (initialisation,
+data order, samples), so a seed fixes a run. Sampling outside training (:meth:`RBM.gibbs`,
+:meth:`RBM.score_samples`) uses its own generator and never advances ``generator_``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from netsci_dl.errors import InputError
+from netsci_dl.models._checks import _checked, check_rbm_settings
 from netsci_dl.models._rbm_math import (
-    VISIBLE_KINDS,
     CDGradient,
     Workspace,
     cd_step,
@@ -43,6 +53,7 @@ __all__ = [
     "cd_step",
     "CDGradient",
     "resolve_dtype",
+    "check_rbm_settings",
 ]
 
 
@@ -88,7 +99,11 @@ class RBM:
         Sample the negative visible units (scikit-learn does) instead of using their means (lab).
     sparsity_target : float or None
         Target mean activation of the hidden units; pushes the hidden biases.
+    sparsity_rule : {"lab", "momentum"}
+        How (see the module docstring): ``"lab"`` only while the mean activity exceeds the
+        target, straight onto the hidden biases; ``"momentum"`` through the velocity, both ways.
     sparsity_cost : float
+        Scales the sparsity push (1: the lab rule exactly).
     init_std : float
         ``W ~ init_std * N(0, 1)``; biases start at 0.
     n_epochs : int
@@ -106,6 +121,7 @@ class RBM:
     hidden_bias_ : (n_hidden,) tensor
     epochs_done_ : int
     generator_ : torch.Generator
+        Draws everything in training (and nothing else).
 
     Examples
     --------
@@ -131,6 +147,7 @@ class RBM:
         persistent: bool = False,
         sample_visible: bool = False,
         sparsity_target: float | None = None,
+        sparsity_rule: str = "lab",
         sparsity_cost: float = 1.0,
         init_std: float = 0.1,
         n_epochs: int = 10,
@@ -150,6 +167,7 @@ class RBM:
         self.persistent = persistent
         self.sample_visible = sample_visible
         self.sparsity_target = sparsity_target
+        self.sparsity_rule = sparsity_rule
         self.sparsity_cost = sparsity_cost
         self.init_std = init_std
         self.n_epochs = n_epochs
@@ -171,6 +189,7 @@ class RBM:
         "persistent",
         "sample_visible",
         "sparsity_target",
+        "sparsity_rule",
         "sparsity_cost",
         "init_std",
         "n_epochs",
@@ -194,30 +213,12 @@ class RBM:
         return f"RBM(n_hidden={self.n_hidden}, visible={self.visible!r}, cd_k={self.cd_k}, persistent={self.persistent})"
 
     def _validate(self) -> None:
-        def pos_int(name: str, minimum: int = 1) -> None:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-                raise InputError(f"{name}={v!r}: expected an integer >= {minimum}")
+        check_rbm_settings(
+            {k: getattr(self, k) for k in self._PARAMS if k not in ("device", "dtype")}
+        )
+        from netsci_dl.models._checks import check_device
 
-        for name in ("n_hidden", "batch_size", "cd_k"):
-            pos_int(name)
-        pos_int("n_epochs", 0)
-        pos_int("momentum_epochs", 0)
-        if self.visible not in VISIBLE_KINDS:
-            raise InputError(f"visible={self.visible!r}: expected one of {VISIBLE_KINDS}")
-        if not self.learning_rate > 0:
-            raise InputError(f"learning_rate={self.learning_rate!r}: must be > 0")
-        for name in ("momentum", "final_momentum"):
-            if not 0 <= getattr(self, name) < 1:
-                raise InputError(f"{name}={getattr(self, name)!r}: must be in [0, 1)")
-        for name in ("weight_decay", "init_std", "sparsity_cost"):
-            if not getattr(self, name) >= 0:
-                raise InputError(f"{name}={getattr(self, name)!r}: must be >= 0")
-        if self.sparsity_target is not None and not 0 < self.sparsity_target < 1:
-            raise InputError(f"sparsity_target={self.sparsity_target!r}: must be in (0, 1) or None")
-        from netsci_dl._array import resolve_device
-
-        self._device = resolve_device(self.device)
+        self._device = check_device(self.device)
         self._dtype = resolve_dtype(self.dtype)
 
     # ------------------------------------------------------------------ state
@@ -232,8 +233,15 @@ class RBM:
         self._validate()
         dev, dt = self._device, self._dtype
         g = torch.Generator(device=dev)
-        g.manual_seed(int(self.seed) if self.seed is not None else int(torch.seed()))
+        if self.seed is None:
+            self.seed_ = int(
+                g.seed()
+            )  # a fresh seed for this generator; the global RNG is untouched
+        else:
+            self.seed_ = int(self.seed)
+            g.manual_seed(self.seed_)
         self.generator_ = g
+        self._sampler = None
         W = torch.empty(n_visible, self.n_hidden, dtype=dt, device=dev).normal_(generator=g)
         self.weights_ = W.mul_(self.init_std)
         self.visible_bias_ = torch.zeros(n_visible, dtype=dt, device=dev)
@@ -248,7 +256,12 @@ class RBM:
         return self.weights_, self.visible_bias_, self.hidden_bias_
 
     def train_state(self) -> dict[str, Any]:
-        """The state a resumed run needs besides the parameters (CPU tensors; the epoch count)."""
+        """The state a resumed run needs besides the parameters: CPU copies, and the epoch count.
+
+        Keys: ``velocity.weights`` / ``velocity.visible_bias`` / ``velocity.hidden_bias``,
+        ``generator`` (``generator_.get_state()``, specific to the generator's device type),
+        ``epochs_done`` ``(1,)`` int64, and ``chain`` for persistent CD once it exists.
+        """
         import torch
 
         self._check_fitted()
@@ -261,37 +274,96 @@ class RBM:
         }
         if self.chain_ is not None:
             state["chain"] = self.chain_
-        return {k: v.detach().cpu().contiguous() for k, v in state.items()}
+        return {k: v.detach().cpu().clone().contiguous() for k, v in state.items()}
 
-    def load_train_state(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`train_state` (parameters are set separately)."""
-        dev = self.weights_.device
-        self.velocity_ = tuple(
-            state[f"velocity.{n}"].to(dev).clone()
-            for n in ("weights", "visible_bias", "hidden_bias")
-        )
-        self.generator_.set_state(state["generator"].cpu())
-        self.epochs_done_ = int(state["epochs_done"][0])
-        self.chain_ = state["chain"].to(dev).clone() if "chain" in state else None
+    def load_train_state(self, state: dict[str, Any], *, where: str = "training state") -> None:
+        """Restore :meth:`train_state` (parameters are set separately), after checking it.
 
-    def set_parameters(self, weights: Any, visible_bias: Any, hidden_bias: Any) -> None:
-        """Copy given parameters (tensors or arrays) into the fitted RBM."""
+        Without a ``"generator"`` entry the generator is left as it is (the caller reseeds it, e.g.
+        when the state comes from another device type). Raises
+        :class:`~netsci_dl.errors.InputError` (prefixed with ``where``) for a missing entry, a
+        wrong shape or dtype, a non-finite value, a chain that is not 0/1, or a generator state
+        that does not fit this RBM's generator.
+        """
         import torch
 
         self._check_fitted()
-        for dst, src in zip(self._params(), (weights, visible_bias, hidden_bias)):
+        dev = self.weights_.device
+        vel = []
+        for name, like in zip(("weights", "visible_bias", "hidden_bias"), self._params()):
+            vel.append(
+                _checked(state, f"velocity.{name}", tuple(like.shape), where).to(dev, like.dtype)
+            )
+        ep = state.get("epochs_done")
+        if (
+            not isinstance(ep, torch.Tensor)
+            or ep.shape != (1,)
+            or ep.dtype != torch.int64
+            or int(ep[0]) < 0
+        ):
+            raise InputError(f"{where}: 'epochs_done' is missing or not a non-negative int64 count")
+        chain = None
+        if "chain" in state:
+            c = _checked(state, "chain", (int(self.batch_size), int(self.n_hidden)), where)
+            if not bool(((c == 0) | (c == 1)).all()):
+                raise InputError(f"{where}: 'chain' holds values other than 0 and 1")
+            chain = c.to(dev, self.weights_.dtype)
+        if "generator" in state:
+            g = state["generator"]
+            if not isinstance(g, torch.Tensor) or g.dtype != torch.uint8 or g.ndim != 1:
+                raise InputError(f"{where}: 'generator' is not a generator state (uint8 vector)")
+            try:
+                self.generator_.set_state(g.cpu())
+            except RuntimeError:
+                raise InputError(
+                    f"{where}: the generator state ({g.numel()} bytes) does not fit a "
+                    f"{dev.type} generator (a state from another device, or corrupt)"
+                ) from None
+        self.velocity_ = tuple(vel)
+        self.epochs_done_ = int(ep[0])
+        self.chain_ = chain
+
+    def set_parameters(self, weights: Any, visible_bias: Any, hidden_bias: Any) -> None:
+        """Copy given parameters (tensors or arrays, finite, of the fitted shapes) into the RBM."""
+        import torch
+
+        self._check_fitted()
+        srcs = []
+        for name, dst, src in zip(
+            ("weights", "visible_bias", "hidden_bias"),
+            self._params(),
+            (weights, visible_bias, hidden_bias),
+        ):
             src = torch.as_tensor(np.asarray(src) if not isinstance(src, torch.Tensor) else src)
             if tuple(src.shape) != tuple(dst.shape):
-                raise InputError(f"parameter shape {tuple(src.shape)} != {tuple(dst.shape)}")
+                raise InputError(
+                    f"{name} has shape {tuple(src.shape)}; expected {tuple(dst.shape)}"
+                )
+            if not (src.dtype.is_floating_point or src.dtype in (torch.int32, torch.int64)):
+                raise InputError(f"{name} has dtype {src.dtype}; expected a floating dtype")
+            if not bool(torch.isfinite(src).all()):
+                raise InputError(f"{name} contains NaN or Inf")
+            srcs.append(src)
+        for dst, src in zip(self._params(), srcs):
             dst.copy_(src)
 
     # ------------------------------------------------------------------ input
-    def _as_tensor(self, X: Any, *, name: str = "X") -> Any:
+    def _as_tensor(self, X: Any, *, name: str = "X", training: bool = False) -> Any:
+        """``X`` as a 2-D finite tensor on the RBM's device and dtype (a copy for array input).
+
+        ``training``: Bernoulli visible units also need values in [0, 1] (probabilities).
+        """
         import torch
 
         dev = self.weights_.device if hasattr(self, "weights_") else self._device
         dt = self.weights_.dtype if hasattr(self, "weights_") else self._dtype
-        t = X if isinstance(X, torch.Tensor) else torch.from_numpy(np.asarray(X))
+        if isinstance(X, torch.Tensor):
+            t = X
+        else:
+            a = np.asarray(X)
+            if a.dtype.kind not in "biuf":
+                raise InputError(f"{name} has dtype {a.dtype}; expected numbers")
+            t = torch.from_numpy(a)
         if t.ndim != 2:
             raise InputError(f"{name} has shape {tuple(t.shape)}; expected (n_samples, n_visible)")
         if hasattr(self, "n_features_in_") and t.shape[1] != self.n_features_in_:
@@ -301,6 +373,13 @@ class RBM:
         t = t.to(device=dev, dtype=dt)
         if not bool(torch.isfinite(t).all()):
             raise InputError(f"{name} contains NaN or Inf")
+        if training and self.visible == "bernoulli" and t.numel():
+            lo, hi = float(t.min()), float(t.max())
+            if lo < 0 or hi > 1:
+                raise InputError(
+                    f"{name} holds values in [{lo:g}, {hi:g}]; Bernoulli visible units need "
+                    "probabilities in [0, 1] (scale the data, or use visible='gaussian')"
+                )
         return t
 
     @staticmethod
@@ -322,10 +401,11 @@ class RBM:
         n = int(order.shape[0])
         B = int(self.batch_size)
         nv, nh = self.weights_.shape
+        rows = B if self.persistent else max(min(B, n), 1)  # PCD keeps batch_size chains
         ws = self._ws
-        if ws is None or ws.v.shape[0] != B:
+        if ws is None or ws.v.shape[0] != rows:
             ws = self._ws = Workspace(
-                nv, nh, B, dtype=self.weights_.dtype, device=self.weights_.device
+                nv, nh, rows, dtype=self.weights_.dtype, device=self.weights_.device
             )
         if self.persistent and self.chain_ is None:
             self.chain_ = torch.zeros(B, nh, dtype=self.weights_.dtype, device=self.weights_.device)
@@ -333,7 +413,7 @@ class RBM:
         sparsity = (
             None
             if self.sparsity_target is None
-            else (float(self.sparsity_target), float(self.sparsity_cost))
+            else (float(self.sparsity_target), float(self.sparsity_cost), str(self.sparsity_rule))
         )
         mu = self.current_momentum()
         for start in range(0, n, B):
@@ -354,10 +434,24 @@ class RBM:
                 sparsity=sparsity,
                 generator=self.generator_,
             )
-        return float(ws.err) / max(n * nv, 1)
+        err = float(ws.err) / max(n * nv, 1)
+        if not math.isfinite(err) or not all(bool(torch.isfinite(p).all()) for p in self._params()):
+            raise InputError(
+                f"training diverged in epoch {self.epochs_done_ + 1} (reconstruction error {err}, "
+                f"non-finite parameters): lower the learning rate (learning_rate={self.learning_rate})"
+            )
+        return err
 
     def fit_epoch(self, X: Any) -> float:
-        """One epoch on ``X`` (a tensor already on the device) in a random order; returns the error."""
+        """One epoch on ``X`` (a tensor already on the device) in a random order.
+
+        Returns the epoch's reconstruction error: the mean over the epoch's mini-batches and the
+        visible units of ``(v - r)^2``, where ``r = E[v | h]`` is the visible mean given the hidden
+        sample ``h ~ p(h | v)`` drawn from the data in the positive phase (computed with the
+        parameters before the batch's update). The same definition for CD-1, CD-k and PCD; for
+        CD-1 ``r`` is the negative phase's reconstruction. Raises InputError when training
+        diverges (a non-finite error or parameter).
+        """
         import torch
 
         order = torch.randperm(X.shape[0], generator=self.generator_, device=self.generator_.device)
@@ -372,7 +466,7 @@ class RBM:
         if np.ndim(X) != 2:
             raise InputError(f"X has shape {np.shape(X)}; expected (n_samples, n_visible)")
         self._initialize(int(np.shape(X)[1]))
-        Xt = self._as_tensor(X)
+        Xt = self._as_tensor(X, training=True)
         for _ in range(int(self.n_epochs)):
             self.fit_epoch(Xt)
         return self
@@ -385,7 +479,7 @@ class RBM:
             if np.ndim(X) != 2:
                 raise InputError(f"X has shape {np.shape(X)}; expected (n_samples, n_visible)")
             self._initialize(int(np.shape(X)[1]))
-        Xt = self._as_tensor(X)
+        Xt = self._as_tensor(X, training=True)
         self._pass(Xt, torch.arange(Xt.shape[0], device=Xt.device))
         return self
 
@@ -398,13 +492,33 @@ class RBM:
         Xt = self._as_tensor(X)
         return self._out(torch.sigmoid(torch.addmm(self.hidden_bias_, Xt, self.weights_)), X)
 
-    def gibbs(self, v: Any) -> Any:
-        """One Gibbs step ``v -> h ~ p(h|v) -> v ~ p(v|h)``: a visible sample of the same shape."""
+    def _sampling_generator(self, seed: int | None) -> Any:
+        """The generator of sampling outside training: a fresh one for ``seed``, else the RBM's own
+        sampler (seeded from the RBM's seed, advancing between calls); never ``generator_``."""
+        import torch
+
+        dev = self.weights_.device
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+                raise InputError(f"seed={seed!r}: expected an integer >= 0 or None")
+            return torch.Generator(device=dev).manual_seed(int(seed))
+        if getattr(self, "_sampler", None) is None:
+            s = np.random.SeedSequence([int(getattr(self, "seed_", 0)), 1]).generate_state(1)[0]
+            self._sampler = torch.Generator(device=dev).manual_seed(int(s))
+        return self._sampler
+
+    def gibbs(self, v: Any, *, seed: int | None = None) -> Any:
+        """One Gibbs step ``v -> h ~ p(h|v) -> v ~ p(v|h)``: a visible sample of the same shape.
+
+        Draws from ``seed`` (a fresh generator) or the RBM's sampling generator, never from the
+        training generator: calling it does not change a later training run.
+        """
         self._check_fitted()
+        g = self._sampling_generator(seed)
         Vt = self._as_tensor(v, name="v")
-        _, h = sample_h_given_v(Vt, self.weights_, self.hidden_bias_, generator=self.generator_)
+        _, h = sample_h_given_v(Vt, self.weights_, self.hidden_bias_, generator=g)
         _, vs = sample_v_given_h(
-            h, self.weights_, self.visible_bias_, visible=self.visible, generator=self.generator_
+            h, self.weights_, self.visible_bias_, visible=self.visible, generator=g
         )
         return self._out(vs, v)
 
@@ -414,11 +528,12 @@ class RBM:
         Xt = self._as_tensor(X)
         return self._out(free_energy(Xt, *self._params(), visible=self.visible), X)
 
-    def score_samples(self, X: Any) -> Any:
+    def score_samples(self, X: Any, *, seed: int | None = None) -> Any:
         """Pseudo-log-likelihood of each row, as scikit-learn's ``BernoulliRBM.score_samples``.
 
         ``n_visible * log sigmoid(F(v~) - F(v))`` where ``v~`` is ``v`` with one randomly chosen
-        unit flipped (``1 - v_i``). Bernoulli visible units only.
+        unit flipped (``1 - v_i``; ``i`` drawn by ``torch.randint`` from ``seed`` or the RBM's
+        sampling generator, never the training generator). Bernoulli visible units only.
         """
         import torch
         import torch.nn.functional as F
@@ -426,11 +541,10 @@ class RBM:
         self._check_fitted()
         if self.visible != "bernoulli":
             raise InputError("score_samples (pseudo-likelihood) needs visible='bernoulli'")
+        g = self._sampling_generator(seed)
         Xt = self._as_tensor(X)
         n, d = Xt.shape
-        idx = torch.randint(
-            0, d, (n,), generator=self.generator_, device=self.generator_.device
-        ).to(Xt.device)
+        idx = torch.randint(0, d, (n,), generator=g, device=g.device).to(Xt.device)
         rows = torch.arange(n, device=Xt.device)
         Xf = Xt.clone()
         Xf[rows, idx] = 1 - Xf[rows, idx]
@@ -449,7 +563,13 @@ class RBM:
         return self._out(torch.sigmoid(r) if self.visible == "bernoulli" else r, X)
 
     def reconstruction_error(self, X: Any) -> float:
-        """Mean squared error per visible unit between ``X`` and :meth:`reconstruct` (deterministic)."""
+        """Mean squared error per visible unit between ``X`` and :meth:`reconstruct` (deterministic).
+
+        Mean-field: the hidden *probabilities* are propagated back, nothing is sampled. The error
+        reported during training (:meth:`fit_epoch`, ``TrainHistory.recon_error``) uses one
+        hidden *sample* instead, the same way for CD-1, CD-k and PCD; the two are different
+        numbers and are not to be compared with each other.
+        """
         import torch
 
         Xt = self._as_tensor(X)

@@ -2,7 +2,8 @@
 
 Run folder
 ----------
-:func:`train_dbn` writes into ``RUN_DIR``::
+:func:`train_dbn` checks every argument, the data and the folder first (nothing is created for
+a bad one), then writes into ``RUN_DIR``::
 
     config.json              TrainConfig.to_dict() plus {"data": name, "image_shape": [...]}
     model.safetensors        the final DBN (rbm.{i}.weights / visible_bias / hidden_bias)
@@ -28,10 +29,14 @@ Snapshot format (relied upon by the analyses over training)
   ``layer``, ``epoch``, ``step``, ``config``. ``netsci_dl.load(path)`` gives its LayeredGraph;
   ``DBN.load(path)`` the model.
 - ``*.json`` sidecar: ``{"format": 1, "file": name, "layer", "epoch", "step", "layers",
-  "epochs", "recon_error" (null at epoch 0), "elapsed_s", "image_shape"}``.
+  "epochs", "recon_error" (null at epoch 0), "elapsed_s", "image_shape", "sparsity_rule"}``
+  (``recon_error``: see :class:`TrainHistory`; ``sparsity_rule`` is absent in older runs).
 - ``*.state.safetensors``: momentum buffers and persistent chains of RBM L, the generator state
-  of every RBM (which fixes the data order and all samples), the history so far. Resume reads
-  the last one.
+  of every RBM (which fixes the data order and all samples), the history so far; header
+  metadata ``layer``, ``epoch``, ``step``, ``history`` (JSON) and ``device`` (the generators'
+  device type; absent in older runs). Resume reads the last one, checks all three files first
+  (:mod:`netsci_dl.models._resume`) and refuses a broken one with an InputError; on another
+  device type it continues with reseeded generators (a warning says so).
 
 Use :func:`list_snapshots` rather than globbing.
 """
@@ -43,6 +48,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +62,9 @@ from netsci_dl.runs import snapshot_stem as _stem
 __all__ = ["TrainConfig", "TrainHistory", "fit_dbn", "train_dbn", "list_snapshots", "SNAPSHOT_DIR"]
 
 log = logging.getLogger(__name__)
+
+_OUTPUTS = ("config.json", "model.safetensors", "history.json")
+_SNAPSHOT_GLOB = "step*_layer*_epoch*.*"
 
 
 # ---------------------------------------------------------------------- snapshots
@@ -77,16 +86,16 @@ def _write_snapshot(
     stem = _stem(step, layer, epoch)
     model = folder / f"{stem}.safetensors"
     meta = dbn.metadata(layer=layer, epoch=epoch, step=step)
-    tensors = dict(state)
     with atomic_path(folder / f"{stem}.state.safetensors") as tmp:
         save_file(
-            tensors,
+            dict(state),
             str(tmp),
             metadata={
                 "history": json.dumps(history),
                 "layer": str(layer),
                 "epoch": str(epoch),
                 "step": str(step),
+                "device": dbn.rbms_[0].generator_.device.type,
             },
         )
     with atomic_path(model) as tmp:
@@ -106,91 +115,120 @@ def _train_state(dbn: Any, layer: int) -> dict[str, Any]:
     return st
 
 
-def _restore(dbn: Any, model_path: Path) -> tuple[int, int, list]:
-    from safetensors import safe_open
+def _stale(folder: Path) -> list[Path]:
+    """This trainer's snapshot files in ``folder`` (complete or not); nothing else."""
+    return sorted(folder.glob(_SNAPSHOT_GLOB)) if folder.is_dir() else []
 
-    state_path = model_path.with_name(model_path.name.replace(".safetensors", ".state.safetensors"))
-    if not state_path.exists():
-        raise InputError(f"cannot resume: {state_path.name} (training state) is missing")
-    with safe_open(str(model_path), framework="pt") as f:
-        params = {k: f.get_tensor(k) for k in f.keys()}
-    with safe_open(str(state_path), framework="pt") as f:
-        meta = f.metadata()
-        state = {k: f.get_tensor(k) for k in f.keys()}
-    layer, epoch = int(meta["layer"]), int(meta["epoch"])
-    for i, r in enumerate(dbn.rbms_):
-        r.set_parameters(
-            params[f"rbm.{i}.weights"],
-            params[f"rbm.{i}.visible_bias"],
-            params[f"rbm.{i}.hidden_bias"],
+
+def _check_data(X: Any, cfg: TrainConfig) -> None:
+    """The training data: 2-D, ``layers[0]`` columns, finite, in [0, 1] for Bernoulli units."""
+    from netsci_dl._array import to_numpy
+
+    try:
+        a = np.asarray(to_numpy(X))
+    except (TypeError, ValueError) as e:
+        raise InputError(f"the training data is not an array of numbers ({e})") from None
+    if a.ndim != 2 or a.shape[1] != cfg.layers[0]:
+        raise InputError(
+            f"X has shape {tuple(a.shape)}; the DBN's visible layer has {cfg.layers[0]} units"
         )
-        own = {k.split(".", 2)[2]: v for k, v in state.items() if k.startswith(f"rbm.{i}.")}
-        if i == layer:
-            r.load_train_state(own)
-        else:
-            r.generator_.set_state(own["generator"])
-    return layer, epoch, json.loads(meta["history"])
+    if a.shape[0] == 0:
+        raise InputError("X has no rows: nothing to train on")
+    if a.dtype.kind not in "biuf":
+        raise InputError(f"X has dtype {a.dtype}; expected numbers")
+    if not np.isfinite(a).all():
+        raise InputError("X contains NaN or Inf")
+    if cfg.visible == "bernoulli" and (a.min() < 0 or a.max() > 1):
+        raise InputError(
+            f"X holds values in [{a.min():g}, {a.max():g}]; Bernoulli visible units need "
+            "probabilities in [0, 1] (scale the data, or use visible='gaussian')"
+        )
 
 
-def fit_dbn(
-    dbn: Any,
-    X: Any,
-    *,
-    run_dir: str | Path | None = None,
-    resume: bool = False,
-    force: bool = False,
-    callback: Callable[[dict], Any] | None = None,
-    quiet: bool = False,
-) -> TrainHistory:
-    """Train ``dbn`` greedily on ``X``; snapshots and resume when ``run_dir`` is given.
+def _check_memory(cfg: TrainConfig, n_samples: int) -> None:
+    from netsci_dl.models._checks import check_device, check_memory
 
-    Parameters
-    ----------
-    dbn : DBN
-    X : (n_samples, layers[0]) array or tensor, values in [0, 1] (Bernoulli visible)
-    run_dir : folder, optional
-        Snapshots go to ``run_dir/snapshots`` (see the module docstring).
-    resume : bool
-        Continue from the last snapshot in ``run_dir`` (a fresh start when there is none). The
-        result equals an uninterrupted run with the same configuration.
-    force : bool
-        Delete existing snapshots in ``run_dir`` and start afresh (otherwise they are an error).
-    callback : callable, optional
-        Called with each epoch's record (after its snapshot); an exception stops training.
-    quiet : bool
-        No progress bar (it is also off when stderr is not a terminal).
+    item = 8 if cfg.dtype == "float64" else 4
+    pairs = list(zip(cfg.layers, cfg.layers[1:]))
+    params = sum(a * b + a + b for a, b in pairs)
+    rows = [
+        p["batch_size"] if p["persistent"] else min(p["batch_size"], n_samples)
+        for p in (cfg.rbm_params(i) for i in range(len(pairs)))
+    ]
+    work = max(r * (5 * a + 5 * b) for r, (a, b) in zip(rows, pairs))
+    data = n_samples * max(a + b for a, b in pairs)
+    need = (3 * params + work + data + n_samples * cfg.layers[0]) * item
+    dev = check_device(cfg.device)
+    check_memory(need, dev, what=f"a DBN {list(cfg.layers)} on {n_samples} samples")
 
-    Returns
-    -------
-    TrainHistory
-    """
+
+@dataclass
+class _Plan:
+    """What a fit will do, decided (and checked) before anything is written."""
+
+    folder: Path | None
+    delete: list[Path]
+    records: list[dict]
+    start_layer: int
+    start_epoch: int
+    data: Any
+
+
+def _prepare(dbn: Any, X: Any, run_dir: Any, *, resume: bool, force: bool) -> _Plan:
+    """Check the data, the settings and the folder; restore a snapshot. Writes nothing."""
+    cfg = dbn.config
+    _check_data(X, cfg)
+    _check_memory(cfg, int(np.shape(X)[0]))
+    dbn.initialize()  # checks the device too
+    data = dbn.rbms_[0]._as_tensor(X, training=True)
+    plan = _Plan(None, [], [], 0, 0, data)
+    if run_dir is None:
+        return plan
+    run = Path(run_dir)
+    if run.exists() and not run.is_dir():
+        raise InputError(f"run folder {run} exists and is not a folder")
+    folder = run / SNAPSHOT_DIR
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} exists and is not a folder")
+    plan.folder = folder
+    snaps = list_snapshots(run)
+    stale = _stale(folder)
+    if snaps and resume:
+        from netsci_dl.models._resume import restore_dbn
+
+        path, info = snaps[-1]
+        try:
+            plan.start_layer, plan.start_epoch, plan.records = restore_dbn(dbn, path, info)
+        except InputError as e:
+            stem = path.name.removesuffix(".safetensors")
+            raise InputError(
+                f"{e} (to resume from the snapshot before, remove {stem}.*; to start afresh, "
+                "use force=True / --force)"
+            ) from None
+        log.info(
+            "resuming from %s (layer %d, epoch %d)", path.name, plan.start_layer, plan.start_epoch
+        )
+    elif stale:
+        if not force:
+            raise FileExistsError(
+                f"{folder} already holds snapshots; pass resume=True or force=True "
+                "(CLI: --resume / --force)"
+            )
+        plan.delete = stale
+    return plan
+
+
+def _run(dbn: Any, plan: _Plan, *, callback: Any, quiet: bool) -> TrainHistory:
     from tqdm.auto import tqdm
 
     cfg = dbn.config
-    if np.ndim(X) != 2 or np.shape(X)[1] != cfg.layers[0]:
-        raise InputError(
-            f"X has shape {tuple(np.shape(X))}; the DBN's visible layer has {cfg.layers[0]} units"
-        )
-    dbn.initialize()
     epochs = cfg.epochs_per_layer()
-    folder = None
-    records: list[dict] = []
-    start_layer, start_epoch = 0, 0
-    if run_dir is not None:
-        folder = Path(run_dir) / SNAPSHOT_DIR
+    folder, records = plan.folder, plan.records
+    start_layer, start_epoch = plan.start_layer, plan.start_epoch
+    if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        snaps = list_snapshots(run_dir)
-        if snaps and resume:
-            path, info = snaps[-1]
-            start_layer, start_epoch, records = _restore(dbn, path)
-            log.info("resuming from %s (layer %d, epoch %d)", path.name, start_layer, start_epoch)
-        elif snaps or any(folder.iterdir()):
-            if not force:
-                raise FileExistsError(
-                    f"{folder} already holds snapshots; pass resume=True or force=True (CLI: --resume / --force)"
-                )
-            for p in folder.glob("step*_layer*_epoch*.*"):
-                p.unlink()
+        for p in plan.delete:
+            p.unlink(missing_ok=True)
     t_start = time.perf_counter()
     base = [sum(epochs[:i]) for i in range(len(epochs))]
 
@@ -206,6 +244,7 @@ def fit_dbn(
             "recon_error": err,
             "elapsed_s": time.perf_counter() - t_start,
             "image_shape": list(dbn.image_shape) if dbn.image_shape else None,
+            "sparsity_rule": cfg.sparsity_rule,
         }
         _write_snapshot(
             dbn,
@@ -229,8 +268,7 @@ def fit_dbn(
         desc="DBN",
         unit="epoch",
     )
-    first = dbn.rbms_[0]
-    data = first._as_tensor(X)
+    data = plan.data
     try:
         for layer in range(len(epochs)):
             if layer > 0:
@@ -263,6 +301,61 @@ def fit_dbn(
     return TrainHistory(tuple(records))
 
 
+def fit_dbn(
+    dbn: Any,
+    X: Any,
+    *,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    force: bool = False,
+    callback: Callable[[dict], Any] | None = None,
+    quiet: bool = False,
+) -> TrainHistory:
+    """Train ``dbn`` greedily on ``X``; snapshots and resume when ``run_dir`` is given.
+
+    Parameters
+    ----------
+    dbn : DBN
+    X : (n_samples, layers[0]) array or tensor, values in [0, 1] (Bernoulli visible)
+    run_dir : folder, optional
+        Snapshots go to ``run_dir/snapshots`` (see the module docstring).
+    resume : bool
+        Continue from the last snapshot in ``run_dir`` (a fresh start when there is none). The
+        result equals an uninterrupted run with the same configuration on the same device type.
+        A broken last snapshot, or one from another configuration, is an InputError.
+    force : bool
+        Delete this trainer's existing snapshot files in ``run_dir`` and start afresh (otherwise
+        they are an error: FileExistsError).
+    callback : callable, optional
+        Called with each epoch's record (after its snapshot); an exception stops training.
+    quiet : bool
+        No progress bar (it is also off when stderr is not a terminal).
+
+    Returns
+    -------
+    TrainHistory
+
+    Raises
+    ------
+    InputError
+        Bad data (shape, NaN/Inf, outside [0, 1] for Bernoulli units), a setting the device
+        cannot run, a broken snapshot on resume, or training that diverges. All but the last
+        are raised before anything is written.
+    """
+    plan = _prepare(dbn, X, run_dir, resume=resume, force=force)
+    return _run(dbn, plan, callback=callback, quiet=quiet)
+
+
+def _same_config(old: dict[str, Any], new: dict[str, Any], where: Path) -> list[str]:
+    """The fields in which two configs (as in config.json) differ, the device ignored."""
+    try:
+        a = TrainConfig.from_dict(old).to_dict()
+    except (InputError, TypeError) as e:
+        raise InputError(f"{where}: its training configuration is not valid ({e})") from None
+    a.pop("device"), new.pop("device")
+    return sorted(k for k in set(a) | set(new) if a.get(k) != new.get(k))
+
+
 def train_dbn(
     data: Any,
     config: TrainConfig,
@@ -272,65 +365,84 @@ def train_dbn(
     force: bool = False,
     quiet: bool = False,
     callback: Callable[[dict], Any] | None = None,
+    num_threads: int | None = None,
 ) -> tuple[Any, TrainHistory]:
     """Train a DBN on a :class:`~netsci_dl.datasets.Dataset` and write the run folder.
 
-    Writes ``config.json`` first, snapshots during training, then ``model.safetensors`` and
-    ``history.json`` (see the module docstring). With ``resume`` the saved ``config.json`` must
-    match ``config`` (the device may differ).
+    Every argument, the data, the folder and (with ``resume``) the snapshot to resume from are
+    checked before anything is created. Then writes ``config.json``, snapshots during training,
+    ``model.safetensors`` and ``history.json`` (see the module docstring).
+
+    Parameters
+    ----------
+    data : Dataset or (n_samples, n_visible) array
+    config : TrainConfig
+    run_dir : folder
+    resume : bool
+        Continue the run in ``run_dir``: its ``config.json`` must match ``config`` (the device may
+        differ). A folder with snapshots but no ``config.json`` is refused.
+    force : bool
+        Start afresh in a folder that holds a run: replaces its outputs and removes its snapshot
+        files (nothing else). Without it, such a folder is a FileExistsError.
+    num_threads : int, optional
+        torch CPU threads while training (restored after); None: torch's setting.
 
     Returns
     -------
     (DBN, TrainHistory)
     """
-    from netsci_dl._array import resolve_device
     from netsci_dl.io._atomic import atomic_path
+    from netsci_dl.models._checks import check_device, check_threads, torch_threads
+    from netsci_dl.models._resume import read_run_config
     from netsci_dl.models.dbn import DBN
     from netsci_dl.models.rbm import resolve_dtype
 
-    resolve_device(config.device)  # fail before anything is written
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, not {type(config).__name__}")
+    threads = check_threads(num_threads)
+    check_device(config.device)
     resolve_dtype(config.dtype)
     run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    cfg_path, model_path, hist_path = (
-        run / "config.json",
-        run / "model.safetensors",
-        run / "history.json",
-    )
+    if run.exists() and not run.is_dir():
+        raise InputError(f"run folder {run} exists and is not a folder")
+    cfg_path, model_path, hist_path = (run / n for n in _OUTPUTS)
     doc = {
         "config": config.to_dict(),
         "data": getattr(data, "name", None),
         "image_shape": list(getattr(data, "image_shape", ()) or []) or None,
     }
+    existing = [p for p in (cfg_path, model_path, hist_path) if p.exists()]
+    stale = _stale(run / SNAPSHOT_DIR)
     if resume and cfg_path.exists():
-        old = json.loads(cfg_path.read_text())
-        a = dict(old.get("config", {}), device=None)
-        b = dict(doc["config"], device=None)
-        if a != b or old.get("data") != doc["data"]:
-            diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        old = read_run_config(cfg_path)
+        diff = _same_config(old["config"], dict(doc["config"]), cfg_path)
+        if diff or old.get("data") != doc["data"]:
             raise InputError(
                 f"--resume: {cfg_path} differs from this run's configuration in {diff or ['data']}"
             )
-    elif not resume and not force:
-        for p in (cfg_path, model_path, hist_path):
-            if p.exists():
-                raise FileExistsError(
-                    f"{p} exists; pass resume=True or force=True (CLI: --resume / --force)"
-                )
-    with atomic_path(cfg_path) as tmp:
-        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    elif resume and stale:
+        raise InputError(
+            f"--resume: {run} holds snapshots but no config.json: not a train-dbn run to continue"
+        )
+    elif not resume and not force and (existing or stale):
+        what = existing[0] if existing else f"{run / SNAPSHOT_DIR} (snapshots)"
+        raise FileExistsError(
+            f"{what} exists: {run} holds a run; pass resume=True or force=True "
+            "(CLI: --resume / --force)"
+        )
     X = getattr(data, "X", data)
     dbn = DBN(config=config, image_shape=getattr(data, "image_shape", None))
-    dbn.history_ = fit_dbn(
-        dbn,
-        X,
-        run_dir=run,
-        resume=resume,
-        force=force or not resume,
-        callback=callback,
-        quiet=quiet,
-    )
-    dbn.save(model_path, force=True, data=doc["data"])
+    with torch_threads(threads):
+        plan = _prepare(dbn, X, run, resume=resume, force=True)
+        # everything is checked: now create
+        run.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            for p in (model_path, hist_path):
+                p.unlink(missing_ok=True)  # a previous run's results, replaced with --force
+        with atomic_path(cfg_path) as tmp:
+            tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        dbn.history_ = _run(dbn, plan, callback=callback, quiet=quiet)
+        dbn.save(model_path, force=True, data=doc["data"])
     with atomic_path(hist_path) as tmp:
         tmp.write_text(json.dumps(dbn.history_.to_dict(), indent=2) + "\n")
     return dbn, dbn.history_
