@@ -23,6 +23,7 @@ from netsci_dl.analysis.sweep import (
     SweepTask,
     default_cuts,
     run_sweep_task,
+    sweep_graph,
     threshold_sweep,
 )
 from netsci_dl.errors import InputError
@@ -255,6 +256,9 @@ def test_seeded_nulls_are_reproducible_and_order_independent():
     task = SweepTask(1, 1.5, "rewire", 2, H, allowed_patterns(G), 7)
     row = a[(a.cut == 1.5) & (a.model == "rewire") & (a.replica == 2)].iloc[0]
     assert run_sweep_task(task) == pytest.approx(row.to_dict())
+    # sweep_graph gives that row's graph
+    m = graph_metrics(sweep_graph(task))
+    assert m["n_components"] == row.n_components and m["r"] == pytest.approx(row.r)
     # fewer replicas: the same first replicas
     d = threshold_sweep(G, [0.8, 1.5], n_null=1, seed=7)
     pd.testing.assert_frame_equal(

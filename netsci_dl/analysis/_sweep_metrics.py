@@ -47,37 +47,69 @@ def _popcount(words: np.ndarray) -> int:
     return int(_popcount16()[words.view(np.uint16)].sum(dtype=np.int64))
 
 
+def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + l) for s, l in zip(starts, lens)])``, without the loop."""
+    before = np.zeros(len(lens), np.int64)
+    np.cumsum(lens[:-1], out=before[1:])
+    return np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - before, lens)
+
+
 def _distance_sum(A: sp.csr_array, sources: np.ndarray) -> int:
     """Sum of the BFS distances from every node of ``sources`` to every node it reaches.
 
-    ``A``: symmetric pattern (csr) of a graph without isolated nodes, or any graph (rows without
-    neighbours are skipped). One batch of up to ``_BATCH`` sources at a time: bit ``j`` of
-    ``F[v]`` says whether node ``v`` is on the frontier of source ``j``.
+    ``A``: symmetric pattern (csr). One batch of up to ``_BATCH`` sources at a time: bit ``j``
+    of ``F[v]`` says whether node ``v`` is on the frontier of source ``j``. Level 1 pushes from
+    the sources; later levels pull ``F`` over the neighbours of the nodes some source has not
+    reached yet (all nodes, with one ``bitwise_or.reduceat``, while most are); a batch stops
+    when every source has reached every other node (a connected graph) or nothing new.
     """
     n = A.shape[0]
-    indptr, indices = A.indptr, A.indices
-    has_nbr = np.diff(indptr) > 0
-    starts = indptr[:-1][has_nbr]
+    indptr = A.indptr.astype(np.int64)
+    indices = A.indices
+    deg = np.diff(indptr)
+    has_nbr = deg > 0
     one = np.uint64(1)
     total = 0
     for b0 in range(0, len(sources), _BATCH):
         src = sources[b0 : b0 + _BATCH]
         j = np.arange(len(src))
-        F = np.zeros((n, (len(src) + 63) // 64), np.uint64)
-        F[src, j // 64] = one << (j % 64).astype(np.uint64)
-        seen = F.copy()
-        level = 0
+        word, bit = j // 64, one << (j % 64).astype(np.uint64)
+        W = int(word[-1]) + 1
+        seen = np.zeros((n, W), np.uint64)
+        seen[src, word] = bit
+        full = np.zeros(W, np.uint64)
+        np.bitwise_or.at(full, word, bit)
+        todo = len(src) * (n - 1)  # pairs left to reach in a connected graph
+        lens = deg[src]  # level 1: push from the sources
+        nxt = np.zeros((n, W), np.uint64)
+        np.bitwise_or.at(
+            nxt,
+            (indices[_ranges(indptr[src], lens)], np.repeat(word, lens)),
+            np.repeat(bit, lens),
+        )
+        nxt &= ~seen
+        level = 1
         while True:
-            level += 1
-            nxt = np.zeros_like(F)
-            nxt[has_nbr] = np.bitwise_or.reduceat(F[indices], starts, axis=0)
-            nxt &= ~seen
             reached = _popcount(nxt)
             if reached == 0:
                 break
             total += level * reached
+            todo -= reached
+            if todo <= 0:
+                break
             seen |= nxt
-            F = nxt
+            F, nxt = nxt, np.zeros((n, W), np.uint64)
+            level += 1
+            open_ = np.flatnonzero(((seen != full).any(axis=1)) & has_nbr)
+            if len(open_) > 0.7 * n:
+                nxt[has_nbr] = np.bitwise_or.reduceat(F[indices], indptr[:-1][has_nbr], axis=0)
+            elif len(open_):
+                lens = deg[open_]
+                starts = np.zeros(len(open_), np.int64)
+                np.cumsum(lens[:-1], out=starts[1:])
+                gathered = F[indices[_ranges(indptr[open_], lens)]]
+                nxt[open_] = np.bitwise_or.reduceat(gathered, starts, axis=0)
+            nxt &= ~seen
     return total
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "default_cuts",
     "SweepTask",
     "run_sweep_task",
+    "sweep_graph",
     "RULES",
     "NULLS",
     "COLUMNS",
@@ -103,6 +104,39 @@ class SweepTask:
     rewire_rounds: int = 20
 
 
+def _build(task: SweepTask, rng: np.random.Generator) -> LayeredGraph:
+    from netsci_dl.analysis.null_models import layered_replica, rewire_blocks
+
+    if task.model == "replica":
+        return layered_replica(task.graph, allowed=task.allowed, seed=rng)
+    if task.model == "rewire":
+        return rewire_blocks(
+            task.graph, n_rounds=task.rewire_rounds, allowed=task.allowed, seed=rng
+        )
+    return task.graph
+
+
+def sweep_graph(task: SweepTask) -> LayeredGraph:
+    """The graph a task measures: the thresholded net, or the same null replica as in
+    :func:`run_sweep_task` (the null is drawn first from the task's generator).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netsci_dl import LayeredGraph, threshold
+    >>> G = LayeredGraph((3, 3), (np.arange(9, dtype=np.float32).reshape(3, 3),))
+    >>> H = threshold.by_value(G, 3.5)
+    >>> R = sweep_graph(SweepTask(0, 3.5, "rewire", 0, H, (None,), 0))
+    >>> np.diff(R.blocks[0].indptr).tolist() == np.diff(H.blocks[0].indptr).tolist()
+    True
+    """
+    return _build(task, _task_rng(task))
+
+
+def _task_rng(task: SweepTask) -> np.random.Generator:
+    return np.random.default_rng([task.seed, task.cut_index, task.replica, _MODEL_CODE[task.model]])
+
+
 def run_sweep_task(task: SweepTask) -> dict[str, Any]:
     """Build the task's graph (the net or a null replica) and measure it: one row of the sweep.
 
@@ -116,14 +150,8 @@ def run_sweep_task(task: SweepTask) -> dict[str, Any]:
     >>> row["model"], row["n_edges"], row["n_components"]
     ('net', 2, 2)
     """
-    from netsci_dl.analysis.null_models import layered_replica, rewire_blocks
-
-    rng = np.random.default_rng([task.seed, task.cut_index, task.replica, _MODEL_CODE[task.model]])
-    H = task.graph
-    if task.model == "replica":
-        H = layered_replica(H, allowed=task.allowed, seed=rng)
-    elif task.model == "rewire":
-        H = rewire_blocks(H, n_rounds=task.rewire_rounds, allowed=task.allowed, seed=rng)
+    rng = _task_rng(task)
+    H = _build(task, rng)
     row: dict[str, Any] = {"cut": task.cut, "model": task.model, "replica": task.replica}
     row.update(graph_metrics(H, geodesic_sources=task.geodesic_sources, seed=rng))
     return row
