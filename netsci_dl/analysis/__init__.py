@@ -15,7 +15,8 @@ receptive fields               receptive fields of every unit, mapped back to in
 emd                            pairwise Earth Mover's Distance matrix engine
 modules, module statistics     hierarchical clustering of receptive fields into modules
 communities, agreement         Leiden / Louvain (igraph), SBM (graph-tool), ARI / NMI
-null models                    degree-preserving shuffles within blocks
+null models                    layered random replica, rewiring within blocks, shuffles
+sweep                          threshold sweep of the net against its null models
 =============================  ===============================================================
 
 Implementation modules whose name is a public function's (``_effective_information``,
@@ -63,7 +64,14 @@ from netsci_dl.analysis.modules import (
     functional_modules,
     module_statistics,
 )
-from netsci_dl.analysis.null_models import NullResult, shuffle_edges, shuffle_null
+from netsci_dl.analysis.null_models import (
+    NullResult,
+    layered_replica,
+    rewire_blocks,
+    shuffle_edges,
+    shuffle_null,
+)
+from netsci_dl.analysis.sweep import default_cuts, threshold_sweep
 from netsci_dl.analysis.trajectory import EITrajectory, ei_trajectory
 
 __all__ = [
@@ -115,6 +123,10 @@ __all__ = [
     "NullResult",
     "shuffle_edges",
     "shuffle_null",
+    "layered_replica",
+    "rewire_blocks",
+    "default_cuts",
+    "threshold_sweep",
     "EITrajectory",
     "ei_trajectory",
 ]

@@ -1,5 +1,16 @@
-"""Shuffle null models: degree-preserving randomisations within each pair of groups (by default
-the layers), and the modularity or SBM description length of a partition on them.
+"""Null models of a thresholded graph, and the quality of a partition on them.
+
+* :func:`layered_replica`: the layered random replica (SCIENCE.md, "Distributions"): each
+  allowed edge of block ``b`` kept independently with the block's density.
+* :func:`rewire_blocks`: degree-preserving rewiring within each block (curveball trades):
+  every node keeps its degree inside each block exactly, no multi-edge appears.
+* :func:`shuffle_edges` / :func:`shuffle_null`: a configuration-model shuffle within each pair of
+  groups on a symmetric adjacency, and the modularity or SBM description length of a partition
+  on such shuffles.
+
+The first two iterate over the blocks of the DAG (``block_src[b] -> block_dst[b]``) and return a
+:class:`~netsci_dl.graph.LayeredGraph` of the same groups and blocks, unweighted; the block
+implementations live in :mod:`netsci_dl.analysis._block_nulls`.
 """
 
 from __future__ import annotations
@@ -10,6 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl.analysis._block_nulls import allowed_patterns, layered_replica, rewire_blocks
 from netsci_dl.analysis._communities import (
     Partition,
     _adjacency,
@@ -24,7 +36,14 @@ from netsci_dl.analysis._communities import (
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
-__all__ = ["shuffle_edges", "NullResult", "shuffle_null"]
+__all__ = [
+    "layered_replica",
+    "rewire_blocks",
+    "allowed_patterns",
+    "shuffle_edges",
+    "NullResult",
+    "shuffle_null",
+]
 
 
 def shuffle_edges(
