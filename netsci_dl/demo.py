@@ -82,7 +82,7 @@ def run_demo(
     echo(f"thresholded: {H!r}")
 
     # structural report: the trained DBN compared with its weights before training (epoch 0)
-    from netsci_dl.io.report import write_report
+    from netsci_dl.report import write_report
 
     names["report"] = write_report(
         G,

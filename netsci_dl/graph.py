@@ -534,19 +534,31 @@ class LayeredGraph:
         blk = self.blocks[b]
         return blk.toarray() if sp.issparse(blk) else np.asarray(blk)
 
-    # ---- persistence ----------------------------------------------------------------------
+    # ---- persistence (deprecated here: netsci_dl.save / netsci_dl.load) -------------------
     def save(self, path: str) -> None:
-        """Write the graph losslessly to ``.npz`` (see :func:`netsci_dl.io.npz.save_graph`)."""
-        from netsci_dl.io.npz import save_graph
+        """Deprecated: use ``netsci_dl.save(G, path)`` (the file formats live in ``io/``)."""
+        import importlib
+        import warnings
 
-        save_graph(self, path)
+        warnings.warn(
+            "LayeredGraph.save is deprecated; use netsci_dl.save(G, path)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        importlib.import_module("netsci_dl.io.npz").save_graph(self, path)
 
     @classmethod
     def load(cls, path: str) -> LayeredGraph:
-        """Read a graph written by :meth:`save` (see :func:`netsci_dl.io.npz.load_graph`)."""
-        from netsci_dl.io.npz import load_graph
+        """Deprecated: use ``netsci_dl.load(path)``."""
+        import importlib
+        import warnings
 
-        return load_graph(path)
+        warnings.warn(
+            "LayeredGraph.load is deprecated; use netsci_dl.load(path)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module("netsci_dl.io.npz").load_graph(path)
 
     def equals(self, other: LayeredGraph) -> bool:
         """True when structure, weights, attributes and meta are identical."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from netsci_dl.io.report import Section, write_report
+from netsci_dl.report import Section, write_report
 from tests.conftest import random_layered
 
 CHROMIUM = "/usr/bin/chromium"

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from netsci_dl.io import report_modules
-from netsci_dl.io.report import DEFAULT_SECTIONS, write_report
-from netsci_dl.io.report_modules import default_k, modules_section
+from netsci_dl.report import DEFAULT_SECTIONS, write_report
+from netsci_dl.report import modules as report_modules
+from netsci_dl.report.modules import default_k, modules_section
 from tests.conftest import random_layered
 
 

@@ -122,8 +122,8 @@ def test_plots(dbn_run, tmp_path):
 
 
 def test_report_ei_section(dbn_run, tmp_path, monkeypatch):
-    from netsci_dl.io import report_ei
-    from netsci_dl.io.report import DEFAULT_SECTIONS, write_report
+    from netsci_dl.report import DEFAULT_SECTIONS, write_report
+    from netsci_dl.report import ei as report_ei
 
     assert report_ei.ei_section in DEFAULT_SECTIONS
     monkeypatch.setattr(

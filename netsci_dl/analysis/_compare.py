@@ -79,6 +79,8 @@ class StructureSummary:
     degree_strength: DegreeStrengthCorrelation
     degree_fit: FitResult
     conventions: dict[str, str] = field(default_factory=lambda: dict(CONVENTIONS))
+    block_values: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def scalars(self) -> dict[str, float]:
         """Every scalar, flat: ``"weights.L0-L1.mean"``, ``"r"``, ``"pearson.L1"``..."""
@@ -212,6 +214,30 @@ def _thresholded(G: LayeredGraph, threshold: Any) -> tuple[LayeredGraph, str]:
     return apply_spec(G, threshold), threshold
 
 
+def _notes(G: LayeredGraph, H: LayeredGraph, spec: str, wb: list[int]) -> list[str]:
+    """Why some quantities are undefined (NaN) or panels empty, in words for the report."""
+    out = []
+    kept = H.block_n_edges
+    for b in wb:
+        if kept[b] == 0:
+            out.append(
+                f"block {G.block_names[b]} keeps no edge at {spec}: its degrees are 0 and its "
+                "per-block r and k_nn are undefined; lower the cut or threshold per block "
+                "(quantile-block:0.95)"
+            )
+    from netsci_dl.analysis.distributions import degree
+
+    k = degree(H, direction="up")
+    for g, name in enumerate(G.layer_names):
+        kg = k[G.layer_slice(g)]
+        if len(kg) > 1 and np.ptp(kg) == 0:
+            out.append(
+                f"layer {name}: every unit has degree {int(kg[0])} after thresholding, so the "
+                "degree-strength correlation is undefined"
+            )
+    return out
+
+
 def structural_summary(
     G: LayeredGraph,
     *,
@@ -274,6 +300,10 @@ def structural_summary(
     recs = H.meta.get("thresholds") or [{}]
     wb = [b for b, k in enumerate(G.block_kinds) if k != "identity"]
     r_all = degree_assortativity(H, per_block=True)
+    from netsci_dl.threshold import block_value_kinds
+
+    kinds = block_value_kinds(G)
+    notes = _notes(G, H, spec, wb)
     return StructureSummary(
         name=name,
         threshold=spec,
@@ -281,6 +311,8 @@ def structural_summary(
         layer_names=tuple(G.layer_names),
         layer_sizes=tuple(G.layer_sizes),
         block_names=tuple(G.block_names[b] for b in wb),
+        block_values=tuple(kinds[b] for b in wb),
+        notes=tuple(notes),
         block_edges_kept=tuple(H.block_n_edges[b] for b in wb),
         block_edges_total=tuple(G.block_n_edges[b] for b in wb),
         weights=weight_stats(G),

@@ -267,7 +267,7 @@ def analyze_modules(
     method: str = "average",
     ground: str = "euclidean",
     distribution: str = "shift",
-    threshold: str = "quantile:0.95",
+    threshold: str | LayeredGraph = "auto",
     image_shape: Sequence[int] | None = None,
     n_jobs: int = -1,
     progress: bool = True,
@@ -286,8 +286,9 @@ def analyze_modules(
         EMD ground distance (:func:`~netsci_dl.analysis.emd.emd_matrix`, grid method).
     distribution : {"shift", "abs", "pos", "signed"}
         RF -> distribution (:func:`~netsci_dl.analysis.receptive_fields.to_distributions`).
-    threshold : str
-        Threshold spec for the structural statistics (:func:`netsci_dl.threshold.apply_spec`).
+    threshold : str or LayeredGraph
+        Threshold spec for the structural statistics (:func:`netsci_dl.threshold.apply_spec`,
+        default ``"auto"``), or the thresholded graph itself.
     image_shape, n_jobs, progress, emd_kwargs
         Passed on.
 
@@ -317,6 +318,11 @@ def analyze_modules(
     P = to_distributions(rfs, distribution, layer=l)
     res = emd_matrix(P, ground=ground, n_jobs=n_jobs, progress=progress, **dict(emd_kwargs or {}))
     mods = functional_modules(res, k=k, distance=distance, method=method)
-    H = apply_spec(G, threshold)
+    if isinstance(threshold, LayeredGraph):
+        H = threshold
+        recs = H.meta.get("thresholds") or [{}]
+        spec = str(recs[-1].get("rule", "given"))
+    else:
+        H, spec = apply_spec(G, threshold), str(threshold)
     stats = module_statistics(G, H, l, mods.labels, emd=res, rfs=rfs)
-    return ModuleAnalysis(l, rfs, res, mods, stats, threshold)
+    return ModuleAnalysis(l, rfs, res, mods, stats, spec)

@@ -50,8 +50,8 @@ def analyze(
     from functools import partial
     from pathlib import Path
 
-    from netsci_dl.io.report import DEFAULT_SECTIONS, write_report
-    from netsci_dl.io.report_modules import modules_section
+    from netsci_dl.report import DEFAULT_SECTIONS, write_report
+    from netsci_dl.report.modules import modules_section
 
     out = Path(output)
     if out.exists() and out.is_dir() and any(out.iterdir()) and not force:

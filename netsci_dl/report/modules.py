@@ -1,4 +1,4 @@
-"""The report's "Functional modules" section (a builder for :mod:`netsci_dl.io.report`).
+"""The report's "Functional modules" section (a builder for :mod:`netsci_dl.report`).
 
 For one hidden layer (default: layer 1, the first hidden layer): receptive fields -> pairwise
 EMD -> average-linkage clustering into ``k`` modules -> per-module statistics (T18, see
@@ -42,7 +42,7 @@ def default_k(n_units: int) -> int:
 
 
 def _skipped(reason: str) -> Any:
-    from netsci_dl.io.report import Section
+    from netsci_dl.report._core import Section
 
     body = (
         f"<p>Skipped: {html.escape(reason)}. Run <code>netsci-dl modules CHECKPOINT --layer 1 "
@@ -104,12 +104,15 @@ def modules_section(
         ``module_stats.csv``. A short note instead when skipped (see the module docstring).
         Use ``functools.partial(modules_section, layer=2, k=10)`` as a builder for other choices.
     """
-    from netsci_dl.analysis import _communities as C
-    from netsci_dl.analysis._agreement import agreement, restrict
-    from netsci_dl.analysis._receptive_fields import receptive_fields, to_distributions
-    from netsci_dl.analysis.emd import emd_matrix
-    from netsci_dl.analysis.modules import _layer_index, functional_modules, module_statistics
-    from netsci_dl.io.report import Section, figure_html, rel, table_html
+    from netsci_dl.analysis import (
+        agreement,
+        analyze_modules,
+        leiden,
+        receptive_fields,
+        restrict,
+        to_distributions,
+    )
+    from netsci_dl.analysis.modules import _layer_index
     from netsci_dl.plot import save_figure
     from netsci_dl.plot.modules import (
         plot_agreement,
@@ -118,7 +121,7 @@ def modules_section(
         plot_module_members,
         plot_module_profiles,
     )
-    from netsci_dl.threshold import apply_spec
+    from netsci_dl.report._core import Section, figure_html, rel, table_html
 
     G = ctx.G
     if not G.meta.get("image_shape"):
@@ -142,6 +145,8 @@ def modules_section(
     kk = default_k(n) if k is None else int(k)
     if n < 3 or not 2 <= kk <= n:
         return _skipped(f"layer {lname} has {n} units, too few for {kk} modules")
+    import warnings
+
     try:
         rfs = receptive_fields(G, l)
         P = to_distributions(rfs, "shift", layer=l)
@@ -152,17 +157,17 @@ def modules_section(
                 f"{'x'.join(map(str, rfs.shape[1:]))} grid) is estimated at "
                 f"{est:.0f} s (> {MODULES_MAX_SECONDS:.0f} s)"
             )
-        emd = emd_matrix(P, ground=ground, n_jobs=-1, progress=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # tied heights: k below the request
+            a = analyze_modules(
+                G, l, k=kk, method="average", ground=ground, threshold=ctx.H, n_jobs=-1,
+                progress=False,
+            )
     except ValueError as e:
         return _skipped(f"receptive fields of layer {lname}: {e}")
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # tied heights: k below the request
-        mods = functional_modules(emd, k=kk, method="average")
-    H = apply_spec(G, ctx.threshold)
-    stats = module_statistics(G, H, l, mods.labels, emd=emd, rfs=rfs)
-    part = C.leiden(H, seed=seed)
+    H = ctx.H
+    emd, mods, stats, rfs = a.emd, a.modules, a.stats, a.rfs
+    part = leiden(H, seed=seed)
     comm = restrict(part, H, l)
     ag = agreement(mods.labels, comm)
 
@@ -251,7 +256,7 @@ def modules_section(
         (
             "communities",
             f"Leiden (modularity, resolution 1, seed {seed}) on the thresholded "
-            f"graph ({ctx.threshold}, unweighted): {part.n_communities} communities, "
+            f"graph ({ctx.rule}, unweighted): {part.n_communities} communities, "
             f"Q = {part.quality:.3f}; {in_layer} of them hold units of {lname}",
         ),
         (
@@ -264,8 +269,9 @@ def modules_section(
         "<p>Receptive fields of the units of one layer (products of the weight blocks down to the "
         "input, no biases or nonlinearity; shifted to be non-negative and normalised) compared "
         "pairwise by the Earth Mover's Distance (in pixels), clustered by average linkage and "
-        "cut into k modules (T18). Each module's structural profile uses degree and k_nn on the "
-        "thresholded graph and strength on the full graph. The modules are then compared with "
+        "cut into k modules (T18). Each module's structural profile uses degree (edges to the next "
+        "layer) and k_nn on the thresholded graph and strength (to the next layer) on the full "
+        "graph. The modules are then compared with "
         "graph communities found from the connectivity alone (ARI/NMI near 0: the functional "
         "modules are not structural communities; near 1: they coincide).</p>"
         "<table class='kv'>"

@@ -1,4 +1,4 @@
-"""The report's "Effective information" section (a builder for :mod:`netsci_dl.io.report`).
+"""The report's "Effective information" section (a builder for :mod:`netsci_dl.report`).
 
 Graph EI over random walks (Klein & Hoel; einet's conventions) of the full graph with transition
 weights ``|w|`` and of the thresholded graph (the report's rule, unweighted), for the whole graph
@@ -34,7 +34,8 @@ def _ei_rows(full: Any, thr: Any) -> Any:
 
     rows = []
     for name, a, b in [("graph", full, thr)] + [
-        (f"block {x.block}", x, y) for x, y in zip(full.blocks, thr.blocks, strict=True)
+        (f"block {x.block_name or x.block}", x, y)
+        for x, y in zip(full.blocks, thr.blocks, strict=True)
     ]:
         rows.append(
             {
@@ -69,12 +70,11 @@ def ei_section(ctx: Any) -> Any:
         report folder.
     """
     from netsci_dl.analysis._effective_information import effective_information
-    from netsci_dl.io.report import Section, table_html
-    from netsci_dl.threshold import apply_spec
+    from netsci_dl.report._core import Section, table_html
 
     G = ctx.G
     full = effective_information(G, weights="abs", per_block=True)
-    thr = effective_information(apply_spec(G, ctx.threshold), weights="abs", per_block=True)
+    thr = effective_information(ctx.H, weights="abs", per_block=True)
     df = _ei_rows(full, thr)
     df.to_csv(ctx.folder / "ei.csv")
     files = ["ei.csv"]
@@ -82,12 +82,12 @@ def ei_section(ctx: Any) -> Any:
     body = (
         "<p>Effective information of the graph over one-step random walks (Klein &amp; Hoel 2020; "
         f"einet's conventions), in bits: transition weights |w| on the full graph, and the "
-        f"thresholded graph ({html.escape(ctx.threshold)}, unweighted); {direction}. "
+        f"thresholded graph ({html.escape(ctx.rule)}, unweighted); {direction}. "
         "EI = determinism \u2212 degeneracy; eff = EI / log2 N.</p>" + table_html(df)
     )
     summary: dict[str, Any] = {
         "full_abs": full.to_dict(),
-        "thresholded": dict(thr.to_dict(), threshold=ctx.threshold),
+        "thresholded": dict(thr.to_dict(), threshold=ctx.rule),
     }
     pairs = [
         G.layer_sizes[s] * G.layer_sizes[d]

@@ -1,0 +1,247 @@
+"""The structural sections of the report: overview, weights, strength and degree, the degree
+distribution, assortativity, the comparison with a reference, and the node table."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from netsci_dl.report._core import (
+    ReportContext,
+    Section,
+    figure_html,
+    fmt,
+    notes_html,
+    rel,
+    table_html,
+)
+
+__all__ = [
+    "overview_section",
+    "weights_section",
+    "strength_section",
+    "degree_section",
+    "assortativity_section",
+    "comparison_section",
+    "nodes_section",
+    "HEADLINE",
+]
+
+
+def overview_section(ctx: ReportContext) -> Section:
+    S, G = ctx.summary, ctx.G
+    rows = [
+        ("model", ctx.name),
+        ("source", G.meta.get("source", "")),
+        ("groups", " - ".join(f"{n} ({s})" for n, s in zip(G.layer_names, G.layer_sizes))),
+        (
+            "blocks",
+            "; ".join(
+                f"{n}: {k}" + (f" ({v})" if k != "identity" else "")
+                for n, k, v in zip(G.block_names, G.block_kinds, _values(G))
+            ),
+        ),
+        ("graph", "a chain" if G.is_chain else "a DAG (skip connections or branches)"),
+        ("nodes / edges", f"{G.n_nodes} / {G.n_edges}"),
+        (
+            "threshold",
+            f"{ctx.rule}: kept {sum(S.block_edges_kept)} of {sum(S.block_edges_total)} edges "
+            f"({ctx.rule_reason})",
+        ),
+        (
+            "weight mean / skewness (all)",
+            f"{fmt(S.weights.overall.mean)} / {fmt(S.weights.overall.skewness)}",
+        ),
+        ("degree assortativity r", fmt(S.r)),
+        (
+            "degree-strength Pearson per layer",
+            ", ".join(f"{n}: {fmt(p)}" for n, p in zip(S.layer_names, S.degree_strength.pearson)),
+        ),
+    ]
+    junctions = G.meta.get("junctions") or []
+    if junctions:
+        rows.append(
+            (
+                "junctions",
+                "; ".join(
+                    f"{j['kind']} -> {j.get('group', '')}"
+                    for j in junctions
+                    if j.get("kind") != "dropped"
+                ),
+            )
+        )
+    if ctx.reference is not None:
+        rows.append(("compared with", ctx.reference.name))
+    body = (
+        "<table class='kv'>"
+        + "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+        )
+        + "</table>"
+    )
+    conv = "".join(
+        f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in S.conventions.items()
+    )
+    body += notes_html(S.notes)
+    body += f"<details><summary>Conventions (choices made)</summary><ul>{conv}</ul></details>"
+    files = "".join(
+        f'<a href="{f}">{f}</a> ' for f in ("summary.json", "layers.csv", "blocks.csv", "nodes.csv")
+    )
+    body += (
+        f"<p class='files'>Data: {files}"
+        + ('<a href="comparison.csv">comparison.csv</a>' if ctx.comparison is not None else "")
+        + "</p>"
+    )
+    return Section("Overview", body)
+
+
+def _figs(ctx: ReportContext) -> dict[str, tuple[Path, Path]]:
+    from netsci_dl.plot.structure import structure_figures
+
+    cache = ctx.folder / ".figs.json"
+    if cache.exists():
+        return {k: (Path(a), Path(b)) for k, (a, b) in json.loads(cache.read_text()).items()}
+    figs = structure_figures(ctx.summary, ctx.figures, reference=ctx.reference)
+    cache.write_text(json.dumps({k: [str(a), str(b)] for k, (a, b) in figs.items()}))
+    return figs
+
+
+def weights_section(ctx: ReportContext) -> Section:
+    figs = _figs(ctx)
+    png = figs["weights"][0]
+    kinds = sorted(set(ctx.summary.block_values))
+    what = " and ".join(_VALUE_NAMES.get(k, k) for k in kinds) or "signed weight"
+    body = figure_html(ctx, png, f"Distribution of the edge values per block: {what} (density)")
+    df = ctx.summary.blocks_frame()
+    df.insert(0, "value", [_VALUE_NAMES.get(v, v) for v in ctx.summary.block_values] + ["(all)"])
+    body += table_html(df) + notes_html([n for n in ctx.summary.notes if n.startswith("block")])
+    return Section("Weights", body, files=tuple(rel(ctx, p) for p in figs["weights"]))
+
+
+def strength_section(ctx: ReportContext) -> Section:
+    figs = _figs(ctx)
+    S = ctx.summary
+    body = figure_html(
+        ctx,
+        figs["strength"][0],
+        "Node strength s_up per layer: the sum of the unit's outgoing edge values over every "
+        "block it feeds (a layer feeding nothing: s_down)",
+    )
+    body += figure_html(ctx, figs["degree_strength"][0], "Degree vs strength per layer")
+    body += table_html(S.layers_frame())
+    body += notes_html([n for n in S.notes if n.startswith("layer")])
+    return Section(
+        "Strength and degree",
+        body,
+        files=tuple(rel(ctx, p) for k in ("strength", "degree_strength") for p in figs[k]),
+    )
+
+
+def degree_section(ctx: ReportContext) -> Section:
+    figs = _figs(ctx)
+    fit = ctx.summary.degree_fit
+    body = figure_html(
+        ctx, figs["degree_ccdf"][0], "Degree CCDF (log-log) with the power-law tail fit"
+    )
+    verdict = (
+        f"Best: <b>{html.escape(str(fit.best))}</b>: it wins every significant Vuong comparison."
+        if fit.best is not None
+        else "No candidate wins every significant Vuong comparison: the data do not single out "
+        "one distribution."
+    )
+    body += (
+        f"<p>Fits of the total degree (k &gt; 0), tail k &ge; {fmt(fit.xmin)} ({fit.n_tail} of "
+        f"{fit.n} nodes): {html.escape(fit.method)}. {verdict}</p>"
+    )
+    if fit.fits:
+        body += table_html(fit.to_frame())
+        import pandas as pd
+
+        tests = pd.DataFrame([t.to_dict() for t in fit.tests])
+        tests["favoured"] = tests["favoured"].fillna("none (p >= 0.1)")
+        body += "<p>Vuong tests (R &gt; 0 favours a):</p>" + table_html(tests.set_index(["a", "b"]))
+    elif fit.note:
+        body += f"<p>{html.escape(fit.note)}</p>"
+    return Section(
+        "Degree distribution", body, files=tuple(rel(ctx, p) for p in figs["degree_ccdf"])
+    )
+
+
+def assortativity_section(ctx: ReportContext) -> Section:
+    import pandas as pd
+
+    figs = _figs(ctx)
+    S = ctx.summary
+    df = pd.DataFrame(
+        {
+            "r (degree)": [S.r, *S.r_blocks],
+            "<k^2>/<k>": [S.knn.reference, *[c.reference for c in S.knn_blocks]],
+        },
+        index=["whole graph", *S.block_names],
+    )
+    body = figure_html(ctx, figs["knn"][0], "knn(k), whole graph and per block")
+    body += (
+        table_html(df)
+        + notes_html([n for n in S.notes if n.startswith("block")])
+        + f"<p>Strength assortativity (|w|, full graph): {fmt(S.r_strength)}</p>"
+    )
+    return Section("Assortativity", body, files=tuple(rel(ctx, p) for p in figs["knn"]))
+
+
+HEADLINE = (
+    "weights.all.mean",
+    "weights.all.std",
+    "weights.all.skewness",
+    "weights.all.kurtosis",
+    "weights.all.frac_negative",
+    "r",
+    "r_strength_abs",
+)
+
+
+def comparison_section(ctx: ReportContext) -> Section | None:
+    if ctx.comparison is None:
+        return None
+    df = ctx.comparison.to_frame()
+    blocks = [f"weights.{b}.{s}" for b in ctx.summary.block_names for s in ("mean", "skewness")]
+    head = df.loc[[k for k in (*HEADLINE, *blocks) if k in df.index]]
+    body = (
+        f"<p>Shift = {html.escape(ctx.summary.name)} &minus; {html.escape(ctx.reference.name)}. "
+        "T18 reports that after learning the weight mean moves negative and the skewness "
+        "grows.</p>"
+        + table_html(head)
+        + f"<details><summary>All {len(df)} quantities</summary>{table_html(df)}</details>"
+    )
+    return Section(
+        "Comparison",
+        body,
+        files=("comparison.csv",),
+        summary={
+            k: v["shift"] for k, v in ctx.comparison.to_dict()["shifts"].items() if k in HEADLINE
+        },
+    )
+
+
+def nodes_section(ctx: ReportContext) -> Section:
+    df = ctx.summary.nodes_frame()
+    return Section(
+        "Nodes",
+        "<p>First rows of <a href='nodes.csv'>nodes.csv</a> "
+        f"({len(df)} nodes).</p>" + table_html(df, max_rows=12),
+    )
+
+
+_VALUE_NAMES = {
+    "signed weight": "signed weight",
+    "kernel l2": "kernel l2 norm",
+    "kernel l1": "kernel l1 norm",
+    "kernel max_abs": "kernel max |w|",
+    "identity": "identity (1)",
+}
+
+
+def _values(G: object) -> list[str]:
+    from netsci_dl.threshold import block_value_kinds
+
+    return [_VALUE_NAMES.get(v, v) for v in block_value_kinds(G)]
