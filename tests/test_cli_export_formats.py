@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from netsci_dl.cli import cli
 from netsci_dl.io.graphml import read_graphml
-
-torch = pytest.importorskip("torch")
-nx = pytest.importorskip("networkx")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -14,8 +15,6 @@ from netsci_dl.convert import from_networkx, to_graph_tool, to_igraph, to_networ
 from netsci_dl.graph import LayeredGraph
 from tests.conftest import random_layered
 
-nx = pytest.importorskip("networkx")
-ig = pytest.importorskip("igraph")
 try:
     import graph_tool.all as gt
 except ImportError:  # pragma: no cover

@@ -63,10 +63,12 @@ RULES = (
     "quantile",
     "quantile-pos",
     "quantile-neg",
+    "quantile-block",
     "quantile-layer",
     "topk",
     "topk-in",
     "density",
+    "density-block",
 )
 
 #: columns of the result
@@ -240,7 +242,7 @@ def default_cuts(G: LayeredGraph, *, rule: str = "value", n: int = 20) -> np.nda
         return np.quantile(score, 1.0 - frac)
     if rule.startswith("quantile"):
         return 1.0 - frac
-    if rule == "density":
+    if rule.startswith("density"):
         return frac
     sizes = [G.layer_sizes[d if rule == "topk" else s] for s, d in zip(G.block_src, G.block_dst)]
     top = max(1.0, max(sizes, default=1) / 5)

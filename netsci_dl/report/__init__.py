@@ -29,6 +29,7 @@ from netsci_dl.report.structure import (
     strength_section,
     weights_section,
 )
+from netsci_dl.report.sweep import sweep_section
 
 __all__ = [
     "write_report",
@@ -49,6 +50,7 @@ DEFAULT_SECTIONS: list[Callable[[ReportContext], Section | None]] = [
     strength_section,
     degree_section,
     assortativity_section,
+    sweep_section,
     ei_section,
     modules_section,
     nodes_section,

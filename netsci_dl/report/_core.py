@@ -287,6 +287,8 @@ def write_report(
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # Debian's mpl_toolkits beside pip's matplotlib: 3-D axes unavailable; we never use them
+        warnings.filterwarnings("ignore", message="Unable to import Axes3D")
         H = apply_spec(G, rule)
         S = structural_summary(G, threshold=H, name=name)
         R = C = None

@@ -160,7 +160,13 @@ def modules_section(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # tied heights: k below the request
             a = analyze_modules(
-                G, l, k=kk, method="average", ground=ground, threshold=ctx.H, n_jobs=-1,
+                G,
+                l,
+                k=kk,
+                method="average",
+                ground=ground,
+                threshold=ctx.H,
+                n_jobs=-1,
                 progress=False,
             )
     except ValueError as e:
