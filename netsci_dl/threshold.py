@@ -100,10 +100,11 @@ def _values(block: Any) -> np.ndarray:
 
 
 def _score(w: np.ndarray, weights: str) -> np.ndarray:
+    """The score of every edge, a new array (callers may reorder it in place)."""
     if weights == "abs":
         return np.abs(w)
     if weights == "pos":
-        return w
+        return np.array(w, copy=True)
     return -w
 
 
@@ -206,15 +207,16 @@ def _describe(record: Mapping[str, Any]) -> str:
 
 
 def _quantile(x: np.ndarray, q: float) -> float:
-    """``numpy.quantile(x, q)`` (linear interpolation) by partition: no full sort, one copy."""
+    """``numpy.quantile(x, q)`` (linear interpolation) by a partition **in place** (``x`` is
+    reordered: pass an array of your own): no sort, no copy."""
     n = len(x)
     if n == 0:
         return np.inf
     pos = q * (n - 1)
     lo = int(np.floor(pos))
     hi = min(lo + 1, n - 1)
-    part = np.partition(x, (lo, hi))
-    a, b = float(part[lo]), float(part[hi])
+    x.partition((lo, hi))
+    a, b = float(x[lo]), float(x[hi])
     return a + (b - a) * (pos - lo)
 
 
