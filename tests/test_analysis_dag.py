@@ -44,9 +44,13 @@ def weight_digraph(G: LayeredGraph) -> nx.DiGraph:
         if k == "identity":
             continue
         M = G.dense_block(b) if not sp.issparse(G.blocks[b]) else G.blocks[b].toarray()
-        pattern = np.ones_like(M, bool) if not sp.issparse(G.blocks[b]) else G.blocks[b].toarray() != 0
+        pattern = (
+            np.ones_like(M, bool) if not sp.issparse(G.blocks[b]) else G.blocks[b].toarray() != 0
+        )
         for i, j in zip(*np.nonzero(pattern)):
-            D.add_edge(int(off[G.block_src[b]] + i), int(off[G.block_dst[b]] + j), weight=float(M[i, j]))
+            D.add_edge(
+                int(off[G.block_src[b]] + i), int(off[G.block_dst[b]] + j), weight=float(M[i, j])
+            )
     return D
 
 
@@ -80,7 +84,7 @@ def test_degree_assortativity_and_knn_equal_networkx_on_a_dag():
             np.testing.assert_allclose(knn[n], ref[n])
         else:
             assert np.isnan(knn[n])
-    r = A.degree_assortativity(H, per_block=True)
+    r = A.block_assortativity(H)
     assert np.isnan(r[4])  # the identity block is not scored
     curve = A.knn_curve(H, block=2)
     assert curve.name == "in->out"

@@ -15,6 +15,7 @@ from hypothesis import strategies as hs
 import netsci_dl as nd
 from netsci_dl.analysis.assortativity import (
     average_neighbor_degree,
+    block_assortativity,
     degree_assortativity,
     degree_strength_correlation,
     knn_curve,
@@ -61,7 +62,7 @@ def test_per_block_assortativity_matches_networkx_on_block_subgraph():
     H = _thr((7, 6, 5), 3, q=0.5)
     src, dst, _ = H.edges()
     el = H.edge_layer()
-    for l, r in enumerate(degree_assortativity(H, per_block=True)):
+    for l, r in enumerate(block_assortativity(H)):
         g = nx.Graph()
         g.add_edges_from(zip(src[el == l].tolist(), dst[el == l].tolist()))
         np.testing.assert_allclose(r, nx.degree_assortativity_coefficient(g), atol=1e-12)
@@ -69,6 +70,7 @@ def test_per_block_assortativity_matches_networkx_on_block_subgraph():
 
 def test_average_neighbor_degree_matches_networkx_and_igraph():
     import igraph as ig  # noqa: F401  (a hard dev dependency)
+
     H = _thr((8, 6, 5), 4, q=0.7)
     g = _to_nx(H)
     knn = average_neighbor_degree(H)
@@ -120,7 +122,7 @@ def test_assortativity_bounded_and_relabelling_invariant(sizes, seed, q):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         r = degree_assortativity(H)
-        rb = degree_assortativity(H, per_block=True)
+        rb = block_assortativity(H)
         rs = strength_assortativity(G)
     for v in (r, rs, *rb):
         assert np.isnan(v) or -1 - 1e-12 <= v <= 1 + 1e-12

@@ -20,7 +20,8 @@ def test_rf_products_equal_manual_matmuls():
     G = _graph()
     W = [np.asarray(b, dtype=np.float64) for b in G.blocks]
     manual = {1: W[0], 2: W[0] @ W[1], 3: W[0] @ W[1] @ W[2]}
-    all_rfs = receptive_fields(G)
+    with pytest.warns(DeprecationWarning, match="without a layer"):
+        all_rfs = receptive_fields(G)
     assert sorted(all_rfs) == [1, 2, 3]
     for lay, P in manual.items():
         np.testing.assert_allclose(all_rfs[lay].reshape(P.shape[1], -1), P.T, rtol=1e-12)
@@ -151,4 +152,4 @@ def test_graph_to_emd_pipeline():
 def test_single_layer_and_tiny_graph():
     G = LayeredGraph((4,), (), meta={"image_shape": [2, 2]})
     with pytest.raises(ValueError, match="single layer"):
-        receptive_fields(G)
+        receptive_fields(G, 1)

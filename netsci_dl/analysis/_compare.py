@@ -18,6 +18,7 @@ from netsci_dl.analysis.assortativity import (
     DegreeStrengthCorrelation,
     KnnCurve,
     average_neighbor_degree,
+    block_assortativity,
     degree_assortativity,
     degree_strength_correlation,
     knn_curve,
@@ -299,7 +300,7 @@ def structural_summary(
         nodes["bias"] = bias
     recs = H.meta.get("thresholds") or [{}]
     wb = [b for b, k in enumerate(G.block_kinds) if k != "identity"]
-    r_all = degree_assortativity(H, per_block=True)
+    r_all = block_assortativity(H)
     from netsci_dl.threshold import block_value_kinds
 
     kinds = block_value_kinds(G)

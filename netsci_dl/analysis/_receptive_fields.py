@@ -107,8 +107,10 @@ def receptive_fields(
     G : LayeredGraph
         A feed-forward graph; layer 0 is the input. For a thresholded unweighted graph the
         signed weights of the kept edges (``edge_attrs["weight"]``) are used.
-    layer : int or str, optional
-        Layer index (1..L-1, negative counts from the top) or name. ``None``: every layer.
+    layer : int or str
+        Group index (1..L-1, negative counts from the top) or name. ``None`` (deprecated: the
+        return type changed with it) gives a dict of every group; use
+        ``{l: receptive_fields(G, l) for l in range(1, G.n_layers)}``.
     threshold : float or sequence of float, optional
         Per-stage threshold, off by default. After each group's RF ``RF_g`` (``g = 1, 2,
         ...``) is computed, entries with ``|x| < threshold_g * max|x|`` over it are set to zero
@@ -119,9 +121,8 @@ def receptive_fields(
 
     Returns
     -------
-    ndarray or dict
-        For one layer: ``(n_l, *image_shape)`` float64. For ``layer=None``: a dict
-        ``{l: array}`` for ``l = 1..L-1``.
+    ndarray
+        ``(n_l, *image_shape)`` float64.
 
     Examples
     --------
@@ -132,8 +133,6 @@ def receptive_fields(
     >>> G = LayeredGraph((4, 2, 1), (W0, W1), meta={"image_shape": [2, 2]})
     >>> receptive_fields(G, 2)[0].tolist()
     [[1.0, -1.0], [0.0, -2.0]]
-    >>> sorted(receptive_fields(G))
-    [1, 2]
 
     Notes
     -----
@@ -144,6 +143,15 @@ def receptive_fields(
     shape = _image_shape(G, image_shape)
     if G.n_layers < 2:
         raise InputError("the graph has a single layer: there are no receptive fields")
+    if layer is None:
+        import warnings
+
+        warnings.warn(
+            "receptive_fields(G) without a layer is deprecated (the return type changed with "
+            "it); pass the layer, e.g. {l: receptive_fields(G, l) for l in range(1, G.n_layers)}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     layers = [_layer_index(G, layer)] if layer is not None else list(range(1, G.n_layers))
     top = max(layers)
     ts = _thresholds(threshold, top)

@@ -41,6 +41,7 @@ from netsci_dl.graph import LayeredGraph
 
 __all__ = [
     "degree_assortativity",
+    "block_assortativity",
     "strength_assortativity",
     "average_neighbor_degree",
     "KnnCurve",
@@ -107,20 +108,19 @@ def _weight_blocks_idx(G: LayeredGraph) -> list[int]:
     return [b for b, k in enumerate(G.block_kinds) if k != "identity"]
 
 
-def degree_assortativity(H: LayeredGraph, *, per_block: bool = False) -> float | np.ndarray:
+def degree_assortativity(H: LayeredGraph, *, per_block: bool | None = None) -> float:
     """Newman's degree assortativity ``r`` of a thresholded graph (undirected).
 
     Parameters
     ----------
     H : LayeredGraph
-        Thresholded (sparse blocks); a full dense graph raises ``ValueError``.
-    per_block : bool
-        False: ``r`` of the whole graph. True: ``(n_blocks,)`` array, ``r`` of each bipartite
-        block alone (degrees counted inside the block).
+        Thresholded (sparse blocks); a full dense graph raises an InputError.
+    per_block : bool, optional
+        Deprecated: use :func:`block_assortativity` for ``r`` of each block.
 
     Returns
     -------
-    float or ndarray
+    float
         In ``[-1, 1]``; NaN with a ``RuntimeWarning`` where undefined (no edge, zero variance).
 
     Examples
@@ -131,24 +131,49 @@ def degree_assortativity(H: LayeredGraph, *, per_block: bool = False) -> float |
     >>> round(degree_assortativity(H), 4)
     -0.6667
     """
-    require_thresholded(H, "degree_assortativity")
-    used = _weight_blocks_idx(H)
-    pats = {b: _pattern(H.blocks[b]) for b in used}
     if per_block:
-        out = np.full(H.n_blocks, np.nan)
-        for b in used:
-            ku, kd = _block_degrees(H.blocks[b])
-            one = LayeredGraph((len(ku), len(kd)), (H.blocks[b],))
-            out[b] = _edge_pearson(
-                one,
-                [ku, kd],
-                [ku, kd],
-                {0: pats[b]},
-                f"degree_assortativity of block {H.block_names[b]}",
-            )
-        return out
+        warnings.warn(
+            "degree_assortativity(per_block=True) is deprecated (its return type changed with "
+            "the flag); use block_assortativity(H)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return block_assortativity(H)  # type: ignore[return-value]
+    require_thresholded(H, "degree_assortativity")
+    pats = {b: _pattern(H.blocks[b]) for b in _weight_blocks_idx(H)}
     k = _split(H, degree(H, direction="total").astype(np.float64))
     return _edge_pearson(H, k, k, pats, "degree_assortativity")
+
+
+def block_assortativity(H: LayeredGraph) -> np.ndarray:
+    """Newman's ``r`` of each block's bipartite graph alone (degrees counted inside the block).
+
+    Returns
+    -------
+    (n_blocks,) float64 ndarray
+        NaN (with a ``RuntimeWarning``) where undefined, and for identity blocks (not scored).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from netsci_dl import LayeredGraph
+    >>> B = sp.csr_array(np.array([[1, 1, 1], [1, 0, 0]], np.float32))
+    >>> block_assortativity(LayeredGraph((2, 3), (B,))).round(4).tolist()
+    [-0.6667]
+    """
+    require_thresholded(H, "block_assortativity")
+    out = np.full(H.n_blocks, np.nan)
+    for b in _weight_blocks_idx(H):
+        ku, kd = _block_degrees(H.blocks[b])
+        one = LayeredGraph((len(ku), len(kd)), (H.blocks[b],))
+        out[b] = _edge_pearson(
+            one,
+            [ku, kd],
+            [ku, kd],
+            {0: _pattern(H.blocks[b])},
+            f"degree assortativity of block {H.block_names[b]}",
+        )
+    return out
 
 
 def strength_assortativity(
