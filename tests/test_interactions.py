@@ -256,7 +256,9 @@ def test_split_lp_is_optimal_and_sgd_gets_close():
     assert float(lp.loss) <= np.abs(and_interactions(v)).sum() + 1e-7
     sgd = and_or_split(v, iterations=2000)
     assert float(lp.loss) <= float(sgd.loss) + 1e-7
-    assert float(sgd.loss) <= 1.05 * float(lp.loss)
+    assert float(sgd.loss) <= 1.15 * float(lp.loss)  # the documented gap of the defaults
+    fast = and_or_split(v, iterations=2000, lr=0.02)  # small games take a larger step
+    assert float(lp.loss) - 1e-7 <= float(fast.loss) <= 1.01 * float(lp.loss)
     assert sgd.loss_history.shape[0] == 2000 // 100 + 1
     assert sgd.settings["iterations"] == 2000 and "schedule" in sgd.settings
 

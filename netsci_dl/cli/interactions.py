@@ -101,7 +101,7 @@ def _features(model: Any) -> Any:
     help="AND-OR split: CH24's SGD or the exact linear program.",
 )
 @click.option("--iterations", default=2000, show_default=True, type=int, help="SGD iterations.")
-@click.option("--lr", default=0.02, show_default=True, type=float, help="SGD learning rate.")
+@click.option("--lr", default=0.002, show_default=True, type=float, help="SGD learning rate.")
 @click.option("--qthres", default=0.02, show_default=True, type=float, help="Bound on |q|.")
 @click.option("--salient", default=0.05, show_default=True, type=float, help="Salient threshold.")
 @click.option(
