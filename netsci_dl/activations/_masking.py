@@ -1,0 +1,492 @@
+"""Players, masked inputs, and the values ``v(S)`` of a model on them (for interactions).
+
+A *player* is a group of input features (an image patch, or any index group of the flattened
+sample). For a sample ``x`` and a coalition ``S`` of players, the masked input ``x_S`` keeps the
+features of the players in ``S`` and sets those of the other players to a baseline ``b``
+(features outside every player are kept, ``rest="keep"``, or always set to the baseline,
+``rest="baseline"``). Coalitions are indexed by bitmask, player ``i`` at bit ``i``, least
+significant first (index 1 is ``{0}``, index ``2**n - 1`` is every player): the convention of
+:mod:`netsci_dl.analysis.interactions`.
+
+:func:`masked_values` runs all ``n_samples * 2**n`` masked inputs through the model in batches
+and returns the log-odds of each sample's target class, ``log p / (1 - p) = z_y -
+logsumexp(z_{k != y})`` from the logits ``z`` (float64, stable: no probability is formed), for
+the model's output and, through ``heads`` (e.g. linear probes), for hidden layers whose features
+come from a ``features`` callable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from netsci_dl.errors import InputError
+
+__all__ = [
+    "MAX_PLAYERS",
+    "grid_players",
+    "check_players",
+    "coalition_masks",
+    "feature_masks",
+    "resolve_baseline",
+    "log_odds",
+    "masked_values",
+    "learn_baseline",
+]
+
+#: most players a model is evaluated on (2**16 = 65,536 masked inputs per sample)
+MAX_PLAYERS = 16
+
+FeaturesFn = Callable[[np.ndarray], Mapping[str, Any]]
+HeadFn = Callable[[np.ndarray], Any]
+
+
+def grid_players(shape: Sequence[int], grid: Sequence[int]) -> tuple[np.ndarray, ...]:
+    """Players as a grid of patches over the last two axes of a sample of shape ``shape``.
+
+    Rows and columns are split as evenly as possible (``np.array_split``: an 8x8 image in a 3x3
+    grid has patches of 3, 3 and 2 pixels a side). Player ``r * grid[1] + c`` is the patch in
+    grid row ``r`` and column ``c`` (player 0 top left, then along the row); a patch holds every
+    leading (channel) axis.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        One sample, e.g. ``(8, 8)`` (images stored flat as 64 features: pass the image shape) or
+        ``(1, 8, 8)`` (channels first).
+    grid : (int, int)
+
+    Returns
+    -------
+    tuple of (k,) int64 ndarray
+        Indices of each player's features in the flattened (C-order) sample.
+
+    Examples
+    --------
+    >>> [p.tolist() for p in grid_players((4, 4), (2, 2))]
+    [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]
+    """
+    shape = tuple(int(s) for s in shape)
+    grid = tuple(int(g) for g in grid)
+    if len(shape) < 2 or len(grid) != 2:
+        raise InputError(
+            f"grid_players needs a sample shape with >= 2 axes and a 2-D grid, got shape {shape}, "
+            f"grid {grid}"
+        )
+    H, W = shape[-2:]
+    if not (1 <= grid[0] <= H and 1 <= grid[1] <= W):
+        raise InputError(f"grid {grid} does not fit an image of {H}x{W} (1 <= grid <= size)")
+    idx = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    out = []
+    for rows in np.array_split(np.arange(H), grid[0]):
+        for cols in np.array_split(np.arange(W), grid[1]):
+            out.append(np.sort(idx[..., rows[:, None], cols[None, :]].ravel()))
+    return tuple(out)
+
+
+def check_players(players: Any, n_features: int) -> tuple[np.ndarray, ...]:
+    """Validate players: non-empty, disjoint groups of feature indices in ``[0, n_features)``.
+
+    Examples
+    --------
+    >>> [p.tolist() for p in check_players([[0, 1], [3]], 4)]
+    [[0, 1], [3]]
+    """
+    try:
+        groups = tuple(np.asarray(p, dtype=np.int64).reshape(-1) for p in players)
+    except (TypeError, ValueError):
+        raise InputError("players must be a sequence of index groups (lists of ints)") from None
+    n = len(groups)
+    if not 1 <= n <= MAX_PLAYERS:
+        raise InputError(f"need 1 to {MAX_PLAYERS} players, got {n}")
+    seen = np.zeros(int(n_features), dtype=np.int64)
+    for i, g in enumerate(groups):
+        if g.size == 0:
+            raise InputError(f"player {i} has no features")
+        if g.min() < 0 or g.max() >= n_features:
+            raise InputError(
+                f"player {i} indexes features outside [0, {n_features}): {g.min()}..{g.max()}"
+            )
+        np.add.at(seen, g, 1)
+    if seen.max(initial=0) > 1:
+        raise InputError(f"players overlap at feature(s) {np.flatnonzero(seen > 1)[:5].tolist()}")
+    return groups
+
+
+def coalition_masks(n: int) -> np.ndarray:
+    """``(2**n, n)`` bool: row ``m`` holds the players of coalition ``m`` (player i = bit i).
+
+    Examples
+    --------
+    >>> coalition_masks(2).astype(int).tolist()
+    [[0, 0], [1, 0], [0, 1], [1, 1]]
+    """
+    idx = np.arange(1 << int(n), dtype=np.int64)
+    return ((idx[:, None] >> np.arange(int(n), dtype=np.int64)) & 1).astype(bool)
+
+
+def feature_masks(
+    players: Sequence[np.ndarray], n_features: int, *, rest: str = "keep"
+) -> np.ndarray:
+    """``(2**n, n_features)`` bool: True where coalition ``m`` keeps a feature of the input.
+
+    ``rest="keep"``: features of no player are always kept; ``"baseline"``: never kept.
+
+    Examples
+    --------
+    >>> feature_masks([np.array([0]), np.array([2])], 3).astype(int).tolist()
+    [[0, 1, 0], [1, 1, 0], [0, 1, 1], [1, 1, 1]]
+    """
+    if rest not in ("keep", "baseline"):
+        raise InputError(f"rest must be 'keep' or 'baseline', got {rest!r}")
+    n = len(players)
+    owner = np.full(int(n_features), -1, dtype=np.int64)
+    for i, g in enumerate(players):
+        owner[g] = i
+    C = coalition_masks(n)
+    out = np.zeros((1 << n, int(n_features)), dtype=bool)
+    has = owner >= 0
+    out[:, has] = C[:, owner[has]]
+    out[:, ~has] = rest == "keep"
+    return out
+
+
+def resolve_baseline(baseline: Any, X: np.ndarray) -> np.ndarray:
+    """The baseline as ``(n_features,)`` float32: ``"zero"``, ``"mean"`` (over ``X``'s rows) or an
+    array of one sample's shape (or flat)."""
+    Xf = X.reshape(X.shape[0], -1)
+    if isinstance(baseline, str):
+        if baseline == "zero":
+            return np.zeros(Xf.shape[1], dtype=np.float32)
+        if baseline == "mean":
+            return Xf.mean(axis=0).astype(np.float32)
+        raise InputError(f"baseline must be 'zero', 'mean' or an array, got {baseline!r}")
+    b = np.asarray(baseline, dtype=np.float32).reshape(-1)
+    if b.size != Xf.shape[1]:
+        raise InputError(f"baseline has {b.size} values; a sample has {Xf.shape[1]} features")
+    if not np.all(np.isfinite(b)):
+        raise InputError("baseline holds NaN or infinite values")
+    return b
+
+
+def log_odds(logits: Any, targets: Any) -> np.ndarray:
+    """``(b,)`` float64 log-odds ``log p_y / (1 - p_y)`` of each row's target class.
+
+    With ``K >= 2`` logits ``z``: ``z_y - logsumexp(z_{k != y})`` (exact and stable: no
+    probability is formed). With one logit (a binary classifier, ``p = sigmoid(z)``): ``z`` for
+    target 1 and ``-z`` for target 0.
+
+    Examples
+    --------
+    >>> float(log_odds(np.array([[2.0, 0.0]]), [0])[0])  # log(e^2 / e^0)
+    2.0
+    >>> float(log_odds(np.array([[1000.0, 0.0, 0.0]]), [1])[0]) == -1000.0
+    True
+    """
+    from scipy.special import logsumexp
+
+    from netsci_dl._array import to_numpy
+
+    z = np.asarray(to_numpy(logits), dtype=np.float64)
+    t = np.asarray(to_numpy(targets)).astype(np.int64).reshape(-1)
+    if z.ndim == 1:
+        z = z[:, None]
+    if z.ndim != 2 or z.shape[0] != t.size:
+        raise InputError(f"logits of shape {z.shape} for {t.size} targets")
+    K = z.shape[1]
+    if K == 1:
+        if t.min(initial=0) < 0 or t.max(initial=0) > 1:
+            raise InputError("a single-logit (binary) output needs targets in {0, 1}")
+        return np.where(t == 1, z[:, 0], -z[:, 0])
+    if t.min(initial=0) < 0 or t.max(initial=0) >= K:
+        raise InputError(f"targets must be classes in [0, {K}), got {t.min()}..{t.max()}")
+    rows = np.arange(t.size)
+    zy = z[rows, t]
+    other = z.copy()
+    other[rows, t] = -np.inf
+    return zy - logsumexp(other, axis=1)
+
+
+@contextlib.contextmanager
+def _eval_mode(model: Any) -> Iterator[None]:
+    """``model.eval()`` for the block, then the model's own mode again."""
+    was = getattr(model, "training", None)
+    if was is not None:
+        model.eval()
+    try:
+        yield
+    finally:
+        if was:
+            model.train()
+
+
+def _model_device(model: Any, device: Any) -> Any:
+    from netsci_dl._array import import_torch, resolve_device
+
+    torch = import_torch()
+    if device is not None:
+        return resolve_device(device)
+    for t in list(model.parameters()) + list(model.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+def masked_values(
+    model: Any,
+    X: Any,
+    y: Any,
+    players: Sequence[Any],
+    *,
+    baseline: Any = "zero",
+    features: FeaturesFn | None = None,
+    heads: Mapping[str, HeadFn] | None = None,
+    rest: str = "keep",
+    batch_size: int = 2048,
+    device: Any = None,
+) -> dict[str, np.ndarray]:
+    """Log-odds of each sample's target on all ``2**n`` masked versions of it.
+
+    Parameters
+    ----------
+    model : torch nn.Module
+        A classifier with logits out (``(b, K)``, or ``(b, 1)`` / ``(b,)`` for binary). Run in
+        eval mode under ``no_grad``; its training mode is restored after.
+    X : (n_samples, *sample_shape) array
+        The samples, in the layout the model takes (e.g. ``(n, 64)`` for an MLP on flat 8x8
+        digits, ``(n, 1, 8, 8)`` for a CNN).
+    y : (n_samples,) int
+        Target class of each sample.
+    players : sequence of index groups
+        Indices into the flattened sample (see :func:`grid_players`); at most ``MAX_PLAYERS``.
+    baseline : "zero", "mean" or array
+        Value of masked features ("mean": the mean of ``X``; an array: one sample's shape or flat,
+        e.g. from :func:`learn_baseline`).
+    features : callable, optional
+        ``features(X_batch) -> {layer name: (b, d) array}``: hidden features of a batch of masked
+        inputs (``netsci_dl.activations.layer_activations`` bound to the model, or your own).
+        Needed with ``heads``.
+    heads : mapping, optional
+        ``{layer name: head}``, ``head((b, d) features) -> (b, K) logits`` (a linear probe); the
+        log-odds of each head's target are returned under the layer's name.
+    rest : "keep" or "baseline"
+        What happens to features that belong to no player.
+    batch_size : int
+        Masked inputs per forward pass.
+    device : torch device, optional
+        Default: the model's.
+
+    Returns
+    -------
+    dict
+        ``{name: (n_samples, 2**n) float64}``: one entry per head, in its order, then
+        ``"output"`` (the model's own logits). Column ``m`` is coalition ``m`` (player i = bit i).
+        Raw values: ``v(empty)`` is not subtracted.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Linear(2, 2, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = net.weight.copy_(torch.tensor([[1.0, 2.0], [0.0, 0.0]]))
+    >>> v = masked_values(net, np.ones((1, 2)), [0], [[0], [1]])["output"]
+    >>> v.tolist()    # log-odds of class 0 = z_0 - z_1 = x0 + 2 x1 on {}, {0}, {1}, {0, 1}
+    [[0.0, 1.0, 2.0, 3.0]]
+    """
+    from netsci_dl._array import import_torch, to_numpy
+
+    torch = import_torch()
+    Xn = np.asarray(to_numpy(X), dtype=np.float32)
+    if Xn.ndim < 2 or Xn.shape[0] < 1:
+        raise InputError(f"X must hold one sample per row, got shape {Xn.shape}")
+    yn = np.asarray(to_numpy(y)).astype(np.int64).reshape(-1)
+    if yn.size != Xn.shape[0]:
+        raise InputError(f"y has {yn.size} targets for {Xn.shape[0]} samples")
+    sample_shape = Xn.shape[1:]
+    Xf = Xn.reshape(Xn.shape[0], -1)
+    groups = check_players(players, Xf.shape[1])
+    heads = dict(heads or {})
+    if heads and features is None:
+        raise InputError("heads need a features callable (features(X) -> {layer: (b, d)})")
+    if "output" in heads:
+        raise InputError("'output' is the model's own output; name the heads otherwise")
+    base = resolve_baseline(baseline, Xn)
+    fm = feature_masks(groups, Xf.shape[1], rest=rest)
+    n_masks = fm.shape[0]
+    total = Xf.shape[0] * n_masks
+    bs = max(1, int(batch_size))
+    dev = _model_device(model, device)
+    names = [*heads, "output"]
+    out = {k: np.empty(total, dtype=np.float64) for k in names}
+    with _eval_mode(model), torch.no_grad():
+        for start in range(0, total, bs):
+            r = np.arange(start, min(start + bs, total))
+            i, m = r // n_masks, r % n_masks
+            xb = np.where(fm[m], Xf[i], base[None, :]).reshape((r.size, *sample_shape))
+            t = yn[i]
+            logits = model(torch.as_tensor(xb, device=dev))
+            out["output"][r] = log_odds(logits, t)
+            if heads:
+                F = features(xb)  # type: ignore[misc]
+                for k, head in heads.items():
+                    if k not in F:
+                        raise InputError(f"features() returned no layer {k!r}; has {list(F)}")
+                    f = np.asarray(to_numpy(F[k]), dtype=np.float64).reshape(r.size, -1)
+                    out[k][r] = log_odds(head(f), t)
+    return {k: a.reshape(Xf.shape[0], n_masks) for k, a in out.items()}
+
+
+def _moebius_torch(v: Any, n: int) -> Any:
+    """Moebius transform over the last axis of a torch tensor (autograd-friendly)."""
+    torch = __import__("torch")
+    lead = v.shape[:-1]
+    x = v.reshape(-1, 1 << n)
+    for i in range(n):
+        y = x.reshape(x.shape[0], 1 << (n - i - 1), 2, 1 << i)
+        lo, hi = y[:, :, 0, :], y[:, :, 1, :]
+        x = torch.stack([lo, hi - lo], dim=2).reshape(x.shape[0], 1 << n)
+    return x.reshape(*lead, 1 << n)
+
+
+def learn_baseline(
+    model: Any,
+    X: Any,
+    y: Any,
+    players: Sequence[Any],
+    *,
+    init: Any = "mean",
+    iterations: int = 100,
+    lr: float = 0.05,
+    momentum: float = 0.9,
+    rest: str = "keep",
+    device: Any = None,
+) -> np.ndarray:
+    """A baseline that makes the AND interactions sparse: minimise ``mean_x sum_{S != empty}
+    |I_and(S)|`` over the baseline ``b`` (Ren et al. 2023), clipped to the data range.
+
+    Momentum SGD on ``b`` with a normalised step: each iteration moves ``b`` by ``lr_t * range *
+    buffer / max|buffer|`` (``range`` = per-feature max - min of ``X``; ``lr_t`` decays linearly
+    to 0), then clips ``b`` to ``[min X, max X]`` per feature. All ``n_samples * 2**n`` masked
+    inputs go through the model each iteration (with gradients): keep ``X`` small.
+
+    Parameters
+    ----------
+    model, X, y, players, rest, device : as in :func:`masked_values`
+    init : "zero", "mean" or array
+    iterations, lr, momentum : float
+
+    Returns
+    -------
+    (n_features,) float32 ndarray
+        The learned baseline, flat (one value per feature of a sample).
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+    >>> X = np.random.default_rng(0).random((3, 4), dtype=np.float32)
+    >>> b = learn_baseline(net, X, [0, 1, 0], [[0, 1], [2, 3]], iterations=5)
+    >>> b.shape, bool(np.all((b >= X.min(0)) & (b <= X.max(0))))
+    ((4,), True)
+    """
+    from netsci_dl._array import import_torch, to_numpy
+
+    torch = import_torch()
+    Xn = np.asarray(to_numpy(X), dtype=np.float32)
+    yn = np.asarray(to_numpy(y)).astype(np.int64).reshape(-1)
+    if Xn.ndim < 2 or yn.size != Xn.shape[0]:
+        raise InputError(f"X of shape {Xn.shape} and {yn.size} targets do not match")
+    Xf = Xn.reshape(Xn.shape[0], -1)
+    groups = check_players(players, Xf.shape[1])
+    n = len(groups)
+    fm = feature_masks(groups, Xf.shape[1], rest=rest)
+    dev = _model_device(model, device)
+    lo_np, hi_np = Xf.min(axis=0), Xf.max(axis=0)
+    span = torch.as_tensor(np.maximum(hi_np - lo_np, 1e-12), device=dev)
+    lo, hi = torch.as_tensor(lo_np, device=dev), torch.as_tensor(hi_np, device=dev)
+    b = torch.as_tensor(resolve_baseline(init, Xn), device=dev).clamp(lo, hi).clone()
+    b.requires_grad_(True)
+    keep = torch.as_tensor(fm, device=dev, dtype=torch.float32)  # (2**n, d)
+    xs = torch.as_tensor(Xf, device=dev)
+    t = torch.as_tensor(np.repeat(yn, fm.shape[0]), device=dev)
+    buf = torch.zeros_like(b)
+    was = [p.requires_grad for p in model.parameters()]
+    with _eval_mode(model):
+        try:
+            for p in model.parameters():
+                p.requires_grad_(False)
+            for it in range(int(iterations)):
+                xm = keep[None] * xs[:, None, :] + (1 - keep[None]) * b[None, None, :]
+                z = model(xm.reshape((-1, *Xn.shape[1:])))
+                z = z.reshape(z.shape[0], -1)
+                if z.shape[1] == 1:
+                    v = torch.where(t == 1, z[:, 0], -z[:, 0])
+                else:
+                    zy = z.gather(1, t[:, None])[:, 0]
+                    other = z.scatter(1, t[:, None], float("-inf"))
+                    v = zy - torch.logsumexp(other, dim=1)
+                I = _moebius_torch(v.reshape(Xf.shape[0], -1), n)
+                loss = I[:, 1:].abs().sum(dim=1).mean()
+                (g,) = torch.autograd.grad(loss, b)
+                with torch.no_grad():
+                    buf.mul_(momentum).add_(g)
+                    scale = buf.abs().max().clamp_min(1e-30)
+                    eta = lr * (1.0 - it / max(int(iterations), 1))
+                    b -= eta * span * buf / scale
+                    b.copy_(torch.minimum(torch.maximum(b, lo), hi))
+        finally:
+            for p, w in zip(model.parameters(), was):
+                p.requires_grad_(w)
+    return b.detach().cpu().numpy().astype(np.float32)
+
+
+def _stand_in_features(model: Any, *, pool: str = "mean") -> FeaturesFn:
+    """Hidden features from forward hooks on the model's activation modules (a stand-in).
+
+    Until :func:`netsci_dl.activations.layer_activations` is merged, the CLI and the example use
+    this: ``features(X) -> {module name: (b, d)}`` with the output of every leaf module that is
+    an activation function (ReLU, Sigmoid, Tanh, ...), spatial axes averaged (``pool="mean"``)
+    or flattened (``"flatten"``). Not a general activations module.
+    """
+    from netsci_dl._array import import_torch
+
+    torch = import_torch()
+    acts = (
+        torch.nn.ReLU,
+        torch.nn.Sigmoid,
+        torch.nn.Tanh,
+        torch.nn.GELU,
+        torch.nn.LeakyReLU,
+        torch.nn.ELU,
+        torch.nn.SiLU,
+        torch.nn.Softplus,
+    )
+    names = [k for k, m in model.named_modules() if isinstance(m, acts)]
+    if not names:
+        raise InputError("the model has no activation modules to take hidden features from")
+    mods = dict(model.named_modules())
+    dev = _model_device(model, None)
+
+    def features(Xb: np.ndarray) -> dict[str, np.ndarray]:
+        got: dict[str, Any] = {}
+        hooks = [
+            mods[k].register_forward_hook(lambda _m, _i, o, k=k: got.__setitem__(k, o.detach()))
+            for k in names
+        ]
+        try:
+            with _eval_mode(model), torch.no_grad():
+                model(torch.as_tensor(np.asarray(Xb, dtype=np.float32), device=dev))
+        finally:
+            for h in hooks:
+                h.remove()
+        out = {}
+        for k in names:
+            o = got[k]
+            if o.ndim > 2 and pool == "mean":
+                o = o.reshape(o.shape[0], o.shape[1], -1).mean(dim=2)
+            out[k] = o.reshape(o.shape[0], -1).double().cpu().numpy()
+        return out
+
+    return features

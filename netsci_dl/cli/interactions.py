@@ -1,0 +1,234 @@
+"""``netsci-dl interactions``: AND / OR interactions of a classifier's output and of each layer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from netsci_dl.errors import InputError
+
+
+def _grid(value: str) -> tuple[int, int]:
+    try:
+        g = tuple(int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--players {value!r}: expected a grid such as 3x3") from None
+    if len(g) != 2 or min(g) < 1:
+        raise InputError(f"--players {value!r}: expected a grid such as 3x3")
+    return g  # type: ignore[return-value]
+
+
+def _shape(value: str | None) -> tuple[int, ...] | None:
+    if not value:
+        return None
+    try:
+        s = tuple(int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--input-shape {value!r}: expected e.g. 1x8x8") from None
+    if min(s) < 1:
+        raise InputError(f"--input-shape {value!r}: sizes must be positive")
+    return s
+
+
+def _load_mlp(path: Path) -> Any:
+    """A sigmoid MLP from a ``.safetensors`` state dict written by ``train_mlp`` (stand-in).
+
+    The lead replaces this by ``netsci_dl.models.load.load_model`` once it is merged.
+    """
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from netsci_dl.models.mlp import build_mlp
+
+    state = load_file(str(path))
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads((f.metadata() or {}).get("netsci_dl", "{}"))
+    layers = meta.get("layers")
+    if not layers:
+        ws = sorted((k for k in state if k.endswith(".weight")), key=lambda k: int(k.split(".")[0]))
+        if not ws:
+            raise InputError(f"{path}: no Linear weights ('0.weight', ...) to build an MLP from")
+        layers = [int(state[ws[0]].shape[1])] + [int(state[k].shape[0]) for k in ws]
+    net = build_mlp(tuple(int(v) for v in layers), device="cpu")
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as e:
+        raise InputError(f"{path}: not a state dict of an MLP {layers}: {e}") from None
+    return net
+
+
+def _load(path: Path) -> Any:
+    try:
+        from netsci_dl.models.load import load_model  # type: ignore[import-not-found]
+    except ImportError:
+        return _load_mlp(path)
+    return load_model(path)
+
+
+def _features(model: Any) -> Any:
+    try:
+        from netsci_dl.activations import layer_activations  # type: ignore[attr-defined]
+    except ImportError:
+        from netsci_dl.activations._masking import _stand_in_features
+
+        return _stand_in_features(model)
+    return lambda X: layer_activations(model, X)
+
+
+@click.command("interactions")
+@click.argument("source", metavar="CHECKPOINT_OR_RUN", type=click.Path(exists=True))
+@click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False))
+@click.option("--data", default="digits", show_default=True, help="digits | mnist:PATH.")
+@click.option(
+    "--players", default="3x3", show_default=True, help="Grid of image patches, e.g. 3x3."
+)
+@click.option("--samples", default=20, show_default=True, type=int, help="Samples to explain.")
+@click.option(
+    "--baseline",
+    type=click.Choice(["zero", "mean", "learned"]),
+    default="zero",
+    show_default=True,
+    help="Value of masked patches.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["sgd", "lp"]),
+    default="sgd",
+    show_default=True,
+    help="AND-OR split: CH24's SGD or the exact linear program.",
+)
+@click.option("--iterations", default=2000, show_default=True, type=int, help="SGD iterations.")
+@click.option("--lr", default=0.002, show_default=True, type=float, help="SGD learning rate.")
+@click.option("--qthres", default=0.02, show_default=True, type=float, help="Bound on |q|.")
+@click.option("--salient", default=0.05, show_default=True, type=float, help="Salient threshold.")
+@click.option(
+    "--input-shape", default=None, help="Model input per sample, e.g. 1x8x8 (default flat)."
+)
+@click.option(
+    "--snapshots", is_flag=True, help="Also every snapshot of a run (changes over training)."
+)
+@click.option("--no-figures", is_flag=True, help="Write the tables only.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Which samples are drawn.")
+@click.option("--device", default=None, help="torch device (default: CUDA when present, else CPU).")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+def interactions(
+    source: str,
+    out: str,
+    data: str,
+    players: str,
+    samples: int,
+    baseline: str,
+    method: str,
+    iterations: int,
+    lr: float,
+    qthres: float,
+    salient: float,
+    input_shape: str | None,
+    snapshots: bool,
+    no_figures: bool,
+    seed: int,
+    device: str | None,
+    force: bool,
+) -> None:
+    """AND / OR interactions (CH24) between image patches of the model's output and of each hidden
+    layer (linear probes fitted on the whole data set), for SAMPLES samples drawn from DATA.
+    CHECKPOINT_OR_RUN is a model file or a run folder (its model.safetensors; with --snapshots
+    every snapshot too). Writes interactions.csv (every value), summary.json,
+    strength_by_order.csv, layer_changes.csv, figures, and snapshot_changes.csv."""
+    import numpy as np
+
+    from netsci_dl.activations._masking import grid_players
+    from netsci_dl.analysis.interactions import SplitOptions, layer_interactions, snapshot_changes
+    from netsci_dl.datasets import load_dataset
+    from netsci_dl.io._atomic import atomic_path, check_writable
+    from netsci_dl.plot.interactions import interaction_figures
+    from netsci_dl.runs import list_snapshots
+
+    folder = Path(out)
+    names = ["interactions.csv", "summary.json", "strength_by_order.csv", "layer_changes.csv"]
+    if snapshots:
+        names.append("snapshot_changes.csv")
+    if folder.exists():
+        for n in names + ([] if no_figures else ["strength_by_order.png"]):
+            check_writable(folder / n, force=force)
+    elif not folder.parent.exists():
+        raise FileNotFoundError(f"output folder's parent {folder.parent} does not exist")
+    split = SplitOptions(qthres=qthres, iterations=iterations, lr=lr, method=method)
+    grid = _grid(players)
+    ds = load_dataset(data)
+    src = Path(source)
+    models: list[tuple[str, Path]] = []
+    if src.is_dir():
+        if snapshots:
+            models += [(p.stem, p) for p, _ in list_snapshots(src)]
+        final = src / "model.safetensors"
+        if final.exists():
+            models.append(("final", final))
+        if not models:
+            raise InputError(f"{src}: a run folder needs model.safetensors or snapshots")
+    else:
+        models.append((src.stem, src))
+    shape = _shape(input_shape) or (ds.X.shape[1],)
+    if int(np.prod(shape)) != ds.X.shape[1]:
+        raise InputError(f"--input-shape {input_shape}: {ds.X.shape[1]} features per sample")
+    X = ds.X.reshape((len(ds.X), *shape))
+    pick = np.random.default_rng(seed).permutation(len(X))[: max(1, samples)]
+    sample_shape = shape if len(shape) >= 2 else ds.image_shape
+    groups = grid_players(sample_shape, grid)
+    results = []
+    for label, path in models:
+        model = _load(path)
+        results.append(
+            layer_interactions(
+                model,
+                X[pick],
+                ds.y[pick],
+                players=groups,
+                features=_features(model),
+                probe_data=(X, ds.y),
+                baseline=baseline,
+                split=split,
+                salient=salient,
+                device=device,
+                label=label,
+            )
+        )
+    R = results[-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    import pandas as pd
+
+    with atomic_path(folder / "interactions.csv") as tmp:
+        frames = [r.to_frame().assign(snapshot=r.label) for r in results]
+        pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
+    doc = dict(R.to_dict(), source=str(src), data=data, sample_indices=pick.tolist())
+    with atomic_path(folder / "summary.json") as tmp:
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    sa, so = R.strength_by_order()
+    ca, co = R.salient_counts()
+    rows = [
+        {"layer": layer, "order": k, "strength_and": sa[l, k], "strength_or": so[l, k],
+         "salient_and": ca[l, k], "salient_or": co[l, k]}
+        for l, layer in enumerate(R.layers)
+        for k in range(R.n_players + 1)
+    ]  # fmt: skip
+    with atomic_path(folder / "strength_by_order.csv") as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+    ch = [c.to_frame() for c in R.changes()]
+    with atomic_path(folder / "layer_changes.csv") as tmp:
+        (pd.concat(ch, ignore_index=True) if ch else pd.DataFrame()).to_csv(tmp, index=False)
+    if snapshots:
+        sc = [c.to_frame() for pair in snapshot_changes(results) for c in pair]
+        with atomic_path(folder / "snapshot_changes.csv") as tmp:
+            (pd.concat(sc, ignore_index=True) if sc else pd.DataFrame()).to_csv(tmp, index=False)
+    figs = []
+    if not no_figures:
+        figs = interaction_figures(
+            R, folder, images=X[pick], image_shape=ds.image_shape, samples=(0, 1), name=src.name
+        )
+    frac = ", ".join(f"{n}: {f:.3f}" for n, f in zip(R.layers, R.sparsity()))
+    click.echo(f"{len(results)} model(s), {R.n_players} players, {R.n_samples} samples")
+    click.echo(f"salient fraction of AND+OR interactions per layer: {frac}")
+    click.echo(f"wrote {folder}/ ({', '.join(names)} and {len(figs)} figure files)")

@@ -1,0 +1,104 @@
+"""``netsci-dl interactions``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pd = pytest.importorskip("pandas")
+
+from click.testing import CliRunner  # noqa: E402
+
+from netsci_dl.cli import cli  # noqa: E402
+from netsci_dl.datasets import load_digits  # noqa: E402
+from netsci_dl.models.mlp import MLPConfig, build_mlp, train_mlp  # noqa: E402
+
+FAST = ["--players", "2x2", "--samples", "3", "--iterations", "50", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mlp_digits")
+    d = load_digits()
+    cfg = MLPConfig(layers=(64, 8, 10), epochs=2, snapshot_every=1, batch_size=64)
+    train_mlp(d.X[:300], d.y[:300], cfg, folder, image_shape=(8, 8), data_name="digits")
+    return folder
+
+
+def test_run_folder_writes_every_output(run, tmp_path):
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["interactions", str(run), "-o", str(out), *FAST])
+    assert r.exit_code == 0, r.output
+    for f in [
+        "interactions.csv",
+        "summary.json",
+        "strength_by_order.csv",
+        "layer_changes.csv",
+        "strength_by_order.png",
+        "strength_by_order.svg",
+        "layer_changes.png",
+        "top_interactions_sample0.png",
+    ]:
+        assert (out / f).stat().st_size > 0, f
+    df = pd.read_csv(out / "interactions.csv")
+    # hidden sigmoid layer "1" and the output: 2 layers x 3 samples x 16 sets x (and, or)
+    assert len(df) == 2 * 3 * 16 * 2
+    assert set(df.layer.astype(str)) == {"1", "output"}
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["n_players"] == 4 and doc["n_samples"] == 3 and len(doc["sample_indices"]) == 3
+    assert doc["settings"]["split"]["iterations"] == 50
+    assert doc["bit_order"].startswith("player i is bit i")
+    s = pd.read_csv(out / "strength_by_order.csv")
+    assert len(s) == 2 * 5
+    assert "salient fraction" in r.output
+    # the values are the model's: v(N) of the output = log-odds on the clean sample
+    from netsci_dl.cli.interactions import _load_mlp
+
+    net = _load_mlp(run / "model.safetensors")
+    i = doc["sample_indices"][0]
+    d = load_digits()
+    with torch.no_grad():
+        z = net(torch.as_tensor(d.X[i : i + 1])).double().numpy()[0]
+        z0 = net(torch.zeros(1, 64)).double().numpy()[0]
+    t = d.y[i]
+
+    def lo(z):
+        return z[t] - np.log(np.exp(np.delete(z, t)).sum())
+
+    row = df[(df.layer.astype(str) == "output") & (df["sample"] == 0) & (df.set == 15)]
+    assert row.v.iloc[0] == pytest.approx(lo(z) - lo(z0), rel=1e-5)
+
+
+def test_refuses_to_overwrite_and_snapshots(run, tmp_path):
+    out = tmp_path / "out"
+    args = ["interactions", str(run), "-o", str(out), *FAST, "--snapshots", "--no-figures"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    sc = pd.read_csv(out / "snapshot_changes.csv")
+    # snapshots at epochs 0, 1, 2 and the final model: 3 consecutive pairs x 2 layers x 5 orders
+    assert len(sc) == 3 * 2 * 5
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 2 and "exists" in r.output
+    assert CliRunner().invoke(cli, [*args, "--force"]).exit_code == 0
+
+
+def test_checkpoint_file_and_bad_input(tmp_path):
+    from safetensors.torch import save_file
+
+    net = build_mlp((64, 5, 10), seed=1)
+    path = tmp_path / "net.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    out = tmp_path / "o"
+    r = CliRunner().invoke(cli, ["interactions", str(path), "-o", str(out), *FAST, "--no-figures"])
+    assert r.exit_code == 0, r.output
+    assert (out / "summary.json").exists() and not (out / "strength_by_order.png").exists()
+    r = CliRunner().invoke(
+        cli, ["interactions", str(path), "-o", str(tmp_path / "p"), "--players", "3by3"]
+    )
+    assert r.exit_code == 2 and "--players" in r.output
+    r = CliRunner().invoke(
+        cli, ["interactions", str(path), "-o", str(tmp_path / "q"), "--input-shape", "1x7x7"]
+    )
+    assert r.exit_code == 2 and "--input-shape" in r.output
