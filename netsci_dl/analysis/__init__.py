@@ -17,6 +17,7 @@ modules, module statistics     hierarchical clustering of receptive fields into 
 communities, agreement         Leiden / Louvain (igraph), SBM (graph-tool), ARI / NMI
 null models                    layered random replica, rewiring within blocks, shuffles
 sweep                          threshold sweep of the net against its null models
+interactions                   Harsanyi AND/OR interactions, the AND-OR split, per layer
 =============================  ===============================================================
 
 Implementation modules whose name is a public function's (``_effective_information``,
@@ -58,6 +59,25 @@ from netsci_dl.analysis.distributions import (
 from netsci_dl.analysis.emd import EMDResult, emd_matrix, grid_error_bound
 from netsci_dl.analysis.fits import FitResult, fit_distributions
 from netsci_dl.analysis.module_stats import ModuleStatistics
+from netsci_dl.analysis.interactions import (
+    AndOrSplit,
+    LayerInteractions,
+    LinearProbe,
+    SalientChange,
+    SplitOptions,
+    and_interactions,
+    and_or_split,
+    compare_layers,
+    compare_salient,
+    fit_probe,
+    layer_interactions,
+    or_interactions,
+    salient_mask,
+    shapley_values,
+    snapshot_changes,
+    strength_by_order,
+    zeta_transform,
+)
 from netsci_dl.analysis.modules import (
     FunctionalModules,
     ModuleAnalysis,
@@ -131,4 +151,21 @@ __all__ = [
     "threshold_sweep",
     "EITrajectory",
     "ei_trajectory",
+    "AndOrSplit",
+    "LayerInteractions",
+    "LinearProbe",
+    "SalientChange",
+    "SplitOptions",
+    "and_interactions",
+    "and_or_split",
+    "compare_layers",
+    "compare_salient",
+    "fit_probe",
+    "layer_interactions",
+    "or_interactions",
+    "salient_mask",
+    "shapley_values",
+    "snapshot_changes",
+    "strength_by_order",
+    "zeta_transform",
 ]
