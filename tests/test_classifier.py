@@ -93,14 +93,14 @@ def test_config_validation_and_schedules() -> None:
     )
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_training_learns_digits(digits, optimizer) -> None:
+@pytest.mark.parametrize(("optimizer", "arch"), [("sgd", "mlp"), ("adam", "lenet")])
+def test_training_learns_digits(digits, optimizer, arch) -> None:
     X, y, Xt, yt = digits
     cfg = ClassifierConfig(
-        ArchConfig("lenet", (8, 8), 10),
+        ArchConfig(arch, (8, 8), 10),
         epochs=6,
         optimizer=optimizer,
-        learning_rate=0.05 if optimizer == "sgd" else 0.005,
+        learning_rate=0.1 if optimizer == "sgd" else 0.005,
         batch_size=16,
         weight_decay=1e-4,
     )

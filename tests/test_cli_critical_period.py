@@ -44,7 +44,7 @@ TINY = [
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     out = tmp_path_factory.mktemp("cp") / "out"
-    r = CliRunner().invoke(cli, [*TINY, "-o", str(out)])
+    r = CliRunner().invoke(cli, [*TINY, "--no-figures", "-o", str(out)])
     assert r.exit_code == 0, r.output
     return out, r.output
 
@@ -71,8 +71,7 @@ def test_outputs(grid) -> None:
     s = json.loads((out / "settings.json").read_text())
     assert s["status"] == "done" and s["protocol"]["blur_factor"] == 2.0
     assert s["protocol"]["lr_reset"] is False and s["options"]["epochs_mode"] == "after"
-    for name in ("final_accuracy", "test_accuracy", "fisher_trace", "fisher_shares", "curvature"):
-        assert (out / f"{name}.png").stat().st_size > 0
+    assert s["figures"] == [] and not list(out.glob("*.png"))
     assert "shape (removal)" in text and "lr_reset=False" in text
     # every run is a normal run folder whose final test accuracy is the summary's
     run = out / "runs" / "blur_onset001_window001"
@@ -92,20 +91,49 @@ def test_rerun_is_resumed_and_other_settings_refused(grid) -> None:
         p.unlink()
     (run / "measures.csv").unlink()
     mtime = (out / "runs" / "control" / "measures.csv").stat().st_mtime_ns
-    r = CliRunner().invoke(cli, [*TINY, "-o", str(out)])
+    r = CliRunner().invoke(cli, [*TINY, "--no-figures", "-o", str(out)])
     assert r.exit_code == 0, r.output
     after = pd.read_csv(out / "critical_period.csv")
     cols = ["run", "final_test_accuracy", "final_test_loss"]
     pd.testing.assert_frame_equal(before[cols], after[cols])
     assert (out / "runs" / "control" / "measures.csv").stat().st_mtime_ns == mtime
-    r = CliRunner().invoke(cli, [*TINY[:-2], "--batch-size", "30", "-o", str(out)])
+    r = CliRunner().invoke(cli, [*TINY[:-2], "--batch-size", "30", "--no-figures", "-o", str(out)])
     assert r.exit_code == 2 and "other settings" in r.output
+
+
+def test_figures(grid, tmp_path) -> None:
+    from netsci_dl.plot._base import save_figure
+    from netsci_dl.plot.critical import plot_final_accuracy, plot_fisher_shares
+
+    out, _ = grid
+    summary = pd.read_csv(out / "critical_period.csv")
+    traj = pd.read_csv(out / "trajectory.csv")
+    fig = plot_final_accuracy(summary, title="t")
+    assert len(fig.axes) == 2  # two onsets: accuracy against removal epoch and onset
+    assert save_figure(fig, tmp_path / "acc")[0].stat().st_size > 0
+    fig = plot_fisher_shares(traj, ["control"])
+    stacks = fig.axes[0].collections
+    assert len(stacks) == 2  # the MLP's fc1 and fc2
+    assert save_figure(fig, tmp_path / "shares")[1].stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_all_figures(grid, tmp_path) -> None:
+    from netsci_dl.plot.critical import critical_figures
+
+    out, _ = grid
+    summary = pd.read_csv(out / "critical_period.csv")
+    traj = pd.read_csv(out / "trajectory.csv")
+    paths = critical_figures(summary, traj, tmp_path)
+    names = ["final_accuracy", "test_accuracy", "fisher_trace", "fisher_shares", "curvature"]
+    assert [p.stem for p in paths] == names
+    assert all(p.stat().st_size > 0 and p.with_suffix(".svg").exists() for p in paths)
 
 
 def test_bad_input(tmp_path) -> None:
     r = CliRunner().invoke(cli, [*TINY[:8], "a,b", "-o", str(tmp_path / "x")])
     assert r.exit_code == 2 and "--onsets" in r.output
-    bad_total = [*TINY, "--epochs-mode", "total", "-o", str(tmp_path / "y")]
+    bad_total = [*TINY, "--epochs-mode", "total", "--epochs", "1", "-o", str(tmp_path / "y")]
     r = CliRunner().invoke(cli, bad_total)
     assert r.exit_code == 2 and "window ends" in r.output
 

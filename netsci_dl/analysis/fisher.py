@@ -30,34 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.analysis._long_table import long_rows as _long_rows
 from netsci_dl.errors import InputError
 
 __all__ = ["FISHER_KINDS", "FisherTrace", "fisher_trace"]
 
 FISHER_KINDS = ("model", "model_exact", "empirical")
-
-
-def _long_rows(rows: list[tuple[str, str, float]], snapshot: Any, step: Any, epoch: Any) -> Any:
-    import pandas as pd
-
-    df = pd.DataFrame(
-        [
-            {
-                "snapshot": snapshot,
-                "step": step,
-                "epoch": epoch,
-                "layer": l,
-                "metric": m,
-                "value": v,
-            }
-            for l, m, v in rows
-        ],
-        columns=["snapshot", "step", "epoch", "layer", "metric", "value"],
-    )
-    for k in ("step", "epoch"):
-        df[k] = df[k].astype("Int64")
-    df["value"] = df["value"].astype(float)
-    return df
 
 
 @dataclass(frozen=True, eq=False)

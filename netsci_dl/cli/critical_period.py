@@ -87,6 +87,7 @@ def _ints(value: str, name: str) -> tuple[int, ...]:
 @click.option("--device", default="cpu", show_default=True, help="cpu | cuda | auto.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder.")
 @click.option("--force", is_flag=True, help="Replace a grid made with other settings.")
+@click.option("--no-figures", is_flag=True, help="Write the tables only.")
 @click.pass_context
 def critical_period(
     ctx,
@@ -118,6 +119,7 @@ def critical_period(
     device,
     output,
     force,
+    no_figures,
 ):
     """Train one run per deficit window (plus a control) and follow Fisher trace and curvature.
 
@@ -154,7 +156,7 @@ def critical_period(
         seed=seed,
         device=device,
     )
-    res = _run(data, opts, output, force=force)
+    res = _run(data, opts, output, force=force, figures=not no_figures)
     if not (ctx.obj and ctx.obj.get("quiet")):
         cols = ["run", "removal_epoch", "epochs", "final_test_accuracy"]
         click.echo(res.summary[cols].to_string(index=False))
@@ -164,4 +166,5 @@ def critical_period(
             f"protocol: lr_reset={lr_reset}, schedule={schedule} (gamma {gamma}), "
             f"epochs_mode={epochs_mode}; {res.settings['seconds']:.0f} s"
         )
-        click.echo(f"wrote {output}/critical_period.csv, trajectory.csv, settings.json, figures")
+        figs = ", figures" if res.settings["figures"] else ""
+        click.echo(f"wrote {output}/critical_period.csv, trajectory.csv, settings.json{figs}")

@@ -54,12 +54,13 @@ def snapshot_measures(
     """
     import pandas as pd
 
+    from netsci_dl.analysis._long_table import long_rows
     from netsci_dl.analysis.curvature import (
         gradient_covariance,
         hessian_top_eigenvalue,
         hessian_trace,
     )
-    from netsci_dl.analysis.fisher import _long_rows, fisher_trace
+    from netsci_dl.analysis.fisher import fisher_trace
     from netsci_dl.models._classifier_io import load_classifier
     from netsci_dl.runs import read_sidecar
 
@@ -94,5 +95,5 @@ def snapshot_measures(
         )
     side = [("all", k, info[k]) for k in SIDECAR_METRICS if info.get(k) is not None]
     if side:
-        parts.append(_long_rows(side, **key))
+        parts.append(long_rows(side, **key))
     return pd.concat(parts, ignore_index=True)

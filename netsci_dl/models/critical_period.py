@@ -353,13 +353,14 @@ def critical_period(
     out_dir: str | Path,
     *,
     force: bool = False,
+    figures: bool = True,
 ) -> CriticalPeriodResult:
     """Run (or resume) the grid into ``out_dir`` and write its tables and figures.
 
     Writes ``out_dir/runs/<run>/`` (run folders with ``measures.csv``), ``critical_period.csv``
     (the summary), ``trajectory.csv`` (the long table), ``settings.json`` (every choice, the
-    shape checks, the time) and the figures of :func:`netsci_dl.plot.critical.critical_figures`.
-    An existing ``out_dir`` made with other settings is an error unless ``force`` (which
+    shape checks, the time) and, unless ``figures=False``, the figures of
+    :func:`netsci_dl.plot.critical.critical_figures`. An existing ``out_dir`` made with other settings is an error unless ``force`` (which
     deletes its runs).
     """
     import shutil
@@ -396,7 +397,8 @@ def critical_period(
     for name, df in (("critical_period.csv", summary), ("trajectory.csv", traj)):
         with atomic_path(out / name) as tmp:
             df.to_csv(tmp, index=False)
-    figures = critical_figures(summary, traj, out, title=f"{opts.arch} on {data}, {opts.deficit}")
+    title = f"{opts.arch} on {data}, {opts.deficit}"
+    figures = critical_figures(summary, traj, out, title=title) if figures else []
     settings = dict(
         doc,
         status="done",
