@@ -4,7 +4,8 @@
 
 Same run, same model (the digits LeNet, 8x8 input, ~20k parameters, float32), best of 3:
 
-1. ``fisher_trace`` (``vmap(grad(...))`` over ``functional_call``, batches of 64) against the
+1. ``fisher_trace`` (``vmap(grad(...))`` over ``functional_call``, batches of 64;
+   ``vmap(jacrev(log_softmax))`` for the closed form over classes) against the
    peer, a per-example loop of ``torch.autograd.grad``, for the empirical Fisher (1 gradient per
    example) and the closed-form model Fisher (10 per example). The traces must agree.
 2. ``hessian_top_eigenvalue`` (Lanczos on ``jvp(grad(L))`` products over 1,000 examples): time
@@ -41,7 +42,7 @@ def loop_fisher(torch, net, X, y, exact: bool) -> dict[str, float]:
         labels = range(lp.shape[0]) if exact else [int(y[i])]
         for c in labels:
             gs = torch.autograd.grad(lp[c], params, retain_graph=exact)
-            w = float(lp[c].exp()) if exact else 1.0
+            w = float(lp[c].detach().exp()) if exact else 1.0
             for n, g in zip(names, gs):
                 tot[n] += w * float((g * g).sum())
     return {k: v / len(X) for k, v in tot.items()}

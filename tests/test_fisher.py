@@ -94,7 +94,7 @@ def test_lenet_model_exact_equals_class_loop() -> None:
         for c in range(3):
             gs = torch.autograd.grad(lp[c], list(net.parameters()), retain_graph=True)
             for (name, _), g in zip(net.named_parameters(), gs):
-                mods[name.split(".")[0]] += float(lp[c].exp()) * float((g**2).sum()) / 4
+                mods[name.split(".")[0]] += float(lp[c].detach().exp()) * float((g**2).sum()) / 4
     assert f.layers == tuple(mods)
     np.testing.assert_allclose(f.traces, list(mods.values()), rtol=1e-10)
     np.testing.assert_allclose(sum(f.shares.values()), 1.0, rtol=1e-12)

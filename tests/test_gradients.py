@@ -69,6 +69,11 @@ def test_several_labels_per_example_and_callable_labels() -> None:
         want = _loop_grads(net, X, Y[:, s])
         for k in want:
             torch.testing.assert_close(got[k][:, s], want[k], rtol=1e-10, atol=1e-12)
+    every = per_example_grads(net, X, "all", batch_size=2)
+    for c in range(4):
+        want = _loop_grads(net, X, torch.full((5,), c))
+        for k in want:
+            torch.testing.assert_close(every[k][:, c], want[k], rtol=1e-10, atol=1e-12)
     seen = []
 
     def labels(lp: torch.Tensor, start: int) -> torch.Tensor:
@@ -121,6 +126,8 @@ def test_bad_labels() -> None:
         per_example_grads(net, X, np.zeros(2, int))
     with pytest.raises(InputError, match="labels must lie"):
         per_example_grads(net, X, np.array([0, 1, 9]))
+    with pytest.raises(InputError, match="'all'"):
+        per_example_grads(net, X, "every")
 
 
 @pytest.mark.gpu

@@ -19,7 +19,8 @@ fixed probe set ``X`` (use the same ``X`` for every snapshot of a run):
 The outer expectation is the mean over the probe set; the standard error is that of this mean
 over examples (``std(ddof=1) / sqrt(n)`` of the per-example values; for ``model`` it includes
 the label sampling). Per-example gradients come from
-:func:`netsci_dl.activations._gradients.iter_per_example_grads` (``vmap(grad(...))``, eval mode).
+:func:`netsci_dl.activations._gradients.iter_per_example_grads` (``vmap(grad(...))``, or
+``vmap(jacrev(log_softmax))`` for ``model_exact``; eval mode).
 Pure: a model and arrays in, a :class:`FisherTrace` out.
 """
 
@@ -219,15 +220,16 @@ def fisher_trace(
     S = int(n_samples)
 
     def targets(lp: Any, start: int) -> Any:
-        b, C = lp.shape
-        if kind == "model_exact":
-            return torch.arange(C, device=lp.device).expand(b, C)
         p = lp.detach().double().exp().cpu()
         return torch.multinomial(p, S, replacement=True, generator=gen).to(lp.device)
 
     per_ex: list[np.ndarray] = []  # (b, n_tensors) per batch
     for batch in iter_per_example_grads(
-        model, X, y if kind == "empirical" else targets, batch_size=batch_size, device=device
+        model,
+        X,
+        {"empirical": y, "model_exact": "all"}.get(kind, targets),
+        batch_size=batch_size,
+        device=device,
     ):
         lead = batch.targets.ndim
         cols = []
