@@ -219,3 +219,14 @@ def test_bad_data() -> None:
         train_classifier((np.zeros((5, 3)), np.zeros(5, int)), cfg)
     with pytest.raises(InputError, match="labels"):
         train_classifier((np.zeros((5, 4)), np.full(5, 3)), cfg)
+
+
+@pytest.mark.gpu
+def test_cuda_training_and_load(tmp_path, digits) -> None:
+    X, y, Xt, yt = digits
+    cfg = ClassifierConfig(ArchConfig("lenet", (8, 8), 10), epochs=2, batch_size=32, device="cuda")
+    net, hist = train_classifier((X, y), cfg, tmp_path / "run", test=(Xt, yt))
+    assert next(net.parameters()).is_cuda and len(hist) == 3
+    m = load_classifier(tmp_path / "run" / "model.safetensors")
+    assert not next(m.parameters()).is_cuda  # loads on the CPU unless asked
+    torch.testing.assert_close(m.fc1.weight, net.fc1.weight.cpu())

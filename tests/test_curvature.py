@@ -145,3 +145,14 @@ def test_bad_input() -> None:
         top_eigenvalue(lambda v: v, 3, method="arnoldi")
     with pytest.raises(InputError, match="sum"):
         hutchinson_trace(lambda v: v, 3, groups={"a": 2})
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu() -> None:
+    net, X, y = _tiny()
+    a = hessian_top_eigenvalue(net, X, y, n_iter=31, tol=1e-8)
+    b = hessian_top_eigenvalue(net, X, y, n_iter=31, tol=1e-8, device="cuda")
+    np.testing.assert_allclose(b.eigenvalue, a.eigenvalue, rtol=1e-7)
+    c1 = gradient_covariance(net, X, y)
+    c2 = gradient_covariance(net, X, y, device="cuda")
+    np.testing.assert_allclose(c2.eigenvalues, c1.eigenvalues, rtol=1e-8, atol=1e-14)

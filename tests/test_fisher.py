@@ -128,3 +128,15 @@ def test_bad_input() -> None:
         fisher_trace(net, X, kind="empirical")
     with pytest.raises(InputError, match="n_samples"):
         fisher_trace(net, X, kind="model", n_samples=0)
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu() -> None:
+    net, X = _softmax_regression(seed=1), _X(20)
+    a = fisher_trace(net, X, kind="model_exact")
+    b = fisher_trace(net, X, kind="model_exact", device="cuda")
+    np.testing.assert_allclose(b.traces, a.traces, rtol=1e-8)
+    # label samples are drawn on the CPU: the same on every device
+    a = fisher_trace(net, X, kind="model", n_samples=3, seed=2)
+    b = fisher_trace(net, X, kind="model", n_samples=3, seed=2, device="cuda")
+    np.testing.assert_allclose(b.traces, a.traces, rtol=1e-8)
