@@ -69,7 +69,7 @@ def test_outputs(grid) -> None:
     shares = traj[(traj.metric == "fisher_trace_share")].groupby(["run", "epoch"])["value"].sum()
     np.testing.assert_allclose(shares.to_numpy(), 1.0, rtol=1e-9)
     s = json.loads((out / "settings.json").read_text())
-    assert s["status"] == "done" and s["protocol"]["blur_factor"] == 2.0
+    assert s["status"] == "done" and s["protocol"]["blur_factor"] == 4.0
     assert s["protocol"]["lr_reset"] is False and s["options"]["epochs_mode"] == "after"
     assert s["figures"] == [] and not list(out.glob("*.png"))
     assert "shape (removal)" in text and "lr_reset=False" in text
@@ -197,3 +197,23 @@ def test_shape_checks() -> None:
     assert c["fisher"]["holds"] is False
     c = shape_checks(_summary([0.97, 0.85, 0.90, 0.96], [0, 4, 8], [4, 4, 4]), _fisher([1, 2]))
     assert c["onset"]["holds"] and not c["fisher"]["applicable"]
+
+
+def _idx(path, arr) -> None:
+    import struct
+
+    arr = np.asarray(arr, dtype=np.uint8)
+    head = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    path.write_bytes(head + arr.tobytes())
+
+
+def test_load_split_mnist_folder(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    for pre, n in (("train", 30), ("t10k", 12)):
+        _idx(tmp_path / f"{pre}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        _idx(tmp_path / f"{pre}-labels-idx1-ubyte", np.arange(n) % 10)
+    train, test = load_split(f"mnist:{tmp_path}", n_train=20)
+    assert (len(train), len(test), train.image_shape) == (20, 12, (28, 28))
+    assert float(train.X.max()) <= 1.0
+    again, _ = load_split(f"mnist:{tmp_path}", n_train=20)
+    np.testing.assert_array_equal(again.y, train.y)

@@ -72,8 +72,9 @@ class CriticalPeriodOptions:
         Clean epochs after each deficit (``epochs_mode="after"``), or every run's length
         (``"total"``).
     epochs_mode : {"after", "total"}
-    blur_factor : float, optional
-        Default: 2 for images of side < 16 (8x8 digits: 8 -> 4 -> 8), else 4 (28 -> 7 -> 28).
+    blur_factor : float
+        Blur downsampling factor; 4 is A19's ratio (32 -> 8 -> 32; MNIST 28 -> 7 -> 28; 8x8
+        digits 8 -> 2 -> 8).
     optimizer, learning_rate, momentum, weight_decay, schedule, gamma, batch_size, lr_reset :
         As :class:`~netsci_dl.models.classifier.ClassifierConfig`.
     control : bool
@@ -102,7 +103,7 @@ class CriticalPeriodOptions:
     windows: tuple[int, ...] = (10,)
     epochs: int = 30
     epochs_mode: str = "after"
-    blur_factor: float | None = None
+    blur_factor: float = 4.0
     optimizer: str = "sgd"
     learning_rate: float = 0.05
     momentum: float = 0.9
@@ -207,7 +208,7 @@ def critical_period_tasks(
     ds = load_dataset(data)
     shape = ds.image_shape
     n_classes = int(ds.y.max()) + 1
-    factor = opts.blur_factor or (2.0 if min(shape[-2:]) < 16 else 4.0)
+    factor = float(opts.blur_factor)
     arch = ArchConfig(opts.arch, shape, max(n_classes, 2))
     pairs = [(o, w) for w in opts.windows for o in opts.onsets if w > 0]
     if opts.control:

@@ -10,8 +10,9 @@ Kinds
 -----
 - ``blur``: each image is downsampled by ``factor`` (area averaging to ``round(H / factor) x
   round(W / factor)``), then upsampled back with bilinear interpolation (``align_corners=False``):
-  A19's 32 -> 8 -> 32 is ``factor=4``; MNIST 28 -> 7 -> 28 is ``factor=4``; on the 8x8 digits
-  ``factor=2`` gives 8 -> 4 -> 8 (``factor=4`` would leave 2x2 pixels).
+  A19's 32 -> 8 -> 32 is ``factor=4`` (the default); MNIST 28 -> 7 -> 28 is ``factor=4``; on the
+  8x8 digits ``factor=4`` leaves 2x2 pixels (8 -> 2 -> 8, the study's ratio) and ``factor=2``
+  4x4 (a milder deficit).
 - ``vflip``: images flipped upside down (rows reversed).
 - ``label_permutation``: every label ``c`` replaced by ``perm[c]``, one fixed random derangement
   of the classes (no class keeps its label) for the whole window, drawn from ``seed``.
