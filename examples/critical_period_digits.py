@@ -10,7 +10,7 @@ layer (closed form over classes, 256 clean training images), the top Hessian eig
 The grid is run twice, the second time with the learning-rate schedule restarted at the
 deficit's removal (``lr_reset``). Reconstructions of A19 warn that a decaying learning rate
 alone can make late windows look worse; on the digits that is what happens. Measured on this
-code (2026-11-24): without the reset, final test accuracy is 97.2% (control), 95.0, 95.2, 92.8
+code: without the reset, final test accuracy is 97.2% (control), 95.0, 95.2, 92.8
 and 64.6% for removal at epochs 5, 10, 20, 40 (the study's shape); with the reset it is 96.1,
 97.2, 96.7 and 97.2%: every run recovers to within 1.1 points of the control, so this small net
 shows no critical period of its own. The control's Fisher trace rises to a peak at epoch 5,
