@@ -1,0 +1,99 @@
+"""The measures of one classifier snapshot: a plain function of one snapshot (one table)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["snapshot_measures", "SIDECAR_METRICS"]
+
+SIDECAR_METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr")
+
+
+def snapshot_measures(
+    path: str | os.PathLike,
+    X: Any,
+    y: Any,
+    *,
+    fisher_kind: str = "model_exact",
+    lanczos_iter: int = 20,
+    hutchinson_probes: int = 0,
+    gradcov: bool = True,
+    batch_size: int = 64,
+    seed: int = 0,
+    device: Any = None,
+) -> Any:
+    """Fisher trace per layer and curvature of one classifier snapshot, as one long table.
+
+    Parameters
+    ----------
+    path : a classifier snapshot ``.safetensors`` (with its JSON sidecar for step and epoch)
+    X : (n, n_features) array, y : (n,) int labels
+        The probe set (the same for every snapshot of a run).
+    fisher_kind : {"model_exact", "model", "empirical"}
+        :func:`netsci_dl.analysis.fisher.fisher_trace`.
+    lanczos_iter : int
+        Lanczos iterations for the top Hessian eigenvalue (0: skip).
+    hutchinson_probes : int
+        Rademacher probes for the Hessian trace (0: skip).
+    gradcov : bool
+        Gradient-covariance top eigenvalue and trace (the probe set's ``M x M`` Gram).
+    batch_size, seed, device :
+        Passed to the analyses.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``snapshot step epoch layer metric value``; ``layer`` is a module name or ``"all"``.
+        Metrics: ``fisher_trace`` (+ ``_stderr``, ``_share``, ``_per_param``; prefixed
+        ``empirical_`` for the empirical Fisher), ``hessian_top_eigenvalue`` (+ ``_residual``),
+        ``hessian_trace`` (+ ``_stderr``), ``gradcov_top_eigenvalue``, ``gradcov_trace``, and
+        the sidecar's ``train_loss``, ``train_accuracy``, ``test_loss``, ``test_accuracy``,
+        ``lr`` (layer ``"all"``).
+    """
+    import pandas as pd
+
+    from netsci_dl.analysis._long_table import long_rows
+    from netsci_dl.analysis.curvature import (
+        gradient_covariance,
+        hessian_top_eigenvalue,
+        hessian_trace,
+    )
+    from netsci_dl.analysis.fisher import fisher_trace
+    from netsci_dl.models._classifier_io import load_classifier
+    from netsci_dl.runs import read_sidecar
+
+    p = Path(path)
+    info = read_sidecar(p) or {}
+    model = load_classifier(p, device=device)
+    key = {
+        "snapshot": p.name.removesuffix(".safetensors"),
+        "step": info.get("step"),
+        "epoch": info.get("epoch"),
+    }
+    parts = [
+        fisher_trace(
+            model, X, y, kind=fisher_kind, batch_size=batch_size, seed=seed, device=device
+        ).to_frame(**key)
+    ]
+    if lanczos_iter > 0:
+        parts.append(
+            hessian_top_eigenvalue(
+                model, X, y, n_iter=lanczos_iter, seed=seed, device=device
+            ).to_frame(**key)
+        )
+    if hutchinson_probes > 0:
+        parts.append(
+            hessian_trace(
+                model, X, y, n_probes=hutchinson_probes, seed=seed, device=device
+            ).to_frame(**key)
+        )
+    if gradcov:
+        parts.append(
+            gradient_covariance(model, X, y, batch_size=batch_size, device=device).to_frame(**key)
+        )
+    side = [("all", k, info[k]) for k in SIDECAR_METRICS if info.get(k) is not None]
+    if side:
+        parts.append(long_rows(side, **key))
+    return pd.concat(parts, ignore_index=True)
