@@ -18,6 +18,7 @@ communities, agreement         Leiden / Louvain (igraph), SBM (graph-tool), ARI 
 null models                    layered random replica, rewiring within blocks, shuffles
 sweep                          threshold sweep of the net against its null models
 interactions                   Harsanyi AND/OR interactions, the AND-OR split, per layer
+fisher, curvature              Fisher information per layer; Hessian and gradient-covariance spectra
 =============================  ===============================================================
 
 Implementation modules whose name is a public function's (``_effective_information``,
@@ -57,8 +58,19 @@ from netsci_dl.analysis.distributions import (
     weight_stats,
 )
 from netsci_dl.analysis.emd import EMDResult, emd_matrix, grid_error_bound
+from netsci_dl.analysis.curvature import (
+    GradientCovariance,
+    TopEigenvalue,
+    TraceEstimate,
+    gradient_covariance,
+    hessian_top_eigenvalue,
+    hessian_trace,
+    hutchinson_trace,
+    loss_hvp,
+    top_eigenvalue,
+)
+from netsci_dl.analysis.fisher import FISHER_KINDS, FisherTrace, fisher_trace
 from netsci_dl.analysis.fits import FitResult, fit_distributions
-from netsci_dl.analysis.module_stats import ModuleStatistics
 from netsci_dl.analysis.interactions import (
     AndOrSplit,
     LayerInteractions,
@@ -78,6 +90,7 @@ from netsci_dl.analysis.interactions import (
     strength_by_order,
     zeta_transform,
 )
+from netsci_dl.analysis.module_stats import ModuleStatistics
 from netsci_dl.analysis.modules import (
     FunctionalModules,
     ModuleAnalysis,
@@ -168,4 +181,16 @@ __all__ = [
     "snapshot_changes",
     "strength_by_order",
     "zeta_transform",
+    "FISHER_KINDS",
+    "FisherTrace",
+    "fisher_trace",
+    "GradientCovariance",
+    "TopEigenvalue",
+    "TraceEstimate",
+    "gradient_covariance",
+    "hessian_top_eigenvalue",
+    "hessian_trace",
+    "hutchinson_trace",
+    "loss_hvp",
+    "top_eigenvalue",
 ]

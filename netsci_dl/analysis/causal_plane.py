@@ -267,6 +267,10 @@ def _graph_layers(
         elif (G.meta.get("checkpoint") or {}).get("model_kind") == "mlp":
             # netsci_dl's MLP trainer (models/mlp.py): sigmoid hidden layers, logits out
             per_group = ["identity"] + ["sigmoid"] * (G.n_layers - 2) + ["identity"]
+        elif (G.meta.get("checkpoint") or {}).get("model_kind") == "classifier":
+            # netsci_dl's classifier trainer: its arch's activation in every hidden layer
+            act = str(((G.meta["checkpoint"].get("arch") or {}).get("activation")) or "relu")
+            per_group = ["identity"] + [act] * (G.n_layers - 2) + ["identity"]
         else:
             raise InputError(
                 "the graph does not record the activation of its layers (meta['activations']); "

@@ -113,19 +113,34 @@ def _fits(prev: _Layer | None, nxt: _Layer) -> bool:
     return nxt.n_in == prev.n_out
 
 
-def _shape_chain(layers: list[_Layer]) -> list[_Layer] | None:
-    """The chain the shapes force, when there is exactly one way to follow them; else None."""
-    starts = [a for a in layers if not any(b is not a and _fits(b, a) for b in layers)]
-    if len(starts) != 1:
-        return None
-    chain, left = [starts[0]], [x for x in layers if x is not starts[0]]
-    while left:
-        nxt = [x for x in left if _fits(chain[-1], x)]
-        if len(nxt) != 1:
-            return None
-        chain.append(nxt[0])
-        left.remove(nxt[0])
-    return chain
+def _shape_chain(layers: list[_Layer], max_steps: int = 200_000) -> list[_Layer] | None:
+    """The chain the shapes force, when exactly one ordering of ``layers`` chains; else None.
+
+    A depth-first search over orderings that chain (a convolution never follows a Linear
+    layer), stopping at the second one found, or after ``max_steps`` (then: not unique).
+    """
+    found: list[list[_Layer]] = []
+    steps = 0
+
+    def dfs(chain: list[_Layer], left: list[_Layer]) -> None:
+        nonlocal steps
+        steps += 1
+        if steps > max_steps or len(found) > 1:
+            return
+        if not left:
+            found.append(list(chain))
+            return
+        prev = chain[-1] if chain else None
+        if prev is not None and not prev.conv and any(x.conv for x in left):
+            return  # a convolution would have to follow a Linear layer
+        for i, x in enumerate(left):
+            if _fits(prev, x):
+                chain.append(x)
+                dfs(chain, left[:i] + left[i + 1 :])
+                chain.pop()
+
+    dfs([], list(layers))
+    return found[0] if len(found) == 1 and steps <= max_steps else None
 
 
 def _why_broken(chain: list[_Layer], at: int, hints: list[str]) -> str:

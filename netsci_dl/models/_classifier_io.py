@@ -29,11 +29,15 @@ def save_classifier(model: Any, path: str | os.PathLike, *, meta: dict[str, Any]
     if "arch" not in meta:
         raise InputError("save_classifier: meta must hold 'arch' (ArchConfig.to_dict())")
     p = Path(path)
+    state = _state(model)
     with atomic_path(p) as tmp:
         save_file(
-            _state(model),
+            state,
             str(tmp),
-            metadata={"netsci_dl": json.dumps(dict(meta, model_kind="classifier"))},
+            # the module order: safetensors sorts its keys, netsci_dl.load reads this instead
+            metadata={
+                "netsci_dl": json.dumps(dict(meta, model_kind="classifier", order=list(state)))
+            },
         )
     return p
 

@@ -165,7 +165,11 @@ def _save(
         save_file(
             params,
             str(tmp),
-            metadata={"netsci_dl": json.dumps(dict(meta, layer=0, epoch=epoch, step=epoch))},
+            metadata={
+                "netsci_dl": json.dumps(
+                    dict(meta, layer=0, epoch=epoch, step=epoch, order=list(params))
+                )
+            },
         )
     with atomic_path(folder / f"{stem}.json") as tmp:  # the sidecar last: marks it complete
         tmp.write_text(json.dumps(dict(info, file=model.name), indent=2) + "\n")
@@ -352,7 +356,11 @@ def train_mlp(
             save_file(
                 state,
                 str(tmp),
-                metadata={"netsci_dl": json.dumps(dict(meta, epoch=cfg.epochs, step=cfg.epochs))},
+                metadata={
+                    "netsci_dl": json.dumps(
+                        dict(meta, epoch=cfg.epochs, step=cfg.epochs, order=list(state))
+                    )
+                },
             )
         with atomic_path(run / "history.json") as tmp:
             tmp.write_text(json.dumps({"records": history}, indent=2) + "\n")
