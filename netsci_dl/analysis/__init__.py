@@ -50,14 +50,6 @@ from netsci_dl.analysis.assortativity import (
     strength_assortativity,
 )
 from netsci_dl.analysis.causal_plane import LayerEI, LayerEIOptions, layer_causal_plane, layer_ei
-from netsci_dl.analysis.distributions import (
-    ccdf,
-    degree,
-    log_binned_histogram,
-    strength,
-    weight_stats,
-)
-from netsci_dl.analysis.emd import EMDResult, emd_matrix, grid_error_bound
 from netsci_dl.analysis.curvature import (
     GradientCovariance,
     TopEigenvalue,
@@ -69,6 +61,14 @@ from netsci_dl.analysis.curvature import (
     loss_hvp,
     top_eigenvalue,
 )
+from netsci_dl.analysis.distributions import (
+    ccdf,
+    degree,
+    log_binned_histogram,
+    strength,
+    weight_stats,
+)
+from netsci_dl.analysis.emd import EMDResult, emd_matrix, grid_error_bound
 from netsci_dl.analysis.fisher import FISHER_KINDS, FisherTrace, fisher_trace
 from netsci_dl.analysis.fits import FitResult, fit_distributions
 from netsci_dl.analysis.interactions import (
