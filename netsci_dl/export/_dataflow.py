@@ -531,19 +531,36 @@ class _Resolver:
         v = self._val(op)
         nd_out = op.attrs.get("ndim_out")
         shape = op.attrs.get("shape")
+        in_shape = op.attrs.get("in_shape")
         if nd_out is None and shape is not None:
             nd_out = len(shape)
+        grp = self.groups[v.group]
+        if shape is not None and in_shape is not None and tuple(shape) == tuple(in_shape):
+            self.vals[i] = _Val(v.group, v.layout, v.k)  # a no-op reshape
+            return
         if v.layout == "spatial":
             if nd_out == 2:
-                C = self.groups[v.group].size
+                C = grp.size
                 k = int(shape[1]) // C if shape is not None and C else None
                 self.vals[i] = _Val(v.group, "flat", k)
                 return
             raise InputError(
-                f"{self._where(op)} reshapes the feature map of {self.groups[v.group].name!r} "
+                f"{self._where(op)} reshapes the feature map of {grp.name!r} "
                 f"into {nd_out if nd_out is not None else 'an unknown number of'} axes: only a "
                 "flatten to (batch, features) keeps channels apart"
             )
+        touched = any(s == v.group or d == v.group for s, d, _ in self.pieces)
+        if grp.origin == "input" and not touched and nd_out is not None and nd_out >= 4:
+            # the model's input (rows) reshaped into images: its units are the image channels
+            C = int(shape[1]) if shape is not None else op.attrs.get("channels")
+            if C is None:
+                raise InputError(
+                    f"{self._where(op)} reshapes the input into images of unknown channels; "
+                    "pass example_input=..."
+                )
+            grp.size = int(C)
+            self.vals[i] = _Val(v.group, "spatial")
+            return
         if v.layout == "flat":
             self.vals[i] = _Val(v.group, "flat", v.k)
             return

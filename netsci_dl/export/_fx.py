@@ -464,9 +464,12 @@ def function_op(name: str, args: list, kw: dict, ctx: Any, node_name: str) -> Op
         s = ctx.out_shape()
         if s is not None:
             n_out = len(s)
-        return Op(
-            "reshape", ids[:1], node_name, attrs={"ndim_out": n_out, **({"shape": s} if s else {})}
-        )
+        attrs: dict[str, Any] = {"ndim_out": n_out, "in_shape": ctx.in_shape(0)}
+        if s:
+            attrs["shape"] = s
+        elif len(rest) >= 2 and isinstance(rest[1], int):
+            attrs["channels"] = int(rest[1])  # (batch, C, ...): C from the call itself
+        return Op("reshape", ids[:1], node_name, attrs=attrs)
     if name in (
         "permute",
         "transpose",
