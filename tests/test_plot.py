@@ -162,6 +162,7 @@ def test_display_name_is_safe_for_svg(name, shown):
     plt.close(fig)
 
 
+@pytest.mark.filterwarnings("ignore:Glyph")
 def test_raw_hostile_name_breaks_svg():
     """The check itself fails when a name is not sanitised (what display_name prevents)."""
     from netsci_dl.plot._base import pyplot

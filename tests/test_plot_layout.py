@@ -9,6 +9,8 @@ summary is assembled here from arrays computed directly on the graph's edges.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.stats as st
@@ -46,12 +48,13 @@ def _chain(L: int, *, seed: int = 0, hostile: bool = False) -> LayeredGraph:
 
 
 def _dag(*, hostile: bool = False) -> LayeredGraph:
-    """A 6-group DAG: a chain with two skip connections (one an identity block)."""
+    """A 7-group DAG: a chain 0-1-2-3-4-6 with two skip connections (one an identity block)
+    and a side head 2 -> 5 (group 5 is a sink in the middle of the order)."""
     rng = np.random.default_rng(7)
-    sizes = (12, 10, 10, 8, 8, 5)
-    src = (0, 1, 2, 3, 4, 1, 0)
-    dst = (1, 2, 3, 4, 5, 3, 4)
-    kinds = ("weight",) * 5 + ("identity", "weight")
+    sizes = (12, 10, 10, 8, 8, 5, 4)
+    src = (0, 1, 2, 3, 4, 1, 0, 2)
+    dst = (1, 2, 3, 4, 6, 3, 4, 5)
+    kinds = ("weight",) * 5 + ("identity", "weight", "weight")
     blocks = []
     for s, d, k in zip(src, dst, kinds):
         if k == "identity":
@@ -59,8 +62,8 @@ def _dag(*, hostile: bool = False) -> LayeredGraph:
         else:
             blocks.append(rng.normal(0, 1, (sizes[s], sizes[d])).astype(np.float32))
     return LayeredGraph(
-        sizes, tuple(blocks), layer_names=_names(6, hostile), block_src=src, block_dst=dst,
-        block_kinds=kinds, meta={"edge_weight": ["weight"] * 7},
+        sizes, tuple(blocks), layer_names=_names(7, hostile), block_src=src, block_dst=dst,
+        block_kinds=kinds, meta={"edge_weight": ["weight"] * 8},
     )  # fmt: skip
 
 
@@ -126,6 +129,7 @@ def _dag_summary(G: LayeredGraph, name: str = "dag net") -> StructureSummary:
     )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=2)
 def _summaries(case: str):
     hostile = case.endswith("hostile")
     if case.startswith("dag"):
@@ -142,10 +146,10 @@ def _summaries(case: str):
 
 
 _SLOW = pytest.mark.slow  # each case draws five figures (seconds on a loaded machine)
-#: the default run covers the DAG with hostile names (6 layers, 7 blocks: panels wrap onto a
-#: second row); --runslow adds chains of 2, 4, 6 and 9 layers
+#: the default run covers 9 layers and the DAG with hostile names (7 groups, 8 blocks);
+#: --runslow adds chains of 2, 4 and 6 layers and the rest
 CASES = [
-    *(pytest.param(f"{L}-layers", marks=_SLOW) for L in DEPTHS),
+    *(pytest.param(f"{L}-layers", marks=() if L == 9 else _SLOW) for L in DEPTHS),
     pytest.param("dag", marks=_SLOW),
     "dag-hostile",
     pytest.param("4-hostile", marks=_SLOW),
@@ -166,35 +170,43 @@ def _check(fig, *, max_cols: int = MAX_COLS) -> None:
     pyplot().close(fig)
 
 
+FIGURES = ("weights", "strength", "knn", "degree_strength", "degree_ccdf")
+
+
+@pytest.mark.parametrize("figure", FIGURES)
 @pytest.mark.parametrize("case", CASES)
-def test_structure_figures_layout(case):
+def test_structure_figures_layout(case, figure):
     G, S, R = _summaries(case)
     nb, L = G.n_blocks, G.n_layers
-    fig = structure.plot_weight_distributions(S, reference=R, G=G)
-    assert len(fig.axes) == nb
-    labels = [ax.get_xlabel() for ax in fig.axes]
-    if case.startswith("dag"):
-        assert "identity (skip, 1 per unit)" in labels[5] and "signed weight" in labels[0]
-        assert (
-            fig.axes[5].get_title().startswith(structure.display_name(G.block_names[5], max_len=40))
-        )
+    if figure == "weights":
+        fig = structure.plot_weight_distributions(S, reference=R, G=G)
+        assert len(fig.axes) == nb
+        labels = [ax.get_xlabel() for ax in fig.axes]
+        if case.startswith("dag"):
+            assert labels[5].startswith("identity (skip, 1 per unit)")
+            assert labels[0].startswith("signed weight")
+            want = structure.display_name(G.block_names[5], max_len=40)
+            assert fig.axes[5].get_title().startswith(want)
+        else:
+            assert labels[0].startswith("kernel l2 norm")
+            assert nb == 1 or labels[-1].startswith("signed weight")
+    elif figure == "strength":
+        fig = structure.plot_strength_distributions(S, reference=R, G=G)
+        assert len(fig.axes) == L
+        # a sink (no outgoing block: the last group, and a side head of the DAG) shows s_down
+        sinks = [l for l in range(L) if l not in G.block_src]
+        for l, ax in enumerate(fig.axes):
+            assert ("(s_down)" if l in sinks else "(s_up)") in ax.get_title()
+        assert len(sinks) == (2 if case.startswith("dag") else 1)
+    elif figure == "knn":
+        fig = structure.plot_knn(S, reference=R, G=G)
+        assert len(fig.axes) == 1 + nb
+    elif figure == "degree_strength":
+        fig = structure.plot_degree_strength(S, G=G)
+        assert len(fig.axes) == L
     else:
-        assert labels[0].startswith("kernel l2 norm")
-        assert nb == 1 or labels[-1].startswith("signed weight")
-    _check(fig)
-    fig = structure.plot_strength_distributions(S, reference=R, G=G)
-    assert len(fig.axes) == L
-    # a sink shows s_down, every other layer s_up
-    assert "(s_down)" in fig.axes[-1].get_title() and "(s_up)" in fig.axes[0].get_title()
-    _check(fig)
-    fig = structure.plot_knn(S, reference=R, G=G)
-    assert len(fig.axes) == 1 + nb
-    _check(fig)
-    fig = structure.plot_degree_strength(S, G=G)
-    assert len(fig.axes) == L
-    _check(fig)
-    fig = structure.plot_degree_ccdf(S, reference=R, G=G)
-    assert fig.axes[0].get_xscale() == "log"
+        fig = structure.plot_degree_ccdf(S, reference=R, G=G)
+        assert fig.axes[0].get_xscale() == "log"
     _check(fig)
 
 
@@ -259,19 +271,24 @@ def _module_inputs(k: int, *, seed: int = 0):
     return mods, rfs, stats, ag, D
 
 
+_MODULE_FIGURES = ("dendrogram", "rfs", "profiles", "members", "agreement")
+
+
+@pytest.mark.parametrize("figure", _MODULE_FIGURES)
 @pytest.mark.parametrize("k", [pytest.param(3, marks=_SLOW), 12, pytest.param(20, marks=_SLOW)])
-def test_module_figures_layout(k):
+def test_module_figures_layout(k, figure):
     from netsci_dl.plot import modules as M
 
     mods, rfs, stats, ag, D = _module_inputs(k)
-    for fig in (
-        M.plot_dendrogram(mods, title="layer h1\x07: EMD"),
-        M.plot_module_rfs(stats),
-        M.plot_module_profiles(stats, value="kernel l2 norm"),
-        M.plot_module_members(rfs, mods.labels, emd=D, n_members=4, title="h1\ufffe"),
-        M.plot_agreement(ag, title="h1 $x"),
-    ):
-        _check(fig, max_cols=50)  # member rows are modules, not panels
+    make = {
+        "dendrogram": lambda: M.plot_dendrogram(mods, title="layer h1\x07: EMD"),
+        "rfs": lambda: M.plot_module_rfs(stats),
+        "profiles": lambda: M.plot_module_profiles(stats, value="kernel l2 norm"),
+        "members": lambda: M.plot_module_members(rfs, mods.labels, emd=D, n_members=4,
+                                                 title="h1\ufffe"),
+        "agreement": lambda: M.plot_agreement(ag, title="h1 $x"),
+    }  # fmt: skip
+    _check(make[figure](), max_cols=50)  # member rows are modules, not panels
 
 
 @pytest.mark.parametrize(
