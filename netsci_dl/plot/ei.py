@@ -84,7 +84,7 @@ def noise_floor(T: Any) -> np.ndarray:
 
 def _model_name(T: Any, name: str | None) -> str:
     if name:
-        return display_name(name)
+        return display_name(name, max_len=60)
     sizes = T.settings.get("layer_sizes") or []
     return "-".join(str(s) for s in sizes) or "model"
 
