@@ -112,7 +112,6 @@ def main() -> None:
         plot_causal_plane(
             T, name=f"{name} MLP {'-'.join(map(str, T.settings['layer_sizes']))}", ax=ax
         )
-    fig.tight_layout()
     png, _ = save_figure(fig, out / "causal_planes")
     print(f"\nwrote {png} (and .svg); total {time.perf_counter() - t_all:.1f} s")
 

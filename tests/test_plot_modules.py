@@ -80,3 +80,27 @@ def test_agreement_heatmap(tmp_path):
     assert ax.get_xlabel() == "community" and ax.get_ylabel() == "module"
     save_figure(fig, tmp_path / "ag")
     assert (tmp_path / "ag.png").is_file()
+
+
+def test_module_profiles_error_bars_never_below_zero():
+    from types import SimpleNamespace
+
+    from netsci_dl.plot.modules import plot_module_profiles
+
+    m = np.array([1.0, 3.0, 0.5])
+    sd = np.array([2.0, 1.0, 4.0])  # mean - sd < 0 for modules 0 and 2
+    s = SimpleNamespace(degree_mean=m, degree_sd=sd, knn_mean=m + 1, knn_sd=2 * sd,
+                        strength_mean=m - 2, strength_sd=sd, size=np.array([4, 3, 2]))  # fmt: skip
+    fig = plot_module_profiles(s)
+    (ax_knn, ax_s) = fig.axes
+    for ax, (xlo, ylo) in ((ax_knn, (m - np.minimum(sd, m), m + 1 - np.minimum(2 * sd, m + 1))),
+                           (ax_s, (m - 2 - sd, m - np.minimum(sd, m)))):  # fmt: skip
+        xerr, yerr = ax.containers[0].lines[2]
+        x0 = np.array([seg[:, 0].min() for seg in xerr.get_segments()])
+        y0 = np.array([seg[:, 1].min() for seg in yerr.get_segments()])
+        np.testing.assert_allclose(x0, xlo)
+        np.testing.assert_allclose(y0, ylo)
+    assert (ylo := y0).min() >= 0  # degree: lower bars stop at 0
+    y_top = np.array([seg[:, 1].max() for seg in yerr.get_segments()])
+    np.testing.assert_allclose(y_top, m + sd)  # the upper bars keep the full sd
+    assert ylo.size == 3

@@ -59,7 +59,7 @@ def causal_plane(
 
     from netsci_dl.analysis.trajectory import ei_trajectory
     from netsci_dl.io._atomic import atomic_path, check_writable
-    from netsci_dl.plot.ei import ei_figures
+    from netsci_dl.plot.ei import ei_figures, noise_floor
 
     folder = Path(out)
     names = ["trajectory.csv", "trajectory.json"] + [
@@ -88,7 +88,9 @@ def causal_plane(
         T.to_frame().to_csv(tmp, index=False)
     with atomic_path(folder / "trajectory.json") as tmp:
         tmp.write_text(json.dumps(T.to_dict(), indent=2) + "\n")
-    ei_figures(T, folder, name=name)
+    ei_figures(
+        T, folder, name=name, noise_floor=noise_floor(T), block_names=T.settings.get("blocks")
+    )
     blocks = T.settings["blocks"]
     lengths = ", ".join(f"{blocks[i]}: {v:.2f}" for i, v in enumerate(T.path_lengths()))
     click.echo(f"{T.n_snapshots} snapshots; causal-plane path lengths (bits): {lengths}")

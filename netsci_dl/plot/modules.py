@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
-from netsci_dl.plot._base import new_figure, pyplot
+from netsci_dl.plot._base import (
+    MAX_COLS,
+    display_name,
+    legend_right,
+    new_figure,
+    pyplot,
+    series_colors,
+    wrap,
+)
 
 __all__ = [
     "plot_dendrogram",
@@ -48,8 +56,10 @@ def plot_dendrogram(modules: Any, *, title: str = "") -> Any:
     )
     ax.axhline(modules.cut_height, color="crimson", ls="--", lw=1)
     ax.set_ylabel("EMD merge height (pixels)")
-    ax.set_xlabel(f"units ({n}), cut into k = {modules.k} modules")
-    ax.set_title(title or f"{modules.method} linkage, cophenetic r = {modules.cophenetic:.3f}")
+    ax.set_xlabel(f"units ({n}), cut into k = {modules.k} modules (dashed: the cut)")
+    head = display_name(title, max_len=80) if title else ""
+    head = head or f"{modules.method} linkage, cophenetic r = {modules.cophenetic:.3f}"
+    ax.set_title(wrap(head, 6.4, fontsize=11), fontsize=11)
     return fig
 
 
@@ -72,65 +82,95 @@ def plot_module_rfs(stats: Any, *, which: str = "mean", title: str = "") -> Any:
     if rf.ndim == 2:
         rf = rf[:, None, :]
     k = rf.shape[0]
-    ncols = int(min(k, 5))
-    nrows = int(np.ceil(k / ncols))
+    ncols = int(max(min(k, MAX_COLS), 1))
+    nrows = int(np.ceil(k / ncols)) or 1
     plt = pyplot()
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.8 * ncols, 1.9 * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(1.8 * ncols, 1.9 * nrows + 0.4), squeeze=False, layout="constrained"
+    )
     for j, ax in enumerate(axes.ravel()):
         ax.set_axis_off()
         if j < k:
             lim = float(np.abs(rf[j]).max()) or 1.0
             ax.imshow(rf[j], cmap="RdBu_r", vmin=-lim, vmax=lim)
             ax.set_title(f"m{j} (n={int(stats.size[j])})", fontsize=8)
-    fig.suptitle(title or f"{which} receptive field per module")
+    head = display_name(title, max_len=80) if title else f"{which} receptive field per module"
+    fig.suptitle(wrap(head + " (red > 0 > blue)", 1.8 * ncols - 0.2, fontsize=10), fontsize=10)
     return fig
 
 
-def plot_module_profiles(stats: Any, *, title: str = "") -> Any:
-    """T18's panels per module: k_nn vs degree and degree vs strength (means +/- sd).
+def _nonneg_err(mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """``(2, k)`` asymmetric error of ``mean +/- sd`` for a quantity that is never negative:
+    the lower bar stops at 0."""
+    m = np.asarray(mean, np.float64)
+    d = np.asarray(sd, np.float64)
+    return np.vstack([np.minimum(d, np.maximum(m, 0.0)), d])
+
+
+def plot_module_profiles(stats: Any, *, title: str = "", value: str = "signed weight") -> Any:
+    """T18's panels per module: k_nn vs degree and degree vs strength (means, bars +/- 1 sd).
+
+    Degree and k_nn are never negative: their bars are asymmetric, the lower one stopping at 0;
+    strength (a signed sum) keeps symmetric bars. Modules are told apart by colour and marker,
+    named in the legend at the right (with their sizes); marker area grows with module size.
+
+    Parameters
+    ----------
+    stats : ModuleStatistics
+    title : str
+    value : str
+        What the strength sums, for its axis label (e.g. from
+        :func:`netsci_dl.plot._base.block_value_names`).
 
     Examples
     --------
     >>> import numpy as np
     >>> from types import SimpleNamespace
     >>> z = np.array([1.0, 2.0])
-    >>> s = SimpleNamespace(degree_mean=z, degree_sd=z / 4, knn_mean=z, knn_sd=z / 4,
+    >>> s = SimpleNamespace(degree_mean=z, degree_sd=z * 2, knn_mean=z, knn_sd=z / 4,
     ...                     strength_mean=z, strength_sd=z / 4, size=np.array([3, 2]))
     >>> fig = plot_module_profiles(s); len(fig.axes)
     2
+    >>> float(fig.axes[0].get_xlim()[0]) >= -0.5   # no bar below zero degree
+    True
     """
-    fig, axes = new_figure(2)
+    from matplotlib.lines import Line2D
+
+    fig, axes = new_figure(2, width=3.6, height=3.4)
     size = np.asarray(stats.size, np.float64)
-    area = 20 + 180 * size / max(size.max(), 1)
-    for ax, (x, xs, y, ys, xl, yl) in zip(
-        axes,
-        [
-            (
-                stats.degree_mean,
-                stats.degree_sd,
-                stats.knn_mean,
-                stats.knn_sd,
-                "degree k (thresholded)",
-                "k_nn",
-            ),
-            (
-                stats.strength_mean,
-                stats.strength_sd,
-                stats.degree_mean,
-                stats.degree_sd,
-                "strength s (full graph)",
-                "degree k",
-            ),
-        ],
-    ):
-        ax.errorbar(x, y, xerr=xs, yerr=ys, fmt="none", ecolor="0.6", lw=0.8)
-        sc = ax.scatter(x, y, s=area, c=np.arange(size.size), cmap="tab20", edgecolor="k", lw=0.4)
-        for j in range(size.size):
-            ax.annotate(str(j), (x[j], y[j]), fontsize=7, ha="center", va="center")
+    k = size.size
+    area = 20 + 160 * size / max(size.max(), 1) if k else size
+    colors = series_colors(k)
+    marks = "osD^v<>ph"
+    dm, ds = np.asarray(stats.degree_mean, float), np.asarray(stats.degree_sd, float)
+    panels = [
+        (dm, _nonneg_err(dm, ds), np.asarray(stats.knn_mean, float),
+         _nonneg_err(stats.knn_mean, stats.knn_sd), "degree k (thresholded graph)",
+         "mean neighbour degree k_nn"),
+        (np.asarray(stats.strength_mean, float), np.asarray(stats.strength_sd, float), dm,
+         _nonneg_err(dm, ds), wrap(f"strength s = sum of {value} (full graph)", 3.2),
+         "degree k (thresholded graph)"),
+    ]  # fmt: skip
+    for ax, (x, xe, y, ye, xl, yl) in zip(axes, panels):
+        ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="none", ecolor="0.6", lw=0.8, zorder=1)
+        for j in range(k):
+            ax.scatter(x[j], y[j], s=area[j], color=colors[j], marker=marks[(j // 20) % 9],
+                       edgecolor="k", lw=0.4, zorder=2)  # fmt: skip
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
-        del sc
-    fig.suptitle(title or "module profiles (mean +/- sd; area ~ module size)")
+    handles = [
+        Line2D([], [], color=colors[j], marker=marks[(j // 20) % 9], ls="", mec="k", mew=0.4)
+        for j in range(k)
+    ]
+    labels = [f"m{j} (n={int(size[j])})" for j in range(k)]
+    lw = legend_right(axes[1], handles, labels, title="module", fontsize=7)
+    fig.set_figwidth(7.4 + lw)
+    head = display_name(title, max_len=80) if title else "module profiles"
+    fig.suptitle(
+        wrap(head + ": means, bars +/- 1 sd (degree and k_nn: the lower bar stops at 0)",
+             6.8 + lw, fontsize=10),
+        fontsize=10,
+    )  # fmt: skip
     return fig
 
 
@@ -214,10 +254,11 @@ def plot_module_members(
     fig, axes = plt.subplots(
         nrows,
         ncols,
-        figsize=(cell * ncols + 0.8, cell * aspect * nrows + 0.9),
+        figsize=(cell * ncols + 0.8, cell * aspect * nrows + 1.0),
         squeeze=False,
-        gridspec_kw={"wspace": 0.08, "hspace": 0.12},
+        layout="constrained",
     )
+    fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
     for ax in axes.ravel():
         ax.set_axis_off()
     for m in range(k):
@@ -241,17 +282,12 @@ def plot_module_members(
                 )
             if r == 0:
                 ax.set_title("mean" if j == 0 else f"#{j}", fontsize=8)
-    fig.suptitle(
-        title
-        or (
-            "mean RF (left) and members per module"
-            + (", most typical first" if emd is not None else "")
-            + "; colour scale per panel, centred at 0"
-        ),
-        fontsize=10,
-        y=1 - 0.1 / fig.get_figheight(),
-    )
-    fig.subplots_adjust(top=1 - 0.6 / fig.get_figheight())
+    head = display_name(title, max_len=80) if title else (
+        "mean RF (left) and members per module"
+        + (", most typical first" if emd is not None else "")
+        + "; colour scale per panel, centred at 0"
+    )  # fmt: skip
+    fig.suptitle(wrap(head, max(fig.get_figwidth() - 0.3, 2.0), fontsize=10), fontsize=10)
     return fig
 
 
@@ -307,34 +343,36 @@ def plot_community_layers(
     rest = rank[max_communities:]
     rows = [T[keep]]
     names = [str(i) for i in keep]
-    for part, label in ((rest, "other"), (single, "single-\ntons")):
+    for part, label in ((rest, "other"), (single, "singletons")):
         if part.size:
             rows.append(T[part].sum(axis=0, keepdims=True))
-            names.append(f"{label}\n({part.size})")
+            names.append(f"{label} ({part.size})")
     M = np.vstack(rows) if rows else np.zeros((0, L), np.int64)
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(max(4.2, 0.3 * len(names) + 2.2), 3.6))
-    colors = plt.get_cmap("tab10")
+    width = max(3.6, 0.3 * len(names) + 1.6)
+    fig, ax = plt.subplots(figsize=(width, 3.6), layout="constrained")
+    colors = series_colors(L)
     bottom = np.zeros(len(names))
     x = np.arange(len(names))
     for li in range(L):
-        ax.bar(
-            x,
-            M[:, li],
-            bottom=bottom,
-            color=colors(li % 10),
-            edgecolor="white",
-            lw=0.4,
-            label=f"{G.layer_names[li]} ({G.layer_sizes[li]})",
-        )
+        ax.bar(x, M[:, li], bottom=bottom, color=colors[li], edgecolor="white", lw=0.4,
+               label=f"{display_name(G.layer_names[li], max_len=24)} ({G.layer_sizes[li]})")  # fmt: skip
         bottom += M[:, li]
     ax.set_xticks(x)
-    ax.set_xticklabels(names, fontsize=7, rotation=90 if len(names) > 12 else 0)
-    ax.set_xlabel("community (largest first; pooled bars: number of communities)")
+    slot = (width - 1.2) / max(len(names), 1)  # inches per bar
+    wide = max((len(n) for n in names), default=0) * 0.6 * 7 / 72 > 0.9 * slot
+    ax.set_xticklabels(names, fontsize=7, rotation=90 if wide else 0)
+    ax.set_xlabel(
+        wrap("community (largest first; pooled bars: number of communities)", width - 1.0)
+    )
     ax.set_ylabel("nodes")
-    ax.legend(title="layer", fontsize=7, title_fontsize=8, loc="upper right")
+    lw = legend_right(ax, title="layer", fontsize=7)
+    fig.set_figwidth(width + lw)
     method = getattr(partition, "method", None)
-    ax.set_title(title or (f"{method + ': ' if method else ''}{c} communities, nodes per layer"))
+    head = display_name(title, max_len=80) if title else (
+        f"{display_name(method) + ': ' if method else ''}{c} communities, nodes per layer"
+    )  # fmt: skip
+    ax.set_title(wrap(head, width - 0.8, fontsize=11), fontsize=11)
     return fig
 
 
@@ -371,7 +409,8 @@ def plot_agreement(
     Cm = np.asarray(agreement.contingency)
     ra, cb = Cm.shape
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(min(3.4 + 0.34 * cb, 14.0), min(1.6 + 0.2 * ra, 10.0)))
+    w, h = min(3.6 + 0.34 * cb, 14.0), min(2.0 + 0.2 * ra, 10.0)
+    fig, ax = plt.subplots(figsize=(w, h), layout="constrained")
     im = ax.imshow(
         Cm,
         cmap="Blues",
@@ -381,28 +420,28 @@ def plot_agreement(
         vmax=max(int(Cm.max()) if Cm.size else 1, 1),
     )
     ax.grid(False)
-    ax.set_xticks(np.arange(cb))
+    # one tick label per row / column while they fit (7 pt), else every step-th
+    cstep = max(1, int(np.ceil(cb * 0.16 / max(w - 2.4, 0.5))))
+    rstep = max(1, int(np.ceil(ra * 0.16 / max(h - 1.6, 0.5))))
+    ax.set_xticks(np.arange(0, cb, cstep))
     ax.set_xticklabels(
-        [str(v) for v in agreement.labels_b], fontsize=7, rotation=90 if cb > 15 else 0
+        [display_name(v, max_len=12) for v in list(agreement.labels_b)[::cstep]],
+        fontsize=7,
+        rotation=90 if cb > 15 else 0,
     )
-    ax.set_yticks(np.arange(ra))
-    ax.set_yticklabels([str(v) for v in agreement.labels_a], fontsize=7)
-    ax.set_xlabel(col_label)
-    ax.set_ylabel(row_label)
+    ax.set_yticks(np.arange(0, ra, rstep))
+    ax.set_yticklabels([display_name(v, max_len=12) for v in list(agreement.labels_a)[::rstep]],
+                       fontsize=7)  # fmt: skip
+    ax.set_xlabel(display_name(col_label, max_len=60))
+    ax.set_ylabel(display_name(row_label, max_len=60))
     if ra <= 30 and cb <= 30 and Cm.size:
         hi = Cm.max() / 2
         for (i, j), v in np.ndenumerate(Cm):
             if v:
-                ax.text(
-                    j,
-                    i,
-                    str(int(v)),
-                    ha="center",
-                    va="center",
-                    fontsize=6,
-                    color="white" if v > hi else "black",
-                )
+                ax.text(j, i, str(int(v)), ha="center", va="center", fontsize=6,
+                        color="white" if v > hi else "black")  # fmt: skip
     fig.colorbar(im, ax=ax, label="units", shrink=0.8)
-    head = f"{title}: " if title else ""
-    ax.set_title(f"{head}ARI = {agreement.ari:.3f}, NMI = {agreement.nmi:.3f}", fontsize=10)
+    head = f"{display_name(title, max_len=60)}: " if title else ""
+    text = f"{head}ARI = {agreement.ari:.3f}, NMI = {agreement.nmi:.3f}"
+    ax.set_title(wrap(text, w - 1.4, fontsize=10), fontsize=10)
     return fig

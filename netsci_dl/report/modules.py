@@ -214,9 +214,7 @@ def modules_section(
             figs / "modules_members",
         ),
         "profiles": save_figure(
-            plot_module_profiles(
-                stats, title=(f"{title}: module profiles (mean +/- sd; area ~ size)")
-            ),
+            plot_module_profiles(stats, title=title),
             figs / "modules_profiles",
         ),
         "communities": save_figure(

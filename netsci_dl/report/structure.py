@@ -102,7 +102,7 @@ def _figs(ctx: ReportContext) -> dict[str, tuple[Path, Path]]:
     cache = ctx.folder / ".figs.json"
     if cache.exists():
         return {k: (Path(a), Path(b)) for k, (a, b) in json.loads(cache.read_text()).items()}
-    figs = structure_figures(ctx.summary, ctx.figures, reference=ctx.reference)
+    figs = structure_figures(ctx.summary, ctx.figures, reference=ctx.reference, G=ctx.G)
     cache.write_text(json.dumps({k: [str(a), str(b)] for k, (a, b) in figs.items()}))
     return figs
 
@@ -110,11 +110,11 @@ def _figs(ctx: ReportContext) -> dict[str, tuple[Path, Path]]:
 def weights_section(ctx: ReportContext) -> Section:
     figs = _figs(ctx)
     png = figs["weights"][0]
-    kinds = sorted(set(ctx.summary.block_values))
-    what = " and ".join(_VALUE_NAMES.get(k, k) for k in kinds) or "signed weight"
+    names = _weight_values(ctx.G)
+    what = " and ".join(dict.fromkeys(names)) or "signed weight"
     body = figure_html(ctx, png, f"Distribution of the edge values per block: {what} (density)")
     df = ctx.summary.blocks_frame()
-    df.insert(0, "value", [_VALUE_NAMES.get(v, v) for v in ctx.summary.block_values] + ["(all)"])
+    df.insert(0, "value", [*names, "(all)"][: len(df)])
     body += table_html(df) + notes_html([n for n in ctx.summary.notes if n.startswith("block")])
     return Section("Weights", body, files=tuple(rel(ctx, p) for p in figs["weights"]))
 
@@ -144,12 +144,7 @@ def degree_section(ctx: ReportContext) -> Section:
     body = figure_html(
         ctx, figs["degree_ccdf"][0], "Degree CCDF (log-log) with the power-law tail fit"
     )
-    verdict = (
-        f"Best: <b>{html.escape(str(fit.best))}</b>: it wins every significant Vuong comparison."
-        if fit.best is not None
-        else "No candidate wins every significant Vuong comparison: the data do not single out "
-        "one distribution."
-    )
+    verdict = html.escape(fit.verdict)
     body += (
         f"<p>Fits of the total degree (k &gt; 0), tail k &ge; {fmt(fit.xmin)} ({fit.n_tail} of "
         f"{fit.n} nodes): {html.escape(fit.method)}. {verdict}</p>"
@@ -232,16 +227,12 @@ def nodes_section(ctx: ReportContext) -> Section:
     )
 
 
-_VALUE_NAMES = {
-    "signed weight": "signed weight",
-    "kernel l2": "kernel l2 norm",
-    "kernel l1": "kernel l1 norm",
-    "kernel max_abs": "kernel max |w|",
-    "identity": "identity (1)",
-}
-
-
 def _values(G: object) -> list[str]:
-    from netsci_dl.threshold import block_value_kinds
+    """What each block of ``G`` holds, for the page (the figures' own names)."""
+    from netsci_dl.plot._base import block_value_names
 
-    return [_VALUE_NAMES.get(v, v) for v in block_value_kinds(G)]
+    return list(block_value_names(G))
+
+
+def _weight_values(G: object) -> list[str]:
+    return [v for v, k in zip(_values(G), G.block_kinds) if k != "identity"]
