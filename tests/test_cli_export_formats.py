@@ -40,7 +40,7 @@ def test_export_graphml_thresholded(model_pt, tmp_path):
 @pytest.mark.parametrize("suffix", [".graphml", ".graphml.gz", ".gexf", ".npz"])
 def test_export_formats_from_suffix(model_pt, tmp_path, suffix):
     out = tmp_path / f"net{suffix}"
-    r = run("export", model_pt, "-o", out, "--undirected")
+    r = run("export", model_pt, "-o", out, "--undirected", "--threshold", "none")
     assert r.exit_code == 0, r.output
     assert out.exists()
     if suffix == ".gexf":
