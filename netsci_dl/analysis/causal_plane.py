@@ -429,6 +429,7 @@ def layer_causal_plane(
     *,
     activations: str | Sequence[str] = "sigmoid",
     in_range: tuple[float, float] | None = None,
+    n_jobs: int | None = None,
     **kw: Any,
 ) -> tuple[LayerEI, ...]:
     """Every layer's EI, sensitivity and degeneracy: its point in the causal plane.
@@ -444,6 +445,11 @@ def layer_causal_plane(
     in_range : (low, high), optional
         Input noise range of the first layer (default (0, 1)); later layers take the output
         range of the activation feeding them (sigmoid (0, 1), tanh (-1, 1), relu (0, 10)).
+    n_jobs : int, optional
+        Layers in parallel (:func:`netsci_dl.parallel.map_tasks`): None (default) serial unless
+        a ``joblib.parallel_config`` says otherwise, -1 all cores, or a Dask cluster inside
+        ``parallel_config(backend="dask")``. Every layer uses the same ``seed``, so the numbers
+        do not depend on it.
     **kw
         Passed to :func:`layer_ei` (``bins``, ``n_samples``, ``seed``, ``device``, ...).
 
@@ -483,12 +489,27 @@ def layer_causal_plane(
     )
     if len(acts) != len(layers):
         raise InputError(f"activations: {len(acts)} given for {len(layers)} layers")
-    out: list[LayerEI] = []
-    prev: tuple[float, float] = (0.0, 1.0) if in_range is None else in_range
+    tasks = []
+    prev: Any = (0.0, 1.0) if in_range is None else in_range
     for lay, a in zip(layers, acts, strict=True):
         has_own_act = isinstance(lay, tuple | list) and len(lay) == 3
-        r = layer_ei(lay, activation=None if has_own_act else a, in_range=prev, **kw)
-        out.append(r)
-        nxt = ACTIVATION_RANGES[r.activation]
-        prev = nxt if nxt is not None else r.out_range
-    return tuple(out)
+        act = None if has_own_act else a
+        tasks.append((lay, act, prev))
+        # the next layer's input range, as layer_ei will find this layer's output range
+        W, b, name = _as_layer(lay, kw.get("bias"), act)
+        nxt = ACTIVATION_RANGES[name]
+        if nxt is None:
+            out_r = kw.get("out_range")
+            if out_r is None:
+                out_r = _identity_range(W, b, _check_range(prev, "in_range"))
+            nxt = _check_range(out_r, "out_range")
+        prev = nxt
+    from netsci_dl.parallel import map_tasks
+
+    return tuple(map_tasks(_layer_task, tasks, shared=kw, n_jobs=n_jobs, progress=False))
+
+
+def _layer_task(task: tuple, kw: dict) -> LayerEI:
+    """One layer of :func:`layer_causal_plane` (seeded by ``kw["seed"]``, as every layer)."""
+    lay, act, in_range = task
+    return layer_ei(lay, activation=act, in_range=in_range, **kw)
