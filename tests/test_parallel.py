@@ -311,3 +311,29 @@ def test_emd_survives_a_killed_worker_and_resumes(client, tmp_path):
     assert r.timings["pairs_computed"] == 780 - kept.sum()
     np.testing.assert_array_equal(r.condensed, ref)
     client.wait_for_workers(2, timeout=60)  # the nanny restarted the killed worker
+
+
+def test_cli_jobs_and_scheduler_options(cluster, tmp_path):
+    from click.testing import CliRunner
+
+    import netsci_dl as nd
+    from netsci_dl.cli import cli
+
+    rng = np.random.default_rng(6)
+    cks = []
+    for s in range(2):
+        p = tmp_path / f"g{s}.npz"
+        nd.from_matrices([rng.normal(size=(4, 3)).astype(np.float32)]).save(str(p))
+        cks.append(str(p))
+    fast = ["--bins", "4", "--samples", "500", "--sensitivity-samples", "50", "--device", "cpu"]
+    args = ["causal-plane", *cks, *fast]
+    here = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "a"), "--jobs", "1"])
+    assert here.exit_code == 0, here.output
+    there = CliRunner().invoke(
+        cli, [*args, "-o", str(tmp_path / "b"), "--scheduler", cluster.scheduler_address]
+    )
+    assert there.exit_code == 0, there.output
+    a, b = ((tmp_path / d / "trajectory.csv").read_text() for d in "ab")
+    assert a == b
+    bad = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "c"), "--jobs", "0"])
+    assert bad.exit_code == 2 and "n_jobs=0" in bad.output
