@@ -10,9 +10,20 @@ this order, in one run: ``loky`` (``n_jobs=2``: two loky processes), ``dask``
 (``LocalCluster(n_workers=2, threads_per_worker=1)`` inside ``joblib.parallel_config(
 backend="dask")``; the cluster's start-up is timed apart), ``serial`` (``n_jobs=1``). The three
 matrices must be bit-identical. Printed: the wall time of each ``emd_matrix`` call, the
-overhead of Dask over loky (target: under 10%), loky's speed-up over serial, and how loaded
-the machine was: the 1-minute load average sampled every 5 s during each mode, and for the
-serial mode its CPU time over its wall time (below 1 when other processes took the core).
+overhead of Dask over loky (target: under 10%), loky's speed-up over serial, the CPU time of
+all our processes in each mode (this process, the loky workers, the Dask workers and
+scheduler; it includes start-up and import costs, and it moves far less than wall time when
+other users load the machine), and how loaded the machine was: the 1-minute load average
+sampled every 5 s during each mode, and for the serial mode its CPU time over its wall time
+(below 1 when other processes took the core).
+
+Measured once, 500 fields, on the shared 2-core machine under heavy load from other users
+(1-minute load average 4-15 on 2 cores, varying between modes; before the CPU column existed):
+loky 43.3 min (load 11.5), Dask 22.3 min (load 8.5, cluster start-up 2.5 s), serial 18.3 min
+(load 5.2, CPU/wall 0.63); matrices bit-identical. The wall-time ratios (Dask / loky 0.52)
+measure the load, not the engines: redo on a quiet machine (on a quiet machine loky takes about
+5 min, bench_emd.py). 150 fields in one run (load 3-5): loky 112 s, Dask 68 s, serial 83 s;
+CPU time of all processes Dask / loky 1.058 (mostly the Dask scheduler's and workers' start-up).
 """
 
 from __future__ import annotations
@@ -62,10 +73,30 @@ class LoadSampler:
         return f"load avg mean {s.mean():.2f} (min {s.min():.2f}, max {s.max():.2f})"
 
 
+def cpu_seconds() -> dict[int, float]:
+    """CPU seconds (user + system) of this process and of each of its descendants, by pid."""
+    import psutil  # a dependency of distributed
+
+    me = psutil.Process()
+    out = {}
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            out[p.pid] = t.user + t.system
+        except psutil.Error:
+            pass
+    return out
+
+
+def cpu_since(start: dict[int, float]) -> float:
+    return sum(v - start.get(pid, 0.0) for pid, v in cpu_seconds().items())
+
+
 def run_mode(mode: str, F: np.ndarray, jobs: int, checkpoint: str | None) -> dict:
     import joblib
 
     out: dict = {"mode": mode}
+    cpu0 = cpu_seconds()
     with LoadSampler() as load:
         if mode == "dask":
             from dask.distributed import Client, LocalCluster
@@ -82,12 +113,14 @@ def run_mode(mode: str, F: np.ndarray, jobs: int, checkpoint: str | None) -> dic
                     t = time.perf_counter()
                     r = emd_matrix(F, progress=checkpoint is not None, checkpoint=checkpoint)
                     out["wall_s"] = time.perf_counter() - t
+                out["cpu_s"] = cpu_since(cpu0)  # before the workers exit
         else:
             n_jobs = 1 if mode == "serial" else jobs
             t, c = time.perf_counter(), time.process_time()
             r = emd_matrix(F, n_jobs=n_jobs, progress=checkpoint is not None, checkpoint=checkpoint)
             out["wall_s"] = time.perf_counter() - t
             out["cpu_over_wall"] = (time.process_time() - c) / out["wall_s"]
+            out["cpu_s"] = cpu_since(cpu0)
     out.update(result=r, load=load.summary())
     return out
 
@@ -129,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{mode:6s}: {fmt_t(o['wall_s'])} ({1e3 * o['wall_s'] / n_pairs:.3f} ms/pair wall; "
             f"{t['n_tiles']} tiles of {t['tile_pairs']} pairs, {t['n_jobs']} at once{extra}; "
-            f"{o['load']})",
+            f"CPU {o['cpu_s']:.0f} s in all processes; {o['load']})",
             flush=True,
         )
     modes = list(res)
@@ -140,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     if "loky" in res and "dask" in res:
         over = res["dask"]["wall_s"] / res["loky"]["wall_s"] - 1
         print(f"RATIO dask / loky: {1 + over:.3f} (Dask overhead {100 * over:+.1f}%; target < 10%)")
+        cpu = res["dask"]["cpu_s"] / res["loky"]["cpu_s"]
+        print(f"RATIO dask / loky CPU time (less sensitive to a busy machine): {cpu:.3f}")
     if "loky" in res and "serial" in res:
         print(f"RATIO serial / loky: {res['serial']['wall_s'] / res['loky']['wall_s']:.2f}x")
 
