@@ -23,11 +23,12 @@ Euclidean default (48-neighbour grid) 47.2 min in one go (POT dense: ~584 min ex
     .venv/bin/python benchmarks/bench_emd.py --n 2000 --datasets absnormal \\
         --grounds euclidean --sample 50 --checkpoint /tmp/emd2000
 
-Interrupt it at any time (Ctrl-C): every finished chunk is already on disk in
-``/tmp/emd2000/absnormal_euclidean/`` (values.npy, done.npy, meta.json). Running the same
+Interrupt it at any time (Ctrl-C): every finished tile is already on disk in
+``/tmp/emd2000/absnormal_euclidean/`` (values.npy, done.npy, meta.json, tiles/). Running the same
 command again resumes the missing pairs; the printed time is that of the last session
 (``pairs_computed`` says how many pairs it did). From Python the same is
-``emd_matrix(F, checkpoint="/tmp/emd2000/absnormal_euclidean")``.
+``emd_matrix(F, checkpoint="/tmp/emd2000/absnormal_euclidean")``. Serial vs loky vs a Dask
+cluster on the same workload: benchmarks/bench_scale.py.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import cdist, squareform
 
 from netsci_dl.analysis._emd_grid import direction_bound, directions, round_to_units
-from netsci_dl.analysis._emd_workers import pair_index
+from netsci_dl.analysis._emd_workers import _auto_size, pair_index, tiles
 from netsci_dl.analysis.emd import EMDResult, SignedFields, emd_matrix, grid_error_bound
 
 ot = pytest.importorskip("ot")
@@ -158,6 +159,14 @@ def test_same_numbers_for_any_worker_count(kw):
     assert r2.timings["n_jobs"] == 2
 
 
+def _on_disk(ck) -> np.ndarray:
+    """Pairs a restart will not compute: done flags plus tile files not yet merged."""
+    done = np.load(ck / "done.npy").copy()
+    for f in (ck / "tiles").glob("*.npz"):
+        done[np.load(f)["idx"]] = True
+    return done
+
+
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_interrupt_and_resume(tmp_path, n_jobs):
     F = _blobs(10, 7, 7, 6)  # 45 pairs
@@ -176,13 +185,133 @@ def test_interrupt_and_resume(tmp_path, n_jobs):
     assert 0 < done.sum() < 45
     vals = np.load(ck / "values.npy")
     np.testing.assert_array_equal(vals[done], full.condensed[done])
+    time.sleep(0.2)  # loky workers may still finish the tiles they had started
+    kept = _on_disk(ck)
     r = _run(F, ground="manhattan", checkpoint=str(ck), chunk_size=4, n_jobs=n_jobs)
-    assert r.timings["pairs_computed"] == 45 - done.sum()
+    assert r.timings["pairs_computed"] == 45 - kept.sum()
     np.testing.assert_array_equal(r.condensed, full.condensed)
     assert np.load(ck / "done.npy").all()
+    assert not list((ck / "tiles").iterdir())
     r = _run(F, ground="manhattan", checkpoint=str(ck))  # complete: nothing to do
     assert r.timings["pairs_computed"] == 0
     np.testing.assert_array_equal(r.condensed, full.condensed)
+
+
+def test_tile_files_left_by_a_stopped_run_are_merged(tmp_path):
+    F = _blobs(9, 6, 6, 12)  # 36 pairs
+    full = _run(F, ground="manhattan")
+    ck = tmp_path / "ck"
+    _run(F[:2], ground="manhattan")  # warm-up, unrelated
+    with pytest.raises(KeyboardInterrupt):
+        _run(F, ground="manhattan", checkpoint=str(ck), chunk_size=2, callback=_raise)
+    # pairs 0, 1 are done; a worker of the stopped run finished pairs 3..19 after the stop
+    idx = np.arange(3, 20)
+    np.savez(ck / "tiles" / "oldrun-0000001.npz", idx=idx, values=full.condensed[idx])
+    (ck / "tiles" / "oldrun-0000002.npz.123.part").write_bytes(b"half written")
+    r = _run(F, ground="manhattan", checkpoint=str(ck), chunk_size=5)
+    assert r.timings["pairs_computed"] == 36 - 2 - 17
+    np.testing.assert_array_equal(r.condensed, full.condensed)
+
+
+def test_old_checkpoint_without_tiles_folder_resumes(tmp_path):
+    F = _blobs(6, 5, 5, 13)  # 15 pairs
+    full = _run(F, ground="manhattan")
+    ck = tmp_path / "ck"
+    with pytest.raises(KeyboardInterrupt):
+        _run(F, ground="manhattan", checkpoint=str(ck), chunk_size=5, callback=_raise)
+    (ck / "tiles").rmdir()
+    r = _run(F, ground="manhattan", checkpoint=str(ck), chunk_size=4)
+    assert r.timings["pairs_computed"] == 10
+    np.testing.assert_array_equal(r.condensed, full.condensed)
+
+
+def _raise(done, total):
+    raise KeyboardInterrupt
+
+
+# ---- tilings: every pending pair in exactly one tile, results independent of them ------------
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 30), size=st.integers(1, 50), seed=st.integers(0, 2**16))
+def test_tiles_partition_the_pending_pairs(n, size, seed):
+    n_pairs = n * (n - 1) // 2
+    done = np.random.default_rng(seed).random(n_pairs) < 0.3
+    pending = np.flatnonzero(~done)
+    ts = tiles(pending, size)
+    assert all(1 <= len(t) <= size for t in ts)
+    got = np.concatenate(ts) if ts else np.array([], np.int64)
+    np.testing.assert_array_equal(got, pending)  # in order, each once, no done pair
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    sizes=st.lists(st.one_of(st.none(), st.integers(1, 40)), min_size=1, max_size=3),
+    stop_after=st.integers(1, 4),
+)
+def test_every_pair_computed_exactly_once_over_tilings(sizes, stop_after):
+    """Runs stopped after ``stop_after`` tiles and resumed with other tilings (None = automatic):
+    each pair is solved exactly once in all, and the matrix is the uninterrupted one."""
+    import tempfile
+    from pathlib import Path
+    from unittest import mock
+
+    from netsci_dl.analysis import _emd_grid
+
+    F = _EXACT_ONCE_F
+    ref = _run(F, ground="manhattan", chunk_size=78).condensed  # one tile, no checkpoint
+    solved: list[tuple[int, int]] = []
+    one = _emd_grid.GridSolver.one
+
+    def counting(self, i, j):
+        solved.append((i, j))
+        return one(self, i, j)
+
+    with (
+        tempfile.TemporaryDirectory() as d,
+        mock.patch.object(_emd_grid.GridSolver, "one", counting),
+    ):
+        ck = str(Path(d) / "ck")
+        for k, size in enumerate(sizes):
+            calls = []
+
+            def stop(done, total, calls=calls):
+                calls.append(done)
+                if len(calls) == stop_after:
+                    raise KeyboardInterrupt
+
+            last = k == len(sizes) - 1
+            try:
+                r = _run(
+                    F,
+                    ground="manhattan",
+                    checkpoint=ck,
+                    chunk_size=size,
+                    callback=None if last else stop,
+                )
+            except KeyboardInterrupt:
+                pass
+    assert sorted(solved) == list(zip(*(a.tolist() for a in np.triu_indices(len(F), 1))))
+    np.testing.assert_array_equal(r.condensed, ref)
+
+
+_EXACT_ONCE_F = _blobs(13, 5, 5, 14)  # 78 pairs
+
+
+def test_automatic_tiles_are_sized_to_the_work():
+    # 5 ms a pair, 124,750 pairs on 2 workers: 2 s tiles (the upper limit), 312 of them
+    assert _auto_size(0.005, 124_750, 2) == 400
+    # short jobs: tiles of at least 0.1 s, even if that leaves fewer than 16 per worker
+    assert _auto_size(0.001, 1000, 2) == 100
+    assert _auto_size(0.001, 30, 2) == 30  # never more than the pending pairs
+    assert _auto_size(0.5, 10, 2) == 1  # slow pairs: one a tile
+    # in between: 16 tiles per worker
+    assert _auto_size(0.001, 64_000, 2) == 2000
+    r = _run(_blobs(30, 8, 8, 15), neighbourhood=16)  # 435 pairs: a few timed, then tiles
+    t = r.timings
+    assert t["pairs_computed"] == 435
+    cut = (
+        435 - t["n_tiles"] * t["tile_pairs"]
+    )  # pairs timed before the cut (<= 32), or a last short tile
+    assert -t["tile_pairs"] < cut <= 32
 
 
 def test_checkpoint_refuses_other_fields_or_settings(tmp_path):

@@ -1,36 +1,49 @@
-"""Chunked, parallel, resumable evaluation of all pairs (private; see emd.py).
+"""Tiled, parallel, resumable evaluation of all pairs (private; see emd.py).
 
 Pairs ``(i, j)``, ``i < j``, are numbered in condensed (``scipy.spatial.distance.pdist``)
-order. Work is split into chunks of consecutive pending pairs; a pool of processes (one per
-core) evaluates them, each worker building its solver once. The parent stores every finished
-chunk. With a checkpoint directory the values and a per-pair done mask are ``.npy`` memory
-maps: a chunk's values are flushed to disk before its done flags, so an interrupted run (crash,
-KeyboardInterrupt, a raising callback) leaves a consistent file that the next call resumes.
+order. The pending pairs are cut into *tiles*: runs of consecutive pending pairs, i.e. bands of
+the upper triangle in row-major order, sized to about 0.1-2 s of work each (timed on a few pairs
+first). The tiles are tasks of :func:`netsci_dl.parallel.imap_tasks`: in this process, on loky
+processes or on a Dask cluster. The fields and settings are its ``shared`` inputs (sent once
+per worker); each worker builds its solver once (:func:`~netsci_dl.parallel.worker_cache`).
+
+Without a checkpoint a tile's values come back with its record. With a checkpoint folder
+(``values.npy`` and ``done.npy``, memory maps, and ``meta.json``) the worker writes each
+finished tile to ``tiles/<run>-<tile>.npz`` (atomically; the folder must be visible to the
+workers, a shared file system on a cluster) and returns only a small record; this process
+copies the tile into ``values.npy``, flushes it, then sets its ``done`` flags, then deletes
+the tile file. A run that stops (Ctrl-C, a crash, a raising callback, a closed Dask client, a
+killed worker) leaves a consistent folder; the next call first merges any tile files that
+finished after the stop, then computes only the pairs still missing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import multiprocessing as mp
 import os
 import shutil
-import signal
+import socket
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import asdict
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import numpy as np
 
 from netsci_dl.analysis._emd_grid import Spec, make_solver
 from netsci_dl.errors import InputError
 
-__all__ = ["pair_index", "n_workers", "Store", "run_pairs", "settings_dict"]
+__all__ = ["pair_index", "Store", "run_pairs", "settings_dict", "tiles"]
 
 log = logging.getLogger("netsci_dl.analysis.emd")
+
+_TILE_MIN_S, _TILE_MAX_S = 0.1, 2.0  # seconds of work per tile
+_TILES_PER_WORKER = 16
+_CALIBRATE_S, _CALIBRATE_MAX = 0.05, 32
 
 
 def pair_index(n: int, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,23 +56,18 @@ def pair_index(n: int, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return i, j
 
 
-def n_workers(n_jobs: int | None) -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    if n_jobs is None or n_jobs == 0:
-        return 1
-    if n_jobs < 0:
-        return max(1, cores + 1 + n_jobs)
-    return int(n_jobs)
+def tiles(pending: np.ndarray, size: int) -> list[np.ndarray]:
+    """Cut the pending condensed indices into tiles of ``size`` consecutive pending pairs."""
+    if size < 1:
+        raise InputError(f"chunk_size must be >= 1, got {size}")
+    return [pending[s : s + size] for s in range(0, len(pending), size)]
 
 
 class Store:
-    """Values + done mask, in memory or as memory-mapped ``.npy`` files in a directory."""
+    """Values + done mask, in memory or as memory-mapped ``.npy`` files in a folder."""
 
     def __init__(self, n_pairs: int, path: str | os.PathLike | None, settings: dict) -> None:
-        self.path = None if path is None else Path(path)
+        self.path = None if path is None else Path(path).absolute()
         if self.path is None:
             self.values = np.full(n_pairs, np.nan)
             self.done = np.zeros(n_pairs, dtype=bool)
@@ -67,6 +75,10 @@ class Store:
         if not self.path.exists():
             self._create(n_pairs, settings)
         self._open(n_pairs, settings)
+
+    @property
+    def tile_dir(self) -> Path | None:
+        return None if self.path is None else self.path / "tiles"
 
     def _create(self, n_pairs: int, settings: dict) -> None:
         p = self.path
@@ -81,6 +93,7 @@ class Store:
             d = np.lib.format.open_memmap(tmp / "done.npy", "w+", np.bool_, (n_pairs,))
             d.flush()
             del v, d
+            (tmp / "tiles").mkdir()
             (tmp / "meta.json").write_text(json.dumps(settings, indent=1))
             os.replace(tmp, p)
         except BaseException:
@@ -106,6 +119,7 @@ class Store:
         self.done = np.load(p / "done.npy", mmap_mode="r+")
         if self.values.shape != (n_pairs,) or self.done.shape != (n_pairs,):
             raise InputError(f"checkpoint={str(p)!r} has the wrong size for {n_pairs} pairs")
+        (p / "tiles").mkdir(exist_ok=True)  # folders of the first format had none
 
     def put(self, idx: np.ndarray, vals: np.ndarray) -> None:
         self.values[idx] = vals
@@ -115,33 +129,75 @@ class Store:
         if self.path is not None:
             self.done.flush()
 
+    def merge_tiles(self) -> int:
+        """Copy tile files left by an earlier run into the store; the number of pairs."""
+        if self.tile_dir is None:
+            return 0
+        n_pairs, got = len(self.done), 0
+        for f in sorted(self.tile_dir.glob("*.npz")):
+            try:
+                with np.load(f, allow_pickle=False) as z:
+                    idx, vals = np.asarray(z["idx"], np.int64), np.asarray(z["values"], np.float64)
+            except (OSError, ValueError, KeyError) as e:
+                log.warning("EMD checkpoint: ignoring unreadable tile %s (%s)", f, e)
+                continue
+            if idx.shape != vals.shape or idx.size and (idx.min() < 0 or idx.max() >= n_pairs):
+                log.warning("EMD checkpoint: ignoring tile %s of another shape", f)
+                continue
+            self.put(idx, vals)
+            f.unlink()
+            got += idx.size
+        return got
+
     def result(self) -> np.ndarray:
         return np.array(self.values, dtype=np.float64)
 
 
-# ---- worker processes ----------------------------------------------------------------------
-_SOLVER: Any = None
+# ---- one tile (runs in a worker, or in this process) ---------------------------------------
+@dataclass(frozen=True)
+class _Tile:
+    number: int
+    idx: np.ndarray  # condensed pair indices, ascending
+    folder: str | None  # checkpoint/tiles, or None: the values come back in the record
+    run: str  # names this run's tile files
 
 
-def _init_worker(spec: Spec, data: tuple[np.ndarray, ...], n: int) -> None:
-    global _SOLVER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    _SOLVER = (make_solver(spec, data), n)
+@dataclass(frozen=True)
+class TileRecord:
+    """What a tile task returns: small unless the values come back in memory."""
+
+    number: int
+    n_pairs: int
+    seconds: float
+    worker: str
+    path: str | None
+    values: np.ndarray | None
 
 
-def _work(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    solver, n = _SOLVER
-    return idx, solver(*pair_index(n, idx))
+def _tile_task(tile: _Tile, shared: tuple) -> TileRecord:
+    from netsci_dl.parallel import worker_cache
+
+    spec, data, n, key = shared
+    solver = worker_cache(("emd", key), lambda: make_solver(spec, data))
+    t0 = time.perf_counter()
+    vals = solver(*pair_index(n, tile.idx))
+    dt = time.perf_counter() - t0
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    if tile.folder is None:
+        return TileRecord(tile.number, len(tile.idx), dt, worker, None, vals)
+    path = os.path.join(tile.folder, f"{tile.run}-{tile.number:07d}.npz")
+    tmp = f"{path}.{os.getpid()}.part"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, idx=tile.idx, values=vals)
+    os.replace(tmp, path)
+    return TileRecord(tile.number, len(tile.idx), dt, worker, path, None)
 
 
-def _chunks(pending: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    for s in range(0, len(pending), size):
-        yield pending[s : s + size]
-
-
-def _context() -> Any:
-    methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods else "spawn")
+def _auto_size(per_pair: float, pending: int, workers: int) -> int:
+    """Pairs per tile: 0.1-2 s of work, at least 16 tiles per worker when the job allows."""
+    total = per_pair * pending
+    target = min(max(total / (workers * _TILES_PER_WORKER), _TILE_MIN_S), _TILE_MAX_S)
+    return int(min(max(round(target / max(per_pair, 1e-9)), 1), max(pending, 1)))
 
 
 def run_pairs(
@@ -150,25 +206,26 @@ def run_pairs(
     n: int,
     store: Store,
     *,
-    n_jobs: int,
+    key: str,
+    n_jobs: int | None,
     chunk_size: int | None,
     progress: bool,
     callback: Callable[[int, int], Any] | None,
-) -> int:
-    """Evaluate every pending pair into ``store``; return the number of pairs computed now."""
-    n_pairs = len(store.done)
-    pending = np.flatnonzero(~np.asarray(store.done))
-    if pending.size == 0:
-        return 0
-    workers = n_workers(n_jobs)
-    if chunk_size is None:
-        chunk_size = int(np.clip(pending.size // (8 * workers), 16, 1024))
-    if chunk_size < 1:
-        raise InputError(f"chunk_size must be >= 1, got {chunk_size}")
-    n_chunks = -(-pending.size // chunk_size)
-    workers = max(1, min(workers, n_chunks))
+) -> tuple[int, dict]:
+    """Evaluate every pending pair into ``store``: (pairs computed now, tiling info)."""
     from tqdm.auto import tqdm
 
+    from netsci_dl.parallel import effective_n_jobs, imap_tasks
+
+    n_pairs = len(store.done)
+    if chunk_size is not None and chunk_size < 1:
+        raise InputError(f"chunk_size must be >= 1, got {chunk_size}")
+    store.merge_tiles()
+    workers = effective_n_jobs(n_jobs)
+    pending = np.flatnonzero(~np.asarray(store.done))
+    info = {"n_workers": workers, "tile_pairs": chunk_size, "n_tiles": 0}
+    if pending.size == 0:
+        return 0, info
     bar = tqdm(
         total=n_pairs,
         initial=n_pairs - pending.size,
@@ -178,25 +235,56 @@ def run_pairs(
         smoothing=0.05,
     )
     computed = 0
-    pool = None
+
+    def stored(idx: np.ndarray, vals: np.ndarray, path: str | None = None) -> None:
+        nonlocal computed
+        store.put(idx, vals)
+        if path is not None:
+            os.unlink(path)  # merged: before the callback, which may stop the run
+        computed += len(idx)
+        bar.update(len(idx))
+        if callback is not None:
+            callback(int(np.count_nonzero(store.done)), n_pairs)
+
     try:
-        if workers == 1:
+        if chunk_size is None:  # compute a few pairs here, timed (values kept); size the tiles
             solver = make_solver(spec, data)
-            results: Iterator[tuple[np.ndarray, np.ndarray]] = (
-                (idx, solver(*pair_index(n, idx))) for idx in _chunks(pending, chunk_size)
-            )
-        else:
-            pool = _context().Pool(workers, initializer=_init_worker, initargs=(spec, data, n))
-            results = pool.imap_unordered(_work, _chunks(pending, chunk_size), chunksize=1)
-        for idx, vals in results:
-            store.put(idx, vals)
-            computed += len(idx)
-            bar.update(len(idx))
-            if callback is not None:
-                callback(int(np.count_nonzero(store.done)), n_pairs)
+            vals_cal: list[float] = []
+            t0 = time.perf_counter()
+            while len(vals_cal) < min(_CALIBRATE_MAX, pending.size):
+                m = len(vals_cal)
+                vals_cal.append(float(solver(*pair_index(n, pending[m : m + 1]))[0]))
+                if time.perf_counter() - t0 >= _CALIBRATE_S:
+                    break
+            m = len(vals_cal)
+            per_pair = (time.perf_counter() - t0) / m
+            del solver
+            stored(pending[:m], np.array(vals_cal, dtype=np.float64))
+            pending = pending[m:]
+            chunk_size = _auto_size(per_pair, pending.size, workers)
+            info["tile_pairs"] = chunk_size
+        todo = tiles(pending, chunk_size)
+        info["n_tiles"] = len(todo)
+        folder = None if store.tile_dir is None else str(store.tile_dir)
+        run = uuid4().hex[:12]
+        tasks = [_Tile(k, idx, folder, run) for k, idx in enumerate(todo)]
+        results = imap_tasks(
+            _tile_task, tasks, shared=(spec, data, n, key), n_jobs=n_jobs, progress=False
+        )
+        try:
+            for k, rec in results:
+                idx = todo[k]
+                if rec.path is None:
+                    vals = rec.values
+                else:
+                    with np.load(rec.path, allow_pickle=False) as z:
+                        if not np.array_equal(z["idx"], idx):
+                            raise RuntimeError(f"EMD tile file {rec.path} holds other pairs")
+                        vals = z["values"]
+                stored(idx, vals, rec.path)
+        finally:
+            results.close()
     except BaseException:
-        if pool is not None:
-            pool.terminate()
         if store.path is not None:
             log.warning(
                 "EMD interrupted after %d of %d pairs; call again with checkpoint=%r to resume",
@@ -207,11 +295,7 @@ def run_pairs(
         raise
     finally:
         bar.close()
-        if pool is not None:
-            with contextlib.suppress(Exception):
-                pool.close()
-                pool.join()
-    return computed
+    return computed, info
 
 
 def settings_dict(spec: Spec, n: int, fingerprint: str) -> dict:

@@ -303,6 +303,7 @@ def layer_causal_plane(
     *,
     activations: str | Sequence[str] | None = None,
     options: LayerEIOptions | None = None,
+    n_jobs: int | None = None,
     **legacy: Any,
 ) -> tuple[LayerEI, ...]:
     """Every layer's EI, sensitivity and degeneracy: its point in the causal plane.
@@ -323,6 +324,11 @@ def layer_causal_plane(
         input (default (0, 1)); a layer reading a hidden group takes the output range of the
         activation of that group (sigmoid (0, 1), tanh (-1, 1), relu (0, 10); identity: the
         range its own inputs reach).
+    n_jobs : int, optional
+        Layers in parallel (:func:`netsci_dl.parallel.map_tasks`): None (default) serial unless
+        a ``joblib.parallel_config`` says otherwise, -1 all cores, or a Dask cluster inside
+        ``parallel_config(backend="dask")``. Every layer uses the same ``seed``, so the numbers
+        do not depend on it.
     **legacy
         Deprecated: the settings as keywords.
 
@@ -348,43 +354,60 @@ def layer_causal_plane(
     >>> [p.activation for p in pts], [p.name for p in pts]
     (['sigmoid', 'sigmoid'], ['L0->L1', 'L1->L2'])
     """
-    import dataclasses
-
     from netsci_dl.graph import LayeredGraph
+    from netsci_dl.parallel import map_tasks
 
     o = options_from(options, legacy, "layer_causal_plane")
-    first = (0.0, 1.0) if o.in_range is None else o.in_range
+    first = (0.0, 1.0) if o.in_range is None else check_range(o.in_range, "in_range")
+    tasks: list[tuple[Any, Any, tuple[float, float], str]] = []
     if isinstance(G, LayeredGraph):
-        layers = _graph_layers(G, activations)
         group_range: dict[int, tuple[float, float]] = {}
-        out: list[LayerEI] = []
-        for name, s, d, W, b, act in layers:
+        for name, s, d, W, b, act in _graph_layers(G, activations):
             rng = first if s == 0 or s not in group_range else group_range[s]
-            r = layer_ei((W, b), activation=act, options=dataclasses.replace(o, in_range=rng))
-            out.append(dataclasses.replace(r, name=name))
-            nxt = ACTIVATION_RANGES[r.activation]
-            new = nxt if nxt is not None else r.out_range
+            tasks.append(((W, b), act, rng, name))
+            new = _out_range(W, b, act, rng, o)
             old = group_range.get(d)
             group_range[d] = new if old is None else (min(old[0], new[0]), max(old[1], new[1]))
-        return tuple(out)
-    layers_list = list(G)
-    acts = (
-        [activations] * len(layers_list)
-        if isinstance(activations, str) or activations is None
-        else list(activations)
-    )
-    if len(acts) != len(layers_list):
-        raise InputError(f"activations: {len(acts)} given for {len(layers_list)} layers")
-    res: list[LayerEI] = []
-    prev = first
-    for lay, a in zip(layers_list, acts, strict=True):
-        has_own_act = isinstance(lay, tuple | list) and len(lay) == 3
-        r = layer_ei(
-            lay,
-            activation=None if has_own_act else (a or "sigmoid"),
-            options=dataclasses.replace(o, in_range=prev),
+    else:
+        layers_list = list(G)
+        acts = (
+            [activations] * len(layers_list)
+            if isinstance(activations, str) or activations is None
+            else list(activations)
         )
-        res.append(r)
-        nxt = ACTIVATION_RANGES[r.activation]
-        prev = nxt if nxt is not None else r.out_range
-    return tuple(res)
+        if len(acts) != len(layers_list):
+            raise InputError(f"activations: {len(acts)} given for {len(layers_list)} layers")
+        prev = first
+        for lay, a in zip(layers_list, acts, strict=True):
+            has_own_act = isinstance(lay, tuple | list) and len(lay) == 3
+            act = None if has_own_act else (a or "sigmoid")
+            tasks.append((lay, act, prev, ""))
+            W, b, act_name = as_layer(lay, None, act)
+            prev = _out_range(W, b, act_name, prev, o)
+    return tuple(map_tasks(_layer_task, tasks, shared=o, n_jobs=n_jobs, progress=False))
+
+
+def _out_range(
+    W: Any, b: Any, act: Any, in_range: tuple[float, float], o: LayerEIOptions
+) -> tuple[float, float]:
+    """The range of this layer's outputs that the next layer's noise takes, as :func:`layer_ei`
+    finds it."""
+    from netsci_dl.analysis._layer_ei_types import act_name
+
+    W = np.asarray(W, dtype=np.float32)
+    b = np.zeros(W.shape[1], np.float32) if b is None else np.asarray(b, np.float32)
+    nxt = ACTIVATION_RANGES[act_name(act)]
+    if nxt is not None:
+        return nxt
+    if o.out_range is not None:
+        return check_range(o.out_range, "out_range")
+    return identity_range(W, b, in_range)
+
+
+def _layer_task(task: tuple, o: LayerEIOptions) -> LayerEI:
+    """One layer of :func:`layer_causal_plane` (seeded by ``o.seed``, as every layer)."""
+    import dataclasses
+
+    lay, act, in_range, name = task
+    r = layer_ei(lay, activation=act, options=dataclasses.replace(o, in_range=in_range))
+    return dataclasses.replace(r, name=name) if name else r

@@ -1,7 +1,8 @@
 """Pairwise Earth Mover's Distance (Wasserstein-1) between fields on an h x w pixel grid.
 
-The engine behind the functional modules of T18: all pairs of receptive fields, over both
-cores, in chunks, resumable from disk. Methods, errors and speeds (500 fields of 28x28 on the
+The engine behind the functional modules of T18: all pairs of receptive fields, in tiles of
+the upper triangle run through :mod:`netsci_dl.parallel` (this process, loky processes, or a
+Dask cluster inside ``joblib.parallel_config(backend="dask")``), resumable from disk. Methods, errors and speeds (500 fields of 28x28 on the
 2-core machine, shared/bench/EMD.md and benchmarks/bench_emd.py):
 
 - ``ground="euclidean", method="grid"`` (default): min-cost flow on the 48-neighbour grid
@@ -15,6 +16,7 @@ cores, in chunks, resumable from disk. Methods, errors and speeds (500 fields of
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -71,7 +73,8 @@ class EMDResult:
         methods; ``None`` for sinkhorn, which has no bound).
     timings : dict
         ``setup_s``, ``compute_s``, ``total_s``, ``pairs_computed`` (in this call; fewer than
-        ``n_pairs`` after a resume), ``ms_per_pair`` (wall clock per computed pair), ``n_jobs``.
+        ``n_pairs`` after a resume), ``ms_per_pair`` (wall clock per computed pair), ``n_jobs`` (tasks run at once),
+        ``tile_pairs`` (pairs per tile), ``n_tiles`` (tiles run in this call).
     sample_error : dict or None
         With ``error_sample=m``: mean and max relative error against the exact Euclidean EMD
         on ``m`` random pairs.
@@ -201,7 +204,7 @@ def emd_matrix(
     ground: str = "euclidean",
     method: str = "grid",
     neighbourhood: int = 48,
-    n_jobs: int = -1,
+    n_jobs: int | None = -1,
     chunk_size: int | None = None,
     progress: bool = True,
     checkpoint: str | None = None,
@@ -242,19 +245,29 @@ def emd_matrix(
         3, 4, 5, 6, 7); bounds 8.24%, 2.75%, 1.31%, 0.755%, 0.49%, 0.34%, 0.25%
         (:func:`grid_error_bound`).
         4 gives the Manhattan graph (bound 41%).
-    n_jobs : int
-        Worker processes; -1 (default) = one per core. The numbers do not depend on it.
+    n_jobs : int, optional
+        Worker processes (:func:`netsci_dl.parallel.map_tasks`); -1 (default) = one per core,
+        1 = this process, None = as a ``joblib.parallel_config`` says. Inside
+        ``joblib.parallel_config(backend="dask")`` (or
+        :func:`netsci_dl.parallel.use_scheduler`) the tiles run on the Dask cluster's workers.
+        The numbers do not depend on it.
     chunk_size : int, optional
-        Pairs per chunk (progress, checkpoint and interrupt granularity); automatic by default.
+        Pairs per tile (the unit of work of a worker, of progress, checkpoint and interrupt);
+        by default sized to 0.1-2 s of work from a few pairs timed first (computed here and
+        kept). Tile boundaries never change a value.
     progress : bool
         tqdm progress bar (shown on a terminal only).
     checkpoint : str or path, optional
-        A folder holding ``values.npy`` and ``done.npy`` (memory maps) and ``meta.json``.
-        Created if missing; otherwise the run resumes the pairs not yet done. Each finished
-        chunk is on disk before it is marked done, so an interrupt (Ctrl-C, a crash, a
-        raising ``callback``) leaves a resumable folder. Fields and settings must match.
+        A folder holding ``values.npy`` and ``done.npy`` (memory maps), ``meta.json`` and
+        ``tiles/``. Created if missing; otherwise the run resumes the pairs not yet done.
+        Workers write each finished tile to ``tiles/`` (atomically) and this process copies it
+        into ``values.npy`` before marking it done, so an interrupt (Ctrl-C, a crash, a
+        raising ``callback``, a closed Dask client, a killed worker) leaves a resumable
+        folder, and tiles that finished after the interrupt are picked up by the next call.
+        On a cluster it must be on a file system the workers share. Fields and settings must
+        match.
     callback : callable, optional
-        ``callback(done_pairs, total_pairs)`` after each stored chunk; raising stops the run.
+        ``callback(done_pairs, total_pairs)`` after each stored tile; raising stops the run.
     sinkhorn_reg : float
         Entropic regularisation for ``method="sinkhorn"``, in pixels.
     error_sample : int
@@ -267,7 +280,7 @@ def emd_matrix(
     -------
     EMDResult
         ``condensed`` values (pdist order), ``matrix`` (square), the method, ``error_bound``
-        and timings.
+        and timings (with ``n_jobs``, the workers used, ``tile_pairs`` and ``n_tiles``).
 
     Examples
     --------
@@ -286,10 +299,12 @@ def emd_matrix(
     -----
     Masses are scaled to integers (each field rounded once to ``S`` units, ``S`` up to 1e15)
     and arc costs to ``ceil(1e6 |step|)``: the relative rounding error is below 1e-9, and the
-    Euclidean grid value stays an upper bound. Pairs run in ``pdist`` order, in chunks, over a
-    process pool (fork); each worker keeps one flow graph and re-solves it with LEMON's
-    ``repair_only`` warm start. Memory: the ``n(n-1)/2`` float64 values plus about 50 MB a
-    worker.
+    Euclidean grid value stays an upper bound. Pairs run in ``pdist`` order, in tiles of
+    consecutive pairs (bands of the upper triangle), as tasks of
+    :func:`netsci_dl.parallel.imap_tasks`; the fields are sent to each worker once, and each
+    worker keeps one flow graph and re-solves it with LEMON's ``repair_only`` warm start (the
+    optimum is unique, so the order does not matter). Memory: the ``n(n-1)/2`` float64
+    values plus about 50 MB a worker.
 
     References
     ----------
@@ -300,7 +315,7 @@ def emd_matrix(
        arXiv:1804.00445, SIAM J. Optim. 2020.
     """
     from netsci_dl.analysis._emd_grid import Spec, direction_bound, neighbourhood_to_L
-    from netsci_dl.analysis._emd_workers import Store, n_workers, run_pairs, settings_dict
+    from netsci_dl.analysis._emd_workers import Store, run_pairs, settings_dict
 
     t0 = time.perf_counter()
     if ground not in _GROUNDS:
@@ -327,12 +342,14 @@ def emd_matrix(
     n_pairs = n * (n - 1) // 2
     settings = settings_dict(spec, n, _fingerprint(data))
     store = Store(n_pairs, checkpoint, settings)
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     t1 = time.perf_counter()
-    computed = run_pairs(
+    computed, tiling = run_pairs(
         spec,
         data,
         n,
         store,
+        key=key,
         n_jobs=n_jobs,
         chunk_size=chunk_size,
         progress=progress,
@@ -348,7 +365,9 @@ def emd_matrix(
         "total_s": t3 - t0,
         "pairs_computed": int(computed),
         "ms_per_pair": 1e3 * (t2 - t1) / computed if computed else None,
-        "n_jobs": n_workers(n_jobs),
+        "n_jobs": tiling["n_workers"],
+        "tile_pairs": tiling["tile_pairs"],
+        "n_tiles": tiling["n_tiles"],
     }
     return EMDResult(
         condensed=values,

@@ -15,7 +15,6 @@ ordered list of checkpoints / LayeredGraphs). At each snapshot we compute
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,6 +197,7 @@ def ei_trajectory(
     options: LayerEIOptions | None = None,
     num_threads: int | None = None,
     quiet: bool = True,
+    n_jobs: int | None = None,
     **legacy: Any,
 ) -> EITrajectory:
     """Graph EI and every layer's causal-plane point at each snapshot of a training run.
@@ -231,6 +231,11 @@ def ei_trajectory(
         1.2 s with 1 thread vs 9.6 s with 2 on 2 loaded cores).
     quiet : bool
         No progress bar (also off when stderr is not a terminal).
+    n_jobs : int, optional
+        Snapshots in parallel (:func:`netsci_dl.parallel.map_tasks`): None (default) serial
+        unless a ``joblib.parallel_config`` says otherwise, -1 all cores; inside
+        ``parallel_config(backend="dask")`` on the Dask cluster. Worker processes use one torch
+        thread (``num_threads`` applies to this process). The numbers do not depend on it.
     **legacy
         Deprecated: the estimator settings as keywords (``bins=``, ``n_samples=``...).
 
@@ -261,7 +266,7 @@ def ei_trajectory(
         torch.set_num_threads(int(num_threads))
     try:
         graph_res, planes, infos = _compute(
-            items, weights, directed, threshold, quiet, activations, opts
+            items, weights, directed, threshold, quiet, activations, opts, n_jobs
         )
     finally:
         torch.set_num_threads(old)
@@ -295,6 +300,21 @@ def _sizes(plane: Sequence[LayerEI]) -> tuple[int, ...]:
     return (plane[0].n_in, *(p.n_out for p in plane))
 
 
+def _snapshot_task(item: tuple, shared: tuple) -> tuple:
+    """One snapshot: (layer sizes, graph EI, causal plane). Seeded by the options alone."""
+    from netsci_dl.threshold import apply_spec
+
+    obj, _info = item
+    weights, directed, threshold, activations, opts = shared
+    G = load_snapshot_graph(obj)
+    H = apply_spec(G, threshold) if threshold else G
+    return (
+        G.layer_sizes,
+        effective_information(H, weights=weights, directed=directed),
+        layer_causal_plane(G, activations=activations, options=opts),
+    )
+
+
 def _compute(
     items: list,
     weights: Any,
@@ -303,26 +323,32 @@ def _compute(
     quiet: bool,
     activations: Any,
     opts: LayerEIOptions,
+    n_jobs: int | None = None,
 ) -> tuple[list, list, list]:
-    from tqdm.auto import tqdm
+    from netsci_dl.parallel import map_tasks
 
-    from netsci_dl.threshold import apply_spec
-
+    results = map_tasks(
+        _snapshot_task,
+        items,
+        shared=(weights, directed, threshold, activations, opts),
+        n_jobs=n_jobs,
+        desc="EI",
+        unit="snapshot",
+        progress=not quiet,
+    )
     graph_res: list[EffectiveInformation] = []
     planes: list[tuple[LayerEI, ...]] = []
     infos: list[dict[str, Any]] = []
     n_layers = None
-    bar = tqdm(items, desc="EI", unit="snapshot", disable=quiet or not sys.stderr.isatty())
-    for obj, info in bar:
-        G = load_snapshot_graph(obj)
-        if n_layers is not None and G.layer_sizes != n_layers:
+    for (_obj, info), (sizes, g, plane) in zip(items, results, strict=True):
+        if n_layers is not None and sizes != n_layers:
             raise InputError(
-                f"snapshot {info['label']}: layer sizes {G.layer_sizes} differ from the first snapshot's {n_layers}"
+                f"snapshot {info['label']}: layer sizes {sizes} differ from the first "
+                f"snapshot's {n_layers}"
             )
-        n_layers = G.layer_sizes
-        H = apply_spec(G, threshold) if threshold else G
-        graph_res.append(effective_information(H, weights=weights, directed=directed))
-        planes.append(layer_causal_plane(G, activations=activations, options=opts))
+        n_layers = sizes
+        graph_res.append(g)
+        planes.append(plane)
         infos.append(info)
-        log.debug("%s: EI %.4f", info["label"], graph_res[-1].ei)
+        log.debug("%s: EI %.4f", info["label"], g.ei)
     return graph_res, planes, infos

@@ -7,6 +7,7 @@ import json
 import click
 
 from netsci_dl.cli._common import layer_ei_options
+from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.threshold import SPEC_HELP
 
 
@@ -37,6 +38,7 @@ from netsci_dl.threshold import SPEC_HELP
     type=int,
     help="torch CPU threads (1 is fastest for small layers on a busy machine).",
 )
+@parallel_options(jobs_default=1, what="snapshots")
 @click.option("--name", default=None, help="Model name for the figure titles.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.pass_context
@@ -49,6 +51,8 @@ def causal_plane(
     weights: str,
     threshold_spec: str | None,
     threads: int | None,
+    jobs: int,
+    scheduler: str | None,
     name: str | None,
     force: bool,
 ) -> None:
@@ -74,15 +78,17 @@ def causal_plane(
         if not Path(s).exists():
             raise FileNotFoundError(f"{s}: no such run folder or checkpoint")
     src = sources[0] if len(sources) == 1 and Path(sources[0]).is_dir() else list(sources)
-    T = ei_trajectory(
-        src,
-        weights=None if weights == "none" else weights,
-        threshold=threshold_spec,
-        activations=activation,
-        options=ei_options,
-        num_threads=threads,
-        quiet=bool(ctx.obj and ctx.obj.get("quiet")),
-    )
+    with parallel_context(jobs, scheduler) as n_jobs:
+        T = ei_trajectory(
+            src,
+            weights=None if weights == "none" else weights,
+            threshold=threshold_spec,
+            activations=activation,
+            options=ei_options,
+            num_threads=threads,
+            quiet=bool(ctx.obj and ctx.obj.get("quiet")),
+            n_jobs=n_jobs,
+        )
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / "trajectory.csv") as tmp:
         T.to_frame().to_csv(tmp, index=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.threshold import SPEC_HELP
 
 OUTPUTS = ("labels.csv", "emd.npy", "module_stats.csv", "summary.json")
@@ -46,9 +47,7 @@ FIGURES = ("dendrogram", "module_rfs", "module_members", "module_profiles")
     default=None,
     help="Input image shape, e.g. 28x28 (default: from the checkpoint).",
 )
-@click.option(
-    "--jobs", default=-1, show_default=True, type=int, help="EMD worker processes (-1: all cores)."
-)
+@parallel_options(jobs_default=-1, what="EMD tiles")
 @click.option("--no-plots", is_flag=True, help="Skip the figures.")
 @click.option(
     "--graphml/--no-graphml",
@@ -74,6 +73,7 @@ def modules(
     threshold_spec: str,
     image_shape: str | None,
     jobs: int,
+    scheduler: str | None,
     no_plots: bool,
     graphml: bool,
     output: str,
@@ -105,18 +105,19 @@ def modules(
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     G = nd.load(checkpoint, image_shape=parse_image_shape(image_shape))
     lay: int | str = int(layer) if layer.lstrip("-").isdigit() else layer
-    a = analyze_modules(
-        G,
-        lay,
-        k=None if distance is not None else k,
-        distance=distance,
-        method=method,
-        ground=ground,
-        distribution=distribution,
-        threshold=threshold_spec,
-        n_jobs=jobs,
-        progress=not quiet,
-    )
+    with parallel_context(jobs, scheduler) as n_jobs:
+        a = analyze_modules(
+            G,
+            lay,
+            k=None if distance is not None else k,
+            distance=distance,
+            method=method,
+            ground=ground,
+            distribution=distribution,
+            threshold=threshold_spec,
+            n_jobs=n_jobs,
+            progress=not quiet,
+        )
     out.mkdir(exist_ok=True)
     with atomic_path(out / "labels.csv") as tmp:
         a.modules.to_frame().to_csv(tmp, index=False)

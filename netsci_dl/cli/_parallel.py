@@ -1,0 +1,54 @@
+"""``--jobs N`` and ``--scheduler ADDRESS``: the options of every command that runs a parallel
+job (through :mod:`netsci_dl.parallel`)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+
+from netsci_dl.errors import InputError
+
+__all__ = ["parallel_options", "parallel_context"]
+
+
+def parallel_options(*, jobs_default: int, what: str) -> Callable[..., Any]:
+    """Add ``--jobs`` (default ``jobs_default``) and ``--scheduler`` to a command; ``what`` names
+    the tasks in the help ("EMD tiles", "snapshots")."""
+
+    def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option(
+            "--scheduler",
+            default=None,
+            metavar="ADDRESS",
+            help=f"Run the {what} on a running Dask scheduler: tcp://host:8786, or the path of "
+            "its scheduler file (needs pip install 'netsci_dl[cluster]'). --jobs is then ignored.",
+        )(f)
+        return click.option(
+            "--jobs",
+            default=jobs_default,
+            show_default=True,
+            type=int,
+            help=f"Worker processes for the {what} (-1: all cores; 1: this process).",
+        )(f)
+
+    return deco
+
+
+@contextlib.contextmanager
+def parallel_context(jobs: int, scheduler: str | None) -> Iterator[int]:
+    """The ``n_jobs`` to pass to the library call made inside the block: ``jobs``, or -1 (every
+    worker of the cluster) inside a Dask block when ``scheduler`` is given."""
+    if scheduler is None:
+        yield jobs
+        return
+    from netsci_dl.parallel import use_scheduler
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(use_scheduler(scheduler))
+        except (OSError, TimeoutError) as e:
+            raise InputError(f"--scheduler {scheduler}: cannot connect ({e})") from e
+        yield -1
