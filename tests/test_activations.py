@@ -334,3 +334,17 @@ def test_training_similarity_dbn_svcca(dbn_run):
     assert T.settings["n_samples"] == 60
     with pytest.raises(InputError, match="stream"):
         training_similarity(run, X, measure="svcca", stream=True)
+
+
+@pytest.mark.gpu
+def test_cuda_activations_and_model_comes_back():
+    net = _cnn()
+    X = _X(20, 64, seed=4)
+    cpu = layer_activations(net, X, pool="mean")
+    gpu = layer_activations(net, X, pool="mean", device="cuda")
+    assert gpu.settings["device"].startswith("cuda")
+    assert next(net.parameters()).device.type == "cpu"
+    for k in cpu:
+        np.testing.assert_allclose(gpu[k], cpu[k], rtol=1e-4, atol=1e-5)
+    M = stream_similarity(net, X, batch_size=8, device="cuda")
+    np.testing.assert_allclose(M.values, similarity_matrix(cpu).values, atol=1e-4)

@@ -118,6 +118,23 @@ def test_cka_sqrt_k_over_p():
         assert abs(cka(X, X[:, :k]) - math.sqrt(k / p)) < 1e-12
 
 
+@pytest.mark.parametrize("device", ["numpy", "cpu"])
+def test_rbf_bandwidth_is_numpy_median_of_all_squared_distances(device):
+    if device == "cpu":
+        pytest.importorskip("torch")
+    from netsci_dl.analysis._sim_common import as_matrix
+    from netsci_dl.analysis.similarity import rbf_gram
+
+    # points 0, 1, 2, 4: the 16 squared distances (zeros included) sort to
+    # 0 0 0 0 1 1 1 1 | 4 4 4 4 9 9 16 16, median (1 + 4) / 2 = 2.5 (not torch's lower median 1)
+    x = as_matrix(
+        np.array([[0.0], [1.0], [2.0], [4.0]]), "x", device=None if device == "numpy" else "cpu"
+    )
+    K = np.asarray(rbf_gram(x, 0.5))
+    assert abs(K[0, 1] - math.exp(-1 / (2 * 0.25 * 2.5))) < 1e-15
+    assert abs(K[0, 3] - math.exp(-16 / (2 * 0.25 * 2.5))) < 1e-15
+
+
 def test_rbf_large_scale_tends_to_linear():
     X, Y = _data(n=50, seed=8)
     np.testing.assert_allclose(cka(X, Y, kernel="rbf", rbf_scale=1e4), cka(X, Y), atol=1e-6)
@@ -364,3 +381,64 @@ def test_training_layers_must_match():
     snaps[1] = ({"h1": snaps[1][0]["h1"]}, snaps[1][1])
     with pytest.raises(InputError, match="same layers"):
         similarity_over_training(snaps)
+
+
+# ---------------------------------------------------------------------- backends
+def _all_measures(A, device):
+    opts = SimilarityOptions(device=device, batch_size=20, keep=0.99)
+    return {
+        m: similarity_matrix(A, measure=m, options=opts).values
+        for m in (
+            "cka",
+            "cka_debiased",
+            "cka_rbf",
+            "cka_rbf_debiased",
+            "cka_minibatch",
+            "cca",
+            "svcca",
+            "pwcca",
+        )
+    }
+
+
+def _layers(seed=19):
+    X, Y = _data(n=60, p=5, q=8, seed=seed)
+    return {"x": X, "y": Y, "z": np.tanh(Y[:, :3] @ np.ones((3, 4)))}
+
+
+def test_torch_backend_equals_numpy():
+    pytest.importorskip("torch")
+    A = _layers()
+    ref, got = _all_measures(A, "numpy"), _all_measures(A, "cpu")
+    for m in ref:
+        np.testing.assert_allclose(got[m], ref[m], atol=1e-10, err_msg=m)
+    X, Y = A["x"], A["y"]
+    assert abs(cka(X, Y, device="cpu", space="gram") - cka(X, Y, device="numpy")) < 1e-12
+    np.testing.assert_allclose(
+        pwcca(X, Y, device="cpu").weights, pwcca(X, Y, device="numpy").weights, atol=1e-10
+    )
+
+
+def test_auto_backend_large_inputs_use_torch(monkeypatch):
+    pytest.importorskip("torch")
+    from netsci_dl.analysis import _sim_common
+
+    A = _layers(seed=20)
+    ref = _all_measures(A, "numpy")
+    monkeypatch.setattr(_sim_common, "TORCH_AUTO_MIN", 10)  # these small layers count as large
+    assert _sim_common.backend_for(None, A["x"]).type == "cpu"
+    got = _all_measures(A, None)
+    for m in ref:
+        np.testing.assert_allclose(got[m], ref[m], atol=1e-10, err_msg=m)
+
+
+@pytest.mark.gpu
+def test_cuda_backend_equals_numpy():
+    A = _layers(seed=21)
+    ref, got = _all_measures(A, "numpy"), _all_measures(A, "cuda")
+    for m in ref:
+        np.testing.assert_allclose(got[m], ref[m], atol=1e-9, err_msg=m)
+    stt = LinearCKAStats([5, 8], [(0, 1)], device="cuda")
+    for i in range(0, 60, 16):
+        stt.update([A["x"][i : i + 16], A["y"][i : i + 16]])
+    assert abs(stt.cka(0, 1, debiased=True) - cka(A["x"], A["y"], debiased=True)) < 1e-9

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from netsci_dl.analysis._sim_common import as_matrix, center, check_rows, warn, xp_of
+from netsci_dl.analysis._sim_common import as_pair, center, warn, xp_of
 from netsci_dl.errors import InputError
 
 __all__ = ["CCAResult", "cca", "svcca", "pwcca"]
@@ -182,9 +182,7 @@ def _canonical(a: _View, b: _View, ka: int, kb: int, *, weights_view: str | None
 
 
 def _views(X: Any, Y: Any, device: Any) -> tuple[_View, _View]:
-    X = as_matrix(X, "X", device=device)
-    Y = as_matrix(Y, "Y", device=device)
-    check_rows(X, Y)
+    X, Y = as_pair(X, Y, device=device)
     return _View(X), _View(Y)
 
 
@@ -218,8 +216,9 @@ def cca(X: Any, Y: Any, *, device: Any = None) -> CCAResult:
     Parameters
     ----------
     X : (n_samples, p), Y : (n_samples, q) arrays or tensors
-    device : torch device, optional
-        Compute with torch in float64 there (default: numpy).
+    device : None, "numpy" or torch device
+        Where the float64 computation runs (None: numpy, or torch's faster CPU kernels for
+        inputs of >= 2**20 elements when torch is installed).
 
     Returns
     -------
@@ -257,7 +256,8 @@ def svcca(
     criterion : {"variance", "mass"}
         ``"variance"``: fraction of ``sum s_i^2`` (R17's text); ``"mass"``: fraction of
         ``sum s_i`` (how google/svcca's tutorials cut).
-    device : torch device, optional
+    device : None, "numpy" or torch device
+        As in :func:`cca`.
 
     Returns
     -------
@@ -303,7 +303,8 @@ def pwcca(
         tie), as google/svcca's ``compute_pwcca``.
     keep, criterion
         Optional SVCCA-style reduction first (default: none, all directions of each rank).
-    device : torch device, optional
+    device : None, "numpy" or torch device
+        As in :func:`cca`.
 
     Returns
     -------

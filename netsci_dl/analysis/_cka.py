@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from netsci_dl.analysis._sim_common import as_matrix, center, check_rows, fro2, warn, xp_of
+from netsci_dl.analysis._sim_common import as_pair, center, fro2, warn, xp_of
 from netsci_dl.errors import InputError
 
 __all__ = ["cka", "minibatch_cka", "rbf_gram", "center_gram"]
@@ -199,8 +199,9 @@ def cka(
         Linear kernel only. ``"auto"``/``"feature"``: feature-space formula (``p x q``
         cross-products; a layer wider than ``n`` uses its ``n x n`` Gram for its norm);
         ``"gram"``: centred ``n x n`` Gram matrices. Equal to rounding (about 1e-12).
-    device : torch device, optional
-        Compute with torch in float64 there (default: numpy, CPU).
+    device : None, "numpy" or torch device
+        Where the float64 computation runs (None: numpy, or torch's faster CPU kernels for
+        inputs of >= 2**20 elements when torch is installed).
 
     Returns
     -------
@@ -216,9 +217,7 @@ def cka(
     (1.0, True)
     """
     _check(kernel, space, rbf_scale)
-    X = as_matrix(X, "X", device=device, min_rows=4 if debiased else 2)
-    Y = as_matrix(Y, "Y", device=device, min_rows=4 if debiased else 2)
-    check_rows(X, Y)
+    X, Y = as_pair(X, Y, device=device, min_rows=4 if debiased else 2)
     a = prepare(X, kernel=kernel, debiased=debiased, rbf_scale=rbf_scale, space=space)
     b = prepare(Y, kernel=kernel, debiased=debiased, rbf_scale=rbf_scale, space=space)
     v = pair(a, b, debiased=debiased)
@@ -300,7 +299,8 @@ def minibatch_cka(
         Target batch size (>= 4).
     seed : int, optional
         Shuffle the rows before batching (default: consecutive rows).
-    device : torch device, optional
+    device : None, "numpy" or torch device
+        As in :func:`cka`.
 
     Examples
     --------
@@ -310,9 +310,7 @@ def minibatch_cka(
     >>> bool(abs(minibatch_cka(X, Y, batch_size=40) - cka(X, Y, debiased=True)) < 1e-12)
     True
     """
-    X = as_matrix(X, "X", device=device, min_rows=4)
-    Y = as_matrix(Y, "Y", device=device, min_rows=4)
-    check_rows(X, Y)
+    X, Y = as_pair(X, Y, device=device, min_rows=4)
     v = float(minibatch_matrix([X], [Y], batch_size=batch_size, seed=seed)[0, 0])
     if math.isnan(v):
         warn("minibatch CKA is undefined (nan): a representation has no variance in the batches")

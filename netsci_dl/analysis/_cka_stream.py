@@ -48,6 +48,10 @@ class LinearCKAStats:
     min_batch : int
         Batches smaller than this are left out of the minibatch estimate (4 at least: the
         unbiased HSIC needs 4 examples). The full-data statistics use every example.
+    device : torch device, optional
+        Convert every batch to a float64 torch tensor there (torch's CPU GEMM is several times
+        numpy's); default: keep each batch's own kind (numpy stays numpy, tensors stay where
+        they are).
 
     Examples
     --------
@@ -63,7 +67,12 @@ class LinearCKAStats:
     """
 
     def __init__(
-        self, widths: Sequence[int], pairs: Sequence[tuple[int, int]], *, min_batch: int = 4
+        self,
+        widths: Sequence[int],
+        pairs: Sequence[tuple[int, int]],
+        *,
+        min_batch: int = 4,
+        device: Any = None,
     ):
         self.widths = tuple(int(w) for w in widths)
         L = len(self.widths)
@@ -81,6 +90,11 @@ class LinearCKAStats:
         self.sbu: dict[tuple[int, int], Any] = {}
         self.mb: dict[tuple[int, int], float] = dict.fromkeys(self.pairs, 0.0)
         self.n_batches = 0
+        self.device = None
+        if device is not None:
+            from netsci_dl._array import resolve_device
+
+            self.device = resolve_device(device)
 
     def update(self, batch: Sequence[Any]) -> None:
         """Add one batch: ``batch[i]`` is layer i's ``(b, widths[i])`` array or tensor (same rows)."""
@@ -89,6 +103,10 @@ class LinearCKAStats:
         xs = []
         b = None
         for i, (x, w) in enumerate(zip(batch, self.widths)):
+            if self.device is not None:
+                import torch
+
+                x = torch.as_tensor(x).to(device=self.device)
             xp = xp_of(x)
             x = x.to(dtype=xp.float64) if xp is not np else np.asarray(x, dtype=np.float64)
             x = x.reshape(x.shape[0], -1)

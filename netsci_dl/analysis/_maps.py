@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.analysis import _cca, _cka
-from netsci_dl.analysis._sim_common import SimilarityWarning, as_matrix, warn
+from netsci_dl.analysis._sim_common import SimilarityWarning, as_matrix, backend_for, warn
 from netsci_dl.errors import InputError
 
 __all__ = [
@@ -58,7 +58,9 @@ class SimilarityOptions:
     seed : int or None
         Minibatch CKA: shuffle rows before batching.
     device : str or None
-        torch device for the float64 computation (None: numpy).
+        Where the float64 computation runs: None (numpy for small layers, torch's faster CPU
+        kernels for layers of >= 2**20 values when torch is installed), ``"numpy"``, or a
+        torch device (``"cpu"``, ``"cuda"``).
 
     Examples
     --------
@@ -128,18 +130,29 @@ class PreparedLayers:
     measure: str
     n_samples: int
     options: SimilarityOptions
+    backend: Any = None
 
 
 def prepare_layers(
-    A: Any, *, measure: str = "cka", options: SimilarityOptions | None = None
+    A: Any,
+    *,
+    measure: str = "cka",
+    options: SimilarityOptions | None = None,
+    backend: Any = "auto",
 ) -> PreparedLayers:
-    """Prepare every layer of ``A`` (mapping or list of ``(n_samples, n_units)`` arrays)."""
+    """Prepare every layer of ``A`` (mapping or list of ``(n_samples, n_units)`` arrays).
+
+    ``backend``: ``"auto"`` resolves ``options.device`` for these layers; otherwise the
+    ``backend`` of another PreparedLayers to pair with (None = numpy, or a torch device).
+    """
     check_measure(measure)
     opt = options or SimilarityOptions()
     names, arrays = _named(A, "A")
+    if isinstance(backend, str) and backend == "auto":
+        backend = backend_for(opt.device, *arrays)
     debiased = measure.endswith("debiased") or measure == "cka_minibatch"
     mats = [
-        as_matrix(a, f"layer {n!r}", device=opt.device, min_rows=4 if debiased else 2)
+        as_matrix(a, f"layer {n!r}", device=backend, min_rows=4 if debiased else 2)
         for n, a in zip(names, arrays)
     ]
     n = int(mats[0].shape[0])
@@ -158,7 +171,7 @@ def prepare_layers(
         ]
     else:
         items = [_cca._View(m) for m in mats]
-    return PreparedLayers(names, tuple(items), measure, n, opt)
+    return PreparedLayers(names, tuple(items), measure, n, opt, backend)
 
 
 def _pair(measure: str, a: Any, b: Any, opt: SimilarityOptions) -> float:
@@ -239,15 +252,22 @@ class SimilarityMatrix:
         }
 
 
-def _as_prepared(A: Any, measure: str, opt: SimilarityOptions) -> PreparedLayers:
+def _as_prepared(
+    A: Any, measure: str, opt: SimilarityOptions, like: PreparedLayers | None = None
+) -> PreparedLayers:
+    """``A`` prepared (as is when it already is), on the backend of ``like`` when given."""
     if isinstance(A, PreparedLayers):
         if A.measure != measure or A.options != opt:
             raise InputError(
                 f"prepared layers are for measure={A.measure!r} with {A.options}; "
                 f"asked for measure={measure!r} with {opt}"
             )
+        if like is not None and str(A.backend) != str(like.backend):
+            raise InputError(f"prepared layers on {A.backend} cannot pair with {like.backend}")
         return A
-    return prepare_layers(A, measure=measure, options=opt)
+    return prepare_layers(
+        A, measure=measure, options=opt, backend="auto" if like is None else like.backend
+    )
 
 
 def matrix_values(pa: PreparedLayers, pb: PreparedLayers | None) -> np.ndarray:
@@ -311,7 +331,7 @@ def similarity_matrix(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SimilarityWarning)
         pa = _as_prepared(A, measure, opt)
-        pb = None if B is None else _as_prepared(B, measure, opt)
+        pb = None if B is None else _as_prepared(B, measure, opt, like=pa)
         values = matrix_values(pa, pb)
     reemit(caught)
     return SimilarityMatrix(

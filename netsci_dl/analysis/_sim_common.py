@@ -15,7 +15,11 @@ import numpy as np
 from netsci_dl._array import is_tensor
 from netsci_dl.errors import InputError
 
-__all__ = ["SimilarityWarning", "as_matrix", "xp_of", "warn"]
+__all__ = ["SimilarityWarning", "as_matrix", "as_pair", "backend_for", "xp_of", "warn"]
+
+#: with ``device=None``, inputs of at least this many elements run on torch's CPU kernels when
+#: torch is installed (its MKL GEMM was ~5x numpy's OpenBLAS in float64 on our machines)
+TORCH_AUTO_MIN = 1 << 20
 
 
 class SimilarityWarning(UserWarning):
@@ -35,8 +39,44 @@ def xp_of(a: Any) -> Any:
     return np
 
 
+def _nelem(a: Any) -> int:
+    if is_tensor(a):
+        return int(a.numel())
+    return int(np.size(a))
+
+
+def backend_for(device: Any, *arrays: Any) -> Any:
+    """None (numpy) or the ``torch.device`` to compute on, for ``device`` and these inputs."""
+    if isinstance(device, str) and device == "numpy":
+        return None
+    if device is None:
+        for a in arrays:
+            if is_tensor(a) and a.device.type != "cpu":
+                return a.device
+        if max((_nelem(a) for a in arrays), default=0) < TORCH_AUTO_MIN:
+            return None
+        try:
+            import torch
+        except ImportError:
+            return None
+        return torch.device("cpu")
+    from netsci_dl._array import resolve_device
+
+    return resolve_device(device)
+
+
+def as_pair(X: Any, Y: Any, *, device: Any = None, min_rows: int = 2) -> tuple[Any, Any]:
+    """``X`` and ``Y`` as float64 matrices on one backend (see :func:`backend_for`), same rows."""
+    backend = backend_for(device, X, Y)
+    X = as_matrix(X, "X", device=backend, min_rows=min_rows)
+    Y = as_matrix(Y, "Y", device=backend, min_rows=min_rows)
+    check_rows(X, Y)
+    return X, Y
+
+
 def as_matrix(X: Any, name: str, *, device: Any = None, min_rows: int = 2) -> Any:
-    """``X`` as a 2-D float64 array: numpy when ``device`` is None, else a torch tensor there.
+    """``X`` as a 2-D float64 array: numpy when ``device`` is None, else a torch tensor there
+    (``device`` is a resolved backend from :func:`backend_for`).
 
     A 1-D input is one unit (a column). Raises InputError for another shape, too few rows or
     non-finite values.

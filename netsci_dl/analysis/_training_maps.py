@@ -129,7 +129,7 @@ def snapshot_similarity(
     opt = options or SimilarityOptions()
     info = dict(info or {})
     pr = _as_prepared(reference, measure, opt)
-    pa = _as_prepared(acts, measure, opt)
+    pa = _as_prepared(acts, measure, opt, like=pr)
     cross = matrix_values(pa, pr)
     grid = matrix_values(pa, None) if within else None
 
