@@ -348,3 +348,22 @@ def test_cuda_activations_and_model_comes_back():
         np.testing.assert_allclose(gpu[k], cpu[k], rtol=1e-4, atol=1e-5)
     M = stream_similarity(net, X, batch_size=8, device="cuda")
     np.testing.assert_allclose(M.values, similarity_matrix(cpu).values, atol=1e-4)
+
+
+def test_training_similarity_models_and_reference_path(mlp_run):
+    from netsci_dl.runs import list_snapshots
+
+    run, net, X = mlp_run
+    snaps = [p for p, _ in list_snapshots(run)]
+    first = build_mlp((6, 5, 4, 2), seed=0, device="cpu")
+    T = training_similarity([first, snaps[2]], X, reference=snaps[-1], within=False)
+    assert T.labels == ("model0", snaps[2].stem) and T.steps.tolist() == [0, 2]
+    assert T.reference == snaps[-1].stem
+    want = training_similarity(run, X, within=False)
+    np.testing.assert_allclose(T.cross[0], want.cross[0], atol=1e-6)
+    np.testing.assert_allclose(T.cross[1], want.cross[2], atol=1e-6)
+    from netsci_dl.graph import LayeredGraph
+
+    G = LayeredGraph((2, 2), (np.eye(2, dtype=np.float32),))
+    with pytest.raises(InputError, match="weights only"):
+        training_similarity([G], X)

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -142,7 +143,7 @@ def run_snapshot_task(task: SnapshotTask) -> Any:
 def _sources(source: Any) -> list[tuple[Any, dict[str, Any]]]:
     """``[(path or model, info), ...]`` in training order."""
     from netsci_dl.graph import LayeredGraph
-    from netsci_dl.runs import snapshot_sources
+    from netsci_dl.runs import read_sidecar, snapshot_sources
 
     if isinstance(source, str | os.PathLike):
         return snapshot_sources(source)
@@ -159,21 +160,12 @@ def _sources(source: Any) -> list[tuple[Any, dict[str, Any]]]:
     out = []
     for i, it in enumerate(items):
         if isinstance(it, str | os.PathLike):
-            for p, info in snapshot_sources([it]):
-                out.append((p, dict(info, step=i if info.get("epoch") is None else info["step"])))
+            (p, info), *_ = snapshot_sources([it])
+            side = read_sidecar(p) if Path(p).is_file() else None
+            out.append((p, dict(info, step=int(side["step"]) if side else i)))
         else:
-            out.append(
-                (
-                    it,
-                    {
-                        "step": i,
-                        "layer": None,
-                        "epoch": None,
-                        "label": f"model{i}",
-                        "source": type(it).__name__,
-                    },
-                )
-            )
+            info = {"step": i, "layer": None, "epoch": None, "label": f"model{i}"}
+            out.append((it, dict(info, source=type(it).__name__)))
     return out
 
 
@@ -199,7 +191,8 @@ def training_similarity(
     ----------
     source : run folder, or sequence of checkpoint paths / models
         Read with :func:`netsci_dl.runs.snapshot_sources` (snapshots ordered by step; a list
-        is kept in its order); models (nn.Module, DBN) may be given directly.
+        is kept in its order); models (nn.Module, DBN) may be given directly (in a list mixing
+        models and paths, a model's step is its position).
     X : (n_samples, ...) ndarray / tensor, or a :class:`~netsci_dl.datasets.Dataset`
         The probe examples, the same for every snapshot.
     measure : str
@@ -257,10 +250,10 @@ def training_similarity(
         except IndexError:
             raise InputError(f"reference={reference}: there are {len(srcs)} snapshots") from None
         ref_label = str(ref_info.get("label"))
+    elif isinstance(reference, str | os.PathLike):
+        ref_item, ref_label = reference, Path(reference).name.removesuffix(".safetensors")
     else:
-        ref_item, ref_label = reference, str(getattr(reference, "name", reference))
-        if not isinstance(reference, str | os.PathLike):
-            ref_label = type(reference).__name__
+        ref_item, ref_label = reference, type(reference).__name__
     ref_model = _load(ref_item, spec.device)
     if stream:
         ref: Any = ref_model
