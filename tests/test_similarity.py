@@ -329,6 +329,16 @@ def test_streamed_stats_equal_in_memory(batch, shift, seed):
         assert abs(stt.minibatch_cka(0, 1) - minibatch_cka(X, Y, batch_size=batch)) < 1e-9
 
 
+def test_streamed_minibatch_equals_minibatch_cka():
+    X, Y = _data(n=90, seed=22)
+    X += 50.0
+    stt = LinearCKAStats([5, 7], [(0, 1)])
+    for i in range(0, 90, 30):
+        stt.update([X[i : i + 30], Y[i : i + 30]])
+    assert abs(stt.minibatch_cka(0, 1) - minibatch_cka(X, Y, batch_size=30)) < 1e-10
+    assert stt.n_batches == 3
+
+
 # ---------------------------------------------------------------------- over training
 def _run(seed=18, S=5):
     rng = np.random.default_rng(seed)

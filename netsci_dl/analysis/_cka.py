@@ -92,7 +92,7 @@ class _Feature:
     def __init__(self, X: Any, *, allow_gram: bool = True) -> None:
         self.Xc = center(X)
         self.n, self.p = int(X.shape[0]), int(X.shape[1])
-        self.row2 = (self.Xc * self.Xc).sum(1)
+        self.row2 = xp_of(X).einsum("ij,ij->i", self.Xc, self.Xc)
         self.sq = float(self.row2.sum())
         self.K = self.Xc @ self.Xc.T if (allow_gram and self.p > self.n) else None
         self.self2 = fro2(self.K) if self.K is not None else fro2(self.Xc.T @ self.Xc)

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from netsci_dl.analysis import _cka
 from netsci_dl.analysis._sim_common import xp_of
 from netsci_dl.errors import InputError
 
@@ -131,7 +130,10 @@ class LinearCKAStats:
             else:
                 lay.s, lay.sa = lay.s + s, lay.sa + sa
         use_mb = b >= self.min_batch
-        feats = [_cka._Feature(u, allow_gram=False) for u in xs] if use_mb else None
+        if use_mb:  # this batch's own centring, for its unbiased HSIC terms
+            means = [u.mean(0) for u in xs]
+            d = [a - 2 * (u @ m) + float((m * m).sum()) for u, a, m in zip(xs, rows, means)]
+            sq = [float(di.sum()) for di in d]
         for i, j in self.pairs:
             u, v = xs[i], xs[j]
             C = u.T @ v
@@ -146,7 +148,14 @@ class LinearCKAStats:
             else:
                 self.cross[i, j], self.sab[i, j], self.sav[i, j], self.sbu[i, j] = C, sab, sav, sbu
             if use_mb:
-                self.mb[i, j] += _cka.hsic_terms(feats[i], feats[j])
+                # ||X_b^T Y_b||^2 of the centred batch from its uncentred cross-product
+                Cc = C - b * (means[i][:, None] * means[j][None, :])
+                num = (
+                    float((Cc * Cc).sum())
+                    - b / (b - 2) * float((d[i] * d[j]).sum())
+                    + sq[i] * sq[j] / ((b - 1) * (b - 2))
+                )
+                self.mb[i, j] += num / (b * (b - 3))
         self.n += b
         self.n_batches += int(use_mb)
 
