@@ -452,3 +452,18 @@ def test_cuda_backend_equals_numpy():
     for i in range(0, 60, 16):
         stt.update([A["x"][i : i + 16], A["y"][i : i + 16]])
     assert abs(stt.cka(0, 1, debiased=True) - cka(A["x"], A["y"], debiased=True)) < 1e-9
+
+
+@pytest.mark.parametrize("device", ["numpy", "cpu"])
+def test_inputs_are_never_modified(device):
+    torch = pytest.importorskip("torch")
+    X, Y = _data(n=40, seed=23)
+    X0, Y0 = X.copy(), Y.copy()
+    T = torch.from_numpy(Y.copy())
+    cka(X, T, device=device)
+    svcca(X, T, device=device)
+    pwcca(X, Y, device=device)
+    similarity_matrix({"x": X, "y": T}, measure="cca", options=SimilarityOptions(device=device))
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(Y, Y0)
+    np.testing.assert_array_equal(T.numpy(), Y0)

@@ -27,6 +27,16 @@ from netsci_dl.errors import InputError
 __all__ = ["LinearCKAStats"]
 
 
+def _centred_fro2(C: Any, n: int, mu: Any, mv: Any) -> float:
+    """``||C - n mu mv^T||_F^2`` without forming the matrix (the means are small: data shifted)."""
+    c = C.reshape(-1)
+    return (
+        float(c @ c)
+        - 2 * n * float(mu @ C @ mv)
+        + n * n * float((mu * mu).sum()) * float((mv * mv).sum())
+    )
+
+
 class _Layer:
     __slots__ = ("shift", "s", "sa", "saa", "sau", "C")
 
@@ -149,9 +159,8 @@ class LinearCKAStats:
                 self.cross[i, j], self.sab[i, j], self.sav[i, j], self.sbu[i, j] = C, sab, sav, sbu
             if use_mb:
                 # ||X_b^T Y_b||^2 of the centred batch from its uncentred cross-product
-                Cc = C - b * (means[i][:, None] * means[j][None, :])
                 num = (
-                    float((Cc * Cc).sum())
+                    _centred_fro2(C, b, means[i], means[j])
                     - b / (b - 2) * float((d[i] * d[j]).sum())
                     + sq[i] * sq[j] / ((b - 1) * (b - 2))
                 )
@@ -174,8 +183,7 @@ class LinearCKAStats:
         A, B = self.layers[a], self.layers[b]
         mu, mv = A.s / n, B.s / n
         C = self.cross[a, b]
-        Cc = C - n * (mu[:, None] * mv[None, :])
-        cross2 = float((Cc * Cc).sum())
+        cross2 = _centred_fro2(C, n, mu, mv)
         al, be = float((mu * mu).sum()), float((mv * mv).sum())
         dd = (
             self.sab[a, b]

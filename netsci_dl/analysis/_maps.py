@@ -152,7 +152,7 @@ def prepare_layers(
         backend = backend_for(opt.device, *arrays)
     debiased = measure.endswith("debiased") or measure == "cka_minibatch"
     mats = [
-        as_matrix(a, f"layer {n!r}", device=backend, min_rows=4 if debiased else 2)
+        as_matrix(a, f"layer {n!r}", device=backend, min_rows=4 if debiased else 2, private=True)
         for n, a in zip(names, arrays)
     ]
     n = int(mats[0].shape[0])

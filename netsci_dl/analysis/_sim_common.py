@@ -66,19 +66,22 @@ def backend_for(device: Any, *arrays: Any) -> Any:
 
 
 def as_pair(X: Any, Y: Any, *, device: Any = None, min_rows: int = 2) -> tuple[Any, Any]:
-    """``X`` and ``Y`` as float64 matrices on one backend (see :func:`backend_for`), same rows."""
+    """``X`` and ``Y`` as private float64 matrices on one backend (:func:`backend_for`)."""
     backend = backend_for(device, X, Y)
-    X = as_matrix(X, "X", device=backend, min_rows=min_rows)
-    Y = as_matrix(Y, "Y", device=backend, min_rows=min_rows)
+    X = as_matrix(X, "X", device=backend, min_rows=min_rows, private=True)
+    Y = as_matrix(Y, "Y", device=backend, min_rows=min_rows, private=True)
     check_rows(X, Y)
     return X, Y
 
 
-def as_matrix(X: Any, name: str, *, device: Any = None, min_rows: int = 2) -> Any:
+def as_matrix(
+    X: Any, name: str, *, device: Any = None, min_rows: int = 2, private: bool = False
+) -> Any:
     """``X`` as a 2-D float64 array: numpy when ``device`` is None, else a torch tensor there
     (``device`` is a resolved backend from :func:`backend_for`).
 
-    A 1-D input is one unit (a column). Raises InputError for another shape, too few rows or
+    A 1-D input is one unit (a column). ``private``: never share memory with ``X`` (the
+    measures then centre in place). Raises InputError for another shape, too few rows or
     non-finite values.
     """
     if device is None:
@@ -87,7 +90,10 @@ def as_matrix(X: Any, name: str, *, device: Any = None, min_rows: int = 2) -> An
             a = a[:, None]
         if a.ndim != 2:
             raise InputError(f"{name} has shape {a.shape}; expected (n_samples, n_units)")
+        src = a
         a = np.ascontiguousarray(a, dtype=np.float64)
+        if private and np.shares_memory(a, src):
+            a = a.copy()
         finite = bool(np.isfinite(a).all())
     else:
         import torch
@@ -100,7 +106,11 @@ def as_matrix(X: Any, name: str, *, device: Any = None, min_rows: int = 2) -> An
             a = a[:, None]
         if a.ndim != 2:
             raise InputError(f"{name} has shape {tuple(a.shape)}; expected (n_samples, n_units)")
+        src = a
         a = a.detach().to(device=dev, dtype=torch.float64)
+        if private and a.data_ptr() == src.data_ptr():
+            a = a.clone()  # torch.as_tensor shares a caller's numpy array
+        a = a.contiguous()
         finite = bool(torch.isfinite(a).all())
     if a.shape[0] < min_rows:
         raise InputError(f"{name} has {a.shape[0]} samples; this measure needs >= {min_rows}")
@@ -121,10 +131,12 @@ def check_rows(X: Any, Y: Any, names: tuple[str, str] = ("X", "Y")) -> int:
 
 
 def center(X: Any) -> Any:
-    """Subtract each column's mean (``H X`` with ``H = I - 11^T/n``)."""
-    return X - X.mean(0)
+    """Subtract each column's mean (``H X`` with ``H = I - 11^T/n``), in place; returns ``X``."""
+    X -= X.mean(0)
+    return X
 
 
 def fro2(A: Any) -> float:
-    """Squared Frobenius norm as a Python float."""
-    return float((A * A).sum())
+    """Squared Frobenius norm as a Python float (no temporary of A's size)."""
+    a = A.reshape(-1)
+    return float(a @ a)
