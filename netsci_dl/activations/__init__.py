@@ -1,0 +1,35 @@
+"""Run models on data: per-layer activations, streamed batches, similarity over training.
+
+The one place that knows how to run a model on examples (shared/DESIGN.md); the measures that
+use the results are plain array functions in :mod:`netsci_dl.analysis`.
+"""
+
+from netsci_dl.activations._forward import (
+    POOLS,
+    Activations,
+    iter_activations,
+    layer_activations,
+    open_runner,
+)
+from netsci_dl.activations._stream import STREAM_MEASURES, stream_maps, stream_similarity
+from netsci_dl.activations._training import (
+    ActivationSpec,
+    SnapshotTask,
+    run_snapshot_task,
+    training_similarity,
+)
+
+__all__ = [
+    "Activations",
+    "layer_activations",
+    "iter_activations",
+    "open_runner",
+    "POOLS",
+    "stream_similarity",
+    "stream_maps",
+    "STREAM_MEASURES",
+    "ActivationSpec",
+    "SnapshotTask",
+    "run_snapshot_task",
+    "training_similarity",
+]
