@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
 from interactions_digits import train_cnn  # noqa: E402  (a few lines of torch; see the example)
 
-from netsci_dl.activations._masking import _stand_in_features, grid_players, masked_values  # noqa: E402
+from netsci_dl.activations import layer_activations  # noqa: E402
+from netsci_dl.activations._masking import grid_players, masked_values  # noqa: E402
 from netsci_dl.analysis.interactions import and_interactions, and_or_split, fit_probe  # noqa: E402
 from netsci_dl.datasets import load_digits  # noqa: E402
 
@@ -53,7 +54,10 @@ def main() -> None:
 
     # 1. masked forward passes
     t_out, V = best(lambda: masked_values(cnn, xs, ys, players, batch_size=4096)["output"], k=2)
-    feats = _stand_in_features(cnn)
+
+    def feats(X):
+        return layer_activations(cnn, X)
+
     clean = feats(X[:1400])
     heads = {k: fit_probe(F, d.y[:1400]).logits for k, F in clean.items()}
     t_all, _ = best(

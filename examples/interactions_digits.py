@@ -33,16 +33,6 @@ from pathlib import Path
 import numpy as np
 
 
-def _features(model):
-    try:
-        from netsci_dl.activations import layer_activations
-    except ImportError:  # until the activations module is merged
-        from netsci_dl.activations._masking import _stand_in_features
-
-        return _stand_in_features(model)
-    return lambda X: layer_activations(model, X)
-
-
 def train_cnn(X, y, *, epochs, seed):
     """A tiny CNN on (n, 1, 8, 8) digits: Adam, cross-entropy, batch 64."""
     import torch
@@ -203,7 +193,7 @@ def main() -> None:
             X[pick],
             d.y[pick],
             players=grid_players(shape, grid),
-            features=_features(net),
+            features="layers",
             probe_data=(X[tr], d.y[tr]),
             split=split,
             label=name,

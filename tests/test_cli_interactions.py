@@ -44,9 +44,10 @@ def test_run_folder_writes_every_output(run, tmp_path):
     ]:
         assert (out / f).stat().st_size > 0, f
     df = pd.read_csv(out / "interactions.csv")
-    # hidden sigmoid layer "1" and the output: 2 layers x 3 samples x 16 sets x (and, or)
+    # the hidden layer "0" (taken after its sigmoid) and the output: 2 layers x 3 samples x
+    # 16 sets x (and, or); the last Linear layer is the output itself, not probed again
     assert len(df) == 2 * 3 * 16 * 2
-    assert set(df.layer.astype(str)) == {"1", "output"}
+    assert set(df.layer.astype(str)) == {"0", "output"}
     doc = json.loads((out / "summary.json").read_text())
     assert doc["n_players"] == 4 and doc["n_samples"] == 3 and len(doc["sample_indices"]) == 3
     assert doc["settings"]["split"]["iterations"] == 50
@@ -55,9 +56,9 @@ def test_run_folder_writes_every_output(run, tmp_path):
     assert len(s) == 2 * 5
     assert "salient fraction" in r.output
     # the values are the model's: v(N) of the output = log-odds on the clean sample
-    from netsci_dl.cli.interactions import _load_mlp
+    from netsci_dl.models.load import load_model
 
-    net = _load_mlp(run / "model.safetensors")
+    net = load_model(run / "model.safetensors")
     i = doc["sample_indices"][0]
     d = load_digits()
     with torch.no_grad():
@@ -85,11 +86,18 @@ def test_refuses_to_overwrite_and_snapshots(run, tmp_path):
 
 
 def test_checkpoint_file_and_bad_input(tmp_path):
+    import json
+
     from safetensors.torch import save_file
 
     net = build_mlp((64, 5, 10), seed=1)
     path = tmp_path / "net.safetensors"
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    meta = {"netsci_dl": json.dumps({"model_kind": "mlp", "layers": [64, 5, 10]})}
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path), metadata=meta)
+    bare = tmp_path / "bare.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(bare))
+    r = CliRunner().invoke(cli, ["interactions", str(bare), "-o", str(tmp_path / "b"), *FAST])
+    assert r.exit_code == 2 and "cannot tell which model it holds" in r.output
     out = tmp_path / "o"
     r = CliRunner().invoke(cli, ["interactions", str(path), "-o", str(out), *FAST, "--no-figures"])
     assert r.exit_code == 0, r.output

@@ -8,7 +8,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from netsci_dl.activations._masking import (  # noqa: E402
-    _stand_in_features,
     check_players,
     coalition_masks,
     feature_masks,
@@ -274,19 +273,17 @@ def test_fixed_probes_and_snapshot_changes(tiny):
     assert compare_layers(A, B)[0].jaccard() == 1.0
 
 
-def test_stand_in_features_pool_conv_maps():
-    cnn = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 3, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.Flatten(),
-        torch.nn.Linear(3 * 16, 2),
-    )
-    X = np.random.default_rng(0).random((5, 1, 4, 4)).astype(np.float32)
-    F = _stand_in_features(cnn)(X)
-    assert list(F) == ["1"] and F["1"].shape == (5, 3)
-    with torch.no_grad():
-        want = torch.relu(cnn[0](torch.as_tensor(X))).mean(dim=(2, 3)).double().numpy()
-    np.testing.assert_allclose(F["1"], want, rtol=1e-6)
+def test_default_features_are_the_layer_activations(tiny):
+    """features="layers" (the default) probes every layer layer_activations takes."""
+    from netsci_dl.activations import layer_activations
+
+    net, X, y = tiny
+    players = [[0, 1], [2, 3], [4, 5]]
+    A = layer_interactions(net, X[:2], y[:2], players=players, split=None, probe_data=(X, y))
+    names = list(layer_activations(net, X[:2]))
+    assert names[-1] == "4" and list(A.layers) == [*names[:-1], "output"]  # logits: "output"
+    B = layer_interactions(net, X[:2], y[:2], players=players, split=None, features=None)
+    assert B.layers == ("output",)
 
 
 def test_learned_baseline_lowers_the_l1_of_and_interactions(tiny):

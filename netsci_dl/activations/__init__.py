@@ -1,4 +1,6 @@
-"""Run models on data: per-layer activations, streamed batches, similarity over training.
+"""Run models on data: per-layer activations, streamed batches, similarity over training,
+per-example gradients (for the Fisher information and curvature), masked inputs (for the
+interactions).
 
 The one place that knows how to run a model on examples (shared/DESIGN.md); the measures that
 use the results are plain array functions in :mod:`netsci_dl.analysis`.
@@ -10,6 +12,20 @@ from netsci_dl.activations._forward import (
     iter_activations,
     layer_activations,
     open_runner,
+)
+from netsci_dl.activations._gradients import (
+    GradBatch,
+    iter_per_example_grads,
+    param_groups,
+    per_example_grads,
+    predict_log_probs,
+)
+from netsci_dl.activations._masking import (
+    coalition_masks,
+    grid_players,
+    learn_baseline,
+    log_odds,
+    masked_values,
 )
 from netsci_dl.activations._stream import STREAM_MEASURES, stream_maps, stream_similarity
 from netsci_dl.activations._training import (
@@ -32,4 +48,14 @@ __all__ = [
     "SnapshotTask",
     "run_snapshot_task",
     "training_similarity",
+    "GradBatch",
+    "iter_per_example_grads",
+    "param_groups",
+    "per_example_grads",
+    "predict_log_probs",
+    "coalition_masks",
+    "grid_players",
+    "learn_baseline",
+    "log_odds",
+    "masked_values",
 ]

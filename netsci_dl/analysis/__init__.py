@@ -19,6 +19,7 @@ null models                    layered random replica, rewiring within blocks, s
 sweep                          threshold sweep of the net against its null models
 interactions                   Harsanyi AND/OR interactions, the AND-OR split, per layer
 fisher, curvature              Fisher information per layer; Hessian and gradient-covariance spectra
+similarity                     CKA (linear, RBF, debiased, minibatch), CCA, SVCCA, PWCCA; maps
 =============================  ===============================================================
 
 Implementation modules whose name is a public function's (``_effective_information``,
@@ -104,6 +105,19 @@ from netsci_dl.analysis.null_models import (
     rewire_blocks,
     shuffle_edges,
     shuffle_null,
+)
+from netsci_dl.analysis.similarity import (
+    CCAResult,
+    SimilarityMatrix,
+    SimilarityOptions,
+    TrainingSimilarity,
+    cca,
+    cka,
+    minibatch_cka,
+    pwcca,
+    similarity_matrix,
+    similarity_over_training,
+    svcca,
 )
 from netsci_dl.analysis.sweep import default_cuts, threshold_sweep
 from netsci_dl.analysis.trajectory import EITrajectory, ei_trajectory
@@ -193,4 +207,15 @@ __all__ = [
     "hutchinson_trace",
     "loss_hvp",
     "top_eigenvalue",
+    "CCAResult",
+    "SimilarityMatrix",
+    "SimilarityOptions",
+    "TrainingSimilarity",
+    "cca",
+    "cka",
+    "minibatch_cka",
+    "pwcca",
+    "similarity_matrix",
+    "similarity_over_training",
+    "svcca",
 ]

@@ -231,7 +231,7 @@ def layer_interactions(
     y: Any,
     *,
     players: Sequence[Any],
-    features: Callable[[np.ndarray], Mapping[str, Any]] | None = None,
+    features: Callable[[np.ndarray], Mapping[str, Any]] | str | None = "layers",
     probe_data: tuple[Any, Any] | None = None,
     probes: Mapping[str, LinearProbe] | None = None,
     baseline: Any = "zero",
@@ -255,10 +255,11 @@ def layer_interactions(
         Target class of each (usually its label).
     players : sequence of index groups
         Into the flattened sample (:func:`netsci_dl.activations._masking.grid_players`).
-    features : callable, optional
-        ``features(X_batch) -> {layer: (b, d) array}`` giving hidden features of any batch of
-        inputs (e.g. ``functools.partial(netsci_dl.activations.layer_activations, model)``).
-        None: only the model's output is analysed.
+    features : "layers", callable or None
+        ``"layers"`` (default): every layer :func:`netsci_dl.activations.layer_activations`
+        takes (each Linear / convolution, after its activation; channels averaged over space).
+        A callable ``features(X_batch) -> {layer: (b, d) array}`` gives hidden features of any
+        batch of inputs. None: only the model's output is analysed.
     probe_data : (X_fit, y_fit), optional
         Clean data the probes are fitted on (default ``(X, y)``; pass a larger set).
     probes : mapping, optional
@@ -287,7 +288,8 @@ def layer_interactions(
     >>> net = torch.nn.Linear(2, 2, bias=False)
     >>> with torch.no_grad():
     ...     _ = net.weight.copy_(torch.tensor([[1.0, 2.0], [0.0, 0.0]]))
-    >>> r = layer_interactions(net, np.ones((1, 2)), [0], players=[[0], [1]], split=None)
+    >>> r = layer_interactions(net, np.ones((1, 2)), [0], players=[[0], [1]], split=None,
+    ...                        features=None)
     >>> r.layers, r.I_and[0, 0].tolist()      # additive: no interaction of order 2
     (('output',), [0.0, 1.0, 2.0, 0.0])
     """
@@ -302,6 +304,29 @@ def layer_interactions(
     probes = dict(probes or {})
     given = set(probes)
     probe_note = "none (output only)"
+    if isinstance(features, str):
+        if features != "layers":
+            raise InputError(f"features must be 'layers', a callable or None, got {features!r}")
+        import torch
+
+        from netsci_dl.activations import layer_activations
+        from netsci_dl.activations._masking import _model_device
+
+        probe = Xfit[: min(8, len(Xfit))]
+        first = layer_activations(model, probe, batch_size=batch_size, device=device)
+        with torch.no_grad():
+            dev = _model_device(model, device)
+            logits = model(torch.as_tensor(probe, device=dev)).detach().cpu().double().numpy()
+        keep = [  # the layer that is the model's output is analysed as "output", not probed
+            k
+            for k, F in first.items()
+            if not (np.shape(F) == logits.shape and np.allclose(F, logits, atol=1e-6))
+        ]
+
+        def features(Xb: np.ndarray) -> Mapping[str, Any]:
+            A = layer_activations(model, Xb, batch_size=batch_size, device=device)
+            return {k: A[k] for k in keep}
+
     if features is not None:
         clean = features(Xfit)
         for k, F in clean.items():

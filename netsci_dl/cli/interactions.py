@@ -33,49 +33,10 @@ def _shape(value: str | None) -> tuple[int, ...] | None:
     return s
 
 
-def _load_mlp(path: Path) -> Any:
-    """A sigmoid MLP from a ``.safetensors`` state dict written by ``train_mlp`` (stand-in).
-
-    The lead replaces this by ``netsci_dl.models.load.load_model`` once it is merged.
-    """
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    from netsci_dl.models.mlp import build_mlp
-
-    state = load_file(str(path))
-    with safe_open(str(path), framework="pt") as f:
-        meta = json.loads((f.metadata() or {}).get("netsci_dl", "{}"))
-    layers = meta.get("layers")
-    if not layers:
-        ws = sorted((k for k in state if k.endswith(".weight")), key=lambda k: int(k.split(".")[0]))
-        if not ws:
-            raise InputError(f"{path}: no Linear weights ('0.weight', ...) to build an MLP from")
-        layers = [int(state[ws[0]].shape[1])] + [int(state[k].shape[0]) for k in ws]
-    net = build_mlp(tuple(int(v) for v in layers), device="cpu")
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as e:
-        raise InputError(f"{path}: not a state dict of an MLP {layers}: {e}") from None
-    return net
-
-
 def _load(path: Path) -> Any:
-    try:
-        from netsci_dl.models.load import load_model  # type: ignore[import-not-found]
-    except ImportError:
-        return _load_mlp(path)
+    from netsci_dl.models.load import load_model
+
     return load_model(path)
-
-
-def _features(model: Any) -> Any:
-    try:
-        from netsci_dl.activations import layer_activations  # type: ignore[attr-defined]
-    except ImportError:
-        from netsci_dl.activations._masking import _stand_in_features
-
-        return _stand_in_features(model)
-    return lambda X: layer_activations(model, X)
 
 
 @click.command("interactions")
@@ -187,7 +148,7 @@ def interactions(
                 X[pick],
                 ds.y[pick],
                 players=groups,
-                features=_features(model),
+                features="layers",
                 probe_data=(X, ds.y),
                 baseline=baseline,
                 split=split,
