@@ -177,19 +177,20 @@ def forget_checks() -> None:
         _checked.clear()
 
 
-def short_temp_prefix(name: str, *, extra: int = 14) -> str:
+def short_temp_prefix(name: str, *, extra: int = 12) -> str:
     """``"." + name + "."``, with ``name`` shortened so that the prefix plus ``extra`` bytes
-    (tempfile's 8 random characters and a suffix) stay within the 255-byte name limit.
+    (tempfile's 8 random characters and a 4-byte suffix such as ``.tmp``) stay within the
+    255-byte name limit.
 
     Examples
     --------
     >>> short_temp_prefix("g.graphml")
     '.g.graphml.'
-    >>> len(short_temp_prefix("x" * 250).encode()) + 14 <= 255
-    True
+    >>> len(short_temp_prefix("x" * 255).encode()) + 12
+    255
     """
     b = os.fsencode(name)
-    room = _NAME_MAX - extra
+    room = _NAME_MAX - extra - 2
     if len(b) > room:
         b = b[:room]
         # do not cut a UTF-8 sequence in half
@@ -354,7 +355,7 @@ def atomic_outputs(
             check_writable(folder / n, force=force)
         forget_checks_for(folder / n for n in names)
     existed = {n: os.path.lexists(folder / n) for n in names} if st is not None else {}
-    stage = tempfile.mkdtemp(prefix=short_temp_prefix(folder.name), dir=folder.parent)
+    stage = tempfile.mkdtemp(prefix=short_temp_prefix(folder.name, extra=8), dir=folder.parent)
     with _lock:
         _live.add(stage)
     created = False
