@@ -171,7 +171,12 @@ def _output_policy(quiet: bool) -> Iterator[None]:
             warnings.simplefilter("ignore")
         else:
             warnings.simplefilter("once")
-            for cat in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            for cat in (
+                DeprecationWarning,
+                PendingDeprecationWarning,
+                ImportWarning,
+                ResourceWarning,
+            ):
                 warnings.filterwarnings("ignore", category=cat)
             # Debian's mpl_toolkits (installed beside graph-tool) shadows pip's: matplotlib warns
             # that 3-D axes are unavailable. We never draw in 3-D.

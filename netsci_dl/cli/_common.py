@@ -10,7 +10,41 @@ import click
 from netsci_dl.errors import InputError
 from netsci_dl.export.conv import REDUCTIONS
 
-__all__ = ["export_options", "layers_arg", "parse_image_shape"]
+__all__ = ["export_options", "layers_arg", "parse_image_shape", "load_input", "echo"]
+
+
+def echo(text: Any = "") -> None:
+    """``click.echo`` of text that may hold names from a file: control characters escaped."""
+    from netsci_dl._sanitize import terminal_lines
+
+    click.echo(terminal_lines(text))
+
+
+def load_input(
+    path: str,
+    *,
+    layers: Any = None,
+    layout: str = "auto",
+    conv_reduce: str = "l2",
+    image_shape: tuple[int, ...] | None = None,
+) -> Any:
+    """The graph of a command's input: a checkpoint (through :func:`netsci_dl.load`) or a graph
+    file netsci_dl wrote (``.npz`` from ``export``, ``.graphml[.gz]``, ``.gexf[.gz]``)."""
+    from netsci_dl.io.write_graph import is_graph_file, read
+
+    if is_graph_file(path):
+        if layers is not None:
+            raise InputError(
+                f"--layers selects the layers of a checkpoint, but {path} is a graph file; "
+                "export the checkpoint with --layers instead"
+            )
+        G = read(path)
+        return G.with_meta(image_shape=list(image_shape)) if image_shape else G
+    import netsci_dl as nd
+
+    return nd.load(
+        path, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
+    )
 
 
 def parse_image_shape(value: str | None) -> tuple[int, ...] | None:

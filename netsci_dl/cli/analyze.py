@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from netsci_dl.cli._common import export_options, layers_arg, parse_image_shape
+from netsci_dl.cli._common import echo, export_options, layers_arg, load_input, parse_image_shape
 from netsci_dl.threshold import SPEC_HELP
 
 
@@ -56,7 +56,6 @@ def analyze(
     from functools import partial
     from pathlib import Path
 
-    import netsci_dl as nd
     from netsci_dl.io.report import DEFAULT_SECTIONS, write_report
     from netsci_dl.io.report_modules import modules_section
 
@@ -69,8 +68,8 @@ def analyze(
         "conv_reduce": conv_reduce,
         "image_shape": parse_image_shape(image_shape),
     }
-    G = nd.load(checkpoint, **opts)
-    other = nd.load(compare_path, **opts) if compare_path else None
+    G = load_input(checkpoint, **opts)
+    other = load_input(compare_path, **opts) if compare_path else None
     mlayer: int | str = int(modules_layer) if modules_layer.lstrip("-").isdigit() else modules_layer
     sections = [
         partial(modules_section, layer=mlayer, k=modules_k) if b is modules_section else b
@@ -86,4 +85,4 @@ def analyze(
         compare_name=Path(compare_path).name if compare_path else None,
         sections=sections,
     )
-    click.echo(f"wrote {index}")
+    echo(f"wrote {index}")

@@ -73,8 +73,10 @@ def causal_plane(
     trajectory.json, causal_plane.{png,svg} and ei_vs_step.{png,svg} into OUTPUT."""
     from pathlib import Path
 
+    from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis.trajectory import ei_trajectory
-    from netsci_dl.io._atomic import atomic_path, check_writable
+    from netsci_dl.cli._common import echo
+    from netsci_dl.io._atomic import atomic_outputs, check_writable
     from netsci_dl.plot.ei import ei_figures
 
     folder = Path(out)
@@ -102,12 +104,11 @@ def causal_plane(
         num_threads=threads,
         quiet=bool(ctx.obj and ctx.obj.get("quiet")),
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / "trajectory.csv") as tmp:
-        T.to_frame().to_csv(tmp, index=False)
-    with atomic_path(folder / "trajectory.json") as tmp:
-        tmp.write_text(json.dumps(T.to_dict(), indent=2) + "\n")
-    ei_figures(T, folder, name=name)
+    # every file goes to a hidden staging folder first: a failure leaves no partial results
+    with atomic_outputs(folder, names, force=force) as stage:
+        csv_frame(T.to_frame()).to_csv(stage / "trajectory.csv", index=False)
+        (stage / "trajectory.json").write_text(json.dumps(T.to_dict(), indent=2) + "\n")
+        ei_figures(T, stage, name=name)
     lengths = ", ".join(f"layer {i + 1}: {v:.2f}" for i, v in enumerate(T.path_lengths()))
-    click.echo(f"{T.n_snapshots} snapshots; causal-plane path lengths (bits): {lengths}")
-    click.echo(f"wrote {folder}/ ({', '.join(names)})")
+    echo(f"{T.n_snapshots} snapshots; causal-plane path lengths (bits): {lengths}")
+    echo(f"wrote {folder}/ ({', '.join(names)})")

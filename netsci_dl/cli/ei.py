@@ -62,19 +62,14 @@ def ei(
 ) -> None:
     """Effective information (bits) of GRAPH_OR_CHECKPOINT over one-step random walks:
     EI, effectiveness, determinism, degeneracy (Klein & Hoel; einet's conventions)."""
-    from pathlib import Path
-
     import netsci_dl as nd
     from netsci_dl.analysis.effective_information import effective_information
+    from netsci_dl.cli._common import echo, load_input
     from netsci_dl.io._atomic import atomic_path, check_writable
-    from netsci_dl.io.npz import is_graph_npz, load_graph
 
     if output:
         check_writable(output, force=force)
-    if Path(source).suffix.lower() == ".npz" and is_graph_npz(source):
-        G = load_graph(source)
-    else:
-        G = nd.load(source)
+    G = load_input(source)
     if threshold_spec:
         G = nd.threshold.apply_spec(G, threshold_spec)
     res = effective_information(
@@ -89,4 +84,4 @@ def ei(
         with atomic_path(output) as tmp:
             tmp.write_text(text + "\n")
         if not as_json:
-            click.echo(f"wrote {output}")
+            echo(f"wrote {output}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from netsci_dl.cli._common import export_options, layers_arg, parse_image_shape
+from netsci_dl.cli._common import echo, export_options, layers_arg, load_input, parse_image_shape
 from netsci_dl.threshold import SPEC_HELP
 
 
@@ -15,13 +15,13 @@ from netsci_dl.threshold import SPEC_HELP
     "--output",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Output file (.npz, .graphml, .graphml.gz, .gexf).",
+    help="Output file (.npz, .graphml, .graphml.gz, .gexf, .gexf.gz).",
 )
 @click.option(
     "--format",
     "fmt",
     default=None,
-    help="graphml, graphml.gz, gexf or npz (default: from the output suffix).",
+    help="graphml, graphml.gz, gexf, gexf.gz or npz (default: from the output suffix).",
 )
 @click.option(
     "--directed/--undirected",
@@ -53,12 +53,13 @@ def export(
     directed: bool | None = None,
     node_attrs: str | None = None,
 ) -> None:
-    """Export CHECKPOINT (.pt/.pth/.safetensors/.npz) to a graph file."""
+    """Export CHECKPOINT (.pt/.pth/.safetensors/.npz, or a graph file netsci_dl wrote) to a
+    graph file."""
     import netsci_dl as nd
     from netsci_dl.io import write_graph
 
     write_graph.check_output(output, force=force, fmt=fmt)
-    G = nd.load(
+    G = load_input(
         checkpoint,
         layers=layers_arg(layers),
         layout=layout,
@@ -74,4 +75,4 @@ def export(
     if directed is not None:
         G = G.with_meta(directed=directed)
     path = write_graph.write(G, output, force=force, fmt=fmt)
-    click.echo(f"wrote {path}: {G!r}")
+    echo(f"wrote {path}: {G!r}")

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from netsci_dl.cli._common import export_options, layers_arg, parse_image_shape
+from netsci_dl.cli._common import echo, export_options, layers_arg, parse_image_shape
 
 
 @click.command()
@@ -22,19 +22,18 @@ def info(
     as_json: bool,
 ) -> None:
     """Show the layers found in CHECKPOINT, their shapes, what will be exported and why the
-    rest is skipped. A saved graph (.npz from `export`) is summarised instead."""
-    from pathlib import Path
+    rest is skipped. A graph file netsci_dl wrote (.npz from `export`, .graphml, .gexf) is
+    summarised instead."""
+    from netsci_dl.io.write_graph import is_graph_file, read
 
-    from netsci_dl.io.npz import is_graph_npz, load_graph
-
-    if Path(checkpoint).suffix.lower() == ".npz" and is_graph_npz(checkpoint):
-        G = load_graph(checkpoint)
+    if is_graph_file(checkpoint):
+        G = read(checkpoint)
         if as_json:
             click.echo(json.dumps({"graph": repr(G), "meta": dict(G.meta)}, indent=2, default=str))
         else:
-            click.echo(repr(G))
+            echo(repr(G))
             for k, v in G.meta.items():
-                click.echo(f"  {k}: {v}")
+                echo(f"  {k}: {v}")
         return
     from netsci_dl.export import inspect
 
@@ -45,4 +44,7 @@ def info(
         conv_reduce=conv_reduce,
         image_shape=parse_image_shape(image_shape),
     )
-    click.echo(json.dumps(plan.to_dict(), indent=2) if as_json else plan.summary())
+    if as_json:
+        click.echo(json.dumps(plan.to_dict(), indent=2))
+    else:
+        echo(plan.summary())

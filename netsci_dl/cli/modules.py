@@ -88,22 +88,22 @@ def modules(
     import numpy as np
 
     import netsci_dl as nd
+    from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis.modules import analyze_modules
-    from netsci_dl.cli._common import parse_image_shape
-    from netsci_dl.io._atomic import atomic_path, check_writable
+    from netsci_dl.cli._common import load_input, parse_image_shape
+    from netsci_dl.io._atomic import atomic_outputs, check_writable
 
     out = Path(output)
-    names = list(OUTPUTS) + (
-        [] if no_plots else [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
-    )
-    names += ["graph.graphml"] if graphml else []
+    figures = [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
+    names = list(OUTPUTS) + ([] if no_plots else figures) + (["graph.graphml"] if graphml else [])
+    stale = (figures if no_plots else []) + ([] if graphml else ["graph.graphml"])
     if out.exists():
         for n in names:
             check_writable(out / n, force=force)
     elif not out.parent.exists():
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    G = nd.load(checkpoint, image_shape=parse_image_shape(image_shape))
+    G = load_input(checkpoint, image_shape=parse_image_shape(image_shape))
     lay: int | str = int(layer) if layer.lstrip("-").isdigit() else layer
     a = analyze_modules(
         G,
@@ -117,39 +117,40 @@ def modules(
         n_jobs=jobs,
         progress=not quiet,
     )
-    out.mkdir(exist_ok=True)
-    with atomic_path(out / "labels.csv") as tmp:
-        a.modules.to_frame().to_csv(tmp, index=False)
-    with atomic_path(out / "emd.npy") as tmp:
-        with open(tmp, "wb") as fh:
+    # every file goes to a hidden staging folder first: a failure leaves no partial results
+    with atomic_outputs(out, names, force=force, stale=stale) as stage:
+        csv_frame(a.modules.to_frame()).to_csv(stage / "labels.csv", index=False)
+        with open(stage / "emd.npy", "wb") as fh:
             np.save(fh, a.emd.matrix)
-    with atomic_path(out / "module_stats.csv") as tmp:
-        a.stats.to_frame().to_csv(tmp, index=False)
-    summary = a.to_dict()
-    summary.update(source=str(checkpoint), layer_name=G.layer_names[a.layer])
-    with atomic_path(out / "summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    if not no_plots:
-        from netsci_dl.plot import save_figure
-        from netsci_dl.plot.modules import (
-            plot_dendrogram,
-            plot_module_members,
-            plot_module_profiles,
-            plot_module_rfs,
-        )
+        csv_frame(a.stats.to_frame()).to_csv(stage / "module_stats.csv", index=False)
+        summary = a.to_dict()
+        summary.update(source=str(checkpoint), layer_name=G.layer_names[a.layer])
+        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if not no_plots:
+            from netsci_dl.plot import save_figure
+            from netsci_dl.plot.modules import (
+                plot_dendrogram,
+                plot_module_members,
+                plot_module_profiles,
+                plot_module_rfs,
+            )
 
-        save_figure(plot_dendrogram(a.modules), out / "dendrogram")
-        save_figure(plot_module_rfs(a.stats), out / "module_rfs")
-        save_figure(plot_module_members(a.rfs, a.modules.labels, emd=a.emd), out / "module_members")
-        save_figure(plot_module_profiles(a.stats), out / "module_profiles")
-    if graphml:
-        from netsci_dl.io.graphml import write_graphml
+            save_figure(plot_dendrogram(a.modules), stage / "dendrogram")
+            save_figure(plot_module_rfs(a.stats), stage / "module_rfs")
+            save_figure(
+                plot_module_members(a.rfs, a.modules.labels, emd=a.emd), stage / "module_members"
+            )
+            save_figure(plot_module_profiles(a.stats), stage / "module_profiles")
+        if graphml:
+            from netsci_dl.io.graphml import write_graphml
 
-        H = nd.threshold.apply_spec(G, threshold_spec)
-        module = np.full(H.n_nodes, -1, np.int64)
-        module[H.layer_slice(a.layer)] = a.modules.labels
-        write_graphml(H, out / "graph.graphml", node_attrs={"module": module})
-    click.echo(
+            H = nd.threshold.apply_spec(G, threshold_spec)
+            module = np.full(H.n_nodes, -1, np.int64)
+            module[H.layer_slice(a.layer)] = a.modules.labels
+            write_graphml(H, stage / "graph.graphml", node_attrs={"module": module})
+    from netsci_dl.cli._common import echo
+
+    echo(
         f"layer {a.layer}: {a.modules.k} modules (cophenetic r = {a.modules.cophenetic:.3f}); "
         f"wrote {out}/"
     )

@@ -91,7 +91,9 @@ def _lstat(p: Path) -> os.stat_result | None:
 def _refuse_special(p: Path, st: os.stat_result | None) -> None:
     why = _kind(st.st_mode) if st is not None else None
     if why == "a folder":
-        raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name for the output", str(p))
+        raise IsADirectoryError(
+            errno.EISDIR, "is a folder; give a file name for the output", str(p)
+        )
     if why is not None:
         raise FileExistsError(
             errno.EEXIST,

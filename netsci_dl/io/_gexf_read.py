@@ -69,7 +69,9 @@ def read_gexf(path: str | os.PathLike) -> LayeredGraph:
                 continue
             name = attr[dom].get(av.get("for"))
             if name is None:
-                raise InputError(f"{where}: a {dom} has a value for undeclared attribute {av.get('for')!r}")
+                raise InputError(
+                    f"{where}: a {dom} has a value for undeclared attribute {av.get('for')!r}"
+                )
             cols.setdefault(name, [None] * i).append(av.get("value"))
         for col in cols.values():
             if len(col) == i:

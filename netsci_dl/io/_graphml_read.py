@@ -139,7 +139,10 @@ def _strings(values: np.ndarray) -> np.ndarray:
     import html
 
     uniq, inv = np.unique(values, return_inverse=True)
-    text = [html.unescape(u.decode("utf-8")) if b"&#" in u else unescape(u.decode("utf-8"), _ENTITIES) for u in uniq.tolist()]
+    text = [
+        html.unescape(u.decode("utf-8")) if b"&#" in u else unescape(u.decode("utf-8"), _ENTITIES)
+        for u in uniq.tolist()
+    ]
     return np.asarray(text, dtype=object)[inv]
 
 
@@ -210,7 +213,9 @@ def _header(gdata: dict[str, str], where: str) -> dict[str, Any]:
         lambda v: strs(v) and len(v) == nb and set(v) <= {"float32", "float64"},
         "float32/float64 per block",
     )
-    need("block_values", lambda v: v in ("weight", "ones", "block_value"), "weight/ones/block_value")
+    need(
+        "block_values", lambda v: v in ("weight", "ones", "block_value"), "weight/ones/block_value"
+    )
     need("meta", lambda v: isinstance(v, dict), "an object")
     for key, kinds in (("node_attrs", "biufU"), ("edge_attrs", "biuf")):
         v = need(key, lambda v: isinstance(v, dict), "an object of name -> dtype")
@@ -322,7 +327,9 @@ def _build(P: Parsed, where: str) -> LayeredGraph:
         ok = pos < len(sids)
         ok[ok] = sids[pos[ok]] == e[ok]
         if not ok.all():
-            raise InputError(f"{where}: an edge {what} names node n{e[~ok][0]}, which is not in the file")
+            raise InputError(
+                f"{where}: an edge {what} names node n{e[~ok][0]}, which is not in the file"
+            )
         return gid[order[pos]]
 
     src = locate(P.edge_src, "source")
