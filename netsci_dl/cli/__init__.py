@@ -211,7 +211,7 @@ class _Group(click.Group):
             with signals_raise(), _output_policy(flags["quiet"]):
                 rv = super().main(
                     args=front + rest,
-                    prog_name=prog_name or "netsci-dl",
+                    prog_name="netsci-dl",  # also under CliRunner, which passes "cli"
                     complete_var=complete_var,
                     standalone_mode=False,
                     **extra,

@@ -30,8 +30,10 @@ def load_input(
 ) -> Any:
     """The graph of a command's input: a checkpoint (through :func:`netsci_dl.load`) or a graph
     file netsci_dl wrote (``.npz`` from ``export``, ``.graphml[.gz]``, ``.gexf[.gz]``)."""
+    from netsci_dl.io._atomic import check_input_file
     from netsci_dl.io.write_graph import is_graph_file, read
 
+    check_input_file(path, "input")  # a FIFO would block, a folder is not a file
     if is_graph_file(path):
         if layers is not None:
             raise InputError(

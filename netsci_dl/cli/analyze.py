@@ -56,12 +56,11 @@ def analyze(
     from functools import partial
     from pathlib import Path
 
+    from netsci_dl.io._atomic import check_folder
     from netsci_dl.io.report import DEFAULT_SECTIONS, write_report
     from netsci_dl.io.report_modules import modules_section
 
-    out = Path(output)
-    if out.exists() and out.is_dir() and any(out.iterdir()) and not force:
-        raise FileExistsError(f"{out} exists and is not empty; pass --force to replace the report")
+    out = check_folder(output, force=force, nonempty_needs_force=True)
     opts = {
         "layers": layers_arg(layers),
         "layout": layout,

@@ -76,18 +76,14 @@ def causal_plane(
     from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis.trajectory import ei_trajectory
     from netsci_dl.cli._common import echo
-    from netsci_dl.io._atomic import atomic_outputs, check_writable
+    from netsci_dl.io._atomic import atomic_outputs, check_folder
     from netsci_dl.plot.ei import ei_figures
 
     folder = Path(out)
     names = ["trajectory.csv", "trajectory.json"] + [
         f"{s}.{e}" for s in ("causal_plane", "ei_vs_step") for e in ("png", "svg")
     ]
-    if folder.exists():
-        for n in names:
-            check_writable(folder / n, force=force)
-    elif not folder.parent.exists():
-        raise FileNotFoundError(f"output folder's parent {folder.parent} does not exist")
+    check_folder(folder, names, force=force)
     for s in sources:
         if not Path(s).exists():
             raise FileNotFoundError(f"{s}: no such run folder or checkpoint")

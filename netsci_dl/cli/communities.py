@@ -78,18 +78,14 @@ def communities(
     from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis import communities as C
     from netsci_dl.cli._common import echo, load_input
-    from netsci_dl.io._atomic import atomic_outputs, check_writable
+    from netsci_dl.io._atomic import atomic_outputs, check_folder
 
     out = Path(output)
     graph_n, plot_n = ["graph.graphml"], ["community_layers.png", "community_layers.svg"]
     names = ["communities.csv", "summary.json"] + (graph_n if graphml else [])
     names += plot_n if plots else []
     stale = ([] if graphml else graph_n) + ([] if plots else plot_n)
-    if out.exists():
-        for n in names:
-            check_writable(out / n, force=force)
-    elif not out.parent.exists():
-        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    check_folder(out, names, force=force)
     if method != "sbm" and (keep_layers_apart or nested or n_init != 1):
         raise InputError("--keep-layers-apart, --nested and --n-init are for --method sbm")
     G = load_input(checkpoint)

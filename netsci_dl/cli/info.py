@@ -24,8 +24,10 @@ def info(
     """Show the layers found in CHECKPOINT, their shapes, what will be exported and why the
     rest is skipped. A graph file netsci_dl wrote (.npz from `export`, .graphml, .gexf) is
     summarised instead."""
+    from netsci_dl.io._atomic import check_input_file
     from netsci_dl.io.write_graph import is_graph_file, read
 
+    check_input_file(checkpoint, "input")  # a FIFO would block, a folder is not a file
     if is_graph_file(checkpoint):
         G = read(checkpoint)
         if as_json:

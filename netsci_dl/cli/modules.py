@@ -91,17 +91,13 @@ def modules(
     from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis.modules import analyze_modules
     from netsci_dl.cli._common import load_input, parse_image_shape
-    from netsci_dl.io._atomic import atomic_outputs, check_writable
+    from netsci_dl.io._atomic import atomic_outputs, check_folder
 
     out = Path(output)
     figures = [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
     names = list(OUTPUTS) + ([] if no_plots else figures) + (["graph.graphml"] if graphml else [])
     stale = (figures if no_plots else []) + ([] if graphml else ["graph.graphml"])
-    if out.exists():
-        for n in names:
-            check_writable(out / n, force=force)
-    elif not out.parent.exists():
-        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    check_folder(out, names, force=force)
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     G = load_input(checkpoint, image_shape=parse_image_shape(image_shape))
     lay: int | str = int(layer) if layer.lstrip("-").isdigit() else layer

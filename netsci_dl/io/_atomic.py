@@ -173,6 +173,51 @@ def check_writable(path: str | os.PathLike, *, force: bool = False) -> Path:
     return p
 
 
+def check_folder(
+    folder: str | os.PathLike,
+    names: Iterable[str] = (),
+    *,
+    force: bool = False,
+    nonempty_needs_force: bool = False,
+) -> Path:
+    """Check an output folder before any work; return it as a Path.
+
+    Its parent must be a folder; ``folder`` must be absent or a folder (not a file, a FIFO, a
+    symlink); each of ``names`` already in it needs ``force`` (:func:`check_writable`), and
+    with ``nonempty_needs_force`` so does any non-empty folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> check_folder(d / "new") == d / "new"
+    True
+    >>> _ = (d / "f").write_text("x")
+    >>> check_folder(d / "f")
+    Traceback (most recent call last):
+    ...
+    FileExistsError: [Errno 17] exists and is not a folder: ...
+    """
+    p = Path(folder)
+    st = _lstat(p)
+    if st is None:
+        _check_parent(p)
+        return p
+    if not stat.S_ISDIR(st.st_mode):
+        what = "is a symlink, not a folder" if stat.S_ISLNK(st.st_mode) else (
+            f"is {_kind(st.st_mode) or 'a file'}, not a folder"
+        )
+        if stat.S_ISREG(st.st_mode):
+            what = "exists and is not a folder"
+        raise FileExistsError(errno.EEXIST, what, str(p))
+    if nonempty_needs_force and not force and any(p.iterdir()):
+        raise FileExistsError(f"{p} exists and is not empty; pass --force to replace its files")
+    for n in names:
+        check_writable(p / n, force=force)
+    forget_checks_for(p / n for n in names)
+    return p
+
+
 def forget_checks() -> None:
     """Drop what :func:`check_writable` remembered (the CLI calls it around every command)."""
     with _lock:
