@@ -19,12 +19,12 @@ import numpy as np
 
 #: layer names a user (or an attacker) may give; all are valid and must round-trip
 ODD_NAMES = {
-    "xml": 'a<b>&"c\'',
+    "xml": "a<b>&\"c'",
     "script": "<script>alert(1)</script>",
     "cdata": "]]><!--x-->",
     "esc": "red\x1b[31m\x1b]0;pwned\x07",
     "bidi": "abc\u202edcba",
-    "formula": "=HYPERLINK(\"http://x\",\"y\")",
+    "formula": '=HYPERLINK("http://x","y")',
     "unicode": "ünï 😀 名",
     "space": " lead and trail ",
 }
@@ -154,7 +154,11 @@ def make_inputs(root: Path) -> dict[str, Path]:
         torch.save(d, p(f"{dt}.pt"))
         save_file(d, str(p(f"{dt}.safetensors")))
     torch.save(
-        {"a.weight": torch.randn(1, 1), "b.weight": torch.randn(1, 1), "c.weight": torch.randn(3, 1)},
+        {
+            "a.weight": torch.randn(1, 1),
+            "b.weight": torch.randn(1, 1),
+            "c.weight": torch.randn(3, 1),
+        },
         p("one_unit.pt"),
     )
     p("folder.pt").mkdir()
@@ -198,7 +202,9 @@ def make_inputs(root: Path) -> dict[str, Path]:
         h = dict(header)
         del h[key]
         p(f"nokey_{key}.graphml").write_text(with_header(h))
-    p("unknownkey.graphml").write_text(text.replace("</node>", '<data key="d999">1</data></node>', 1))
+    p("unknownkey.graphml").write_text(
+        text.replace("</node>", '<data key="d999">1</data></node>', 1)
+    )
     p("unknownnode.graphml").write_text(text.replace('target="n16"', 'target="n9999"', 1))
     lay_key = head.split('attr.name="layer"')[0].rsplit('id="', 1)[1].split('"')[0]
     p("badlayer.graphml").write_text(
@@ -216,7 +222,9 @@ def make_inputs(root: Path) -> dict[str, Path]:
     )
     idx_key = head.split('attr.name="index"')[0].rsplit('id="', 1)[1].split('"')[0]
     dense = with_header(h)
-    dense = dense[: dense.index("<node ")] + nodes.replace("IDX", idx_key) + "</graph>\n</graphml>\n"
+    dense = (
+        dense[: dense.index("<node ")] + nodes.replace("IDX", idx_key) + "</graph>\n</graphml>\n"
+    )
     p("dense_lie.graphml").write_text(dense)
     p("doctype.gexf").write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE g [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
