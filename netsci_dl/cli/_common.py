@@ -10,7 +10,44 @@ import click
 from netsci_dl.errors import InputError
 from netsci_dl.export.conv import REDUCTIONS
 
-__all__ = ["export_options", "layers_arg", "parse_image_shape", "load_input", "echo"]
+__all__ = [
+    "export_options",
+    "layers_arg",
+    "parse_image_shape",
+    "load_input",
+    "echo",
+    "check_device",
+]
+
+
+def check_device(value: str | None, option: str = "--device") -> str | None:
+    """A torch device string that exists here (``None`` passes: the default device).
+
+    Raises
+    ------
+    InputError
+        Not a device torch knows (``warp9``), or CUDA asked for where there is none.
+    """
+    if value is None or value == "auto":
+        return value
+    import torch
+
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, ValueError, TypeError):
+        raise InputError(
+            f"{option} {value!r}: not a torch device (e.g. cpu, cuda, cuda:1)"
+        ) from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"{option} {value!r}: CUDA is not available on this machine")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(
+                f"{option} {value!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif dev.type not in ("cpu", "mps", "xpu"):
+        raise InputError(f"{option} {value!r}: netsci_dl runs on cpu or cuda")
+    return value
 
 
 def echo(text: Any = "") -> None:

@@ -47,7 +47,7 @@ from netsci_dl.threshold import SPEC_HELP
 @click.option(
     "--threads",
     default=None,
-    type=int,
+    type=click.IntRange(min=1),
     help="torch CPU threads (1 is fastest for small layers on a busy machine).",
 )
 @click.option("--name", default=None, help="Model name for the figure titles.")
@@ -75,7 +75,7 @@ def causal_plane(
 
     from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis.trajectory import ei_trajectory
-    from netsci_dl.cli._common import echo
+    from netsci_dl.cli._common import check_device, echo
     from netsci_dl.io._atomic import atomic_outputs, check_folder
     from netsci_dl.plot.ei import ei_figures
 
@@ -84,6 +84,7 @@ def causal_plane(
         f"{s}.{e}" for s in ("causal_plane", "ei_vs_step") for e in ("png", "svg")
     ]
     check_folder(folder, names, force=force)
+    check_device(device)
     for s in sources:
         if not Path(s).exists():
             raise FileNotFoundError(f"{s}: no such run folder or checkpoint")

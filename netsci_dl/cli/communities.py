@@ -86,6 +86,8 @@ def communities(
     names += plot_n if plots else []
     stale = ([] if graphml else graph_n) + ([] if plots else plot_n)
     check_folder(out, names, force=force)
+    if not (resolution > 0 and resolution < float("inf")):
+        raise InputError(f"--resolution {resolution}: expected a positive, finite number")
     if method != "sbm" and (keep_layers_apart or nested or n_init != 1):
         raise InputError("--keep-layers-apart, --nested and --n-init are for --method sbm")
     G = load_input(checkpoint)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from netsci_dl.errors import InputError
 from netsci_dl.threshold import SPEC_HELP
 
 OUTPUTS = ("labels.csv", "emd.npy", "module_stats.csv", "summary.json")
@@ -98,6 +99,8 @@ def modules(
     names = list(OUTPUTS) + ([] if no_plots else figures) + (["graph.graphml"] if graphml else [])
     stale = (figures if no_plots else []) + ([] if graphml else ["graph.graphml"])
     check_folder(out, names, force=force)
+    if jobs == 0:
+        raise InputError("--jobs 0: give a number of processes, or -1 for all cores")
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     G = load_input(checkpoint, image_shape=parse_image_shape(image_shape))
     lay: int | str = int(layer) if layer.lstrip("-").isdigit() else layer

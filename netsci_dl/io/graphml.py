@@ -32,7 +32,8 @@ HEADER_KEY = "netsci_dl"
 RESERVED_NODE = ("layer", "layer_name", "index", "x", "y")
 _CHUNK = 1 << 16
 _SP = 32
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# what XML 1.0 forbids, and lone surrogates (a non-UTF-8 file name decoded by Python)
+_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _GRAPHML_TYPE = {
     "i": "int",
     "u": "int",
@@ -45,7 +46,8 @@ _GRAPHML_TYPE = {
 
 
 def escape(s: Any) -> str:
-    """XML-escape ``s`` for text and attribute values; drop characters XML 1.0 forbids."""
+    """XML-escape ``s`` for text and attribute values; characters XML 1.0 forbids (and lone
+    surrogates) become U+FFFD. The exact strings travel in the JSON header."""
     s = _BAD_XML.sub("\ufffd", str(s))
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
