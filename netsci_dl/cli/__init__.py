@@ -72,8 +72,10 @@ def _is_input_error(e: BaseException) -> bool:
 
 
 def _oserror_text(e: OSError) -> str:
-    if e.filename is None or e.strerror is None:
+    if e.strerror is None:
         return str(e)
+    if e.filename is None:
+        return e.strerror
     text = f"{e.filename}: {e.strerror}"
     if e.filename2 is not None:
         text += f" ({e.filename2})"

@@ -50,12 +50,25 @@ def _bf16_to_f32(a: np.ndarray) -> np.ndarray:
     return (a.astype(np.uint32) << 16).view(np.float32)
 
 
+_ENTRY_KEYS = frozenset(("dtype", "shape", "data_offsets"))
+
+
+def _compact(pairs: list[tuple[str, Any]]) -> Any:
+    """json object hook: a tensor entry becomes a small tuple (a dict per key of a 10^6-key
+    header costs hundreds of MB)."""
+    if len(pairs) == 3 and {k for k, _ in pairs} == _ENTRY_KEYS:
+        d = dict(pairs)
+        if isinstance(d["shape"], list) and isinstance(d["data_offsets"], list):
+            return (d["dtype"], tuple(d["shape"]), tuple(d["data_offsets"]))
+    return dict(pairs)
+
+
 def _check_entry(where: str, name: str, info: Any, buf_len: int) -> tuple[np.dtype, tuple, int]:
-    if not isinstance(info, dict):
-        raise InputError(f"{where}: header entry {name!r} is not an object")
-    dt = info.get("dtype")
-    shape = info.get("shape")
-    offs = info.get("data_offsets")
+    if not isinstance(info, tuple):
+        raise InputError(
+            f"{where}: header entry {name!r} is not an object of dtype, shape, data_offsets"
+        )
+    dt, shape, offs = info
     if not isinstance(dt, str):
         raise InputError(f"{where}: tensor {name!r} has no dtype")
     if dt not in _DTYPES:
@@ -64,15 +77,12 @@ def _check_entry(where: str, name: str, info: Any, buf_len: int) -> tuple[np.dty
             f"{where}: tensor {name!r} has dtype {plain} ({dt}), which netsci_dl does not "
             "support; convert the checkpoint to float32, float16 or bfloat16"
         )
-    if not (
-        isinstance(shape, list)
-        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
-    ):
+    if not all(type(s) is int and s >= 0 for s in shape):
         raise InputError(f"{where}: tensor {name!r} has an invalid shape {shape!r}")
     if not (
-        isinstance(offs, list)
-        and len(offs) == 2
-        and all(isinstance(o, int) and not isinstance(o, bool) for o in offs)
+        len(offs) == 2
+        and type(offs[0]) is int
+        and type(offs[1]) is int
         and 0 <= offs[0] <= offs[1] <= buf_len
     ):
         raise InputError(
@@ -88,7 +98,7 @@ def _check_entry(where: str, name: str, info: Any, buf_len: int) -> tuple[np.dty
             f"{where}: tensor {name!r} declares shape {tuple(shape)} {dt} "
             f"({count * dtype.itemsize} bytes) but holds {offs[1] - offs[0]} bytes"
         )
-    return dtype, tuple(shape), count
+    return dtype, shape, count
 
 
 def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -130,8 +140,10 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], di
                 "the length (truncated, or not a safetensors file)"
             )
         raw = fh.read(n)
+        if len(raw) != n:
+            raise InputError(f"{where}: the header is truncated")
         try:
-            header = json.loads(raw.decode("utf-8"))
+            header = json.loads(raw.decode("utf-8"), object_pairs_hook=_compact)
         except (UnicodeDecodeError, ValueError) as e:
             raise InputError(f"{where}: the header is not valid JSON ({e})") from None
         if not isinstance(header, dict):
@@ -141,28 +153,24 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], di
             isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
         ):
             raise InputError(f"{where}: __metadata__ must map strings to strings")
+        del raw
         buf_len = size - 8 - n
-        entries = []
         for name, info in header.items():
             if any(0xD800 <= ord(c) <= 0xDFFF for c in name):
                 raise InputError(f"{where}: a tensor name is not valid UTF-8")
-            dtype, shape, count = _check_entry(where, name, info, buf_len)
-            entries.append((info["data_offsets"][0], info["data_offsets"][1], name, dtype, shape))
+            _check_entry(where, name, info, buf_len)
         # the tensors must tile the buffer: no gaps, no overlaps (as the reference requires)
-        spans = sorted((b, e) for b, e, *_ in entries)
-        pos = 0
-        for b, e in spans:
-            if b != pos:
-                raise InputError(
-                    f"{where}: the tensors' data_offsets leave a gap or overlap at byte {pos}"
-                )
-            pos = e
+        spans = np.array([v[2] for v in header.values()], dtype=np.int64).reshape(-1, 2)
+        spans = spans[np.lexsort((spans[:, 1], spans[:, 0]))]
+        if len(spans) and (spans[0, 0] != 0 or (spans[1:, 0] != spans[:-1, 1]).any()):
+            raise InputError(f"{where}: the tensors' data_offsets leave a gap or overlap")
+        pos = int(spans[-1, 1]) if len(spans) else 0
         if pos != buf_len:
             raise InputError(
                 f"{where}: the tensors cover {pos} bytes but the buffer holds {buf_len} "
                 "(truncated, or extra data)"
             )
-        if not entries:
+        if not header:
             return {}, dict(meta)
         mm = (
             np.memmap(fh, dtype=np.uint8, mode="r", offset=8 + n, shape=(buf_len,))
@@ -170,14 +178,12 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], di
             else np.zeros(0, np.uint8)
         )
     tensors: dict[str, np.ndarray] = {}
-    for b, _e, name, dtype, shape, *_ in sorted(entries, key=lambda t: t[2]):
-        count = 1
-        for s in shape:
-            count *= s
-        a = np.frombuffer(mm, dtype=dtype, count=count, offset=b).reshape(shape)
-        if header[name]["dtype"] == "BF16":
+    for name in sorted(header):
+        dt, shape, (b, _e) = header[name]
+        a = np.ndarray(shape, dtype=_DTYPES[dt], buffer=mm, offset=b)  # a read-only view
+        if dt == "BF16":
             a = _bf16_to_f32(a)
-        elif header[name]["dtype"] == "F16":
+        elif dt == "F16":
             a = a.astype(np.float32)
         tensors[name] = a
     return tensors, dict(meta)
