@@ -214,18 +214,17 @@ def make_inputs(root: Path) -> dict[str, Path]:
     n = 3000
     h = dict(header, layer_sizes=[n, n], layer_names=["a", "b"], blocks=["dense"])
     h.update(block_dtype=["float32"], block_src=[0], block_dst=[1], block_kinds=["weight"])
-    h.update(block_n_edges=[n * n], node_attrs={}, edge_attrs={})
+    h.update(block_n_edges=[0], node_attrs={}, edge_attrs={})
     nodes = "".join(
         f'<node id="n{i}"><data key="{lay_key}">{i // n}</data>'
         f'<data key="IDX">{i % n}</data></node>\n'
         for i in range(2 * n)
     )
     idx_key = head.split('attr.name="index"')[0].rsplit('id="', 1)[1].split('"')[0]
-    dense = with_header(h)
-    dense = (
-        dense[: dense.index("<node ")] + nodes.replace("IDX", idx_key) + "</graph>\n</graphml>\n"
-    )
-    p("dense_lie.graphml").write_text(dense)
+    for tag, hh in (("v2", h), ("v1", {**h, "version": 1})):
+        dense = with_header(hh)
+        dense = dense[: dense.index("<node ")] + nodes.replace("IDX", idx_key)
+        p(f"lie_{tag}.graphml").write_text(dense + "</graph>\n</graphml>\n")
     p("doctype.gexf").write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE g [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
         '<gexf xmlns="http://www.gexf.net/1.2draft" version="1.2"><graph/></gexf>\n'
