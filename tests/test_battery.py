@@ -361,6 +361,18 @@ def _kept(name: str, text: str) -> Callable:
     return after
 
 
+def _readonly_folder(out: Path, inp, mp) -> None:
+    """A read-only folder (or file system), seen by os.access: found before any work."""
+    real = os.access
+
+    def access(path, mode, *a, **k):
+        if Path(path) == out and mode & os.W_OK:
+            return False
+        return real(path, mode, *a, **k)
+
+    mp.setattr(os, "access", access)
+
+
 LONG = "x" * 243  # + ".graphml" = 251 bytes: legal
 TOO_LONG = "x" * 256
 
@@ -373,6 +385,14 @@ def _file_output_cases(cmd: str, build: Callable[[str], list[str]], suffix: str)
     add(Case(f"c1-{cmd}-parent-is-file", tuple(build("{out}/" + CANARY + "/" + name)), msg="not a"))
     add(Case(f"c1-{cmd}-no-parent", tuple(build("{out}/nope/" + name)), msg="does not exist"))
     add(Case(f"c1-{cmd}-name-too-long", tuple(build("{out}/" + TOO_LONG + suffix))))
+    add(
+        Case(
+            f"c1-{cmd}-readonly-early",
+            tuple(build("{out}/" + name)),
+            msg="read-only",
+            setup=_readonly_folder,
+        )
+    )
     for err, eid in ((errno.EACCES, "eacces"), (errno.EROFS, "erofs"), (errno.ENOSPC, "enospc")):
         add(
             Case(
@@ -495,7 +515,7 @@ def _folder_cases() -> list[Case]:
     c = []
     for cmd, build in FOLDERS.items():
 
-        def mk(tag, args, **kw):
+        def mk(tag, args, cmd=cmd, **kw):
             c.append(
                 Case(
                     f"c{kw.pop('cls', 1)}-{cmd}-{tag}",
@@ -510,6 +530,8 @@ def _folder_cases() -> list[Case]:
         mk("is-fifo", [*build("{out}/pipe"), "--force"], cls=6, setup=_mk("fifo", "pipe"))
         mk("name-too-long", build("{out}/" + TOO_LONG))
         mk("dangling-link", build("{out}/dl"), cls=6, setup=_mk("dangling", "dl"))
+        if cmd not in ("train-dbn", "demo"):
+            mk("readonly-early", build("{out}/res"), msg="read-only", setup=_readonly_folder)
         if cmd != "demo":
             mk("no-parent", build("{out}/nope/res"), msg="does not exist")
         if cmd in ("causal-plane", "modules", "communities"):
@@ -838,7 +860,7 @@ HALFWAY = [
 
 
 @pytest.mark.parametrize("exc", ["internal", "input"])
-@pytest.mark.parametrize("cmd,args,target", HALFWAY)
+@pytest.mark.parametrize(("cmd", "args", "target"), HALFWAY)
 def test_fails_halfway_leaves_nothing(cmd, args, target, exc, inp, out, monkeypatch):
     """Class 5: a command failing after its first files leaves none of them."""
     if cmd == "analyze" and exc == "input":
@@ -903,7 +925,7 @@ SIGNAL_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,sig", SIGNAL_CASES)
+@pytest.mark.parametrize(("name", "sig"), SIGNAL_CASES)
 def test_signal_mid_export_leaves_nothing(name, sig, tmp_path, out):
     """Class 5: SIGTERM/SIGINT while the output is being written removes the temporary file."""
     big = _big_checkpoint(tmp_path)
@@ -987,7 +1009,7 @@ def test_api_writers_refuse_special_files(tmp_path):
         pass
     for t in targets:
         for writer in (write_graphml, write_gexf, save_graph):
-            with pytest.raises(OSError):
+            with pytest.raises(OSError, match="folder|FIFO|device"):
                 writer(G, tmp_path / t)
     assert sorted(os.listdir(tmp_path)) == sorted(targets)
     assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo").st_mode)
@@ -1234,7 +1256,7 @@ ERROR_CLASSES = [
 ]
 
 
-@pytest.mark.parametrize("what,code,msg", ERROR_CLASSES, ids=[e[0] for e in ERROR_CLASSES])
+@pytest.mark.parametrize(("what", "code", "msg"), ERROR_CLASSES, ids=[e[0] for e in ERROR_CLASSES])
 @pytest.mark.parametrize("quiet", [True, False], ids=["q", "loud"])
 def test_error_classes(what, code, msg, quiet, probe):
     """Issue 12 item 7: input errors exit 2, anything else is an internal error (exit 1);
@@ -1305,12 +1327,12 @@ def test_api_bad_input(name, inp):
     for f in calls:
         res: dict[str, BaseException | None] = {}
 
-        def target(f=f):
+        def target(f=f, res=res):
             try:
                 f(p)
                 res["e"] = None
-            except BaseException as e:  # noqa: BLE001
-                res["e"] = e
+            except BaseException as exc:  # noqa: BLE001
+                res["e"] = exc
 
         t = threading.Thread(target=target, daemon=True)
         t.start()

@@ -119,6 +119,12 @@ def _check_parent(p: Path) -> None:
         )
 
 
+def _check_can_write(folder: Path) -> None:
+    """A read-only folder or file system fails now, before any work (not at the end)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "cannot write in this folder (read-only?)", str(folder))
+
+
 def check_writable(path: str | os.PathLike, *, force: bool = False) -> Path:
     """Check that ``path`` may be written; return it as a Path.
 
@@ -163,7 +169,8 @@ def check_writable(path: str | os.PathLike, *, force: bool = False) -> Path:
     _refuse_special(p, st)
     if st is None:
         _check_parent(p)
-    elif not force:
+    _check_can_write(p.parent)
+    if st is not None and not force:
         what = "exists"
         if stat.S_ISLNK(st.st_mode):
             what = "is a symlink" + (" (dangling)" if not p.exists() else "")
@@ -202,14 +209,19 @@ def check_folder(
     st = _lstat(p)
     if st is None:
         _check_parent(p)
+        _check_can_write(p.parent)
         return p
     if not stat.S_ISDIR(st.st_mode):
-        what = "is a symlink, not a folder" if stat.S_ISLNK(st.st_mode) else (
-            f"is {_kind(st.st_mode) or 'a file'}, not a folder"
+        what = (
+            "is a symlink, not a folder"
+            if stat.S_ISLNK(st.st_mode)
+            else (f"is {_kind(st.st_mode) or 'a file'}, not a folder")
         )
         if stat.S_ISREG(st.st_mode):
             what = "exists and is not a folder"
         raise FileExistsError(errno.EEXIST, what, str(p))
+    _check_can_write(p)
+    _check_can_write(p.parent)  # where the staging folder goes
     if nonempty_needs_force and not force and any(p.iterdir()):
         raise FileExistsError(f"{p} exists and is not empty; pass --force to replace its files")
     for n in names:
