@@ -1181,11 +1181,12 @@ def test_safetensors_million_keys(tmp_path):
     """10^6 keys (33 s and 1.4 GB before): time and peak memory, in a fresh process."""
     p = tmp_path / "many.safetensors"
     _many_keys(p, 1_000_000)
+    # peak RSS from VmHWM: ru_maxrss would carry over the forking parent's size
     code = (
-        "import resource, sys, time; from netsci_dl.export.checkpoint import read_checkpoint; "
-        "t = time.process_time(); ck = read_checkpoint(sys.argv[1]); "
-        "print(len(ck.tensors), time.process_time() - t, "
-        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+        "import re, sys, time; from netsci_dl.export.checkpoint import read_checkpoint; "
+        "t = time.process_time(); ck = read_checkpoint(sys.argv[1]); dt = time.process_time() - t; "
+        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+        "print(len(ck.tensors), dt, int(hwm) * 1024)"
     )
     r = subprocess.run(
         [sys.executable, "-c", code, str(p)],
@@ -1346,3 +1347,18 @@ def test_api_bad_input(name, inp):
     assert not (inp["good.pt"].parent / PWNED).exists()
     if graph and not name.startswith("fifo"):
         assert is_graph_file(p)
+
+
+def test_tensor_order_unchanged(tmp_path):
+    """The numpy safetensors reader keeps the order safetensors' own keys() gives."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from netsci_dl.export.checkpoint import read_checkpoint
+
+    d = {k: torch.ones(2, 2) for k in ("z.weight", "a.weight", "B.bias", "é", "10", "9")}
+    save_file(d, str(tmp_path / "o.safetensors"))
+    with safe_open(str(tmp_path / "o.safetensors"), "np") as f:
+        want = list(f.keys())
+    assert list(read_checkpoint(tmp_path / "o.safetensors").tensors) == want
