@@ -19,7 +19,6 @@ import contextlib
 import errno
 import os
 import shutil
-import signal
 import stat
 import tempfile
 import threading
@@ -27,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from netsci_dl.errors import InputError
+from netsci_dl.io._signals import Terminated, signals_raise
 
 __all__ = [
     "atomic_path",
@@ -43,21 +43,6 @@ _lock = threading.Lock()
 _checked: dict[str, bool] = {}
 #: temporary files and folders in flight (removed on any exit of their block)
 _live: set[str] = set()
-
-
-class Terminated(BaseException):
-    """Raised in the main thread when the process receives SIGTERM or SIGHUP.
-
-    A ``BaseException`` (like ``KeyboardInterrupt``) so that ``except Exception`` does not
-    swallow it while every ``finally`` and cleanup block still runs.
-    """
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-    def __str__(self) -> str:
-        return f"terminated by {signal.Signals(self.signum).name}"
 
 
 def _kind(mode: int) -> str | None:
@@ -475,39 +460,6 @@ def remove_live() -> None:
         else:
             with contextlib.suppress(OSError):
                 os.unlink(t)
-
-
-@contextlib.contextmanager
-def signals_raise() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread.
-
-    The first signal raises; later ones (while cleanup runs) are ignored. Handlers are restored
-    afterwards. Outside the main thread this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    fired = []
-
-    def handler(signum: int, frame: object) -> None:
-        if fired:
-            return
-        fired.append(signum)
-        raise Terminated(signum)
-
-    sigs = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
-    old = {}
-    for s in sigs:
-        try:
-            old[s] = signal.signal(s, handler)
-        except (ValueError, OSError):
-            pass
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            with contextlib.suppress(ValueError, OSError):
-                signal.signal(s, h)
 
 
 # used by the readers: is this an input file we may open without blocking?
