@@ -44,7 +44,7 @@ TINY = [
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     out = tmp_path_factory.mktemp("cp") / "out"
-    r = CliRunner().invoke(cli, [*TINY, "--no-figures", "-o", str(out)])
+    r = CliRunner().invoke(cli, [*TINY, "--no-plots", "-o", str(out)])
     assert r.exit_code == 0, r.output
     return out, r.output
 
@@ -91,13 +91,13 @@ def test_rerun_is_resumed_and_other_settings_refused(grid) -> None:
         p.unlink()
     (run / "measures.csv").unlink()
     mtime = (out / "runs" / "control" / "measures.csv").stat().st_mtime_ns
-    r = CliRunner().invoke(cli, [*TINY, "--no-figures", "-o", str(out)])
+    r = CliRunner().invoke(cli, [*TINY, "--no-plots", "-o", str(out)])
     assert r.exit_code == 0, r.output
     after = pd.read_csv(out / "critical_period.csv")
     cols = ["run", "final_test_accuracy", "final_test_loss"]
     pd.testing.assert_frame_equal(before[cols], after[cols])
     assert (out / "runs" / "control" / "measures.csv").stat().st_mtime_ns == mtime
-    r = CliRunner().invoke(cli, [*TINY[:-2], "--batch-size", "30", "--no-figures", "-o", str(out)])
+    r = CliRunner().invoke(cli, [*TINY[:-2], "--batch-size", "30", "--no-plots", "-o", str(out)])
     assert r.exit_code == 2 and "other settings" in r.output
 
 

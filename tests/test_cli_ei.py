@@ -19,7 +19,7 @@ def _graph(tmp_path: Path) -> tuple[Path, nd.LayeredGraph]:
         [rng.normal(0, 1, (6, 5)).astype(np.float32), rng.normal(0, 1, (5, 4)).astype(np.float32)]
     )
     p = tmp_path / "g.npz"
-    G.save(str(p))
+    nd.save(G, p)
     return p, G
 
 
@@ -27,13 +27,19 @@ def test_ei_table_and_json(tmp_path: Path) -> None:
     p, G = _graph(tmp_path)
     res = CliRunner().invoke(cli, ["ei", str(p), "--per-block"])
     assert res.exit_code == 0, res.output
-    assert "block 1" in res.output and "weights=abs" in res.output
-    res = CliRunner().invoke(cli, ["ei", str(p), "--json", "--undirected", "--weights", "none"])
+    assert G.block_names[1] in res.output and "weights=abs" in res.output
+    args = ["ei", str(p), "--json", "--undirected", "--weights", "none"]
+    res = CliRunner().invoke(cli, [*args, "--threshold", "none"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
     ref = effective_information(G, weights=None, directed=False)
     np.testing.assert_allclose(d["ei"], ref.ei)
     assert d["directed"] is False and d["weights"] == "none"
+    # the default is the package's one threshold rule, "auto"
+    d = json.loads(CliRunner().invoke(cli, args).output)
+    H = nd.threshold.apply_spec(G, "auto")
+    np.testing.assert_allclose(d["ei"], effective_information(H, weights=None, directed=False).ei)
+    assert d["threshold"] == "auto"
 
 
 def test_ei_threshold_and_output(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_run_folder_writes_every_output(run, tmp_path):
 
 def test_refuses_to_overwrite_and_snapshots(run, tmp_path):
     out = tmp_path / "out"
-    args = ["interactions", str(run), "-o", str(out), *FAST, "--snapshots", "--no-figures"]
+    args = ["interactions", str(run), "-o", str(out), *FAST, "--snapshots", "--no-plots"]
     assert CliRunner().invoke(cli, args).exit_code == 0
     sc = pd.read_csv(out / "snapshot_changes.csv")
     # snapshots at epochs 0, 1, 2 and the final model: 3 consecutive pairs x 2 layers x 5 orders
@@ -99,7 +99,7 @@ def test_checkpoint_file_and_bad_input(tmp_path):
     r = CliRunner().invoke(cli, ["interactions", str(bare), "-o", str(tmp_path / "b"), *FAST])
     assert r.exit_code == 2 and "cannot tell which model it holds" in r.output
     out = tmp_path / "o"
-    r = CliRunner().invoke(cli, ["interactions", str(path), "-o", str(out), *FAST, "--no-figures"])
+    r = CliRunner().invoke(cli, ["interactions", str(path), "-o", str(out), *FAST, "--no-plots"])
     assert r.exit_code == 0, r.output
     assert (out / "summary.json").exists() and not (out / "strength_by_order.png").exists()
     r = CliRunner().invoke(

@@ -16,6 +16,9 @@ from netsci_dl.export.conv import REDUCTIONS
 __all__ = [
     "LoaderOptions",
     "loader_options",
+    "layer_ei_options",
+    "echo",
+    "check_device",
     "layers_arg",
     "parse_image_shape",
     "parse_shape",
@@ -24,7 +27,7 @@ __all__ = [
 ]
 
 #: the one default cut of every command that thresholds (``--threshold``)
-DEFAULT_THRESHOLD = "quantile:0.95"
+DEFAULT_THRESHOLD = "auto"
 
 
 def parse_shape(value: str | None, what: str) -> tuple[int, ...] | None:
@@ -91,7 +94,21 @@ class LoaderOptions:
         }
 
     def load(self, source: Any) -> Any:
-        """``netsci_dl.load(source, ...)`` with these options."""
+        """The graph of a command's input: a checkpoint through :func:`netsci_dl.load` with
+        these options, or a graph file netsci_dl wrote (``.npz``, ``.graphml[.gz]``,
+        ``.gexf[.gz]``). A FIFO or a folder is refused before it is opened."""
+        from netsci_dl.io._atomic import check_input_file
+        from netsci_dl.io.write_graph import is_graph_file, read
+
+        check_input_file(source, "input")  # a FIFO would block, a folder is not a file
+        if is_graph_file(source):
+            if self.layers is not None or self.model is not None:
+                raise InputError(
+                    f"--layers and --model read a checkpoint, but {source} is a graph file; "
+                    "export the checkpoint with them instead"
+                )
+            G = read(source)
+            return G.with_meta(image_shape=list(self.image_shape)) if self.image_shape else G
         from netsci_dl.export import load
 
         return load(source, **self.kwargs())
@@ -99,7 +116,9 @@ class LoaderOptions:
     def inspect(self, source: Any) -> Any:
         """``netsci_dl.inspect(source, ...)`` with these options."""
         from netsci_dl.export import inspect
+        from netsci_dl.io._atomic import check_input_file
 
+        check_input_file(source, "input")
         return inspect(source, **self.kwargs())
 
 
@@ -269,6 +288,7 @@ def layer_ei_options(f: Callable[..., Any]) -> Callable[..., Any]:
         for k in ("bins", "samples", "sensitivity_samples"):
             if kwargs[k] < (2 if k == "bins" else 1):
                 raise InputError(f"--{k.replace('_', '-')} must be >= {2 if k == 'bins' else 1}")
+        check_device(kwargs["device"])
         kwargs["ei_options"] = dataclasses.replace(
             d,
             bins=kwargs.pop("bins"),
@@ -282,3 +302,40 @@ def layer_ei_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(opts):
         wrapper = opt(wrapper)
     return wrapper
+
+
+def check_device(value: str | None, option: str = "--device") -> str | None:
+    """A torch device string that exists here (``None`` passes: the default device).
+
+    Raises
+    ------
+    InputError
+        Not a device torch knows (``warp9``), or CUDA asked for where there is none.
+    """
+    if value is None or value == "auto":
+        return value
+    import torch
+
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, ValueError, TypeError):
+        raise InputError(
+            f"{option} {value!r}: not a torch device (e.g. cpu, cuda, cuda:1)"
+        ) from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"{option} {value!r}: CUDA is not available on this machine")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(
+                f"{option} {value!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif dev.type not in ("cpu", "mps", "xpu"):
+        raise InputError(f"{option} {value!r}: netsci_dl runs on cpu or cuda")
+    return value
+
+
+def echo(text: Any = "") -> None:
+    """``click.echo`` of text that may hold names from a file: control characters escaped."""
+    from netsci_dl._sanitize import terminal_lines
+
+    click.echo(terminal_lines(text))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from netsci_dl.cli._common import LoaderOptions, loader_options, threshold_option
+from netsci_dl.cli._common import LoaderOptions, echo, loader_options, threshold_option
 
 
 @click.command()
@@ -18,6 +18,13 @@ from netsci_dl.cli._common import LoaderOptions, loader_options, threshold_optio
     default=None,
     type=click.Path(dir_okay=False),
     help="A second checkpoint (e.g. before training); shifts are CHECKPOINT minus it.",
+)
+@click.option(
+    "--compare-by",
+    type=click.Choice(["name", "position"]),
+    default="name",
+    show_default=True,
+    help="Pair the layers of --compare by name (unmatched names are an error) or by position.",
 )
 @threshold_option()
 @click.option("--name", default=None, help="Model name shown in titles (default: the file name).")
@@ -39,6 +46,7 @@ def analyze(
     checkpoint: str,
     output: str,
     compare_path: str | None,
+    compare_by: str,
     threshold_spec: str,
     name: str | None,
     modules_layer: str,
@@ -50,12 +58,11 @@ def analyze(
     from functools import partial
     from pathlib import Path
 
+    from netsci_dl.io._atomic import check_folder
     from netsci_dl.report import DEFAULT_SECTIONS, write_report
     from netsci_dl.report.modules import modules_section
 
-    out = Path(output)
-    if out.exists() and out.is_dir() and any(out.iterdir()) and not force:
-        raise FileExistsError(f"{out} exists and is not empty; pass --force to replace the report")
+    out = check_folder(output, force=force, nonempty_needs_force=True)
     G = loader.load(checkpoint)
     other = loader.load(compare_path) if compare_path else None
     mlayer: int | str = int(modules_layer) if modules_layer.lstrip("-").isdigit() else modules_layer
@@ -71,6 +78,7 @@ def analyze(
         force=force,
         name=name or Path(checkpoint).name,
         compare_name=Path(compare_path).name if compare_path else None,
+        compare_by=compare_by,
         sections=sections,
     )
-    click.echo(f"wrote {index}")
+    echo(f"wrote {index}")

@@ -6,9 +6,8 @@ import json
 
 import click
 
-from netsci_dl.cli._common import layer_ei_options
+from netsci_dl.cli._common import layer_ei_options, threshold_option
 from netsci_dl.cli._parallel import parallel_context, parallel_options
-from netsci_dl.threshold import SPEC_HELP
 
 
 @click.command("causal-plane")
@@ -26,16 +25,11 @@ from netsci_dl.threshold import SPEC_HELP
     show_default=True,
     help="Transition weight of the graph EI.",
 )
-@click.option(
-    "--threshold",
-    "threshold_spec",
-    default=None,
-    help="Graph EI on a thresholded graph. " + SPEC_HELP,
-)
+@threshold_option("Applies to the graph EI only; none for the full graph.")
 @click.option(
     "--threads",
     default=None,
-    type=int,
+    type=click.IntRange(min=1),
     help="torch CPU threads (1 is fastest for small layers on a busy machine).",
 )
 @parallel_options(jobs_default=1, what="snapshots")
@@ -49,7 +43,7 @@ def causal_plane(
     ei_options: object,
     activation: str | None,
     weights: str,
-    threshold_spec: str | None,
+    threshold_spec: str,
     threads: int | None,
     jobs: int,
     scheduler: str | None,
@@ -61,19 +55,17 @@ def causal_plane(
     trajectory.json, causal_plane.{png,svg} and ei_vs_step.{png,svg} into OUTPUT."""
     from pathlib import Path
 
+    from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis.trajectory import ei_trajectory
-    from netsci_dl.io._atomic import atomic_path, check_writable
+    from netsci_dl.cli._common import echo
+    from netsci_dl.io._atomic import atomic_outputs, check_folder
     from netsci_dl.plot.ei import ei_figures, noise_floor
 
     folder = Path(out)
     names = ["trajectory.csv", "trajectory.json"] + [
         f"{s}.{e}" for s in ("causal_plane", "ei_vs_step") for e in ("png", "svg")
     ]
-    if folder.exists():
-        for n in names:
-            check_writable(folder / n, force=force)
-    elif not folder.parent.exists():
-        raise FileNotFoundError(f"output folder's parent {folder.parent} does not exist")
+    check_folder(folder, names, force=force)
     for s in sources:
         if not Path(s).exists():
             raise FileNotFoundError(f"{s}: no such run folder or checkpoint")
@@ -89,15 +81,14 @@ def causal_plane(
             quiet=bool(ctx.obj and ctx.obj.get("quiet")),
             n_jobs=n_jobs,
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / "trajectory.csv") as tmp:
-        T.to_frame().to_csv(tmp, index=False)
-    with atomic_path(folder / "trajectory.json") as tmp:
-        tmp.write_text(json.dumps(T.to_dict(), indent=2) + "\n")
-    ei_figures(
-        T, folder, name=name, noise_floor=noise_floor(T), block_names=T.settings.get("blocks")
-    )
+    # every file goes to a hidden staging folder first: a failure leaves no partial results
+    with atomic_outputs(folder, names, force=force) as stage:
+        csv_frame(T.to_frame()).to_csv(stage / "trajectory.csv", index=False)
+        (stage / "trajectory.json").write_text(json.dumps(T.to_dict(), indent=2) + "\n")
+        ei_figures(
+            T, stage, name=name, noise_floor=noise_floor(T), block_names=T.settings.get("blocks")
+        )
     blocks = T.settings["blocks"]
     lengths = ", ".join(f"{blocks[i]}: {v:.2f}" for i, v in enumerate(T.path_lengths()))
-    click.echo(f"{T.n_snapshots} snapshots; causal-plane path lengths (bits): {lengths}")
-    click.echo(f"wrote {folder}/ ({', '.join(names)})")
+    echo(f"{T.n_snapshots} snapshots; causal-plane path lengths (bits): {lengths}")
+    echo(f"wrote {folder}/ ({', '.join(names)})")

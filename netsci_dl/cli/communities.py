@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from netsci_dl.cli._common import LoaderOptions, loader_options, threshold_option
 from netsci_dl.errors import InputError
-from netsci_dl.threshold import SPEC_HELP
 
 
 @click.command("communities")
@@ -17,12 +17,8 @@ from netsci_dl.threshold import SPEC_HELP
     "--resolution", default=1.0, show_default=True, type=float, help="Leiden/Louvain resolution."
 )
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option(
-    "--threshold",
-    "threshold_spec",
-    default=None,
-    help="Run on a thresholded graph (unweighted). Default: the full graph with |w|. " + SPEC_HELP,
-)
+@threshold_option("Use none for the full graph with |w| as weight.")
+@loader_options
 @click.option(
     "--weighted/--unweighted",
     default=None,
@@ -59,7 +55,8 @@ def communities(
     method: str,
     resolution: float,
     seed: int,
-    threshold_spec: str | None,
+    threshold_spec: str,
+    loader: LoaderOptions,
     weighted: bool | None,
     keep_layers_apart: bool,
     nested: bool,
@@ -75,21 +72,22 @@ def communities(
     from pathlib import Path
 
     import netsci_dl as nd
+    from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis import _communities as C
-    from netsci_dl.io._atomic import atomic_path, check_writable
+    from netsci_dl.cli._common import echo
+    from netsci_dl.io._atomic import atomic_outputs, check_folder
 
     out = Path(output)
-    names = ["communities.csv", "summary.json"] + (["graph.graphml"] if graphml else [])
-    names += ["community_layers.png", "community_layers.svg"] if plots else []
-    if out.exists():
-        for n in names:
-            check_writable(out / n, force=force)
-    elif not out.parent.exists():
-        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    graph_n, plot_n = ["graph.graphml"], ["community_layers.png", "community_layers.svg"]
+    names = ["communities.csv", "summary.json"] + (graph_n if graphml else [])
+    names += plot_n if plots else []
+    stale = ([] if graphml else graph_n) + ([] if plots else plot_n)
+    check_folder(out, names, force=force)
+    if not (resolution > 0 and resolution < float("inf")):
+        raise InputError(f"--resolution {resolution}: expected a positive, finite number")
     if method != "sbm" and (keep_layers_apart or nested or n_init != 1):
         raise InputError("--keep-layers-apart, --nested and --n-init are for --method sbm")
-    G = nd.load(checkpoint)
-    H = nd.threshold.apply_spec(G, threshold_spec) if threshold_spec else G
+    H = nd.threshold.apply_spec(loader.load(checkpoint), threshold_spec)
     w: str | None = "auto" if weighted is None else ("abs" if weighted else None)
     if method == "sbm":
         p = C.sbm(
@@ -102,27 +100,26 @@ def communities(
         )
     else:
         p = C.communities(H, method, resolution=resolution, seed=seed, weights=w)
-    out.mkdir(exist_ok=True)
     df = p.to_frame()
     df.insert(1, "layer", H.node_layer)
     df.insert(2, "index", H.node_index)
-    with atomic_path(out / "communities.csv") as tmp:
-        df.to_csv(tmp, index=False)
     summary = p.to_dict()
     summary.update(source=str(checkpoint), threshold=threshold_spec)
     # rows: layers, columns: communities (contingency = community sizes per layer)
     summary["agreement_with_layers"] = C.agreement(H.node_layer, p.labels).to_dict()
-    with atomic_path(out / "summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    if graphml:
-        from netsci_dl.io.graphml import write_graphml
+    # every file goes to a hidden staging folder first: a failure leaves no partial results
+    with atomic_outputs(out, names, force=force, stale=stale) as stage:
+        csv_frame(df).to_csv(stage / "communities.csv", index=False)
+        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if graphml:
+            from netsci_dl.io.graphml import write_graphml
 
-        write_graphml(H, out / "graph.graphml", node_attrs={"community": p.labels})
-    if plots:
-        from netsci_dl.plot import save_figure
-        from netsci_dl.plot.modules import plot_community_layers
+            write_graphml(H, stage / "graph.graphml", node_attrs={"community": p.labels})
+        if plots:
+            from netsci_dl.plot import save_figure
+            from netsci_dl.plot.modules import plot_community_layers
 
-        save_figure(plot_community_layers(p, H), out / "community_layers")
-    click.echo(
+            save_figure(plot_community_layers(p, H), stage / "community_layers")
+    echo(
         f"{p.method}: {p.n_communities} communities, {p.quality_name} = {p.quality:.4f}; wrote {out}/"
     )

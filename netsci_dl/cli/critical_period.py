@@ -88,7 +88,7 @@ def _ints(value: str, name: str) -> tuple[int, ...]:
 @click.option("--device", default="cpu", show_default=True, help="cpu | cuda | auto.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder.")
 @click.option("--force", is_flag=True, help="Replace a grid made with other settings.")
-@click.option("--no-figures", is_flag=True, help="Write the tables only.")
+@click.option("--plots/--no-plots", default=True, show_default=True, help="Write the figures.")
 @click.pass_context
 def critical_period(
     ctx,
@@ -120,7 +120,7 @@ def critical_period(
     device,
     output,
     force,
-    no_figures,
+    plots,
 ):
     """Train one run per deficit window (plus a control) and follow Fisher trace and curvature.
 
@@ -157,7 +157,7 @@ def critical_period(
         seed=seed,
         device=device,
     )
-    res = _run(data, opts, output, force=force, figures=not no_figures)
+    res = _run(data, opts, output, force=force, figures=plots)
     if not (ctx.obj and ctx.obj.get("quiet")):
         cols = ["run", "removal_epoch", "epochs", "final_test_accuracy"]
         click.echo(res.summary[cols].to_string(index=False))

@@ -6,16 +6,17 @@ import json
 
 import click
 
-from netsci_dl.threshold import SPEC_HELP
+from netsci_dl.cli._common import LoaderOptions, loader_options, threshold_option
 
 
 def _table(res: object) -> str:
-    rows = [("graph", res)] + [(f"block {b.block}", b) for b in res.blocks]  # type: ignore[attr-defined]
-    head = f"{'':10} {'EI':>9} {'eff':>7} {'det':>9} {'deg':>9} {'nodes':>8} {'sinks':>8} {'transitions':>12}"
+    rows = [("graph", res)] + [(str(b.block_name or f"block {b.block}"), b) for b in res.blocks]  # type: ignore[attr-defined]
+    width = max(10, *(len(n) for n, _ in rows))
+    head = f"{'':{width}} {'EI':>9} {'eff':>7} {'det':>9} {'deg':>9} {'nodes':>8} {'sinks':>8} {'transitions':>12}"
     lines = [head]
     for name, r in rows:
         lines.append(
-            f"{name:10} {r.ei:9.4f} {r.eff:7.4f} {r.determinism:9.4f} {r.degeneracy:9.4f} "
+            f"{name:{width}} {r.ei:9.4f} {r.eff:7.4f} {r.determinism:9.4f} {r.degeneracy:9.4f} "
             f"{r.n_nodes:8d} {r.n_sinks:8d} {r.n_transitions:12d}"
         )
     w = "none" if res.weights is None else res.weights  # type: ignore[attr-defined]
@@ -37,7 +38,8 @@ def _table(res: object) -> str:
     default=None,
     help="Walk only l -> l+1, or both ways. Default: the graph's meta (RBM/DBN undirected).",
 )
-@click.option("--threshold", "threshold_spec", default=None, help=SPEC_HELP)
+@threshold_option("Use none for the full graph.")
+@loader_options
 @click.option(
     "--per-block", is_flag=True, help="Also the EI of every layer block's bipartite graph."
 )
@@ -54,7 +56,8 @@ def ei(
     source: str,
     weights: str,
     directed: bool | None,
-    threshold_spec: str | None,
+    threshold_spec: str,
+    loader: LoaderOptions,
     per_block: bool,
     as_json: bool,
     output: str | None,
@@ -62,21 +65,14 @@ def ei(
 ) -> None:
     """Effective information (bits) of GRAPH_OR_CHECKPOINT over one-step random walks:
     EI, effectiveness, determinism, degeneracy (Klein & Hoel; einet's conventions)."""
-    from pathlib import Path
-
     import netsci_dl as nd
     from netsci_dl.analysis._effective_information import effective_information
+    from netsci_dl.cli._common import echo
     from netsci_dl.io._atomic import atomic_path, check_writable
-    from netsci_dl.io.npz import is_graph_npz, load_graph
 
     if output:
         check_writable(output, force=force)
-    if Path(source).suffix.lower() == ".npz" and is_graph_npz(source):
-        G = load_graph(source)
-    else:
-        G = nd.load(source)
-    if threshold_spec:
-        G = nd.threshold.apply_spec(G, threshold_spec)
+    G = nd.threshold.apply_spec(loader.load(source), threshold_spec)
     res = effective_information(
         G, weights=None if weights == "none" else weights, directed=directed, per_block=per_block
     )
@@ -84,9 +80,12 @@ def ei(
     d["source"] = str(source)
     d["threshold"] = threshold_spec
     text = json.dumps(d, indent=2)
-    click.echo(text if as_json else _table(res))
+    if as_json:
+        click.echo(text)
+    else:
+        echo(_table(res))
     if output:
         with atomic_path(output) as tmp:
             tmp.write_text(text + "\n")
         if not as_json:
-            click.echo(f"wrote {output}")
+            echo(f"wrote {output}")

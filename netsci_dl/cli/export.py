@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from netsci_dl.cli._common import LoaderOptions, loader_options, threshold_option
+from netsci_dl.cli._common import LoaderOptions, echo, loader_options, threshold_option
 
 
 @click.command()
@@ -49,7 +49,8 @@ def export(
     directed: bool | None = None,
     node_attrs: str | None = None,
 ) -> None:
-    """Export CHECKPOINT (.pt/.pth/.safetensors/.npz, or a saved graph) to a graph file."""
+    """Export CHECKPOINT (.pt/.pth/.safetensors/.npz, or a graph file netsci_dl wrote) to a
+    graph file."""
     import netsci_dl as nd
     from netsci_dl.io import write_graph
 
@@ -63,4 +64,4 @@ def export(
     if directed is not None:
         G = G.with_meta(directed=directed)
     path = write_graph.write(G, output, force=force, fmt=fmt)
-    click.echo(f"wrote {path}: {G!r}")
+    echo(f"wrote {path}: {G!r}")

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from netsci_dl.cli._common import LoaderOptions, loader_options
+from netsci_dl.cli._common import LoaderOptions, echo, loader_options
 from netsci_dl.errors import InputError
 
 
@@ -18,19 +18,25 @@ def info(checkpoint: str, loader: LoaderOptions, as_json: bool) -> None:
     """Show the node groups and weight blocks found in CHECKPOINT, every junction and what it
     became, and every tensor that is not exported, with the reason. It runs the validation of
     `export`: when `export` would refuse, the plan is still shown and the command exits with 2
-    and the reason. A saved graph (.npz, .graphml) is summarised instead."""
-    from netsci_dl.export import _is_graph_file, load
+    and the reason. A graph file netsci_dl wrote (.npz from `export`, .graphml, .gexf) is
+    summarised instead."""
+    from netsci_dl.io._atomic import check_input_file
+    from netsci_dl.io.write_graph import is_graph_file, read
 
-    if _is_graph_file(checkpoint):
-        G = load(checkpoint)
+    check_input_file(checkpoint, "input")  # a FIFO would block, a folder is not a file
+    if is_graph_file(checkpoint):
+        G = read(checkpoint)
         if as_json:
             click.echo(json.dumps({"graph": repr(G), "meta": dict(G.meta)}, indent=2, default=str))
         else:
-            click.echo(repr(G))
+            echo(repr(G))
             for b, name in enumerate(G.block_names):
-                click.echo(f"  {name}: {G.block_kinds[b]} {G.blocks[b].shape}")
+                echo(f"  {name}: {G.block_kinds[b]} {G.blocks[b].shape}")
         return
     plan = loader.inspect(checkpoint)
-    click.echo(json.dumps(plan.to_dict(), indent=2) if as_json else plan.summary())
+    if as_json:
+        click.echo(json.dumps(plan.to_dict(), indent=2))
+    else:
+        echo(plan.summary())
     if plan.refusal:
         raise InputError(f"export would refuse: {plan.refusal}")

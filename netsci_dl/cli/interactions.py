@@ -71,7 +71,7 @@ def _load(path: Path) -> Any:
 @click.option(
     "--snapshots", is_flag=True, help="Also every snapshot of a run (changes over training)."
 )
-@click.option("--no-figures", is_flag=True, help="Write the tables only.")
+@click.option("--plots/--no-plots", default=True, show_default=True, help="Write the figures.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Which samples are drawn.")
 @click.option("--device", default=None, help="torch device (default: CUDA when present, else CPU).")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
@@ -89,7 +89,7 @@ def interactions(
     salient: float,
     input_shape: str | None,
     snapshots: bool,
-    no_figures: bool,
+    plots: bool,
     seed: int,
     device: str | None,
     force: bool,
@@ -113,7 +113,7 @@ def interactions(
     if snapshots:
         names.append("snapshot_changes.csv")
     if folder.exists():
-        for n in names + ([] if no_figures else ["strength_by_order.png"]):
+        for n in names + (["strength_by_order.png"] if plots else []):
             check_writable(folder / n, force=force)
     elif not folder.parent.exists():
         raise FileNotFoundError(f"output folder's parent {folder.parent} does not exist")
@@ -185,7 +185,7 @@ def interactions(
         with atomic_path(folder / "snapshot_changes.csv") as tmp:
             (pd.concat(sc, ignore_index=True) if sc else pd.DataFrame()).to_csv(tmp, index=False)
     figs = []
-    if not no_figures:
+    if plots:
         figs = interaction_figures(
             R, folder, images=X[pick], image_shape=ds.image_shape, samples=(0, 1), name=src.name
         )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from netsci_dl.cli._common import LoaderOptions, loader_options, threshold_option
 from netsci_dl.cli._parallel import parallel_context, parallel_options
-from netsci_dl.threshold import SPEC_HELP
+from netsci_dl.errors import InputError
 
 OUTPUTS = ("labels.csv", "emd.npy", "module_stats.csv", "summary.json")
 FIGURES = ("dendrogram", "module_rfs", "module_members", "module_profiles")
@@ -13,8 +14,17 @@ FIGURES = ("dendrogram", "module_rfs", "module_members", "module_profiles")
 
 @click.command("modules")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("--layer", default="1", show_default=True, help="Layer index (1..L-1) or name.")
-@click.option("--k", "k", default=20, show_default=True, type=int, help="Number of modules.")
+@click.option(
+    "--modules-layer",
+    "--layer",
+    "layer",
+    default="1",
+    show_default=True,
+    help="Layer index (1..L-1) or name.",
+)
+@click.option(
+    "--modules-k", "--k", "k", default=20, show_default=True, type=int, help="Number of modules."
+)
 @click.option(
     "--distance", default=None, type=float, help="Cut the tree at this EMD height instead of --k."
 )
@@ -39,16 +49,10 @@ FIGURES = ("dendrogram", "module_rfs", "module_members", "module_profiles")
     type=click.Choice(["shift", "abs", "pos", "signed"]),
     help="RF -> distribution.",
 )
-@click.option(
-    "--threshold", "threshold_spec", default="quantile:0.95", show_default=True, help=SPEC_HELP
-)
-@click.option(
-    "--image-shape",
-    default=None,
-    help="Input image shape, e.g. 28x28 (default: from the checkpoint).",
-)
+@threshold_option("The receptive fields are read from the thresholded graph.")
+@loader_options
 @parallel_options(jobs_default=-1, what="EMD tiles")
-@click.option("--no-plots", is_flag=True, help="Skip the figures.")
+@click.option("--plots/--no-plots", default=True, show_default=True, help="Write the figures.")
 @click.option(
     "--graphml/--no-graphml",
     default=True,
@@ -71,10 +75,10 @@ def modules(
     ground: str,
     distribution: str,
     threshold_spec: str,
-    image_shape: str | None,
+    loader: LoaderOptions,
     jobs: int,
     scheduler: str | None,
-    no_plots: bool,
+    plots: bool,
     graphml: bool,
     output: str,
     force: bool,
@@ -88,22 +92,19 @@ def modules(
     import numpy as np
 
     import netsci_dl as nd
+    from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis.modules import analyze_modules
-    from netsci_dl.cli._common import parse_image_shape
-    from netsci_dl.io._atomic import atomic_path, check_writable
+    from netsci_dl.io._atomic import atomic_outputs, check_folder
 
     out = Path(output)
-    names = list(OUTPUTS) + (
-        [] if no_plots else [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
-    )
-    names += ["graph.graphml"] if graphml else []
-    if out.exists():
-        for n in names:
-            check_writable(out / n, force=force)
-    elif not out.parent.exists():
-        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    figures = [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
+    names = list(OUTPUTS) + (figures if plots else []) + (["graph.graphml"] if graphml else [])
+    stale = ([] if plots else figures) + ([] if graphml else ["graph.graphml"])
+    check_folder(out, names, force=force)
+    if jobs == 0:
+        raise InputError("--jobs 0: give a number of processes, or -1 for all cores")
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    G = nd.load(checkpoint, image_shape=parse_image_shape(image_shape))
+    G = loader.load(checkpoint)
     lay: int | str = int(layer) if layer.lstrip("-").isdigit() else layer
     with parallel_context(jobs, scheduler) as n_jobs:
         a = analyze_modules(
@@ -118,39 +119,40 @@ def modules(
             n_jobs=n_jobs,
             progress=not quiet,
         )
-    out.mkdir(exist_ok=True)
-    with atomic_path(out / "labels.csv") as tmp:
-        a.modules.to_frame().to_csv(tmp, index=False)
-    with atomic_path(out / "emd.npy") as tmp:
-        with open(tmp, "wb") as fh:
+    # every file goes to a hidden staging folder first: a failure leaves no partial results
+    with atomic_outputs(out, names, force=force, stale=stale) as stage:
+        csv_frame(a.modules.to_frame()).to_csv(stage / "labels.csv", index=False)
+        with open(stage / "emd.npy", "wb") as fh:
             np.save(fh, a.emd.matrix)
-    with atomic_path(out / "module_stats.csv") as tmp:
-        a.stats.to_frame().to_csv(tmp, index=False)
-    summary = a.to_dict()
-    summary.update(source=str(checkpoint), layer_name=G.layer_names[a.layer])
-    with atomic_path(out / "summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    if not no_plots:
-        from netsci_dl.plot import save_figure
-        from netsci_dl.plot.modules import (
-            plot_dendrogram,
-            plot_module_members,
-            plot_module_profiles,
-            plot_module_rfs,
-        )
+        csv_frame(a.stats.to_frame()).to_csv(stage / "module_stats.csv", index=False)
+        summary = a.to_dict()
+        summary.update(source=str(checkpoint), layer_name=G.layer_names[a.layer])
+        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if plots:
+            from netsci_dl.plot import save_figure
+            from netsci_dl.plot.modules import (
+                plot_dendrogram,
+                plot_module_members,
+                plot_module_profiles,
+                plot_module_rfs,
+            )
 
-        save_figure(plot_dendrogram(a.modules), out / "dendrogram")
-        save_figure(plot_module_rfs(a.stats), out / "module_rfs")
-        save_figure(plot_module_members(a.rfs, a.modules.labels, emd=a.emd), out / "module_members")
-        save_figure(plot_module_profiles(a.stats), out / "module_profiles")
-    if graphml:
-        from netsci_dl.io.graphml import write_graphml
+            save_figure(plot_dendrogram(a.modules), stage / "dendrogram")
+            save_figure(plot_module_rfs(a.stats), stage / "module_rfs")
+            save_figure(
+                plot_module_members(a.rfs, a.modules.labels, emd=a.emd), stage / "module_members"
+            )
+            save_figure(plot_module_profiles(a.stats), stage / "module_profiles")
+        if graphml:
+            from netsci_dl.io.graphml import write_graphml
 
-        H = nd.threshold.apply_spec(G, threshold_spec)
-        module = np.full(H.n_nodes, -1, np.int64)
-        module[H.layer_slice(a.layer)] = a.modules.labels
-        write_graphml(H, out / "graph.graphml", node_attrs={"module": module})
-    click.echo(
+            H = nd.threshold.apply_spec(G, threshold_spec)
+            module = np.full(H.n_nodes, -1, np.int64)
+            module[H.layer_slice(a.layer)] = a.modules.labels
+            write_graphml(H, stage / "graph.graphml", node_attrs={"module": module})
+    from netsci_dl.cli._common import echo
+
+    echo(
         f"layer {a.layer}: {a.modules.k} modules (cophenetic r = {a.modules.cophenetic:.3f}); "
         f"wrote {out}/"
     )

@@ -74,7 +74,7 @@ def _parse_nulls(value: str) -> list[str]:
     help="Curveball rounds of the rewiring null.",
 )
 @click.option("--name", default=None, help="Model name shown in the title (default: file name).")
-@click.option("--no-plots", is_flag=True, help="Skip the figure.")
+@click.option("--plots/--no-plots", default=True, show_default=True, help="Write the figures.")
 @loader_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.pass_context
@@ -91,7 +91,7 @@ def sweep(
     geodesic_sources: int | None,
     rewire_rounds: int,
     name: str | None,
-    no_plots: bool,
+    plots: bool,
     loader: LoaderOptions,
     force: bool,
 ) -> None:
@@ -107,7 +107,7 @@ def sweep(
     from netsci_dl.io._atomic import atomic_path, check_writable
 
     out = Path(output)
-    names = list(OUTPUTS) + ([] if no_plots else [f"{FIGURE}.png", f"{FIGURE}.svg"])
+    names = list(OUTPUTS) + ([f"{FIGURE}.png", f"{FIGURE}.svg"] if plots else [])
     if out.exists():
         for n in names:
             check_writable(out / n, force=force)
@@ -136,7 +136,7 @@ def sweep(
     params = dict(df.attrs, source=str(checkpoint), cuts=list(map(float, grid)))
     with atomic_path(out / "sweep.json") as tmp:
         tmp.write_text(json.dumps(params, indent=2) + "\n")
-    if not no_plots:
+    if plots:
         from netsci_dl.plot import save_figure
         from netsci_dl.plot.sweep import plot_sweep
 

@@ -120,7 +120,10 @@ def train_dbn(
     from netsci_dl.models.train import TrainConfig
     from netsci_dl.models.train import train_dbn as _train
 
+    from netsci_dl.io._atomic import check_folder
+
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    check_folder(output)  # its parent must exist: a typo in a path creates no folder tree
     try:
         check_threads(threads)
         check_device(device)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl._sanitize import for_terminal
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
@@ -238,11 +239,6 @@ class ExportPlan:
         if self.refusal:
             lines += ["", f"export would refuse: {for_terminal(self.refusal)}"]
         return "\n".join(lines)
-
-
-def for_terminal(text: str) -> str:
-    """``text`` with non-printable characters (terminal escapes, controls) shown as ``?``."""
-    return "".join(c if c.isprintable() else "?" for c in str(text))
 
 
 def select(names: Sequence[str], layers: str | Sequence[str] | None) -> set[str]:

@@ -2,8 +2,12 @@
 
 - ``.pt`` / ``.pth`` / ``.bin``: ``torch.load(weights_only=True, map_location="cpu")``; a state_dict,
   or a dict holding one under any key (see :func:`tensors_from_mapping`).
-- ``.safetensors``: read with ``safetensors`` (its header metadata is returned too).
-- ``.npz``: ``numpy.load(allow_pickle=False)``.
+- ``.safetensors``: the header checked against the file, then memory-mapped with numpy
+  (:mod:`netsci_dl.io._safetensors_safe`; its string metadata is returned too).
+- ``.npz``: :func:`netsci_dl.io._npz_safe.read_npz` (no pickle; sizes checked before allocation).
+
+Files are opened through a handle (any path Python can open) after checking that they are
+regular files (a FIFO would block forever).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import json
 import os
 import pickle
 import re
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +55,15 @@ class Checkpoint:
     nested_key: str | None = None
 
 
+_FLOAT8 = ("float8", "float4", "float6")
+
+
 def _to_numpy(name: str, value: Any) -> np.ndarray | None:
-    """An array from a tensor-like value, or None for a value that is not an array."""
+    """An array from a tensor-like value, or None for a value that is not an array.
+
+    bfloat16 and float16 tensors become float32 (exactly); a tensor on the ``meta`` device (no
+    values), a float8 tensor or another dtype numpy cannot hold raises :class:`InputError`.
+    """
     if isinstance(value, np.ndarray):
         return value
     mod = type(value).__module__
@@ -61,10 +71,38 @@ def _to_numpy(name: str, value: Any) -> np.ndarray | None:
         import torch
 
         if isinstance(value, torch.Tensor):
+            dt = str(value.dtype).removeprefix("torch.")
+            if value.is_meta:
+                raise InputError(
+                    f"tensor {name!r} {tuple(value.shape)} is on the 'meta' device: it declares a "
+                    "shape but holds no values (saved from a model that was never materialised)"
+                )
+            if dt.startswith(_FLOAT8):
+                raise InputError(
+                    f"tensor {name!r} has dtype {dt}, which netsci_dl does not support; "
+                    "convert the checkpoint to float32, float16 or bfloat16"
+                )
+            if value.layout != torch.strided:
+                raise InputError(
+                    f"tensor {name!r} is a {str(value.layout).removeprefix('torch.')} tensor; "
+                    "netsci_dl reads dense tensors only (call .to_dense() before saving)"
+                )
             t = value.detach().cpu()
+            if t.numel() > t.untyped_storage().nbytes() // max(t.element_size(), 1):
+                raise InputError(
+                    f"tensor {name!r} declares {t.numel()} entries {tuple(t.shape)} but its "
+                    f"storage holds {t.untyped_storage().nbytes()} bytes (an expanded view): "
+                    "refused; save t.contiguous() instead"
+                )
             if t.dtype in (torch.bfloat16, torch.float16):
                 t = t.float()
-            return t.numpy()
+            try:
+                return t.numpy()
+            except (TypeError, RuntimeError) as e:
+                raise InputError(
+                    f"tensor {name!r} has dtype {dt}, which netsci_dl cannot read ({e}); "
+                    "convert it to a float dtype"
+                ) from None
     return None
 
 
@@ -174,18 +212,37 @@ def tensors_from_mapping(
     return _strip_prefix(out), nested
 
 
+_TORCH_ADVICE = re.compile(r"weights_only|trusted source|arbitrary code|two options", re.I)
+
+
+def _torch_error_text(e: BaseException) -> str:
+    """The part of a torch.load error that describes the file, without torch's advice to
+    re-run with ``weights_only=False`` (that would run code from an untrusted file)."""
+    msg = str(e)
+    found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\n|$)", msg, re.S)
+    if found:
+        return " ".join(found.group(1).split())
+    lines = [ln.strip() for ln in msg.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not _TORCH_ADVICE.search(ln)]
+    return lines[0] if lines else type(e).__name__
+
+
 def _read_torch(path: Path, key: str | None = None) -> Checkpoint:
     import torch
 
+    st = os.stat(path)
+    if st.st_size == 0:
+        raise InputError(f"{path}: empty file, not a torch checkpoint")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with open(path, "rb") as fh:  # a handle: any path Python can open (also non-UTF-8)
+            obj = torch.load(fh, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         msg = str(e)
         if "unsupported global" not in msg.lower():  # e.g. "Unsupported operand": not a pickle
             raise InputError(
                 f"{path}: not a readable torch checkpoint (truncated or not a checkpoint?): "
-                f"{msg.splitlines()[0] if msg else type(e).__name__}"
-            ) from e
+                f"{_torch_error_text(e)}"
+            ) from None
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", msg)
         first = f"it holds {found.group(1)}" if found else "it holds non-tensor objects"
         raise InputError(
@@ -193,12 +250,16 @@ def _read_torch(path: Path, key: str | None = None) -> Checkpoint:
             f"code ({first}). netsci_dl loads checkpoints with torch.load(weights_only=True) only. "
             "Save the weights alone instead: torch.save(model.state_dict(), 'model.pt') or "
             "safetensors.torch.save_file(model.state_dict(), 'model.safetensors')"
-        ) from e
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
+        ) from None
+    except MemoryError:
+        raise InputError(f"{path}: declares more data than fits in memory: refused") from None
+    except (InputError, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001  (torch raises many types for a bad file)
         raise InputError(
             f"{path}: not a readable torch checkpoint (truncated or not a checkpoint?): "
-            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
-        ) from e
+            f"{_torch_error_text(e)}"
+        ) from None
     if hasattr(obj, "state_dict") and not isinstance(obj, Mapping):
         obj = obj.state_dict()
     if not isinstance(obj, Mapping):
@@ -208,49 +269,35 @@ def _read_torch(path: Path, key: str | None = None) -> Checkpoint:
     meta = {}
     if "netsci_dl" in obj and isinstance(obj["netsci_dl"], str):
         meta["netsci_dl"] = obj["netsci_dl"]
-    tensors, nested = tensors_from_mapping(obj, source=str(path), key=key)
+    try:
+        tensors, nested = tensors_from_mapping(obj, source=str(path), key=key)
+    except InputError as e:
+        if str(e).startswith(str(path)):
+            raise
+        raise InputError(f"{path}: {e}") from None
     return Checkpoint(tensors, str(path), "torch", meta, nested)
 
 
 def _read_safetensors(path: Path) -> Checkpoint:
-    from safetensors import SafetensorError, safe_open
+    from netsci_dl.io._safetensors_safe import read_safetensors
 
-    try:
-        tensors: dict[str, np.ndarray] = {}
-        framework = "pt"
-        try:
-            import torch  # noqa: F401  (bf16/f16 tensors need torch to be read)
-        except ImportError:
-            framework = "np"
-        with safe_open(str(path), framework=framework) as f:
-            meta = dict(f.metadata() or {})
-            for k in f.keys():  # noqa: SIM118  (safe_open has keys(), not iteration)
-                arr = _to_numpy(k, f.get_tensor(k))
-                tensors[k] = arr if arr is not None else np.asarray(f.get_tensor(k))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise InputError(f"{path}: not a readable safetensors file (truncated?): {e}") from e
+    tensors, meta = read_safetensors(path)
     if not tensors:
         raise InputError(f"{path}: the safetensors file holds no tensors")
     return Checkpoint(tensors, str(path), "safetensors", meta)
 
 
 def _read_npz(path: Path) -> Checkpoint:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            tensors = {}
-            for k in z.files:
-                try:
-                    tensors[k] = z[k]
-                except ValueError as e:  # object arrays need pickle
-                    raise InputError(
-                        f"{path}: entry {k!r} is an object array, which needs unpickling: "
-                        "refused. Store plain numeric arrays."
-                    ) from e
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise InputError(f"{path}: not a readable .npz file (truncated?): {e}") from e
+    from netsci_dl.io._npz_safe import read_npz
+
+    with open(path, "rb") as fh:  # a handle: any path Python can open (also non-UTF-8)
+        tensors = read_npz(fh)
     meta = {}
     if "__netsci_dl_meta__" in tensors:
-        meta["netsci_dl"] = bytes(tensors.pop("__netsci_dl_meta__")).decode()
+        try:
+            meta["netsci_dl"] = bytes(tensors.pop("__netsci_dl_meta__")).decode()
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: its netsci_dl metadata is not UTF-8 text") from None
     if not tensors:
         raise InputError(f"{path}: the .npz file holds no arrays")
     return Checkpoint(tensors, str(path), "npz", meta)
@@ -275,15 +322,16 @@ def read_checkpoint(path: str | os.PathLike, *, key: str | None = None) -> Check
     ------
     FileNotFoundError
         No such file.
-    ValueError
-        Unknown suffix, a truncated or non-checkpoint file, or a file that needs unpickling of
-        arbitrary objects (refused, with what to do instead).
+    InputError
+        Not a regular file (a folder, a FIFO, a device), an unknown suffix, an empty,
+        truncated or non-checkpoint file, a tensor without values (``meta`` device) or of an
+        unsupported dtype (float8), or a file that needs unpickling of arbitrary objects
+        (refused, with what to do instead).
     """
+    from netsci_dl.io._atomic import check_input_file
+
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file")
-    if p.is_dir():
-        raise InputError(f"{p}: is a folder, not a checkpoint file")
+    check_input_file(p, "checkpoint")  # a FIFO would block forever; a folder is not a file
     suffix = p.suffix.lower()
     if suffix in TORCH_SUFFIXES:
         return _read_torch(p, key)

@@ -21,7 +21,9 @@ from netsci_dl.io._atomic import atomic_path
 from netsci_dl.io.graphml import (
     _CHUNK,
     _SP,
+    _edge_columns,
     _float_tokens,
+    _header,
     _node_columns,
     _Records,
     _tokens,
@@ -29,7 +31,10 @@ from netsci_dl.io.graphml import (
     escape,
 )
 
-__all__ = ["write_gexf", "PALETTE"]
+__all__ = ["write_gexf", "read_gexf", "PALETTE", "HEADER_PREFIX"]
+
+#: ``<meta><keywords>`` starts with this, then the JSON header :func:`read_gexf` rebuilds from
+HEADER_PREFIX = "netsci_dl "
 
 #: a qualitative palette (Tableau 10), one colour per layer, cycled
 PALETTE = (
@@ -99,7 +104,10 @@ def write_gexf(
     Node ``i`` is global node ``i``, labelled ``"<layer name>:<index>"``, with attributes
     ``layer``, ``layer_name``, ``index``, ``bias`` (when the model has biases) and the extras,
     a ``viz:position`` from :func:`~netsci_dl.io.graphml.layered_layout` and a ``viz:color``
-    from :data:`PALETTE` by layer. ``meta`` goes to ``<meta><description>`` as JSON.
+    from :data:`PALETTE` by layer. ``meta`` goes to ``<meta><description>`` as JSON, and the
+    header :func:`read_gexf` needs (as in GraphML) to ``<meta><keywords>``. Edges also carry
+    the graph's other edge attributes, and ``block_value`` when the stored block values differ
+    from the signed weight (e.g. thresholded with kept weights).
 
     Examples
     --------
@@ -117,6 +125,13 @@ def write_gexf(
         raise InputError(f"weight must be 'abs' or 'signed', got {weight!r}")
     directed = bool(G.meta.get("directed", False)) if directed is None else bool(directed)
     cols = _node_columns(G, node_attrs)
+    ecols, how = _edge_columns(G)
+    header = json.dumps(_header(G, how, cols))
+    extra = [k for k in ecols if k not in ("weight", "abs_weight", "sign")]
+    eattr = "".join(
+        f'<attribute id="e{i}" title="{escape(k)}" type="{_GEXF_TYPE[_tokens(ecols[k][:0])[2]]}"/>'
+        for i, k in enumerate(extra)
+    )
     xy = np.column_stack([cols.pop("x"), cols.pop("y")])
     n = G.n_nodes
     nattr, ntok = [], []
@@ -130,14 +145,14 @@ def write_gexf(
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         'xsi:schemaLocation="http://www.gexf.net/1.2draft http://www.gexf.net/1.2draft/gexf.xsd" '
         'version="1.2">',
-        f"<meta><creator>netsci_dl</creator><description>{escape(json.dumps(dict(G.meta), default=str))}"
-        "</description></meta>",
+        f"<meta><creator>netsci_dl</creator><keywords>{escape(HEADER_PREFIX + header)}</keywords>"
+        f"<description>{escape(json.dumps(dict(G.meta), default=str))}</description></meta>",
         f'<graph defaultedgetype="{"directed" if directed else "undirected"}" mode="static">',
         '<attributes class="node">',
         *nattr,
         "</attributes>",
         '<attributes class="edge"><attribute id="signed_weight" title="signed_weight" type="double"/>'
-        '<attribute id="sign" title="sign" type="integer"/></attributes>',
+        f'<attribute id="sign" title="sign" type="integer"/>{eattr}</attributes>',
         "<nodes>",
         "",
     ]
@@ -178,11 +193,11 @@ def write_gexf(
             rec.const("</node>\n")
             fh.write(rec.build().data)
         fh.write(b"</nodes>\n<edges>\n")
-        _write_edges(fh, G, weight)
+        _write_edges(fh, G, weight, {f"e{i}": ecols[k] for i, k in enumerate(extra)})
         fh.write(b"</edges>\n</graph>\n</gexf>\n")
 
 
-def _write_edges(fh: Any, G: LayeredGraph, weight: str) -> None:
+def _write_edges(fh: Any, G: LayeredGraph, weight: str, extra: dict[str, np.ndarray]) -> None:
     src, dst, _ = G.edges()
     w = G.edge_values("weight") if "weight" in G.edge_attrs else G.edge_values()
     sign = G.edge_values("sign") if "sign" in G.edge_attrs else None
@@ -214,8 +229,31 @@ def _write_edges(fh: Any, G: LayeredGraph, weight: str) -> None:
         sv = np.nan_to_num(np.asarray(sv, dtype=np.float64)).astype(np.int64)
         rec.const('<attvalue for="sign" value="')
         rec.raw(_SIGN[sv + 1])
+        for aid, v in extra.items():
+            t, tl, _ = _tokens(v[a:b])
+            rec.const(f'<attvalue for="{aid}" value="')
+            rec.field(t, tl, '"/>')
         rec.const("</attvalues></edge>\n")
         fh.write(rec.build().data)
 
 
 _SIGN = np.frombuffer(b'-1"/>0"/> 1"/> ', np.uint8).reshape(3, 5)
+
+
+def read_gexf(path: str | os.PathLike) -> LayeredGraph:
+    """Read a GEXF file written by :func:`write_gexf` back into an equal :class:`LayeredGraph`.
+
+    See :func:`netsci_dl.io._gexf_read.read_gexf`.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> G = LayeredGraph((2, 1), (np.array([[0.5], [-2.0]], np.float32),), layer_names=("in", "o&ut"))
+    >>> p = os.path.join(tempfile.mkdtemp(), "g.gexf.gz")
+    >>> write_gexf(G, p)
+    >>> read_gexf(p).equals(G)
+    True
+    """
+    from netsci_dl.io._gexf_read import read_gexf as _read
+
+    return _read(path)

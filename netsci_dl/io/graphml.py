@@ -32,7 +32,8 @@ HEADER_KEY = "netsci_dl"
 RESERVED_NODE = ("layer", "layer_name", "index", "x", "y")
 _CHUNK = 1 << 16
 _SP = 32
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# what XML 1.0 forbids, and lone surrogates (a non-UTF-8 file name decoded by Python)
+_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _GRAPHML_TYPE = {
     "i": "int",
     "u": "int",
@@ -45,7 +46,8 @@ _GRAPHML_TYPE = {
 
 
 def escape(s: Any) -> str:
-    """XML-escape ``s`` for text and attribute values; drop characters XML 1.0 forbids."""
+    """XML-escape ``s`` for text and attribute values; characters XML 1.0 forbids (and lone
+    surrogates) become U+FFFD. The exact strings travel in the JSON header."""
     s = _BAD_XML.sub("\ufffd", str(s))
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
@@ -251,15 +253,24 @@ def _edge_columns(G: LayeredGraph) -> tuple[dict[str, np.ndarray], str]:
     return cols, how
 
 
-def _header(G: LayeredGraph, how: str) -> dict[str, Any]:
+def _header(G: LayeredGraph, how: str, written: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``netsci_dl`` JSON header: what the reader needs to rebuild ``G`` exactly.
+
+    ``written`` are the node columns in the file; only the graph's own node attributes among
+    them are listed (a column the writer leaves out, e.g. an all-NaN bias, is not promised).
+    """
     return {
-        "version": 1,
+        "version": 2,
         "layer_sizes": list(G.layer_sizes),
         "layer_names": list(G.layer_names),
         "blocks": ["csr" if sp.issparse(b) else "dense" for b in G.blocks],
+        "block_src": list(G.block_src),
+        "block_dst": list(G.block_dst),
+        "block_kinds": list(G.block_kinds),
+        "block_n_edges": [int(n) for n in G.block_n_edges],
         "block_dtype": [str(b.dtype) for b in G.blocks],
         "block_values": how,
-        "node_attrs": {k: str(v.dtype) for k, v in G.node_attrs.items()},
+        "node_attrs": {k: str(v.dtype) for k, v in G.node_attrs.items() if k in written},
         "edge_attrs": {k: str(v[0].dtype) if v else "float32" for k, v in G.edge_attrs.items()},
         "meta": dict(G.meta),
     }
@@ -328,7 +339,7 @@ def write_graphml(
         )
         return kid[domain, name]
 
-    graph_data = [(HEADER_KEY, json.dumps(_header(G, how)))]
+    graph_data = [(HEADER_KEY, json.dumps(_header(G, how, ncols)))]
     graph_data += [
         (k, v if isinstance(v, str) else json.dumps(v, default=str))
         for k, v in G.meta.items()

@@ -95,6 +95,8 @@ def save_graph(G: LayeredGraph, path: str | os.PathLike, *, compress: bool = Fal
 
 def is_graph_npz(path: str | os.PathLike) -> bool:
     """True when ``path`` is an ``.npz`` written by :func:`save_graph`."""
+    if not os.path.isfile(path):  # a FIFO would block forever, a folder is not a graph
+        return False
     try:
         with zipfile.ZipFile(path) as zf:
             return f"{FORMAT_KEY}.npy" in zf.namelist()

@@ -1,4 +1,4 @@
-"""Write a `LayeredGraph` in the format its file name (or ``fmt``) asks for."""
+"""Write (and read back) a `LayeredGraph` in the format its file name (or ``fmt``) asks for."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 from netsci_dl.io._atomic import check_writable
 
-__all__ = ["FORMATS", "format_of", "check_output", "write"]
+__all__ = ["FORMATS", "format_of", "check_output", "write", "read", "is_graph_file"]
 
 
 def _npz(G: LayeredGraph, path: Path, **kw: Any) -> None:
@@ -44,6 +44,34 @@ FORMATS: dict[str, tuple[tuple[str, ...], Callable[..., None]]] = {
     "graphml": ((".graphml",), _graphml),
     "graphml.gz": ((".graphml.gz",), _graphml_gz),
     "gexf": ((".gexf",), _gexf),
+    "gexf.gz": ((".gexf.gz",), _gexf),
+}
+
+
+def _read_npz(path: Path) -> LayeredGraph:
+    from netsci_dl.io.npz import load_graph
+
+    return load_graph(path)
+
+
+def _read_graphml(path: Path) -> LayeredGraph:
+    from netsci_dl.io.graphml import read_graphml
+
+    return read_graphml(path)
+
+
+def _read_gexf(path: Path) -> LayeredGraph:
+    from netsci_dl.io.gexf import read_gexf
+
+    return read_gexf(path)
+
+
+_READERS: dict[str, Callable[[Path], LayeredGraph]] = {
+    "npz": _read_npz,
+    "graphml": _read_graphml,
+    "graphml.gz": _read_graphml,
+    "gexf": _read_gexf,
+    "gexf.gz": _read_gexf,
 }
 
 
@@ -80,3 +108,28 @@ def write(
     p = check_writable(path, force=force)
     FORMATS[f][1](G, p, **options)
     return p
+
+
+def is_graph_file(path: str | os.PathLike) -> bool:
+    """True for a graph file netsci_dl writes: ``.graphml[.gz]``, ``.gexf[.gz]``, or an
+    ``.npz`` saved by :meth:`LayeredGraph.save` (an ``.npz`` of weights is a checkpoint)."""
+    name = str(path).lower()
+    if name.endswith(".npz"):
+        from netsci_dl.io.npz import is_graph_npz
+
+        return os.path.isfile(path) and is_graph_npz(path)
+    return name.endswith((".graphml", ".graphml.gz", ".gexf", ".gexf.gz"))
+
+
+def read(path: str | os.PathLike, fmt: str | None = None) -> LayeredGraph:
+    """Read a graph file written by :func:`write` (format from ``fmt`` or the suffix).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> G = LayeredGraph((2, 1), (np.ones((2, 1), np.float32),))
+    >>> d = tempfile.mkdtemp()
+    >>> all(read(write(G, os.path.join(d, "g" + s))).equals(G) for s in (".npz", ".graphml.gz", ".gexf"))
+    True
+    """
+    return _READERS[format_of(path, fmt)](Path(path))

@@ -192,7 +192,6 @@ def plot_within_grids(T: Any, *, name: str | None = None, which: Any = None) -> 
         ax.set_title(f"step {T.steps[i]}", fontsize=9)
     head = f"{name}: " if name else ""
     fig.suptitle(f"{head}{_label(T.measure)} between layers of one snapshot", fontsize=10)
-    fig.tight_layout()
     return fig
 
 

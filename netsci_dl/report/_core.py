@@ -27,8 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._sanitize import csv_frame
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
+from netsci_dl.io._atomic import short_temp_prefix
 
 __all__ = [
     "Section",
@@ -305,14 +307,14 @@ def write_report(
             C = compare_summaries(R, S, compare_by=compare_by)
             if compare_by == "position":
                 R = C.before
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:60]}.", dir=out.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=short_temp_prefix(out.name, extra=8), dir=out.parent))
         try:
             ctx = ReportContext(G, H, S, R, C, tmp, name, threshold, rule, why)
-            S.layers_frame().to_csv(tmp / "layers.csv")
-            S.blocks_frame().to_csv(tmp / "blocks.csv")
-            S.nodes_frame().to_csv(tmp / "nodes.csv", index=False)
+            csv_frame(S.layers_frame()).to_csv(tmp / "layers.csv")
+            csv_frame(S.blocks_frame()).to_csv(tmp / "blocks.csv")
+            csv_frame(S.nodes_frame()).to_csv(tmp / "nodes.csv", index=False)
             if C is not None:
-                C.to_frame().to_csv(tmp / "comparison.csv")
+                csv_frame(C.to_frame()).to_csv(tmp / "comparison.csv")
             if sections is None:
                 from netsci_dl.report import DEFAULT_SECTIONS
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from netsci_dl._sanitize import csv_frame
 from netsci_dl.errors import InputError
 
 __all__ = ["ei_section", "CAUSAL_PLANE_MAX_PAIRS"]
@@ -76,7 +77,7 @@ def ei_section(ctx: Any) -> Any:
     full = effective_information(G, weights="abs", per_block=True)
     thr = effective_information(ctx.H, weights="abs", per_block=True)
     df = _ei_rows(full, thr)
-    df.to_csv(ctx.folder / "ei.csv")
+    csv_frame(df).to_csv(ctx.folder / "ei.csv")
     files = ["ei.csv"]
     direction = "directed (l \u2192 l+1)" if full.directed else "undirected (walks go both ways)"
     body = (
@@ -120,7 +121,7 @@ def ei_section(ctx: Any) -> Any:
                 for i, p in enumerate(pts)
             ]
         ).set_index("layer")
-        cp.to_csv(ctx.folder / "causal_plane.csv")
+        csv_frame(cp).to_csv(ctx.folder / "causal_plane.csv")
         files.append("causal_plane.csv")
         body += (
             "<h3>Causal plane</h3><p>Each layer's sensitivity (x) and degeneracy (y) (Marrow, "

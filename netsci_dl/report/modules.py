@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._sanitize import csv_frame
+
 __all__ = ["modules_section", "default_k", "MODULES_MAX_UNITS", "MODULES_MAX_SECONDS"]
 
 #: layers with more units are skipped (a 600-field matrix is 179,700 EMD pairs)
@@ -180,16 +182,18 @@ def modules_section(
     import pandas as pd
 
     sl = G.layer_slice(l)
-    pd.DataFrame(
-        {
-            "unit": np.arange(n),
-            "node": np.arange(G.n_nodes)[sl],
-            "module": mods.labels,
-            "community": comm,
-        }
+    csv_frame(
+        pd.DataFrame(
+            {
+                "unit": np.arange(n),
+                "node": np.arange(G.n_nodes)[sl],
+                "module": mods.labels,
+                "community": comm,
+            }
+        )
     ).to_csv(ctx.folder / "modules.csv", index=False)
     st = stats.to_frame()
-    st.to_csv(ctx.folder / "module_stats.csv", index=False)
+    csv_frame(st).to_csv(ctx.folder / "module_stats.csv", index=False)
 
     figs = ctx.figures
     title = f"{ctx.name}, layer {lname}"

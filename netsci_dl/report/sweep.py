@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from netsci_dl._sanitize import csv_frame
+
 __all__ = ["sweep_section", "SWEEP_MAX_EDGES"]
 
 #: graphs with more edges are skipped in the report (a sweep of W takes minutes)
@@ -41,7 +43,7 @@ def sweep_section(ctx: Any) -> Any:
     rule = "quantile-block" if ctx.rule.startswith("quantile-block") else "quantile"
     cuts = default_cuts(G, rule=rule, n=N_CUTS)
     df = threshold_sweep(G, cuts, rule=rule, n_null=N_NULL, seed=0)
-    df.to_csv(ctx.folder / "sweep.csv", index=False)
+    csv_frame(df).to_csv(ctx.folder / "sweep.csv", index=False)
     png, svg = save_figure(plot_sweep(df, rule=rule, name=ctx.name), ctx.figures / "sweep")
     metrics = ["mean_degree", "isolated_fraction", "giant_fraction", "mean_geodesic", "r"]
     table = df.groupby(["cut", "model"])[metrics].mean().unstack("model")
