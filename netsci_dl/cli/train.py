@@ -116,11 +116,10 @@ def train_dbn(
     Every argument and the data are checked before anything is created.
     """
     from netsci_dl.datasets import load_dataset
+    from netsci_dl.io._atomic import check_folder
     from netsci_dl.models._checks import check_device, check_threads
     from netsci_dl.models.train import TrainConfig
     from netsci_dl.models.train import train_dbn as _train
-
-    from netsci_dl.io._atomic import check_folder
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     check_folder(output)  # its parent must exist: a typo in a path creates no folder tree
