@@ -321,6 +321,10 @@ def test_training_similarity_mlp(mlp_run):
     np.testing.assert_allclose(S.within, T.within, atol=1e-6)
     df = T.to_frame()
     assert set(df.comparison) == {"reference", "within"} and df.epoch.tolist()[0] == 0
+    # the snapshots in two worker processes: the same maps
+    P = training_similarity(run, X, measure="cka", n_jobs=2)
+    np.testing.assert_allclose(P.cross, T.cross, atol=1e-6)
+    np.testing.assert_allclose(P.within, T.within, atol=1e-6)
 
 
 def test_training_similarity_dbn_svcca(dbn_run):

@@ -217,3 +217,17 @@ def test_load_split_mnist_folder(tmp_path) -> None:
     assert float(train.X.max()) <= 1.0
     again, _ = load_split(f"mnist:{tmp_path}", n_train=20)
     np.testing.assert_array_equal(again.y, train.y)
+
+
+def test_runs_in_worker_processes_match(grid, tmp_path) -> None:
+    out, _ = grid
+    r = CliRunner().invoke(cli, [*TINY, "--no-plots", "--jobs", "2", "-o", str(tmp_path / "p")])
+    assert r.exit_code == 0, r.output
+    a = pd.read_csv(out / "critical_period.csv")
+    b = pd.read_csv(tmp_path / "p" / "critical_period.csv")
+    assert a["run"].tolist() == b["run"].tolist()
+    np.testing.assert_allclose(b["final_test_loss"], a["final_test_loss"], rtol=1e-4)
+    ta = pd.read_csv(out / "trajectory.csv")
+    tb = pd.read_csv(tmp_path / "p" / "trajectory.csv")
+    pd.testing.assert_frame_equal(ta.drop(columns="value"), tb.drop(columns="value"))
+    np.testing.assert_allclose(tb["value"], ta["value"], rtol=1e-3, atol=1e-6)

@@ -266,6 +266,13 @@ def test_seeded_nulls_are_reproducible_and_order_independent():
     )
 
 
+def test_sweep_in_worker_processes_gives_the_same_rows():
+    G = _chain()
+    a = threshold_sweep(G, [0.8, 1.2, 1.5], n_null=2, seed=3)
+    b = threshold_sweep(G, [0.8, 1.2, 1.5], n_null=2, seed=3, n_jobs=2)
+    pd.testing.assert_frame_equal(a, b)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -1,14 +1,13 @@
 """Similarity over a training run: load each snapshot, run it on the data, compare its layers.
 
 The per-snapshot work is a plain top-level function of one task (:func:`run_snapshot_task`), so
-the loop in :func:`training_similarity` can be handed to a parallel front end unchanged.
+:func:`training_similarity` hands the snapshots to :func:`netsci_dl.parallel.map_tasks`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -180,6 +179,7 @@ def training_similarity(
     within: bool = True,
     stream: bool = False,
     quiet: bool = True,
+    n_jobs: int | None = None,
 ) -> Any:
     """Each layer at each snapshot vs the reference snapshot, and each snapshot's layer grid.
 
@@ -210,6 +210,10 @@ def training_similarity(
         ``cka_minibatch``; memory ~ one float64 ``p x q`` matrix per pair of layers).
     quiet : bool
         No progress bar.
+    n_jobs : int, optional
+        Snapshots run in parallel through :func:`netsci_dl.parallel.map_tasks` (``X`` and the
+        reference's prepared layers are sent to each worker once; each worker loads its
+        snapshots itself). The numbers do not depend on it.
 
     Returns
     -------
@@ -261,11 +265,17 @@ def training_similarity(
         ref_acts = layer_activations(ref_model, X, dtype=spec.dtype, **spec.keywords())
         ref = prepare_layers(ref_acts, measure=measure, options=opt)
         del ref_acts
-    tasks = [
-        SnapshotTask(item, dict(info), X, ref, measure, opt, spec, within, stream)
-        for item, info in srcs
-    ]
-    results = [run_snapshot_task(t) for t in _progress(tasks, quiet)]
+    from netsci_dl.parallel import map_tasks
+
+    results = map_tasks(
+        _snapshot_job,
+        [(item, dict(info)) for item, info in srcs],
+        shared=(X, ref, measure, opt, spec, within, stream),
+        n_jobs=n_jobs,
+        desc="similarity",
+        unit="snapshot",
+        progress=not quiet,
+    )
     settings = {
         "options": opt.to_dict(),
         "activations": spec.to_dict(),
@@ -278,7 +288,7 @@ def training_similarity(
     return TrainingSimilarity(tuple(results), ref_label, measure, settings)
 
 
-def _progress(tasks: list, quiet: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(tasks, desc="similarity", unit="snapshot", disable=quiet or not sys.stderr.isatty())
+def _snapshot_job(task: tuple[Any, dict[str, Any]], shared: tuple[Any, ...]) -> Any:
+    """:func:`run_snapshot_task` of one ``(item, info)`` with the inputs every snapshot shares."""
+    item, info = task
+    return run_snapshot_task(SnapshotTask(item, info, *shared))

@@ -25,7 +25,6 @@ on which other rows are computed, nor in which order; each row is one call of th
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -249,6 +248,20 @@ def default_cuts(G: LayeredGraph, *, rule: str = "value", n: int = 20) -> np.nda
     return np.unique(np.round(np.geomspace(1.0, top, n))).astype(np.float64)
 
 
+def _run_cut(task: tuple[int, float], shared: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """The rows of one cut: the thresholded net, then every replica of every null model."""
+    i, cut = task
+    G, allowed, rule, models, n_null, seed, geodesic_sources, rewire_rounds = shared
+    H = _threshold(G, rule, cut)
+    todo = [("net", 0)] + [(m, j) for m in models for j in range(n_null)]
+    return [
+        run_sweep_task(
+            SweepTask(i, cut, model, j, H, allowed, seed, geodesic_sources, rewire_rounds)
+        )
+        for model, j in todo
+    ]
+
+
 def threshold_sweep(
     G: LayeredGraph,
     cuts: Sequence[float],
@@ -260,6 +273,7 @@ def threshold_sweep(
     geodesic_sources: int | None = None,
     rewire_rounds: int = 20,
     progress: bool = False,
+    n_jobs: int | None = None,
 ) -> Any:
     """Structural metrics of the net over a grid of cuts, against its null models.
 
@@ -292,7 +306,11 @@ def threshold_sweep(
     rewire_rounds : int
         Curveball rounds of the ``"rewire"`` null (:func:`~netsci_dl.analysis.null_models.rewire_blocks`).
     progress : bool
-        A tqdm bar over the rows (on a terminal only).
+        A tqdm bar over the cuts (on a terminal only).
+    n_jobs : int, optional
+        Cuts measured in parallel through :func:`netsci_dl.parallel.map_tasks` (one task per
+        cut: the net and its replicas; ``G`` is sent to each worker once). The rows do not
+        depend on it: every replica seeds its generator from (seed, cut, replica, model).
 
     Returns
     -------
@@ -330,25 +348,19 @@ def threshold_sweep(
     rewire_rounds = _check_int("rewire_rounds", rewire_rounds, 0)
     allowed = allowed_patterns(G)
 
-    def tasks() -> Any:
-        for i, cut in enumerate(c.tolist()):
-            H = _threshold(G, rule, cut)
-            yield SweepTask(i, cut, "net", 0, H, allowed, seed, geodesic_sources, rewire_rounds)
-            for model in models:
-                for j in range(n_null):
-                    yield SweepTask(
-                        i, cut, model, j, H, allowed, seed, geodesic_sources, rewire_rounds
-                    )
+    from netsci_dl.parallel import map_tasks
 
-    items = tasks()
-    if progress:
-        from tqdm.auto import tqdm
-
-        total = len(c) * (1 + len(models) * n_null)
-        items = tqdm(
-            items, total=total, desc="sweep", unit="graph", disable=not sys.stderr.isatty()
-        )
-    rows = [run_sweep_task(t) for t in items]
+    shared = (G, allowed, rule, models, n_null, seed, geodesic_sources, rewire_rounds)
+    per_cut = map_tasks(
+        _run_cut,
+        list(enumerate(c.tolist())),
+        shared=shared,
+        n_jobs=n_jobs,
+        desc="sweep",
+        unit="cut",
+        progress=bool(progress),
+    )
+    rows = [row for cut_rows in per_cut for row in cut_rows]
     df = pd.DataFrame(rows, columns=list(COLUMNS))
     df.attrs.update(
         rule=rule,

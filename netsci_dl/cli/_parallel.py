@@ -41,6 +41,8 @@ def parallel_options(*, jobs_default: int, what: str) -> Callable[..., Any]:
 def parallel_context(jobs: int, scheduler: str | None) -> Iterator[int]:
     """The ``n_jobs`` to pass to the library call made inside the block: ``jobs``, or -1 (every
     worker of the cluster) inside a Dask block when ``scheduler`` is given."""
+    if jobs == 0:
+        raise InputError("--jobs 0: give a number of processes, or -1 for all cores")
     if scheduler is None:
         yield jobs
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
 
@@ -89,6 +90,7 @@ def _ints(value: str, name: str) -> tuple[int, ...]:
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder.")
 @click.option("--force", is_flag=True, help="Replace a grid made with other settings.")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write the figures.")
+@parallel_options(jobs_default=1, what="runs of the grid")
 @click.pass_context
 def critical_period(
     ctx,
@@ -121,6 +123,8 @@ def critical_period(
     output,
     force,
     plots,
+    jobs,
+    scheduler,
 ):
     """Train one run per deficit window (plus a control) and follow Fisher trace and curvature.
 
@@ -157,7 +161,8 @@ def critical_period(
         seed=seed,
         device=device,
     )
-    res = _run(data, opts, output, force=force, figures=plots)
+    with parallel_context(jobs, scheduler) as n_jobs:
+        res = _run(data, opts, output, force=force, figures=plots, n_jobs=n_jobs)
     if not (ctx.obj and ctx.obj.get("quiet")):
         cols = ["run", "removal_epoch", "epochs", "final_test_accuracy"]
         click.echo(res.summary[cols].to_string(index=False))

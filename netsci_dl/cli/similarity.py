@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from netsci_dl.analysis._maps import MEASURES
+from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
 FIGURES = (
@@ -103,6 +104,7 @@ def _reference(value: str) -> int | str:
 )
 @click.option("--device", default=None, help="torch device (default: CPU).")
 @click.option("--name", default=None, help="Model name for the figure titles.")
+@parallel_options(jobs_default=1, what="snapshots")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.pass_context
 def similarity(
@@ -124,6 +126,8 @@ def similarity(
     stream: bool,
     device: str | None,
     name: str | None,
+    jobs: int,
+    scheduler: str | None,
     force: bool,
 ) -> None:
     """Similarity of every layer at every snapshot to the reference (last) snapshot, and
@@ -133,10 +137,12 @@ def similarity(
     OUTPUT."""
     from pathlib import Path
 
+    from netsci_dl._sanitize import csv_frame
     from netsci_dl.activations import ActivationSpec, training_similarity
     from netsci_dl.analysis.similarity import SimilarityOptions
+    from netsci_dl.cli._common import check_device, echo
     from netsci_dl.datasets import load_dataset
-    from netsci_dl.io._atomic import atomic_path, check_writable
+    from netsci_dl.io._atomic import atomic_outputs, check_folder
     from netsci_dl.plot.similarity import similarity_figures
 
     folder = Path(out)
@@ -146,11 +152,9 @@ def similarity(
         if not (no_within and s == "similarity_within")
         for e in ("png", "svg")
     ]
-    if folder.exists():
-        for n in names:
-            check_writable(folder / n, force=force)
-    elif not folder.parent.exists():
-        raise FileNotFoundError(f"output folder's parent {folder.parent} does not exist")
+    stale = [f"similarity_within.{e}" for e in ("png", "svg")] if no_within else []
+    check_folder(folder, names, force=force)
+    check_device(device)
     for s in sources:
         if not Path(s).exists():
             raise FileNotFoundError(f"{s}: no such run folder or checkpoint")
@@ -159,43 +163,43 @@ def similarity(
         ds = _subset(ds, samples, seed)
     src = sources[0] if len(sources) == 1 and Path(sources[0]).is_dir() else list(sources)
     ref = _reference(reference)
-    T = training_similarity(
-        src,
-        ds,
-        measure=measure,
-        options=SimilarityOptions(rbf_scale=rbf_scale, keep=_keep(keep), criterion=criterion),
-        spec=ActivationSpec(
-            layers=tuple(v.strip() for v in layers.split(",") if v.strip()) if layers else None,
-            batch_size=batch_size,
-            device=device,
-            pool=pool,
-        ),
-        reference=ref,
-        within=not no_within,
-        stream=stream,
-        quiet=bool(ctx.obj and ctx.obj.get("quiet")),
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / "similarity.csv") as tmp:
-        T.to_frame().to_csv(tmp, index=False)
+    with parallel_context(jobs, scheduler) as n_jobs:
+        T = training_similarity(
+            src,
+            ds,
+            measure=measure,
+            options=SimilarityOptions(rbf_scale=rbf_scale, keep=_keep(keep), criterion=criterion),
+            spec=ActivationSpec(
+                layers=tuple(v.strip() for v in layers.split(",") if v.strip()) if layers else None,
+                batch_size=batch_size,
+                device=device,
+                pool=pool,
+            ),
+            reference=ref,
+            within=not no_within,
+            stream=stream,
+            quiet=bool(ctx.obj and ctx.obj.get("quiet")),
+            n_jobs=n_jobs,
+        )
     summary = T.summary_frame()
-    with atomic_path(folder / "similarity_summary.csv") as tmp:
-        summary.to_csv(tmp, index=False)
     doc = T.to_dict()
     doc["summary"] = json.loads(summary.to_json(orient="records"))
     doc["bottom_up"] = {f"{t:g}": T.bottom_up(t) for t in (0.9, 0.95, 0.99)}
-    with atomic_path(folder / "similarity.json") as tmp:
-        tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    similarity_figures(T, folder, name=name)
+    # every file goes to a hidden staging folder first: a failure leaves no partial results
+    with atomic_outputs(folder, names, force=force, stale=stale) as stage:
+        csv_frame(T.to_frame()).to_csv(stage / "similarity.csv", index=False)
+        csv_frame(summary).to_csv(stage / "similarity_summary.csv", index=False)
+        (stage / "similarity.json").write_text(json.dumps(doc, indent=2) + "\n")
+        similarity_figures(T, stage, name=name)
     conv = ", ".join(
         f"{lay}: {'never' if v != v else int(v)}" for lay, v in zip(T.layers, T.converged_at(0.9))
     )
-    click.echo(
+    echo(
         f"{T.n_snapshots} snapshots, {T.settings['n_samples']} examples of {ds.name}; "
         f"step from which each layer stays >= 0.9 {measure} to the reference: {conv}; "
         f"bottom-up: {'yes' if T.bottom_up(0.9) else 'no'}"
     )
-    click.echo(f"wrote {folder}/ ({', '.join(names)})")
+    echo(f"wrote {folder}/ ({', '.join(names)})")
 
 
 def _subset(ds: Any, n: int, seed: int) -> Any:

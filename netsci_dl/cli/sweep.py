@@ -6,6 +6,7 @@ import click
 
 from netsci_dl.analysis.sweep import NULLS, RULES
 from netsci_dl.cli._common import LoaderOptions, loader_options
+from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
 OUTPUTS = ("sweep.csv", "sweep.json")
@@ -75,6 +76,7 @@ def _parse_nulls(value: str) -> list[str]:
 )
 @click.option("--name", default=None, help="Model name shown in the title (default: file name).")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write the figures.")
+@parallel_options(jobs_default=1, what="cuts")
 @loader_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.pass_context
@@ -92,6 +94,8 @@ def sweep(
     rewire_rounds: int,
     name: str | None,
     plots: bool,
+    jobs: int,
+    scheduler: str | None,
     loader: LoaderOptions,
     force: bool,
 ) -> None:
@@ -103,42 +107,43 @@ def sweep(
     import json
     from pathlib import Path
 
+    from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis.sweep import default_cuts, threshold_sweep
-    from netsci_dl.io._atomic import atomic_path, check_writable
+    from netsci_dl.cli._common import echo
+    from netsci_dl.io._atomic import atomic_outputs, check_folder
 
     out = Path(output)
-    names = list(OUTPUTS) + ([f"{FIGURE}.png", f"{FIGURE}.svg"] if plots else [])
-    if out.exists():
-        for n in names:
-            check_writable(out / n, force=force)
-    elif not out.parent.exists():
-        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    figures = [f"{FIGURE}.png", f"{FIGURE}.svg"]
+    names = list(OUTPUTS) + (figures if plots else [])
+    check_folder(out, names, force=force)
     grid = _parse_cuts(cuts)
     null_names = _parse_nulls(nulls)
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     G = loader.load(checkpoint)
     if grid is None:
         grid = default_cuts(G, rule=rule, n=n_cuts).tolist()
-    df = threshold_sweep(
-        G,
-        grid,
-        rule=rule,
-        nulls=null_names,
-        n_null=n_null,
-        seed=seed,
-        geodesic_sources=geodesic_sources,
-        rewire_rounds=rewire_rounds,
-        progress=not quiet,
-    )
-    out.mkdir(exist_ok=True)
-    with atomic_path(out / "sweep.csv") as tmp:
-        df.to_csv(tmp, index=False)
+    with parallel_context(jobs, scheduler) as n_jobs:
+        df = threshold_sweep(
+            G,
+            grid,
+            rule=rule,
+            nulls=null_names,
+            n_null=n_null,
+            seed=seed,
+            geodesic_sources=geodesic_sources,
+            rewire_rounds=rewire_rounds,
+            progress=not quiet,
+            n_jobs=n_jobs,
+        )
     params = dict(df.attrs, source=str(checkpoint), cuts=list(map(float, grid)))
-    with atomic_path(out / "sweep.json") as tmp:
-        tmp.write_text(json.dumps(params, indent=2) + "\n")
-    if plots:
-        from netsci_dl.plot import save_figure
-        from netsci_dl.plot.sweep import plot_sweep
+    # every file goes to a hidden staging folder first: a failure leaves no partial results
+    with atomic_outputs(out, names, force=force, stale=[] if plots else figures) as stage:
+        csv_frame(df).to_csv(stage / "sweep.csv", index=False)
+        (stage / "sweep.json").write_text(json.dumps(params, indent=2) + "\n")
+        if plots:
+            from netsci_dl.plot import save_figure
+            from netsci_dl.plot.sweep import plot_sweep
 
-        save_figure(plot_sweep(df, rule=rule, name=name or Path(checkpoint).name), out / FIGURE)
-    click.echo(f"{len(grid)} cuts, {len(df)} graphs; wrote {out}/")
+            fig = plot_sweep(df, rule=rule, name=name or Path(checkpoint).name)
+            save_figure(fig, stage / FIGURE)
+    echo(f"{len(grid)} cuts, {len(df)} graphs; wrote {out}/")

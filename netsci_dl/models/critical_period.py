@@ -355,8 +355,16 @@ def critical_period(
     *,
     force: bool = False,
     figures: bool = True,
+    n_jobs: int | None = None,
 ) -> CriticalPeriodResult:
     """Run (or resume) the grid into ``out_dir`` and write its tables and figures.
+
+    The runs of the grid are independent tasks (:func:`run_task`) handed to
+    :func:`netsci_dl.parallel.map_tasks`: ``n_jobs`` worker processes on this machine (one
+    torch thread each), or every worker of a Dask cluster inside
+    ``joblib.parallel_config(backend="dask")`` (``out_dir`` must then be on a file system the
+    workers share). The results do not depend on ``n_jobs`` (up to floating-point rounding
+    where worker processes run torch with one thread): each run seeds from its options.
 
     Writes ``out_dir/runs/<run>/`` (run folders with ``measures.csv``), ``critical_period.csv``
     (the summary), ``trajectory.csv`` (the long table), ``settings.json`` (every choice, the
@@ -390,7 +398,9 @@ def critical_period(
     tasks = critical_period_tasks(data, opts, out)
     with atomic_path(settings_path) as tmp:  # first: marks the folder as this grid's
         tmp.write_text(json.dumps(dict(doc, status="running"), indent=2) + "\n")
-    rows = [run_task(t) for t in tasks]
+    from netsci_dl.parallel import map_tasks
+
+    rows = map_tasks(run_task, tasks, n_jobs=n_jobs, desc="critical-period runs", unit="run")
     frames = [r.pop("frame") for r in rows]
     summary = pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, "seconds"])
     traj = pd.concat(frames, ignore_index=True)
