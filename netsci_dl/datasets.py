@@ -36,6 +36,26 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.X)
 
+    def subset(self, n: int, *, seed: int = 0) -> Dataset:
+        """``n`` examples drawn at random without replacement, kept in their original order
+        (the whole set when ``n >= len(self)``).
+
+        Examples
+        --------
+        >>> d = load_digits()
+        >>> s = d.subset(100, seed=1)
+        >>> len(s), bool((s.y == d.subset(100, seed=1).y).all())
+        (100, True)
+        """
+        from netsci_dl.errors import InputError
+
+        if int(n) < 2:
+            raise InputError(f"a subset needs at least 2 examples, got {n}")
+        if n >= len(self):
+            return self
+        idx = np.sort(np.random.default_rng(seed).choice(len(self), size=int(n), replace=False))
+        return Dataset(self.X[idx], self.y[idx], self.image_shape, self.name)
+
 
 def load_digits() -> Dataset:
     """scikit-learn's 8x8 digits (1797 images), grey levels scaled from [0, 16] to [0, 1].

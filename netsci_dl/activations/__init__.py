@@ -27,6 +27,11 @@ from netsci_dl.activations._masking import (
     log_odds,
     masked_values,
 )
+from netsci_dl.activations._run_measures import (
+    MEASURE_FAMILIES,
+    TrainingMeasureOptions,
+    training_measures,
+)
 from netsci_dl.activations._stream import STREAM_MEASURES, stream_maps, stream_similarity
 from netsci_dl.activations._training import (
     ActivationSpec,
@@ -48,6 +53,9 @@ __all__ = [
     "SnapshotTask",
     "run_snapshot_task",
     "training_similarity",
+    "training_measures",
+    "TrainingMeasureOptions",
+    "MEASURE_FAMILIES",
     "GradBatch",
     "iter_per_example_grads",
     "param_groups",

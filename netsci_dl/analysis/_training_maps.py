@@ -248,6 +248,38 @@ class TrainingSimilarity:
         return pd.DataFrame(d)
 
     # ---- tables ----
+    def to_long_frame(self) -> Any:
+        """Each layer against the same layer of the reference, in the long table every
+        per-snapshot measure shares (``snapshot step epoch layer metric value``; metric
+        ``<measure>_to_reference``, e.g. ``cka_to_reference``), to concatenate with
+        :meth:`netsci_dl.analysis.trajectory.EITrajectory.to_long_frame` and the Fisher and
+        curvature tables.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(30, 3))
+        >>> T = similarity_over_training([({"h1": X + s, "h2": X}, {"step": s}) for s in range(2)])
+        >>> T.to_long_frame()[["layer", "metric"]].drop_duplicates().values.tolist()
+        [['h1', 'cka_to_reference'], ['h2', 'cka_to_reference']]
+        """
+        import pandas as pd
+
+        from netsci_dl.analysis._long_table import long_rows
+
+        M = self.to_reference
+        metric = f"{self.measure}_to_reference"
+        parts = [
+            long_rows(
+                [(a, metric, float(M[i, j])) for j, a in enumerate(self.layers)],
+                s.label,
+                s.step,
+                s.epoch,
+            )
+            for i, s in enumerate(self.snapshots)
+        ]
+        return pd.concat(parts, ignore_index=True)
+
     def to_frame(self) -> Any:
         """Long table, one row per (snapshot, layer, other layer, comparison).
 

@@ -22,11 +22,13 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.analysis._effective_information import EffectiveInformation, effective_information
+from netsci_dl.analysis._long_table import LONG_COLUMNS
 from netsci_dl.analysis.causal_plane import LayerEI, LayerEIOptions, layer_causal_plane
 from netsci_dl.errors import InputError
 from netsci_dl.runs import load_snapshot_graph, snapshot_sources
 
-__all__ = ["EITrajectory", "ei_trajectory", "snapshot_sources"]  # snapshot_sources: from runs
+__all__ = ["EITrajectory", "ei_trajectory", "snapshot_sources", "LONG_COLUMNS"]
+# snapshot_sources: from netsci_dl.runs; LONG_COLUMNS: the columns of every long table
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +163,48 @@ class EITrajectory:
             "path_lengths_per_pair": self.path_lengths(per_pair=True).tolist(),
             "snapshots": snaps,
         }
+
+    def to_long_frame(self) -> Any:
+        """The long table every per-snapshot measure shares: ``snapshot step epoch layer metric
+        value`` (:data:`netsci_dl.analysis.trajectory.LONG_COLUMNS`).
+
+        ``layer`` is ``"all"`` for the graph EI (metrics ``graph_ei``, ``graph_eff``,
+        ``graph_determinism``, ``graph_degeneracy``) and the weight block's name for its
+        causal-plane point (``layer_sensitivity``, ``layer_degeneracy``, ``layer_ei``), all in
+        bits. Concatenate it with the tables of :mod:`netsci_dl.analysis.fisher`,
+        :mod:`~netsci_dl.analysis.curvature` and the similarity maps
+        (:func:`netsci_dl.activations.training_measures` does it for a run).
+
+        Examples
+        --------
+        >>> import numpy as np, netsci_dl as nd
+        >>> Gs = [nd.from_matrices([np.eye(3) + s]) for s in (0.0, 0.1)]
+        >>> T = ei_trajectory(Gs, activations="sigmoid",
+        ...                   options=LayerEIOptions(n_samples=200, sensitivity_samples=20))
+        >>> df = T.to_long_frame()
+        >>> sorted(set(df["metric"]))[:3], df["layer"].iloc[-1]
+        (['graph_degeneracy', 'graph_determinism', 'graph_eff'], 'input->W0')
+        """
+        from netsci_dl.analysis._long_table import LONG_COLUMNS, long_rows
+
+        names = list(self.settings.get("blocks") or [])
+        parts = []
+        for s in range(self.n_snapshots):
+            g = self.graph[s]
+            rows = [("all", f"graph_{k}", float(getattr(g, k))) for k in _GRAPH_KEYS]
+            for l, p in enumerate(self.planes[s]):
+                name = names[l] if l < len(names) else str(l)
+                rows += [
+                    (name, "layer_sensitivity", p.sensitivity),
+                    (name, "layer_degeneracy", p.degeneracy("parts")),
+                    (name, "layer_ei", p.ei_parts),
+                ]
+            parts.append(long_rows(rows, self.labels[s], int(self.steps[s]), self.epochs[s]))
+        import pandas as pd
+
+        if not parts:
+            return pd.DataFrame(columns=LONG_COLUMNS)
+        return pd.concat(parts, ignore_index=True)
 
     def to_frame(self) -> Any:
         """A pandas table, one row per (snapshot, layer): ``step layer epoch label graph_ei

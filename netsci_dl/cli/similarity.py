@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
@@ -160,7 +159,9 @@ def similarity(
             raise FileNotFoundError(f"{s}: no such run folder or checkpoint")
     ds = load_dataset(data)
     if samples is not None:
-        ds = _subset(ds, samples, seed)
+        if samples < 2:
+            raise InputError(f"--samples {samples}: need at least 2 examples")
+        ds = ds.subset(samples, seed=seed)
     src = sources[0] if len(sources) == 1 and Path(sources[0]).is_dir() else list(sources)
     ref = _reference(reference)
     with parallel_context(jobs, scheduler) as n_jobs:
@@ -200,17 +201,3 @@ def similarity(
         f"bottom-up: {'yes' if T.bottom_up(0.9) else 'no'}"
     )
     echo(f"wrote {folder}/ ({', '.join(names)})")
-
-
-def _subset(ds: Any, n: int, seed: int) -> Any:
-    """A random subset of ``n`` examples (in their original order)."""
-    import numpy as np
-
-    from netsci_dl.datasets import Dataset
-
-    if n < 2:
-        raise InputError(f"--samples {n}: need at least 2 examples")
-    if n >= len(ds):
-        return ds
-    idx = np.sort(np.random.default_rng(seed).choice(len(ds), size=n, replace=False))
-    return Dataset(ds.X[idx], ds.y[idx], ds.image_shape, ds.name)

@@ -16,7 +16,7 @@ def snapshot_measures(
     X: Any,
     y: Any,
     *,
-    fisher_kind: str = "model_exact",
+    fisher_kind: str | None = "model_exact",
     lanczos_iter: int = 20,
     hutchinson_probes: int = 0,
     gradcov: bool = True,
@@ -28,11 +28,13 @@ def snapshot_measures(
 
     Parameters
     ----------
-    path : a classifier snapshot ``.safetensors`` (with its JSON sidecar for step and epoch)
+    path : a snapshot ``.safetensors`` of a classifier or an MLP (with its JSON sidecar for
+        step and epoch), read by :func:`netsci_dl.models.load.load_model`
     X : (n, n_features) array, y : (n,) int labels
-        The probe set (the same for every snapshot of a run).
-    fisher_kind : {"model_exact", "model", "empirical"}
-        :func:`netsci_dl.analysis.fisher.fisher_trace`.
+        The probe set (the same for every snapshot of a run). ``y`` may be None when only the
+        model's Fisher is asked for (``kind="model_exact"`` or ``"model"``, no curvature).
+    fisher_kind : {"model_exact", "model", "empirical"} or None
+        :func:`netsci_dl.analysis.fisher.fisher_trace`; None: no Fisher.
     lanczos_iter : int
         Lanczos iterations for the top Hessian eigenvalue (0: skip).
     hutchinson_probes : int
@@ -53,6 +55,7 @@ def snapshot_measures(
         ``lr`` (layer ``"all"``).
     """
     import pandas as pd
+    import torch
 
     from netsci_dl.analysis._long_table import long_rows
     from netsci_dl.analysis.curvature import (
@@ -61,22 +64,35 @@ def snapshot_measures(
         hessian_trace,
     )
     from netsci_dl.analysis.fisher import fisher_trace
-    from netsci_dl.models._classifier_io import load_classifier
+    from netsci_dl.errors import InputError
+    from netsci_dl.models.load import load_model
     from netsci_dl.runs import read_sidecar
 
     p = Path(path)
     info = read_sidecar(p) or {}
-    model = load_classifier(p, device=device)
+    model = load_model(p, device=device or "cpu")
+    if not isinstance(model, torch.nn.Module):
+        raise InputError(
+            f"{p}: a {type(model).__name__} has no class outputs; the Fisher information and "
+            "the curvature need a classifier (a model trained on labels)"
+        )
+    if y is None and (fisher_kind == "empirical" or lanczos_iter or hutchinson_probes or gradcov):
+        raise InputError(
+            "the empirical Fisher and the curvature need the labels y; without them only "
+            "fisher_kind='model_exact' or 'model' (no curvature)"
+        )
     key = {
         "snapshot": p.name.removesuffix(".safetensors"),
         "step": info.get("step"),
         "epoch": info.get("epoch"),
     }
-    parts = [
-        fisher_trace(
-            model, X, y, kind=fisher_kind, batch_size=batch_size, seed=seed, device=device
-        ).to_frame(**key)
-    ]
+    parts = []
+    if fisher_kind is not None:
+        parts.append(
+            fisher_trace(
+                model, X, y, kind=fisher_kind, batch_size=batch_size, seed=seed, device=device
+            ).to_frame(**key)
+        )
     if lanczos_iter > 0:
         parts.append(
             hessian_top_eigenvalue(
@@ -93,7 +109,11 @@ def snapshot_measures(
         parts.append(
             gradient_covariance(model, X, y, batch_size=batch_size, device=device).to_frame(**key)
         )
+    info = dict(info)
+    for old, new in (("loss", "train_loss"), ("accuracy", "train_accuracy")):  # the MLP trainer
+        if info.get(new) is None and info.get(old) is not None:
+            info[new] = info[old]
     side = [("all", k, info[k]) for k in SIDECAR_METRICS if info.get(k) is not None]
-    if side:
+    if side or not parts:
         parts.append(long_rows(side, **key))
     return pd.concat(parts, ignore_index=True)

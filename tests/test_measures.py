@@ -1,0 +1,160 @@
+"""One long table of every measure over a run: training_measures, plot_measures, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from netsci_dl.activations import (
+    TrainingMeasureOptions,
+    training_measures,
+    training_similarity,
+)
+from netsci_dl.analysis.causal_plane import LayerEIOptions
+from netsci_dl.analysis.curvature import hessian_top_eigenvalue
+from netsci_dl.analysis.fisher import fisher_trace
+from netsci_dl.analysis.trajectory import LONG_COLUMNS, ei_trajectory
+from netsci_dl.cli import cli
+from netsci_dl.errors import InputError
+from netsci_dl.models.load import load_model
+from netsci_dl.models.mlp import MLPConfig, train_mlp
+from netsci_dl.runs import list_snapshots
+
+EI = LayerEIOptions(n_samples=2000, sensitivity_samples=50, bins=4)
+OPTS = TrainingMeasureOptions(ei=EI, lanczos_iter=8, hutchinson_probes=2)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from netsci_dl.datasets import load_digits
+
+    folder = tmp_path_factory.mktemp("mlp_run")
+    d = load_digits()
+    X, y = d.X[:120], d.y[:120]
+    train_mlp(X, y, MLPConfig(layers=(64, 5, 4, 10), epochs=3, learning_rate=0.5), folder)
+    return folder, X[:40], y[:40]
+
+
+@pytest.fixture(scope="module")
+def table(run):
+    folder, X, y = run
+    return training_measures(folder, X, y, options=OPTS)
+
+
+def test_one_long_table_of_every_family(run, table):
+    folder, X, y = run
+    assert list(table.columns) == [*LONG_COLUMNS, "family"]
+    assert set(table.family) == {"ei", "fisher", "curvature", "similarity", "trainer"}
+    labels = [p.name.removesuffix(".safetensors") for p, _ in list_snapshots(folder)]
+    # snapshots in training order, each with its step and epoch
+    assert list(dict.fromkeys(table.snapshot)) == labels
+    assert table.groupby("snapshot", sort=False)["step"].first().tolist() == [0, 1, 2, 3]
+    need = {"graph_ei", "layer_ei", "fisher_trace", "fisher_trace_share", "hessian_trace"}
+    assert need | {"hessian_top_eigenvalue", "cka_to_reference", "train_loss"} <= set(table.metric)
+
+
+def test_each_family_equals_its_own_entry_point(run, table):
+    folder, X, y = run
+    snaps = list_snapshots(folder)
+    # Fisher and curvature of one snapshot, computed directly
+    path, info = snaps[1]
+    label = path.name.removesuffix(".safetensors")
+    model = load_model(path)
+    F = fisher_trace(model, X, y, kind="model_exact", batch_size=64)
+    rows = table[(table.snapshot == label) & (table.metric == "fisher_trace")]
+    got = dict(zip(rows.layer, rows.value))
+    np.testing.assert_allclose(got["all"], F.total, rtol=1e-10)
+    for name, v in F.per_layer.items():
+        np.testing.assert_allclose(got[name], v, rtol=1e-10)
+    H = hessian_top_eigenvalue(model, X, y, n_iter=8, seed=0)
+    top = table[(table.snapshot == label) & (table.metric == "hessian_top_eigenvalue")]
+    np.testing.assert_allclose(top.value.iloc[0], H.eigenvalue, rtol=1e-8)
+    # the trainer's loss of that epoch, from the sidecar
+    loss = table[(table.snapshot == label) & (table.metric == "train_loss")].value.iloc[0]
+    np.testing.assert_allclose(loss, info["loss"])
+    # similarity to the last snapshot
+    S = training_similarity(folder, X, within=False)
+    sim = table[table.metric == "cka_to_reference"].pivot(
+        index="step", columns="layer", values="value"
+    )
+    np.testing.assert_allclose(sim[list(S.layers)].to_numpy(), S.to_reference, atol=1e-10)
+    np.testing.assert_allclose(S.to_reference[-1], 1.0, atol=1e-6)
+    # graph and layer EI from the weights
+    T = ei_trajectory(folder, options=EI)
+    ref = T.to_long_frame()
+    mine = table[table.family == "ei"][LONG_COLUMNS].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, ref[LONG_COLUMNS])
+
+
+def test_worker_processes_give_the_same_table(run, table):
+    folder, X, y = run
+    P = training_measures(folder, X, y, measures="fisher,similarity", options=OPTS, n_jobs=2)
+    base = table[table.family.isin(["fisher", "similarity", "trainer"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(P[base.columns].reset_index(drop=True), base, rtol=1e-6)
+
+
+def test_refusals(run, tmp_path):
+    folder, X, y = run
+    with pytest.raises(InputError, match="labels"):
+        training_measures(folder, X, measures=("curvature",))
+    with pytest.raises(InputError, match="expected some of"):
+        training_measures(folder, X, y, measures=("ei", "entropy"))
+    with pytest.raises(InputError, match="does not run on the probe examples"):
+        training_measures(folder, X[:, :10], y, measures="fisher")
+    with pytest.raises(InputError, match="fisher_kind"):
+        TrainingMeasureOptions(fisher_kind="observed")
+    from netsci_dl.datasets import Dataset
+    from netsci_dl.models.train import TrainConfig, train_dbn
+
+    D = (np.random.default_rng(1).random((40, 6)) < 0.4).astype(np.float32)
+    dbn_run = tmp_path / "dbn"
+    cfg = TrainConfig(layers=(6, 4), epochs=1, batch_size=20)
+    train_dbn(Dataset(D, np.zeros(40, np.int64), (2, 3), "toy"), cfg, dbn_run, quiet=True)
+    with pytest.raises(InputError, match="classifier"):
+        training_measures(dbn_run, D, np.zeros(40, np.int64), measures=("fisher",))
+    # the weights-only and data-only families still work on a DBN
+    df = training_measures(dbn_run, D, measures="similarity")
+    assert set(df.metric) == {"cka_to_reference"}
+
+
+def test_plot_measures(table):
+    from netsci_dl.plot.measures import plot_measures
+
+    fig = plot_measures(table, metrics=["fisher_trace", "cka_to_reference"], x="epoch")
+    assert [ax.get_title() for ax in fig.axes] == ["fisher_trace", "cka_to_reference"]
+    # one line per layer in the Fisher panel: the whole model and each module
+    n_layers = table[table.metric == "fisher_trace"].layer.nunique()
+    assert len(fig.axes[0].lines) == n_layers
+    with pytest.raises(ValueError, match="not in the table"):
+        plot_measures(table, metrics=["fisher_trace", "nope"])
+
+
+def test_cli(run, tmp_path):
+    folder, _, _ = run
+    out = tmp_path / "m"
+    args = ["measures", str(folder), "-o", str(out), "--probe-size", "60", "--samples", "2000"]
+    args += ["--sensitivity-samples", "50", "--bins", "4", "--lanczos-iter", "4"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "measures.csv",
+        "measures.json",
+        "measures.png",
+        "measures.svg",
+    ]
+    df = pd.read_csv(out / "measures.csv")
+    assert set(df.family) == {"ei", "fisher", "curvature", "similarity", "trainer"}
+    doc = json.loads((out / "measures.json").read_text())
+    assert doc["n_samples"] == 60 and doc["options"]["ei"]["bins"] == 4
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 2 and "exists" in r.output
+    r = CliRunner().invoke(cli, [*args, "--force", "--no-plots", "--measures", "fisher"])
+    assert r.exit_code == 0, r.output
+    assert not (out / "measures.png").exists()
+    bad = [*args[:3], str(tmp_path / "x"), *args[4:], "--measures", "ei,magic"]
+    r = CliRunner().invoke(cli, bad)
+    assert r.exit_code == 2 and "magic" in r.output and not (tmp_path / "x").exists()
