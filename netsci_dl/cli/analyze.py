@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from netsci_dl.cli._common import LoaderOptions, echo, loader_options, threshold_option
+from netsci_dl.errors import InputError
 
 
 @click.command()
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", metavar="CHECKPOINT_OR_RUN_DIR", type=click.Path())
 @click.option(
     "-o", "--output", required=True, type=click.Path(file_okay=False), help="Report folder."
 )
@@ -40,6 +43,12 @@ from netsci_dl.cli._common import LoaderOptions, echo, loader_options, threshold
     type=int,
     help="Modules in that section (default: min(20, units // 5)).",
 )
+@click.option(
+    "--data",
+    default=None,
+    help="For a run folder: the probe data of its training section (default: the run's own, "
+    "from its config.json). 'digits' or 'mnist:PATH'.",
+)
 @loader_options
 @click.option("--force", is_flag=True, help="Replace the report files of an existing folder.")
 def analyze(
@@ -51,10 +60,13 @@ def analyze(
     name: str | None,
     modules_layer: str,
     modules_k: int | None,
+    data: str | None,
     loader: LoaderOptions,
     force: bool,
 ) -> None:
-    """Analyse CHECKPOINT as a graph and write a report folder: OUTPUT/index.html."""
+    """Analyse CHECKPOINT as a graph and write a report folder: OUTPUT/index.html. A run folder
+    (from train-dbn or the trainers) is analysed at its final model, and the report gains a
+    section on how each layer's representation settles over the run's snapshots."""
     from functools import partial
     from pathlib import Path
 
@@ -63,22 +75,42 @@ def analyze(
     from netsci_dl.report.modules import modules_section
 
     out = check_folder(output, force=force, nonempty_needs_force=True)
-    G = loader.load(checkpoint)
+    run = Path(checkpoint) if Path(checkpoint).is_dir() else None
+    if run is None and data is not None:
+        raise InputError("--data is for a run folder (its training section)")
+    G = loader.load(_final_model(run) if run is not None else checkpoint)
     other = loader.load(compare_path) if compare_path else None
     mlayer: int | str = int(modules_layer) if modules_layer.lstrip("-").isdigit() else modules_layer
     sections = [
         partial(modules_section, layer=mlayer, k=modules_k) if b is modules_section else b
         for b in DEFAULT_SECTIONS
     ]
+    if run is not None:
+        from netsci_dl.report.training import training_section
+
+        sections.insert(-1, partial(training_section, run=run, data=data))
     index = write_report(
         G,
         out,
         compare=other,
         threshold=threshold_spec,
         force=force,
-        name=name or Path(checkpoint).name,
+        name=name or Path(checkpoint).resolve().name,
         compare_name=Path(compare_path).name if compare_path else None,
         compare_by=compare_by,
         sections=sections,
     )
     echo(f"wrote {index}")
+
+
+def _final_model(run: Path) -> Path:
+    """The final model of a run folder: model.safetensors, else its last snapshot."""
+    from netsci_dl.runs import list_snapshots
+
+    f = run / "model.safetensors"
+    if f.is_file():
+        return f
+    snaps = list_snapshots(run)
+    if not snaps:
+        raise InputError(f"{run}: a folder without model.safetensors or snapshots/ (not a run)")
+    return Path(snaps[-1][0])

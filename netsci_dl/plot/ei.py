@@ -161,7 +161,9 @@ def plot_causal_plane(
     >>> import numpy as np, netsci_dl as nd
     >>> from netsci_dl.analysis.trajectory import ei_trajectory
     >>> Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 2.0, 4.0)]
-    >>> T = ei_trajectory(Gs, n_samples=1000, sensitivity_samples=100, device="cpu")
+    >>> from netsci_dl.analysis import LayerEIOptions
+    >>> opts = LayerEIOptions(n_samples=1000, sensitivity_samples=100, device="cpu")
+    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts)
     >>> fig = plot_causal_plane(T, name="toy", noise_floor=0.05)
     >>> fig.axes[0].get_xlabel()
     'sensitivity (bits)'
@@ -246,7 +248,9 @@ def plot_ei_trajectory(
     >>> import numpy as np, netsci_dl as nd
     >>> from netsci_dl.analysis.trajectory import ei_trajectory
     >>> Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 4.0)]
-    >>> T = ei_trajectory(Gs, n_samples=1000, sensitivity_samples=100, device="cpu")
+    >>> from netsci_dl.analysis import LayerEIOptions
+    >>> opts = LayerEIOptions(n_samples=1000, sensitivity_samples=100, device="cpu")
+    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts)
     >>> len(plot_ei_trajectory(T).axes)
     2
     """
