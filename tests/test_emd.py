@@ -13,7 +13,13 @@ from scipy.spatial.distance import cdist, squareform
 
 from netsci_dl.analysis._emd_grid import direction_bound, directions, round_to_units
 from netsci_dl.analysis._emd_workers import _auto_size, pair_index, tiles
-from netsci_dl.analysis.emd import EMDResult, SignedFields, emd_matrix, grid_error_bound
+from netsci_dl.analysis.emd import (
+    EMDOptions,
+    EMDResult,
+    SignedFields,
+    emd_matrix,
+    grid_error_bound,
+)
 
 ot = pytest.importorskip("ot")
 pytest.importorskip("pylmcf")
@@ -49,9 +55,23 @@ def _blobs(n: int, h: int, w: int, seed: int) -> np.ndarray:
 
 
 def _run(F, **kw):
+    """emd_matrix with the fine settings (neighbourhood=, seed=, ...) as an EMDOptions."""
+    fine = {
+        k: kw.pop(k) for k in ("neighbourhood", "sinkhorn_reg", "error_sample", "seed") if k in kw
+    }
     kw.setdefault("n_jobs", 1)
     kw.setdefault("progress", False)
-    return emd_matrix(F, **kw)
+    return emd_matrix(F, options=EMDOptions(**fine), **kw)
+
+
+def test_old_keywords_warn_and_agree():
+    F = _blobs(5, 6, 6, 3)
+    with pytest.warns(DeprecationWarning, match="EMDOptions"):
+        old = emd_matrix(F, neighbourhood=16, n_jobs=1, progress=False)
+    np.testing.assert_array_equal(old.condensed, _run(F, neighbourhood=16).condensed)
+    assert old.neighbourhood == 16
+    with pytest.raises(TypeError, match="unexpected"):
+        emd_matrix(F, neighborhood=16)
 
 
 # ---- exactness against POT ------------------------------------------------------------------

@@ -17,7 +17,7 @@ import joblib
 import numpy as np
 import pytest
 
-from netsci_dl.analysis.emd import emd_matrix
+from netsci_dl.analysis.emd import EMDOptions, emd_matrix
 from netsci_dl.errors import InputError
 from netsci_dl.parallel import effective_n_jobs, imap_tasks, map_tasks, use_scheduler
 
@@ -181,7 +181,7 @@ def test_dask_block_sends_tasks_to_the_cluster(client, cluster):
 
 def test_emd_matrix_same_serial_loky_dask(client):
     F = _fields(16, 8, 1)  # 120 pairs
-    kw = {"neighbourhood": 16, "chunk_size": 9, "progress": False}
+    kw = {"options": EMDOptions(neighbourhood=16), "chunk_size": 9, "progress": False}
     serial = emd_matrix(F, n_jobs=1, **kw)
     loky = emd_matrix(F, n_jobs=2, **kw)
     with joblib.parallel_config(backend="dask"):
@@ -190,7 +190,7 @@ def test_emd_matrix_same_serial_loky_dask(client):
     np.testing.assert_array_equal(dask.condensed, serial.condensed)
     assert dask.timings["n_jobs"] == 2
     assert any("emd" in kinds for kinds in client.run(_cache_kinds).values())  # ran there
-    auto = emd_matrix(F, n_jobs=2, progress=False, neighbourhood=16)  # automatic tiles
+    auto = emd_matrix(F, n_jobs=2, progress=False, options=EMDOptions(neighbourhood=16))
     np.testing.assert_array_equal(auto.condensed, serial.condensed)
 
 
@@ -225,7 +225,10 @@ def test_layer_causal_plane_same_serial_loky_dask(client):
 
     rng = np.random.default_rng(3)
     layers = [(rng.normal(size=(4, 3)), None, "tanh"), rng.normal(size=(3, 3)), (np.eye(3), None)]
-    kw = {"bins": 4, "n_samples": 3000, "sensitivity_samples": 300, "device": "cpu"}
+    from netsci_dl.analysis import LayerEIOptions
+
+    opts = LayerEIOptions(bins=4, n_samples=3000, sensitivity_samples=300, device="cpu")
+    kw = {"options": opts}
     acts = ["sigmoid", "identity", "relu"]
     serial = layer_causal_plane(layers, activations=acts, **kw)
     loky = layer_causal_plane(layers, activations=acts, n_jobs=2, **kw)
@@ -239,7 +242,7 @@ def test_layer_causal_plane_same_serial_loky_dask(client):
 
 
 # ---- distributed jobs killed halfway resume from the tiles on disk ------------------------------
-_KW = {"neighbourhood": 80, "chunk_size": 20, "progress": False}  # 40 fields: 780 pairs, 39 tiles
+_KW = {"options": EMDOptions(neighbourhood=80), "chunk_size": 20, "progress": False}  # 780 pairs
 
 
 def _settled(ck: Path, timeout: float = 20.0) -> np.ndarray:
@@ -267,7 +270,7 @@ def test_emd_resumes_after_the_client_is_killed(client, cluster, tmp_path):
         f"""
         import os, signal, joblib, numpy as np
         from distributed import Client
-        from netsci_dl.analysis.emd import emd_matrix
+        from netsci_dl.analysis.emd import EMDOptions, emd_matrix
         calls = []
         def die(done, total):  # the client process dies after two stored tiles
             calls.append(done)
@@ -342,4 +345,4 @@ def test_cli_jobs_and_scheduler_options(cluster, tmp_path):
     a, b = ((tmp_path / d / "trajectory.csv").read_text() for d in "ab")
     assert a == b
     bad = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "c"), "--jobs", "0"])
-    assert bad.exit_code == 2 and "n_jobs=0" in bad.output
+    assert bad.exit_code == 2 and "--jobs 0" in bad.output

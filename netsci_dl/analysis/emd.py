@@ -26,10 +26,65 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 
-__all__ = ["SignedFields", "EMDResult", "emd_matrix", "grid_error_bound"]
+__all__ = ["SignedFields", "EMDOptions", "EMDResult", "emd_matrix", "grid_error_bound"]
 
 _GROUNDS = ("euclidean", "manhattan")
 _METHODS = ("grid", "exact", "sinkhorn")
+
+
+@dataclass(frozen=True)
+class EMDOptions:
+    """The fine settings of :func:`emd_matrix` (its ``options=``).
+
+    Parameters
+    ----------
+    neighbourhood : int
+        Euclidean grid only: number of moves, 8, 16, 32, 48 (default), 80, 96, 144 (L = 1, 2,
+        3, 4, 5, 6, 7); bounds 8.24%, 2.75%, 1.31%, 0.755%, 0.49%, 0.34%, 0.25%
+        (:func:`grid_error_bound`). 4 gives the Manhattan graph (bound 41%).
+    sinkhorn_reg : float
+        Entropic regularisation for ``method="sinkhorn"``, in pixels.
+    error_sample : int
+        If > 0, also compute the exact Euclidean EMD on that many random pairs (seeded by
+        ``seed``) and report the mean and max relative error in ``sample_error``.
+    seed : int, optional
+        Seed for ``error_sample``; every method itself is deterministic.
+
+    Examples
+    --------
+    >>> EMDOptions(neighbourhood=16).neighbourhood
+    16
+    """
+
+    neighbourhood: int = 48
+    sinkhorn_reg: float = 0.05
+    error_sample: int = 0
+    seed: int | None = 0
+
+
+_LEGACY = ("neighbourhood", "sinkhorn_reg", "error_sample", "seed")
+
+
+def _options(options: EMDOptions | None, legacy: dict[str, Any]) -> EMDOptions:
+    """``options`` with the keywords of the 0.1 signature folded in (deprecated)."""
+    import dataclasses
+    import warnings
+
+    opts = options or EMDOptions()
+    if not isinstance(opts, EMDOptions):
+        raise InputError(f"options must be an EMDOptions, got {type(opts).__name__}")
+    if not legacy:
+        return opts
+    unknown = sorted(set(legacy) - set(_LEGACY))
+    if unknown:
+        raise TypeError(f"emd_matrix() got unexpected keyword arguments {unknown}")
+    warnings.warn(
+        f"emd_matrix({', '.join(f'{k}=' for k in legacy)}) is deprecated; pass "
+        f"options=EMDOptions({', '.join(f'{k}=...' for k in legacy)})",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return dataclasses.replace(opts, **legacy)
 
 
 @dataclass(frozen=True)
@@ -203,15 +258,13 @@ def emd_matrix(
     grid_shape: Sequence[int] | None = None,
     ground: str = "euclidean",
     method: str = "grid",
-    neighbourhood: int = 48,
+    options: EMDOptions | None = None,
     n_jobs: int | None = -1,
     chunk_size: int | None = None,
     progress: bool = True,
     checkpoint: str | None = None,
     callback: Callable[[int, int], Any] | None = None,
-    sinkhorn_reg: float = 0.05,
-    error_sample: int = 0,
-    seed: int | None = 0,
+    **legacy: Any,
 ) -> EMDResult:
     """Earth Mover's Distance between every pair of fields on an ``h x w`` pixel grid.
 
@@ -231,20 +284,20 @@ def emd_matrix(
         ``"grid"`` (default): uncapacitated min-cost flow on a sparse grid graph, LEMON's
         network simplex (``pylmcf``). Manhattan: the 4-neighbour graph, **exact**
         (Ling & Okada 2007), about 1 ms a 28x28 pair. Euclidean: the ``neighbourhood``-move
-        graph of Bassetti, Gualandi & Veneroni, an **upper bound** never more than
-        ``error_bound`` too large (0.755% for 48 moves; measured on 28x28 receptive-field-like
+        graph of Bassetti, Gualandi & Veneroni (``options.neighbourhood`` moves), an **upper
+        bound** never more than ``error_bound`` too large (0.755% for 48 moves; measured on
+        28x28 receptive-field-like
         data: 0.03-0.23% mean, 0.74% max), about 5 ms a pair.
         ``"exact"``: Euclidean: POT ``ot.emd2`` (network simplex) on the reduced support
         ``(a - b)+ -> (a - b)-``, exact, 13-21 ms a pair; Manhattan: the exact 4-neighbour graph.
-        ``"sinkhorn"``: POT ``ot.sinkhorn2`` on the dense cost, ``reg=sinkhorn_reg`` pixels,
+        ``"sinkhorn"``: POT ``ot.sinkhorn2`` on the dense cost, ``options.sinkhorn_reg`` pixels,
         1000 iterations. Only on request: on 28x28 |N(0,1)| fields at ``reg=0.05`` it was
         8.6% low on average, up to 22% off, Spearman 0.82 with the exact EMD, and 183 ms a
         pair (slower than exact); at faster regularisations 30-300% off (shared/bench/EMD.md).
-    neighbourhood : int
-        Euclidean grid only: number of moves, 8, 16, 32, 48 (default), 80, 96, 144 (L = 1, 2,
-        3, 4, 5, 6, 7); bounds 8.24%, 2.75%, 1.31%, 0.755%, 0.49%, 0.34%, 0.25%
-        (:func:`grid_error_bound`).
-        4 gives the Manhattan graph (bound 41%).
+    options : EMDOptions, optional
+        The grid's neighbourhood, Sinkhorn's regularisation, the error sample
+        (:class:`EMDOptions`). The 0.1 keywords ``neighbourhood=``, ``sinkhorn_reg=``,
+        ``error_sample=``, ``seed=`` still work, with a DeprecationWarning.
     n_jobs : int, optional
         Worker processes (:func:`netsci_dl.parallel.map_tasks`); -1 (default) = one per core,
         1 = this process, None = as a ``joblib.parallel_config`` says. Inside
@@ -268,13 +321,6 @@ def emd_matrix(
         match.
     callback : callable, optional
         ``callback(done_pairs, total_pairs)`` after each stored tile; raising stops the run.
-    sinkhorn_reg : float
-        Entropic regularisation for ``method="sinkhorn"``, in pixels.
-    error_sample : int
-        If > 0, also compute the exact Euclidean EMD on that many random pairs (seeded by
-        ``seed``) and report the mean and max relative error in ``sample_error``.
-    seed : int, optional
-        Seed for ``error_sample``; every method itself is deterministic.
 
     Returns
     -------
@@ -318,6 +364,9 @@ def emd_matrix(
     from netsci_dl.analysis._emd_workers import Store, run_pairs, settings_dict
 
     t0 = time.perf_counter()
+    opts = _options(options, legacy)
+    neighbourhood, sinkhorn_reg = opts.neighbourhood, opts.sinkhorn_reg
+    error_sample, seed = opts.error_sample, opts.seed
     if ground not in _GROUNDS:
         raise InputError(f"ground={ground!r} is not one of {_GROUNDS}")
     if method not in _METHODS:

@@ -271,6 +271,7 @@ def analyze_modules(
     image_shape: Sequence[int] | None = None,
     n_jobs: int = -1,
     progress: bool = True,
+    emd_options: Any = None,
     emd_kwargs: dict | None = None,
 ) -> ModuleAnalysis:
     """RFs -> EMD matrix -> modules -> per-module statistics for one layer of a full graph.
@@ -289,8 +290,12 @@ def analyze_modules(
     threshold : str or LayeredGraph
         Threshold spec for the structural statistics (:func:`netsci_dl.threshold.apply_spec`,
         default ``"auto"``), or the thresholded graph itself.
-    image_shape, n_jobs, progress, emd_kwargs
+    image_shape, n_jobs, progress
         Passed on.
+    emd_options : EMDOptions, optional
+        Fine settings of the EMD (:class:`~netsci_dl.analysis.emd.EMDOptions`).
+    emd_kwargs : dict, optional
+        Deprecated: the keywords of :class:`~netsci_dl.analysis.emd.EMDOptions` as a dict.
 
     Returns
     -------
@@ -316,7 +321,19 @@ def analyze_modules(
         raise InputError("layer=0 is the input layer: modules are for layers 1..L-1")
     rfs = receptive_fields(G, l, image_shape=image_shape)
     P = to_distributions(rfs, distribution, layer=l)
-    res = emd_matrix(P, ground=ground, n_jobs=n_jobs, progress=progress, **dict(emd_kwargs or {}))
+    if emd_kwargs:
+        import dataclasses
+        import warnings
+
+        from netsci_dl.analysis.emd import EMDOptions
+
+        warnings.warn(
+            "analyze_modules(emd_kwargs=...) is deprecated; pass emd_options=EMDOptions(...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        emd_options = dataclasses.replace(emd_options or EMDOptions(), **emd_kwargs)
+    res = emd_matrix(P, ground=ground, options=emd_options, n_jobs=n_jobs, progress=progress)
     mods = functional_modules(res, k=k, distance=distance, method=method)
     if isinstance(threshold, LayeredGraph):
         H = threshold
