@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from netsci_dl.activations import (  # noqa: E402

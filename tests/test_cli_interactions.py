@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
-
-torch = pytest.importorskip("torch")
-pd = pytest.importorskip("pandas")
-
+import torch
 from click.testing import CliRunner  # noqa: E402
 
 from netsci_dl.cli import cli  # noqa: E402

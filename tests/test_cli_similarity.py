@@ -7,9 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
-pytest.importorskip("torch")
-
+import torch  # noqa: F401
 from click.testing import CliRunner  # noqa: E402
 
 from netsci_dl.cli import cli  # noqa: E402

@@ -6,6 +6,8 @@ import json
 import time
 
 import numpy as np
+import ot
+import pylmcf  # noqa: F401
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,9 +22,6 @@ from netsci_dl.analysis.emd import (
     emd_matrix,
     grid_error_bound,
 )
-
-ot = pytest.importorskip("ot")
-pytest.importorskip("pylmcf")
 
 
 def _coords(h: int, w: int) -> np.ndarray:

@@ -7,8 +7,6 @@ import json
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
 import netsci_dl as nd  # noqa: E402
 from netsci_dl.analysis import LayerEIOptions  # noqa: E402
 from netsci_dl.analysis.trajectory import EITrajectory, ei_trajectory, snapshot_sources  # noqa: E402

@@ -3,7 +3,7 @@ partition. Our own contingency-table code, equal to scikit-learn's ``adjusted_ra
 ``normalized_mutual_info_score`` (arithmetic normalisation).
 
 A partition is an array of labels, or any object with a ``labels`` array (e.g.
-:class:`netsci_dl.analysis.communities.Partition`).
+:class:`netsci_dl.analysis.Partition`).
 """
 
 from __future__ import annotations

@@ -274,7 +274,7 @@ def emd_matrix(
     ----------
     fields : ndarray or SignedFields
         ``(n, h, w)``, or ``(n, h * w)`` with ``grid_shape``; non-negative, each with a positive
-        sum (use :func:`~netsci_dl.analysis.receptive_fields.to_distributions`). A
+        sum (use :func:`~netsci_dl.analysis.to_distributions`). A
         :class:`SignedFields` (``method="signed"`` there) gives ``EMD(p+ + q-, q+ + p-)``.
     grid_shape : (h, w), optional
         Needed for flat fields. A ``1 x w`` grid is the 1-D case.

@@ -286,7 +286,7 @@ def analyze_modules(
     ground : {"euclidean", "manhattan"}
         EMD ground distance (:func:`~netsci_dl.analysis.emd.emd_matrix`, grid method).
     distribution : {"shift", "abs", "pos", "signed"}
-        RF -> distribution (:func:`~netsci_dl.analysis.receptive_fields.to_distributions`).
+        RF -> distribution (:func:`~netsci_dl.analysis.to_distributions`).
     threshold : str or LayeredGraph
         Threshold spec for the structural statistics (:func:`netsci_dl.threshold.apply_spec`,
         default ``"auto"``), or the thresholded graph itself.

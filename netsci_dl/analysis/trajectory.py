@@ -4,8 +4,7 @@ A *trajectory* is the sequence of snapshots of one training run (a run folder wr
 :func:`netsci_dl.models.train.train_dbn` or :func:`netsci_dl.models.mlp.train_mlp`, or any
 ordered list of checkpoints / LayeredGraphs). At each snapshot we compute
 
-- the graph EI over random walks (:func:`~netsci_dl.analysis.effective_information.
-  effective_information`) on the full graph with transition weights ``|w|`` (default), or on a
+- the graph EI over random walks (:func:`~netsci_dl.analysis.effective_information`) on the full graph with transition weights ``|w|`` (default), or on a
   thresholded graph (``threshold="quantile:0.95"`` etc.);
 - every layer's point in the causal plane (:func:`~netsci_dl.analysis.causal_plane.
   layer_causal_plane`): x = sensitivity, y = degeneracy, with EI_parts, always on the weighted

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 from netsci_dl.models._archs import build_classifier_model, layer_widths
+from netsci_dl.models._checks import torch_threads
 from netsci_dl.models._classifier_config import ClassifierConfig
 from netsci_dl.runs import SNAPSHOT_DIR, list_snapshots
 from netsci_dl.runs import snapshot_stem as _stem
@@ -22,19 +22,6 @@ from netsci_dl.runs import snapshot_stem as _stem
 __all__ = ["train_classifier", "split_data"]
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def _threads(torch: Any, n: int | None) -> Iterator[None]:
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def split_data(data: Any, what: str) -> tuple[np.ndarray, np.ndarray, Any, Any]:
@@ -349,7 +336,7 @@ def train_classifier(
         if callback is not None and epoch > 0:
             callback(dict(rec))
 
-    with _threads(torch, num_threads if dev.type == "cpu" else None):
+    with torch_threads(num_threads if dev.type == "cpu" else None):
         if not history:
             record(0, 0.0, None)
         _loop(torch, net, opt, Xt, yt, gen, cfg, record, start, quiet)

@@ -205,7 +205,7 @@ def plot_module_members(
     ----------
     rfs : (n, h, w) array
         Receptive fields of the layer's units (signed; e.g.
-        :func:`~netsci_dl.analysis.receptive_fields.receptive_fields`).
+        :func:`~netsci_dl.analysis.receptive_fields`).
     labels : (n,) int array or FunctionalModules
         Module of each unit, ``0..k-1``.
     emd : EMDResult, condensed or square array, optional
@@ -388,7 +388,7 @@ def plot_agreement(
     Parameters
     ----------
     agreement : Agreement
-        From :func:`netsci_dl.analysis.agreement.agreement` (rows: first partition).
+        From :func:`netsci_dl.analysis.agreement` (rows: first partition).
     row_label, col_label : str
         Axis labels (what the rows and columns are).
     title : str

@@ -1,4 +1,4 @@
-"""Figures of the structural analysis, drawn from a :class:`~netsci_dl.analysis.compare.StructureSummary`.
+"""Figures of the structural analysis, drawn from a :class:`~netsci_dl.analysis.StructureSummary`.
 
 Nothing is recomputed here: every function reads a summary (and optionally a ``reference``
 summary, e.g. the checkpoint before learning, drawn underneath in grey). Per-block panels
