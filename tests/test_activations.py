@@ -7,21 +7,20 @@ import json
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
-nn = torch.nn
-
-from netsci_dl.activations import (  # noqa: E402
+from netsci_dl.activations import (
     ActivationSpec,
     iter_activations,
     layer_activations,
     stream_similarity,
     training_similarity,
 )
-from netsci_dl.analysis.similarity import cka, similarity_matrix  # noqa: E402
-from netsci_dl.errors import InputError  # noqa: E402
-from netsci_dl.models.dbn import DBN  # noqa: E402
-from netsci_dl.models.load import MODEL_KINDS, load_model  # noqa: E402
-from netsci_dl.models.mlp import MLPConfig, build_mlp, train_mlp  # noqa: E402
+from netsci_dl.analysis.similarity import cka, similarity_matrix
+from netsci_dl.errors import InputError
+from netsci_dl.models.dbn import DBN
+from netsci_dl.models.load import MODEL_KINDS, load_model
+from netsci_dl.models.mlp import MLPConfig, build_mlp, train_mlp
 
 
 def _X(n=37, d=6, seed=0):

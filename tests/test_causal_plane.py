@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,9 +13,21 @@ from netsci_dl.analysis.causal_plane import (
     LayerEIOptions,
     _mi_from_counts,
     layer_causal_plane,
-    layer_ei,
 )
+from netsci_dl.analysis.causal_plane import layer_ei as _layer_ei
 from netsci_dl.graph import LayeredGraph
+
+_FIELDS = {f.name for f in dataclasses.fields(LayerEIOptions)}
+
+
+def layer_ei(layer, **kw):
+    """``layer_ei`` with the estimator settings given as a LayerEIOptions (never the
+    deprecated keywords): the tests below write them as keywords for brevity."""
+    opts = {k: kw.pop(k) for k in list(kw) if k in _FIELDS}
+    if "options" in kw:
+        base = kw.pop("options")
+        return _layer_ei(layer, options=dataclasses.replace(base, **opts), **kw)
+    return _layer_ei(layer, options=LayerEIOptions(**opts), **kw)
 
 
 def test_identity_linear_ei_parts_exact() -> None:

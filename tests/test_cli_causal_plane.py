@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 import torch  # noqa: F401
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from netsci_dl.cli import cli  # noqa: E402
-from netsci_dl.models.mlp import MLPConfig, train_mlp  # noqa: E402
-from netsci_dl.models.train import list_snapshots  # noqa: E402
+from netsci_dl.cli import cli
+from netsci_dl.models.mlp import MLPConfig, train_mlp
+from netsci_dl.models.train import list_snapshots
 
 FAST = [
     "--bins",

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from netsci_dl.cli import cli  # noqa: E402
-from netsci_dl.datasets import load_digits  # noqa: E402
-from netsci_dl.models.mlp import MLPConfig, build_mlp, train_mlp  # noqa: E402
+from netsci_dl.cli import cli
+from netsci_dl.datasets import load_digits
+from netsci_dl.models.mlp import MLPConfig, build_mlp, train_mlp
 
 FAST = ["--players", "2x2", "--samples", "3", "--iterations", "50", "--device", "cpu"]
 
@@ -81,6 +81,13 @@ def test_refuses_to_overwrite_and_snapshots(run, tmp_path):
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 2 and "exists" in r.output
     assert CliRunner().invoke(cli, [*args, "--force"]).exit_code == 0
+    # the snapshots in two worker processes: the same table
+    par = tmp_path / "par"
+    r = CliRunner().invoke(cli, [*args[:3], str(par), *args[4:], "--jobs", "2"])
+    assert r.exit_code == 0, r.output
+    a, b = (pd.read_csv(d / "interactions.csv") for d in (out, par))
+    pd.testing.assert_frame_equal(a.drop(columns="v"), b.drop(columns="v"))
+    np.testing.assert_allclose(b["v"], a["v"], rtol=1e-5, atol=1e-6)
 
 
 def test_checkpoint_file_and_bad_input(tmp_path):

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch  # noqa: F401
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from netsci_dl.cli import cli  # noqa: E402
-from netsci_dl.datasets import load_digits  # noqa: E402
-from netsci_dl.models.mlp import MLPConfig, train_mlp  # noqa: E402
-from netsci_dl.runs import list_snapshots  # noqa: E402
+from netsci_dl.cli import cli
+from netsci_dl.datasets import load_digits
+from netsci_dl.models.mlp import MLPConfig, train_mlp
+from netsci_dl.runs import list_snapshots
 
 FILES = [
     "similarity.csv",

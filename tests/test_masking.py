@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from netsci_dl.activations._masking import (  # noqa: E402
+from netsci_dl.activations._masking import (
     check_players,
     coalition_masks,
     feature_masks,
@@ -15,7 +15,7 @@ from netsci_dl.activations._masking import (  # noqa: E402
     log_odds,
     masked_values,
 )
-from netsci_dl.analysis.interactions import (  # noqa: E402
+from netsci_dl.analysis.interactions import (
     LayerInteractions,
     SplitOptions,
     and_interactions,
@@ -24,7 +24,7 @@ from netsci_dl.analysis.interactions import (  # noqa: E402
     layer_interactions,
     snapshot_changes,
 )
-from netsci_dl.errors import InputError  # noqa: E402
+from netsci_dl.errors import InputError
 
 
 class Poly(torch.nn.Module):

@@ -220,6 +220,24 @@ def test_trajectory_table_same_serial_loky_dask(client):
     assert serial["sensitivity"].nunique() > 1
 
 
+def test_sweep_same_serial_loky_dask(client):
+    import pandas as pd
+
+    import netsci_dl as nd
+    from netsci_dl.analysis.sweep import threshold_sweep
+
+    rng = np.random.default_rng(4)
+    G = nd.from_matrices([rng.normal(size=(12, 10)), rng.normal(size=(10, 8))])
+    kw = {"cuts": [0.5, 1.0, 1.5], "n_null": 2, "seed": 5}
+    serial = threshold_sweep(G, **kw)
+    loky = threshold_sweep(G, n_jobs=2, **kw)
+    with joblib.parallel_config(backend="dask"):
+        dask = threshold_sweep(G, **kw)
+    pd.testing.assert_frame_equal(loky, serial, check_exact=True)
+    pd.testing.assert_frame_equal(dask, serial, check_exact=True)
+    assert serial[serial.model == "replica"]["n_edges"].nunique() > 1
+
+
 def test_layer_causal_plane_same_serial_loky_dask(client):
     from netsci_dl.analysis.causal_plane import layer_causal_plane
 

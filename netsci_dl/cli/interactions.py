@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
 
@@ -33,10 +34,31 @@ def _shape(value: str | None) -> tuple[int, ...] | None:
     return s
 
 
-def _load(path: Path) -> Any:
+def _interaction_job(task: tuple[str, str], shared: tuple[Any, ...]) -> Any:
+    """The interactions of one model file (a task of :func:`netsci_dl.parallel.map_tasks`)."""
+    from netsci_dl.analysis.interactions import layer_interactions
     from netsci_dl.models.load import load_model
 
-    return load_model(path)
+    label, path = task
+    X, y, probe_X, probe_y, groups, baseline, split, salient, device = shared
+    return layer_interactions(
+        load_model(path),
+        X,
+        y,
+        players=groups,
+        features="layers",
+        probe_data=(probe_X, probe_y),
+        baseline=baseline,
+        split=split,
+        salient=salient,
+        device=device,
+        label=label,
+    )
+
+
+FIGURES = ("strength_by_order", "salient_by_order", "layer_changes") + tuple(
+    f"top_interactions_sample{s}" for s in (0, 1)
+)
 
 
 @click.command("interactions")
@@ -74,6 +96,7 @@ def _load(path: Path) -> Any:
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write the figures.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Which samples are drawn.")
 @click.option("--device", default=None, help="torch device (default: CUDA when present, else CPU).")
+@parallel_options(jobs_default=1, what="models (snapshots)")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 def interactions(
     source: str,
@@ -92,6 +115,8 @@ def interactions(
     plots: bool,
     seed: int,
     device: str | None,
+    jobs: int,
+    scheduler: str | None,
     force: bool,
 ) -> None:
     """AND / OR interactions (CH24) between image patches of the model's output and of each hidden
@@ -100,11 +125,15 @@ def interactions(
     every snapshot too). Writes interactions.csv (every value), summary.json,
     strength_by_order.csv, layer_changes.csv, figures, and snapshot_changes.csv."""
     import numpy as np
+    import pandas as pd
 
+    from netsci_dl._sanitize import csv_frame
     from netsci_dl.activations._masking import grid_players
-    from netsci_dl.analysis.interactions import SplitOptions, layer_interactions, snapshot_changes
+    from netsci_dl.analysis.interactions import SplitOptions, snapshot_changes
+    from netsci_dl.cli._common import check_device, echo
     from netsci_dl.datasets import load_dataset
-    from netsci_dl.io._atomic import atomic_path, check_writable
+    from netsci_dl.io._atomic import atomic_outputs, check_folder
+    from netsci_dl.parallel import map_tasks
     from netsci_dl.plot.interactions import interaction_figures
     from netsci_dl.runs import list_snapshots
 
@@ -112,26 +141,24 @@ def interactions(
     names = ["interactions.csv", "summary.json", "strength_by_order.csv", "layer_changes.csv"]
     if snapshots:
         names.append("snapshot_changes.csv")
-    if folder.exists():
-        for n in names + (["strength_by_order.png"] if plots else []):
-            check_writable(folder / n, force=force)
-    elif not folder.parent.exists():
-        raise FileNotFoundError(f"output folder's parent {folder.parent} does not exist")
+    figures = [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
+    check_folder(folder, names + (figures if plots else []), force=force)
+    check_device(device)
     split = SplitOptions(qthres=qthres, iterations=iterations, lr=lr, method=method)
     grid = _grid(players)
     ds = load_dataset(data)
     src = Path(source)
-    models: list[tuple[str, Path]] = []
+    models: list[tuple[str, str]] = []
     if src.is_dir():
         if snapshots:
-            models += [(p.stem, p) for p, _ in list_snapshots(src)]
+            models += [(p.stem, str(p)) for p, _ in list_snapshots(src)]
         final = src / "model.safetensors"
         if final.exists():
-            models.append(("final", final))
+            models.append(("final", str(final)))
         if not models:
             raise InputError(f"{src}: a run folder needs model.safetensors or snapshots")
     else:
-        models.append((src.stem, src))
+        models.append((src.stem, str(src)))
     shape = _shape(input_shape) or (ds.X.shape[1],)
     if int(np.prod(shape)) != ds.X.shape[1]:
         raise InputError(f"--input-shape {input_shape}: {ds.X.shape[1]} features per sample")
@@ -139,34 +166,14 @@ def interactions(
     pick = np.random.default_rng(seed).permutation(len(X))[: max(1, samples)]
     sample_shape = shape if len(shape) >= 2 else ds.image_shape
     groups = grid_players(sample_shape, grid)
-    results = []
-    for label, path in models:
-        model = _load(path)
-        results.append(
-            layer_interactions(
-                model,
-                X[pick],
-                ds.y[pick],
-                players=groups,
-                features="layers",
-                probe_data=(X, ds.y),
-                baseline=baseline,
-                split=split,
-                salient=salient,
-                device=device,
-                label=label,
-            )
-        )
+    shared = (X[pick], ds.y[pick], X, ds.y, groups, baseline, split, salient, device)
+    with parallel_context(jobs, scheduler) as n_jobs:
+        results = map_tasks(
+            _interaction_job, models, shared=shared, n_jobs=n_jobs, desc="interactions",
+            unit="model",
+        )  # fmt: skip
     R = results[-1]
-    folder.mkdir(parents=True, exist_ok=True)
-    import pandas as pd
-
-    with atomic_path(folder / "interactions.csv") as tmp:
-        frames = [r.to_frame().assign(snapshot=r.label) for r in results]
-        pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
     doc = dict(R.to_dict(), source=str(src), data=data, sample_indices=pick.tolist())
-    with atomic_path(folder / "summary.json") as tmp:
-        tmp.write_text(json.dumps(doc, indent=2) + "\n")
     sa, so = R.strength_by_order()
     ca, co = R.salient_counts()
     rows = [
@@ -175,21 +182,29 @@ def interactions(
         for l, layer in enumerate(R.layers)
         for k in range(R.n_players + 1)
     ]  # fmt: skip
-    with atomic_path(folder / "strength_by_order.csv") as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False)
     ch = [c.to_frame() for c in R.changes()]
-    with atomic_path(folder / "layer_changes.csv") as tmp:
-        (pd.concat(ch, ignore_index=True) if ch else pd.DataFrame()).to_csv(tmp, index=False)
-    if snapshots:
-        sc = [c.to_frame() for pair in snapshot_changes(results) for c in pair]
-        with atomic_path(folder / "snapshot_changes.csv") as tmp:
-            (pd.concat(sc, ignore_index=True) if sc else pd.DataFrame()).to_csv(tmp, index=False)
     figs = []
-    if plots:
-        figs = interaction_figures(
-            R, folder, images=X[pick], image_shape=ds.image_shape, samples=(0, 1), name=src.name
+    # every file goes to a hidden staging folder first: a failure leaves no partial results
+    stale = [] if plots else figures
+    with atomic_outputs(folder, names + figures, force=force, stale=stale) as stage:
+        frames = [r.to_frame().assign(snapshot=r.label) for r in results]
+        csv_frame(pd.concat(frames, ignore_index=True)).to_csv(
+            stage / "interactions.csv", index=False
         )
+        (stage / "summary.json").write_text(json.dumps(doc, indent=2) + "\n")
+        csv_frame(pd.DataFrame(rows)).to_csv(stage / "strength_by_order.csv", index=False)
+        table = pd.concat(ch, ignore_index=True) if ch else pd.DataFrame()
+        csv_frame(table).to_csv(stage / "layer_changes.csv", index=False)
+        if snapshots:
+            sc = [c.to_frame() for pair in snapshot_changes(results) for c in pair]
+            table = pd.concat(sc, ignore_index=True) if sc else pd.DataFrame()
+            csv_frame(table).to_csv(stage / "snapshot_changes.csv", index=False)
+        if plots:
+            figs = interaction_figures(
+                R, stage, images=X[pick], image_shape=ds.image_shape, samples=(0, 1),
+                name=src.name,
+            )  # fmt: skip
     frac = ", ".join(f"{n}: {f:.3f}" for n, f in zip(R.layers, R.sparsity()))
-    click.echo(f"{len(results)} model(s), {R.n_players} players, {R.n_samples} samples")
-    click.echo(f"salient fraction of AND+OR interactions per layer: {frac}")
-    click.echo(f"wrote {folder}/ ({', '.join(names)} and {len(figs)} figure files)")
+    echo(f"{len(results)} model(s), {R.n_players} players, {R.n_samples} samples")
+    echo(f"salient fraction of AND+OR interactions per layer: {frac}")
+    echo(f"wrote {folder}/ ({', '.join(names)} and {len(figs)} figure files)")
