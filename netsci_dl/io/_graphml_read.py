@@ -84,7 +84,10 @@ def _general_parse(data: bytes, where: str) -> Parsed:
 
     def append(cols: dict[str, list], row: dict[str, str], i: int) -> None:
         for name, v in row.items():
-            cols.setdefault(name, [None] * i).append(v)
+            col = cols.get(name)
+            if col is None:  # a column first seen at row i: the rows before lack it
+                col = cols[name] = [None] * i
+            col.append(v)
         for col in cols.values():
             if len(col) == i:
                 col.append(None)
