@@ -72,7 +72,10 @@ def read_gexf(path: str | os.PathLike) -> LayeredGraph:
                 raise InputError(
                     f"{where}: a {dom} has a value for undeclared attribute {av.get('for')!r}"
                 )
-            cols.setdefault(name, [None] * i).append(av.get("value"))
+            col = cols.get(name)
+            if col is None:  # first seen at row i (building [None] * i every row is quadratic)
+                col = cols[name] = [None] * i
+            col.append(av.get("value"))
         for col in cols.values():
             if len(col) == i:
                 col.append(None)
