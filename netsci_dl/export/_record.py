@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
-from netsci_dl.export._dataflow import Op
-from netsci_dl.export._fx import function_op, module_op, param_array
+from netsci_dl.export._op_map import function_op, module_op, param_array
+from netsci_dl.export._ops import Op
 
 __all__ = ["record_forward"]
 

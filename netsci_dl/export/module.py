@@ -35,7 +35,7 @@ def _container_plan(
     """A module with no forward: its Linear/conv layers in registration order, as a chain."""
     import torch.nn as nn
 
-    from netsci_dl.export._fx import param_array
+    from netsci_dl.export._op_map import param_array
     from netsci_dl.export.dense import plan_from_state_dict
 
     tensors: dict[str, np.ndarray] = {}

@@ -1,0 +1,354 @@
+"""Junctions of the data-flow resolution: ops that keep a group (activations, pooling,
+flatten, reshapes, gates) and ops that join groups (residual adds, concatenations, attention)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from netsci_dl.errors import InputError
+from netsci_dl.export._ops import Op, _Val
+
+__all__ = ["JunctionOps"]
+
+
+class JunctionOps:
+    """The op handlers that keep or join node groups (a mixin of the resolver)."""
+
+    def _op_pass(self, i: int, op: Op) -> None:
+        v = self.vals.get(op.inputs[0]) if op.inputs else None
+        if v is None:
+            self.vals[i] = _Val(None, "const")
+            return
+        act = op.attrs.get("activation")
+        if act and v.group is not None and self.groups[v.group].activation is None:
+            self.groups[v.group].activation = act
+        if v.layout == "scores":
+            self.vals[i] = v
+            return
+        layout = op.attrs.get("layout", v.layout)
+        if v.group is not None and op.params:
+            self._note_tensor(
+                op,
+                dict.fromkeys(
+                    op.params,
+                    (
+                        "normalisation" if op.attrs.get("norm") else "skipped",
+                        op.attrs.get("param_reason", f"parameter of {op.name} (keeps the units)"),
+                    ),
+                ),
+            )
+        self.vals[i] = _Val(v.group, layout, v.k)
+
+    def _op_getitem(self, i: int, op: Op) -> None:
+        src = self.ops[op.inputs[0]] if op.inputs else None
+        index = op.attrs.get("index")
+        if src is not None and src.kind in ("mha", "recurrent"):
+            if index != 0:
+                raise InputError(
+                    f"{self._where(op)} reads output {index!r} of {src.name!r} (its hidden "
+                    "state or attention weights), which is not a group of units"
+                )
+            self._op_pass(i, op)
+            return
+        v = self._val(op)
+        if not self._keeps_units(v, index):
+            raise InputError(
+                f"{self._where(op)} indexes {self.groups[v.group].name!r} with {index!r}, which "
+                "selects some of its units: not supported"
+            )
+        layout = v.layout
+        if (
+            v.layout == "tokens"
+            and isinstance(index, tuple)
+            and len(index) == 2
+            and isinstance(index[1], int)
+        ):
+            layout = "vector"  # one token, e.g. the class token
+        self.vals[i] = _Val(v.group, layout, v.k)
+
+    @staticmethod
+    def _keeps_units(v: _Val, index: Any) -> bool:
+        full = slice(None)
+        idx = index if isinstance(index, tuple) else (index,)
+        if v.layout == "tokens":
+            return len(idx) < 3 or idx[-1] in (full, Ellipsis) or idx[2] == full
+        # (batch, units, ...): the unit axis must stay whole
+        return len(idx) < 2 or idx[1] == full
+
+    def _op_mean(self, i: int, op: Op) -> None:
+        """A reduction (mean, sum, max...) over some axes: allowed over space or tokens."""
+        v = self._val(op)
+        dims, keep = op.attrs.get("dims", ()), bool(op.attrs.get("keepdim", False))
+        nd = op.attrs.get("ndim") or {"spatial": 4, "tokens": 3}.get(v.layout, 2)
+        axes = {d % nd for d in dims}
+        unit_axis = nd - 1 if v.layout == "tokens" else 1
+        if unit_axis in axes or 0 in axes:
+            raise InputError(
+                f"{self._where(op)} reduces over the units (or the batch) of "
+                f"{self.groups[v.group].name!r}: not a map between units"
+            )
+        layout = v.layout
+        if not keep and v.layout == "tokens" and nd - len(axes) == 2:
+            layout = "vector"
+        if not keep and v.layout == "spatial" and nd - len(axes) == 2:
+            layout = "vector"  # global pooling
+        self.vals[i] = _Val(v.group, layout, v.k)
+
+    def _op_flatten(self, i: int, op: Op) -> None:
+        v = self._val(op)
+        k = op.attrs.get("k")
+        if v.layout in ("vector", "flat", "tokens"):
+            self.vals[i] = _Val(v.group, v.layout, v.k)
+            return
+        self.vals[i] = _Val(v.group, "flat", None if k is None else int(k))
+
+    def _op_reshape(self, i: int, op: Op) -> None:
+        v = self._val(op)
+        nd_out = op.attrs.get("ndim_out")
+        shape = op.attrs.get("shape")
+        in_shape = op.attrs.get("in_shape")
+        if nd_out is None and shape is not None:
+            nd_out = len(shape)
+        grp = self.groups[v.group]
+        if shape is not None and in_shape is not None and tuple(shape) == tuple(in_shape):
+            self.vals[i] = _Val(v.group, v.layout, v.k)  # a no-op reshape
+            return
+        if v.layout == "spatial":
+            if nd_out == 2:
+                C = grp.size
+                k = int(shape[1]) // C if shape is not None and C else None
+                self.vals[i] = _Val(v.group, "flat", k)
+                return
+            raise InputError(
+                f"{self._where(op)} reshapes the feature map of {grp.name!r} "
+                f"into {nd_out if nd_out is not None else 'an unknown number of'} axes: only a "
+                "flatten to (batch, features) keeps channels apart"
+            )
+        touched = any(s == v.group or d == v.group for s, d, _ in self.pieces)
+        if grp.origin == "input" and not touched and nd_out is not None and nd_out >= 4:
+            # the model's input (rows) reshaped into images: its units are the image channels
+            C = int(shape[1]) if shape is not None else op.attrs.get("channels")
+            if C is None:
+                raise InputError(
+                    f"{self._where(op)} reshapes the input into images of unknown channels; "
+                    "pass example_input=..."
+                )
+            grp.size = int(C)
+            self.vals[i] = _Val(v.group, "spatial")
+            return
+        if v.layout == "flat":
+            self.vals[i] = _Val(v.group, "flat", v.k)
+            return
+        layout = v.layout
+        if nd_out is not None:
+            layout = "vector" if nd_out == 2 else "tokens"
+        self.vals[i] = _Val(v.group, layout, v.k)
+
+    def _op_gate(self, i: int, op: Op) -> None:
+        v = self._val(op)
+        gates = [
+            self.vals[j].group
+            for j in op.inputs[1:]
+            if self.vals.get(j) and self.vals[j].group is not None
+        ]
+        if gates:
+            self.junctions.append(
+                {
+                    "kind": "gate",
+                    "group": self.groups[v.group].name,
+                    "gated_by": [self.groups[g].name for g in gates],
+                    "note": "a data-dependent product: the gate's group ends here",
+                }
+            )
+        self.vals[i] = _Val(v.group, v.layout, v.k)
+
+    def _data_groups(self, op: Op) -> list[tuple[int, _Val]]:
+        out = []
+        for j in op.inputs:
+            v = self.vals.get(j)
+            if v is None or v.layout == "const":
+                continue
+            if v.group is None:
+                raise InputError(f"{self._where(op)} combines attention scores with units")
+            out.append((v.group, v))
+        return out
+
+    def _op_add(self, i: int, op: Op) -> None:
+        vals = [self.vals[j] for j in op.inputs if self.vals.get(j) is not None]
+        scores = [v for v in vals if v.layout == "scores"]
+        if scores and len(scores) == len([v for v in vals if v.layout != "const"]):
+            self.vals[i] = scores[0]  # scores plus a mask or a bias: still scores
+            return
+        parts = self._data_groups(op)
+        if len(parts) == 1:
+            self.vals[i] = _Val(parts[0][0], parts[0][1].layout, parts[0][1].k)
+            return
+        sizes = {self.groups[g].size for g, _ in parts} - {None}
+        if len(sizes) > 1:
+            names = [self.groups[g].name for g, _ in parts]
+            raise InputError(
+                f"{self._where(op)} adds groups of different sizes {sorted(sizes)} ({names}): "
+                "broadcasting across units is not a residual sum"
+            )
+        size = sizes.pop() if sizes else None
+        if size is not None:
+            for g, _ in parts:
+                self._size(g, size, op, "adds")
+        fresh = []
+        for g, _ in parts:
+            if self._fresh(g, i) and g not in fresh:
+                fresh.append(g)
+        name = self.groups[fresh[0]].name if fresh else (op.name or "add")
+        J = self._new_group(name, size, "add", i)
+        merged, ident = [], []
+        for g, _ in parts:
+            if g in fresh:
+                if self.groups[g].alive:
+                    merged.append(self.groups[g].name)
+                    self._merge(g, J, 0, "add")
+            else:
+                ident.append(self.groups[g].name)
+                self._identity(g, J, name=f"identity {self.groups[g].name} -> {name}")
+        self.junctions.append(
+            {"kind": "add", "group": name, "merged": merged, "identity_from": ident}
+        )
+        self.vals[i] = _Val(J, parts[0][1].layout, parts[0][1].k)
+
+    @staticmethod
+    def _is_unit_axis(v: _Val, dim: int, ndim: int | None) -> bool:
+        if v.layout in ("spatial", "vector", "flat"):
+            nd = ndim or (2 if v.layout != "spatial" else 4)
+            return dim % nd == 1
+        if v.layout == "tokens":
+            return dim == -1 or (ndim is not None and dim % ndim == ndim - 1)
+        return dim in (1, -1) if ndim in (None, 2) else dim == 1
+
+    def _op_cat(self, i: int, op: Op) -> None:
+        parts = self._data_groups(op)
+        if not parts:
+            self.vals[i] = _Val(None, "const")
+            return
+        unit_axis = self._is_unit_axis(
+            parts[0][1], int(op.attrs.get("dim", 0)), op.attrs.get("ndim")
+        )
+        if not unit_axis:
+            gs = {g for g, _ in parts}
+            if len(gs) == 1:
+                v = parts[0][1]
+                self.vals[i] = _Val(v.group, v.layout, v.k)
+                return
+            raise InputError(
+                f"{self._where(op)} concatenates different groups along an axis that is not "
+                "their unit axis (tokens, batch or space)"
+            )
+        for g, _ in parts:
+            if self.groups[g].size is None:
+                raise InputError(f"{self._where(op)}: size of {self.groups[g].name!r} unknown")
+        total = sum(self.groups[g].size for g, _ in parts)
+        name = op.name or "cat"
+        J = self._new_group(name, total, "cat", i)
+        offset, record = 0, []
+        for g, v in parts:
+            gname, n = self.groups[g].name, self.groups[g].size
+            if self._fresh(g, i) and self.groups[g].alive and parts.count((g, v)) == 1:
+                self._merge(g, J, offset, "cat")
+                how = "merged"
+            else:
+                self._identity(g, J, offset=offset, name=f"identity {gname} -> {name}")
+                how = "identity"
+            record.append({"part": gname, "offset": offset, "size": n, "as": how})
+            offset += n
+        self.junctions.append({"kind": "cat", "group": name, "parts": record})
+        self.vals[i] = _Val(J, parts[0][1].layout if parts else "vector")
+
+    def _mix(self, i: int, op: Op, values: int, queries: list[int]) -> int:
+        v = self.groups[values]
+        name = f"{op.name}.mix" if op.kind == "mha" else f"{v.name}.mix"
+        self.layer_types.add("attention")
+        M = self._new_group(name, v.size, "mix", i, note="attention: values mixed over tokens")
+        self._identity(values, M, name=f"identity {v.name} -> {name}")
+        self.junctions.append(
+            {
+                "kind": "attention",
+                "group": name,
+                "values": v.name,
+                "scores_from": [self.groups[q].name for q in queries],
+                "note": "the mixing of tokens is data-dependent, not a weight: V joins the mixed "
+                "group through an identity block; Q and K end in the scores",
+            }
+        )
+        return M
+
+    def _op_matmul(self, i: int, op: Op) -> None:
+        vals = [self.vals.get(j) for j in op.inputs]
+        if len(vals) != 2 or any(v is None or v.layout == "const" for v in vals):
+            raise InputError(
+                f"{self._where(op)}: a matrix product with a tensor that is not a layer's "
+                "output (a parameter used by hand?) is not supported; use nn.Linear"
+            )
+        a, b = vals
+        if a.layout == "scores" and b.group is not None:
+            M = self._mix(i, op, b.group, list(a.scores_of))
+            self.vals[i] = _Val(M, "tokens")
+        elif a.group is not None and b.group is not None:
+            self.vals[i] = _Val(None, "scores", scores_of=(a.group, b.group))
+        else:
+            raise InputError(f"{self._where(op)}: a product of attention scores with scores")
+
+    def _op_attention(self, i: int, op: Op) -> None:
+        q, k, v = (self.vals.get(j) for j in op.inputs[:3])
+        if any(x is None or x.group is None for x in (q, k, v)):
+            raise InputError(f"{self._where(op)}: attention needs queries, keys and values")
+        M = self._mix(i, op, v.group, [q.group, k.group])
+        self.vals[i] = _Val(M, "tokens")
+
+    def _op_mha(self, i: int, op: Op) -> None:
+        ins = [self.vals.get(j) for j in op.inputs[:3]]
+        if any(x is None or x.group is None for x in ins):
+            raise InputError(f"{self._where(op)}: attention needs queries, keys and values")
+        p = op.params
+        d = int(op.attrs["embed_dim"])
+        if p.get("in_proj_weight") is not None:
+            Ws = np.split(p["in_proj_weight"], 3, axis=0)
+        else:
+            Ws = [p["q_proj_weight"], p["k_proj_weight"], p["v_proj_weight"]]
+        bs = np.split(p["in_proj_bias"], 3) if p.get("in_proj_bias") is not None else [None] * 3
+        qkv = []
+        for tag, W, b, x in zip("qkv", Ws, bs, ins):
+            self._size(x.group, W.shape[1], op, "takes")
+            g = self._new_group(f"{op.name}.{tag}", d, "linear", i, b)
+            self._add_piece(
+                x.group,
+                g,
+                "weight",
+                W.T,
+                name=f"{op.name}.{tag}_proj",
+                note="weight",
+                layer_type="linear",
+                source_shape=W.shape,
+            )
+            qkv.append(g)
+        M = self._mix(i, op, qkv[2], qkv[:2])
+        Wo, bo = p["out_proj.weight"], p.get("out_proj.bias")
+        out = self._new_group(f"{op.name}.out_proj", Wo.shape[0], "linear", i, bo)
+        self._add_piece(
+            M,
+            out,
+            "weight",
+            Wo.T,
+            name=f"{op.name}.out_proj",
+            note="weight",
+            layer_type="linear",
+            source_shape=Wo.shape,
+        )
+        self.layer_types.add("attention")
+        self._note_tensor(
+            op,
+            {
+                r: ("linear", "") if "weight" in r else ("bias", f"bias of {op.name}")
+                for r in op.params
+            },
+        )
+        self.vals[i] = _Val(out, "tokens")

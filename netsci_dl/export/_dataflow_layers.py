@@ -1,0 +1,192 @@
+"""Weight layers of the data-flow resolution: Linear, convolutions, BatchNorm, and the
+source layers (embeddings, recurrent layers) that are not exported."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from netsci_dl.errors import InputError
+from netsci_dl.export._ops import Op, _Val
+from netsci_dl.export.conv import conv_block, flatten_block, reduce_kernels
+
+__all__ = ["LayerOps"]
+
+
+class LayerOps:
+    """The op handlers that make node groups and ``weight`` blocks (a mixin of the resolver)."""
+
+    def _op_linear(self, i: int, op: Op) -> None:
+        v = self._val(op)
+        W, b = op.params["weight"], op.params.get("bias")
+        if W.ndim != 2:
+            raise InputError(f"{self._where(op)}: a Linear weight must be 2-D, got {W.shape}")
+        g = v.group
+        n_in = W.shape[1]
+        if v.layout == "spatial":
+            raise InputError(
+                f"{self._where(op)} acts on the last axis of a feature map (channels first), "
+                "which is not a map between units: flatten or pool the map first"
+            )
+        if v.layout == "flat":
+            C = self.groups[g].size
+            if C is None or n_in % C:
+                raise InputError(
+                    f"{self._where(op)} takes {n_in} features, not a multiple of the "
+                    f"{C} channels of {self.groups[g].name!r} before it"
+                )
+            k = n_in // C
+            if v.k is not None and v.k != k:
+                raise InputError(
+                    f"{self._where(op)} takes {n_in} features but the flattened map of "
+                    f"{self.groups[g].name!r} has {C} x {v.k}"
+                )
+            block = flatten_block(W, C, self.reduce)
+            note = (
+                f"{self.reduce} over the {k} features of each channel (flatten)"
+                if k > 1
+                else "weight"
+            )
+        else:
+            self._size(g, n_in, op, "takes")
+            block, note = W.T, "weight"
+        out = self._new_group(op.name, W.shape[0], "linear", i, b)
+        self._add_piece(
+            g,
+            out,
+            "weight",
+            block,
+            name=op.name,
+            note=note,
+            layer_type="linear",
+            source_shape=W.shape,
+        )
+        self.layer_types.add("linear")
+        self._note_tensor(op, {"weight": ("linear", ""), "bias": ("bias", f"bias of {op.name}")})
+        self.vals[i] = _Val(out, "tokens" if v.layout == "tokens" else "vector")
+
+    def _op_conv(self, i: int, op: Op) -> None:
+        v = self._val(op)
+        W, b = op.params["weight"], op.params.get("bias")
+        groups = int(op.attrs.get("groups", 1))
+        if v.layout in ("flat", "tokens"):
+            raise InputError(
+                f"{self._where(op)}: a convolution reads {self.groups[v.group].name!r}, whose "
+                "units are not channels of a feature map"
+            )
+        g = v.group
+        self._size(g, W.shape[1] * groups, op, "takes")
+        block = conv_block(W, self.groups[g].size, self.reduce).astype(np.float32)
+        kernel = "x".join(map(str, W.shape[2:]))
+        note = f"{self.reduce} of each {kernel} kernel" + (
+            f", {groups} groups" if groups > 1 else ""
+        )
+        out = self._new_group(op.name, W.shape[0], "conv", i, b)
+        self.groups[out].origin = "conv"
+        self._add_piece(
+            g,
+            out,
+            "weight",
+            block,
+            name=op.name,
+            note=note,
+            layer_type="conv",
+            source_shape=W.shape,
+        )
+        self.layer_types.add("conv")
+        self._note_tensor(op, {"weight": ("conv", ""), "bias": ("bias", f"bias of {op.name}")})
+        self.vals[i] = _Val(out, "spatial")
+
+    def _op_conv_transpose(self, i: int, op: Op) -> None:
+        v = self._val(op)
+        W, b = op.params["weight"], op.params.get("bias")  # (in, out / groups, *k)
+        if int(op.attrs.get("groups", 1)) != 1:
+            raise InputError(
+                f"{self._where(op)}: grouped transposed convolutions are not supported"
+            )
+        g = v.group
+        self._size(g, W.shape[0], op, "takes")
+        block = reduce_kernels(W, self.reduce)  # (in, out): already block orientation
+        kernel = "x".join(map(str, W.shape[2:]))
+        out = self._new_group(op.name, W.shape[1], "conv", i, b)
+        self._add_piece(
+            g,
+            out,
+            "weight",
+            block,
+            name=op.name,
+            note=f"{self.reduce} of each {kernel} kernel (transposed conv)",
+            layer_type="conv",
+            source_shape=W.shape,
+        )
+        self.layer_types.add("conv")
+        self._note_tensor(op, {"weight": ("conv", ""), "bias": ("bias", f"bias of {op.name}")})
+        self.vals[i] = _Val(out, "spatial")
+
+    def _op_bn(self, i: int, op: Op) -> None:
+        v = self._val(op)
+        g = v.group
+        n = next((int(a.shape[0]) for a in op.params.values() if a is not None), None)
+        if n is not None:
+            self._size(g, n, op, "normalises")
+        folded = False
+        if self.fold:
+            folded = self._fold_bn(g, op)
+        reason = (
+            "BatchNorm: keeps the channel group; folded into the incoming edges"
+            if folded
+            else "BatchNorm: keeps the channel group (not folded; fold_batchnorm=True folds its "
+            "scale into the incoming edges)"
+        )
+        self._note_tensor(op, dict.fromkeys(op.params, ("normalisation", reason)))
+        self.vals[i] = _Val(g, v.layout, v.k)
+
+    def _fold_bn(self, g: int, op: Op) -> bool:
+        into = [(k, p) for k, p in self.pieces.items() if k[1] == g]
+        if len(into) != 1 or into[0][0][2] != "weight" or len(into[0][1]) != 1:
+            raise InputError(
+                f"{self._where(op)}: cannot fold this BatchNorm: {self.groups[g].name!r} is not "
+                "the output of exactly one weight layer"
+            )
+        p = op.params
+        mean, var = p.get("running_mean"), p.get("running_var")
+        if mean is None or var is None:
+            raise InputError(
+                f"{self._where(op)}: cannot fold a BatchNorm without running statistics"
+            )
+        eps = float(op.attrs.get("eps", 1e-5))
+        gamma = p.get("weight") if p.get("weight") is not None else np.ones_like(mean)
+        beta = p.get("bias") if p.get("bias") is not None else np.zeros_like(mean)
+        scale = gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
+        piece = into[0][1][0]
+        m = piece.matrix
+        piece.matrix = m.multiply(scale[None, :]).tocsr() if sp.issparse(m) else m * scale[None, :]
+        grp = self.groups[g]
+        bias = grp.bias if grp.bias is not None else np.zeros(len(scale))
+        grp.bias = (bias - mean) * scale + beta
+        grp.note = (grp.note + "; " if grp.note else "") + f"BatchNorm {op.name} folded in"
+        return True
+
+    def _source_layer(self, i: int, op: Op, origin: str, reason: str) -> None:
+        size = int(op.attrs["out_size"])
+        g = self._new_group(op.name, size, origin, i, note=reason)
+        self._note_tensor(op, dict.fromkeys(op.params, ("skipped", reason)))
+        self.vals[i] = _Val(g, op.attrs.get("layout", "tokens"))
+
+    def _op_embedding(self, i: int, op: Op) -> None:
+        self._source_layer(
+            i,
+            op,
+            "embedding",
+            "embedding: a lookup table, not a weight between units (its output is a source group)",
+        )
+
+    def _op_recurrent(self, i: int, op: Op) -> None:
+        self._source_layer(
+            i,
+            op,
+            "recurrent",
+            "recurrent layer (LSTM/GRU/RNN): its weights act "
+            "over time steps, not between units of a feed-forward graph; not exported "
+            "(its output is a source group)",
+        )

@@ -1,0 +1,81 @@
+"""The records of the data-flow resolution: one :class:`Op` per recorded op, and the
+resolver's node groups, values and block pieces (:mod:`netsci_dl.export._dataflow`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Op", "PRODUCERS", "TRANSPARENT"]
+
+
+#: op kinds that make a value of their own
+PRODUCERS = {
+    "input",
+    "linear",
+    "conv",
+    "conv_transpose",
+    "add",
+    "cat",
+    "matmul",
+    "attention",
+    "mha",
+    "embedding",
+    "recurrent",
+}
+#: op kinds whose output carries the units of their first data input
+TRANSPARENT = {"pass", "bn", "flatten", "reshape", "mean", "getitem", "gate"}
+
+
+@dataclass
+class Op:
+    """One op of the record.
+
+    ``inputs`` are indices of earlier ops whose outputs are data (derived from the model's
+    inputs); parameters are in ``params`` (numpy copies, keyed by role) with their full names
+    in ``param_names``. ``attrs`` holds what the op needs: ``groups``, ``dim``, ``shape`` (the
+    output's shape when known, batch included), ``in_shape``, ``activation``, ``desc``...
+    """
+
+    kind: str
+    inputs: tuple[int, ...] = ()
+    name: str = ""
+    params: dict[str, np.ndarray | None] = field(default_factory=dict)
+    param_names: dict[str, str] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Group:
+    name: str
+    size: int | None
+    origin: str
+    order: int
+    producer: int
+    bias: np.ndarray | None = None
+    note: str = ""
+    alive: bool = True
+    activation: str | None = None
+
+
+@dataclass
+class _Val:
+    group: int | None
+    layout: str  # "vector", "spatial", "flat", "tokens", "unknown", "scores"
+    k: int | None = None  # features per unit after a flatten
+    scores_of: tuple[int, ...] = ()  # for attention scores: the query and key groups
+
+
+@dataclass
+class _Piece:
+    matrix: Any  # (n_src, n_part): dense ndarray or csr
+    offset: int
+    name: str
+    note: str
+    layer_type: str
+    source_shape: tuple[int, ...]
+
+
+_UNIT_LAYOUTS = ("vector", "spatial", "flat", "tokens", "unknown")
