@@ -9,14 +9,23 @@ claims on scikit-learn's 8x8 digits (embedded, nothing downloaded), with 3x3 pat
 512 masked inputs per sample) and a zero baseline (blank paper):
 
 - an MLP 64-32-32-10 with sigmoid hidden layers, trained by netsci_dl's ``train_mlp``;
-- a small CNN (3 conv layers, ReLU, global average pooling), built and trained with a few
-  lines of torch here (the shared CNN trainer will replace them); its hidden features are the
-  channel means of each ReLU.
+- the LeNet-like CNN of netsci_dl's classifier trainer (``ArchConfig("lenet", (8, 8), 10)``:
+  conv 6 -> pool -> conv 16 -> pool -> 120 -> 84 -> 10, ReLU), trained by ``train_classifier``
+  (SGD with momentum, batch 32); the features of its convolutional layers are channel means.
 
     python examples/interactions_digits.py -o out/      # about a minute on 2 CPU cores
 
-(measured: 19 s of CPU, 80 s of wall time on this 2-core machine at load 10). The split uses 1000
-SGD iterations here (the library default is 2000) to keep within the minute.
+(measured: 16 s of wall time on a quiet 2-core machine). The split uses 1000 SGD iterations
+here (the library default is 2000) to keep within the minute.
+
+What it printed (seed 0, 20 test digits both models classify correctly; test accuracy 0.972
+for both): (1) sparsity holds: 14.8% (MLP) and 9.3% (CNN) of the 1022 AND+OR interactions of
+the output are salient; (2) low-order interactions are shared: a salient interaction of order
+<= 2 is kept by the next layer 81% / 75% of the time, one of order >= 4 69% / 50%; (3) high-order
+interactions removed late holds for the CNN (from fc2 to the output the forgotten salient
+interactions have mean order 3.70, the kept 3.02) but not for the MLP (3.67 forgotten vs 3.42
+kept, and the count of salient order >= 4 interactions grows from 42 to 76 per sample towards
+the output).
 
 Prints, per model and layer, the probe accuracy, the fraction of salient interactions and their
 orders, what each layer keeps, adds and forgets, and a plain verdict on each claim; writes the
@@ -31,35 +40,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
-def train_cnn(X, y, *, epochs, seed):
-    """A tiny CNN on (n, 1, 8, 8) digits: Adam, cross-entropy, batch 64."""
-    import torch
-
-    torch.manual_seed(seed)
-    nn = torch.nn
-    net = nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(8, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(16, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(16, 10),
-    )
-    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
-    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
-    gen = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        for idx in torch.randperm(len(Xt), generator=gen).split(64):
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(Xt[idx]), yt[idx]).backward()
-            opt.step()
-    return net.eval()
 
 
 def accuracy(net, X, y):
@@ -154,9 +134,10 @@ def main() -> None:
 
     import torch
 
-    from netsci_dl.activations._masking import grid_players
+    from netsci_dl.activations import grid_players
     from netsci_dl.analysis.interactions import SplitOptions, layer_interactions
     from netsci_dl.datasets import load_digits
+    from netsci_dl.models.classifier import ArchConfig, ClassifierConfig, train_classifier
     from netsci_dl.models.mlp import MLPConfig, train_mlp
     from netsci_dl.plot.interactions import interaction_figures
 
@@ -175,18 +156,22 @@ def main() -> None:
         d.y[tr],
         MLPConfig(layers=(64, 32, 32, 10), epochs=args.mlp_epochs, learning_rate=0.5, momentum=0.9),
     )
-    Xc = d.X.reshape(-1, 1, 8, 8)
-    cnn = train_cnn(Xc[tr], d.y[tr], epochs=args.cnn_epochs, seed=args.seed)
+    cnn_cfg = ClassifierConfig(
+        ArchConfig("lenet", (8, 8), 10),
+        epochs=args.cnn_epochs,
+        learning_rate=0.05,
+        batch_size=32,
+        seed=args.seed,
+    )
+    cnn, _ = train_classifier((d.X[tr], d.y[tr]), cnn_cfg)
     print(f"trained both models in {time.perf_counter() - t0:.1f} s")
 
     # samples of the test split that both models classify correctly
-    ok = accuracy_mask(mlp, d.X[te], d.y[te]) & accuracy_mask(cnn, Xc[te], d.y[te])
+    ok = accuracy_mask(mlp, d.X[te], d.y[te]) & accuracy_mask(cnn, d.X[te], d.y[te])
     pick = te[ok][: args.samples]
-    models = {
-        "mlp": (mlp, d.X, (8, 8)),
-        "cnn": (cnn, Xc, (1, 8, 8)),
-    }
-    for name, (net, X, shape) in models.items():
+    models = {"mlp": mlp, "cnn": cnn}  # both take rows of 64 grey levels
+    for name, net in models.items():
+        X, shape = d.X, (8, 8)
         t1 = time.perf_counter()
         R = layer_interactions(
             net,
