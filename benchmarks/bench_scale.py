@@ -17,7 +17,14 @@ other users load the machine), and how loaded the machine was: the 1-minute load
 sampled every 5 s during each mode, and for the serial mode its CPU time over its wall time
 (below 1 when other processes took the core).
 
-Measured once, 500 fields, on the shared 2-core machine under heavy load from other users
+Measured 2026-12-02, 500 fields, on a quiet machine (load average at start 0.01; ours the only
+job): loky 346.1 s (2.774 ms/pair wall, 370 tiles of 338 pairs), Dask 361.6 s (cluster
+start-up 0.6 s), serial 11.4 min (CPU/wall 1.00); matrices bit-identical; Dask / loky 1.045
+in wall time and in CPU time (overhead +4.5%: target < 10%, met); serial / loky 1.98x. (This
+machine ran the EMD kernel about 1.7x slower per pair on that day than on 2026-11-23, for the
+round-1 engine as well: compare ratios within a run.)
+
+Measured earlier, 500 fields, on the shared 2-core machine under heavy load from other users
 (1-minute load average 4-15 on 2 cores, varying between modes; before the CPU column existed):
 loky 43.3 min (load 11.5), Dask 22.3 min (load 8.5, cluster start-up 2.5 s), serial 18.3 min
 (load 5.2, CPU/wall 0.63); matrices bit-identical. The wall-time ratios (Dask / loky 0.52)
