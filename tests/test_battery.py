@@ -13,8 +13,8 @@ that are not regular files, races, --force; 7 inputs that are not regular files;
 and hostile GraphML/GEXF; 9 hostile names on a terminal, in a CSV, an HTML page, a figure;
 10 scale (read_graphml's fast path, a large safetensors header).
 
-Cases that fail because of code this module's author does not own are marked
-``xfail(strict=True)`` with the owner in the reason, so they flip when fixed.
+No case is expected to fail. ``XFAIL_INPUT`` / ``XFAIL_FOLDER`` can mark a known failure
+``xfail(strict=True)`` (with its owner in the reason) so that it flips when fixed; both are empty.
 """
 
 from __future__ import annotations
@@ -43,15 +43,6 @@ from tests._battery_cases import ODD_NAMES, PWNED, make_inputs
 CANARY = "canary.txt"
 CANARY_TEXT = "do not touch\n"
 REPO = Path(__file__).resolve().parents[1]
-
-# owners of code this battery reaches but does not change
-LEAD_THRESHOLD = "owner: threshold rules (lead, netsci_dl/threshold.py)"
-LEAD_EXPORT = "owner: exporters (lead, netsci_dl/export/dense.py, _build.py)"
-LEAD_REPORT = "owner: report (lead, netsci_dl/io/report.py)"
-LEAD_DEMO = "owner: demo (lead, netsci_dl/demo.py)"
-TRAIN = "owner: train-dbn validation helper (netsci_dl/models/, cli/train.py)"
-PLOTS = "owner: figures helper (netsci_dl/plot/)"
-RUNS = "owner: run folders / trajectory (lead, netsci_dl/runs.py, analysis/trajectory.py)"
 
 
 # ---- fixtures and helpers -------------------------------------------------------------------
