@@ -10,7 +10,9 @@
 - :func:`atomic_outputs` does the same for a command's set of files in one folder: they are
   written into a hidden staging folder and moved in only when every one is complete.
 - :func:`signals_raise` turns SIGTERM (and SIGHUP) into an exception, as SIGINT already is, so
-  the cleanup of the functions above also runs when a command is killed.
+  the cleanup of the functions above also runs when a command is killed. Every temporary file
+  and folder is made by :func:`new_temp`, which registers it for that cleanup with signals
+  deferred, so no signal can fall between its creation and its registration.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from netsci_dl.errors import InputError
-from netsci_dl.io._signals import Terminated, signals_raise
+from netsci_dl.io._signals import Terminated, signals_deferred, signals_raise
 
 __all__ = [
     "atomic_path",
@@ -35,6 +37,8 @@ __all__ = [
     "signals_raise",
     "Terminated",
     "short_temp_prefix",
+    "new_temp",
+    "discard_live",
 ]
 
 _NAME_MAX = 255
@@ -43,6 +47,46 @@ _lock = threading.Lock()
 _checked: dict[str, bool] = {}
 #: temporary files and folders in flight (removed on any exit of their block)
 _live: set[str] = set()
+
+
+def new_temp(*, folder: bool, prefix: str, dir: str | os.PathLike, suffix: str = "") -> str:
+    """Create a temporary file (empty) or folder in ``dir`` and register it as in flight.
+
+    Creation and registration run with signals deferred (:func:`signals_deferred`): a signal
+    that arrives meanwhile raises after both, so the CLI's last-resort cleanup
+    (:func:`remove_live`) always knows the name. Pair with :func:`discard_live` once the file
+    is moved into place or removed.
+    """
+    t = None
+    try:
+        with signals_deferred():
+            if folder:
+                t = tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=dir)
+            else:
+                fd, t = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dir)
+                os.close(fd)
+            with _lock:
+                _live.add(t)
+    except BaseException:
+        if t is not None:
+            _remove(t)
+            discard_live(t)
+        raise
+    return t
+
+
+def discard_live(t: str | os.PathLike) -> None:
+    """``t`` is no longer in flight (moved into place, or removed)."""
+    with _lock:
+        _live.discard(os.fspath(t))
+
+
+def _remove(t: str) -> None:
+    if os.path.isdir(t) and not os.path.islink(t):
+        shutil.rmtree(t, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(t)
 
 
 def _kind(mode: int) -> str | None:
@@ -323,13 +367,10 @@ def atomic_path(path: str | os.PathLike, *, replace: bool | None = None) -> Iter
         )
     if st is None:
         _check_parent(target)
-    fd, tmp = tempfile.mkstemp(
-        prefix=short_temp_prefix(target.name), suffix=".tmp", dir=target.parent
+    tmp = new_temp(
+        folder=False, prefix=short_temp_prefix(target.name), suffix=".tmp", dir=target.parent
     )
-    os.close(fd)
     tmp_path = Path(tmp)
-    with _lock:
-        _live.add(tmp)
     try:
         yield tmp_path
         if tmp_path.exists():  # mkstemp makes 0600 files; give the usual permissions
@@ -344,8 +385,7 @@ def atomic_path(path: str | os.PathLike, *, replace: bool | None = None) -> Iter
             tmp_path.unlink()
         raise
     finally:
-        with _lock:
-            _live.discard(tmp)
+        discard_live(tmp)
 
 
 @contextlib.contextmanager
@@ -399,9 +439,7 @@ def atomic_outputs(
             check_writable(folder / n, force=force)
         forget_checks_for(folder / n for n in names)
     existed = {n: os.path.lexists(folder / n) for n in names} if st is not None else {}
-    stage = tempfile.mkdtemp(prefix=short_temp_prefix(folder.name, extra=8), dir=folder.parent)
-    with _lock:
-        _live.add(stage)
+    stage = new_temp(folder=True, prefix=short_temp_prefix(folder.name, extra=8), dir=folder.parent)
     created = False
     try:
         yield Path(stage)
@@ -439,8 +477,7 @@ def atomic_outputs(
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-        with _lock:
-            _live.discard(stage)
+        discard_live(stage)
 
 
 def forget_checks_for(paths: Iterable[Path]) -> None:
@@ -455,11 +492,7 @@ def remove_live() -> None:
         items = list(_live)
         _live.clear()
     for t in items:
-        if os.path.isdir(t) and not os.path.islink(t):
-            shutil.rmtree(t, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(t)
+        _remove(t)
 
 
 # used by the readers: is this an input file we may open without blocking?

@@ -18,7 +18,6 @@ import html
 import json
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ import numpy as np
 from netsci_dl._sanitize import csv_frame
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
-from netsci_dl.io._atomic import short_temp_prefix
+from netsci_dl.io._atomic import discard_live, new_temp, short_temp_prefix
 
 __all__ = [
     "Section",
@@ -307,7 +306,9 @@ def write_report(
             C = compare_summaries(R, S, compare_by=compare_by)
             if compare_by == "position":
                 R = C.before
-        tmp = Path(tempfile.mkdtemp(prefix=short_temp_prefix(out.name, extra=8), dir=out.parent))
+        tmp = Path(
+            new_temp(folder=True, prefix=short_temp_prefix(out.name, extra=8), dir=out.parent)
+        )
         try:
             ctx = ReportContext(G, H, S, R, C, tmp, name, threshold, rule, why)
             csv_frame(S.layers_frame()).to_csv(tmp / "layers.csv")
@@ -348,6 +349,7 @@ def write_report(
                     os.replace(src, dst)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+            discard_live(tmp)
     for w in {str(w.message): w for w in caught}.values():  # each once, on the terminal too
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out / "index.html"
