@@ -3,6 +3,8 @@ source layers (embeddings, recurrent layers) that are not exported."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -16,9 +18,28 @@ __all__ = ["LayerOps"]
 class LayerOps:
     """The op handlers that make node groups and ``weight`` blocks (a mixin of the resolver)."""
 
+    def _weight_layer(
+        self, i: int, op: Op, src: int, block: Any, n_out: int, kind: str, note: str, layout: str
+    ) -> None:
+        """A weight layer: the group of its ``n_out`` outputs and a ``weight`` block from ``src``."""
+        out = self._new_group(op.name, n_out, kind, i, op.params.get("bias"))
+        self._add_piece(
+            src,
+            out,
+            "weight",
+            block,
+            name=op.name,
+            note=note,
+            layer_type=kind,
+            source_shape=op.params["weight"].shape,
+        )
+        self.layer_types.add(kind)
+        self._note_tensor(op, {"weight": (kind, ""), "bias": ("bias", f"bias of {op.name}")})
+        self.vals[i] = _Val(out, layout)
+
     def _op_linear(self, i: int, op: Op) -> None:
         v = self._val(op)
-        W, b = op.params["weight"], op.params.get("bias")
+        W = op.params["weight"]
         if W.ndim != 2:
             raise InputError(f"{self._where(op)}: a Linear weight must be 2-D, got {W.shape}")
         g = v.group
@@ -50,24 +71,20 @@ class LayerOps:
         else:
             self._size(g, n_in, op, "takes")
             block, note = W.T, "weight"
-        out = self._new_group(op.name, W.shape[0], "linear", i, b)
-        self._add_piece(
+        self._weight_layer(
+            i,
+            op,
             g,
-            out,
-            "weight",
             block,
-            name=op.name,
-            note=note,
-            layer_type="linear",
-            source_shape=W.shape,
+            W.shape[0],
+            "linear",
+            note,
+            "tokens" if v.layout == "tokens" else "vector",
         )
-        self.layer_types.add("linear")
-        self._note_tensor(op, {"weight": ("linear", ""), "bias": ("bias", f"bias of {op.name}")})
-        self.vals[i] = _Val(out, "tokens" if v.layout == "tokens" else "vector")
 
     def _op_conv(self, i: int, op: Op) -> None:
         v = self._val(op)
-        W, b = op.params["weight"], op.params.get("bias")
+        W = op.params["weight"]
         groups = int(op.attrs.get("groups", 1))
         if v.layout in ("flat", "tokens"):
             raise InputError(
@@ -81,25 +98,11 @@ class LayerOps:
         note = f"{self.reduce} of each {kernel} kernel" + (
             f", {groups} groups" if groups > 1 else ""
         )
-        out = self._new_group(op.name, W.shape[0], "conv", i, b)
-        self.groups[out].origin = "conv"
-        self._add_piece(
-            g,
-            out,
-            "weight",
-            block,
-            name=op.name,
-            note=note,
-            layer_type="conv",
-            source_shape=W.shape,
-        )
-        self.layer_types.add("conv")
-        self._note_tensor(op, {"weight": ("conv", ""), "bias": ("bias", f"bias of {op.name}")})
-        self.vals[i] = _Val(out, "spatial")
+        self._weight_layer(i, op, g, block, W.shape[0], "conv", note, "spatial")
 
     def _op_conv_transpose(self, i: int, op: Op) -> None:
         v = self._val(op)
-        W, b = op.params["weight"], op.params.get("bias")  # (in, out / groups, *k)
+        W = op.params["weight"]  # (in, out / groups, *k)
         if int(op.attrs.get("groups", 1)) != 1:
             raise InputError(
                 f"{self._where(op)}: grouped transposed convolutions are not supported"
@@ -108,20 +111,8 @@ class LayerOps:
         self._size(g, W.shape[0], op, "takes")
         block = reduce_kernels(W, self.reduce)  # (in, out): already block orientation
         kernel = "x".join(map(str, W.shape[2:]))
-        out = self._new_group(op.name, W.shape[1], "conv", i, b)
-        self._add_piece(
-            g,
-            out,
-            "weight",
-            block,
-            name=op.name,
-            note=f"{self.reduce} of each {kernel} kernel (transposed conv)",
-            layer_type="conv",
-            source_shape=W.shape,
-        )
-        self.layer_types.add("conv")
-        self._note_tensor(op, {"weight": ("conv", ""), "bias": ("bias", f"bias of {op.name}")})
-        self.vals[i] = _Val(out, "spatial")
+        note = f"{self.reduce} of each {kernel} kernel (transposed conv)"
+        self._weight_layer(i, op, g, block, W.shape[1], "conv", note, "spatial")
 
     def _op_bn(self, i: int, op: Op) -> None:
         v = self._val(op)
