@@ -10,6 +10,10 @@ Same run, same model (the digits LeNet, 8x8 input, ~20k parameters, float32), be
    example) and the closed-form model Fisher (10 per example). The traces must agree.
 2. ``hessian_top_eigenvalue`` (Lanczos on ``jvp(grad(L))`` products over 1,000 examples): time
    per iteration, against one gradient of the same loss (forward + backward) as the unit.
+
+Measured 2026-12-02 (``--threads 1``, one core, another job on the other): empirical Fisher
+vmap 0.176 s vs loop 0.534 s (3.0x); closed form 2.204 s vs 3.773 s (1.7x); Lanczos 55.7 ms per
+iteration = 5.3 gradients of 10.5 ms (lambda 0.2222, residual 1.3e-4).
 """
 
 from __future__ import annotations
