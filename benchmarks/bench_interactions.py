@@ -2,14 +2,20 @@
 
     .venv/bin/python benchmarks/bench_interactions.py            # about a minute on 2 cores
 
-1. Masked forward passes per second: all 4,096 masked versions of 4 digits through a small CNN
-   (3 conv layers, trained 3 epochs here), the output only and with every ReLU's probe.
+1. Masked forward passes per second: all 4,096 masked versions of 4 digits through netsci_dl's
+   LeNet-like CNN (``ArchConfig("lenet", (8, 8), 10)``, trained 3 epochs here by
+   ``train_classifier``), the output only and with a probe on every layer.
 2. The AND (Moebius) transform of one such game against shapiq's exact computer (``ExactComputer
    (game)("Moebius")``, pure Python, O(3^n)) on the same values, same run; and of 20 games at once.
 3. The AND-OR split (SGD, 2000 iterations) of 1 and of 8 games against (a) shapiq's Moebius of
    one game (the peer's cost for the AND part alone; shapiq has no AND-OR split) and (b) the
    original code's dense approach, ``2**n x 2**n`` matrix products per iteration (timed on 20
    iterations and scaled to 2000; the matrices are float32 as there, 64 MiB each).
+
+Measured 2026-12-02 (one thread, another job on the other core): 127,005 masked forward passes
+per second (output only), 35,550 with probes on 5 layers; the transform 0.142 ms against
+shapiq's 885 ms (6238x, |diff| 1.7e-13); the split of one game 2.11 s against 74.2 s for the
+dense matrices (35x; extrapolated from 20 iterations).
 """
 
 from __future__ import annotations
@@ -21,14 +27,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
-from interactions_digits import train_cnn  # noqa: E402  (a few lines of torch; see the example)
-
-from netsci_dl.activations import layer_activations  # noqa: E402
-from netsci_dl.activations._masking import grid_players, masked_values  # noqa: E402
+from netsci_dl.activations import grid_players, layer_activations  # noqa: E402
+from netsci_dl.activations._masking import masked_values  # noqa: E402
 from netsci_dl.analysis.interactions import and_interactions, and_or_split, fit_probe  # noqa: E402
 from netsci_dl.datasets import load_digits  # noqa: E402
+from netsci_dl.models.classifier import ArchConfig, ClassifierConfig, train_classifier  # noqa: E402
 
 
 def best(f, k=3):
@@ -45,9 +49,10 @@ def main() -> None:
 
     torch.set_num_threads(1)
     d = load_digits()
-    X = d.X.reshape(-1, 1, 8, 8)
-    cnn = train_cnn(X[:1400], d.y[:1400], epochs=3, seed=0)
-    players = grid_players((1, 8, 8), (3, 4))
+    X = d.X  # rows of 64 grey levels: the LeNet reshapes them to 1 x 8 x 8
+    cfg = ClassifierConfig(ArchConfig("lenet", (8, 8), 10), epochs=3, batch_size=32, seed=0)
+    cnn, _ = train_classifier((X[:1400], d.y[:1400]), cfg)
+    players = grid_players((8, 8), (3, 4))
     n = len(players)
     N = 1 << n
     xs, ys = X[1400:1404], d.y[1400:1404]

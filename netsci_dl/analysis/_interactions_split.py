@@ -23,9 +23,9 @@ Measured against the exact optimum (``method="lp"``) with the defaults (2000 ite
 1.4-2.1x the optimum (mean 1.7x; it starts at 1.7-2.9x); on random sparse AND+OR games with
 noise at 1.0-1.5x for 6 players and 2-5x for 9. A larger ``lr`` diverges on some games (the
 best iterate is then the start, and a warning is logged). The problem gets harder quickly with
-``n``: at 12 players (digits CNN, ``benchmarks/bench_interactions.py``) 2000 iterations at the
-default ``lr`` do not lower the loss and at ``lr=1e-4`` lower it by about 10%; CH24 ran
-10,000-50,000 iterations there. Lower ``lr`` and raise ``iterations`` beyond 9 players.
+``n``: at 12 players (the digits LeNet of ``benchmarks/bench_interactions.py``) 2000 iterations
+lower the loss by about 10-20% (22% for one game at the default ``lr``; 12% for 5 of 8 games at
+``lr=1e-4``, and not at all for the other 3); CH24 ran 10,000-50,000 iterations there. Lower ``lr`` and raise ``iterations`` beyond 9 players.
 ``method="lp"`` solves the same problem exactly as a linear program (HiGHS through
 :func:`scipy.optimize.linprog`, one game at a time): variables ``I_and``, ``I_or`` (each split in
 positive and negative parts), ``q`` in its box and the OR total ``w = sum I_or``; one equality
