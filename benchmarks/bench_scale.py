@@ -24,6 +24,11 @@ in wall time and in CPU time (overhead +4.5%: target < 10%, met); serial / loky 
 machine ran the EMD kernel about 1.7x slower per pair on that day than on 2026-11-23, for the
 round-1 engine as well: compare ratios within a run.)
 
+2,000 fields on the LocalCluster the same day (``--n 2000 --modes dask --checkpoint DIR``;
+1,999,000 pairs, 6512 tiles of 307 pairs): 103.1 min (3.094 ms/pair wall, CPU 11,443 s in all
+processes, cluster start-up 0.9 s); for its first 25 min our test suite and two benchmarks
+shared the cores (load average mean 2.61, max 3.63).
+
 Measured earlier, 500 fields, on the shared 2-core machine under heavy load from other users
 (1-minute load average 4-15 on 2 cores, varying between modes; before the CPU column existed):
 loky 43.3 min (load 11.5), Dask 22.3 min (load 8.5, cluster start-up 2.5 s), serial 18.3 min
