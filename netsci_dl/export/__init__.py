@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,9 @@ def _with_model(ckpt_source: Any, model: Any, state_dict_key: str | None) -> Any
     else:
         ckpt = read_checkpoint(ckpt_source, key=state_dict_key)
         tensors, where = ckpt.tensors, ckpt.source
-    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
+    with warnings.catch_warnings():  # read-only views: load_state_dict only copies from them
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as e:
