@@ -186,6 +186,18 @@ def _on_disk(ck) -> np.ndarray:
     return done
 
 
+def _quiescent(folder, *, quiet_s=1.0, timeout_s=60.0):
+    """Wait until ``folder`` holds no partial tile and its listing stays the same for quiet_s."""
+    t0, last, since = time.monotonic(), None, time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        now = sorted(p.name for p in folder.iterdir())
+        if now != last or any(n.endswith(".part") for n in now):
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_interrupt_and_resume(tmp_path, n_jobs):
     F = _blobs(10, 7, 7, 6)  # 45 pairs
@@ -204,7 +216,7 @@ def test_interrupt_and_resume(tmp_path, n_jobs):
     assert 0 < done.sum() < 45
     vals = np.load(ck / "values.npy")
     np.testing.assert_array_equal(vals[done], full.condensed[done])
-    time.sleep(0.2)  # loky workers may still finish the tiles they had started
+    _quiescent(ck / "tiles")  # loky workers may still finish the tiles they had started
     kept = _on_disk(ck)
     r = _run(F, ground="manhattan", checkpoint=str(ck), chunk_size=4, n_jobs=n_jobs)
     assert r.timings["pairs_computed"] == 45 - kept.sum()
