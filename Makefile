@@ -26,8 +26,9 @@ bench: setup
 	$(PY) benchmarks/run_all.py
 
 lint: setup
-	$(PY) -m ruff check netsci_dl tests benchmarks examples
-	$(PY) -m ruff format --check netsci_dl tests benchmarks examples
+	$(PY) -m ruff check netsci_dl tests benchmarks examples scripts
+	$(PY) -m ruff format --check netsci_dl tests benchmarks examples scripts
+	$(PY) scripts/check_imports.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache build *.egg-info

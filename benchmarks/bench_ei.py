@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from workload import dbn_weights  # noqa: E402
 
 import netsci_dl as nd  # noqa: E402
-from netsci_dl.analysis._effective_information import effective_information  # noqa: E402
+from netsci_dl.analysis.information._effective_information import effective_information  # noqa: E402
 
 
 def best(f, k=3):
@@ -96,7 +96,7 @@ def graph_big() -> None:
 def layer() -> None:
     import torch
 
-    from netsci_dl.analysis import causal_plane as cp
+    from netsci_dl.analysis.information import causal_plane as cp
 
     W = np.random.default_rng(0).normal(0, 0.1, (500, 500)).astype(np.float32)
     t = time.perf_counter()

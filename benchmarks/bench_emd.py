@@ -43,7 +43,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from netsci_dl.analysis.emd import emd_matrix  # noqa: E402
+from netsci_dl.analysis.fields.emd import emd_matrix  # noqa: E402
 
 H = W = 28
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         zeros = float((F == 0).mean())
         print(f"\n== {name}: {zeros:.0%} zero pixels ==")
         k = np.sort(rng.choice(n_pairs, size=min(args.sample, n_pairs), replace=False))
-        from netsci_dl.analysis._emd_workers import pair_index
+        from netsci_dl.analysis.fields._emd_workers import pair_index
 
         rows, cols = pair_index(n, k)
         ours = {}
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
             f" -> matrix on 2 cores ~{fmt_t(pot_matrix)} (extrapolated)"
         )
         # our exact Euclidean mode on the same pairs, one process (the per-pair solver)
-        from netsci_dl.analysis._emd_grid import Spec, make_solver
+        from netsci_dl.analysis.fields._emd_grid import Spec, make_solver
 
         P = F.reshape(n, -1) / F.reshape(n, -1).sum(1, keepdims=True)
         solver = make_solver(Spec("exact", (H, W)), (P,))

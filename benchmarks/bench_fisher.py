@@ -58,8 +58,8 @@ def main() -> None:
     threads = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
     n = int(sys.argv[sys.argv.index("--n") + 1]) if "--n" in sys.argv else 1000
     torch.set_num_threads(threads)
-    from netsci_dl.analysis.curvature import hessian_top_eigenvalue
-    from netsci_dl.analysis.fisher import fisher_trace
+    from netsci_dl.activations._curvature import hessian_top_eigenvalue
+    from netsci_dl.activations._fisher import fisher_trace
     from netsci_dl.datasets import load_digits
     from netsci_dl.models.classifier import ArchConfig, build_classifier
 

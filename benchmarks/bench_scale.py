@@ -50,7 +50,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from netsci_dl.analysis.emd import emd_matrix  # noqa: E402
+from netsci_dl.analysis.fields.emd import emd_matrix  # noqa: E402
 
 H = W = 28
 

@@ -65,8 +65,8 @@ def per_layer_corr(k, s, offsets):
 
 def main() -> None:
     import netsci_dl as nd
-    from netsci_dl.analysis._compare import structural_summary
-    from netsci_dl.analysis.fits import fit_distributions
+    from netsci_dl.analysis.structure._compare import structural_summary
+    from netsci_dl.analysis.structure.fits import fit_distributions
 
     Ws = dbn_weights()
     G = nd.from_matrices(Ws)

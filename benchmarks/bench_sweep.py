@@ -64,9 +64,14 @@ def main() -> None:
     from scipy.sparse.csgraph import shortest_path
 
     import netsci_dl as nd
-    from netsci_dl.analysis._sweep_metrics import METRICS, graph_metrics
-    from netsci_dl.analysis.null_models import allowed_patterns
-    from netsci_dl.analysis.sweep import SweepTask, default_cuts, sweep_graph, threshold_sweep
+    from netsci_dl.analysis.structure.null_models import allowed_patterns
+    from netsci_dl.analysis.structure.sweep import (
+        SweepTask,
+        default_cuts,
+        sweep_graph,
+        threshold_sweep,
+    )
+    from netsci_dl.analysis.structure.sweep_metrics import METRICS, graph_metrics
 
     nx_cuts = [12, 15, 19]
     if "--nx-cuts" in sys.argv:
@@ -135,7 +140,7 @@ def main() -> None:
     # ---- geodesics: scipy's unweighted shortest_path on the net at the cut nearest 5% ----------
     i5 = int(np.argmin(np.abs(df[df.model == "net"].n_edges.to_numpy() - 0.05 * G.n_edges)))
     A = nd.threshold.by_value(G, float(cuts[i5])).adjacency(weights=None)
-    from netsci_dl.analysis._sweep_metrics import mean_geodesic
+    from netsci_dl.analysis.structure.sweep_metrics import mean_geodesic
 
     t = time.perf_counter()
     ours = mean_geodesic(A)  # connected at this cut

@@ -53,10 +53,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    from netsci_dl.analysis.trajectory import ei_trajectory
     from netsci_dl.models.mlp import MLPConfig, train_mlp
     from netsci_dl.plot._base import new_figure, save_figure
     from netsci_dl.plot.ei import plot_causal_plane
+    from netsci_dl.runs.trajectory import ei_trajectory
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,8 @@ def main() -> None:
 
     # Debian's mpl_toolkits (beside graph-tool) shadows pip's; we never draw in 3-D
     warnings.filterwarnings("ignore", message="Unable to import Axes3D")
-    from netsci_dl.models.critical_period import CriticalPeriodOptions, critical_period
+    from netsci_dl.plot.critical import critical_figures
+    from netsci_dl.runs.critical_period import CriticalPeriodOptions, critical_period
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--output", default="critical_period_out")
@@ -56,7 +57,9 @@ def main() -> None:
             analyze_every=5,
         )
         t = time.perf_counter()
-        res = critical_period("digits", opts, Path(a.output) / name, force=a.force)
+        res = critical_period(
+            "digits", opts, Path(a.output) / name, force=a.force, figures=critical_figures
+        )
         print(f"== {name} (lr_reset={reset}): {time.perf_counter() - t:.0f} s")
         print(res.summary[["run", "removal_epoch", "epochs", "final_test_accuracy"]].to_string())
         for key in ("removal", "fisher"):

@@ -135,7 +135,8 @@ def main() -> None:
     import torch
 
     from netsci_dl.activations import grid_players
-    from netsci_dl.analysis.interactions import SplitOptions, layer_interactions
+    from netsci_dl.analysis.interactions import SplitOptions
+    from netsci_dl.activations import layer_interactions
     from netsci_dl.datasets import load_digits
     from netsci_dl.models.classifier import ArchConfig, ClassifierConfig, train_classifier
     from netsci_dl.models.mlp import MLPConfig, train_mlp

@@ -73,9 +73,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    from netsci_dl.activations import training_similarity
+    from netsci_dl._files.atomic import atomic_path
+    from netsci_dl.runs.similarity import training_similarity
     from netsci_dl.datasets import load_digits
-    from netsci_dl.io._atomic import atomic_path
     from netsci_dl.models.mlp import MLPConfig, train_mlp
     from netsci_dl.models.train import TrainConfig, train_dbn
     from netsci_dl.plot.similarity import similarity_figures

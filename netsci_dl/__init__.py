@@ -7,25 +7,37 @@
 One object flows one way: checkpoint or model -> :class:`LayeredGraph` (a DAG of node groups)
 -> threshold -> analysis -> io/plot/report. Importing this package loads numpy and scipy only;
 torch and the graph libraries are imported by the functions that need them.
+
+The rooms, each a subpackage (``nd.analysis``, ``nd.activations``, ``nd.runs``, ``nd.models``,
+``nd.datasets``, ``nd.plot``, ...); the names below are the ones most scripts need.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
-from netsci_dl import analysis, threshold
+from netsci_dl import activations, analysis, datasets, models, parallel, runs, threshold
+from netsci_dl.activations import (
+    fisher_trace,
+    gradient_covariance,
+    hessian_top_eigenvalue,
+    hessian_trace,
+    layer_activations,
+    layer_interactions,
+)
 from netsci_dl.analysis import (
     agreement,
     analyze_modules,
+    cca,
+    cka,
     communities,
     compare,
     effective_information,
-    ei_trajectory,
     emd_matrix,
     layer_causal_plane,
+    pwcca,
     receptive_fields,
+    similarity_matrix,
     structural_summary,
+    svcca,
     threshold_sweep,
     to_distributions,
 )
@@ -33,36 +45,45 @@ from netsci_dl.convert import from_networkx, to_graph_tool, to_igraph, to_networ
 from netsci_dl.errors import InputError
 from netsci_dl.export import from_matrices, from_rbm_stack, from_sklearn_rbm, inspect, load
 from netsci_dl.graph import LayeredGraph
-from netsci_dl.io.write_graph import write
+from netsci_dl.io.write_graph import read, save, write
 from netsci_dl.report import write_report
+from netsci_dl.runs.critical_period import CriticalPeriodOptions, critical_period
+from netsci_dl.runs.measures import TrainingMeasureOptions, training_measures
+from netsci_dl.runs.similarity import training_similarity
+from netsci_dl.runs.trajectory import ei_trajectory
 
-__version__ = "0.2.0"
-
-
-def save(G: LayeredGraph, path: str | os.PathLike, *, force: bool = False) -> Any:
-    """Write ``G`` losslessly to ``path`` (``.npz``: arrays plus a JSON header, no pickle);
-    ``netsci_dl.load(path)`` reads it back. Atomic; an existing file needs ``force=True``."""
-    return write(G, path, force=force, fmt="npz")
-
+__version__ = "0.3.0"
 
 __all__ = [
     "LayeredGraph",
     "InputError",
+    # export, files
     "load",
     "save",
+    "read",
+    "write",
     "inspect",
     "from_matrices",
     "from_rbm_stack",
     "from_sklearn_rbm",
+    "to_networkx",
+    "to_igraph",
+    "to_graph_tool",
+    "to_scipy_sparse",
+    "from_networkx",
+    # rooms
     "threshold",
     "analysis",
-    "write",
-    "write_report",
+    "activations",
+    "runs",
+    "models",
+    "datasets",
+    "parallel",
+    # analyses of a graph
     "structural_summary",
     "compare",
     "effective_information",
     "layer_causal_plane",
-    "ei_trajectory",
     "receptive_fields",
     "to_distributions",
     "emd_matrix",
@@ -70,10 +91,27 @@ __all__ = [
     "communities",
     "agreement",
     "threshold_sweep",
-    "to_networkx",
-    "to_igraph",
-    "to_graph_tool",
-    "to_scipy_sparse",
-    "from_networkx",
+    # representations
+    "cka",
+    "cca",
+    "svcca",
+    "pwcca",
+    "similarity_matrix",
+    # models on data
+    "layer_activations",
+    "fisher_trace",
+    "hessian_top_eigenvalue",
+    "hessian_trace",
+    "gradient_covariance",
+    "layer_interactions",
+    # over training
+    "ei_trajectory",
+    "training_similarity",
+    "training_measures",
+    "TrainingMeasureOptions",
+    "critical_period",
+    "CriticalPeriodOptions",
+    # the report
+    "write_report",
     "__version__",
 ]

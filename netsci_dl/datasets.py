@@ -240,7 +240,7 @@ def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
         raise FileNotFoundError(f"MNIST path {p} does not exist")
     name = f"mnist-{split}"
     if p.is_file() and p.suffix == ".npz":
-        from netsci_dl.io._npz_safe import npz_names, read_npz
+        from netsci_dl._files.npz_safe import npz_names, read_npz
 
         kx, ky = f"x_{split}", f"y_{split}"
         names = npz_names(p)

@@ -37,9 +37,11 @@ def run_demo(
     epochs : int
         Passes over the data per RBM.
     """
-    import netsci_dl as nd
+    from netsci_dl import threshold
+    from netsci_dl._files.atomic import check_writable
     from netsci_dl.datasets import load_digits
-    from netsci_dl.io._atomic import check_writable
+    from netsci_dl.export import inspect, load
+    from netsci_dl.io.write_graph import save
 
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
@@ -71,12 +73,12 @@ def run_demo(
     initial = DBN(config=dbn.config, image_shape=data.image_shape).initialize()
     initial.save(names["initial"], force=force, **dict(meta, epochs=0))
 
-    plan = nd.inspect(names["checkpoint"])
+    plan = inspect(names["checkpoint"])
     names["info"].write_text(plan.summary() + "\n")
-    G = nd.load(names["checkpoint"])
-    nd.save(G, names["graph"], force=force)
-    H = nd.threshold.by_quantile(G, 0.95, weights="abs")
-    nd.save(H, names["graph_q95"], force=force)
+    G = load(names["checkpoint"])
+    save(G, names["graph"], force=force)
+    H = threshold.by_quantile(G, 0.95, weights="abs")
+    save(H, names["graph_q95"], force=force)
     summary = {
         "graph": repr(G),
         "thresholded": repr(H),
@@ -93,7 +95,7 @@ def run_demo(
     names["report"] = write_report(
         G,
         out / "report",
-        compare=nd.load(names["initial"]),
+        compare=load(names["initial"]),
         threshold="quantile:0.95",
         force=force,
         name="digits DBN (trained)",
@@ -108,7 +110,7 @@ def _cnn(out: Path, data: object, *, seed: int, force: bool, echo: Callable[[str
     """Train the demo's LeNet-like CNN on the digits and report its channel graph."""
     import numpy as np
 
-    import netsci_dl as nd
+    from netsci_dl.export import load
     from netsci_dl.models.classifier import (
         ArchConfig,
         ClassifierConfig,
@@ -116,7 +118,7 @@ def _cnn(out: Path, data: object, *, seed: int, force: bool, echo: Callable[[str
         train_classifier,
     )
     from netsci_dl.report import write_report
-    from netsci_dl.runs import list_snapshots
+    from netsci_dl.runs.format import list_snapshots
 
     n = len(data.X)
     order = np.random.default_rng(seed).permutation(n)
@@ -140,8 +142,8 @@ def _cnn(out: Path, data: object, *, seed: int, force: bool, echo: Callable[[str
     import torch
 
     x = torch.zeros(1, 1, 8, 8)
-    G = nd.load(load_classifier(snaps[-1][0]), example_input=x)
-    G0 = nd.load(load_classifier(snaps[0][0]), example_input=x)
+    G = load(load_classifier(snaps[-1][0]), example_input=x)
+    G0 = load(load_classifier(snaps[0][0]), example_input=x)
     rep = write_report(
         G,
         out / "cnn_report",

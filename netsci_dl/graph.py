@@ -429,31 +429,27 @@ class LayeredGraph:
         blk = self.blocks[b]
         return blk.toarray() if sp.issparse(blk) else np.asarray(blk)
 
-    # ---- persistence (deprecated here: netsci_dl.save / netsci_dl.load) -------------------
-    def save(self, path: str) -> None:
-        """Deprecated: use ``netsci_dl.save(G, path)`` (the file formats live in ``io/``)."""
-        import importlib
-        import warnings
+    def layer_index(self, layer: int | str) -> int:
+        """The index of group ``layer``: a name, or an int (negative counts from the top).
 
-        warnings.warn(
-            "LayeredGraph.save is deprecated; use netsci_dl.save(G, path)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        importlib.import_module("netsci_dl.io.npz").save_graph(self, path)
+        Raises InputError for an unknown name or an index out of range.
 
-    @classmethod
-    def load(cls, path: str) -> LayeredGraph:
-        """Deprecated: use ``netsci_dl.load(path)``."""
-        import importlib
-        import warnings
-
-        warnings.warn(
-            "LayeredGraph.load is deprecated; use netsci_dl.load(path)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return importlib.import_module("netsci_dl.io.npz").load_graph(path)
+        Examples
+        --------
+        >>> G = LayeredGraph((2, 3), (np.ones((2, 3), np.float32),), layer_names=("in", "out"))
+        >>> G.layer_index("out"), G.layer_index(-2)
+        (1, 0)
+        """
+        if isinstance(layer, str):
+            if layer not in self.layer_names:
+                raise InputError(f"layer={layer!r} is not one of {list(self.layer_names)}")
+            return list(self.layer_names).index(layer)
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+            raise InputError(f"layer must be an int or a layer name, not {type(layer).__name__}")
+        l = int(layer) + self.n_layers if int(layer) < 0 else int(layer)
+        if not 0 <= l < self.n_layers:
+            raise InputError(f"layer={layer} is out of range for {self.n_layers} layers")
+        return l
 
     def equals(self, other: LayeredGraph) -> bool:
         """True when structure, weights, attributes and meta are identical."""

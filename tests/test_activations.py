@@ -9,18 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from netsci_dl.activations import (
-    ActivationSpec,
-    iter_activations,
-    layer_activations,
-    stream_similarity,
-    training_similarity,
-)
+from netsci_dl.activations import iter_activations, layer_activations, stream_similarity
 from netsci_dl.analysis.similarity import cka, similarity_matrix
 from netsci_dl.errors import InputError
 from netsci_dl.models.dbn import DBN
-from netsci_dl.models.load import MODEL_KINDS, load_model
+from netsci_dl.models.load import load_model
 from netsci_dl.models.mlp import MLPConfig, build_mlp, train_mlp
+from netsci_dl.runs.similarity import ActivationSpec, training_similarity
 
 
 def _X(n=37, d=6, seed=0):
@@ -46,7 +41,10 @@ def test_sequential_equals_hand_computed():
     np.testing.assert_allclose(
         B["0"], (X @ net[0].weight.T + net[0].bias).detach().numpy(), atol=1e-6
     )
-    np.testing.assert_allclose(B["1"], A["0"], atol=0)
+    # the same hook point (the Sigmoid after layer 0) from two batch sizes (8 and the default
+    # 256): float32 GEMMs of other shapes may round differently (1 ulp, 6e-8, seen on AVX-512
+    # EPYC), so equal to float32 rounding; a wrong hook (before the Sigmoid) is off by ~0.5
+    np.testing.assert_allclose(B["1"], A["0"], rtol=1e-6, atol=1e-7)
     assert B.followed["0"] == ()
 
 
@@ -262,7 +260,7 @@ def dbn_run(tmp_path_factory):
 
 
 def test_load_model_mlp(mlp_run):
-    from netsci_dl.runs import list_snapshots
+    from netsci_dl.runs.format import list_snapshots
 
     run, net, X = mlp_run
     final = load_model(run)
@@ -278,7 +276,7 @@ def test_load_model_mlp(mlp_run):
 
 
 def test_load_model_dbn(dbn_run):
-    from netsci_dl.runs import list_snapshots
+    from netsci_dl.runs.format import list_snapshots
 
     run, dbn, X = dbn_run
     m = load_model(run)
@@ -288,7 +286,7 @@ def test_load_model_dbn(dbn_run):
     assert isinstance(s0, DBN) and s0.layers == (6, 5, 4)
 
 
-def test_load_model_unknown_kinds(tmp_path, monkeypatch):
+def test_load_model_unknown_kinds(tmp_path):
     from safetensors.torch import save_file
 
     p = tmp_path / "m.safetensors"
@@ -296,9 +294,6 @@ def test_load_model_unknown_kinds(tmp_path, monkeypatch):
         {"w": torch.zeros(2)}, str(p), metadata={"netsci_dl": json.dumps({"model_kind": "gan"})}
     )
     with pytest.raises(InputError, match="'gan'"):
-        load_model(p)
-    monkeypatch.setitem(MODEL_KINDS, "gan", "netsci_dl.models.no_such_module:load_gan")
-    with pytest.raises(InputError, match="'gan' needs netsci_dl.models.no_such_module.load_gan"):
         load_model(p)
     q = tmp_path / "x.pt"
     q.write_bytes(b"")
@@ -354,7 +349,7 @@ def test_cuda_activations_and_model_comes_back():
 
 
 def test_training_similarity_models_and_reference_path(mlp_run):
-    from netsci_dl.runs import list_snapshots
+    from netsci_dl.runs.format import list_snapshots
 
     run, net, X = mlp_run
     snaps = [p for p, _ in list_snapshots(run)]

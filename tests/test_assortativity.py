@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import netsci_dl as nd
-from netsci_dl.analysis.assortativity import (
+from netsci_dl.analysis.structure.assortativity import (
     average_neighbor_degree,
     block_assortativity,
     degree_assortativity,
@@ -21,7 +21,7 @@ from netsci_dl.analysis.assortativity import (
     knn_curve,
     strength_assortativity,
 )
-from netsci_dl.analysis.distributions import degree, strength
+from netsci_dl.analysis.structure.distributions import degree, strength
 from tests.conftest import random_layered
 
 

@@ -647,7 +647,7 @@ def test_non_utf8_path(inp, tmp_path):
 # ---- class 3 and 4: bad values accepted, messages ---------------------------------------------
 def _graph_npz(tmp: Path, how: str) -> Path:
     """A saved graph (.npz) with a NaN block or an inconsistent CSR block."""
-    from netsci_dl.io._npz_safe import read_npz
+    from netsci_dl._files.npz_safe import read_npz
     from netsci_dl.io.npz import save_graph
     from tests.conftest import random_layered
 

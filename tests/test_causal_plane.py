@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from netsci_dl.analysis.causal_plane import (
+from netsci_dl.analysis.information.causal_plane import (
     LayerEIOptions,
     _mi_from_counts,
     layer_causal_plane,
 )
-from netsci_dl.analysis.causal_plane import layer_ei as _layer_ei
+from netsci_dl.analysis.information.causal_plane import layer_ei as _layer_ei
 from netsci_dl.graph import LayeredGraph
 
 _FIELDS = {f.name for f in dataclasses.fields(LayerEIOptions)}
@@ -103,7 +103,7 @@ def test_estimate_converges() -> None:
 
 def test_vectorised_counts_match_per_pair_histograms() -> None:
     """The GEMM-counted MI equals a per-pair np.histogram2d on the same samples."""
-    from netsci_dl.analysis import causal_plane as cp
+    from netsci_dl.analysis.information import causal_plane as cp
 
     W = np.random.default_rng(2).normal(0, 3, (3, 4)).astype(np.float32)
     r = layer_ei((W, None, "sigmoid"), n_samples=3000, sensitivity=False, seed=5, device="cpu")
@@ -161,11 +161,8 @@ def test_layer_causal_plane_graph_and_list() -> None:
     assert pts2[0].activation == "tanh" and pts2[1].in_range == (-1.0, 1.0)
     with pytest.raises(ValueError, match="activations"):
         layer_causal_plane(G, activations=["sigmoid"], options=o)
-    with pytest.warns(DeprecationWarning, match="options=LayerEIOptions"):
-        old = layer_causal_plane(
-            G, activations="sigmoid", n_samples=3000, sensitivity_samples=300, seed=1, device="cpu"
-        )
-    np.testing.assert_allclose([p.sensitivity for p in old], [p.sensitivity for p in pts])
+    with pytest.raises(TypeError, match="n_samples"):  # the 0.2 keywords are gone (0.3.0)
+        layer_causal_plane(G, activations="sigmoid", n_samples=3000)
 
 
 def test_partial_biases_and_activations_from_the_model() -> None:

@@ -19,7 +19,7 @@ from netsci_dl.models.classifier import (
     read_classifier_meta,
     train_classifier,
 )
-from netsci_dl.runs import list_snapshots
+from netsci_dl.runs.format import list_snapshots
 
 BASE_SIDECAR_KEYS = {
     "format",

@@ -9,7 +9,7 @@ import numpy as np
 from click.testing import CliRunner
 
 import netsci_dl as nd
-from netsci_dl.analysis._effective_information import effective_information
+from netsci_dl.analysis.information._effective_information import effective_information
 from netsci_dl.cli import cli
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from netsci_dl.cli import cli
 from netsci_dl.datasets import load_digits
 from netsci_dl.models.mlp import MLPConfig, train_mlp
-from netsci_dl.runs import list_snapshots
+from netsci_dl.runs.format import list_snapshots
 
 FILES = [
     "similarity.csv",

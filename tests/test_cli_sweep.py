@@ -10,7 +10,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 import netsci_dl as nd
-from netsci_dl.analysis.sweep import threshold_sweep
+from netsci_dl.analysis.structure.sweep import threshold_sweep
 from netsci_dl.cli import cli
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from netsci_dl.analysis._communities import (
+from netsci_dl.analysis.structure._communities import (
     Partition,
     agreement,
     communities,
@@ -22,7 +22,7 @@ from netsci_dl.analysis._communities import (
     restrict,
     sbm,
 )
-from netsci_dl.analysis.null_models import shuffle_edges, shuffle_null
+from netsci_dl.analysis.structure.null_models import shuffle_edges, shuffle_null
 from netsci_dl.graph import LayeredGraph
 from tests.conftest import random_layered
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import netsci_dl as nd
-from netsci_dl.analysis._compare import compare, structural_summary
-from netsci_dl.analysis.distributions import degree, strength
+from netsci_dl.analysis.structure._compare import compare, structural_summary
+from netsci_dl.analysis.structure.distributions import degree, strength
 from tests.conftest import random_layered
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.func import functional_call, grad, jvp
 
-from netsci_dl.analysis.curvature import (
+from netsci_dl.activations._curvature import (
     gradient_covariance,
     hessian_top_eigenvalue,
     hessian_trace,

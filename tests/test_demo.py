@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from netsci_dl.demo import run_demo
-from netsci_dl.runs import list_snapshots
+from netsci_dl.runs.format import list_snapshots
 
 
 def test_demo_trains_both_models_and_reports(tmp_path):

@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import netsci_dl as nd
-from netsci_dl.analysis.distributions import (
+from netsci_dl.analysis.structure.distributions import (
     ccdf,
     degree,
     log_binned_histogram,
     strength,
     weight_stats,
 )
-from netsci_dl.analysis.fits import fit_distributions
+from netsci_dl.analysis.structure.fits import fit_distributions
 from tests.conftest import random_layered
 
 

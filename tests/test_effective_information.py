@@ -11,7 +11,10 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netsci_dl.analysis._effective_information import effective_information, ei_per_block
+from netsci_dl.analysis.information._effective_information import (
+    effective_information,
+    ei_per_block,
+)
 from netsci_dl.graph import LayeredGraph
 from tests.conftest import random_layered
 

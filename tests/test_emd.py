@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist, squareform
 
-from netsci_dl.analysis._emd_grid import direction_bound, directions, round_to_units
-from netsci_dl.analysis._emd_workers import _auto_size, pair_index, tiles
-from netsci_dl.analysis.emd import (
+from netsci_dl.analysis.fields._emd_grid import direction_bound, directions, round_to_units
+from netsci_dl.analysis.fields._emd_workers import _auto_size, pair_index, tiles
+from netsci_dl.analysis.fields.emd import (
     EMDOptions,
     EMDResult,
     SignedFields,
@@ -285,7 +285,7 @@ def test_every_pair_computed_exactly_once_over_tilings(sizes, stop_after):
     from pathlib import Path
     from unittest import mock
 
-    from netsci_dl.analysis import _emd_grid
+    from netsci_dl.analysis.fields import _emd_grid
 
     F = _EXACT_ONCE_F
     ref = _run(F, ground="manhattan", chunk_size=78).condensed  # one tile, no checkpoint

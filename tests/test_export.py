@@ -261,7 +261,7 @@ def test_inspect_summary_lists_skips():
 
 def test_load_returns_saved_graph(tmp_path):
     G = nd.from_matrices([np.ones((2, 3))])
-    G.save(tmp_path / "g.npz")
+    nd.save(G, tmp_path / "g.npz")
     assert nd.load(tmp_path / "g.npz").equals(G)
     with pytest.raises(TypeError, match="cannot export"):
         nd.load(42)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from netsci_dl.analysis.fisher import fisher_trace
+from netsci_dl.activations._fisher import fisher_trace
 from netsci_dl.errors import InputError
 from netsci_dl.models.classifier import ArchConfig, build_classifier
 

@@ -1,4 +1,4 @@
-"""Fits of heavy-tailed candidates (netsci_dl.analysis.fits).
+"""Fits of heavy-tailed candidates (netsci_dl.analysis.structure.fits).
 
 Oracles: hand-computed KS distances, scipy (``kstest``, ``zipf``, ``geom``, ``truncnorm``), the
 Clauset-Shalizi-Newman reference values on the shipped digits DBN, and, when installed, the
@@ -13,8 +13,13 @@ import numpy as np
 import pytest
 import scipy.stats as st
 
-from netsci_dl.analysis._fit_candidates import _ks_discrete
-from netsci_dl.analysis.fits import DistributionFit, FitResult, VuongTest, fit_distributions
+from netsci_dl.analysis.structure._fit_candidates import _ks_discrete
+from netsci_dl.analysis.structure.fits import (
+    DistributionFit,
+    FitResult,
+    VuongTest,
+    fit_distributions,
+)
 
 #: total degree (quantile:0.95) of the shipped digits DBN, data/dbn_digits.safetensors
 DBN_DEGREES = {

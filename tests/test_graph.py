@@ -9,7 +9,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import netsci_dl as nd
 from netsci_dl import LayeredGraph
+from netsci_dl.io.npz import load_graph
 from tests.conftest import random_layered
 
 
@@ -132,8 +134,8 @@ def test_save_load_roundtrip(tmp_path, sparse):
     )
     if sparse:
         G = G.replace(edge_attrs={"sign": tuple(b.sign() for b in G.blocks)})
-    G.save(tmp_path / "g.npz")
-    H = LayeredGraph.load(tmp_path / "g.npz")
+    nd.save(G, tmp_path / "g.npz")
+    H = nd.load(tmp_path / "g.npz")
     assert G.equals(H)
     assert H.meta["thresholds"][0]["t"] == 0.1
 
@@ -141,10 +143,10 @@ def test_save_load_roundtrip(tmp_path, sparse):
 def test_load_rejects_foreign_npz(tmp_path):
     np.savez(tmp_path / "x.npz", a=np.ones(3))
     with pytest.raises(ValueError, match="not a netsci_dl graph"):
-        LayeredGraph.load(tmp_path / "x.npz")
+        load_graph(tmp_path / "x.npz")
     (tmp_path / "bad.npz").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="not a readable"):
-        LayeredGraph.load(tmp_path / "bad.npz")
+        load_graph(tmp_path / "bad.npz")
 
 
 def test_save_leaves_no_partial_file(tmp_path, monkeypatch):
@@ -155,5 +157,5 @@ def test_save_leaves_no_partial_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(RuntimeError):
-        G.save(tmp_path / "g.npz")
+        nd.save(G, tmp_path / "g.npz")
     assert list(tmp_path.iterdir()) == []

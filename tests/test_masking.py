@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from netsci_dl.activations import layer_interactions
 from netsci_dl.activations._masking import (
     check_players,
     coalition_masks,
@@ -21,7 +22,6 @@ from netsci_dl.analysis.interactions import (
     and_interactions,
     compare_layers,
     fit_probe,
-    layer_interactions,
     snapshot_changes,
 )
 from netsci_dl.errors import InputError

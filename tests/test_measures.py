@@ -9,20 +9,17 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from netsci_dl.activations import (
-    TrainingMeasureOptions,
-    training_measures,
-    training_similarity,
-)
-from netsci_dl.analysis.causal_plane import LayerEIOptions
-from netsci_dl.analysis.curvature import hessian_top_eigenvalue
-from netsci_dl.analysis.fisher import fisher_trace
-from netsci_dl.analysis.trajectory import LONG_COLUMNS, ei_trajectory
+from netsci_dl.activations._curvature import hessian_top_eigenvalue
+from netsci_dl.activations._fisher import fisher_trace
+from netsci_dl.analysis.information.causal_plane import LayerEIOptions
 from netsci_dl.cli import cli
 from netsci_dl.errors import InputError
 from netsci_dl.models.load import load_model
 from netsci_dl.models.mlp import MLPConfig, train_mlp
-from netsci_dl.runs import list_snapshots
+from netsci_dl.runs.format import list_snapshots
+from netsci_dl.runs.measures import TrainingMeasureOptions, training_measures
+from netsci_dl.runs.similarity import training_similarity
+from netsci_dl.runs.trajectory import LONG_COLUMNS, ei_trajectory
 
 EI = LayerEIOptions(n_samples=2000, sensitivity_samples=50, bins=4)
 OPTS = TrainingMeasureOptions(ei=EI, lanczos_iter=8, hutchinson_probes=2)

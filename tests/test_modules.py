@@ -9,7 +9,7 @@ from scipy.cluster.hierarchy import cophenet, fcluster, linkage
 from scipy.spatial.distance import pdist, squareform
 from sklearn.metrics import adjusted_rand_score
 
-from netsci_dl.analysis.modules import functional_modules, module_statistics
+from netsci_dl.analysis.fields.modules import functional_modules, module_statistics
 from netsci_dl.graph import LayeredGraph
 from tests.conftest import random_layered
 
@@ -85,7 +85,7 @@ def _blob_fields(n_per=5, centers=((1.5, 1.5), (1.5, 6.0), (6.0, 3.5)), seed=0):
 
 
 def test_planted_modules_recovered_through_emd():
-    from netsci_dl.analysis.emd import emd_matrix
+    from netsci_dl.analysis.fields.emd import emd_matrix
 
     F, truth = _blob_fields()
     res = emd_matrix(F, ground="manhattan", n_jobs=1, progress=False)

@@ -17,7 +17,7 @@ import joblib
 import numpy as np
 import pytest
 
-from netsci_dl.analysis.emd import EMDOptions, emd_matrix
+from netsci_dl.analysis.fields.emd import EMDOptions, emd_matrix
 from netsci_dl.errors import InputError
 from netsci_dl.parallel import effective_n_jobs, imap_tasks, map_tasks, use_scheduler
 
@@ -198,7 +198,7 @@ def test_trajectory_table_same_serial_loky_dask(client):
     import pandas as pd
 
     import netsci_dl as nd
-    from netsci_dl.analysis.trajectory import ei_trajectory
+    from netsci_dl.runs.trajectory import ei_trajectory
 
     rng = np.random.default_rng(2)
     Gs = [
@@ -224,7 +224,7 @@ def test_sweep_same_serial_loky_dask(client):
     import pandas as pd
 
     import netsci_dl as nd
-    from netsci_dl.analysis.sweep import threshold_sweep
+    from netsci_dl.analysis.structure.sweep import threshold_sweep
 
     rng = np.random.default_rng(4)
     G = nd.from_matrices([rng.normal(size=(12, 10)), rng.normal(size=(10, 8))])
@@ -239,7 +239,7 @@ def test_sweep_same_serial_loky_dask(client):
 
 
 def test_layer_causal_plane_same_serial_loky_dask(client):
-    from netsci_dl.analysis.causal_plane import layer_causal_plane
+    from netsci_dl.analysis.information.causal_plane import layer_causal_plane
 
     rng = np.random.default_rng(3)
     layers = [(rng.normal(size=(4, 3)), None, "tanh"), rng.normal(size=(3, 3)), (np.eye(3), None)]
@@ -288,7 +288,7 @@ def test_emd_resumes_after_the_client_is_killed(client, cluster, tmp_path):
         f"""
         import os, signal, joblib, numpy as np
         from distributed import Client
-        from netsci_dl.analysis.emd import EMDOptions, emd_matrix
+        from netsci_dl.analysis.fields.emd import EMDOptions, emd_matrix
         calls = []
         def die(done, total):  # the client process dies after two stored tiles
             calls.append(done)

@@ -16,15 +16,15 @@ import pytest
 import scipy.stats as st
 
 from netsci_dl.analysis import EffectiveInformation, StructureSummary, structural_summary
-from netsci_dl.analysis.assortativity import DegreeStrengthCorrelation, KnnCurve
-from netsci_dl.analysis.causal_plane import LayerEI
-from netsci_dl.analysis.distributions import WeightDistribution, WeightStats
-from netsci_dl.analysis.fits import fit_distributions
-from netsci_dl.analysis.trajectory import EITrajectory
+from netsci_dl.analysis.information.causal_plane import LayerEI
+from netsci_dl.analysis.structure.assortativity import DegreeStrengthCorrelation, KnnCurve
+from netsci_dl.analysis.structure.distributions import WeightDistribution, WeightStats
+from netsci_dl.analysis.structure.fits import fit_distributions
 from netsci_dl.graph import LayeredGraph
 from netsci_dl.plot import ei, structure
 from netsci_dl.plot._base import MAX_COLS, pyplot
 from netsci_dl.plot._layout_check import layout_problems, svg_problem
+from netsci_dl.runs.trajectory import EITrajectory
 
 DEPTHS = (2, 4, 6, 9)
 HOSTILE = ("in\x07put", "h1\ufffe", "h2\x1b[31m", 'a<b>&"c"', "$\\alpha$", "x--y\n\tz")
@@ -250,8 +250,8 @@ def test_ei_figures_layout(case):
 def _module_inputs(k: int, *, seed: int = 0):
     """A layer of ``3 k`` units in ``k`` modules: EMD-like distances, RFs, statistics."""
     from netsci_dl.analysis import agreement
-    from netsci_dl.analysis.module_stats import ModuleStatistics
-    from netsci_dl.analysis.modules import functional_modules
+    from netsci_dl.analysis.fields.module_stats import ModuleStatistics
+    from netsci_dl.analysis.fields.modules import functional_modules
 
     rng = np.random.default_rng(seed)
     n = 3 * k

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netsci_dl.analysis._agreement import agreement
+from netsci_dl.analysis.structure._agreement import agreement
 from netsci_dl.graph import LayeredGraph
 from netsci_dl.plot import save_figure
 from netsci_dl.plot.modules import plot_agreement, plot_community_layers, plot_module_members

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netsci_dl.analysis._receptive_fields import receptive_fields, to_distributions
-from netsci_dl.analysis.emd import SignedFields, emd_matrix
+from netsci_dl.analysis.fields._receptive_fields import receptive_fields, to_distributions
+from netsci_dl.analysis.fields.emd import SignedFields, emd_matrix
 from netsci_dl.graph import LayeredGraph
 from tests.conftest import random_layered
 
@@ -90,7 +90,7 @@ def test_bad_layers():
         receptive_fields(G, 0)
     with pytest.raises(ValueError, match="out of range"):
         receptive_fields(G, 4)
-    with pytest.raises(ValueError, match="layer names"):
+    with pytest.raises(ValueError, match="is not one of"):
         receptive_fields(G, "nope")
 
 

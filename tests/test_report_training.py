@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from netsci_dl.activations import training_similarity
 from netsci_dl.cli import cli
 from netsci_dl.datasets import load_digits
 from netsci_dl.models.mlp import MLPConfig, train_mlp
+from netsci_dl.runs.similarity import training_similarity
 
 TITLE = "Training: similarity to the final state"
 

@@ -16,8 +16,8 @@ import time
 import numpy as np
 import pytest
 
-from netsci_dl.io import _atomic
-from netsci_dl.io._signals import Terminated, signals_deferred, signals_raise
+from netsci_dl._files import atomic as _atomic
+from netsci_dl._files.signals import Terminated, signals_deferred, signals_raise
 
 
 def _signal_after(real, sig):

@@ -122,8 +122,8 @@ def test_cka_sqrt_k_over_p():
 def test_rbf_bandwidth_is_numpy_median_of_all_squared_distances(device):
     if device == "cpu":
         import torch  # noqa: F401
-    from netsci_dl.analysis._sim_common import as_matrix
     from netsci_dl.analysis.similarity import rbf_gram
+    from netsci_dl.analysis.similarity._sim_common import as_matrix
 
     # points 0, 1, 2, 4: the 16 squared distances (zeros included) sort to
     # 0 0 0 0 1 1 1 1 | 4 4 4 4 9 9 16 16, median (1 + 4) / 2 = 2.5 (not torch's lower median 1)
@@ -433,7 +433,7 @@ def test_torch_backend_equals_numpy():
 def test_auto_backend_large_inputs_use_torch(monkeypatch):
     import torch  # noqa: F401
 
-    from netsci_dl.analysis import _sim_common
+    from netsci_dl.analysis.similarity import _sim_common
 
     A = _layers(seed=20)
     ref = _all_measures(A, "numpy")

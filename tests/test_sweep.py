@@ -14,11 +14,14 @@ from scipy.sparse.csgraph import shortest_path
 
 import netsci_dl as nd
 from netsci_dl import LayeredGraph
-from netsci_dl.analysis._block_nulls import _curveball
-from netsci_dl.analysis._sweep_metrics import graph_metrics, mean_geodesic
-from netsci_dl.analysis.assortativity import degree_assortativity
-from netsci_dl.analysis.null_models import allowed_patterns, layered_replica, rewire_blocks
-from netsci_dl.analysis.sweep import (
+from netsci_dl.analysis.structure._block_nulls import _curveball
+from netsci_dl.analysis.structure.assortativity import degree_assortativity
+from netsci_dl.analysis.structure.null_models import (
+    allowed_patterns,
+    layered_replica,
+    rewire_blocks,
+)
+from netsci_dl.analysis.structure.sweep import (
     COLUMNS,
     SweepTask,
     default_cuts,
@@ -26,6 +29,7 @@ from netsci_dl.analysis.sweep import (
     sweep_graph,
     threshold_sweep,
 )
+from netsci_dl.analysis.structure.sweep_metrics import graph_metrics, mean_geodesic
 from netsci_dl.errors import InputError
 
 

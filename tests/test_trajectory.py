@@ -1,4 +1,4 @@
-"""EI trajectories over the snapshots of a training run (netsci_dl.analysis.trajectory)."""
+"""EI trajectories over the snapshots of a training run (netsci_dl.runs.trajectory)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 import netsci_dl as nd
 from netsci_dl.analysis import LayerEIOptions
-from netsci_dl.analysis.trajectory import EITrajectory, ei_trajectory, snapshot_sources
 from netsci_dl.models.train import TrainConfig, list_snapshots, train_dbn
+from netsci_dl.runs.trajectory import EITrajectory, ei_trajectory, snapshot_sources
 
 KW = {
     "options": LayerEIOptions(bins=4, n_samples=2000, sensitivity_samples=200, device="cpu"),

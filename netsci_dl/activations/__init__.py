@@ -1,11 +1,19 @@
-"""Run models on data: per-layer activations, streamed batches, similarity over training,
-per-example gradients (for the Fisher information and curvature), masked inputs (for the
-interactions).
+"""Run models on data: per-layer activations, streamed batches, per-example gradients,
+Hessian-vector products, masked inputs; and the measures that need a live model.
 
-The one place that knows how to run a model on examples (shared/DESIGN.md); the measures that
-use the results are plain array functions in :mod:`netsci_dl.analysis`.
+The one place that calls a model's forward or backward. The measures that need a live model
+(:func:`fisher_trace`, :func:`hessian_top_eigenvalue`, :func:`hessian_trace`,
+:func:`gradient_covariance`, :func:`layer_interactions`) are thin calls into the pure math of
+:mod:`netsci_dl.analysis`; the pipelines over run folders are in :mod:`netsci_dl.runs`.
 """
 
+from netsci_dl.activations._curvature import (
+    gradient_covariance,
+    hessian_top_eigenvalue,
+    hessian_trace,
+    loss_hvp,
+)
+from netsci_dl.activations._fisher import FISHER_KINDS, FisherTrace, fisher_trace
 from netsci_dl.activations._forward import (
     POOLS,
     Activations,
@@ -20,6 +28,7 @@ from netsci_dl.activations._gradients import (
     per_example_grads,
     predict_log_probs,
 )
+from netsci_dl.activations._interactions import layer_interactions
 from netsci_dl.activations._masking import (
     coalition_masks,
     grid_players,
@@ -27,18 +36,8 @@ from netsci_dl.activations._masking import (
     log_odds,
     masked_values,
 )
-from netsci_dl.activations._run_measures import (
-    MEASURE_FAMILIES,
-    TrainingMeasureOptions,
-    training_measures,
-)
+from netsci_dl.activations._pool import check_pool
 from netsci_dl.activations._stream import STREAM_MEASURES, stream_maps, stream_similarity
-from netsci_dl.activations._training import (
-    ActivationSpec,
-    SnapshotTask,
-    run_snapshot_task,
-    training_similarity,
-)
 
 __all__ = [
     "Activations",
@@ -46,16 +45,18 @@ __all__ = [
     "iter_activations",
     "open_runner",
     "POOLS",
+    "check_pool",
     "stream_similarity",
     "stream_maps",
     "STREAM_MEASURES",
-    "ActivationSpec",
-    "SnapshotTask",
-    "run_snapshot_task",
-    "training_similarity",
-    "training_measures",
-    "TrainingMeasureOptions",
-    "MEASURE_FAMILIES",
+    "FISHER_KINDS",
+    "FisherTrace",
+    "fisher_trace",
+    "loss_hvp",
+    "hessian_top_eigenvalue",
+    "hessian_trace",
+    "gradient_covariance",
+    "layer_interactions",
     "GradBatch",
     "iter_per_example_grads",
     "param_groups",

@@ -1,78 +1,47 @@
-"""Analyses: `LayeredGraph` -> arrays and small frozen results. Pure; never mutate the input.
+"""Analyses: graphs, arrays or matrix-vector callables in; arrays and small frozen results out.
 
-Every public function and result class is importable from here
-(``from netsci_dl.analysis import effective_information`` gives the function). Topics:
+Pure: never an ``nn.Module``, never a run folder, never a file, never a mutation of the input
+(the measures that run a model are in :mod:`netsci_dl.activations`, the ones over run folders in
+:mod:`netsci_dl.runs`). Every public function and result class of the subpackages is importable
+from here (``from netsci_dl.analysis import effective_information`` gives the function).
 
-=============================  ===============================================================
-distributions                  weights, strength, degree per group and block; histograms, CCDFs
-fits                           maximum-likelihood fits with KS and Vuong comparisons
-assortativity                  degree/strength assortativity, k_nn, degree-strength correlation
-structural summary, compare    every structural scalar of a graph, and two graphs side by side
-effective information          EI of the graph over random walks (einet conventions)
-causal plane                   EI of layers: sensitivity, degeneracy (deep-ei conventions)
-trajectory                     graph EI and causal-plane positions across training snapshots
-receptive fields               receptive fields of every unit, mapped back to input space
-emd                            pairwise Earth Mover's Distance matrix engine
-modules, module statistics     hierarchical clustering of receptive fields into modules
-communities, agreement         Leiden / Louvain (igraph), SBM (graph-tool), ARI / NMI
-null models                    layered random replica, rewiring within blocks, shuffles
-sweep                          threshold sweep of the net against its null models
-interactions                   Harsanyi AND/OR interactions, the AND-OR split, per layer
-fisher, curvature              Fisher information per layer; Hessian and gradient-covariance spectra
-similarity                     CKA (linear, RBF, debiased, minibatch), CCA, SVCCA, PWCCA; maps
-=============================  ===============================================================
-
-Implementation modules whose name is a public function's (``_effective_information``,
-``_compare``, ``_communities``, ``_agreement``, ``_receptive_fields``) are private.
+=================  ============================================================================
+structure          distributions, fits, assortativity and k_nn, structural summary and compare,
+                   null models, threshold sweep, communities and agreement
+information        EI of a graph over random walks; EI of layers and the causal plane
+fields             receptive fields, the EMD engine, functional modules and their statistics
+similarity         CKA (linear, RBF, debiased, minibatch), CCA, SVCCA, PWCCA; similarity maps
+interactions       Harsanyi AND/OR interactions, the AND-OR split, salient sets, changes
+spectra            top eigenvalue and trace of an operator given as matrix-vector products
+=================  ============================================================================
 """
 
-from netsci_dl.analysis._agreement import Agreement, agreement, restrict
-from netsci_dl.analysis._communities import Partition, communities, leiden, louvain, modularity, sbm
-from netsci_dl.analysis._compare import (
-    StructureComparison,
-    StructureSummary,
-    compare,
-    structural_summary,
+from netsci_dl.analysis.fields import (
+    EMDOptions,
+    EMDResult,
+    FunctionalModules,
+    ModuleAnalysis,
+    ModuleStatistics,
+    analyze_modules,
+    emd_matrix,
+    functional_modules,
+    grid_error_bound,
+    module_statistics,
+    receptive_fields,
+    to_distributions,
 )
-from netsci_dl.analysis._effective_information import (
+from netsci_dl.analysis.information import (
+    ACTIVATION_RANGES,
     EffectiveInformation,
+    LayerEI,
+    LayerEIOptions,
     effective_information,
     ei_per_block,
+    layer_causal_plane,
+    layer_ei,
 )
-from netsci_dl.analysis._receptive_fields import receptive_fields, to_distributions
-from netsci_dl.analysis.assortativity import (
-    DegreeStrengthCorrelation,
-    KnnCurve,
-    average_neighbor_degree,
-    block_assortativity,
-    degree_assortativity,
-    degree_strength_correlation,
-    knn_curve,
-    strength_assortativity,
-)
-from netsci_dl.analysis.causal_plane import LayerEI, LayerEIOptions, layer_causal_plane, layer_ei
-from netsci_dl.analysis.curvature import (
-    GradientCovariance,
-    TopEigenvalue,
-    TraceEstimate,
-    gradient_covariance,
-    hessian_top_eigenvalue,
-    hessian_trace,
-    hutchinson_trace,
-    loss_hvp,
-    top_eigenvalue,
-)
-from netsci_dl.analysis.distributions import (
-    ccdf,
-    degree,
-    log_binned_histogram,
-    strength,
-    weight_stats,
-)
-from netsci_dl.analysis.emd import EMDResult, emd_matrix, grid_error_bound
-from netsci_dl.analysis.fisher import FISHER_KINDS, FisherTrace, fisher_trace
-from netsci_dl.analysis.fits import FitResult, fit_distributions
 from netsci_dl.analysis.interactions import (
+    BIT_ORDER,
     AndOrSplit,
     LayerInteractions,
     LinearProbe,
@@ -82,45 +51,84 @@ from netsci_dl.analysis.interactions import (
     and_or_split,
     compare_layers,
     compare_salient,
+    count_by_order,
     fit_probe,
-    layer_interactions,
     or_interactions,
     salient_mask,
+    set_label,
+    set_orders,
     shapley_values,
     snapshot_changes,
     strength_by_order,
     zeta_transform,
 )
-from netsci_dl.analysis.module_stats import ModuleStatistics
-from netsci_dl.analysis.modules import (
-    FunctionalModules,
-    ModuleAnalysis,
-    analyze_modules,
-    functional_modules,
-    module_statistics,
-)
-from netsci_dl.analysis.null_models import (
-    NullResult,
-    layered_replica,
-    rewire_blocks,
-    shuffle_edges,
-    shuffle_null,
-)
 from netsci_dl.analysis.similarity import (
+    MEASURES,
     CCAResult,
+    LinearCKAStats,
+    PreparedLayers,
     SimilarityMatrix,
     SimilarityOptions,
+    SimilarityWarning,
+    SnapshotSimilarity,
     TrainingSimilarity,
     cca,
+    center_gram,
+    check_measure,
     cka,
     minibatch_cka,
+    prepare_layers,
     pwcca,
+    rbf_gram,
     similarity_matrix,
     similarity_over_training,
+    snapshot_similarity,
     svcca,
 )
-from netsci_dl.analysis.sweep import default_cuts, threshold_sweep
-from netsci_dl.analysis.trajectory import EITrajectory, ei_trajectory
+from netsci_dl.analysis.spectra import (
+    GradientCovariance,
+    TopEigenvalue,
+    TraceEstimate,
+    hutchinson_trace,
+    top_eigenvalue,
+)
+from netsci_dl.analysis.structure import (
+    Agreement,
+    DegreeStrengthCorrelation,
+    FitResult,
+    KnnCurve,
+    NullResult,
+    Partition,
+    StructureComparison,
+    StructureSummary,
+    agreement,
+    average_neighbor_degree,
+    block_assortativity,
+    ccdf,
+    communities,
+    compare,
+    default_cuts,
+    degree,
+    degree_assortativity,
+    degree_strength_correlation,
+    fit_distributions,
+    knn_curve,
+    layered_replica,
+    leiden,
+    log_binned_histogram,
+    louvain,
+    modularity,
+    restrict,
+    rewire_blocks,
+    sbm,
+    shuffle_edges,
+    shuffle_null,
+    strength,
+    strength_assortativity,
+    structural_summary,
+    threshold_sweep,
+    weight_stats,
+)
 
 __all__ = [
     "Agreement",
@@ -136,11 +144,6 @@ __all__ = [
     "StructureSummary",
     "compare",
     "structural_summary",
-    "EffectiveInformation",
-    "effective_information",
-    "ei_per_block",
-    "receptive_fields",
-    "to_distributions",
     "DegreeStrengthCorrelation",
     "KnnCurve",
     "average_neighbor_degree",
@@ -149,73 +152,84 @@ __all__ = [
     "degree_strength_correlation",
     "knn_curve",
     "strength_assortativity",
-    "LayerEI",
-    "LayerEIOptions",
-    "layer_causal_plane",
-    "layer_ei",
     "ccdf",
     "degree",
     "log_binned_histogram",
     "strength",
     "weight_stats",
+    "FitResult",
+    "fit_distributions",
+    "NullResult",
+    "layered_replica",
+    "rewire_blocks",
+    "shuffle_edges",
+    "shuffle_null",
+    "default_cuts",
+    "threshold_sweep",
+    "EffectiveInformation",
+    "effective_information",
+    "ei_per_block",
+    "ACTIVATION_RANGES",
+    "LayerEI",
+    "LayerEIOptions",
+    "layer_causal_plane",
+    "layer_ei",
+    "receptive_fields",
+    "to_distributions",
+    "EMDOptions",
     "EMDResult",
     "emd_matrix",
     "grid_error_bound",
-    "FitResult",
-    "fit_distributions",
     "ModuleStatistics",
     "FunctionalModules",
     "ModuleAnalysis",
     "analyze_modules",
     "functional_modules",
     "module_statistics",
-    "NullResult",
-    "shuffle_edges",
-    "shuffle_null",
-    "layered_replica",
-    "rewire_blocks",
-    "default_cuts",
-    "threshold_sweep",
-    "EITrajectory",
-    "ei_trajectory",
-    "AndOrSplit",
-    "LayerInteractions",
-    "LinearProbe",
-    "SalientChange",
-    "SplitOptions",
+    "cka",
+    "minibatch_cka",
+    "cca",
+    "svcca",
+    "pwcca",
+    "CCAResult",
+    "similarity_matrix",
+    "SimilarityMatrix",
+    "SimilarityOptions",
+    "MEASURES",
+    "PreparedLayers",
+    "prepare_layers",
+    "check_measure",
+    "LinearCKAStats",
+    "SnapshotSimilarity",
+    "TrainingSimilarity",
+    "snapshot_similarity",
+    "similarity_over_training",
+    "SimilarityWarning",
+    "rbf_gram",
+    "center_gram",
+    "BIT_ORDER",
     "and_interactions",
-    "and_or_split",
-    "compare_layers",
-    "compare_salient",
-    "fit_probe",
-    "layer_interactions",
     "or_interactions",
-    "salient_mask",
-    "shapley_values",
-    "snapshot_changes",
-    "strength_by_order",
     "zeta_transform",
-    "FISHER_KINDS",
-    "FisherTrace",
-    "fisher_trace",
+    "shapley_values",
+    "set_orders",
+    "set_label",
+    "SplitOptions",
+    "AndOrSplit",
+    "and_or_split",
+    "salient_mask",
+    "strength_by_order",
+    "count_by_order",
+    "SalientChange",
+    "compare_salient",
+    "LinearProbe",
+    "fit_probe",
+    "LayerInteractions",
+    "compare_layers",
+    "snapshot_changes",
     "GradientCovariance",
     "TopEigenvalue",
     "TraceEstimate",
-    "gradient_covariance",
-    "hessian_top_eigenvalue",
-    "hessian_trace",
     "hutchinson_trace",
-    "loss_hvp",
     "top_eigenvalue",
-    "CCAResult",
-    "SimilarityMatrix",
-    "SimilarityOptions",
-    "TrainingSimilarity",
-    "cca",
-    "cka",
-    "minibatch_cka",
-    "pwcca",
-    "similarity_matrix",
-    "similarity_over_training",
-    "svcca",
 ]

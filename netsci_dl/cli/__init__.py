@@ -91,7 +91,7 @@ def exit_code_of(e: BaseException) -> int:
     >>> exit_code_of(InputError("bad")), exit_code_of(PermissionError(13, "denied")), exit_code_of(KeyError(1))
     (2, 2, 1)
     """
-    from netsci_dl.io._atomic import Terminated
+    from netsci_dl._files.atomic import Terminated
 
     if isinstance(e, Terminated):
         return 128 + e.signum
@@ -112,8 +112,8 @@ def error_line(e: BaseException) -> str:
     >>> error_line(KeyError(101)).split(" (")[0]
     'netsci-dl: internal error: KeyError: 101'
     """
+    from netsci_dl._files.atomic import Terminated
     from netsci_dl._sanitize import for_terminal
-    from netsci_dl.io._atomic import Terminated
 
     def one(s: str) -> str:
         return for_terminal(" ".join(s.split("\n")).strip())
@@ -203,7 +203,7 @@ class _Group(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        from netsci_dl.io._atomic import forget_checks, remove_live, signals_raise
+        from netsci_dl._files.atomic import forget_checks, remove_live, signals_raise
 
         rest, flags = _hoist(sys.argv[1:] if args is None else list(args))
         front = [f for f, on in (("--quiet", flags["quiet"]), ("--debug", flags["debug"])) if on]

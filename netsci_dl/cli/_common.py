@@ -97,7 +97,7 @@ class LoaderOptions:
         """The graph of a command's input: a checkpoint through :func:`netsci_dl.load` with
         these options, or a graph file netsci_dl wrote (``.npz``, ``.graphml[.gz]``,
         ``.gexf[.gz]``). A FIFO or a folder is refused before it is opened."""
-        from netsci_dl.io._atomic import check_input_file
+        from netsci_dl._files.atomic import check_input_file
         from netsci_dl.io.write_graph import is_graph_file, read
 
         check_input_file(source, "input")  # a FIFO would block, a folder is not a file
@@ -115,8 +115,8 @@ class LoaderOptions:
 
     def inspect(self, source: Any) -> Any:
         """``netsci_dl.inspect(source, ...)`` with these options."""
+        from netsci_dl._files.atomic import check_input_file
         from netsci_dl.export import inspect
-        from netsci_dl.io._atomic import check_input_file
 
         check_input_file(source, "input")
         return inspect(source, **self.kwargs())
@@ -242,7 +242,7 @@ def layer_ei_options(f: Callable[..., Any]) -> Callable[..., Any]:
     ``--seed``, ``--device``, ``--activation``) with the defaults of
     :class:`netsci_dl.analysis.LayerEIOptions`; the command receives ``ei_options`` and
     ``activation``."""
-    from netsci_dl.analysis.causal_plane import LayerEIOptions
+    from netsci_dl.analysis.information.causal_plane import LayerEIOptions
 
     d = LayerEIOptions()
     opts = [

@@ -70,7 +70,7 @@ def analyze(
     from functools import partial
     from pathlib import Path
 
-    from netsci_dl.io._atomic import check_folder
+    from netsci_dl._files.atomic import check_folder
     from netsci_dl.report import DEFAULT_SECTIONS, write_report
     from netsci_dl.report.modules import modules_section
 
@@ -105,7 +105,7 @@ def analyze(
 
 def _final_model(run: Path) -> Path:
     """The final model of a run folder: model.safetensors, else its last snapshot."""
-    from netsci_dl.runs import list_snapshots
+    from netsci_dl.runs.format import list_snapshots
 
     f = run / "model.safetensors"
     if f.is_file():

@@ -55,11 +55,11 @@ def causal_plane(
     trajectory.json, causal_plane.{png,svg} and ei_vs_step.{png,svg} into OUTPUT."""
     from pathlib import Path
 
+    from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl._sanitize import csv_frame
-    from netsci_dl.analysis.trajectory import ei_trajectory
     from netsci_dl.cli._common import echo
-    from netsci_dl.io._atomic import atomic_outputs, check_folder
     from netsci_dl.plot.ei import ei_figures, noise_floor
+    from netsci_dl.runs.trajectory import ei_trajectory
 
     folder = Path(out)
     names = ["trajectory.csv", "trajectory.json"] + [

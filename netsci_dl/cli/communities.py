@@ -71,11 +71,11 @@ def communities(
     import json
     from pathlib import Path
 
-    import netsci_dl as nd
+    from netsci_dl import threshold
+    from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl._sanitize import csv_frame
-    from netsci_dl.analysis import _communities as C
+    from netsci_dl.analysis import agreement, communities, sbm
     from netsci_dl.cli._common import echo
-    from netsci_dl.io._atomic import atomic_outputs, check_folder
 
     out = Path(output)
     graph_n, plot_n = ["graph.graphml"], ["community_layers.png", "community_layers.svg"]
@@ -87,10 +87,10 @@ def communities(
         raise InputError(f"--resolution {resolution}: expected a positive, finite number")
     if method != "sbm" and (keep_layers_apart or nested or n_init != 1):
         raise InputError("--keep-layers-apart, --nested and --n-init are for --method sbm")
-    H = nd.threshold.apply_spec(loader.load(checkpoint), threshold_spec)
+    H = threshold.apply_spec(loader.load(checkpoint), threshold_spec)
     w: str | None = "auto" if weighted is None else ("abs" if weighted else None)
     if method == "sbm":
-        p = C.sbm(
+        p = sbm(
             H,
             weights="abs" if weighted else None,
             seed=seed,
@@ -99,14 +99,14 @@ def communities(
             n_init=n_init,
         )
     else:
-        p = C.communities(H, method, resolution=resolution, seed=seed, weights=w)
+        p = communities(H, method, resolution=resolution, seed=seed, weights=w)
     df = p.to_frame()
     df.insert(1, "layer", H.node_layer)
     df.insert(2, "index", H.node_index)
     summary = p.to_dict()
     summary.update(source=str(checkpoint), threshold=threshold_spec)
     # rows: layers, columns: communities (contingency = community sizes per layer)
-    summary["agreement_with_layers"] = C.agreement(H.node_layer, p.labels).to_dict()
+    summary["agreement_with_layers"] = agreement(H.node_layer, p.labels).to_dict()
     # every file goes to a hidden staging folder first: a failure leaves no partial results
     with atomic_outputs(out, names, force=force, stale=stale) as stage:
         csv_frame(df).to_csv(stage / "communities.csv", index=False)

@@ -131,8 +131,9 @@ def critical_period(
     Resumable: rerun the same command to finish an interrupted grid. Writes OUTPUT/runs/*/
     (run folders), critical_period.csv, trajectory.csv, settings.json and figures.
     """
-    from netsci_dl.models.critical_period import CriticalPeriodOptions
-    from netsci_dl.models.critical_period import critical_period as _run
+    from netsci_dl.plot.critical import critical_figures
+    from netsci_dl.runs.critical_period import CriticalPeriodOptions
+    from netsci_dl.runs.critical_period import critical_period as _run
 
     opts = CriticalPeriodOptions(
         arch=arch,
@@ -162,7 +163,14 @@ def critical_period(
         device=device,
     )
     with parallel_context(jobs, scheduler) as n_jobs:
-        res = _run(data, opts, output, force=force, figures=plots, n_jobs=n_jobs)
+        res = _run(
+            data,
+            opts,
+            output,
+            force=force,
+            figures=critical_figures if plots else None,
+            n_jobs=n_jobs,
+        )
     if not (ctx.obj and ctx.obj.get("quiet")):
         cols = ["run", "removal_epoch", "epochs", "final_test_accuracy"]
         click.echo(res.summary[cols].to_string(index=False))

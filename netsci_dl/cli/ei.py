@@ -65,14 +65,14 @@ def ei(
 ) -> None:
     """Effective information (bits) of GRAPH_OR_CHECKPOINT over one-step random walks:
     EI, effectiveness, determinism, degeneracy (Klein & Hoel; einet's conventions)."""
-    import netsci_dl as nd
-    from netsci_dl.analysis._effective_information import effective_information
+    from netsci_dl import threshold
+    from netsci_dl._files.atomic import atomic_path, check_writable
+    from netsci_dl.analysis import effective_information
     from netsci_dl.cli._common import echo
-    from netsci_dl.io._atomic import atomic_path, check_writable
 
     if output:
         check_writable(output, force=force)
-    G = nd.threshold.apply_spec(loader.load(source), threshold_spec)
+    G = threshold.apply_spec(loader.load(source), threshold_spec)
     res = effective_information(
         G, weights=None if weights == "none" else weights, directed=directed, per_block=per_block
     )

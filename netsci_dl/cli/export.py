@@ -51,12 +51,12 @@ def export(
 ) -> None:
     """Export CHECKPOINT (.pt/.pth/.safetensors/.npz, or a graph file netsci_dl wrote) to a
     graph file."""
-    import netsci_dl as nd
+    from netsci_dl import threshold
     from netsci_dl.io import write_graph
 
     write_graph.check_output(output, force=force, fmt=fmt)
     G = loader.load(checkpoint)
-    G = nd.threshold.apply_spec(G, threshold_spec, keep_weights=keep_weights)
+    G = threshold.apply_spec(G, threshold_spec, keep_weights=keep_weights)
     if node_attrs:
         from netsci_dl.io.node_table import read_node_table
 

@@ -20,7 +20,7 @@ def info(checkpoint: str, loader: LoaderOptions, as_json: bool) -> None:
     `export`: when `export` would refuse, the plan is still shown and the command exits with 2
     and the reason. A graph file netsci_dl wrote (.npz from `export`, .graphml, .gexf) is
     summarised instead."""
-    from netsci_dl.io._atomic import check_input_file
+    from netsci_dl._files.atomic import check_input_file
     from netsci_dl.io.write_graph import is_graph_file, read
 
     check_input_file(checkpoint, "input")  # a FIFO would block, a folder is not a file

@@ -36,7 +36,7 @@ def _shape(value: str | None) -> tuple[int, ...] | None:
 
 def _interaction_job(task: tuple[str, str], shared: tuple[Any, ...]) -> Any:
     """The interactions of one model file (a task of :func:`netsci_dl.parallel.map_tasks`)."""
-    from netsci_dl.analysis.interactions import layer_interactions
+    from netsci_dl.activations import layer_interactions
     from netsci_dl.models.load import load_model
 
     label, path = task
@@ -127,15 +127,15 @@ def interactions(
     import numpy as np
     import pandas as pd
 
+    from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl._sanitize import csv_frame
-    from netsci_dl.activations._masking import grid_players
+    from netsci_dl.activations import grid_players
     from netsci_dl.analysis.interactions import SplitOptions, snapshot_changes
     from netsci_dl.cli._common import check_device, echo
     from netsci_dl.datasets import load_dataset
-    from netsci_dl.io._atomic import atomic_outputs, check_folder
     from netsci_dl.parallel import map_tasks
     from netsci_dl.plot.interactions import interaction_figures
-    from netsci_dl.runs import list_snapshots
+    from netsci_dl.runs.format import list_snapshots
 
     folder = Path(out)
     names = ["interactions.csv", "summary.json", "strength_by_order.csv", "layer_changes.csv"]

@@ -93,11 +93,11 @@ def measures(
     row per snapshot, layer, metric), measures.json (the settings) and measures.png/.svg."""
     from pathlib import Path
 
+    from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl._sanitize import csv_frame
-    from netsci_dl.activations import TrainingMeasureOptions, training_measures
     from netsci_dl.cli._common import echo
     from netsci_dl.datasets import load_dataset
-    from netsci_dl.io._atomic import atomic_outputs, check_folder
+    from netsci_dl.runs.measures import TrainingMeasureOptions, training_measures
 
     out = Path(output)
     figures = [f"{FIGURE}.png", f"{FIGURE}.svg"]

@@ -91,10 +91,10 @@ def modules(
 
     import numpy as np
 
-    import netsci_dl as nd
+    from netsci_dl import threshold
+    from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl._sanitize import csv_frame
-    from netsci_dl.analysis.modules import analyze_modules
-    from netsci_dl.io._atomic import atomic_outputs, check_folder
+    from netsci_dl.analysis.fields.modules import analyze_modules
 
     out = Path(output)
     figures = [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
@@ -146,7 +146,7 @@ def modules(
         if graphml:
             from netsci_dl.io.graphml import write_graphml
 
-            H = nd.threshold.apply_spec(G, threshold_spec)
+            H = threshold.apply_spec(G, threshold_spec)
             module = np.full(H.n_nodes, -1, np.int64)
             module[H.layer_slice(a.layer)] = a.modules.labels
             write_graphml(H, stage / "graph.graphml", node_attrs={"module": module})

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from netsci_dl.analysis._maps import MEASURES
+from netsci_dl.analysis.similarity import MEASURES
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
@@ -136,13 +136,13 @@ def similarity(
     OUTPUT."""
     from pathlib import Path
 
+    from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl._sanitize import csv_frame
-    from netsci_dl.activations import ActivationSpec, training_similarity
     from netsci_dl.analysis.similarity import SimilarityOptions
     from netsci_dl.cli._common import check_device, echo
     from netsci_dl.datasets import load_dataset
-    from netsci_dl.io._atomic import atomic_outputs, check_folder
     from netsci_dl.plot.similarity import similarity_figures
+    from netsci_dl.runs.similarity import ActivationSpec, training_similarity
 
     folder = Path(out)
     names = list(TABLES) + [

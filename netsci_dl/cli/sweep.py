@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from netsci_dl.analysis.sweep import NULLS, RULES
+from netsci_dl.analysis.structure.sweep import NULLS, RULES
 from netsci_dl.cli._common import LoaderOptions, loader_options
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
@@ -107,10 +107,10 @@ def sweep(
     import json
     from pathlib import Path
 
+    from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl._sanitize import csv_frame
-    from netsci_dl.analysis.sweep import default_cuts, threshold_sweep
+    from netsci_dl.analysis.structure.sweep import default_cuts, threshold_sweep
     from netsci_dl.cli._common import echo
-    from netsci_dl.io._atomic import atomic_outputs, check_folder
 
     out = Path(output)
     figures = [f"{FIGURE}.png", f"{FIGURE}.svg"]

@@ -115,9 +115,9 @@ def train_dbn(
 
     Every argument and the data are checked before anything is created.
     """
+    from netsci_dl._array import check_threads, resolve_device
+    from netsci_dl._files.atomic import check_folder
     from netsci_dl.datasets import load_dataset
-    from netsci_dl.io._atomic import check_folder
-    from netsci_dl.models._checks import check_device, check_threads
     from netsci_dl.models.train import TrainConfig
     from netsci_dl.models.train import train_dbn as _train
 
@@ -125,7 +125,7 @@ def train_dbn(
     check_folder(output)  # its parent must exist: a typo in a path creates no folder tree
     try:
         check_threads(threads)
-        check_device(device)
+        resolve_device(device)
         config = TrainConfig(
             layers=_layers(layers),
             epochs=epochs,

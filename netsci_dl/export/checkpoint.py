@@ -3,8 +3,8 @@
 - ``.pt`` / ``.pth`` / ``.bin``: ``torch.load(weights_only=True, map_location="cpu")``; a state_dict,
   or a dict holding one under any key (see :func:`tensors_from_mapping`).
 - ``.safetensors``: the header checked against the file, then memory-mapped with numpy
-  (:mod:`netsci_dl.io._safetensors_safe`; its string metadata is returned too).
-- ``.npz``: :func:`netsci_dl.io._npz_safe.read_npz` (no pickle; sizes checked before allocation).
+  (:mod:`netsci_dl._files.safetensors_safe`; its string metadata is returned too).
+- ``.npz``: :func:`netsci_dl._files.npz_safe.read_npz` (no pickle; sizes checked before allocation).
 
 Files are opened through a handle (any path Python can open) after checking that they are
 regular files (a FIFO would block forever).
@@ -279,7 +279,7 @@ def _read_torch(path: Path, key: str | None = None) -> Checkpoint:
 
 
 def _read_safetensors(path: Path) -> Checkpoint:
-    from netsci_dl.io._safetensors_safe import read_safetensors
+    from netsci_dl._files.safetensors_safe import read_safetensors
 
     tensors, meta = read_safetensors(path)
     if not tensors:
@@ -288,7 +288,7 @@ def _read_safetensors(path: Path) -> Checkpoint:
 
 
 def _read_npz(path: Path) -> Checkpoint:
-    from netsci_dl.io._npz_safe import read_npz
+    from netsci_dl._files.npz_safe import read_npz
 
     with open(path, "rb") as fh:  # a handle: any path Python can open (also non-UTF-8)
         tensors = read_npz(fh)
@@ -328,7 +328,7 @@ def read_checkpoint(path: str | os.PathLike, *, key: str | None = None) -> Check
         unsupported dtype (float8), or a file that needs unpickling of arbitrary objects
         (refused, with what to do instead).
     """
-    from netsci_dl.io._atomic import check_input_file
+    from netsci_dl._files.atomic import check_input_file
 
     p = Path(path)
     check_input_file(p, "checkpoint")  # a FIFO would block forever; a folder is not a file

@@ -34,7 +34,7 @@ _NODE_ID = re.compile(r"n(\d+)\Z")
 
 
 def _read_bytes(path: str | os.PathLike) -> bytes:
-    from netsci_dl.io._atomic import check_input_file
+    from netsci_dl._files.atomic import check_input_file
 
     check_input_file(path, "GraphML")
     with open(path, "rb") as fh:

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._files.atomic import atomic_path
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
-from netsci_dl.io._atomic import atomic_path
 from netsci_dl.io.graphml import (
     _CHUNK,
     _SP,

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl._files.atomic import atomic_path
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
-from netsci_dl.io._atomic import atomic_path
 
 __all__ = ["write_graphml", "read_graphml", "layered_layout"]
 

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl._files.atomic import atomic_path
+from netsci_dl._files.npz_safe import npz_names, read_npz
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
-from netsci_dl.io._atomic import atomic_path
-from netsci_dl.io._npz_safe import npz_names, read_npz
 
 __all__ = ["save_graph", "load_graph", "is_graph_npz", "FORMAT_KEY", "FORMAT_VERSION"]
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from netsci_dl._files.atomic import check_writable
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
-from netsci_dl.io._atomic import check_writable
 
-__all__ = ["FORMATS", "format_of", "check_output", "write", "read", "is_graph_file"]
+__all__ = ["FORMATS", "format_of", "check_output", "write", "save", "read", "is_graph_file"]
 
 
 def _npz(G: LayeredGraph, path: Path, **kw: Any) -> None:
@@ -108,6 +108,12 @@ def write(
     p = check_writable(path, force=force)
     FORMATS[f][1](G, p, **options)
     return p
+
+
+def save(G: LayeredGraph, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write ``G`` losslessly to ``path`` (``.npz``: arrays plus a JSON header, no pickle);
+    ``netsci_dl.load(path)`` reads it back. Atomic; an existing file needs ``force=True``."""
+    return write(G, path, force=force, fmt="npz")
 
 
 def is_graph_file(path: str | os.PathLike) -> bool:

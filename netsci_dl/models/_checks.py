@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,84 +21,12 @@ from netsci_dl.models._rbm_math import SPARSITY_RULES, VISIBLE_KINDS
 
 __all__ = [
     "check_rbm_settings",
-    "check_device",
-    "check_threads",
-    "torch_threads",
     "check_memory",
     "read_safetensors",
     "regular_file",
-    "MAX_THREADS",
 ]
 
-MAX_THREADS = 1024
 _MAX_HEADER = 100 * 2**20  # our headers hold a config and a history: far below this
-
-
-def check_device(device: Any) -> Any:
-    """A ``torch.device`` for ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"`` (or None), else InputError.
-
-    Examples
-    --------
-    >>> check_device("cpu").type
-    'cpu'
-    >>> try:
-    ...     check_device("warp9")
-    ... except ValueError as e:
-    ...     print(e)
-    device='warp9': expected cpu, cuda, cuda:N or auto
-    """
-    from netsci_dl._array import import_torch
-
-    torch = import_torch()
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise InputError(f"device={device!r}: expected cpu, cuda, cuda:N or auto") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise InputError(f"device={device!r}: expected cpu, cuda, cuda:N or auto")
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError(
-                f"device={device!r} requested, but CUDA is not available on this machine"
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InputError(
-                f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
-            )
-    return dev
-
-
-def check_threads(n: Any, *, name: str = "num_threads") -> int | None:
-    """``None`` (torch's setting) or an integer from 1 to :data:`MAX_THREADS`, else InputError.
-
-    Examples
-    --------
-    >>> check_threads(2), check_threads(None)
-    (2, None)
-    """
-    if n is None:
-        return None
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_THREADS:
-        raise InputError(f"{name}={n!r}: expected an integer from 1 to {MAX_THREADS}")
-    return int(n)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Temporarily ``torch.set_num_threads(n)`` (None: leave as is)."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def check_memory(n_bytes: int, device: Any, *, what: str) -> None:

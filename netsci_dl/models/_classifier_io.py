@@ -24,7 +24,7 @@ def save_classifier(model: Any, path: str | os.PathLike, *, meta: dict[str, Any]
     """
     from safetensors.torch import save_file
 
-    from netsci_dl.io._atomic import atomic_path
+    from netsci_dl._files.atomic import atomic_path
 
     if "arch" not in meta:
         raise InputError("save_classifier: meta must hold 'arch' (ArchConfig.to_dict())")

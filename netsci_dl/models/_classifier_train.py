@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._array import torch_threads
 from netsci_dl.errors import InputError
 from netsci_dl.models._archs import build_classifier_model, layer_widths
-from netsci_dl.models._checks import torch_threads
 from netsci_dl.models._classifier_config import ClassifierConfig
-from netsci_dl.runs import SNAPSHOT_DIR, list_snapshots
-from netsci_dl.runs import snapshot_stem as _stem
+from netsci_dl.runs.format import SNAPSHOT_DIR, list_snapshots
+from netsci_dl.runs.format import snapshot_stem as _stem
 
 __all__ = ["train_classifier", "split_data"]
 
@@ -104,7 +104,7 @@ def _save_snapshot(
 ) -> None:
     from safetensors.torch import save_file
 
-    from netsci_dl.io._atomic import atomic_path
+    from netsci_dl._files.atomic import atomic_path
     from netsci_dl.models._classifier_io import save_classifier
 
     stem = _stem(epoch, 0, epoch)
@@ -150,7 +150,7 @@ def _restore(torch: Any, net: Any, opt: Any, gen: Any, path: Path, device: Any) 
 def _prepare_run(
     run: Path, cfg: ClassifierConfig, doc: dict[str, Any], *, resume: bool, force: bool
 ) -> None:
-    from netsci_dl.io._atomic import atomic_path
+    from netsci_dl._files.atomic import atomic_path
 
     paths = [run / "config.json", run / "model.safetensors", run / "history.json"]
     if resume and paths[0].exists():
@@ -341,7 +341,7 @@ def train_classifier(
             record(0, 0.0, None)
         _loop(torch, net, opt, Xt, yt, gen, cfg, record, start, quiet)
     if run is not None:
-        from netsci_dl.io._atomic import atomic_path
+        from netsci_dl._files.atomic import atomic_path
         from netsci_dl.models._classifier_io import save_classifier
 
         save_classifier(

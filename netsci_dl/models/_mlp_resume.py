@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
-from netsci_dl.runs import list_snapshots
-from netsci_dl.runs import snapshot_stem as _stem
+from netsci_dl.runs.format import list_snapshots
+from netsci_dl.runs.format import snapshot_stem as _stem
 
 __all__ = ["train_state", "check_xy", "restore", "check_resume_config"]
 

@@ -92,7 +92,7 @@ def restore_dbn(dbn: Any, model_path: Path, info: dict[str, Any]) -> tuple[int, 
     import torch
 
     from netsci_dl.models.dbn import _json_meta
-    from netsci_dl.runs import snapshot_stem
+    from netsci_dl.runs.format import snapshot_stem
 
     cfg = dbn.config
     epochs = cfg.epochs_per_layer()

@@ -4,7 +4,7 @@ The trainer behind the critical-period experiment (Achille, Rovere & Soatto, ICL
 :class:`ClassifierConfig` fixes a run (architecture, optimiser, schedule, weight decay, batch
 size, seed, device, an optional :class:`~netsci_dl.models.deficits.Deficit`),
 :func:`train_classifier` trains it and writes a run folder in the format of
-:mod:`netsci_dl.models.train` (read it with :mod:`netsci_dl.runs`)::
+:mod:`netsci_dl.models.train` (read it with :mod:`netsci_dl.runs.format`)::
 
     config.json        {"config": ClassifierConfig.to_dict(), "data", "image_shape", "model_kind"}
     model.safetensors  the final state dict

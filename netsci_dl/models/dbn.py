@@ -223,7 +223,7 @@ class DBN:
         """Write a ``.safetensors`` file that :func:`netsci_dl.load` and :meth:`DBN.load` read."""
         from safetensors.torch import save_file
 
-        from netsci_dl.io._atomic import atomic_path, check_writable
+        from netsci_dl._files.atomic import atomic_path, check_writable
 
         p = check_writable(path, force=force)
         sd = self.state_dict()
@@ -238,10 +238,11 @@ class DBN:
         Raises :class:`~netsci_dl.errors.InputError` for an unreadable or truncated file, missing
         or misshapen tensors, NaN/Inf parameters, or metadata that does not match the weights.
         """
+        from netsci_dl._array import resolve_device
         from netsci_dl.export.rbm import RBM_KEY
-        from netsci_dl.models._checks import check_device, read_safetensors
+        from netsci_dl.models._checks import read_safetensors
 
-        dev = check_device(device)
+        dev = resolve_device(device)
         tensors, header = read_safetensors(path, what="DBN file")
         meta = _json_meta(header.get("netsci_dl"), f"{path}")
         idx = sorted(int(m.group(1)) for k in tensors if (m := RBM_KEY.match(k)))

@@ -7,7 +7,7 @@ object), else in the run folder's ``config.json``, else on the tensor names:
 ``dbn``         :meth:`netsci_dl.models.dbn.DBN.load` (``rbm.{i}.weights`` ... tensors)
 ``mlp``         the sigmoid MLP of :func:`netsci_dl.models.mlp.build_mlp`, rebuilt from the
                 layer sizes and loaded strictly (``0.weight``, ``0.bias``, ``2.weight``, ...)
-``classifier``  ``netsci_dl.models.classifier.load_classifier(path)`` (imported when needed)
+``classifier``  :func:`netsci_dl.models.classifier.load_classifier`
 ==============  ===========================================================================
 """
 
@@ -22,12 +22,8 @@ from netsci_dl.errors import InputError
 
 __all__ = ["load_model", "model_kind", "MODEL_KINDS"]
 
-#: model_kind -> "module:function" that loads it
-MODEL_KINDS = {
-    "dbn": "netsci_dl.models.dbn:DBN.load",
-    "mlp": "netsci_dl.models.load:_load_mlp",
-    "classifier": "netsci_dl.models.classifier:load_classifier",
-}
+#: the model kinds :func:`load_model` rebuilds (the table above)
+MODEL_KINDS = ("dbn", "mlp", "classifier")
 
 
 def _resolve(path: str | os.PathLike) -> Path:
@@ -158,8 +154,6 @@ def load_model(path: str | os.PathLike, *, device: Any = "cpu") -> Any:
     >>> load_model(os.path.join(d, "m.safetensors")).layers
     (6, 4)
     """
-    import importlib
-
     p = _resolve(path)
     meta, _ = _header(p)
     kind = model_kind(p)
@@ -171,16 +165,11 @@ def load_model(path: str | os.PathLike, *, device: Any = "cpu") -> Any:
         net = _load_mlp(p, meta, device)
         net.eval()
         return net
-    if kind not in MODEL_KINDS:
+    if kind != "classifier":
         raise InputError(f"{p}: unknown model_kind {kind!r}; known kinds: {sorted(MODEL_KINDS)}")
-    mod_name, _, fn_name = MODEL_KINDS[kind].partition(":")
-    try:
-        fn = getattr(importlib.import_module(mod_name), fn_name)
-    except (ImportError, AttributeError) as e:
-        raise InputError(
-            f"{p}: model_kind {kind!r} needs {mod_name}.{fn_name}, which is not available ({e})"
-        ) from e
-    model = fn(str(p))
+    from netsci_dl.models.classifier import load_classifier
+
+    model = load_classifier(str(p))
     if device is not None and hasattr(model, "to") and callable(model.to):
         model = model.to(device)
     return model

@@ -13,7 +13,7 @@ momentum buffers ``opt.{i}.momentum_buffer``, header metadata ``epoch`` and ``hi
 The tensors are the ``nn.Sequential`` state dict
 (``"0.weight"``, ``"0.bias"``, ``"2.weight"``, ...; torch layout ``(n_out, n_in)``), so
 ``netsci_dl.load(path)`` reads a snapshot as a feed-forward (directed) LayeredGraph and
-:func:`~netsci_dl.runs.list_snapshots` lists them. The sidecar has the DBN's keys
+:func:`~netsci_dl.runs.format.list_snapshots` lists them. The sidecar has the DBN's keys
 (``recon_error`` is null) plus ``model_kind="mlp"``, ``loss`` and ``accuracy`` (on the training
 data, before the epoch's snapshot is written).
 
@@ -37,8 +37,8 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 from netsci_dl.models._mlp_resume import check_resume_config, check_xy, restore, train_state
-from netsci_dl.runs import SNAPSHOT_DIR, list_snapshots
-from netsci_dl.runs import snapshot_stem as _stem
+from netsci_dl.runs.format import SNAPSHOT_DIR, list_snapshots
+from netsci_dl.runs.format import snapshot_stem as _stem
 
 __all__ = ["MLPConfig", "build_mlp", "train_mlp"]
 
@@ -154,7 +154,7 @@ def _save(
 ) -> None:
     from safetensors.torch import save_file
 
-    from netsci_dl.io._atomic import atomic_path
+    from netsci_dl._files.atomic import atomic_path
 
     stem = _stem(epoch, 0, epoch)
     model = folder / f"{stem}.safetensors"
@@ -232,21 +232,16 @@ def train_mlp(
     >>> hist[-1]["loss"] < hist[0]["loss"]
     True
     """
-    from netsci_dl._array import import_torch
-    from netsci_dl.io._atomic import atomic_path
-    from netsci_dl.models._checks import (
-        check_device,
-        check_memory,
-        check_threads,
-        torch_threads,
-    )
+    from netsci_dl._array import check_threads, import_torch, resolve_device, torch_threads
+    from netsci_dl._files.atomic import atomic_path
+    from netsci_dl.models._checks import check_memory
 
     torch = import_torch()
     if not isinstance(config, MLPConfig):
         raise TypeError(f"config must be an MLPConfig, not {type(config).__name__}")
     cfg = config
     threads = check_threads(num_threads)
-    dev = check_device(cfg.device)
+    dev = resolve_device(cfg.device)
     Xn, yn = check_xy(X, y, cfg)
     pairs = list(zip(cfg.layers, cfg.layers[1:]))
     need = 4 * (3 * sum(a * b + b for a, b in pairs) + 3 * len(Xn) * sum(cfg.layers))

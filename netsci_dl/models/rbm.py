@@ -217,9 +217,9 @@ class RBM(RBMInference):
         check_rbm_settings(
             {k: getattr(self, k) for k in self._PARAMS if k not in ("device", "dtype")}
         )
-        from netsci_dl.models._checks import check_device
+        from netsci_dl._array import resolve_device
 
-        self._device = check_device(self.device)
+        self._device = resolve_device(self.device)
         self._dtype = resolve_dtype(self.dtype)
 
     # ------------------------------------------------------------------ state

@@ -56,8 +56,8 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 from netsci_dl.models.config import TrainConfig, TrainHistory
-from netsci_dl.runs import SNAPSHOT_DIR, list_snapshots
-from netsci_dl.runs import snapshot_stem as _stem
+from netsci_dl.runs.format import SNAPSHOT_DIR, list_snapshots
+from netsci_dl.runs.format import snapshot_stem as _stem
 
 __all__ = ["TrainConfig", "TrainHistory", "fit_dbn", "train_dbn", "list_snapshots", "SNAPSHOT_DIR"]
 
@@ -81,7 +81,7 @@ def _write_snapshot(
 ) -> None:
     from safetensors.torch import save_file
 
-    from netsci_dl.io._atomic import atomic_path
+    from netsci_dl._files.atomic import atomic_path
 
     stem = _stem(step, layer, epoch)
     model = folder / f"{stem}.safetensors"
@@ -146,7 +146,8 @@ def _check_data(X: Any, cfg: TrainConfig) -> None:
 
 
 def _check_memory(cfg: TrainConfig, n_samples: int) -> None:
-    from netsci_dl.models._checks import check_device, check_memory
+    from netsci_dl._array import resolve_device
+    from netsci_dl.models._checks import check_memory
 
     item = 8 if cfg.dtype == "float64" else 4
     pairs = list(zip(cfg.layers, cfg.layers[1:]))
@@ -158,7 +159,7 @@ def _check_memory(cfg: TrainConfig, n_samples: int) -> None:
     work = max(r * (5 * a + 5 * b) for r, (a, b) in zip(rows, pairs))
     data = n_samples * max(a + b for a, b in pairs)
     need = (3 * params + work + data + n_samples * cfg.layers[0]) * item
-    dev = check_device(cfg.device)
+    dev = resolve_device(cfg.device)
     check_memory(need, dev, what=f"a DBN {list(cfg.layers)} on {n_samples} samples")
 
 
@@ -391,8 +392,8 @@ def train_dbn(
     -------
     (DBN, TrainHistory)
     """
-    from netsci_dl.io._atomic import atomic_path
-    from netsci_dl.models._checks import check_device, check_threads, torch_threads
+    from netsci_dl._array import check_threads, resolve_device, torch_threads
+    from netsci_dl._files.atomic import atomic_path
     from netsci_dl.models._resume import read_run_config
     from netsci_dl.models.dbn import DBN
     from netsci_dl.models.rbm import resolve_dtype
@@ -400,7 +401,7 @@ def train_dbn(
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, not {type(config).__name__}")
     threads = check_threads(num_threads)
-    check_device(config.device)
+    resolve_device(config.device)
     resolve_dtype(config.dtype)
     run = Path(run_dir)
     if run.exists() and not run.is_dir():

@@ -372,7 +372,7 @@ def save_figure(fig: Any, stem: str | os.PathLike, *, dpi: int = 110) -> tuple[P
     -------
     (png_path, svg_path)
     """
-    from netsci_dl.io._atomic import atomic_path
+    from netsci_dl._files.atomic import atomic_path
 
     stem = Path(stem)
     out = []

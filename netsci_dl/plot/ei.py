@@ -159,7 +159,7 @@ def plot_causal_plane(
     Examples
     --------
     >>> import numpy as np, netsci_dl as nd
-    >>> from netsci_dl.analysis.trajectory import ei_trajectory
+    >>> from netsci_dl.runs.trajectory import ei_trajectory
     >>> Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 2.0, 4.0)]
     >>> from netsci_dl.analysis import LayerEIOptions
     >>> opts = LayerEIOptions(n_samples=1000, sensitivity_samples=100, device="cpu")
@@ -246,7 +246,7 @@ def plot_ei_trajectory(
     Examples
     --------
     >>> import numpy as np, netsci_dl as nd
-    >>> from netsci_dl.analysis.trajectory import ei_trajectory
+    >>> from netsci_dl.runs.trajectory import ei_trajectory
     >>> Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 4.0)]
     >>> from netsci_dl.analysis import LayerEIOptions
     >>> opts = LayerEIOptions(n_samples=1000, sensitivity_samples=100, device="cpu")

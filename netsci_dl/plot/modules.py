@@ -30,12 +30,12 @@ __all__ = [
 
 
 def plot_dendrogram(modules: Any, *, title: str = "") -> Any:
-    """Dendrogram of a :class:`~netsci_dl.analysis.modules.FunctionalModules` with the cut line.
+    """Dendrogram of a :class:`~netsci_dl.analysis.fields.modules.FunctionalModules` with the cut line.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from netsci_dl.analysis.modules import functional_modules
+    >>> from netsci_dl.analysis.fields.modules import functional_modules
     >>> m = functional_modules(np.array([1.0, 9, 9, 9, 9, 2]), k=2)
     >>> fig = plot_dendrogram(m); len(fig.axes)
     1
@@ -401,7 +401,7 @@ def plot_agreement(
 
     Examples
     --------
-    >>> from netsci_dl.analysis._agreement import agreement
+    >>> from netsci_dl.analysis.structure._agreement import agreement
     >>> fig = plot_agreement(agreement([0, 0, 1, 1], [0, 0, 1, 2]))
     >>> "ARI" in fig.axes[0].get_title()
     True

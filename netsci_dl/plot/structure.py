@@ -147,7 +147,7 @@ def plot_weight_distributions(S: Any, *, reference: Any = None, G: Any = None) -
     Examples
     --------
     >>> import numpy as np, netsci_dl as nd
-    >>> from netsci_dl.analysis._compare import structural_summary
+    >>> from netsci_dl.analysis.structure._compare import structural_summary
     >>> G = nd.from_matrices([np.random.default_rng(0).normal(size=(4, 3))])
     >>> fig = plot_weight_distributions(structural_summary(G, threshold="quantile:0.5"), G=G)
     >>> len(fig.axes), fig.axes[0].get_xlabel()
@@ -221,7 +221,7 @@ def plot_strength_distributions(S: Any, *, reference: Any = None, G: Any = None)
 def plot_degree_ccdf(S: Any, *, reference: Any = None, G: Any = None) -> Any:
     """CCDF ``P(K >= k)`` of the total degree on the thresholded graph, per layer and overall,
     log-log, with the fitted power-law tail (drawn when the fit is not flagged)."""
-    from netsci_dl.analysis.distributions import ccdf
+    from netsci_dl.analysis.structure.distributions import ccdf
 
     sh = _shape(S, G)
     fig, axes = new_figure(1, width=4.6, height=4.0)

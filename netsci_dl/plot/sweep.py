@@ -1,4 +1,4 @@
-"""Figure of a threshold sweep (:func:`netsci_dl.analysis.sweep.threshold_sweep`): every metric
+"""Figure of a threshold sweep (:func:`netsci_dl.analysis.structure.sweep.threshold_sweep`): every metric
 against the cut, the net against the bands of its null models (mean and spread).
 
 Nothing is recomputed here: the function reads the sweep's DataFrame.
@@ -57,7 +57,7 @@ def plot_sweep(
     Parameters
     ----------
     df : pandas.DataFrame
-        The result of :func:`~netsci_dl.analysis.sweep.threshold_sweep`.
+        The result of :func:`~netsci_dl.analysis.structure.sweep.threshold_sweep`.
     rule : str, optional
         The threshold rule, for the x-axis label; default ``df.attrs["rule"]`` (else "value").
     name : str, optional
@@ -73,13 +73,13 @@ def plot_sweep(
     Examples
     --------
     >>> import numpy as np, netsci_dl as nd
-    >>> from netsci_dl.analysis.sweep import threshold_sweep
+    >>> from netsci_dl.analysis.structure.sweep import threshold_sweep
     >>> G = nd.from_matrices([np.random.default_rng(0).normal(size=(6, 5))])
     >>> fig = plot_sweep(threshold_sweep(G, [0.5, 1.0], n_null=2))
     >>> len([ax for ax in fig.axes if ax.get_visible()])
     7
     """
-    from netsci_dl.analysis._sweep_metrics import METRICS
+    from netsci_dl.analysis.structure.sweep_metrics import METRICS
 
     plt = pyplot()
     rule = rule or df.attrs.get("rule", "value")

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._files.atomic import discard_live, new_temp, short_temp_prefix
 from netsci_dl._sanitize import csv_frame
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
-from netsci_dl.io._atomic import discard_live, new_temp, short_temp_prefix
 
 __all__ = [
     "Section",

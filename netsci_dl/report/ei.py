@@ -22,7 +22,7 @@ CAUSAL_PLANE_MAX_PAIRS = 20_000
 
 
 def _cp_options() -> object:
-    from netsci_dl.analysis.causal_plane import LayerEIOptions
+    from netsci_dl.analysis.information.causal_plane import LayerEIOptions
 
     return LayerEIOptions(whole=False, device="cpu")  # the package's one estimator default
 
@@ -70,7 +70,7 @@ def ei_section(ctx: Any) -> Any:
         degeneracy and EI_parts. ``ei.csv`` (and ``causal_plane.csv``) are written into the
         report folder.
     """
-    from netsci_dl.analysis._effective_information import effective_information
+    from netsci_dl.analysis import effective_information
     from netsci_dl.report._core import Section, table_html
 
     G = ctx.G
@@ -102,7 +102,7 @@ def ei_section(ctx: Any) -> Any:
     if pairs and max(pairs) <= CAUSAL_PLANE_MAX_PAIRS:
         import pandas as pd
 
-        from netsci_dl.analysis.causal_plane import layer_causal_plane
+        from netsci_dl.analysis.information.causal_plane import layer_causal_plane
 
         o = _CP or _cp_options()
         try:

@@ -63,7 +63,7 @@ def _estimate_seconds(P: Any, ground: str) -> float:
     """Wall-clock estimate of the full EMD matrix from a timed sample of pairs (both cores)."""
     import os
 
-    from netsci_dl.analysis.emd import SignedFields, emd_matrix
+    from netsci_dl.analysis.fields.emd import SignedFields, emd_matrix
 
     n = len(P)
     m = min(n, _SAMPLE)
@@ -114,7 +114,6 @@ def modules_section(
         restrict,
         to_distributions,
     )
-    from netsci_dl.analysis.modules import _layer_index
     from netsci_dl.plot import save_figure
     from netsci_dl.plot.modules import (
         plot_agreement,
@@ -132,7 +131,7 @@ def modules_section(
             "fields cannot be laid out on a pixel grid; pass --image-shape HxW"
         )
     try:
-        l = _layer_index(G, layer)
+        l = G.layer_index(layer)
     except ValueError as e:
         return _skipped(str(e))
     if l == 0:

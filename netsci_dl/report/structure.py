@@ -229,7 +229,7 @@ def nodes_section(ctx: ReportContext) -> Section:
 
 def _values(G: object) -> list[str]:
     """What each block of ``G`` holds, for the page (the figures' own names)."""
-    from netsci_dl.plot._base import block_value_names
+    from netsci_dl.plot import block_value_names
 
     return list(block_value_names(G))
 

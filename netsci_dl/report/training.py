@@ -69,12 +69,12 @@ def training_section(
     n_probe : int
         Probe examples (a fixed random subset of the data).
     """
-    from netsci_dl.activations import training_similarity
     from netsci_dl.datasets import load_dataset
     from netsci_dl.plot import save_figure
     from netsci_dl.plot.similarity import plot_similarity_to_reference, plot_training_map
     from netsci_dl.report._core import Section, figure_html, rel, table_html
-    from netsci_dl.runs import list_snapshots
+    from netsci_dl.runs.format import list_snapshots
+    from netsci_dl.runs.similarity import training_similarity
 
     title = "Training: similarity to the final state"
     snaps = list_snapshots(run)

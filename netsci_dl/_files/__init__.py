@@ -1,0 +1,1 @@
+"""netsci_dl._files."""

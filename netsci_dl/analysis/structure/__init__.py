@@ -1,0 +1,93 @@
+"""Graph structure: distributions, fits, assortativity, summaries, null models, sweeps,
+communities.
+
+=============================  ===============================================================
+distributions                  weights, strength, degree per group and block; histograms, CCDFs
+fits                           maximum-likelihood fits with KS and Vuong comparisons
+assortativity                  degree/strength assortativity, k_nn, degree-strength correlation
+structural summary, compare    every structural scalar of a graph, and two graphs side by side
+null models                    layered random replica, rewiring within blocks, shuffles
+sweep                          threshold sweep of the net against its null models
+communities, agreement         Leiden / Louvain (igraph), SBM (graph-tool), ARI / NMI
+=============================  ===============================================================
+"""
+
+from netsci_dl.analysis.structure._agreement import Agreement, agreement, restrict
+from netsci_dl.analysis.structure._communities import (
+    Partition,
+    communities,
+    leiden,
+    louvain,
+    modularity,
+    sbm,
+)
+from netsci_dl.analysis.structure._compare import (
+    StructureComparison,
+    StructureSummary,
+    compare,
+    structural_summary,
+)
+from netsci_dl.analysis.structure.assortativity import (
+    DegreeStrengthCorrelation,
+    KnnCurve,
+    average_neighbor_degree,
+    block_assortativity,
+    degree_assortativity,
+    degree_strength_correlation,
+    knn_curve,
+    strength_assortativity,
+)
+from netsci_dl.analysis.structure.distributions import (
+    ccdf,
+    degree,
+    log_binned_histogram,
+    strength,
+    weight_stats,
+)
+from netsci_dl.analysis.structure.fits import FitResult, fit_distributions
+from netsci_dl.analysis.structure.null_models import (
+    NullResult,
+    layered_replica,
+    rewire_blocks,
+    shuffle_edges,
+    shuffle_null,
+)
+from netsci_dl.analysis.structure.sweep import default_cuts, threshold_sweep
+
+__all__ = [
+    "Agreement",
+    "agreement",
+    "restrict",
+    "Partition",
+    "communities",
+    "leiden",
+    "louvain",
+    "modularity",
+    "sbm",
+    "StructureComparison",
+    "StructureSummary",
+    "compare",
+    "structural_summary",
+    "DegreeStrengthCorrelation",
+    "KnnCurve",
+    "average_neighbor_degree",
+    "block_assortativity",
+    "degree_assortativity",
+    "degree_strength_correlation",
+    "knn_curve",
+    "strength_assortativity",
+    "ccdf",
+    "degree",
+    "log_binned_histogram",
+    "strength",
+    "weight_stats",
+    "FitResult",
+    "fit_distributions",
+    "NullResult",
+    "layered_replica",
+    "rewire_blocks",
+    "shuffle_edges",
+    "shuffle_null",
+    "default_cuts",
+    "threshold_sweep",
+]

@@ -1,0 +1,62 @@
+"""Run folders: their format, the layouts users have, and every per-snapshot pipeline.
+
+=======================  ===================================================================
+:mod:`.format`           snapshot names and sidecars: one vocabulary, read by every pipeline
+                         and written by the trainers (:mod:`netsci_dl.models`)
+:mod:`.trajectory`       graph EI and the causal plane at each snapshot (:func:`ei_trajectory`)
+:mod:`.similarity`       each layer's similarity to its final state (:func:`training_similarity`)
+:mod:`.measures`         one long table of every per-snapshot measure (:func:`training_measures`)
+:mod:`.critical_period`  the critical-period grid of deficit windows (:func:`critical_period`)
+=======================  ===================================================================
+
+The trainers import :mod:`netsci_dl.runs.format` (a low level of the house), so this package's
+``__init__`` loads the pipelines only when one of their names is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "SNAPSHOT_DIR",
+    "list_snapshots",
+    "read_sidecar",
+    "snapshot_sources",
+    "snapshot_stem",
+    "EITrajectory",
+    "ei_trajectory",
+    "ActivationSpec",
+    "training_similarity",
+    "MEASURE_FAMILIES",
+    "TrainingMeasureOptions",
+    "training_measures",
+    "CriticalPeriodOptions",
+    "CriticalPeriodResult",
+    "critical_period",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in (
+        "SNAPSHOT_DIR",
+        "list_snapshots",
+        "read_sidecar",
+        "snapshot_sources",
+        "snapshot_stem",
+    ):
+        from netsci_dl.runs import format as mod
+    elif name in ("EITrajectory", "ei_trajectory"):
+        from netsci_dl.runs import trajectory as mod
+    elif name in ("ActivationSpec", "training_similarity"):
+        from netsci_dl.runs import similarity as mod
+    elif name in ("MEASURE_FAMILIES", "TrainingMeasureOptions", "training_measures"):
+        from netsci_dl.runs import measures as mod
+    elif name in ("CriticalPeriodOptions", "CriticalPeriodResult", "critical_period"):
+        from netsci_dl.runs import critical_period as mod
+    else:
+        raise AttributeError(f"module 'netsci_dl.runs' has no attribute {name!r}")
+    return getattr(mod, name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
