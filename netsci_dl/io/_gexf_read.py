@@ -19,7 +19,7 @@ from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 from netsci_dl.io._graphml_fast import Parsed
 from netsci_dl.io._graphml_read import _build, _read_bytes
-from netsci_dl.io.graphml import HEADER_KEY
+from netsci_dl.io._xml import HEADER_KEY
 
 __all__ = ["read_gexf"]
 

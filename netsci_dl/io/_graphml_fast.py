@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from netsci_dl.io.graphml import _CHUNK
+from netsci_dl.io._xml import _CHUNK
 
 __all__ = ["Parsed", "fast_parse"]
 

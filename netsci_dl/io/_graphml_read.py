@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from netsci_dl.errors import InputError
 from netsci_dl.graph import BLOCK_KINDS, LayeredGraph
 from netsci_dl.io._graphml_fast import Parsed, fast_parse
-from netsci_dl.io.graphml import HEADER_KEY
+from netsci_dl.io._xml import HEADER_KEY
 
 __all__ = ["read_graphml"]
 

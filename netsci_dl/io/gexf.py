@@ -18,7 +18,7 @@ import numpy as np
 from netsci_dl._files.atomic import atomic_path
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
-from netsci_dl.io.graphml import (
+from netsci_dl.io._xml import (
     _CHUNK,
     _SP,
     _edge_columns,
