@@ -242,6 +242,30 @@ class _Resolver(LayerOps, JunctionOps):
 
     # ---- the plan ------------------------------------------------------------------------
     def plan(self, *, tensors: Sequence[TensorInfo], meta: dict[str, Any]) -> ExportPlan:
+        self._drop_unreached()
+        order = self._ordered_alive()
+        index = {g: n for n, g in enumerate(order)}
+        names = _unique_names([self.groups[g].name for g in order])
+        groups = [
+            GroupSpec(names[n], int(grp.size), grp.bias, grp.origin, grp.note)
+            for n, grp in enumerate(self.groups[g] for g in order)
+        ]
+        blocks = self._blocks(index, names)
+        meta = dict(meta)
+        meta["activations"] = [self.groups[g].activation or "identity" for g in order]
+        return ExportPlan(
+            source=self.source,
+            model_kind=meta.pop("model_kind", "mlp"),
+            layout="out_in",
+            tensors=tuple(tensors) + tuple(self.tensors.values()),
+            groups=tuple(groups),
+            blocks=tuple(blocks),
+            junctions=tuple(self.junctions),
+            meta=meta,
+        )
+
+    def _drop_unreached(self) -> None:
+        """Drop the groups no block reaches (recorded as ``dropped`` junctions)."""
         touched = {s for s, _, _ in self.pieces} | {d for _, d, _ in self.pieces}
         for g, grp in enumerate(self.groups):
             if grp.alive and touched and g not in touched:
@@ -255,6 +279,9 @@ class _Resolver(LayerOps, JunctionOps):
                         "note": f"{grp.origin} group joined to nothing by a weight or identity block",
                     }
                 )
+
+    def _ordered_alive(self) -> list[int]:
+        """The live groups in the order of their producers; each must know its size."""
         alive = [g for g in range(len(self.groups)) if self.groups[g].alive]
         for g in alive:
             if self.groups[g].size is None:
@@ -262,124 +289,107 @@ class _Resolver(LayerOps, JunctionOps):
                     f"{self.source}: the size of {self.groups[g].name!r} is unknown; pass "
                     "example_input=... so one forward pass fixes every shape"
                 )
-        order = sorted(alive, key=lambda g: (self.groups[g].order, g))
-        index = {g: n for n, g in enumerate(order)}
-        names = [self.groups[g].name for g in order]
-        seen: dict[str, int] = {}
-        for n, nm in enumerate(names):  # unique names
-            if nm in seen:
-                seen[nm] += 1
-                names[n] = f"{nm}#{seen[nm]}"
-            else:
-                seen[nm] = 0
-        groups = []
-        for n, g in enumerate(order):
-            grp = self.groups[g]
-            groups.append(GroupSpec(names[n], int(grp.size), grp.bias, grp.origin, grp.note))
+        return sorted(alive, key=lambda g: (self.groups[g].order, g))
+
+    def _blocks(self, index: dict[int, int], names: list[str]) -> list[BlockSpec]:
+        """One block per (source, target, kind) between live groups, in the plan's order."""
         blocks = []
         for (s, d, kind), plist in sorted(
             self.pieces.items(), key=lambda kv: (index[kv[0][1]], index[kv[0][0]], kv[0][2])
         ):
             if not (self.groups[s].alive and self.groups[d].alive):
                 continue
-            n_s, n_d = self.groups[s].size, self.groups[d].size
+            shape = (self.groups[s].size, self.groups[d].size)
             first = plist[0]
             if (
                 len(plist) == 1
                 and not sp.issparse(first.matrix)
                 and first.offset == 0
-                and first.matrix.shape == (n_s, n_d)
+                and first.matrix.shape == shape
             ):
-                blocks.append(
-                    BlockSpec(
-                        first.name,
-                        index[s],
-                        index[d],
-                        kind,
-                        first.matrix,
-                        first.note,
-                        first.layer_type,
-                        first.source_shape,
-                    )
-                )
-                continue
-            if all(sp.issparse(p.matrix) for p in plist):  # identity / grouped pieces: COO
-                rows, cols, vals = [], [], []
-                for p in plist:
-                    c = p.matrix.tocoo()
-                    if c.shape[0] != n_s or p.offset + c.shape[1] > n_d:
-                        raise InputError(
-                            f"{self.source}: block {p.name!r} of shape {c.shape} does not fit "
-                            f"{names[index[s]]!r} ({n_s}) -> {names[index[d]]!r} ({n_d})"
-                        )
-                    rows.append(c.row)
-                    cols.append(c.col + p.offset)
-                    vals.append(c.data.astype(np.float64))
-                block = sp.coo_array(
-                    (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                    shape=(n_s, n_d),
-                ).tocsr()
-                block.sum_duplicates()
-                if block.nnz == n_s * n_d:
-                    block = block.toarray()
+                matrix, bname, note = first.matrix, first.name, first.note
             else:
-                acc = np.zeros((n_s, n_d), dtype=np.float64)
-                cover = np.zeros((n_s, n_d), dtype=bool)
-                for p in plist:
-                    m = p.matrix
-                    w = m.shape[1]
-                    if m.shape[0] != n_s or p.offset + w > n_d:
-                        raise InputError(
-                            f"{self.source}: block {p.name!r} of shape {m.shape} does not fit "
-                            f"{names[index[s]]!r} ({n_s}) -> {names[index[d]]!r} ({n_d}) "
-                            f"at offset {p.offset}"
-                        )
-                    if sp.issparse(m):
-                        c = m.tocoo()
-                        acc[c.row, c.col + p.offset] += c.data
-                        cover[c.row, c.col + p.offset] = True
-                    else:
-                        acc[:, p.offset : p.offset + w] += np.asarray(m, dtype=np.float64)
-                        cover[:, p.offset : p.offset + w] = True
-                block = (
-                    acc
-                    if cover.all()
-                    else sp.csr_array(
-                        (
-                            acc[cover],
-                            np.nonzero(cover)[1],
-                            np.concatenate([[0], np.cumsum(cover.sum(axis=1))]),
-                        ),
-                        shape=(n_s, n_d),
-                    )
-                )
-            bname = "+".join(dict.fromkeys(p.name for p in plist))
-            note = "; ".join(dict.fromkeys(p.note for p in plist))
+                fits = f"{names[index[s]]!r} ({shape[0]}) -> {names[index[d]]!r} ({shape[1]})"
+                join = _sparse_sum if all(sp.issparse(p.matrix) for p in plist) else _dense_sum
+                matrix = join(plist, shape, f"{self.source}: block", fits)
+                bname = "+".join(dict.fromkeys(p.name for p in plist))
+                note = "; ".join(dict.fromkeys(p.note for p in plist))
             blocks.append(
                 BlockSpec(
                     bname,
                     index[s],
                     index[d],
                     kind,
-                    block,
+                    matrix,
                     note,
                     first.layer_type,
                     first.source_shape,
                 )
             )
-        acts = [self.groups[g].activation or "identity" for g in order]
-        meta = dict(meta)
-        meta["activations"] = acts
-        return ExportPlan(
-            source=self.source,
-            model_kind=meta.pop("model_kind", "mlp"),
-            layout="out_in",
-            tensors=tuple(tensors) + tuple(self.tensors.values()),
-            groups=tuple(groups),
-            blocks=tuple(blocks),
-            junctions=tuple(self.junctions),
-            meta=meta,
-        )
+        return blocks
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """``names`` with repeats numbered: ``a``, ``a#1``, ``a#2``.
+
+    Examples
+    --------
+    >>> _unique_names(["fc", "relu", "fc", "fc"])
+    ['fc', 'relu', 'fc#1', 'fc#2']
+    """
+    out, seen = list(names), {}
+    for n, nm in enumerate(names):
+        if nm in seen:
+            seen[nm] += 1
+            out[n] = f"{nm}#{seen[nm]}"
+        else:
+            seen[nm] = 0
+    return out
+
+
+def _sparse_sum(plist: list[_Piece], shape: tuple[int, int], where: str, fits: str) -> Any:
+    """The sum of sparse pieces (identity or grouped) placed at their column offsets: csr, or
+    a dense array when every entry is set."""
+    n_s, n_d = shape
+    rows, cols, vals = [], [], []
+    for p in plist:
+        c = p.matrix.tocoo()
+        if c.shape[0] != n_s or p.offset + c.shape[1] > n_d:
+            raise InputError(f"{where} {p.name!r} of shape {c.shape} does not fit {fits}")
+        rows.append(c.row)
+        cols.append(c.col + p.offset)
+        vals.append(c.data.astype(np.float64))
+    block = sp.coo_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape
+    ).tocsr()
+    block.sum_duplicates()
+    return block.toarray() if block.nnz == n_s * n_d else block
+
+
+def _dense_sum(plist: list[_Piece], shape: tuple[int, int], where: str, fits: str) -> Any:
+    """The sum of pieces, some dense, placed at their column offsets: a dense array, or csr of
+    the entries some piece covers."""
+    n_s, n_d = shape
+    acc = np.zeros(shape, dtype=np.float64)
+    cover = np.zeros(shape, dtype=bool)
+    for p in plist:
+        m = p.matrix
+        w = m.shape[1]
+        if m.shape[0] != n_s or p.offset + w > n_d:
+            raise InputError(
+                f"{where} {p.name!r} of shape {m.shape} does not fit {fits} at offset {p.offset}"
+            )
+        if sp.issparse(m):
+            c = m.tocoo()
+            acc[c.row, c.col + p.offset] += c.data
+            cover[c.row, c.col + p.offset] = True
+        else:
+            acc[:, p.offset : p.offset + w] += np.asarray(m, dtype=np.float64)
+            cover[:, p.offset : p.offset + w] = True
+    if cover.all():
+        return acc
+    indptr = np.concatenate([[0], np.cumsum(cover.sum(axis=1))])
+    return sp.csr_array((acc[cover], np.nonzero(cover)[1], indptr), shape=shape)
 
 
 def resolve(

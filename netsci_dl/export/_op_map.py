@@ -4,6 +4,9 @@ data flow (:class:`~netsci_dl.export._ops.Op`), shared by both front ends (torch
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,98 +57,123 @@ def param_array(t: Any, name: str) -> np.ndarray:
 
 def module_op(m: Any, name: str, data_inputs: tuple[int, ...]) -> Op:
     """The op of a call to a leaf module ``m`` (registered as ``name``)."""
+    for types, handler in _module_rules():
+        if isinstance(m, types):
+            return handler(m, name, data_inputs)
+    act = ACTIVATIONS.get(type(m).__name__.lower())
+    return Op("pass", data_inputs[:1], name, attrs={"activation": act} if act else {})
+
+
+def _params(m: Any, name: str, **roles: str) -> tuple[dict, dict]:
+    """The parameters of module ``m`` by role (``weight="weight"``), and their full names."""
+    p, n = {}, {}
+    for role, attr in roles.items():
+        t = getattr(m, attr, None)
+        if t is not None:
+            full = f"{name}.{attr}" if name else attr
+            p[role] = param_array(t, full)
+            n[role] = full
+    return p, n
+
+
+def _all_params(m: Any, name: str) -> tuple[dict, dict]:
+    """Every parameter of module ``m`` under its own name, and their full names."""
+    p = {k: param_array(v, f"{name}.{k}") for k, v in m.named_parameters()}
+    return p, {k: f"{name}.{k}" for k in p}
+
+
+def _linear_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    return Op("linear", ins[:1], name, *_params(m, name, weight="weight", bias="bias"))
+
+
+def _conv_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    p, n = _params(m, name, weight="weight", bias="bias")
+    kind = "conv_transpose" if m.transposed else "conv"
+    return Op(kind, ins[:1], name, p, n, {"groups": int(m.groups)})
+
+
+def _instance_norm_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    p, n = _params(m, name, weight="weight", bias="bias")
+    reason = "InstanceNorm: normalises each channel over space; keeps the channel group"
+    return Op("pass", ins[:1], name, p, n, {"norm": True, "param_reason": reason})
+
+
+def _batch_norm_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    p, n = _params(
+        m,
+        name,
+        weight="weight",
+        bias="bias",
+        running_mean="running_mean",
+        running_var="running_var",
+    )
+    return Op("bn", ins[:1], name, p, n, {"eps": float(m.eps)})
+
+
+def _unit_norm_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    p, n = _params(m, name, weight="weight", bias="bias")
+    reason = (
+        f"{type(m).__name__}: normalises over the units (data-dependent); keeps the group, its "
+        "per-unit scale and shift are not edges"
+    )
+    return Op("pass", ins[:1], name, p, n, {"norm": True, "param_reason": reason})
+
+
+def _flatten_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    if m.start_dim != 1 or m.end_dim != -1:
+        return Op("unknown", ins[:1], name, attrs={"desc": f"Flatten(start_dim={m.start_dim})"})
+    return Op("flatten", ins[:1], name)
+
+
+def _unflatten_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    return Op("reshape", ins[:1], name, attrs={"ndim_out": None})
+
+
+def _embedding_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    p, n = _params(m, name, weight="weight")
+    return Op("embedding", ins[:1], name, p, n, {"out_size": int(m.embedding_dim)})
+
+
+def _recurrent_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    out = (m.proj_size or m.hidden_size) * (2 if m.bidirectional else 1)
+    attrs = {"out_size": int(out), "layout": "tokens"}
+    return Op("recurrent", ins[:1], name, *_all_params(m, name), attrs)
+
+
+def _mha_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    return Op("mha", ins[:3], name, *_all_params(m, name), {"embed_dim": int(m.embed_dim)})
+
+
+def _prelu_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    p, n = _params(m, name, weight="weight")
+    reason = "PReLU slope: an activation parameter, not an edge"
+    return Op("pass", ins[:1], name, p, n, {"activation": "leaky_relu", "param_reason": reason})
+
+
+def _mixing_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    return Op("unknown", ins, name, attrs={"desc": f"{type(m).__name__} (mixes units)"})
+
+
+@functools.cache
+def _module_rules() -> tuple[tuple[Any, Callable[[Any, str, tuple[int, ...]], Op]], ...]:
+    """(module types, handler) pairs, the first match wins (InstanceNorm before the other
+    ``_NormBase`` modules, the BatchNorms)."""
     import torch.nn as nn
 
-    def params(**roles: str) -> tuple[dict, dict]:
-        p, n = {}, {}
-        for role, attr in roles.items():
-            t = getattr(m, attr, None)
-            if t is not None:
-                full = f"{name}.{attr}" if name else attr
-                p[role] = param_array(t, full)
-                n[role] = full
-        return p, n
-
-    ins = data_inputs[:1]
-    if isinstance(m, nn.Linear):
-        p, n = params(weight="weight", bias="bias")
-        return Op("linear", ins, name, p, n)
-    if isinstance(m, nn.modules.conv._ConvNd):
-        p, n = params(weight="weight", bias="bias")
-        kind = "conv_transpose" if m.transposed else "conv"
-        return Op(kind, ins, name, p, n, {"groups": int(m.groups)})
-    if isinstance(m, nn.modules.batchnorm._NormBase):  # BatchNorm*, InstanceNorm*
-        if isinstance(m, nn.modules.instancenorm._InstanceNorm):
-            p, n = params(weight="weight", bias="bias")
-            return Op(
-                "pass",
-                ins,
-                name,
-                p,
-                n,
-                {
-                    "norm": True,
-                    "param_reason": (
-                        "InstanceNorm: normalises each channel over space; keeps the channel group"
-                    ),
-                },
-            )
-        p, n = params(
-            weight="weight", bias="bias", running_mean="running_mean", running_var="running_var"
-        )
-        return Op("bn", ins, name, p, n, {"eps": float(m.eps)})
-    if isinstance(m, (nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)):
-        p, n = params(weight="weight", bias="bias")
-        kind = type(m).__name__
-        return Op(
-            "pass",
-            ins,
-            name,
-            p,
-            n,
-            {
-                "norm": True,
-                "param_reason": (
-                    f"{kind}: normalises over the units (data-dependent); keeps the group, its per-unit "
-                    "scale and shift are not edges"
-                ),
-            },
-        )
-    if isinstance(m, nn.Flatten):
-        if m.start_dim != 1 or m.end_dim != -1:
-            return Op("unknown", ins, name, attrs={"desc": f"Flatten(start_dim={m.start_dim})"})
-        return Op("flatten", ins, name)
-    if isinstance(m, nn.Unflatten):
-        return Op("reshape", ins, name, attrs={"ndim_out": None})
-    if isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
-        p, n = params(weight="weight")
-        return Op("embedding", ins, name, p, n, {"out_size": int(m.embedding_dim)})
-    if isinstance(m, nn.RNNBase):
-        p = {k: param_array(v, f"{name}.{k}") for k, v in m.named_parameters()}
-        n = {k: f"{name}.{k}" for k in p}
-        out = (m.proj_size or m.hidden_size) * (2 if m.bidirectional else 1)
-        return Op("recurrent", ins, name, p, n, {"out_size": int(out), "layout": "tokens"})
-    if isinstance(m, nn.MultiheadAttention):
-        p = {k: param_array(v, f"{name}.{k}") for k, v in m.named_parameters()}
-        n = {k: f"{name}.{k}" for k in p}
-        return Op("mha", data_inputs[:3], name, p, n, {"embed_dim": int(m.embed_dim)})
-    if isinstance(m, nn.PReLU):
-        p, n = params(weight="weight")
-        return Op(
-            "pass",
-            ins,
-            name,
-            p,
-            n,
-            {
-                "activation": "leaky_relu",
-                "param_reason": ("PReLU slope: an activation parameter, not an edge"),
-            },
-        )
-    if isinstance(m, (nn.PixelShuffle, nn.ChannelShuffle, nn.Bilinear)):
-        return Op("unknown", data_inputs, name, attrs={"desc": f"{type(m).__name__} (mixes units)"})
-    act = ACTIVATIONS.get(type(m).__name__.lower())
-    return Op("pass", ins, name, attrs={"activation": act} if act else {})
+    return (
+        (nn.Linear, _linear_module),
+        (nn.modules.conv._ConvNd, _conv_module),
+        (nn.modules.instancenorm._InstanceNorm, _instance_norm_module),
+        (nn.modules.batchnorm._NormBase, _batch_norm_module),
+        ((nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm), _unit_norm_module),
+        (nn.Flatten, _flatten_module),
+        (nn.Unflatten, _unflatten_module),
+        ((nn.Embedding, nn.EmbeddingBag), _embedding_module),
+        (nn.RNNBase, _recurrent_module),
+        (nn.MultiheadAttention, _mha_module),
+        (nn.PReLU, _prelu_module),
+        ((nn.PixelShuffle, nn.ChannelShuffle, nn.Bilinear), _mixing_module),
+    )
 
 
 _ADD = {"add", "__add__", "__radd__", "iadd"}
@@ -223,147 +251,218 @@ def function_op(name: str, args: list, kw: dict, ctx: Any, node_name: str) -> Op
     if name.startswith("__i") and name.endswith("__"):
         name = "__" + name[3:]  # in-place dunders: __iadd__ -> __add__
     name = name.rstrip("_") if not name.startswith("__") else name
-    ids, n = ctx.ids(), ctx.n_data()
-    if name in _SHAPE_METHODS or name in ("getattr", "__get__"):
-        return None
-    if name in _ADD:
-        return Op("add", ids, node_name)
-    if name in ("sub", "__sub__", "__rsub__", "subtract"):
-        if n > 1:
-            return Op("unknown", ids, node_name, attrs={"desc": "a difference of two layers"})
-        return Op("pass", ids, node_name)
-    if name in _MUL or name == "multiply":
-        return Op("gate" if n > 1 else "pass", ids, node_name)
-    if name in _DIV or name in ("floordiv", "__floordiv__", "divide"):
-        kind = "unknown" if n > 1 else "pass"
-        return Op(kind, ids, node_name, attrs={"desc": "a quotient of two layers"})
-    if name in ("matmul", "bmm", "__matmul__", "mm", "einsum"):
-        if n < 2 or name == "einsum":
-            return Op(
-                "unknown",
-                ids,
-                node_name,
-                attrs={"desc": f"{name}() with a parameter or an einsum (use nn.Linear)"},
-            )
-        return Op("matmul", ids, node_name)
-    if name in ("cat", "concat", "concatenate"):
-        dim = kw.get("dim", args[1] if len(args) > 1 else 0)
-        shape = ctx.in_shape(0)
-        return Op(
-            "cat",
-            ids,
-            node_name,
-            attrs={"dim": int(dim), "ndim": None if shape is None else len(shape)},
-        )
-    if name == "flatten":
-        start = kw.get("start_dim", args[1] if len(args) > 1 else 0)
-        if start != 1:
-            return Op("unknown", ids, node_name, attrs={"desc": f"flatten(start_dim={start})"})
-        src = ctx.in_shape(0)
-        attrs = {"k": int(np.prod(src[2:]))} if src is not None and len(src) > 2 else {}
-        return Op("flatten", ids, node_name, attrs=attrs)
-    if name in ("view", "reshape", "unflatten", "view_as", "reshape_as"):
-        n_out = None
-        rest = args[1:]
-        if len(rest) == 1 and isinstance(rest[0], (list, tuple)):
-            rest = list(rest[0])
-        if name in ("view", "reshape") and rest:
-            n_out = len(rest)
-        s = ctx.out_shape()
-        if s is not None:
-            n_out = len(s)
-        attrs: dict[str, Any] = {"ndim_out": n_out, "in_shape": ctx.in_shape(0)}
-        if s:
-            attrs["shape"] = s
-        elif len(rest) >= 2 and isinstance(rest[1], int):
-            attrs["channels"] = int(rest[1])  # (batch, C, ...): C from the call itself
-        return Op("reshape", ids[:1], node_name, attrs=attrs)
-    if name in (
-        "permute",
-        "transpose",
-        "t",
-        "unsqueeze",
-        "squeeze",
-        "expand",
-        "expand_as",
-        "repeat",
-        "movedim",
-        "swapaxes",
-        "split_heads",
-    ):
-        return Op("reshape", ids[:1], node_name, attrs={"ndim_out": None})
-    if name in ("mean", "sum", "amax", "max", "amin", "min", "std", "var", "nanmean"):
-        dims = kw.get("dim", args[1] if len(args) > 1 else None)
-        keep = bool(kw.get("keepdim", args[2] if len(args) > 2 else False))
-        if dims is None or not isinstance(dims, (int, list, tuple)):
-            return Op("unknown", ids, node_name, attrs={"desc": f"{name}() over every axis"})
-        dims = tuple(int(d) for d in (dims if isinstance(dims, (list, tuple)) else (dims,)))
-        shape = ctx.in_shape(0)
-        return Op(
-            "mean",
-            ids[:1],
-            node_name,
-            attrs={"dims": dims, "keepdim": keep, "ndim": None if shape is None else len(shape)},
-        )
-    if name in ("getitem", "__getitem__"):
-        idx = args[1] if len(args) > 1 else None
-        return Op("getitem", ids[:1], node_name, attrs={"index": _plain(idx)})
-    if name == "linear":
-        w, wn = ctx.param(kw.get("weight", args[1] if len(args) > 1 else None))
-        b, bn = ctx.param(kw.get("bias", args[2] if len(args) > 2 else None))
+    c = _Call(name, args, kw, ctx, node_name, ctx.ids(), ctx.n_data())
+    handler = _FUNCTIONS.get(name)
+    if handler is None:
+        return Op("unknown", c.ids, node_name, attrs={"desc": f"{name}()"})
+    return handler(c)
+
+
+@dataclass
+class _Call:
+    """A call :func:`function_op` maps: its (normalised) name, arguments, context, node name,
+    data inputs and their number."""
+
+    name: str
+    args: list
+    kw: dict
+    ctx: Any
+    node: str
+    ids: tuple[int, ...]
+    n: int
+
+    def arg(self, key: str, pos: int | None, default: Any = None) -> Any:
+        """Argument ``key``, by keyword or at position ``pos`` (else ``default``)."""
+        at = self.args[pos] if pos is not None and len(self.args) > pos else default
+        return self.kw.get(key, at)
+
+    def weights(self) -> tuple[dict, dict]:
+        """The ``weight`` and ``bias`` (when given) of a linear or convolution call."""
+        w, wn = self.ctx.param(self.arg("weight", 1))
+        b, bn = self.ctx.param(self.arg("bias", 2))
         p = {"weight": w} | ({"bias": b} if b is not None else {})
         pn = {"weight": wn} | ({"bias": bn} if bn is not None else {})
-        return Op("linear", ids[:1], _param_module(wn), p, pn)
-    if name in ("conv1d", "conv2d", "conv3d"):
-        w, wn = ctx.param(kw.get("weight", args[1] if len(args) > 1 else None))
-        b, bn = ctx.param(kw.get("bias", args[2] if len(args) > 2 else None))
-        groups = kw.get("groups", args[6] if len(args) > 6 else 1)
-        p = {"weight": w} | ({"bias": b} if b is not None else {})
-        pn = {"weight": wn} | ({"bias": bn} if bn is not None else {})
-        return Op("conv", ids[:1], _param_module(wn), p, pn, {"groups": int(groups)})
-    if name == "scaled_dot_product_attention":
-        return Op("attention", ids[:3], node_name)
-    if name in ACTIVATIONS or name in ("softmax", "log_softmax", "_softmax"):
-        return Op("pass", ids[:1], node_name, attrs={"activation": ACTIVATIONS.get(name)})
-    if name in _POOL_FUNCS or name in _PASS_METHODS:
-        return Op("pass", ids[:1], node_name)
-    if name in ("layer_norm", "group_norm", "rms_norm"):
-        pos = {"layer_norm": (2, 3), "group_norm": (2, 3), "rms_norm": (2, None)}[name]
-        p, pn = {}, {}
-        for role, at in zip(("weight", "bias"), pos):
-            arg = kw.get(role, args[at] if at is not None and len(args) > at else None)
-            if arg is not None and not isinstance(arg, (int, float)):
-                p[role], pn[role] = ctx.param(arg)
-        return Op(
-            "pass",
-            ids[:1],
-            _param_module(pn.get("weight")) or node_name,
-            p,
-            pn,
-            {
-                "norm": True,
-                "param_reason": f"{name}: normalises over the units (data-dependent); "
-                "keeps the group, its per-unit scale and shift are not edges",
-            },
-        )
-    if name == "batch_norm":
-        p, pn = {}, {}
-        for role, at in (("running_mean", 1), ("running_var", 2), ("weight", 3), ("bias", 4)):
-            arg = kw.get(role, args[at] if len(args) > at else None)
-            if arg is not None:
-                p[role], pn[role] = ctx.param(arg)
-        eps = kw.get("eps", args[7] if len(args) > 7 else 1e-5)
-        return Op(
-            "bn",
-            ids[:1],
-            _param_module(pn.get("running_mean") or pn.get("weight")),
-            p,
-            pn,
-            {"eps": float(eps)},
-        )
-    if name == "instance_norm":
-        return Op("pass", ids[:1], node_name, attrs={"norm": True})
-    return Op("unknown", ids, node_name, attrs={"desc": f"{name}()"})
+        return p, pn
+
+
+def _no_data(c: _Call) -> None:
+    return None
+
+
+def _add(c: _Call) -> Op:
+    return Op("add", c.ids, c.node)
+
+
+def _sub(c: _Call) -> Op:
+    if c.n > 1:
+        return Op("unknown", c.ids, c.node, attrs={"desc": "a difference of two layers"})
+    return Op("pass", c.ids, c.node)
+
+
+def _mul(c: _Call) -> Op:
+    return Op("gate" if c.n > 1 else "pass", c.ids, c.node)
+
+
+def _div(c: _Call) -> Op:
+    kind = "unknown" if c.n > 1 else "pass"
+    return Op(kind, c.ids, c.node, attrs={"desc": "a quotient of two layers"})
+
+
+def _matmul(c: _Call) -> Op:
+    if c.n < 2 or c.name == "einsum":
+        desc = f"{c.name}() with a parameter or an einsum (use nn.Linear)"
+        return Op("unknown", c.ids, c.node, attrs={"desc": desc})
+    return Op("matmul", c.ids, c.node)
+
+
+def _cat(c: _Call) -> Op:
+    dim = c.arg("dim", 1, 0)
+    shape = c.ctx.in_shape(0)
+    attrs = {"dim": int(dim), "ndim": None if shape is None else len(shape)}
+    return Op("cat", c.ids, c.node, attrs=attrs)
+
+
+def _flatten(c: _Call) -> Op:
+    start = c.arg("start_dim", 1, 0)
+    if start != 1:
+        return Op("unknown", c.ids, c.node, attrs={"desc": f"flatten(start_dim={start})"})
+    src = c.ctx.in_shape(0)
+    attrs = {"k": int(np.prod(src[2:]))} if src is not None and len(src) > 2 else {}
+    return Op("flatten", c.ids, c.node, attrs=attrs)
+
+
+def _view(c: _Call) -> Op:
+    n_out = None
+    rest = c.args[1:]
+    if len(rest) == 1 and isinstance(rest[0], (list, tuple)):
+        rest = list(rest[0])
+    if c.name in ("view", "reshape") and rest:
+        n_out = len(rest)
+    s = c.ctx.out_shape()
+    if s is not None:
+        n_out = len(s)
+    attrs: dict[str, Any] = {"ndim_out": n_out, "in_shape": c.ctx.in_shape(0)}
+    if s:
+        attrs["shape"] = s
+    elif len(rest) >= 2 and isinstance(rest[1], int):
+        attrs["channels"] = int(rest[1])  # (batch, C, ...): C from the call itself
+    return Op("reshape", c.ids[:1], c.node, attrs=attrs)
+
+
+def _reorder(c: _Call) -> Op:
+    return Op("reshape", c.ids[:1], c.node, attrs={"ndim_out": None})
+
+
+def _reduce(c: _Call) -> Op:
+    dims = c.arg("dim", 1)
+    keep = bool(c.arg("keepdim", 2, False))
+    if dims is None or not isinstance(dims, (int, list, tuple)):
+        return Op("unknown", c.ids, c.node, attrs={"desc": f"{c.name}() over every axis"})
+    dims = tuple(int(d) for d in (dims if isinstance(dims, (list, tuple)) else (dims,)))
+    shape = c.ctx.in_shape(0)
+    attrs = {"dims": dims, "keepdim": keep, "ndim": None if shape is None else len(shape)}
+    return Op("mean", c.ids[:1], c.node, attrs=attrs)
+
+
+def _getitem(c: _Call) -> Op:
+    idx = c.args[1] if len(c.args) > 1 else None
+    return Op("getitem", c.ids[:1], c.node, attrs={"index": _plain(idx)})
+
+
+def _linear(c: _Call) -> Op:
+    p, pn = c.weights()
+    return Op("linear", c.ids[:1], _param_module(pn["weight"]), p, pn)
+
+
+def _conv(c: _Call) -> Op:
+    p, pn = c.weights()
+    groups = c.arg("groups", 6, 1)
+    return Op("conv", c.ids[:1], _param_module(pn["weight"]), p, pn, {"groups": int(groups)})
+
+
+def _attention(c: _Call) -> Op:
+    return Op("attention", c.ids[:3], c.node)
+
+
+def _activation(c: _Call) -> Op:
+    return Op("pass", c.ids[:1], c.node, attrs={"activation": ACTIVATIONS.get(c.name)})
+
+
+def _pass(c: _Call) -> Op:
+    return Op("pass", c.ids[:1], c.node)
+
+
+def _unit_norm(c: _Call) -> Op:
+    pos = {"layer_norm": (2, 3), "group_norm": (2, 3), "rms_norm": (2, None)}[c.name]
+    p, pn = {}, {}
+    for role, at in zip(("weight", "bias"), pos):
+        arg = c.arg(role, at)
+        if arg is not None and not isinstance(arg, (int, float)):
+            p[role], pn[role] = c.ctx.param(arg)
+    reason = (
+        f"{c.name}: normalises over the units (data-dependent); "
+        "keeps the group, its per-unit scale and shift are not edges"
+    )
+    name = _param_module(pn.get("weight")) or c.node
+    return Op("pass", c.ids[:1], name, p, pn, {"norm": True, "param_reason": reason})
+
+
+def _batch_norm(c: _Call) -> Op:
+    p, pn = {}, {}
+    for role, at in (("running_mean", 1), ("running_var", 2), ("weight", 3), ("bias", 4)):
+        arg = c.arg(role, at)
+        if arg is not None:
+            p[role], pn[role] = c.ctx.param(arg)
+    eps = c.arg("eps", 7, 1e-5)
+    name = _param_module(pn.get("running_mean") or pn.get("weight"))
+    return Op("bn", c.ids[:1], name, p, pn, {"eps": float(eps)})
+
+
+def _instance_norm(c: _Call) -> Op:
+    return Op("pass", c.ids[:1], c.node, attrs={"norm": True})
+
+
+_RESHAPES = {"permute", "transpose", "t", "unsqueeze", "squeeze", "expand", "expand_as"}
+_RESHAPES |= {"repeat", "movedim", "swapaxes", "split_heads"}
+_REDUCTIONS = {"mean", "sum", "amax", "max", "amin", "min", "std", "var", "nanmean"}
+
+#: (names, handler) in order of precedence: a name takes the first rule that lists it
+_FUNCTION_RULES: tuple[tuple[Iterable[str], Callable[[_Call], Op | None]], ...] = (
+    (_SHAPE_METHODS | {"getattr", "__get__"}, _no_data),
+    (_ADD, _add),
+    ({"sub", "__sub__", "__rsub__", "subtract"}, _sub),
+    (_MUL | {"multiply"}, _mul),
+    (_DIV | {"floordiv", "__floordiv__", "divide"}, _div),
+    ({"matmul", "bmm", "__matmul__", "mm", "einsum"}, _matmul),
+    ({"cat", "concat", "concatenate"}, _cat),
+    ({"flatten"}, _flatten),
+    ({"view", "reshape", "unflatten", "view_as", "reshape_as"}, _view),
+    (_RESHAPES, _reorder),
+    (_REDUCTIONS, _reduce),
+    ({"getitem", "__getitem__"}, _getitem),
+    ({"linear"}, _linear),
+    ({"conv1d", "conv2d", "conv3d"}, _conv),
+    ({"scaled_dot_product_attention"}, _attention),
+    (set(ACTIVATIONS) | {"softmax", "log_softmax", "_softmax"}, _activation),
+    (_POOL_FUNCS | _PASS_METHODS, _pass),
+    ({"layer_norm", "group_norm", "rms_norm"}, _unit_norm),
+    ({"batch_norm"}, _batch_norm),
+    ({"instance_norm"}, _instance_norm),
+)
+
+
+def _first_rule_wins(
+    rules: tuple[tuple[Iterable[str], Callable[[_Call], Op | None]], ...],
+) -> dict[str, Callable[[_Call], Op | None]]:
+    """Name -> handler, each name to the first rule that lists it."""
+    out: dict[str, Callable[[_Call], Op | None]] = {}
+    for names, handler in rules:
+        for name in names:
+            out.setdefault(name, handler)
+    return out
+
+
+_FUNCTIONS = _first_rule_wins(_FUNCTION_RULES)
 
 
 def _plain(idx: Any) -> Any:

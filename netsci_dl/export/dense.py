@@ -37,6 +37,7 @@ from netsci_dl.export._build import (
     select,
     square_image_shape,
 )
+from netsci_dl.export._tensor_roles import other_roles, tensor_info, weight_roles
 from netsci_dl.export.conv import conv_block, flatten_block
 
 __all__ = ["plan_from_state_dict", "plan_from_matrices", "natural_key", "BRANCH_HINT"]
@@ -47,9 +48,6 @@ BRANCH_HINT = re.compile(
     r"query|key|value|q_proj|k_proj|v_proj|qkv|in_proj|to_q|to_k|to_v|q|k|v)([._]|$)",
     re.IGNORECASE,
 )
-_RECURRENT = re.compile(r"(^|\.)(weight|bias)_(ih|hh|hr)_l\d+(_reverse)?$")
-_EMBED = re.compile(r"(^|[._])(embed|embedding|embeddings|wte|wpe|tok_embeddings)([._]|$)", re.I)
-_BN_STATS = ("running_mean", "running_var", "num_batches_tracked")
 
 
 def natural_key(name: str) -> tuple:
@@ -76,10 +74,6 @@ def _numbered_siblings(a: str, b: str) -> bool:
         if x != y:
             return re.sub(r"\d+", "#", x) == re.sub(r"\d+", "#", y)
     return True
-
-
-def _info(name: str, arr: np.ndarray, role: str, reason: str = "") -> TensorInfo:
-    return TensorInfo(name, tuple(int(s) for s in arr.shape), str(arr.dtype), role, reason)
 
 
 class _Layer:
@@ -221,70 +215,50 @@ def plan_from_state_dict(
     names = list(tensors)
     if order == "names":
         names = sorted(names, key=natural_key)
-    torch_named = any(k.endswith(".weight") for k in names)
-    infos: dict[str, TensorInfo] = {}
-    weights: dict[str, str] = {}  # base -> key
-    norm_bases = {k.rsplit(".", 1)[0] for k in names if k.rsplit(".", 1)[-1] in _BN_STATS}
-    for k in names:
-        arr = tensors[k]
-        base, _, suffix = k.rpartition(".")
-        if _RECURRENT.search(k):
-            infos[k] = _info(
-                k,
-                arr,
-                "skipped",
-                "recurrent layer (LSTM/GRU/RNN) weight: acts over "
-                "time steps, not between units of a feed-forward graph",
-            )
-            continue
-        if suffix in _BN_STATS:
-            infos[k] = _info(
-                k, arr, "normalisation", "BatchNorm statistics (the layer keeps its channel group)"
-            )
-            continue
-        if k.endswith("in_proj_weight") or k.endswith("in_proj_bias"):
-            infos[k] = _info(
-                k,
-                arr,
-                "skipped",
-                "multi-head attention projections (Q, K, V in one "
-                "tensor): the data flow of attention is not in a state_dict",
-            )
-            continue
-        is_weight = suffix == "weight" or (
-            (layout == "in_out" or not torch_named) and suffix != "bias"
-        )
-        if not is_weight:
-            continue
-        if not base:
-            base = k
-        if arr.ndim == 1:
-            reason = (
-                "BatchNorm scale (a normalisation layer: keeps the channel group)"
-                if base in norm_bases
-                else "1-D weight: a per-unit scale (LayerNorm/GroupNorm or PReLU), keeps the units"
-            )
-            infos[k] = _info(k, arr, "normalisation", reason)
-        elif arr.ndim == 0 or min(arr.shape) == 0:
-            infos[k] = _info(k, arr, "skipped", "an empty or scalar tensor is not a weight matrix")
-        elif arr.dtype.kind not in "fiu":
-            infos[k] = _info(k, arr, "skipped", f"dtype {arr.dtype} is not a number type")
-        elif arr.ndim == 2 and _EMBED.search(base):
-            infos[k] = _info(
-                k,
-                arr,
-                "skipped",
-                "an embedding table (a lookup, not a weight between "
-                "units; the name says so: pass the model to be sure)",
-            )
-        elif arr.ndim > 2 and layout == "in_out":
-            infos[k] = _info(
-                k, arr, "skipped", f"{arr.ndim}-D array needs layout='out_in' (torch conv)"
-            )
-        elif arr.ndim > 5:
-            infos[k] = _info(k, arr, "skipped", f"{arr.ndim}-D tensor is not a weight matrix")
-        else:
-            weights[base] = k
+    infos, weights = weight_roles(tensors, names, layout)
+    chosen = _chosen(tensors, weights, layers, source)
+    sel = _selected_layers(tensors, weights, chosen, infos, layers, layout, groups)
+    other_roles(tensors, names, infos)
+    ordered_infos = tuple(infos[k] for k in names)
+    hints = [x.base for x in sel if BRANCH_HINT.search(x.base)]
+    hints += [t.name for t in ordered_infos if "in_proj" in t.name and t.name.endswith("weight")]
+    meta: dict[str, Any] = {"directed": True}
+    chain, refusal = _chain(sel, hints, order, source, meta)
+    kind = "cnn" if any(x.conv for x in chain) else "mlp"
+    if refusal is not None:
+        return ExportPlan(source, kind, layout, ordered_infos, meta=meta, refusal=refusal)
+    built = _built_layers(chain, conv_reduce)
+    n_in = chain[0].n_in
+    shape = tuple(image_shape) if image_shape else None
+    if shape is None and kind == "mlp":
+        shape = square_image_shape(n_in)
+        if shape:
+            meta["image_shape_inferred"] = True
+    if shape:
+        meta["image_shape"] = list(shape)
+    if kind == "cnn":
+        meta["conv_reduce"] = conv_reduce
+    return chain_plan(
+        source=source,
+        model_kind=kind,
+        layout=layout,
+        tensors=ordered_infos,
+        input_name="input",
+        input_size=n_in,
+        input_bias=None,
+        layers=built,
+        meta=meta,
+    )
+
+
+def _chosen(
+    tensors: Mapping[str, np.ndarray],
+    weights: dict[str, str],
+    layers: str | Sequence[str] | None,
+    source: str,
+) -> set[str]:
+    """The layers ``layers`` selects among ``weights``; refused when it names a tensor that is
+    not a weight, or selects nothing."""
     if layers is not None and not isinstance(layers, str):
         bad = [
             x
@@ -303,40 +277,47 @@ def plan_from_state_dict(
             if layers is not None
             else f"{source}: {what} (no 2-D or convolution weights found)"
         )
+    return chosen
+
+
+def _selected_layers(
+    tensors: Mapping[str, np.ndarray],
+    weights: dict[str, str],
+    chosen: set[str],
+    infos: dict[str, TensorInfo],
+    layers: str | Sequence[str] | None,
+    layout: str,
+    groups: Mapping[str, int] | None,
+) -> list[_Layer]:
+    """The chosen weights as layers (torch layout) with their biases, in order; the roles of
+    their tensors, and of the weights not chosen, go into ``infos``."""
     sel: list[_Layer] = []
     for base, key in weights.items():
         arr = tensors[key]
         if base not in chosen:
-            infos[key] = _info(key, arr, "skipped", f"not selected by layers={layers!r}")
+            infos[key] = tensor_info(key, arr, "skipped", f"not selected by layers={layers!r}")
             continue
         w = arr if layout == "out_in" else arr.T
         bias = tensors.get(f"{base}.bias")
         bkey = f"{base}.bias"
         if bias is not None:
             if bias.ndim != 1 or bias.shape[0] != w.shape[0]:
-                infos[bkey] = _info(bkey, bias, "skipped", "bias shape does not match its weight")
+                infos[bkey] = tensor_info(
+                    bkey, bias, "skipped", "bias shape does not match its weight"
+                )
                 bias = None
             else:
-                infos[bkey] = _info(bkey, bias, "bias", f"bias of {base}")
-        infos[key] = _info(key, arr, "conv" if w.ndim >= 3 else "linear")
+                infos[bkey] = tensor_info(bkey, bias, "bias", f"bias of {base}")
+        infos[key] = tensor_info(key, arr, "conv" if w.ndim >= 3 else "linear")
         sel.append(_Layer(base, key, w, bias, int((groups or {}).get(base, 1))))
-    for k in names:
-        if k not in infos:
-            base = k.rpartition(".")[0]
-            if k.endswith(".bias"):
-                reason = (
-                    f"BatchNorm/LayerNorm shift of {base} (keeps the units)"
-                    if f"{base}.weight" in infos and infos[f"{base}.weight"].role == "normalisation"
-                    else f"bias of {base}, which is not exported"
-                )
-                role = "normalisation" if "shift" in reason else "skipped"
-            else:
-                role, reason = "skipped", "not a weight (no '.weight' suffix)"
-            infos[k] = _info(k, tensors[k], role, reason)
-    ordered_infos = tuple(infos[k] for k in names)
-    hints = [x.base for x in sel if BRANCH_HINT.search(x.base)]
-    hints += [t.name for t in ordered_infos if "in_proj" in t.name and t.name.endswith("weight")]
-    meta: dict[str, Any] = {"directed": True}
+    return sel
+
+
+def _chain(
+    sel: list[_Layer], hints: list[str], order: str, source: str, meta: dict[str, Any]
+) -> tuple[list[_Layer], str | None]:
+    """The chain of the selected layers and, when it is ambiguous or broken, the refusal; how
+    the order was found goes into ``meta["order"]``."""
     refusal = None
     if hints:
         refusal = (
@@ -368,9 +349,11 @@ def plan_from_state_dict(
             if not _fits(chain[at - 1], chain[at]):
                 refusal = f"{source}: {_why_broken(chain, at, hints)}; " + _FIX
                 break
-    kind = "cnn" if any(x.conv for x in chain) else "mlp"
-    if refusal is not None:
-        return ExportPlan(source, kind, layout, ordered_infos, meta=meta, refusal=refusal)
+    return chain, refusal
+
+
+def _built_layers(chain: list[_Layer], conv_reduce: str) -> list[tuple]:
+    """The layers of :func:`chain_plan`: (name, block, bias, layer type, note, shape) each."""
     built = []
     prev: _Layer | None = None
     for x in chain:
@@ -393,27 +376,7 @@ def plan_from_state_dict(
             block, note, ltype = x.w.T, "weight", "linear"
         built.append((x.base, block, x.bias, ltype, note, tuple(x.w.shape)))
         prev = x
-    n_in = chain[0].n_in
-    shape = tuple(image_shape) if image_shape else None
-    if shape is None and kind == "mlp":
-        shape = square_image_shape(n_in)
-        if shape:
-            meta["image_shape_inferred"] = True
-    if shape:
-        meta["image_shape"] = list(shape)
-    if kind == "cnn":
-        meta["conv_reduce"] = conv_reduce
-    return chain_plan(
-        source=source,
-        model_kind=kind,
-        layout=layout,
-        tensors=ordered_infos,
-        input_name="input",
-        input_size=n_in,
-        input_bias=None,
-        layers=built,
-        meta=meta,
-    )
+    return built
 
 
 def plan_from_matrices(
