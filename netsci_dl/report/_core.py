@@ -14,6 +14,7 @@ Extending it: the page is a list of :class:`Section` objects, each made by a *bu
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import os
@@ -268,17 +269,10 @@ def write_report(
     ``blocks.csv``, ``nodes.csv``, ``comparison.csv`` (with ``compare``),
     ``figures/*.png|svg``.
     """
-    from netsci_dl.analysis import compare as compare_summaries
-    from netsci_dl.analysis import structural_summary
     from netsci_dl.threshold import apply_spec
 
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out} exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise FileExistsError(f"{out} exists and is not empty; pass force=True (CLI: --force)")
-    if not out.parent.exists():
-        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    _check_out(out, force)
     name = name or _default_name(G, "model")
     rule, why = rule_explained(G, threshold)
     if rule == "none":
@@ -286,70 +280,115 @@ def write_report(
             "the report needs a thresholded graph for degrees and assortativity: pass a rule "
             "such as 'auto' or 'quantile:0.95', not 'none'"
         )
+    if sections is None:
+        from netsci_dl.report import DEFAULT_SECTIONS
+
+        sections = DEFAULT_SECTIONS
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # Debian's mpl_toolkits beside pip's matplotlib: 3-D axes unavailable; we never use them
         warnings.filterwarnings("ignore", message="Unable to import Axes3D")
         H = apply_spec(G, rule)
-        S = structural_summary(G, threshold=H, name=name)
-        R = C = None
-        if compare is not None:
-            R = structural_summary(
-                compare,
-                threshold=apply_spec(compare, rule_explained(compare, threshold)[0]),
-                name=compare_name or _default_name(compare, "reference"),
-            )
-            if R.name == S.name:
-                import dataclasses
-
-                R = dataclasses.replace(R, name=R.name + " (reference)")
-            C = compare_summaries(R, S, compare_by=compare_by)
-            if compare_by == "position":
-                R = C.before
+        S, R, C = _summaries(G, H, compare, name, compare_name, threshold, compare_by)
         tmp = Path(
             new_temp(folder=True, prefix=short_temp_prefix(out.name, extra=8), dir=out.parent)
         )
         try:
             ctx = ReportContext(G, H, S, R, C, tmp, name, threshold, rule, why)
-            csv_frame(S.layers_frame()).to_csv(tmp / "layers.csv")
-            csv_frame(S.blocks_frame()).to_csv(tmp / "blocks.csv")
-            csv_frame(S.nodes_frame()).to_csv(tmp / "nodes.csv", index=False)
-            if C is not None:
-                csv_frame(C.to_frame()).to_csv(tmp / "comparison.csv")
-            if sections is None:
-                from netsci_dl.report import DEFAULT_SECTIONS
-
-                sections = DEFAULT_SECTIONS
+            _write_tables(ctx)
             built = [b(ctx) for b in (*sections, *extra_sections)]
             built = [s for s in built if s is not None]
             (tmp / ".figs.json").unlink(missing_ok=True)
             warned = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-            summary = {
-                "model": name,
-                "threshold": threshold,
-                "threshold_rule": rule,
-                "threshold_reason": why,
-                "structure": S.to_dict(),
-                "reference": R.to_dict() if R is not None else None,
-                "comparison": C.to_dict() if C is not None else None,
-                "sections": {s.title: s.summary for s in built if s.summary},
-                "files": sorted({f for s in built for f in s.files}),
-                "warnings": warned,
-            }
-            (tmp / "summary.json").write_text(json.dumps(_jsonable(summary), indent=1) + "\n")
-            sub = f"threshold {rule} ({why})" + (
-                f"; compared with {R.name}" if R is not None else ""
-            )
-            (tmp / "index.html").write_text(_page(name, sub, built, warned), encoding="utf-8")
-            out.mkdir(exist_ok=True)
-            for src in sorted(tmp.rglob("*")):
-                if src.is_file():
-                    dst = out / src.relative_to(tmp)
-                    dst.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(src, dst)
+            _write_page(ctx, built, warned)
+            _move_in(tmp, out)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
             discard_live(tmp)
     for w in {str(w.message): w for w in caught}.values():  # each once, on the terminal too
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out / "index.html"
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse a file, a non-empty folder without ``force``, or a missing parent."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise FileExistsError(f"{out} exists and is not empty; pass force=True (CLI: --force)")
+    if not out.parent.exists():
+        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+
+
+def _summaries(
+    G: LayeredGraph,
+    H: LayeredGraph,
+    compare: LayeredGraph | None,
+    name: str,
+    compare_name: str | None,
+    threshold: str,
+    compare_by: str,
+) -> tuple[Any, Any, Any]:
+    """The structural summary of ``G`` and, with ``compare``, the reference's and the comparison
+    (reference -> ``G``); ``(S, None, None)`` without."""
+    from netsci_dl.analysis import compare as compare_summaries
+    from netsci_dl.analysis import structural_summary
+    from netsci_dl.threshold import apply_spec
+
+    S = structural_summary(G, threshold=H, name=name)
+    if compare is None:
+        return S, None, None
+    R = structural_summary(
+        compare,
+        threshold=apply_spec(compare, rule_explained(compare, threshold)[0]),
+        name=compare_name or _default_name(compare, "reference"),
+    )
+    if R.name == S.name:
+        R = dataclasses.replace(R, name=R.name + " (reference)")
+    C = compare_summaries(R, S, compare_by=compare_by)
+    if compare_by == "position":
+        R = C.before
+    return S, R, C
+
+
+def _write_tables(ctx: ReportContext) -> None:
+    """``layers.csv``, ``blocks.csv``, ``nodes.csv`` and (with a reference) ``comparison.csv``."""
+    S, C, folder = ctx.summary, ctx.comparison, ctx.folder
+    csv_frame(S.layers_frame()).to_csv(folder / "layers.csv")
+    csv_frame(S.blocks_frame()).to_csv(folder / "blocks.csv")
+    csv_frame(S.nodes_frame()).to_csv(folder / "nodes.csv", index=False)
+    if C is not None:
+        csv_frame(C.to_frame()).to_csv(folder / "comparison.csv")
+
+
+def _write_page(ctx: ReportContext, built: Sequence[Section], warned: Sequence[str]) -> None:
+    """``summary.json`` (every scalar, the threshold rule, the files, the warnings) and
+    ``index.html``."""
+    R, C = ctx.reference, ctx.comparison
+    summary = {
+        "model": ctx.name,
+        "threshold": ctx.threshold,
+        "threshold_rule": ctx.rule,
+        "threshold_reason": ctx.rule_reason,
+        "structure": ctx.summary.to_dict(),
+        "reference": R.to_dict() if R is not None else None,
+        "comparison": C.to_dict() if C is not None else None,
+        "sections": {s.title: s.summary for s in built if s.summary},
+        "files": sorted({f for s in built for f in s.files}),
+        "warnings": list(warned),
+    }
+    (ctx.folder / "summary.json").write_text(json.dumps(_jsonable(summary), indent=1) + "\n")
+    sub = f"threshold {ctx.rule} ({ctx.rule_reason})" + (
+        f"; compared with {R.name}" if R is not None else ""
+    )
+    (ctx.folder / "index.html").write_text(_page(ctx.name, sub, built, warned), encoding="utf-8")
+
+
+def _move_in(tmp: Path, out: Path) -> None:
+    """Move every file of the finished report from ``tmp`` into ``out`` (created if missing)."""
+    out.mkdir(exist_ok=True)
+    for src in sorted(tmp.rglob("*")):
+        if src.is_file():
+            dst = out / src.relative_to(tmp)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import html
 import time
+import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -74,6 +76,37 @@ def _estimate_seconds(P: Any, ground: str) -> float:
     return per_pair * n * (n - 1) / 2 / max(1, min(2, os.cpu_count() or 1))
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What the section found for one layer: the modules and the graph communities beside them."""
+
+    layer: int
+    name: str
+    n: int
+    k_asked: int  # the k asked of analyze_modules (given, or default_k)
+    k_given: bool
+    ground: str
+    seed: int
+    analysis: Any  # ModuleAnalysis
+    part: Any  # Leiden partition of the thresholded graph
+    comm: np.ndarray  # its communities restricted to the layer
+    agreement: Any  # Agreement (modules vs communities)
+
+    @property
+    def in_layer(self) -> int:
+        """Communities that hold units of the layer."""
+        return int(np.unique(self.comm).size)
+
+    @property
+    def emd_seconds(self) -> float:
+        return float(self.analysis.emd.timings.get("total_s", float("nan")))
+
+    @property
+    def grid(self) -> str:
+        """The receptive fields' pixel grid, e.g. ``4x4``."""
+        return "x".join(map(str, self.analysis.rfs.shape[1:]))
+
+
 def modules_section(
     ctx: Any,
     *,
@@ -106,61 +139,70 @@ def modules_section(
         ``module_stats.csv``. A short note instead when skipped (see the module docstring).
         Use ``functools.partial(modules_section, layer=2, k=10)`` as a builder for other choices.
     """
-    from netsci_dl.analysis import (
-        agreement,
-        analyze_modules,
-        leiden,
-        receptive_fields,
-        restrict,
-        to_distributions,
-    )
-    from netsci_dl.plot import save_figure
-    from netsci_dl.plot.modules import (
-        plot_agreement,
-        plot_community_layers,
-        plot_dendrogram,
-        plot_module_members,
-        plot_module_profiles,
-    )
-    from netsci_dl.report._core import Section, figure_html, rel, table_html
+    from netsci_dl.report._core import Section, rel
 
-    G = ctx.G
+    chosen = _choose_layer(ctx.G, layer, k)
+    if isinstance(chosen, str):
+        return _skipped(chosen)
+    l, kk = chosen
+    a = _analyze(ctx, l, kk, ground)
+    if isinstance(a, str):
+        return _skipped(a)
+    f = _with_communities(ctx, a, k_asked=kk, k_given=k is not None, ground=ground, seed=seed)
+    st = _write_tables(ctx, f)
+    saved = _figures(ctx, f)
+    files = ["modules.csv", "module_stats.csv"] + [
+        rel(ctx, p) for pair in saved.values() for p in pair
+    ]
+    return Section(_TITLE, _body(ctx, f, saved, st), files=tuple(files), summary=_summary(f))
+
+
+def _choose_layer(G: Any, layer: int | str, k: int | None) -> tuple[int, int] | str:
+    """The layer index and the number of modules, or why the layer is skipped."""
     if not G.meta.get("image_shape"):
-        return _skipped(
+        return (
             "the graph has no image shape (meta['image_shape']), so receptive "
             "fields cannot be laid out on a pixel grid; pass --image-shape HxW"
         )
     try:
         l = G.layer_index(layer)
     except ValueError as e:
-        return _skipped(str(e))
+        return str(e)
     if l == 0:
-        return _skipped("layer 0 is the input layer")
+        return "layer 0 is the input layer"
     n = G.layer_sizes[l]
     lname = G.layer_names[l]
     if n > MODULES_MAX_UNITS:
-        return _skipped(
+        return (
             f"layer {lname} has {n} units (> {MODULES_MAX_UNITS}); its "
             f"{n * (n - 1) // 2:,} EMD pairs would take minutes"
         )
     kk = default_k(n) if k is None else int(k)
     if n < 3 or not 2 <= kk <= n:
-        return _skipped(f"layer {lname} has {n} units, too few for {kk} modules")
-    import warnings
+        return f"layer {lname} has {n} units, too few for {kk} modules"
+    return l, kk
 
+
+def _analyze(ctx: Any, l: int, kk: int, ground: str) -> Any:
+    """:func:`~netsci_dl.analysis.analyze_modules` of layer ``l``, or why it is skipped (too slow
+    by a timed sample, or fields that cannot be compared)."""
+    from netsci_dl.analysis import analyze_modules, receptive_fields, to_distributions
+
+    G = ctx.G
+    n, lname = G.layer_sizes[l], G.layer_names[l]
     try:
         rfs = receptive_fields(G, l)
         P = to_distributions(rfs, "shift", layer=l)
         est = _estimate_seconds(P, ground) if n > 2 * _SAMPLE else 0.0
         if est > MODULES_MAX_SECONDS:
-            return _skipped(
+            return (
                 f"the EMD matrix of layer {lname} ({n} fields on a "
                 f"{'x'.join(map(str, rfs.shape[1:]))} grid) is estimated at "
                 f"{est:.0f} s (> {MODULES_MAX_SECONDS:.0f} s)"
             )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # tied heights: k below the request
-            a = analyze_modules(
+            return analyze_modules(
                 G,
                 l,
                 k=kk,
@@ -171,119 +213,149 @@ def modules_section(
                 progress=False,
             )
     except ValueError as e:
-        return _skipped(f"receptive fields of layer {lname}: {e}")
-    H = ctx.H
-    emd, mods, stats, rfs = a.emd, a.modules, a.stats, a.rfs
-    part = leiden(H, seed=seed)
-    comm = restrict(part, H, l)
-    ag = agreement(mods.labels, comm)
+        return f"receptive fields of layer {lname}: {e}"
 
-    import pandas as pd
 
-    sl = G.layer_slice(l)
-    csv_frame(
-        pd.DataFrame(
-            {
-                "unit": np.arange(n),
-                "node": np.arange(G.n_nodes)[sl],
-                "module": mods.labels,
-                "community": comm,
-            }
-        )
-    ).to_csv(ctx.folder / "modules.csv", index=False)
-    st = stats.to_frame()
+def _with_communities(ctx: Any, a: Any, **choices: Any) -> _Found:
+    """Leiden communities of the thresholded graph and their agreement with the modules."""
+    from netsci_dl.analysis import agreement, leiden, restrict
+
+    l = a.layer
+    part = leiden(ctx.H, seed=choices["seed"])
+    comm = restrict(part, ctx.H, l)
+    ag = agreement(a.modules.labels, comm)
+    n, lname = ctx.G.layer_sizes[l], ctx.G.layer_names[l]
+    return _Found(l, lname, n, analysis=a, part=part, comm=comm, agreement=ag, **choices)
+
+
+def _write_tables(ctx: Any, f: _Found) -> Any:
+    """``modules.csv`` (unit, node, module, community) and ``module_stats.csv``; returns the
+    statistics table."""
+    df = f.analysis.modules.to_frame()
+    df.insert(1, "node", np.arange(ctx.G.n_nodes)[ctx.G.layer_slice(f.layer)])
+    df["community"] = f.comm
+    csv_frame(df).to_csv(ctx.folder / "modules.csv", index=False)
+    st = f.analysis.stats.to_frame()
     csv_frame(st).to_csv(ctx.folder / "module_stats.csv", index=False)
+    return st
+
+
+def _figures(ctx: Any, f: _Found) -> dict[str, tuple[Any, Any]]:
+    """The section's five figures, saved under ``ctx.figures`` (PNG and SVG paths by name)."""
+    from netsci_dl.plot import save_figure
+    from netsci_dl.plot.modules import (
+        plot_agreement,
+        plot_community_layers,
+        plot_dendrogram,
+        plot_module_members,
+        plot_module_profiles,
+    )
 
     figs = ctx.figures
-    title = f"{ctx.name}, layer {lname}"
-    saved = {
-        "dendrogram": save_figure(
-            plot_dendrogram(
-                mods,
-                title=(f"{title}: average linkage on EMD, cophenetic r = {mods.cophenetic:.3f}"),
-            ),
-            figs / "modules_dendrogram",
-        ),
-        "members": save_figure(
-            plot_module_members(
-                rfs,
-                mods.labels,
-                emd=emd,
-                n_members=8,
-                title=(
-                    f"{title}: mean RF and members per module (most typical first; red +, blue -)"
-                ),
-            ),
-            figs / "modules_members",
-        ),
-        "profiles": save_figure(
-            plot_module_profiles(stats, title=title),
-            figs / "modules_profiles",
-        ),
-        "communities": save_figure(
-            plot_community_layers(
-                part, H, title=(f"Leiden, thresholded graph: {part.n_communities} communities")
-            ),
-            figs / "communities_layers",
-        ),
-        "agreement": save_figure(
-            plot_agreement(
-                ag,
-                row_label=f"RF module ({lname})",
-                col_label=f"Leiden community (units of {lname})",
-                title=f"{lname}: modules vs communities",
-            ),
-            figs / "modules_agreement",
-        ),
-    }
+    mods, part = f.analysis.modules, f.part
+    title = f"{ctx.name}, layer {f.name}"
+    dendrogram = plot_dendrogram(
+        mods, title=f"{title}: average linkage on EMD, cophenetic r = {mods.cophenetic:.3f}"
+    )
+    saved = {"dendrogram": save_figure(dendrogram, figs / "modules_dendrogram")}
+    members = plot_module_members(
+        f.analysis.rfs,
+        mods.labels,
+        emd=f.analysis.emd,
+        n_members=8,
+        title=f"{title}: mean RF and members per module (most typical first; red +, blue -)",
+    )
+    saved["members"] = save_figure(members, figs / "modules_members")
+    profiles = plot_module_profiles(f.analysis.stats, title=title)
+    saved["profiles"] = save_figure(profiles, figs / "modules_profiles")
+    communities = plot_community_layers(
+        part, ctx.H, title=f"Leiden, thresholded graph: {part.n_communities} communities"
+    )
+    saved["communities"] = save_figure(communities, figs / "communities_layers")
+    heat = plot_agreement(
+        f.agreement,
+        row_label=f"RF module ({f.name})",
+        col_label=f"Leiden community (units of {f.name})",
+        title=f"{f.name}: modules vs communities",
+    )
+    saved["agreement"] = save_figure(heat, figs / "modules_agreement")
+    return saved
+
+
+def _facts(ctx: Any, f: _Found) -> list[tuple[str, str]]:
+    """The key-value table at the top of the section."""
+    mods, emd, n, lname = f.analysis.modules, f.analysis.emd, f.n, f.name
     bound = emd.error_bound
     ground_txt = (
         "Euclidean ground distance by min-cost flow on the 48-neighbour pixel grid, an upper "
         f"bound at most {100 * bound:.3g}% above the exact EMD"
-        if ground == "euclidean" and bound
-        else f"{ground} ground distance, exact"
+        if f.ground == "euclidean" and bound
+        else f"{f.ground} ground distance, exact"
     )
-    secs = float(emd.timings.get("total_s", float("nan")))
-    in_layer = int(np.unique(comm).size)
-    kv = [
-        (
-            "layer",
-            f"{lname} (index {l}), {n} units, receptive fields "
-            f"{'x'.join(map(str, rfs.shape[1:]))} pixels",
-        ),
+    return [
+        ("layer", f"{lname} (index {f.layer}), {n} units, receptive fields {f.grid} pixels"),
         (
             "modules",
             f"k = {mods.k}"
-            + ("" if k is not None else " (default min(20, units // 5))")
-            + (f", asked {kk} (tied merge heights)" if mods.k != kk else "")
+            + ("" if f.k_given else " (default min(20, units // 5))")
+            + (f", asked {f.k_asked} (tied merge heights)" if mods.k != f.k_asked else "")
             + f"; sizes {', '.join(map(str, mods.sizes.tolist()))}",
         ),
-        ("EMD", f"{n * (n - 1) // 2:,} pairs in {secs:.2f} s; {ground_txt}"),
+        ("EMD", f"{n * (n - 1) // 2:,} pairs in {f.emd_seconds:.2f} s; {ground_txt}"),
         ("clustering", f"average linkage, cophenetic r = {mods.cophenetic:.3f}"),
         (
             "communities",
-            f"Leiden (modularity, resolution 1, seed {seed}) on the thresholded "
-            f"graph ({ctx.rule}, unweighted): {part.n_communities} communities, "
-            f"Q = {part.quality:.3f}; {in_layer} of them hold units of {lname}",
+            f"Leiden (modularity, resolution 1, seed {f.seed}) on the thresholded "
+            f"graph ({ctx.rule}, unweighted): {f.part.n_communities} communities, "
+            f"Q = {f.part.quality:.3f}; {f.in_layer} of them hold units of {lname}",
         ),
         (
             "agreement",
-            f"ARI = {ag.ari:.3f}, NMI = {ag.nmi:.3f} (modules vs communities on "
-            f"the {n} units of {lname})",
+            f"ARI = {f.agreement.ari:.3f}, NMI = {f.agreement.nmi:.3f} (modules vs communities "
+            f"on the {n} units of {lname})",
         ),
     ]
-    body = (
-        "<p>Receptive fields of the units of one layer (products of the weight blocks down to the "
-        "input, no biases or nonlinearity; shifted to be non-negative and normalised) compared "
-        "pairwise by the Earth Mover's Distance (in pixels), clustered by average linkage and "
-        "cut into k modules (T18). Each module's structural profile uses degree (edges to the next "
-        "layer) and k_nn on the thresholded graph and strength (to the next layer) on the full "
-        "graph. The modules are then compared with "
-        "graph communities found from the connectivity alone (ARI/NMI near 0: the functional "
-        "modules are not structural communities; near 1: they coincide).</p>"
-        "<table class='kv'>"
-        + "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in kv)
-        + "</table>"
+
+
+_INTRO = (
+    "<p>Receptive fields of the units of one layer (products of the weight blocks down to the "
+    "input, no biases or nonlinearity; shifted to be non-negative and normalised) compared "
+    "pairwise by the Earth Mover's Distance (in pixels), clustered by average linkage and "
+    "cut into k modules (T18). Each module's structural profile uses degree (edges to the next "
+    "layer) and k_nn on the thresholded graph and strength (to the next layer) on the full "
+    "graph. The modules are then compared with "
+    "graph communities found from the connectivity alone (ARI/NMI near 0: the functional "
+    "modules are not structural communities; near 1: they coincide).</p>"
+)
+_OUTRO = (
+    "<p class='files'>Data: <a href='modules.csv'>modules.csv</a> "
+    "<a href='module_stats.csv'>module_stats.csv</a></p>"
+    "<p>Other layers or k: <code>netsci-dl modules CHECKPOINT --layer 2 --k 20 -o out/</code>"
+    " (also writes graph.graphml with a <code>module</code> column for Gephi).</p>"
+)
+
+
+def _body(ctx: Any, f: _Found, saved: dict[str, tuple[Any, Any]], st: Any) -> str:
+    """The section's HTML: the facts, the module figures and table, modules vs communities."""
+    from netsci_dl.report._core import figure_html, table_html
+
+    kv = "".join(
+        f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in _facts(ctx, f)
+    )
+    agreement_fig = figure_html(
+        ctx,
+        saved["agreement"][0],
+        f"Contingency table: RF modules (rows) vs Leiden communities (columns), units of {f.name}",
+    )
+    communities_fig = figure_html(
+        ctx,
+        saved["communities"][0],
+        "Leiden communities of the thresholded "
+        "graph: nodes of each layer (isolated nodes are singleton communities)",
+    )
+    return (
+        _INTRO
+        + f"<table class='kv'>{kv}</table>"
         + figure_html(ctx, saved["members"][0], "Mean receptive field and members of each module")
         + figure_html(ctx, saved["dendrogram"][0], "Dendrogram of the EMD clustering with the cut")
         + figure_html(
@@ -295,52 +367,36 @@ def modules_section(
         + table_html(st.set_index("module"))
         + "<h3>Modules and graph communities</h3>"
         + "<div style='display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start'>"
-        + _cell(
-            figure_html(
-                ctx,
-                saved["agreement"][0],
-                f"Contingency table: RF modules (rows) "
-                f"vs Leiden communities (columns), units of {lname}",
-            )
-        )
-        + _cell(
-            figure_html(
-                ctx,
-                saved["communities"][0],
-                "Leiden communities of the thresholded "
-                "graph: nodes of each layer (isolated nodes are singleton communities)",
-            )
-        )
+        + _cell(agreement_fig)
+        + _cell(communities_fig)
         + "</div>"
-        + "<p class='files'>Data: <a href='modules.csv'>modules.csv</a> "
-        "<a href='module_stats.csv'>module_stats.csv</a></p>"
-        "<p>Other layers or k: <code>netsci-dl modules CHECKPOINT --layer 2 --k 20 -o out/</code>"
-        " (also writes graph.graphml with a <code>module</code> column for Gephi).</p>"
+        + _OUTRO
     )
-    files = ["modules.csv", "module_stats.csv"] + [
-        rel(ctx, p) for pair in saved.values() for p in pair
-    ]
-    summary = {
-        "layer": l,
-        "layer_name": lname,
-        "n_units": n,
+
+
+def _summary(f: _Found) -> dict[str, Any]:
+    """The section's scalars in ``summary.json``."""
+    mods, emd = f.analysis.modules, f.analysis.emd
+    return {
+        "layer": f.layer,
+        "layer_name": f.name,
+        "n_units": f.n,
         "k": mods.k,
-        "k_requested": kk,
-        "k_rule": "given" if k is not None else "min(20, n_units // 5), at least 2",
+        "k_requested": f.k_asked,
+        "k_rule": "given" if f.k_given else "min(20, n_units // 5), at least 2",
         "sizes": mods.sizes.tolist(),
         "cophenetic": mods.cophenetic,
         "linkage": "average",
         "distribution": "shift",
-        "emd_ground": ground,
+        "emd_ground": f.ground,
         "emd_method": emd.method,
-        "emd_error_bound": bound,
-        "emd_seconds": secs,
+        "emd_error_bound": emd.error_bound,
+        "emd_seconds": f.emd_seconds,
         "communities_method": "leiden",
-        "communities_seed": seed,
-        "n_communities": part.n_communities,
-        "modularity": part.quality,
-        "n_communities_in_layer": in_layer,
-        "ari": ag.ari,
-        "nmi": ag.nmi,
+        "communities_seed": f.seed,
+        "n_communities": f.part.n_communities,
+        "modularity": f.part.quality,
+        "n_communities_in_layer": f.in_layer,
+        "ari": f.agreement.ari,
+        "nmi": f.agreement.nmi,
     }
-    return Section(_TITLE, body, files=tuple(files), summary=summary)

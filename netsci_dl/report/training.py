@@ -22,6 +22,7 @@ __all__ = ["training_section", "run_data", "N_PROBE"]
 #: probe examples drawn from the run's data (the same at every snapshot)
 N_PROBE = 500
 CONVERGED = 0.9
+_TITLE = "Training: similarity to the final state"
 
 
 def run_data(run: str | os.PathLike) -> str | None:
@@ -69,84 +70,106 @@ def training_section(
     n_probe : int
         Probe examples (a fixed random subset of the data).
     """
-    from netsci_dl.datasets import load_dataset
-    from netsci_dl.plot import save_figure
-    from netsci_dl.plot.similarity import plot_similarity_to_reference, plot_training_map
-    from netsci_dl.report._core import Section, figure_html, rel, table_html
+    from netsci_dl.report._core import Section, rel
     from netsci_dl.runs.format import list_snapshots
     from netsci_dl.runs.similarity import training_similarity
 
-    title = "Training: similarity to the final state"
     snaps = list_snapshots(run)
     if len(snaps) < 2:
-        reason = f"the run folder has {len(snaps)} snapshot(s); two or more are needed"
-        return Section(
-            title, f"<p>Skipped: {html.escape(reason)}.</p>", summary={"skipped": reason}
-        )
+        return _skipped(f"the run folder has {len(snaps)} snapshot(s); two or more are needed")
     spec = data or run_data(run)
     if spec is None:
-        reason = (
+        return _skipped(
             "the run does not record its data and none was given (netsci-dl analyze RUN "
             "--data digits|mnist:PATH)"
         )
-        return Section(
-            title, f"<p>Skipped: {html.escape(reason)}.</p>", summary={"skipped": reason}
-        )
-    ds = load_dataset(spec)
-    if len(ds) > n_probe:
-        ds = ds.subset(n_probe, seed=0)
+    ds = _probe(spec, n_probe)
     T = training_similarity(run, ds, measure=measure, within=False)
+    table = _write_tables(ctx, T)
+    figs = _figures(ctx, T)
+    files = ["training_similarity.csv", "training_similarity_summary.csv"] + [
+        rel(ctx, p) for pair in figs for p in pair
+    ]
+    summary = _summary(T, ds, measure)
+    return Section(_TITLE, _body(ctx, figs, table, summary), files=tuple(files), summary=summary)
+
+
+def _skipped(reason: str) -> Any:
+    from netsci_dl.report._core import Section
+
+    return Section(_TITLE, f"<p>Skipped: {html.escape(reason)}.</p>", summary={"skipped": reason})
+
+
+def _probe(spec: str, n_probe: int) -> Any:
+    """The probe examples: the data of ``spec``, a fixed random subset of ``n_probe`` at most."""
+    from netsci_dl.datasets import load_dataset
+
+    ds = load_dataset(spec)
+    return ds.subset(n_probe, seed=0) if len(ds) > n_probe else ds
+
+
+def _write_tables(ctx: Any, T: Any) -> Any:
+    """``training_similarity.csv`` and ``training_similarity_summary.csv``; returns the summary
+    table (one row per layer)."""
     csv_frame(T.to_frame()).to_csv(ctx.folder / "training_similarity.csv", index=False)
     summary = T.summary_frame()
     csv_frame(summary).to_csv(ctx.folder / "training_similarity_summary.csv", index=False)
-    figs = [
+    return summary
+
+
+def _figures(ctx: Any, T: Any) -> list[tuple[Any, Any]]:
+    """Similarity to the final state per layer (curves, then as a map), PNG and SVG paths."""
+    from netsci_dl.plot import save_figure
+    from netsci_dl.plot.similarity import plot_similarity_to_reference, plot_training_map
+
+    return [
         save_figure(
             plot_similarity_to_reference(T, name=ctx.name, threshold=CONVERGED),
             ctx.figures / "training_similarity",
         ),
         save_figure(plot_training_map(T, name=ctx.name), ctx.figures / "training_similarity_map"),
     ]
+
+
+def _summary(T: Any, ds: Any, measure: str) -> dict[str, Any]:
+    """The section's scalars: the probe set and when each layer settles (None: never)."""
     converged = T.converged_at(CONVERGED)
-    bottom_up = bool(T.bottom_up(CONVERGED))
+    return {
+        "measure": measure,
+        "n_snapshots": T.n_snapshots,
+        "n_probe": len(ds),
+        "data": ds.name,
+        "bottom_up": bool(T.bottom_up(CONVERGED)),
+        "converged_at": {str(k): (None if v != v else int(v)) for k, v in zip(T.layers, converged)},
+    }
+
+
+def _body(ctx: Any, figs: list[tuple[Any, Any]], table: Any, s: dict[str, Any]) -> str:
+    """The section's HTML (from its summary ``s``): when each layer settles, the two figures,
+    the per-layer table."""
+    from netsci_dl.report._core import figure_html, table_html
+
     order = ", ".join(
-        f"{html.escape(str(lay))}: {'never' if v != v else int(v)}"
-        for lay, v in zip(T.layers, converged)
+        f"{html.escape(lay)}: {'never' if v is None else v}" for lay, v in s["converged_at"].items()
     )
     verdict = (
         "the layers settle bottom-up here (each layer reaches its final state no later than "
         "the layer above)"
-        if bottom_up
+        if s["bottom_up"]
         else "the layers do not settle bottom-up here"
     )
-    body = (
-        f"<p>{T.n_snapshots} snapshots, each layer compared with the same layer at the end of "
-        f"the run ({html.escape(measure)}, on {len(ds)} examples of {html.escape(ds.name)}). "
+    return (
+        f"<p>{s['n_snapshots']} snapshots, each layer compared with the same layer at the end of "
+        f"the run ({html.escape(s['measure'])}, on {s['n_probe']} examples of "
+        f"{html.escape(s['data'])}). "
         f"Step from which each layer stays at {CONVERGED} or above: {order}. "
         f"In short: {verdict}.</p>"
         + figure_html(ctx, figs[0][0], "Similarity of each layer to its final state")
         + figure_html(ctx, figs[1][0], "The same as a map: layers by snapshots")
         + "<details><summary>Per layer</summary>"
-        + table_html(summary.set_index(summary.columns[0]))
+        + table_html(table.set_index(table.columns[0]))
         + "</details>"
         + "<p class='note'>netsci-dl similarity RUN --data ... writes the layer-by-layer "
         "grids too; netsci-dl measures RUN adds Fisher, curvature and EI to the same "
         "snapshots.</p>"
-    )
-    files = ["training_similarity.csv", "training_similarity_summary.csv"] + [
-        rel(ctx, p) for pair in figs for p in pair
-    ]
-    return Section(
-        title,
-        body,
-        files=tuple(files),
-        summary={
-            "measure": measure,
-            "n_snapshots": T.n_snapshots,
-            "n_probe": len(ds),
-            "data": ds.name,
-            "bottom_up": bottom_up,
-            "converged_at": {
-                str(k): (None if v != v else int(v)) for k, v in zip(T.layers, converged)
-            },
-        },
     )
