@@ -95,7 +95,7 @@ _SPLITTING = pytest.mark.xfail(strict=True, reason="the long functions are being
 
 @pytest.mark.parametrize(
     "room",
-    [pytest.param("cli", marks=_SPLITTING), pytest.param("report", marks=_SPLITTING), "export"],
+    [pytest.param("cli", marks=_SPLITTING), "report", "export"],
 )
 def test_no_long_functions(room):
     assert long_functions(ROOT / "netsci_dl" / room) == []
