@@ -40,6 +40,7 @@ ROOMS: list[tuple[str, int, tuple[str, ...]]] = [
             "netsci_dl._array",
             "netsci_dl._sanitize",
             "netsci_dl._tables",
+            "netsci_dl._results",
             "netsci_dl._files",
             "netsci_dl._graph_checks",
             "netsci_dl.graph",

@@ -146,6 +146,20 @@ class FisherTrace:
         rows += [("all", m, self.total), ("all", f"{m}_stderr", self.total_stderr)]
         return _long_rows(rows, snapshot, step, epoch)
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "FisherTrace",
+            repr(self.kind),
+            total=self.total,
+            total_stderr=self.total_stderr,
+            layers=len(self.layers),
+            n_params=int(self.n_params.sum()),
+            n_examples=self.n_examples,
+            n_samples=self.n_samples,
+        )
+
 
 def _se(v: np.ndarray) -> np.ndarray:
     n = v.shape[0]

@@ -127,6 +127,27 @@ class GradBatch:
     targets: Any
     log_probs: Any
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able description (no tensors): the rows, and the shape of each gradient."""
+        return {
+            "start": int(self.start),
+            "stop": int(self.stop),
+            "grads": {k: [int(s) for s in g.shape] for k, g in self.grads.items()},
+            "targets": [int(s) for s in self.targets.shape],
+            "log_probs": [int(s) for s in self.log_probs.shape],
+        }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "GradBatch",
+            f"{self.start}:{self.stop}",
+            parameters=len(self.grads),
+            targets=self.targets,
+            log_probs=self.log_probs,
+        )
+
 
 def iter_per_example_grads(
     model: Any,

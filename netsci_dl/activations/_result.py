@@ -71,8 +71,13 @@ class Activations(Mapping):
         return len(self._arrays)
 
     def __repr__(self) -> str:
-        body = ", ".join(f"{k}: {a.shape[1]}" for k, a in self._arrays.items())
-        return f"Activations({self.n_samples} samples; {body})"
+        from netsci_dl._results import MAX_REPR, cap
+
+        items = [f"{k}: {a.shape[1]}" for k, a in self._arrays.items()]
+        body = ", ".join(items)
+        if len(body) > MAX_REPR - 40:
+            body = f"{items[0]}, ..., {items[-1]}; {len(items)} layers"
+        return cap(f"Activations({self.n_samples} samples; {body})")
 
     @property
     def n_samples(self) -> int:
@@ -100,3 +105,10 @@ class Activations(Mapping):
             ],
             "settings": dict(self.settings),
         }
+
+    def to_frame(self) -> Any:
+        """One row per layer: ``layer units module taken_at followed shape`` (the description,
+        not the activations: those are ``self[layer]``)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict()["layers"]).rename(columns={"name": "layer"})

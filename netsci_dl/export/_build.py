@@ -70,6 +70,28 @@ class GroupSpec:
     origin: str = "input"
     note: str = ""
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able (``bias``: whether the units have one)."""
+        return {
+            "name": self.name,
+            "size": int(self.size),
+            "origin": self.origin,
+            "bias": self.bias is not None,
+            "note": self.note,
+        }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "GroupSpec",
+            short(self.name),
+            size=int(self.size),
+            origin=self.origin,
+            bias=self.bias is not None,
+            note=self.note or None,
+        )
+
 
 @dataclass(frozen=True)
 class BlockSpec:
@@ -96,6 +118,34 @@ class BlockSpec:
     @property
     def n_edges(self) -> int:
         return int(self.weight.nnz) if sp.issparse(self.weight) else int(self.weight.size)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able (the weights left out: their shape and number of edges)."""
+        return {
+            "name": self.name,
+            "src": int(self.src),
+            "dst": int(self.dst),
+            "kind": self.kind,
+            "layer_type": self.layer_type,
+            "source_shape": [int(s) for s in self.source_shape],
+            "block_shape": list(self.shape),
+            "n_edges": self.n_edges,
+            "note": self.note,
+        }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "BlockSpec",
+            short(self.name),
+            src=int(self.src),
+            dst=int(self.dst),
+            kind=self.kind,
+            shape=self.shape,
+            n_edges=self.n_edges,
+            layer_type=self.layer_type,
+        )
 
 
 @dataclass(frozen=True)
@@ -185,6 +235,30 @@ class ExportPlan:
             "tensors": [t.to_dict() for t in self.tensors],
             "refusal": self.refusal,
         }
+
+    def to_frame(self) -> Any:
+        """One row per tensor found: ``name shape dtype role reason``."""
+        import pandas as pd
+
+        rows = [t.to_dict() for t in self.tensors]
+        for r in rows:
+            r["shape"] = tuple(r["shape"])
+        return pd.DataFrame(rows, columns=["name", "shape", "dtype", "role", "reason"])
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "ExportPlan",
+            short(self.source),
+            model_kind=self.model_kind,
+            layout=self.layout,
+            tensors=len(self.tensors),
+            layer_sizes=self.layer_sizes,
+            n_edges=self.n_edges,
+            shape=("chain" if self.is_chain else "DAG") if self.groups else None,
+            refusal=self.refusal,
+        )
 
     def summary(self) -> str:
         """A human-readable account: groups, blocks, junctions, and every skipped tensor."""

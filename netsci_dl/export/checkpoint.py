@@ -54,6 +54,44 @@ class Checkpoint:
     metadata: dict[str, str] = field(default_factory=dict)
     nested_key: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able description: the source, format, metadata and every tensor's name, shape and
+        dtype (not the values)."""
+        return {
+            "source": self.source,
+            "format": self.format,
+            "nested_key": self.nested_key,
+            "metadata": {str(k): str(v) for k, v in self.metadata.items()},
+            "tensors": [
+                {"name": k, "shape": [int(s) for s in v.shape], "dtype": str(v.dtype)}
+                for k, v in self.tensors.items()
+            ],
+        }
+
+    def to_frame(self) -> Any:
+        """One row per tensor, in file order: ``name shape dtype size``."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {"name": k, "shape": tuple(v.shape), "dtype": str(v.dtype), "size": int(v.size)}
+                for k, v in self.tensors.items()
+            ],
+            columns=["name", "shape", "dtype", "size"],
+        )
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "Checkpoint",
+            short(self.source),
+            format=self.format,
+            tensors=len(self.tensors),
+            values=int(sum(int(v.size) for v in self.tensors.values())),
+            nested_key=self.nested_key,
+        )
+
 
 _FLOAT8 = ("float8", "float4", "float6")
 

@@ -104,6 +104,11 @@ class ArchConfig:
             d[k] = list(d[k])
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ArchConfig:
         names = {"kind", "input_shape", "n_classes", "hidden", "channels", "activation"}

@@ -114,6 +114,11 @@ class ClassifierConfig:
         d["deficit"] = None if self.deficit is None else self.deficit.to_dict()
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ClassifierConfig:
         names = {f.name for f in dataclasses.fields(cls)}

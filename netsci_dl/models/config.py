@@ -182,6 +182,11 @@ class TrainConfig:
         d["per_layer"] = [dict(x) for x in self.per_layer]
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """The config of :meth:`to_dict` (``config.json``, a snapshot's metadata); InputError if bad.
@@ -237,4 +242,18 @@ class TrainHistory:
 
         return pd.DataFrame(
             list(self.records), columns=["layer", "epoch", "step", "recon_error", "seconds"]
+        )
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        layers = sorted({r["layer"] for r in self.records})
+        last = self.records[-1] if self.records else {}
+        return summary(
+            "TrainHistory",
+            records=len(self.records),
+            layers=len(layers),
+            epochs=tuple(len(self.layer(i)) for i in layers),
+            steps=last.get("step"),
+            recon_error=last.get("recon_error"),
         )

@@ -274,6 +274,11 @@ class Deficit:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Deficit:
         names = {"kind", "start", "length", "factor", "seed"}

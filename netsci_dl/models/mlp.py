@@ -111,6 +111,11 @@ class MLPConfig:
         d["layers"] = list(self.layers)
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
 
 def build_mlp(layers: tuple[int, ...], *, seed: int = 0, device: Any = None) -> Any:
     """``nn.Sequential(Linear, Sigmoid, ..., Linear)``: sigmoid hidden layers, logits out.

@@ -153,6 +153,11 @@ class CriticalPeriodOptions:
         d["onsets"], d["windows"] = list(self.onsets), list(self.windows)
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
 
 # ---------------------------------------------------------------------- data
 def load_split(
@@ -344,6 +349,39 @@ class CriticalPeriodResult:
     trajectory: Any
     shape: dict[str, Any]
     settings: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: the summary (one record per run), the shape checks and the settings; the
+        trajectory's rows are in :attr:`trajectory` (``trajectory.csv``), counted here."""
+        from netsci_dl._results import plain
+
+        return {
+            "summary": plain(self.summary.to_dict(orient="records")),
+            "n_trajectory_rows": int(len(self.trajectory)),
+            "shape": plain(self.shape),
+            "settings": plain(self.settings),
+        }
+
+    def to_frame(self) -> Any:
+        """The summary (a copy): one row per run (:data:`SUMMARY_COLUMNS`)."""
+        return self.summary.copy()
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        opts = self.settings.get("options", {})
+        return summary(
+            "CriticalPeriodResult",
+            arch=opts.get("arch"),
+            deficit=opts.get("deficit"),
+            runs=int(len(self.summary)),
+            trajectory_rows=int(len(self.trajectory)),
+            holds={
+                k: c["holds"]
+                for k, c in self.shape.items()
+                if isinstance(c, dict) and c.get("applicable")
+            },
+        )
 
 
 def critical_period(

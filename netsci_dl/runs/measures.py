@@ -90,6 +90,11 @@ class TrainingMeasureOptions:
         d["ei"] = self.ei.to_dict() if hasattr(self.ei, "to_dict") else asdict(self.ei)
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
 
 def _families(measures: Any) -> tuple[str, ...]:
     if isinstance(measures, str):

@@ -57,6 +57,11 @@ class ActivationSpec:
         d["device"] = None if self.device is None else str(self.device)
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
     def keywords(self) -> dict[str, Any]:
         return {
             "layers": self.layers,

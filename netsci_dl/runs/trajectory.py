@@ -235,6 +235,20 @@ class EITrajectory:
             df[k] = df[k].astype("Int64")
         return df
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        s = self.steps
+        ei = self.ei
+        return summary(
+            "EITrajectory",
+            n_snapshots=self.n_snapshots,
+            n_layers=self.n_layers,
+            steps=(int(s[0]), int(s[-1])) if s.size else None,
+            ei=(float(ei[0]), float(ei[-1])) if ei.size else None,
+            weights=self.settings.get("weights"),
+        )
+
 
 # ---- the computation ----------------------------------------------------------------------
 def ei_trajectory(

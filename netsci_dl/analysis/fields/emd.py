@@ -61,6 +61,16 @@ class EMDOptions:
     error_sample: int = 0
     seed: int | None = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
 
 _LEGACY = ("neighbourhood", "sinkhorn_reg", "error_sample", "seed")
 
@@ -110,6 +120,26 @@ class SignedFields:
 
     def __len__(self) -> int:
         return int(np.shape(self.pos)[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (the fields themselves are in ``pos`` and ``neg``)."""
+        return {
+            "n": len(self),
+            "shape": list(self.shape),
+            "mass_pos": float(np.sum(self.pos)),
+            "mass_neg": float(np.sum(self.neg)),
+        }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "SignedFields",
+            n=len(self),
+            grid_shape=self.shape[1:],
+            mass_pos=float(np.sum(self.pos)),
+            mass_neg=float(np.sum(self.neg)),
+        )
 
 
 @dataclass(frozen=True)
@@ -175,6 +205,23 @@ class EMDResult:
             "mean": float(c.mean()) if c.size else None,
             "max": float(c.max()) if c.size else None,
         }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        c = self.condensed
+        return summary(
+            "EMDResult",
+            n=self.n,
+            n_pairs=self.n_pairs,
+            grid_shape=self.grid_shape,
+            ground=self.ground,
+            method=self.method,
+            neighbourhood=self.neighbourhood,
+            error_bound=self.error_bound,
+            signed=self.signed,
+            mean=float(c.mean()) if c.size else None,
+        )
 
 
 def grid_error_bound(neighbourhood: int) -> float:

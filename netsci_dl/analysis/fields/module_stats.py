@@ -167,6 +167,20 @@ class ModuleStatistics:
         )
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "ModuleStatistics",
+            layer=self.layer,
+            k=self.k,
+            n_units=int(np.sum(self.size)),
+            largest=int(np.max(self.size)) if self.k else None,
+            with_emd=self.emd_modules is not None,
+            with_rfs=self.mean_rf is not None,
+            direction=self.params.get("direction"),
+        )
+
 
 def module_statistics(
     G: LayeredGraph,

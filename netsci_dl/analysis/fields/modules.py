@@ -124,6 +124,19 @@ class FunctionalModules:
 
         return pd.DataFrame({"unit": np.arange(self.labels.size), "module": self.labels})
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "FunctionalModules",
+            n=int(self.labels.size),
+            k=self.k,
+            method=self.method,
+            cophenetic=float(self.cophenetic),
+            largest=int(self.sizes.max()) if self.labels.size else None,
+            order=self.order,
+        )
+
 
 def functional_modules(
     emd: Any,
@@ -255,6 +268,23 @@ class ModuleAnalysis:
             "modules": m,
             "stats": self.stats.to_dict(),
         }
+
+    def to_frame(self) -> Any:
+        """One row per module: :meth:`ModuleStatistics.to_frame`."""
+        return self.stats.to_frame()
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "ModuleAnalysis",
+            layer=self.layer,
+            n_units=int(self.modules.labels.size),
+            k=self.modules.k,
+            threshold=self.threshold,
+            emd=getattr(self.emd, "method", None),
+            cophenetic=float(self.modules.cophenetic),
+        )
 
 
 def analyze_modules(

@@ -96,6 +96,24 @@ class EffectiveInformation:
         df["block"] = ["all"] + [str(r.block_name or r.block) for r in self.blocks]
         return df
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        where = [short(self.block_name or self.block)] if self.block is not None else []
+        return summary(
+            "EffectiveInformation",
+            *where,
+            ei=self.ei,
+            eff=self.eff,
+            determinism=self.determinism,
+            degeneracy=self.degeneracy,
+            n_nodes=self.n_nodes,
+            n_transitions=self.n_transitions,
+            weights=self.weights or "none",
+            directed=self.directed,
+            blocks=len(self.blocks) or None,
+        )
+
 
 # ---- the core: O(E) sums over directed transition arrays ---------------------------------------
 def _xlog2x(p: np.ndarray) -> np.ndarray:

@@ -100,6 +100,11 @@ class LayerEIOptions:
             d[k] = None if d[k] is None else list(d[k])
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
 
 @dataclass(frozen=True, eq=False)
 class LayerEI:
@@ -170,6 +175,21 @@ class LayerEI:
         d["phi_ff"] = self.phi_ff
         d["units"] = "bits"
         return d
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "LayerEI",
+            *([short(self.name)] if self.name else []),
+            shape=(self.n_in, self.n_out),
+            activation=self.activation,
+            ei_parts=self.ei_parts,
+            ei_whole=self.ei_whole,
+            sensitivity=self.sensitivity,
+            bins=self.bins,
+            n_samples=self.n_samples,
+        )
 
 
 # ---- layer parsing --------------------------------------------------------------------------

@@ -207,6 +207,18 @@ class LayerInteractions:
             "settings": dict(self.settings),
         }
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "LayerInteractions",
+            *([short(self.label)] if self.label else []),
+            layers=self.layers,
+            n_samples=self.n_samples,
+            n_players=self.n_players,
+            salient=self.settings.get("salient"),
+        )
+
 
 def compare_layers(a: LayerInteractions, b: LayerInteractions) -> tuple[SalientChange, ...]:
     """Per layer present in both (same name): salient interactions shared, new and forgotten

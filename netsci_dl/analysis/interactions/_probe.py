@@ -50,6 +50,28 @@ class LinearProbe:
             raise InputError(f"probe expects {self.mean.size} features, got {F.shape[1]}")
         return ((F - self.mean) / self.scale) @ self.coef + self.intercept
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: the parameters as lists, the classes and the accuracy."""
+        return {
+            "n_features": int(self.mean.size),
+            "classes": self.classes.tolist(),
+            "accuracy": float(self.accuracy),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept.tolist(),
+        }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "LinearProbe",
+            n_features=int(self.mean.size),
+            classes=tuple(int(c) for c in self.classes),
+            accuracy=float(self.accuracy),
+        )
+
 
 def fit_probe(F: Any, y: Any, *, C: float = 1.0, max_iter: int = 500) -> LinearProbe:
     """Fit a :class:`LinearProbe` (scikit-learn's ``LogisticRegression``, L2 penalty ``1 / C``).

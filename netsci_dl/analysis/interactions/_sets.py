@@ -178,6 +178,17 @@ class SalientChange:
             }
         )
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "SalientChange",
+            f"{short(self.before)} -> {short(self.after)}",
+            **self.totals(),
+            jaccard=self.jaccard(),
+            n_samples=self.n_samples,
+        )
+
 
 def compare_salient(
     before: Sequence[Any],

@@ -139,6 +139,11 @@ class SplitOptions:
             d["step"] = "lr_t * |v(N) - v(empty)| / 2**n * momentum buffer"
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
 
 @dataclass(frozen=True, eq=False)
 class AndOrSplit:
@@ -184,6 +189,18 @@ class AndOrSplit:
             "loss_start": np.asarray(self.loss_start).tolist(),
             "loss": np.asarray(self.loss).tolist(),
         }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "AndOrSplit",
+            n_players=self.n_players,
+            batch=tuple(self.I_and.shape[:-1]),
+            loss_start=float(np.mean(self.loss_start)),
+            loss=float(np.mean(self.loss)),
+            method=self.settings.get("method"),
+        )
 
 
 def _loss(Ia: np.ndarray, Io: np.ndarray) -> np.ndarray:

@@ -96,6 +96,20 @@ class CCAResult:
             "settings": dict(self.settings),
         }
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "CCAResult",
+            repr(self.method),
+            value=self.value,
+            mean=self.mean,
+            k=int(self.coefficients.size),
+            dims=self.dims,
+            units=self.units,
+            n_samples=self.n_samples,
+        )
+
 
 class _View:
     """Thin SVD of one centred view: ``X_c = U diag(s) Vt`` (rank-revealing)."""

@@ -95,6 +95,11 @@ class SimilarityOptions:
         d["device"] = None if self.device is None else str(self.device)
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
 
 def check_measure(measure: str) -> str:
     if measure not in MEASURES:
@@ -136,6 +141,27 @@ class PreparedLayers:
     n_samples: int
     options: SimilarityOptions
     backend: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able description (the prepared arrays left out)."""
+        return {
+            "names": list(self.names),
+            "measure": self.measure,
+            "n_samples": self.n_samples,
+            "options": self.options.to_dict(),
+            "backend": None if self.backend is None else str(self.backend),
+        }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "PreparedLayers",
+            repr(self.measure),
+            layers=self.names,
+            n_samples=self.n_samples,
+            backend="numpy" if self.backend is None else str(self.backend),
+        )
 
 
 def prepare_layers(
@@ -255,6 +281,20 @@ class SimilarityMatrix:
             "n_samples": self.n_samples,
             "settings": dict(self.settings),
         }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        v = self.values
+        ok = np.isfinite(v)
+        return summary(
+            "SimilarityMatrix",
+            repr(self.measure),
+            shape=v.shape,
+            n_samples=self.n_samples,
+            min=float(v[ok].min()) if ok.any() else None,
+            max=float(v[ok].max()) if ok.any() else None,
+        )
 
 
 def _as_prepared(

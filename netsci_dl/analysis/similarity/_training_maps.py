@@ -94,6 +94,56 @@ class SnapshotSimilarity:
                 out[i] = self.to_reference[i, self.reference_layers.index(name)]
         return out
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able (NaN -> null): the snapshot's record in :meth:`TrainingSimilarity.to_dict`,
+        with its ``layers``."""
+        return {
+            "label": self.label,
+            "source": self.source,
+            "step": self.step,
+            "epoch": self.epoch,
+            "stage": self.stage,
+            "layers": list(self.layers),
+            "reference_layers": list(self.reference_layers),
+            "to_reference": _nan_list(self.to_reference),
+            "within": None if self.within is None else _nan_list(self.within),
+        }
+
+    def to_frame(self) -> Any:
+        """Long table, one row per (layer, other layer, comparison): the rows of this snapshot
+        in :meth:`TrainingSimilarity.to_frame`, without ``measure`` (a snapshot does not
+        record it)."""
+        import pandas as pd
+
+        rows = []
+        for kind, M, cols in (
+            ("reference", self.to_reference, self.reference_layers),
+            ("within", self.within, self.layers),
+        ):
+            if M is None:
+                continue
+            for i, a in enumerate(self.layers):
+                for j, b in enumerate(cols):
+                    rows.append((self.label, self.step, self.epoch, a, b, float(M[i, j]), kind))
+        columns = [c for c in FRAME_COLUMNS if c != "measure"]
+        df = pd.DataFrame(rows, columns=columns)
+        df["epoch"] = df["epoch"].astype("Int64")
+        return df
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "SnapshotSimilarity",
+            short(self.label),
+            step=self.step,
+            epoch=self.epoch,
+            stage=self.stage,
+            layers=len(self.layers),
+            reference_layers=len(self.reference_layers),
+            within=self.within is not None,
+        )
+
 
 def snapshot_similarity(
     acts: Any,
@@ -327,6 +377,19 @@ class TrainingSimilarity:
                 for s in self.snapshots
             ],
         }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        steps = self.steps
+        return summary(
+            "TrainingSimilarity",
+            repr(self.measure),
+            n_snapshots=self.n_snapshots,
+            steps=(int(steps[0]), int(steps[-1])),
+            layers=self.layers,
+            reference=self.reference,
+        )
 
 
 def similarity_over_training(

@@ -126,6 +126,18 @@ class TraceEstimate:
         rows += [("all", f"{q}_trace", self.trace), ("all", f"{q}_trace_stderr", self.stderr)]
         return _long_rows(rows, snapshot, step, epoch)
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "TraceEstimate",
+            repr(self.quantity),
+            trace=self.trace,
+            stderr=self.stderr,
+            n_probes=self.n_probes,
+            layers=len(self.layers),
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class GradientCovariance:
@@ -181,3 +193,15 @@ class GradientCovariance:
             ("all", "gradcov_trace", self.trace),
         ]
         return _long_rows(rows, snapshot, step, epoch)
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "GradientCovariance",
+            top_eigenvalue=self.top_eigenvalue,
+            trace=self.trace,
+            n_eigenvalues=int(self.eigenvalues.size),
+            layers=len(self.layers),
+            n_examples=self.n_examples,
+        )

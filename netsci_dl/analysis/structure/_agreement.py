@@ -56,6 +56,17 @@ class Agreement:
 
         return pd.DataFrame(self.contingency, index=self.labels_a, columns=self.labels_b)
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "Agreement",
+            ari=self.ari,
+            nmi=self.nmi,
+            n=int(self.contingency.sum()),
+            communities=(int(self.labels_a.size), int(self.labels_b.size)),
+        )
+
 
 def _comb2(x: np.ndarray) -> float:
     x = x.astype(np.float64)

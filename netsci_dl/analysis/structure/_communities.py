@@ -159,6 +159,19 @@ class Partition:
                 cols[f"level_{i}"] = lv
         return pd.DataFrame(cols)
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "Partition",
+            repr(self.method),
+            n_nodes=int(self.labels.size),
+            n_communities=self.n_communities,
+            **{self.quality_name: self.quality},
+            seed=self.seed,
+            n_levels=None if self.levels is None else len(self.levels),
+        )
+
 
 # ---- modularity ----------------------------------------------------------------------------
 def modularity(

@@ -192,6 +192,20 @@ class StructureSummary:
             "conventions": dict(self.conventions),
         }
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "StructureSummary",
+            short(self.name),
+            layer_sizes=self.layer_sizes,
+            threshold=self.threshold,
+            edges_kept=f"{sum(self.block_edges_kept)} of {sum(self.block_edges_total)}",
+            r=self.r,
+            r_strength=self.r_strength,
+            degree_fit=self.degree_fit.best or "none",
+        )
+
 
 def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if len(x) else np.nan
@@ -358,6 +372,16 @@ class StructureComparison:
                 k: {"before": v[0], "after": v[1], "shift": v[2]} for k, v in self.shifts().items()
             },
         }
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "StructureComparison",
+            f"{short(self.before.name)} -> {short(self.after.name)}",
+            quantities=len(self.shifts()),
+            layer_sizes=self.before.layer_sizes,
+        )
 
 
 def _by_position(a: StructureSummary, b: StructureSummary) -> StructureSummary:

@@ -282,6 +282,19 @@ class KnnCurve:
 
         return pd.DataFrame({"k": self.k, "knn": self.knn, "count": self.count})
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        k = (int(self.k[0]), int(self.k[-1])) if self.k.size else ()
+        return summary(
+            "KnnCurve",
+            short(self.name),
+            n_degrees=int(self.k.size),
+            k_range=k,
+            reference=self.reference,
+            weighted=self.weighted,
+        )
+
 
 def _block_graph(H: LayeredGraph, b: int) -> LayeredGraph:
     """Block ``b`` alone, as a two-group graph."""
@@ -353,6 +366,18 @@ class DegreeStrengthCorrelation:
         return pd.DataFrame(
             {"layer": self.layers, "n": self.n, "pearson": self.pearson, "spearman": self.spearman}
         ).set_index("layer")
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "DegreeStrengthCorrelation",
+            f"{len(self.layers)} layers",
+            direction=self.direction,
+            weights=self.weights,
+            pearson=self.pearson,
+            spearman=self.spearman,
+        )
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:

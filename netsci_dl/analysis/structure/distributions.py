@@ -124,6 +124,20 @@ class WeightStats:
         d["hist_edges"] = list(self.hist_edges)
         return d
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import short, summary
+
+        return summary(
+            "WeightStats",
+            short(self.name),
+            n=self.n,
+            mean=self.mean,
+            std=self.std,
+            min=self.min,
+            max=self.max,
+            frac_negative=self.frac_negative,
+        )
+
 
 @dataclass(frozen=True)
 class WeightDistribution:
@@ -141,6 +155,20 @@ class WeightDistribution:
 
         rows = [dict(block=s.name, **s.scalars()) for s in (*self.blocks, self.overall)]
         return pd.DataFrame(rows).set_index("block")
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        o = self.overall
+        return summary(
+            "WeightDistribution",
+            f"{len(self.blocks)} blocks",
+            n=o.n,
+            mean=o.mean,
+            std=o.std,
+            min=o.min,
+            max=o.max,
+        )
 
 
 def _stats(

@@ -235,6 +235,19 @@ class FitResult:
         ]
         return pd.DataFrame(rows).set_index("name") if rows else pd.DataFrame()
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "FitResult",
+            xmin=self.xmin,
+            n_tail=self.n_tail,
+            n=self.n,
+            discrete=self.discrete,
+            best=self.best or "none",
+            fits=tuple(f.name for f in self.fits),
+        )
+
 
 def fit_distributions(
     x: np.ndarray,

@@ -141,6 +141,19 @@ class NullResult:
             "params": dict(self.params),
         }
 
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "NullResult",
+            repr(self.quality_name),
+            observed=self.observed,
+            null_mean=float(np.mean(self.null)) if self.null.size else None,
+            n_samples=int(self.null.size),
+            z=self.z,
+            p=self.p,
+        )
+
 
 def _fixed_dl(A: sp.csr_array, labels: np.ndarray, deg_corr: bool) -> float:
     gt, g, _ = _gt_graph(A, False)
