@@ -76,7 +76,7 @@ def _resolution(ctx: Any, param: Any, value: float) -> float:
     "--plots/--no-plots",
     default=True,
     show_default=True,
-    help="Also write the figures: community_layers.png/.svg (community sizes per layer).",
+    help="Write the figures: community_layers.png/.svg (community sizes per layer).",
 )
 @click.option(
     "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder."

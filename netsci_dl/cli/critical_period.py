@@ -44,13 +44,18 @@ def _options(**values: Any) -> Any:
     "options",
     _options,
     click.option(
-        "--arch", type=click.Choice(["lenet", "mlp", "allcnn"]), default="lenet", show_default=True
+        "--arch",
+        type=click.Choice(["lenet", "mlp", "allcnn"]),
+        default="lenet",
+        show_default=True,
+        help="Classifier architecture.",
     ),
     click.option(
         "--deficit",
         type=click.Choice(["blur", "vflip", "label_permutation", "noise"]),
         default="blur",
         show_default=True,
+        help="The deficit applied during each window.",
     ),
     click.option(
         "--onsets",
@@ -76,7 +81,11 @@ def _options(**values: Any) -> Any:
         "--epochs-mode total, every run's length.",
     ),
     click.option(
-        "--epochs-mode", type=click.Choice(["after", "total"]), default="after", show_default=True
+        "--epochs-mode",
+        type=click.Choice(["after", "total"]),
+        default="after",
+        show_default=True,
+        help="What --epochs counts: the clean epochs after each deficit, or every run's length.",
     ),
     click.option(
         "--blur-factor",
@@ -86,7 +95,11 @@ def _options(**values: Any) -> Any:
         help="Blur downsampling factor (A19: 32 -> 8; 8x8 digits -> 2x2; 2 keeps 4x4).",
     ),
     click.option(
-        "--optimizer", type=click.Choice(["sgd", "adam"]), default="sgd", show_default=True
+        "--optimizer",
+        type=click.Choice(["sgd", "adam"]),
+        default="sgd",
+        show_default=True,
+        help="Optimiser of the training.",
     ),
     click.option(
         "--lr",
@@ -94,17 +107,32 @@ def _options(**values: Any) -> Any:
         type=float,
         default=0.05,
         show_default=True,
-        help="Initial learning rate.",
+        help="Initial learning rate of the training.",
     ),
-    click.option("--momentum", type=float, default=0.9, show_default=True),
-    click.option("--weight-decay", type=float, default=5e-4, show_default=True),
+    click.option(
+        "--momentum", type=float, default=0.9, show_default=True, help="Momentum of the optimiser."
+    ),
+    click.option(
+        "--weight-decay",
+        type=float,
+        default=5e-4,
+        show_default=True,
+        help="Weight decay of the optimiser.",
+    ),
     click.option(
         "--schedule",
         type=click.Choice(["constant", "step", "exponential"]),
         default="exponential",
         show_default=True,
+        help="Learning-rate schedule.",
     ),
-    click.option("--gamma", type=float, default=0.97, show_default=True, help="Decay factor."),
+    click.option(
+        "--gamma",
+        type=float,
+        default=0.97,
+        show_default=True,
+        help="Decay factor of the learning-rate schedule.",
+    ),
     click.option(
         "--batch-size", type=int, default=32, show_default=True, help="Examples per batch."
     ),

@@ -75,7 +75,14 @@ def _options(ei_options: Any, activation: str | None, threshold_spec: str, **val
     ),
     also=("ei_options", "activation", "threshold_spec"),
 )
-@click.option("--x", "x_axis", type=click.Choice(["step", "epoch"]), default="step")
+@click.option(
+    "--x",
+    "x_axis",
+    type=click.Choice(["step", "epoch"]),
+    default="step",
+    show_default=True,
+    help="x axis of the figure: training step or epoch.",
+)
 @click.option("--name", default=None, help="Model name for the figure title.")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write the figure.")
 @parallel_options(what="snapshots")

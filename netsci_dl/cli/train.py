@@ -77,11 +77,20 @@ def _config(**values: Any) -> Any:
     ),
     device_option(),
     click.option(
-        "--dtype", default="float32", show_default=True, type=click.Choice(["float32", "float64"])
+        "--dtype",
+        default="float32",
+        show_default=True,
+        type=click.Choice(["float32", "float64"]),
+        help="Floating-point type of the weights.",
     ),
     click.option("--seed", default=0, show_default=True, type=int, help="Random seed."),
     click.option(
-        "--lr", "learning_rate", default=0.1, show_default=True, type=float, help="Learning rate."
+        "--lr",
+        "learning_rate",
+        default=0.1,
+        show_default=True,
+        type=float,
+        help="Learning rate of the training.",
     ),
     click.option(
         "--batch-size", default=125, show_default=True, type=int, help="Examples per batch."
