@@ -165,7 +165,7 @@ def run_case(case: Case, inp, out, monkeypatch) -> None:
 
 # ---- the commands and how each is given one input -------------------------------------------
 CP = [
-    "--samples",
+    "--ei-samples",
     "100",
     "--sensitivity-samples",
     "5",
@@ -503,7 +503,7 @@ FOLDERS: dict[str, Callable[[str], list[str]]] = {
     "causal-plane": lambda o: ["causal-plane", "@good.pt", "@good_b.pt", "-o", o, *CP],
     "modules": lambda o: READERS["modules"]("@good.pt")[:-1] + [o],
     "communities": lambda o: ["communities", "@good.pt", "--no-plots", "-o", o],
-    "train-dbn": lambda o: ["train-dbn", "--layers", "64,4", "--epochs", "1", "-o", o],
+    "train-dbn": lambda o: ["train-dbn", "--sizes", "64,4", "--epochs", "1", "-o", o],
     "demo": lambda o: ["demo", "-o", o],
 }
 XFAIL_FOLDER: dict[tuple[str, str], str] = {}
@@ -740,15 +740,15 @@ OPTION_CASES = [
     ),
     Case(
         "c5-train-batch-0",
-        ("train-dbn", "--layers", "64,4", "--epochs", "1", "--batch-size", "0", "-o", "{out}/run"),
+        ("train-dbn", "--sizes", "64,4", "--epochs", "1", "--batch-size", "0", "-o", "{out}/run"),
     ),
     Case(
         "c3-train-lr-inf",
-        ("train-dbn", "--layers", "64,4", "--epochs", "1", "--lr", "inf", "-o", "{out}/run"),
+        ("train-dbn", "--sizes", "64,4", "--epochs", "1", "--lr", "inf", "-o", "{out}/run"),
     ),
     Case(
         "c1-train-device",
-        ("train-dbn", "--layers", "64,4", "--epochs", "1", "--device", "warp9", "-o", "{out}/run"),
+        ("train-dbn", "--sizes", "64,4", "--epochs", "1", "--device", "warp9", "-o", "{out}/run"),
     ),
     Case(
         "c3-train-mnist-negative",
@@ -756,7 +756,7 @@ OPTION_CASES = [
             "train-dbn",
             "--data",
             "mnist:@neg_mnist.npz",
-            "--layers",
+            "--sizes",
             "4,2",
             "--epochs",
             "1",
@@ -764,7 +764,7 @@ OPTION_CASES = [
             "{out}/run",
         ),
     ),
-    Case("c1-train-layers", ("train-dbn", "--layers", "64", "--epochs", "1", "-o", "{out}/run")),
+    Case("c1-train-sizes", ("train-dbn", "--sizes", "64", "--epochs", "1", "-o", "{out}/run")),
     Case("c1-usage-missing-option", ("export", "@good.pt"), msg="missing option"),
     Case("c1-usage-unknown-command", ("frobnicate",), msg="no such command"),
     Case("c1-usage-bad-choice", ("export", "@good.pt", "-o", "{out}/g.npz", "--layout", "x")),
@@ -975,11 +975,11 @@ def test_force_replaces_only_own_outputs(inp, out):
 
 def test_train_into_other_run_needs_force(out):
     run = out / "run"
-    r = invoke(["train-dbn", "--layers", "64,4", "--epochs", "1", "-o", str(run)])
+    r = invoke(["train-dbn", "--sizes", "64,4", "--epochs", "1", "-o", str(run)])
     assert r.exit_code == 0, r.output
     (run / "config.json").unlink()  # another run's snapshots, without its config
     snaps = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
-    r = invoke(["train-dbn", "--layers", "64,4", "--epochs", "1", "--seed", "1", "-o", str(run)])
+    r = invoke(["train-dbn", "--sizes", "64,4", "--epochs", "1", "--seed", "1", "-o", str(run)])
     assert r.exit_code == 2
     assert all(p.read_bytes() == b for p, b in snaps.items())
 

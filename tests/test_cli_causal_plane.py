@@ -16,7 +16,7 @@ from netsci_dl.models.train import list_snapshots
 FAST = [
     "--bins",
     "4",
-    "--samples",
+    "--ei-samples",
     "1000",
     "--sensitivity-samples",
     "100",

@@ -14,7 +14,7 @@ from netsci_dl.cli import cli
 from netsci_dl.datasets import load_digits
 from netsci_dl.models.mlp import MLPConfig, build_mlp, train_mlp
 
-FAST = ["--players", "2x2", "--samples", "3", "--iterations", "50", "--device", "cpu"]
+FAST = ["--players", "2x2", "--explain", "3", "--iterations", "50", "--device", "cpu"]
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +112,6 @@ def test_checkpoint_file_and_bad_input(tmp_path):
     )
     assert r.exit_code == 2 and "--players" in r.output
     r = CliRunner().invoke(
-        cli, ["interactions", str(path), "-o", str(tmp_path / "q"), "--input-shape", "1x7x7"]
+        cli, ["interactions", str(path), "-o", str(tmp_path / "q"), "--sample-shape", "1x7x7"]
     )
-    assert r.exit_code == 2 and "--input-shape" in r.output
+    assert r.exit_code == 2 and "sample shape 1x7x7" in r.output

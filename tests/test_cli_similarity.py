@@ -47,7 +47,7 @@ def _run(args):
 
 def test_writes_tables_and_figures(mlp_run, tmp_path):
     out = tmp_path / "out"
-    r = _run([str(mlp_run), "--data", "digits", "--samples", "150", "-o", str(out)])
+    r = _run([str(mlp_run), "--data", "digits", "--probe-size", "150", "-o", str(out)])
     assert r.exit_code == 0, r.output
     for f in FILES:
         assert (out / f).stat().st_size > 0, f
@@ -75,7 +75,7 @@ def test_writes_tables_and_figures(mlp_run, tmp_path):
 
 def test_refuses_existing_outputs(mlp_run, tmp_path):
     out = tmp_path / "out"
-    args = [str(mlp_run), "--samples", "100", "-o", str(out), "--no-within"]
+    args = [str(mlp_run), "--probe-size", "100", "-o", str(out), "--no-within"]
     assert _run(args).exit_code == 0
     assert not (out / "similarity_within.png").exists()
     before = (out / "similarity.csv").read_bytes()
@@ -90,7 +90,7 @@ def test_refuses_existing_outputs(mlp_run, tmp_path):
 def test_checkpoints_stream_and_errors(mlp_run, tmp_path):
     snaps = [str(p) for p, _ in list_snapshots(mlp_run)]
     out = tmp_path / "o"
-    r = _run([snaps[0], snaps[-1], "--samples", "120", "--stream", "-o", str(out)])
+    r = _run([snaps[0], snaps[-1], "--probe-size", "120", "--stream", "-o", str(out)])
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out / "similarity.csv")
     assert df.snapshot.nunique() == 2
@@ -100,5 +100,5 @@ def test_checkpoints_stream_and_errors(mlp_run, tmp_path):
     assert r.exit_code == 2 and "no such" in r.output
     r = _run([snaps[0], "--data", "cifar", "-o", str(tmp_path / "q")])
     assert r.exit_code == 2 and "--data" in r.output
-    r = _run([snaps[0], "--layers", "fc9", "-o", str(tmp_path / "q")])
+    r = _run([snaps[0], "--activation-layers", "fc9", "-o", str(tmp_path / "q")])
     assert r.exit_code == 2 and "fc9" in r.output

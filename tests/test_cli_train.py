@@ -16,7 +16,7 @@ ARGS = [
     "train-dbn",
     "--data",
     "digits",
-    "--layers",
+    "--sizes",
     "64,16,8",
     "--epochs",
     "2",
@@ -66,16 +66,16 @@ def _refused(r, match):
     assert match in lines[0], lines[0]
 
 
-BASE = ["train-dbn", "--layers", "64,8", "--epochs", "1"]
+BASE = ["train-dbn", "--sizes", "64,8", "--epochs", "1"]
 
 BAD_ARGS = [
-    (["--layers", "10,5"], "64 features"),
-    (["--layers", "64"], "--layers"),
-    (["--layers", "a,b"], "--layers"),
-    (["--layers", "64,0"], "--layers"),
-    (["--layers", "64,-3"], "--layers"),
-    (["--layers", "64,,8"], "--layers"),
-    (["--layers", "64,100000000000"], "memory"),
+    (["--sizes", "10,5"], "64 features"),
+    (["--sizes", "64"], "--sizes"),
+    (["--sizes", "a,b"], "--sizes"),
+    (["--sizes", "64,0"], "--sizes"),
+    (["--sizes", "64,-3"], "--sizes"),
+    (["--sizes", "64,,8"], "--sizes"),
+    (["--sizes", "64,100000000000"], "memory"),
     (["--data", "mnist:/nope"], "does not exist"),
     (["--data", "cifar"], "--data"),
     (["--device", "cuda"], "CUDA"),

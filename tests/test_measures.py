@@ -133,7 +133,7 @@ def test_plot_measures(table):
 def test_cli(run, tmp_path):
     folder, _, _ = run
     out = tmp_path / "m"
-    args = ["measures", str(folder), "-o", str(out), "--probe-size", "60", "--samples", "2000"]
+    args = ["measures", str(folder), "-o", str(out), "--probe-size", "60", "--ei-samples", "2000"]
     args += ["--sensitivity-samples", "50", "--bins", "4", "--lanczos-iter", "4"]
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0, r.output

@@ -351,7 +351,7 @@ def test_cli_jobs_and_scheduler_options(cluster, tmp_path):
         p = tmp_path / f"g{s}.npz"
         nd.save(nd.from_matrices([rng.normal(size=(4, 3)).astype(np.float32)]), p)
         cks.append(str(p))
-    fast = ["--bins", "4", "--samples", "500", "--sensitivity-samples", "50", "--device", "cpu",
+    fast = ["--bins", "4", "--ei-samples", "500", "--sensitivity-samples", "50", "--device", "cpu",
             "--activation", "sigmoid"]  # fmt: skip
     args = ["causal-plane", *cks, *fast]
     here = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "a"), "--jobs", "1"])

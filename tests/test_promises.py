@@ -89,7 +89,7 @@ def test_partial_biases_through_ei_causal_plane_and_analyze(partial_bias_ckpt, t
             str(partial_bias_ckpt),
             "-o",
             str(cp),
-            "--samples",
+            "--ei-samples",
             "2000",
             "--sensitivity-samples",
             "200",

@@ -19,7 +19,7 @@ TITLE = "Training: similarity to the final state"
 @pytest.fixture(scope="module")
 def dbn_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("runs") / "dbn"
-    args = ["-q", "train-dbn", "--data", "digits", "--layers", "64,16,8", "--epochs", "2"]
+    args = ["-q", "train-dbn", "--data", "digits", "--sizes", "64,16,8", "--epochs", "2"]
     r = CliRunner().invoke(cli, [*args, "--snapshot-every", "1", "-o", str(run)])
     assert r.exit_code == 0, r.output
     return run

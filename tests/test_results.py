@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 import netsci_dl
+import netsci_dl.runs.interactions
 from netsci_dl import analysis as A
 
 MAX_REPR = 300
@@ -365,6 +366,28 @@ def _() -> Any:
 @case(A.LayerInteractions, table=True)
 def _() -> Any:
     return interactions()
+
+
+@case(netsci_dl.runs.interactions.InteractionRun, table=True)
+def _() -> Any:
+    from netsci_dl.runs.interactions import InteractionRun
+
+    li = interactions()
+    return InteractionRun(
+        results=(li, li),
+        source="runs/" + "a_long_run_folder_name/" * 20,
+        data="digits",
+        sample_indices=np.arange(li.n_samples),
+        images=np.zeros((li.n_samples, 8, 8)),
+        image_shape=(8, 8),
+    )
+
+
+@case(netsci_dl.runs.interactions.InteractionOptions)
+def _() -> Any:
+    from netsci_dl.runs.interactions import InteractionOptions
+
+    return InteractionOptions(players=(4, 4), explain=50)
 
 
 # ---------------------------------------------------------------- analysis.spectra

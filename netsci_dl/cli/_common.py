@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,17 +17,39 @@ __all__ = [
     "LoaderOptions",
     "loader_options",
     "layer_ei_options",
+    "curvature_options",
+    "option_group",
+    "device_option",
+    "probe_size_option",
+    "threads_option",
     "echo",
     "check_device",
+    "device_arg",
     "layers_arg",
     "parse_image_shape",
     "parse_shape",
+    "is_quiet",
+    "run_sources",
+    "figure_names",
+    "write_csv",
+    "write_json",
+    "write_npy",
+    "DEFAULT_DEVICE",
+    "DEFAULT_JOBS",
+    "DEFAULT_PROBE_SIZE",
     "DEFAULT_THRESHOLD",
     "threshold_option",
 ]
 
-#: the one default cut of every command that thresholds (``--threshold``)
+#: the one default cut of every command that thresholds (``--threshold``), the graph EI of a
+#: run's snapshots included
 DEFAULT_THRESHOLD = "auto"
+#: the one default torch device (``--device``): CUDA when present, else the CPU
+DEFAULT_DEVICE = "auto"
+#: the one default number of worker processes (``--jobs``): this process
+DEFAULT_JOBS = 1
+#: the one default size of a probe set (``--probe-size``): examples of ``--data`` a measure runs on
+DEFAULT_PROBE_SIZE = 256
 
 
 def parse_shape(value: str | None, what: str) -> tuple[int, ...] | None:
@@ -237,15 +259,187 @@ def threshold_option(help_extra: str = "") -> Callable[[Callable[..., Any]], Cal
     )
 
 
+def option_group(
+    target: str,
+    build: Callable[..., Any],
+    *options: Callable[..., Any],
+    also: Sequence[str] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Click ``options`` whose values reach the command as one argument, ``target``: the
+    result of ``build(**values)`` (an options object whose fields the options are named
+    after, or ``dict``: the keywords of a library call). ``also`` names arguments of other
+    options (or of a group above this one) that ``build`` takes too. An error ``build`` raises
+    is the command's error (InputError: exit code 2).
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Pair:
+    ...     a: int = 1
+    ...     b: int = 2
+    >>> @click.command()
+    ... @option_group("pair", Pair, click.option("--a", default=1), click.option("--b", default=2))
+    ... def show(pair):
+    ...     click.echo(pair)
+    >>> from click.testing import CliRunner
+    >>> CliRunner().invoke(show, ["--b", "5"]).output
+    'Pair(a=1, b=5)\\n'
+    """
+
+    def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        names: list[str] = list(also)
+
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs[target] = build(**{n: kwargs.pop(n) for n in names})
+            return f(*args, **kwargs)
+
+        before = len(getattr(wrapper, "__click_params__", []))
+        for opt in reversed(options):
+            wrapper = opt(wrapper)
+        names.extend(p.name for p in wrapper.__click_params__[before:])  # type: ignore[attr-defined]
+        return wrapper
+
+    return deco
+
+
+def device_arg(value: str | None, option: str = "--device") -> str | None:
+    """The torch device a command runs on: ``auto`` -> ``cuda`` when CUDA is present, else
+    ``cpu``; any other value is checked (:func:`check_device`) and kept. ``None`` stays None.
+
+    Examples
+    --------
+    >>> device_arg("cpu")
+    'cpu'
+    >>> device_arg("auto") in ("cpu", "cuda")
+    True
+    """
+    if value is None:
+        return None
+    if value == "auto":
+        from netsci_dl._array import import_torch
+
+        return "cuda" if import_torch().cuda.is_available() else "cpu"
+    return check_device(value, option)
+
+
+def device_option(**attrs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--device`` with the one default of every command (``auto``); the command receives the
+    device it runs on (:func:`device_arg`)."""
+    return click.option(
+        "--device",
+        default=DEFAULT_DEVICE,
+        show_default=True,
+        callback=lambda ctx, param, value: device_arg(value),
+        help="torch device: auto (CUDA when present, else the CPU), cpu, cuda or cuda:N.",
+        **attrs,
+    )
+
+
+def _probe_size(ctx: Any, param: Any, value: int) -> int:
+    if value < 2:
+        raise InputError(f"--probe-size {value}: need at least 2 examples")
+    return value
+
+
+def probe_size_option(**attrs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--probe-size`` with the one default of every command (``DEFAULT_PROBE_SIZE``)."""
+    return click.option(
+        "--probe-size",
+        default=DEFAULT_PROBE_SIZE,
+        show_default=True,
+        type=int,
+        callback=_probe_size,
+        help="Examples of --data in the probe set the measures run on: a random subset fixed "
+        "by --seed (the whole set when it is smaller), the same at every snapshot.",
+        **attrs,
+    )
+
+
+def _threads(ctx: Any, param: Any, value: int | None) -> int | None:
+    from netsci_dl._array import MAX_THREADS
+
+    if value is not None and not 1 <= value <= MAX_THREADS:
+        raise InputError(f"--threads {value}: expected an integer from 1 to {MAX_THREADS}")
+    return value
+
+
+def threads_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--threads N``: torch CPU threads (default: torch's setting)."""
+    return click.option(
+        "--threads",
+        default=None,
+        type=int,
+        callback=_threads,
+        help="torch CPU threads (default: torch's setting; 1 is fastest for small layers on a "
+        "busy machine).",
+    )
+
+
+def curvature_options() -> list[Callable[..., Any]]:
+    """The options of the measures that run a model on the probe set (Fisher trace, Hessian,
+    gradient covariance), named after the fields of the options objects they fill."""
+    return [
+        click.option(
+            "--fisher-kind",
+            type=click.Choice(["model_exact", "model", "empirical"]),
+            default="model_exact",
+            show_default=True,
+            help="Fisher trace per layer: labels drawn from the model (exactly or sampled) or "
+            "the true labels.",
+        ),
+        click.option(
+            "--lanczos-iter",
+            default=20,
+            show_default=True,
+            type=int,
+            help="Lanczos iterations of the top Hessian eigenvalue (0: no Hessian).",
+        ),
+        click.option(
+            "--hutchinson-probes",
+            default=0,
+            show_default=True,
+            type=int,
+            help="Rademacher probes of the Hessian trace (0: no trace).",
+        ),
+        click.option(
+            "--gradcov/--no-gradcov",
+            default=True,
+            show_default=True,
+            help="The gradient-covariance spectrum on the probe set.",
+        ),
+    ]
+
+
+def _ei_options(**values: Any) -> Any:
+    from netsci_dl.analysis.information.causal_plane import LayerEIOptions
+
+    for k in ("bins", "ei_samples", "sensitivity_samples"):
+        least = 2 if k == "bins" else 1
+        if values[k] < least:
+            raise InputError(f"--{k.replace('_', '-')} must be >= {least}")
+    values["n_samples"] = values.pop("ei_samples")
+    return LayerEIOptions(**values)
+
+
 def layer_ei_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """The layer-EI estimator options (``--bins``, ``--samples``, ``--sensitivity-samples``,
-    ``--seed``, ``--device``, ``--activation``) with the defaults of
-    :class:`netsci_dl.analysis.LayerEIOptions`; the command receives ``ei_options`` and
-    ``activation``."""
+    """The layer-EI estimator options (``--bins``, ``--ei-samples``, ``--sensitivity-samples``,
+    ``--seed``, ``--device``) with the defaults of
+    :class:`netsci_dl.analysis.LayerEIOptions`, and ``--activation``; the command receives
+    ``ei_options`` and ``activation``."""
     from netsci_dl.analysis.information.causal_plane import LayerEIOptions
 
     d = LayerEIOptions()
-    opts = [
+    f = click.option(
+        "--activation",
+        default=None,
+        help="Activation of every layer (sigmoid, tanh, relu, identity, ...): "
+        "default the one the model records after each layer.",
+    )(f)
+    return option_group(
+        "ei_options",
+        _ei_options,
         click.option(
             "--bins",
             default=d.bins,
@@ -254,11 +448,11 @@ def layer_ei_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Bins for layer inputs and outputs.",
         ),
         click.option(
-            "--samples",
+            "--ei-samples",
             default=d.n_samples,
             show_default=True,
             type=int,
-            help="Noise samples for EI_parts.",
+            help="Noise samples of each layer's EI_parts.",
         ),
         click.option(
             "--sensitivity-samples",
@@ -267,41 +461,11 @@ def layer_ei_options(f: Callable[..., Any]) -> Callable[..., Any]:
             type=int,
             help="Noise samples per input for the sensitivity.",
         ),
-        click.option("--seed", default=d.seed, show_default=True, type=int),
         click.option(
-            "--device",
-            default=None,
-            help="torch device (default: CUDA when present, else the CPU).",
+            "--seed", default=d.seed, show_default=True, type=int, help="Random seed of the noise."
         ),
-        click.option(
-            "--activation",
-            default=None,
-            help="Activation of every layer (sigmoid, tanh, relu, identity, ...): "
-            "default the one the model records after each layer.",
-        ),
-    ]
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        import dataclasses
-
-        for k in ("bins", "samples", "sensitivity_samples"):
-            if kwargs[k] < (2 if k == "bins" else 1):
-                raise InputError(f"--{k.replace('_', '-')} must be >= {2 if k == 'bins' else 1}")
-        check_device(kwargs["device"])
-        kwargs["ei_options"] = dataclasses.replace(
-            d,
-            bins=kwargs.pop("bins"),
-            n_samples=kwargs.pop("samples"),
-            sensitivity_samples=kwargs.pop("sensitivity_samples"),
-            seed=kwargs.pop("seed"),
-            device=kwargs.pop("device"),
-        )
-        return f(*args, **kwargs)
-
-    for opt in reversed(opts):
-        wrapper = opt(wrapper)
-    return wrapper
+        device_option(),
+    )(f)
 
 
 def check_device(value: str | None, option: str = "--device") -> str | None:
@@ -332,6 +496,48 @@ def check_device(value: str | None, option: str = "--device") -> str | None:
     elif dev.type not in ("cpu", "mps", "xpu"):
         raise InputError(f"{option} {value!r}: netsci_dl runs on cpu or cuda")
     return value
+
+
+def is_quiet(ctx: click.Context) -> bool:
+    """Whether ``-q`` / ``--quiet`` was given (no progress bars, info messages or warnings)."""
+    return bool(ctx.obj and ctx.obj.get("quiet"))
+
+
+def run_sources(sources: Sequence[str], what: str = "checkpoint") -> Any:
+    """A run folder (one folder given) or the list of snapshot files, each checked to exist."""
+    from pathlib import Path
+
+    for s in sources:
+        if not Path(s).exists():
+            raise FileNotFoundError(f"{s}: no such run folder or {what}")
+    return sources[0] if len(sources) == 1 and Path(sources[0]).is_dir() else list(sources)
+
+
+def figure_names(*stems: str) -> list[str]:
+    """The files of figures: each stem as PNG and SVG."""
+    return [f"{s}.{e}" for s in stems for e in ("png", "svg")]
+
+
+def write_csv(path: Any, frame: Any) -> None:
+    """A table as CSV without its index (cells a spreadsheet would run as formulas escaped)."""
+    from netsci_dl._sanitize import csv_frame
+
+    csv_frame(frame).to_csv(path, index=False)
+
+
+def write_json(path: Any, doc: Any, **dumps: Any) -> None:
+    """A JSON document, indented, with a final newline."""
+    from pathlib import Path
+
+    Path(path).write_text(json.dumps(doc, indent=2, **dumps) + "\n")
+
+
+def write_npy(path: Any, array: Any) -> None:
+    """An array as ``.npy`` (to the exact path: numpy adds no suffix to an open file)."""
+    import numpy as np
+
+    with open(path, "wb") as fh:
+        np.save(fh, array)
 
 
 def echo(text: Any = "") -> None:

@@ -14,9 +14,16 @@ from netsci_dl.errors import InputError
 __all__ = ["parallel_options", "parallel_context"]
 
 
-def parallel_options(*, jobs_default: int, what: str) -> Callable[..., Any]:
-    """Add ``--jobs`` (default ``jobs_default``) and ``--scheduler`` to a command; ``what`` names
-    the tasks in the help ("EMD tiles", "snapshots")."""
+def _jobs(ctx: Any, param: Any, value: int) -> int:
+    if value == 0:
+        raise InputError("--jobs 0: give a number of processes, or -1 for all cores")
+    return value
+
+
+def parallel_options(*, what: str) -> Callable[..., Any]:
+    """Add ``--jobs`` (the one default of every command: 1, this process) and ``--scheduler``
+    to a command; ``what`` names the tasks in the help ("EMD tiles", "snapshots")."""
+    from netsci_dl.cli._common import DEFAULT_JOBS
 
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
         f = click.option(
@@ -28,9 +35,10 @@ def parallel_options(*, jobs_default: int, what: str) -> Callable[..., Any]:
         )(f)
         return click.option(
             "--jobs",
-            default=jobs_default,
+            default=DEFAULT_JOBS,
             show_default=True,
             type=int,
+            callback=_jobs,
             help=f"Worker processes for the {what} (-1: all cores; 1: this process).",
         )(f)
 

@@ -35,19 +35,20 @@ from netsci_dl.errors import InputError
     "--modules-layer",
     default="1",
     show_default=True,
-    help="Layer (index or name) of the report's functional-modules section.",
+    help="Layer (index 1..L-1 or name) whose receptive fields are clustered into functional "
+    "modules (the report's modules section).",
 )
 @click.option(
     "--modules-k",
     default=None,
     type=int,
-    help="Modules in that section (default: min(20, units // 5)).",
+    help="Number of functional modules (default: min(20, units // 5)).",
 )
 @click.option(
     "--data",
     default=None,
-    help="For a run folder: the probe data of its training section (default: the run's own, "
-    "from its config.json). 'digits' or 'mnist:PATH'.",
+    help="The data set of a run folder's training section (its probe data): digits | "
+    "mnist:PATH (default: the run's own, from its config.json).",
 )
 @loader_options
 @click.option("--force", is_flag=True, help="Replace the report files of an existing folder.")
@@ -67,28 +68,16 @@ def analyze(
     """Analyse CHECKPOINT as a graph and write a report folder: OUTPUT/index.html. A run folder
     (from train-dbn or the trainers) is analysed at its final model, and the report gains a
     section on how each layer's representation settles over the run's snapshots."""
-    from functools import partial
-    from pathlib import Path
-
     from netsci_dl._files.atomic import check_folder
-    from netsci_dl.report import DEFAULT_SECTIONS, write_report
-    from netsci_dl.report.modules import modules_section
+    from netsci_dl.report import write_report
+    from netsci_dl.runs.model_files import final_model
 
     out = check_folder(output, force=force, nonempty_needs_force=True)
     run = Path(checkpoint) if Path(checkpoint).is_dir() else None
     if run is None and data is not None:
         raise InputError("--data is for a run folder (its training section)")
-    G = loader.load(_final_model(run) if run is not None else checkpoint)
+    G = loader.load(final_model(run) if run is not None else checkpoint)
     other = loader.load(compare_path) if compare_path else None
-    mlayer: int | str = int(modules_layer) if modules_layer.lstrip("-").isdigit() else modules_layer
-    sections = [
-        partial(modules_section, layer=mlayer, k=modules_k) if b is modules_section else b
-        for b in DEFAULT_SECTIONS
-    ]
-    if run is not None:
-        from netsci_dl.report.training import training_section
-
-        sections.insert(-1, partial(training_section, run=run, data=data))
     index = write_report(
         G,
         out,
@@ -98,19 +87,28 @@ def analyze(
         name=name or Path(checkpoint).resolve().name,
         compare_name=Path(compare_path).name if compare_path else None,
         compare_by=compare_by,
-        sections=sections,
+        sections=_sections(modules_layer, modules_k, run, data),
     )
     echo(f"wrote {index}")
 
 
-def _final_model(run: Path) -> Path:
-    """The final model of a run folder: model.safetensors, else its last snapshot."""
-    from netsci_dl.runs.format import list_snapshots
+def _sections(
+    modules_layer: str, modules_k: int | None, run: Path | None, data: str | None
+) -> list:
+    """The report's sections: the default ones, the modules section at ``--modules-layer`` /
+    ``--modules-k``, and for a run folder its training section before the last."""
+    from functools import partial
 
-    f = run / "model.safetensors"
-    if f.is_file():
-        return f
-    snaps = list_snapshots(run)
-    if not snaps:
-        raise InputError(f"{run}: a folder without model.safetensors or snapshots/ (not a run)")
-    return Path(snaps[-1][0])
+    from netsci_dl.report import DEFAULT_SECTIONS
+    from netsci_dl.report.modules import modules_section
+
+    layer: int | str = int(modules_layer) if modules_layer.lstrip("-").isdigit() else modules_layer
+    sections = [
+        partial(modules_section, layer=layer, k=modules_k) if b is modules_section else b
+        for b in DEFAULT_SECTIONS
+    ]
+    if run is not None:
+        from netsci_dl.report.training import training_section
+
+        sections.insert(-1, partial(training_section, run=run, data=data))
+    return sections

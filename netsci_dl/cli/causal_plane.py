@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from netsci_dl.cli._common import layer_ei_options, threshold_option
+from netsci_dl.cli._common import (
+    echo,
+    is_quiet,
+    layer_ei_options,
+    run_sources,
+    threads_option,
+    threshold_option,
+    write_csv,
+    write_json,
+)
 from netsci_dl.cli._parallel import parallel_context, parallel_options
+
+NAMES = ["trajectory.csv", "trajectory.json"] + [
+    f"{s}.{e}" for s in ("causal_plane", "ei_vs_step") for e in ("png", "svg")
+]
 
 
 @click.command("causal-plane")
@@ -23,16 +34,11 @@ from netsci_dl.cli._parallel import parallel_context, parallel_options
     type=click.Choice(["abs", "pos", "neg", "none"]),
     default="abs",
     show_default=True,
-    help="Transition weight of the graph EI.",
+    help="Transition weight of the graph EI: |w|, positive part, |negative part|, or unweighted.",
 )
 @threshold_option("Applies to the graph EI only; none for the full graph.")
-@click.option(
-    "--threads",
-    default=None,
-    type=click.IntRange(min=1),
-    help="torch CPU threads (1 is fastest for small layers on a busy machine).",
-)
-@parallel_options(jobs_default=1, what="snapshots")
+@threads_option()
+@parallel_options(what="snapshots")
 @click.option("--name", default=None, help="Model name for the figure titles.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.pass_context
@@ -53,23 +59,12 @@ def causal_plane(
     """Graph EI and every layer's path in the causal plane (sensitivity vs degeneracy) over the
     snapshots of a training run (a run folder, or checkpoints in order). Writes trajectory.csv,
     trajectory.json, causal_plane.{png,svg} and ei_vs_step.{png,svg} into OUTPUT."""
-    from pathlib import Path
-
     from netsci_dl._files.atomic import atomic_outputs, check_folder
-    from netsci_dl._sanitize import csv_frame
-    from netsci_dl.cli._common import echo
     from netsci_dl.plot.ei import ei_figures, noise_floor
     from netsci_dl.runs.trajectory import ei_trajectory
 
-    folder = Path(out)
-    names = ["trajectory.csv", "trajectory.json"] + [
-        f"{s}.{e}" for s in ("causal_plane", "ei_vs_step") for e in ("png", "svg")
-    ]
-    check_folder(folder, names, force=force)
-    for s in sources:
-        if not Path(s).exists():
-            raise FileNotFoundError(f"{s}: no such run folder or checkpoint")
-    src = sources[0] if len(sources) == 1 and Path(sources[0]).is_dir() else list(sources)
+    folder = check_folder(out, NAMES, force=force)
+    src = run_sources(sources)
     with parallel_context(jobs, scheduler) as n_jobs:
         T = ei_trajectory(
             src,
@@ -78,17 +73,16 @@ def causal_plane(
             activations=activation,
             options=ei_options,
             num_threads=threads,
-            quiet=bool(ctx.obj and ctx.obj.get("quiet")),
+            quiet=is_quiet(ctx),
             n_jobs=n_jobs,
         )
     # every file goes to a hidden staging folder first: a failure leaves no partial results
-    with atomic_outputs(folder, names, force=force) as stage:
-        csv_frame(T.to_frame()).to_csv(stage / "trajectory.csv", index=False)
-        (stage / "trajectory.json").write_text(json.dumps(T.to_dict(), indent=2) + "\n")
-        ei_figures(
-            T, stage, name=name, noise_floor=noise_floor(T), block_names=T.settings.get("blocks")
-        )
+    with atomic_outputs(folder, NAMES, force=force) as stage:
+        write_csv(stage / "trajectory.csv", T.to_frame())
+        write_json(stage / "trajectory.json", T.to_dict())
+        blocks = T.settings.get("blocks")
+        ei_figures(T, stage, name=name, noise_floor=noise_floor(T), block_names=blocks)
     blocks = T.settings["blocks"]
     lengths = ", ".join(f"{blocks[i]}: {v:.2f}" for i, v in enumerate(T.path_lengths()))
     echo(f"{T.n_snapshots} snapshots; causal-plane path lengths (bits): {lengths}")
-    echo(f"wrote {folder}/ ({', '.join(names)})")
+    echo(f"wrote {folder}/ ({', '.join(NAMES)})")

@@ -7,10 +7,15 @@ import click
 
 @click.command()
 @click.option(
-    "-o", "--output", default="demo_out", show_default=True, type=click.Path(file_okay=False)
+    "-o",
+    "--output",
+    default="demo_out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Output folder.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing output folder's files.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 def demo(output: str, force: bool, seed: int) -> None:
     """Train a small DBN on digits, export it, threshold it and write the results to OUTPUT."""
     from netsci_dl.demo import run_demo

@@ -31,12 +31,13 @@ def _table(res: object) -> str:
     type=click.Choice(["abs", "pos", "neg", "none"]),
     default="abs",
     show_default=True,
-    help="Transition weight: |w|, positive part, |negative part|, or unweighted.",
+    help="Transition weight of the graph EI: |w|, positive part, |negative part|, or unweighted.",
 )
 @click.option(
     "--directed/--undirected",
     default=None,
-    help="Walk only l -> l+1, or both ways. Default: the graph's meta (RBM/DBN undirected).",
+    help="Treat edges as directed (walk only l -> l+1) or undirected (both ways). Default: "
+    "the graph's meta (RBM/DBN undirected).",
 )
 @threshold_option("Use none for the full graph.")
 @loader_options
@@ -49,7 +50,7 @@ def _table(res: object) -> str:
     "--output",
     default=None,
     type=click.Path(dir_okay=False),
-    help="Write the result as JSON.",
+    help="Output file: the result as JSON.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 def ei(

@@ -25,7 +25,7 @@ from netsci_dl.cli._common import LoaderOptions, echo, loader_options, threshold
 @click.option(
     "--directed/--undirected",
     default=None,
-    help="Edge direction in the file (default: the model's; src -> dst).",
+    help="Write edges as directed (src -> dst) or undirected (default: the model's).",
 )
 @click.option(
     "--node-attrs",

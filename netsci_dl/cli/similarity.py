@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from netsci_dl.analysis.similarity import MEASURES
+from netsci_dl.cli._common import (
+    device_option,
+    echo,
+    figure_names,
+    is_quiet,
+    option_group,
+    probe_size_option,
+    run_sources,
+    write_csv,
+    write_json,
+)
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
@@ -19,7 +31,7 @@ FIGURES = (
 TABLES = ("similarity.csv", "similarity_summary.csv", "similarity.json")
 
 
-def _keep(value: str) -> float | int:
+def _keep(ctx: Any, param: Any, value: str) -> float | int:
     try:
         return int(value)
     except ValueError:
@@ -32,11 +44,27 @@ def _keep(value: str) -> float | int:
         ) from None
 
 
+def _names(ctx: Any, param: Any, value: str | None) -> tuple[str, ...] | None:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
+
+
 def _reference(value: str) -> int | str:
     try:
         return int(value)
     except ValueError:
         return value
+
+
+def _options(**values: Any) -> Any:
+    from netsci_dl.analysis.similarity import SimilarityOptions
+
+    return SimilarityOptions(**values)
+
+
+def _spec(**values: Any) -> Any:
+    from netsci_dl.runs.similarity import ActivationSpec
+
+    return ActivationSpec(**values)
 
 
 @click.command("similarity")
@@ -50,7 +78,8 @@ def _reference(value: str) -> int | str:
     "--data",
     default="digits",
     show_default=True,
-    help="Probe examples: 'digits' or 'mnist:PATH' (see netsci_dl.datasets.load_dataset).",
+    help="The data set of the probe examples: digits | mnist:PATH "
+    "(see netsci_dl.datasets.load_dataset).",
 )
 @click.option(
     "--measure",
@@ -59,51 +88,68 @@ def _reference(value: str) -> int | str:
     show_default=True,
     help="Similarity measure.",
 )
+@probe_size_option()
 @click.option(
-    "--samples",
-    default=None,
-    type=int,
-    help="Use this many examples (a random subset fixed by --seed; default: all).",
+    "--seed", default=0, show_default=True, type=int, help="Random seed of the probe set."
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the subset.")
-@click.option("--layers", default=None, help="Comma-separated module names (default: all layers).")
 @click.option(
     "--reference",
     default="-1",
     show_default=True,
     help="Snapshot every layer is compared with: an index (-1 = last) or a checkpoint path.",
 )
-@click.option(
-    "--pool",
-    type=click.Choice(["mean", "none", "dft"]),
-    default="mean",
-    show_default=True,
-    help="How convolutional outputs become units.",
+@option_group(
+    "spec",
+    _spec,
+    click.option(
+        "--activation-layers",
+        "layers",
+        default=None,
+        callback=_names,
+        help="Layers whose activations are compared: comma-separated module names of the "
+        "model (default: all layers).",
+    ),
+    click.option(
+        "--pool",
+        type=click.Choice(["mean", "none", "dft"]),
+        default="mean",
+        show_default=True,
+        help="How convolutional outputs become units.",
+    ),
+    click.option(
+        "--batch-size", default=256, show_default=True, type=int, help="Examples per batch."
+    ),
+    device_option(),
 )
-@click.option("--batch-size", default=256, show_default=True, type=int)
-@click.option(
-    "--keep",
-    default="0.99",
-    show_default=True,
-    help="SVCCA: variance fraction kept (float) or number of directions (int).",
+@option_group(
+    "options",
+    _options,
+    click.option(
+        "--keep",
+        default="0.99",
+        show_default=True,
+        callback=_keep,
+        help="SVCCA: variance fraction kept (float) or number of directions (int).",
+    ),
+    click.option(
+        "--criterion",
+        type=click.Choice(["variance", "mass"]),
+        default="variance",
+        show_default=True,
+        help="SVCCA cut: fraction of sum s^2 (R17) or of sum s (google/svcca tutorials).",
+    ),
+    click.option(
+        "--rbf-scale", default=0.5, show_default=True, type=float, help="RBF CKA bandwidth."
+    ),
 )
-@click.option(
-    "--criterion",
-    type=click.Choice(["variance", "mass"]),
-    default="variance",
-    show_default=True,
-    help="SVCCA cut: fraction of sum s^2 (R17) or of sum s (google/svcca tutorials).",
-)
-@click.option("--rbf-scale", default=0.5, show_default=True, type=float, help="RBF CKA bandwidth.")
 @click.option("--no-within", is_flag=True, help="Skip the layer x layer grid of each snapshot.")
 @click.option(
     "--stream",
     is_flag=True,
     help="Never hold activation matrices (linear CKA measures only).",
 )
-@click.option("--device", default=None, help="torch device (default: CPU).")
 @click.option("--name", default=None, help="Model name for the figure titles.")
-@parallel_options(jobs_default=1, what="snapshots")
+@parallel_options(what="snapshots")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.pass_context
 def similarity(
@@ -112,18 +158,13 @@ def similarity(
     out: str,
     data: str,
     measure: str,
-    samples: int | None,
+    probe_size: int,
     seed: int,
-    layers: str | None,
     reference: str,
-    pool: str,
-    batch_size: int,
-    keep: str,
-    criterion: str,
-    rbf_scale: float,
+    spec: Any,
+    options: Any,
     no_within: bool,
     stream: bool,
-    device: str | None,
     name: str | None,
     jobs: int,
     scheduler: str | None,
@@ -134,70 +175,41 @@ def similarity(
     checkpoints in order. Writes similarity.csv (long table), similarity_summary.csv (per layer:
     first value, minimum, step of convergence), similarity.json and figures (PNG + SVG) into
     OUTPUT."""
-    from pathlib import Path
-
     from netsci_dl._files.atomic import atomic_outputs, check_folder
-    from netsci_dl._sanitize import csv_frame
-    from netsci_dl.analysis.similarity import SimilarityOptions
-    from netsci_dl.cli._common import check_device, echo
     from netsci_dl.datasets import load_dataset
     from netsci_dl.plot.similarity import similarity_figures
-    from netsci_dl.runs.similarity import ActivationSpec, training_similarity
+    from netsci_dl.runs.similarity import training_similarity
 
-    folder = Path(out)
-    names = list(TABLES) + [
-        f"{s}.{e}"
-        for s in FIGURES
-        if not (no_within and s == "similarity_within")
-        for e in ("png", "svg")
-    ]
-    stale = [f"similarity_within.{e}" for e in ("png", "svg")] if no_within else []
-    check_folder(folder, names, force=force)
-    check_device(device)
-    for s in sources:
-        if not Path(s).exists():
-            raise FileNotFoundError(f"{s}: no such run folder or checkpoint")
-    ds = load_dataset(data)
-    if samples is not None:
-        if samples < 2:
-            raise InputError(f"--samples {samples}: need at least 2 examples")
-        ds = ds.subset(samples, seed=seed)
-    src = sources[0] if len(sources) == 1 and Path(sources[0]).is_dir() else list(sources)
-    ref = _reference(reference)
+    within = figure_names("similarity_within") if no_within else []
+    names = [n for n in list(TABLES) + figure_names(*FIGURES) if n not in within]
+    folder = check_folder(out, names, force=force)
+    src = run_sources(sources)
+    ds = load_dataset(data).subset(probe_size, seed=seed)
     with parallel_context(jobs, scheduler) as n_jobs:
         T = training_similarity(
-            src,
-            ds,
-            measure=measure,
-            options=SimilarityOptions(rbf_scale=rbf_scale, keep=_keep(keep), criterion=criterion),
-            spec=ActivationSpec(
-                layers=tuple(v.strip() for v in layers.split(",") if v.strip()) if layers else None,
-                batch_size=batch_size,
-                device=device,
-                pool=pool,
-            ),
-            reference=ref,
-            within=not no_within,
-            stream=stream,
-            quiet=bool(ctx.obj and ctx.obj.get("quiet")),
-            n_jobs=n_jobs,
-        )
+            src, ds, measure=measure, options=options, spec=spec, reference=_reference(reference),
+            within=not no_within, stream=stream, quiet=is_quiet(ctx), n_jobs=n_jobs,
+        )  # fmt: skip
     summary = T.summary_frame()
-    doc = T.to_dict()
-    doc["summary"] = json.loads(summary.to_json(orient="records"))
+    doc = dict(T.to_dict(), summary=json.loads(summary.to_json(orient="records")))
     doc["bottom_up"] = {f"{t:g}": T.bottom_up(t) for t in (0.9, 0.95, 0.99)}
     # every file goes to a hidden staging folder first: a failure leaves no partial results
-    with atomic_outputs(folder, names, force=force, stale=stale) as stage:
-        csv_frame(T.to_frame()).to_csv(stage / "similarity.csv", index=False)
-        csv_frame(summary).to_csv(stage / "similarity_summary.csv", index=False)
-        (stage / "similarity.json").write_text(json.dumps(doc, indent=2) + "\n")
+    with atomic_outputs(folder, names, force=force, stale=within) as stage:
+        write_csv(stage / "similarity.csv", T.to_frame())
+        write_csv(stage / "similarity_summary.csv", summary)
+        write_json(stage / "similarity.json", doc)
         similarity_figures(T, stage, name=name)
+    echo(_convergence(T, ds.name, measure))
+    echo(f"wrote {folder}/ ({', '.join(names)})")
+
+
+def _convergence(T: Any, data: str, measure: str) -> str:
+    """When each layer settles (stays >= 0.9 to the reference), and whether bottom-up."""
     conv = ", ".join(
         f"{lay}: {'never' if v != v else int(v)}" for lay, v in zip(T.layers, T.converged_at(0.9))
     )
-    echo(
-        f"{T.n_snapshots} snapshots, {T.settings['n_samples']} examples of {ds.name}; "
+    return (
+        f"{T.n_snapshots} snapshots, {T.settings['n_samples']} examples of {data}; "
         f"step from which each layer stays >= 0.9 {measure} to the reference: {conv}; "
         f"bottom-up: {'yes' if T.bottom_up(0.9) else 'no'}"
     )
-    echo(f"wrote {folder}/ ({', '.join(names)})")

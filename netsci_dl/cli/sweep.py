@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
 from netsci_dl.analysis.structure.sweep import NULLS, RULES
-from netsci_dl.cli._common import LoaderOptions, loader_options
+from netsci_dl.cli._common import (
+    LoaderOptions,
+    echo,
+    figure_names,
+    is_quiet,
+    loader_options,
+    option_group,
+    write_csv,
+    write_json,
+)
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
@@ -13,7 +25,7 @@ OUTPUTS = ("sweep.csv", "sweep.json")
 FIGURE = "sweep"
 
 
-def _parse_cuts(value: str | None) -> list[float] | None:
+def _parse_cuts(ctx: Any, param: Any, value: str | None) -> list[float] | None:
     """``"0.01,0.02,0.03"`` -> ``[0.01, 0.02, 0.03]``."""
     if value is None:
         return None
@@ -24,7 +36,7 @@ def _parse_cuts(value: str | None) -> list[float] | None:
         raise InputError(f"--cuts {value!r}: expected numbers separated by commas") from None
 
 
-def _parse_nulls(value: str) -> list[str]:
+def _parse_nulls(ctx: Any, param: Any, value: str) -> list[str]:
     """``"replica,rewire"`` -> ``["replica", "rewire"]``; ``"none"`` or ``""`` -> ``[]``."""
     names = [v.strip() for v in value.split(",") if v.strip()]
     return [] if names == ["none"] else names
@@ -38,6 +50,7 @@ def _parse_nulls(value: str) -> list[str]:
 @click.option(
     "--cuts",
     default=None,
+    callback=_parse_cuts,
     help="Cuts separated by commas, in the rule's units (e.g. 0.01,0.02,0.03). "
     "Default: --n-cuts cuts from keeping about 20% of the edges to about 0.05%.",
 )
@@ -50,33 +63,40 @@ def _parse_nulls(value: str) -> list[str]:
     help="Threshold rule: value keeps |w| > c (both signs); the others as in --threshold "
     "of the other commands.",
 )
-@click.option(
-    "--nulls",
-    default=",".join(NULLS),
-    show_default=True,
-    help="Null models separated by commas: replica (layered random replica), rewire "
-    "(degree-preserving rewiring within each block); 'none' for the net only.",
-)
-@click.option(
-    "--n-null", default=10, show_default=True, type=int, help="Replicas of each null per cut."
-)
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
-@click.option(
-    "--geodesic-sources",
-    default=None,
-    type=int,
-    help="Estimate the mean geodesic from this many random sources (default: exact, all).",
-)
-@click.option(
-    "--rewire-rounds",
-    default=20,
-    show_default=True,
-    type=int,
-    help="Curveball rounds of the rewiring null.",
+@option_group(
+    "null_options",
+    dict,
+    click.option(
+        "--nulls",
+        default=",".join(NULLS),
+        callback=_parse_nulls,
+        show_default=True,
+        help="Null models separated by commas: replica (layered random replica), rewire "
+        "(degree-preserving rewiring within each block); 'none' for the net only.",
+    ),
+    click.option(
+        "--n-null", default=10, show_default=True, type=int, help="Replicas of each null per cut."
+    ),
+    click.option(
+        "--seed", default=0, show_default=True, type=int, help="Random seed of the null models."
+    ),
+    click.option(
+        "--geodesic-sources",
+        default=None,
+        type=int,
+        help="Estimate the mean geodesic from this many random sources (default: exact, all).",
+    ),
+    click.option(
+        "--rewire-rounds",
+        default=20,
+        show_default=True,
+        type=int,
+        help="Curveball rounds of the rewiring null.",
+    ),
 )
 @click.option("--name", default=None, help="Model name shown in the title (default: file name).")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write the figures.")
-@parallel_options(jobs_default=1, what="cuts")
+@parallel_options(what="cuts")
 @loader_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.pass_context
@@ -84,14 +104,10 @@ def sweep(
     ctx: click.Context,
     checkpoint: str,
     output: str,
-    cuts: str | None,
+    cuts: list[float] | None,
     n_cuts: int,
     rule: str,
-    nulls: str,
-    n_null: int,
-    seed: int,
-    geodesic_sources: int | None,
-    rewire_rounds: int,
+    null_options: dict[str, Any],
     name: str | None,
     plots: bool,
     jobs: int,
@@ -104,42 +120,23 @@ def sweep(
     isolated fraction, components, giant fraction, mean geodesic on the giant, assortativity r.
     Writes OUTPUT/sweep.csv (one row per cut, model, replica), sweep.json (the parameters) and
     sweep.png/.svg (each metric against the cut, the net against the null bands)."""
-    import json
-    from pathlib import Path
-
     from netsci_dl._files.atomic import atomic_outputs, check_folder
-    from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis.structure.sweep import default_cuts, threshold_sweep
-    from netsci_dl.cli._common import echo
 
-    out = Path(output)
-    figures = [f"{FIGURE}.png", f"{FIGURE}.svg"]
+    figures = figure_names(FIGURE)
     names = list(OUTPUTS) + (figures if plots else [])
-    check_folder(out, names, force=force)
-    grid = _parse_cuts(cuts)
-    null_names = _parse_nulls(nulls)
-    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    out = check_folder(output, names, force=force)
     G = loader.load(checkpoint)
-    if grid is None:
-        grid = default_cuts(G, rule=rule, n=n_cuts).tolist()
+    grid = cuts if cuts is not None else default_cuts(G, rule=rule, n=n_cuts).tolist()
     with parallel_context(jobs, scheduler) as n_jobs:
         df = threshold_sweep(
-            G,
-            grid,
-            rule=rule,
-            nulls=null_names,
-            n_null=n_null,
-            seed=seed,
-            geodesic_sources=geodesic_sources,
-            rewire_rounds=rewire_rounds,
-            progress=not quiet,
-            n_jobs=n_jobs,
+            G, grid, rule=rule, **null_options, progress=not is_quiet(ctx), n_jobs=n_jobs
         )
     params = dict(df.attrs, source=str(checkpoint), cuts=list(map(float, grid)))
     # every file goes to a hidden staging folder first: a failure leaves no partial results
     with atomic_outputs(out, names, force=force, stale=[] if plots else figures) as stage:
-        csv_frame(df).to_csv(stage / "sweep.csv", index=False)
-        (stage / "sweep.json").write_text(json.dumps(params, indent=2) + "\n")
+        write_csv(stage / "sweep.csv", df)
+        write_json(stage / "sweep.json", params)
         if plots:
             from netsci_dl.plot import save_figure
             from netsci_dl.plot.sweep import plot_sweep

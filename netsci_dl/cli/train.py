@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from netsci_dl.cli._common import device_option, is_quiet, option_group, threads_option
 from netsci_dl.errors import InputError
 
 
-def _layers(value: str) -> tuple[int, ...]:
+def _sizes(ctx: Any, param: Any, value: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(v) for v in value.split(","))
     except ValueError:
         raise InputError(
-            f"--layers {value!r}: expected comma-separated sizes, e.g. 64,100,100,200"
+            f"--sizes {value!r}: expected comma-separated sizes, e.g. 64,100,100,200"
         ) from None
     if len(sizes) < 2:
-        raise InputError(f"--layers {value!r}: need the visible size and at least one hidden size")
+        raise InputError(f"--sizes {value!r}: need the visible size and at least one hidden size")
     if min(sizes) < 1:
-        raise InputError(f"--layers {value!r}: every size must be a positive integer")
+        raise InputError(f"--sizes {value!r}: every size must be a positive integer")
     return sizes
 
 
@@ -28,10 +31,23 @@ _FLAGS = {  # TrainConfig's names -> this command's options, for the error messa
     "epochs": "--epochs",
     "snapshot_every": "--snapshot-every",
     "seed": "--seed",
-    "layers": "--layers",
-    "num_threads": "--threads",
+    "layers": "--sizes",
     "device": "--device",
 }
+
+
+def _config(**values: Any) -> Any:
+    """The :class:`~netsci_dl.models.train.TrainConfig` of the options; its errors name them."""
+    from netsci_dl.models.train import TrainConfig
+
+    try:
+        return TrainConfig(**values)
+    except InputError as e:
+        msg = str(e)
+        for name, flag in _FLAGS.items():
+            if msg.startswith(f"{name}="):
+                msg = f"{flag} {msg[len(name) + 1 :]}"
+        raise InputError(msg) from None
 
 
 @click.command("train-dbn")
@@ -39,46 +55,59 @@ _FLAGS = {  # TrainConfig's names -> this command's options, for the error messa
     "--data",
     default="digits",
     show_default=True,
-    help="digits | mnist:PATH (IDX folder/file or .npz).",
+    help="The data set: digits | mnist:PATH (IDX folder/file or .npz).",
 )
-@click.option(
-    "--layers",
-    "layers",
-    required=True,
-    help="Layer sizes including the visible layer, e.g. 64,100,100,200.",
-)
-@click.option("--epochs", required=True, type=int, help="Epochs per RBM.")
-@click.option(
-    "--snapshot-every",
-    default=0,
-    show_default=True,
-    type=int,
-    help="Snapshot every K epochs (0: epoch 0 and each layer's end).",
+@option_group(
+    "config",
+    _config,
+    click.option(
+        "--sizes",
+        "layers",
+        required=True,
+        callback=_sizes,
+        help="Layer sizes including the visible layer, e.g. 64,100,100,200.",
+    ),
+    click.option("--epochs", required=True, type=int, help="Epochs of training per RBM."),
+    click.option(
+        "--snapshot-every",
+        default=0,
+        show_default=True,
+        type=int,
+        help="Snapshot every K epochs (0: epoch 0 and each layer's end).",
+    ),
+    device_option(),
+    click.option(
+        "--dtype",
+        default="float32",
+        show_default=True,
+        type=click.Choice(["float32", "float64"]),
+        help="Floating-point type of the weights.",
+    ),
+    click.option("--seed", default=0, show_default=True, type=int, help="Random seed."),
+    click.option(
+        "--lr",
+        "learning_rate",
+        default=0.1,
+        show_default=True,
+        type=float,
+        help="Learning rate of the training.",
+    ),
+    click.option(
+        "--batch-size", default=125, show_default=True, type=int, help="Examples per batch."
+    ),
+    click.option("--cd-k", default=1, show_default=True, type=int, help="Gibbs steps of CD-k."),
+    click.option("--persistent", is_flag=True, help="Persistent CD."),
+    click.option(
+        "--sparsity-rule",
+        default="lab",
+        show_default=True,
+        type=click.Choice(["lab", "momentum"]),
+        help="Sparsity push on the top RBM: the lab rule (on the hidden biases, only while the "
+        "mean activity exceeds the target) or through the momentum buffer.",
+    ),
 )
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Run folder.")
-@click.option("--device", default="cpu", show_default=True, help="cpu | cuda | auto.")
-@click.option(
-    "--dtype", default="float32", show_default=True, type=click.Choice(["float32", "float64"])
-)
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--lr", default=0.1, show_default=True, type=float, help="Learning rate.")
-@click.option("--batch-size", default=125, show_default=True, type=int)
-@click.option("--cd-k", default=1, show_default=True, type=int, help="Gibbs steps of CD-k.")
-@click.option("--persistent", is_flag=True, help="Persistent CD.")
-@click.option(
-    "--sparsity-rule",
-    default="lab",
-    show_default=True,
-    type=click.Choice(["lab", "momentum"]),
-    help="Sparsity push on the top RBM: the lab rule (on the hidden biases, only while the mean "
-    "activity exceeds the target) or through the momentum buffer.",
-)
-@click.option(
-    "--threads",
-    default=None,
-    type=int,
-    help="torch CPU threads while training (default: torch's setting).",
-)
+@threads_option()
 @click.option(
     "--resume",
     is_flag=True,
@@ -93,63 +122,29 @@ _FLAGS = {  # TrainConfig's names -> this command's options, for the error messa
 )
 @click.pass_context
 def train_dbn(
-    ctx,
-    data,
-    layers,
-    epochs,
-    snapshot_every,
-    output,
-    device,
-    dtype,
-    seed,
-    lr,
-    batch_size,
-    cd_k,
-    persistent,
-    sparsity_rule,
-    threads,
-    resume,
-    force,
-):
+    ctx: click.Context,
+    data: str,
+    config: Any,
+    output: str,
+    threads: int | None,
+    resume: bool,
+    force: bool,
+) -> None:
     """Train a deep belief network on DATA and write OUTPUT/{model.safetensors, snapshots/, history.json, config.json}.
 
     Every argument and the data are checked before anything is created.
     """
-    from netsci_dl._array import check_threads, resolve_device
     from netsci_dl._files.atomic import check_folder
     from netsci_dl.datasets import load_dataset
-    from netsci_dl.models.train import TrainConfig
     from netsci_dl.models.train import train_dbn as _train
 
-    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     check_folder(output)  # its parent must exist: a typo in a path creates no folder tree
-    try:
-        check_threads(threads)
-        resolve_device(device)
-        config = TrainConfig(
-            layers=_layers(layers),
-            epochs=epochs,
-            snapshot_every=snapshot_every,
-            device=device,
-            dtype=dtype,
-            seed=seed,
-            learning_rate=lr,
-            batch_size=batch_size,
-            cd_k=cd_k,
-            persistent=persistent,
-            sparsity_rule=sparsity_rule,
-        )
-    except InputError as e:
-        msg = str(e)
-        for name, flag in _FLAGS.items():
-            if msg.startswith(f"{name}="):
-                msg = f"{flag} {msg[len(name) + 1 :]}"
-        raise InputError(msg) from None
     ds = load_dataset(data)
     if ds.X.shape[1] != config.layers[0]:
         raise InputError(
-            f"--layers starts with {config.layers[0]} but {ds.name} has {ds.X.shape[1]} features"
+            f"--sizes starts with {config.layers[0]} but {ds.name} has {ds.X.shape[1]} features"
         )
+    quiet = is_quiet(ctx)
     _dbn, hist = _train(
         ds, config, output, resume=resume, force=force, quiet=quiet, num_threads=threads
     )

@@ -1,0 +1,258 @@
+"""AND / OR interactions of a classifier and of each of its layers, for a model file or a run
+folder (its final model, and with ``snapshots`` every snapshot: the changes over training).
+
+:func:`run_interactions` draws the examples to explain from a data set, cuts each into a grid
+of patches (the players), and runs :func:`netsci_dl.activations.layer_interactions` on every
+model (one task each, through :func:`netsci_dl.parallel.map_tasks`); the linear probes of the
+hidden layers are fitted on the whole data set. :class:`InteractionRun` holds the results and
+gives the tables ``netsci-dl interactions`` writes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from netsci_dl.analysis.interactions import SplitOptions
+from netsci_dl.errors import InputError
+
+__all__ = ["InteractionOptions", "InteractionRun", "run_interactions"]
+
+
+@dataclass(frozen=True)
+class InteractionOptions:
+    """Every choice of :func:`run_interactions`.
+
+    Parameters
+    ----------
+    players : (int, int)
+        Grid of image patches (rows, columns): ``3x3`` makes 9 players.
+    explain : int
+        Examples of the data set to explain, drawn at random by ``seed`` (at least 1).
+    sample_shape : tuple of int, optional
+        One example as the model takes it, without the batch axis (e.g. ``(1, 8, 8)``);
+        default flat (the data's features).
+    baseline : {"zero", "mean", "learned"}
+        Value of masked patches.
+    split : SplitOptions
+        The AND-OR split (CH24's SGD or the exact linear program).
+    salient : float
+        Salient threshold, a fraction of the largest strength.
+    seed : int
+        Which examples are drawn.
+    device : str, optional
+        torch device (default: the model's, the CPU).
+
+    Examples
+    --------
+    >>> InteractionOptions(players=(2, 2), explain=3).split.method
+    'sgd'
+    """
+
+    players: tuple[int, int] = (3, 3)
+    explain: int = 20
+    sample_shape: tuple[int, ...] | None = None
+    baseline: str = "zero"
+    split: SplitOptions = field(default_factory=SplitOptions)
+    salient: float = 0.05
+    seed: int = 0
+    device: str | None = None
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import changed_only
+
+        return changed_only(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every choice (JSON-able)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["split"] = self.split.to_dict()
+        d["players"] = list(self.players)
+        d["sample_shape"] = None if self.sample_shape is None else list(self.sample_shape)
+        return d
+
+    def __post_init__(self) -> None:
+        g = tuple(int(v) for v in self.players)
+        if len(g) != 2 or min(g) < 1:
+            raise InputError(f"players={self.players!r}: expected a grid such as (3, 3)")
+        object.__setattr__(self, "players", g)
+        if self.sample_shape is not None:
+            s = tuple(int(v) for v in self.sample_shape)
+            if not s or min(s) < 1:
+                raise InputError(f"sample_shape={self.sample_shape!r}: sizes must be positive")
+            object.__setattr__(self, "sample_shape", s)
+
+
+@dataclass(frozen=True)
+class InteractionRun:
+    """The interactions of one or more models (snapshots in order, the final model last).
+
+    Attributes
+    ----------
+    results : tuple of LayerInteractions
+        One per model, labelled with its snapshot (``final`` for a run's final model).
+    source : str
+        The model file or run folder.
+    data : str
+        The data set (``digits``, ``mnist:PATH``).
+    sample_indices : (explain,) int ndarray
+        The explained examples' rows in the data set.
+    images : ndarray
+        The explained examples, in the model's input layout.
+    image_shape : tuple of int
+        The data's image shape (for figures).
+    """
+
+    results: tuple[Any, ...]
+    source: str
+    data: str
+    sample_indices: np.ndarray
+    images: np.ndarray
+    image_shape: tuple[int, ...]
+
+    def __repr__(self) -> str:
+        from netsci_dl._results import summary
+
+        return summary(
+            "InteractionRun",
+            models=len(self.results),
+            layers=self.final.layers,
+            explained=len(self.sample_indices),
+            source=self.source,
+            data=self.data,
+        )
+
+    @property
+    def final(self) -> Any:
+        """The last model's :class:`~netsci_dl.analysis.interactions.LayerInteractions`."""
+        return self.results[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The last model's summary (JSON-able), with the source, data and explained rows."""
+        return dict(
+            self.final.to_dict(),
+            source=self.source,
+            data=self.data,
+            sample_indices=self.sample_indices.tolist(),
+        )
+
+    def to_frame(self) -> Any:
+        """Every interaction value of every model, one row each (column ``snapshot``)."""
+        import pandas as pd
+
+        frames = [r.to_frame().assign(snapshot=r.label) for r in self.results]
+        return pd.concat(frames, ignore_index=True)
+
+    def strength_frame(self) -> Any:
+        """Per layer and order: the AND / OR strength and the number of salient interactions
+        of the last model."""
+        import pandas as pd
+
+        R = self.final
+        sa, so = R.strength_by_order()
+        ca, co = R.salient_counts()
+        rows = [
+            {"layer": layer, "order": k, "strength_and": sa[i, k], "strength_or": so[i, k],
+             "salient_and": ca[i, k], "salient_or": co[i, k]}
+            for i, layer in enumerate(R.layers)
+            for k in range(R.n_players + 1)
+        ]  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def layer_changes_frame(self) -> Any:
+        """How the salient interactions change from each layer to the next (last model)."""
+        import pandas as pd
+
+        ch = [c.to_frame() for c in self.final.changes()]
+        return pd.concat(ch, ignore_index=True) if ch else pd.DataFrame()
+
+    def snapshot_changes_frame(self) -> Any:
+        """How each layer's salient interactions change from each model to the next."""
+        import pandas as pd
+
+        from netsci_dl.analysis.interactions import snapshot_changes
+
+        sc = [c.to_frame() for pair in snapshot_changes(self.results) for c in pair]
+        return pd.concat(sc, ignore_index=True) if sc else pd.DataFrame()
+
+
+def _interaction_job(task: tuple[str, str], shared: tuple[Any, ...]) -> Any:
+    """The interactions of one model file (a task of :func:`netsci_dl.parallel.map_tasks`)."""
+    from netsci_dl.activations import layer_interactions
+    from netsci_dl.models.load import load_model
+
+    label, path = task
+    X, y, probe_X, probe_y, groups, baseline, split, salient, device = shared
+    return layer_interactions(
+        load_model(path),
+        X,
+        y,
+        players=groups,
+        features="layers",
+        probe_data=(probe_X, probe_y),
+        baseline=baseline,
+        split=split,
+        salient=salient,
+        device=device,
+        label=label,
+    )
+
+
+def run_interactions(
+    source: str | os.PathLike,
+    data: str = "digits",
+    *,
+    options: InteractionOptions | None = None,
+    snapshots: bool = False,
+    n_jobs: int | None = 1,
+) -> InteractionRun:
+    """AND / OR interactions (CH24) between image patches, of the output and of each hidden
+    layer of the model(s) in ``source``, for examples drawn from ``data``.
+
+    Parameters
+    ----------
+    source : path
+        A model file, or a run folder (its final model; with ``snapshots`` every snapshot
+        first, in order).
+    data : str
+        ``"digits"`` or ``"mnist:PATH"`` (:func:`netsci_dl.datasets.load_dataset`): the
+        examples to explain and the clean data the layers' linear probes are fitted on.
+    options : InteractionOptions, optional
+    snapshots : bool
+    n_jobs : int, optional
+        Worker processes over the models (:func:`netsci_dl.parallel.map_tasks`).
+
+    Returns
+    -------
+    InteractionRun
+
+    Raises
+    ------
+    InputError
+        A run folder without models, or a sample shape that does not hold the data's features.
+    """
+    from netsci_dl.activations import grid_players
+    from netsci_dl.datasets import load_dataset
+    from netsci_dl.parallel import map_tasks
+    from netsci_dl.runs.model_files import model_files
+
+    o = options or InteractionOptions()
+    ds = load_dataset(data)
+    models = model_files(source, snapshots=snapshots)
+    n = ds.X.shape[1]
+    shape = o.sample_shape or (n,)
+    if int(np.prod(shape)) != n:
+        given = "x".join(map(str, shape))
+        raise InputError(f"sample shape {given}: the data have {n} features per sample")
+    X = ds.X.reshape((len(ds.X), *shape))
+    pick = np.random.default_rng(o.seed).permutation(len(X))[: max(1, o.explain)]
+    groups = grid_players(shape if len(shape) >= 2 else ds.image_shape, o.players)
+    shared = (X[pick], ds.y[pick], X, ds.y, groups, o.baseline, o.split, o.salient, o.device)
+    results = map_tasks(
+        _interaction_job, models, shared=shared, n_jobs=n_jobs, desc="interactions", unit="model"
+    )
+    return InteractionRun(tuple(results), str(Path(source)), data, pick, X[pick], ds.image_shape)
