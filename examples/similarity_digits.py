@@ -95,7 +95,7 @@ def main() -> None:
         ),
         out / "dbn",
         force=True,
-        quiet=True,
+        progress=False,
     )
     train_mlp(
         data.X,

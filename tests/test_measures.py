@@ -110,7 +110,7 @@ def test_refusals(run, tmp_path):
     D = (np.random.default_rng(1).random((40, 6)) < 0.4).astype(np.float32)
     dbn_run = tmp_path / "dbn"
     cfg = TrainConfig(layers=(6, 4), epochs=1, batch_size=20)
-    train_dbn(Dataset(D, np.zeros(40, np.int64), (2, 3), "toy"), cfg, dbn_run, quiet=True)
+    train_dbn(Dataset(D, np.zeros(40, np.int64), (2, 3), "toy"), cfg, dbn_run, progress=False)
     with pytest.raises(InputError, match="classifier"):
         training_measures(dbn_run, D, np.zeros(40, np.int64), measures=("fisher",))
     # the weights-only and data-only families still work on a DBN

@@ -26,7 +26,7 @@ def dbn_run(tmp_path_factory):
     cfg = TrainConfig(
         layers=(9, 5, 4), epochs=2, snapshot_every=1, batch_size=20, learning_rate=0.5
     )
-    train_dbn(X, cfg, run, quiet=True)
+    train_dbn(X, cfg, run, progress=False)
     return run
 
 

@@ -78,7 +78,7 @@ def causal_plane(
             activations=activation,
             options=ei_options,
             num_threads=threads,
-            quiet=bool(ctx.obj and ctx.obj.get("quiet")),
+            progress=not (ctx.obj and ctx.obj.get("quiet")),
             n_jobs=n_jobs,
         )
     # every file goes to a hidden staging folder first: a failure leaves no partial results

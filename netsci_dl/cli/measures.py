@@ -129,7 +129,7 @@ def measures(
             measures=families,
             options=opts,
             n_jobs=n_jobs,
-            quiet=bool(ctx.obj and ctx.obj.get("quiet")),
+            progress=not (ctx.obj and ctx.obj.get("quiet")),
         )
     doc = dict(df.attrs, sources=list(sources), data=ds.name, metrics=sorted(set(df["metric"])))
     with atomic_outputs(out, names, force=force, stale=[] if plots else figures) as stage:

@@ -179,7 +179,7 @@ def similarity(
             reference=ref,
             within=not no_within,
             stream=stream,
-            quiet=bool(ctx.obj and ctx.obj.get("quiet")),
+            progress=not (ctx.obj and ctx.obj.get("quiet")),
             n_jobs=n_jobs,
         )
     summary = T.summary_frame()

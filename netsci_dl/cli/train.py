@@ -151,7 +151,7 @@ def train_dbn(
             f"--layers starts with {config.layers[0]} but {ds.name} has {ds.X.shape[1]} features"
         )
     _dbn, hist = _train(
-        ds, config, output, resume=resume, force=force, quiet=quiet, num_threads=threads
+        ds, config, output, resume=resume, force=force, progress=not quiet, num_threads=threads
     )
     if not quiet:
         last = {r["layer"]: r["recon_error"] for r in hist.records}

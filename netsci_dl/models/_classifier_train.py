@@ -186,7 +186,7 @@ def train_classifier(
     test: Any = None,
     resume: bool = False,
     force: bool = False,
-    quiet: bool = True,
+    progress: bool = False,
     callback: Callable[[dict], Any] | None = None,
     num_threads: int | None = 1,
 ) -> tuple[Any, list[dict[str, Any]]]:
@@ -207,8 +207,8 @@ def train_classifier(
         result equals an uninterrupted run. ``config.json`` must match (the device may differ).
     force : bool
         Replace an existing run (otherwise an existing run is an error).
-    quiet : bool
-        No progress bar (it is also off when stderr is not a terminal).
+    progress : bool
+        A progress bar (default off; shown only when stderr is a terminal).
     callback : callable, optional
         Called with each epoch's record after its snapshot; an exception stops training.
     num_threads : int or None
@@ -339,7 +339,7 @@ def train_classifier(
     with torch_threads(num_threads if dev.type == "cpu" else None):
         if not history:
             record(0, 0.0, None)
-        _loop(torch, net, opt, Xt, yt, gen, cfg, record, start, quiet)
+        _loop(torch, net, opt, Xt, yt, gen, cfg, record, start, progress)
     if run is not None:
         from netsci_dl._files.atomic import atomic_path
         from netsci_dl.models._classifier_io import save_classifier
@@ -363,7 +363,7 @@ def _loop(
     cfg: ClassifierConfig,
     record: Callable[[int, float, float | None], None],
     start: int,
-    quiet: bool,
+    progress: bool,
 ) -> None:
     from tqdm.auto import tqdm
 
@@ -376,7 +376,7 @@ def _loop(
         range(start + 1, cfg.epochs + 1),
         desc=cfg.arch.kind,
         unit="epoch",
-        disable=quiet or not sys.stderr.isatty(),
+        disable=not progress or not sys.stderr.isatty(),
     ) as bar:
         for epoch in bar:
             i = epoch - 1

@@ -150,7 +150,7 @@ def load_model(path: str | os.PathLike, *, device: Any = "cpu") -> Any:
     >>> from netsci_dl.models.dbn import DBN
     >>> X = (np.random.default_rng(0).random((20, 6)) < 0.5).astype(np.float32)
     >>> d = tempfile.mkdtemp()
-    >>> _ = DBN((6, 4), epochs=1, batch_size=10).fit(X, quiet=True).save(os.path.join(d, "m.safetensors"))
+    >>> _ = DBN((6, 4), epochs=1, batch_size=10).fit(X, progress=False).save(os.path.join(d, "m.safetensors"))
     >>> load_model(os.path.join(d, "m.safetensors")).layers
     (6, 4)
     """

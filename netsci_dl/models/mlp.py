@@ -183,7 +183,7 @@ def train_mlp(
     *,
     force: bool = False,
     resume: bool = False,
-    quiet: bool = True,
+    progress: bool = False,
     image_shape: tuple[int, ...] | None = None,
     data_name: str | None = None,
     num_threads: int | None = 1,
@@ -202,8 +202,8 @@ def train_mlp(
         Continue the run in ``run_dir`` from its last snapshot (its ``config.json`` must match
         ``config``, the device may differ); the result equals an uninterrupted run. A broken
         snapshot is an InputError. Without snapshots it starts afresh.
-    quiet : bool
-        No progress bar (also off when stderr is not a terminal).
+    progress : bool
+        A progress bar (default off; shown only when stderr is a terminal).
     image_shape, data_name : stored in the metadata.
     num_threads : int or None
         torch CPU threads while training (restored after). Default 1: a small MLP gains nothing
@@ -342,7 +342,7 @@ def train_mlp(
             )
 
     with torch_threads(threads if dev.type == "cpu" else None):
-        _loop(torch, net, opt, loss_fn, Xt, yt, gen, cfg, record, history, quiet, start, resume)
+        _loop(torch, net, opt, loss_fn, Xt, yt, gen, cfg, record, history, progress, start, resume)
     if run is not None:
         from safetensors.torch import save_file
 
@@ -373,7 +373,7 @@ def _loop(
     cfg: MLPConfig,
     record: Any,
     history: list,
-    quiet: bool,
+    progress: bool,
     start: int,
     resumed: bool,
 ) -> None:
@@ -387,7 +387,7 @@ def _loop(
         range(start + 1, cfg.epochs + 1),
         desc="MLP",
         unit="epoch",
-        disable=quiet or not sys.stderr.isatty(),
+        disable=not progress or not sys.stderr.isatty(),
     ) as bar:
         for epoch in bar:
             t0 = time.perf_counter()

@@ -280,7 +280,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         n_train=opts["n_train"],
     )
     measures = run / "measures.csv"
-    _, hist = train_classifier(train, cfg, run, test=test, resume=True, quiet=True)
+    _, hist = train_classifier(train, cfg, run, test=test, resume=True, progress=False)
     if measures.exists():
         frame = pd.read_csv(measures)
     else:

@@ -129,7 +129,7 @@ def training_measures(
     measures: Any = MEASURE_FAMILIES,
     options: TrainingMeasureOptions | None = None,
     n_jobs: int | None = None,
-    quiet: bool = True,
+    progress: bool = False,
 ) -> Any:
     """Every measure of every snapshot of a run, as one long table.
 
@@ -162,8 +162,8 @@ def training_measures(
     options : TrainingMeasureOptions, optional
     n_jobs : int, optional
         Snapshots in parallel (:func:`netsci_dl.parallel.map_tasks`) within each family.
-    quiet : bool
-        No progress bars.
+    progress : bool
+        Progress bars (default off; shown only when stderr is a terminal).
 
     Returns
     -------
@@ -217,7 +217,7 @@ def training_measures(
             threshold=opts.ei_threshold,
             activations=opts.ei_activations,
             options=opts.ei,
-            quiet=quiet,
+            progress=progress,
             n_jobs=n_jobs,
         )
         parts.append(T.to_long_frame().assign(family="ei"))
@@ -229,7 +229,7 @@ def training_measures(
             n_jobs=n_jobs,
             desc="fisher/curvature",
             unit="snapshot",
-            progress=not quiet,
+            progress=progress,
         )
         df = pd.concat(frames, ignore_index=True)
         fam = df["metric"].map(_family_of)
@@ -241,7 +241,7 @@ def training_measures(
             measure=opts.similarity,
             spec=ActivationSpec(batch_size=max(opts.batch_size, 256), device=opts.device),
             within=False,
-            quiet=quiet,
+            progress=progress,
             n_jobs=n_jobs,
         )
         parts.append(S.to_long_frame().assign(family="similarity"))

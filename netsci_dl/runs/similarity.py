@@ -176,7 +176,7 @@ def training_similarity(
     reference: Any = -1,
     within: bool = True,
     stream: bool = False,
-    quiet: bool = True,
+    progress: bool = False,
     n_jobs: int | None = None,
 ) -> Any:
     """Each layer at each snapshot vs the reference snapshot, and each snapshot's layer grid.
@@ -206,8 +206,8 @@ def training_similarity(
         Never hold the activation matrices: run each snapshot and the reference together
         batch by batch into linear-CKA statistics (``measure`` in ``cka``, ``cka_debiased``,
         ``cka_minibatch``; memory ~ one float64 ``p x q`` matrix per pair of layers).
-    quiet : bool
-        No progress bar.
+    progress : bool
+        A progress bar (default off; shown only when stderr is a terminal).
     n_jobs : int, optional
         Snapshots run in parallel through :func:`netsci_dl.parallel.map_tasks` (``X`` and the
         reference's prepared layers are sent to each worker once; each worker loads its
@@ -272,7 +272,7 @@ def training_similarity(
         n_jobs=n_jobs,
         desc="similarity",
         unit="snapshot",
-        progress=not quiet,
+        progress=progress,
     )
     settings = {
         "options": opt.to_dict(),

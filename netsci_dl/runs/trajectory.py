@@ -246,7 +246,7 @@ def ei_trajectory(
     activations: str | Sequence[str] | None = None,
     options: LayerEIOptions | None = None,
     num_threads: int | None = None,
-    quiet: bool = True,
+    progress: bool = False,
     n_jobs: int | None = None,
 ) -> EITrajectory:
     """Graph EI and every layer's causal-plane point at each snapshot of a training run.
@@ -278,8 +278,8 @@ def ei_trajectory(
         torch CPU threads during the computation (restored after); None: torch's setting. For
         small layers on a busy machine 1 is much faster (measured: a digits MLP over 11 snapshots
         1.2 s with 1 thread vs 9.6 s with 2 on 2 loaded cores).
-    quiet : bool
-        No progress bar (also off when stderr is not a terminal).
+    progress : bool
+        A progress bar (default off; shown only when stderr is a terminal).
     n_jobs : int, optional
         Snapshots in parallel (:func:`netsci_dl.parallel.map_tasks`): None (default) serial
         unless a ``joblib.parallel_config`` says otherwise, -1 all cores; inside
@@ -312,7 +312,7 @@ def ei_trajectory(
         torch.set_num_threads(int(num_threads))
     try:
         graph_res, planes, infos = _compute(
-            items, weights, directed, threshold, quiet, activations, opts, n_jobs
+            items, weights, directed, threshold, progress, activations, opts, n_jobs
         )
     finally:
         torch.set_num_threads(old)
@@ -366,7 +366,7 @@ def _compute(
     weights: Any,
     directed: Any,
     threshold: Any,
-    quiet: bool,
+    progress: bool,
     activations: Any,
     opts: LayerEIOptions,
     n_jobs: int | None = None,
@@ -380,7 +380,7 @@ def _compute(
         n_jobs=n_jobs,
         desc="EI",
         unit="snapshot",
-        progress=not quiet,
+        progress=progress,
     )
     graph_res: list[EffectiveInformation] = []
     planes: list[tuple[LayerEI, ...]] = []
