@@ -165,8 +165,8 @@ def critical_period(
     with parallel_context(jobs, scheduler) as n_jobs:
         res = _run(
             data,
-            opts,
             output,
+            options=opts,
             force=force,
             figures=critical_figures if plots else None,
             n_jobs=n_jobs,

@@ -198,9 +198,10 @@ def _run_name(deficit: str, onset: int, window: int) -> str:
 
 
 def critical_period_tasks(
-    data: str, opts: CriticalPeriodOptions, out_dir: str | Path
+    data: str, out_dir: str | Path, *, options: CriticalPeriodOptions | None = None
 ) -> list[dict[str, Any]]:
     """The grid as a list of picklable tasks (one per run) for :func:`run_task`."""
+    opts = options or CriticalPeriodOptions()
     from netsci_dl.datasets import load_dataset
     from netsci_dl.models.classifier import ArchConfig, ClassifierConfig, Deficit
 
@@ -348,9 +349,9 @@ class CriticalPeriodResult:
 
 def critical_period(
     data: str,
-    opts: CriticalPeriodOptions,
     out_dir: str | Path,
     *,
+    options: CriticalPeriodOptions | None = None,
     force: bool = False,
     figures: Callable[..., list[Path]] | None = None,
     n_jobs: int | None = None,
@@ -370,6 +371,8 @@ def critical_period(
     :func:`netsci_dl.plot.critical.critical_figures` (called as ``figures(summary, trajectory,
     out_dir, title=...)``, returning the paths written; the CLI does). An existing ``out_dir``
     made with other settings is an error unless ``force`` (which deletes its runs).
+    ``options`` (a :class:`CriticalPeriodOptions`, default its defaults) holds every setting of
+    the grid and of its runs.
     """
     import shutil
 
@@ -378,6 +381,9 @@ def critical_period(
     from netsci_dl._files.atomic import atomic_path
     from netsci_dl.runs._critical_shape import shape_checks
 
+    opts = options or CriticalPeriodOptions()
+    if not isinstance(opts, CriticalPeriodOptions):
+        raise InputError(f"options must be a CriticalPeriodOptions, got {type(opts).__name__}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings_path = out / "settings.json"
@@ -393,7 +399,7 @@ def critical_period(
         if not same and (out / "runs").is_dir():
             shutil.rmtree(out / "runs")
     t0, c0 = time.perf_counter(), time.process_time()
-    tasks = critical_period_tasks(data, opts, out)
+    tasks = critical_period_tasks(data, out, options=opts)
     with atomic_path(settings_path) as tmp:  # first: marks the folder as this grid's
         tmp.write_text(json.dumps(dict(doc, status="running"), indent=2) + "\n")
     from netsci_dl.parallel import map_tasks
