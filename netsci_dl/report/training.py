@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from netsci_dl._sanitize import csv_frame
+from netsci_dl.datasets import PROBE_SIZE
 
-__all__ = ["training_section", "run_data", "N_PROBE"]
+__all__ = ["training_section", "run_data"]
 
-#: probe examples drawn from the run's data (the same at every snapshot)
-N_PROBE = 500
 CONVERGED = 0.9
 
 
@@ -52,7 +51,7 @@ def training_section(
     run: str | os.PathLike,
     data: str | None = None,
     measure: str = "cka",
-    n_probe: int = N_PROBE,
+    probe_size: int = PROBE_SIZE,
 ) -> Any:
     """Section "Training: similarity to the final state" of the report of a run folder.
 
@@ -66,8 +65,9 @@ def training_section(
         (:func:`run_data`).
     measure : str
         A similarity measure (:data:`netsci_dl.analysis.similarity.MEASURES`).
-    n_probe : int
-        Probe examples (a fixed random subset of the data).
+    probe_size : int
+        Probe examples (a fixed random subset of the data, the same at every snapshot; default
+        :data:`netsci_dl.datasets.PROBE_SIZE`).
     """
     from netsci_dl.datasets import load_dataset
     from netsci_dl.plot import save_figure
@@ -93,8 +93,8 @@ def training_section(
             title, f"<p>Skipped: {html.escape(reason)}.</p>", summary={"skipped": reason}
         )
     ds = load_dataset(spec)
-    if len(ds) > n_probe:
-        ds = ds.subset(n_probe, seed=0)
+    if len(ds) > probe_size:
+        ds = ds.subset(probe_size, seed=0)
     T = training_similarity(run, ds, measure=measure, within=False)
     csv_frame(T.to_frame()).to_csv(ctx.folder / "training_similarity.csv", index=False)
     summary = T.summary_frame()
@@ -142,7 +142,7 @@ def training_section(
         summary={
             "measure": measure,
             "n_snapshots": T.n_snapshots,
-            "n_probe": len(ds),
+            "probe_size": len(ds),
             "data": ds.name,
             "bottom_up": bottom_up,
             "converged_at": {

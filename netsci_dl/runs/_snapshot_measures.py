@@ -42,7 +42,7 @@ def snapshot_measures(
     gradcov : bool
         Gradient-covariance top eigenvalue and trace (the probe set's ``M x M`` Gram).
     batch_size, seed, device :
-        Passed to the analyses.
+        Passed to the analyses; ``device`` None or ``"auto"``: CUDA when present, else the CPU.
 
     Returns
     -------
@@ -70,7 +70,7 @@ def snapshot_measures(
 
     p = Path(path)
     info = read_sidecar(p) or {}
-    model = load_model(p, device=device or "cpu")
+    model = load_model(p, device=device)
     if not isinstance(model, torch.nn.Module):
         raise InputError(
             f"{p}: a {type(model).__name__} has no class outputs; the Fisher information and "

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.datasets import PROBE_SIZE
 from netsci_dl.errors import InputError
 from netsci_dl.models.deficits import DEFICITS
 from netsci_dl.runs._snapshot_measures import snapshot_measures
@@ -116,7 +117,7 @@ class CriticalPeriodOptions:
     control: bool = True
     n_train: int | None = None
     test_fraction: float = 0.3
-    probe_size: int = 256
+    probe_size: int = PROBE_SIZE
     fisher_kind: str = "model_exact"
     lanczos_iter: int = 20
     hutchinson_probes: int = 0

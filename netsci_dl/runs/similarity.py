@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 class ActivationSpec:
     """How activations are taken (the keywords of :func:`layer_activations`).
 
+    ``device`` None or ``"auto"``: snapshot files are loaded onto CUDA when present, else the
+    CPU; a model given as an object runs where it is unless ``device`` names a device.
+
     Examples
     --------
     >>> ActivationSpec(layers=("h1",)).to_dict()["layers"]
@@ -90,7 +93,7 @@ def _load(item: Any, device: Any) -> Any:
     if isinstance(item, str | os.PathLike):
         from netsci_dl.models.load import load_model
 
-        return load_model(item, device=device or "cpu")
+        return load_model(item, device=device)
     return item
 
 

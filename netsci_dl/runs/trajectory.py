@@ -185,7 +185,7 @@ class EITrajectory:
         --------
         >>> import numpy as np, netsci_dl as nd
         >>> Gs = [nd.from_matrices([np.eye(3) + s]) for s in (0.0, 0.1)]
-        >>> T = ei_trajectory(Gs, activations="sigmoid",
+        >>> T = ei_trajectory(Gs, activations="sigmoid", threshold="none",
         ...                   options=LayerEIOptions(n_samples=200, sensitivity_samples=20))
         >>> df = T.to_long_frame()
         >>> sorted(set(df["metric"]))[:3], df["layer"].iloc[-1]
@@ -242,7 +242,7 @@ def ei_trajectory(
     *,
     weights: str | None = "abs",
     directed: bool | None = None,
-    threshold: str | None = None,
+    threshold: str | None = "auto",
     activations: str | Sequence[str] | None = None,
     options: LayerEIOptions | None = None,
     num_threads: int | None = None,
@@ -261,8 +261,9 @@ def ei_trajectory(
         (RBM/DBN undirected, feed-forward directed).
     threshold : str, optional
         A rule such as ``"quantile:0.95"`` (:func:`netsci_dl.threshold.apply_spec`) applied
-        before the graph EI. Default: the full weighted graph. The causal plane always uses the
-        full weighted graph.
+        before the graph EI. Default ``"auto"``, the package's one default (the CLI's
+        ``--threshold``); ``"none"`` (or None) for the full weighted graph. The causal plane
+        always uses the full weighted graph.
     activations : str or sequence of str, optional
         Activation of each weight block; default the graph's (see
         :func:`~netsci_dl.analysis.layer_causal_plane`: a DBN is sigmoid everywhere, netsci_dl's
@@ -296,7 +297,7 @@ def ei_trajectory(
     >>> from netsci_dl.analysis import LayerEIOptions
     >>> Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 4.0)]
     >>> opts = LayerEIOptions(n_samples=2000, sensitivity_samples=200, device="cpu")
-    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts)
+    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts, threshold="none")
     >>> T.n_snapshots, T.n_layers, T.sensitivity.shape
     (2, 1, (2, 1))
     >>> bool(T.path_lengths()[0] > 0)
