@@ -127,6 +127,9 @@ def test_run_folder_snapshots_and_load(tmp_path, digits) -> None:
     assert info["model_kind"] == "classifier" and info["layer"] == 0 and info["recon_error"] is None
     assert info["layers"] == [1, 6, 16, 120, 84, 10] and info["epochs"] == [3]
     assert info["test_accuracy"] == hist[2]["test_accuracy"]
+    side = json.loads(snaps[1][0].with_suffix(".json").read_text())
+    assert not {"loss", "accuracy"} & set(side)  # one vocabulary: train_loss, train_accuracy
+    assert side["train_loss"] == hist[2]["train_loss"]
     assert info["deficit"]["active"] is True and info["deficit"]["removed"] is True
     assert snaps[2][1]["deficit"]["active"] is False
     meta, _ = read_classifier_meta(snaps[1][0])

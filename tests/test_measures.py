@@ -72,7 +72,7 @@ def test_each_family_equals_its_own_entry_point(run, table):
     np.testing.assert_allclose(top.value.iloc[0], H.eigenvalue, rtol=1e-8)
     # the trainer's loss of that epoch, from the sidecar
     loss = table[(table.snapshot == label) & (table.metric == "train_loss")].value.iloc[0]
-    np.testing.assert_allclose(loss, info["loss"])
+    np.testing.assert_allclose(loss, info["train_loss"])
     # similarity to the last snapshot
     S = training_similarity(folder, X, within=False)
     sim = table[table.metric == "cka_to_reference"].pivot(

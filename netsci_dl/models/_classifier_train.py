@@ -16,7 +16,15 @@ from netsci_dl._array import torch_threads
 from netsci_dl.errors import InputError
 from netsci_dl.models._archs import build_classifier_model, layer_widths
 from netsci_dl.models._classifier_config import ClassifierConfig
-from netsci_dl.runs.format import SNAPSHOT_DIR, list_snapshots
+from netsci_dl.runs.format import (
+    RECON_ERROR,
+    SNAPSHOT_DIR,
+    TEST_ACCURACY,
+    TEST_LOSS,
+    TRAIN_ACCURACY,
+    TRAIN_LOSS,
+    list_snapshots,
+)
 from netsci_dl.runs.format import snapshot_stem as _stem
 
 __all__ = ["train_classifier", "split_data"]
@@ -301,10 +309,10 @@ def train_classifier(
             "lr": cfg.lr_at(i) if epoch > 0 else None,
             "deficit_active": active,
             "batch_loss": batch_loss,
-            "train_loss": tr_loss,
-            "train_accuracy": tr_acc,
-            "test_loss": te_loss,
-            "test_accuracy": te_acc,
+            TRAIN_LOSS: tr_loss,
+            TRAIN_ACCURACY: tr_acc,
+            TEST_LOSS: te_loss,
+            TEST_ACCURACY: te_acc,
             "seconds": seconds,
         }
         history.append(rec)
@@ -319,13 +327,10 @@ def train_classifier(
                 "step": epoch,
                 "layers": widths,
                 "epochs": [cfg.epochs],
-                "recon_error": None,
+                RECON_ERROR: None,
                 "elapsed_s": time.perf_counter() - t_start,
                 "image_shape": image_shape,
-                "loss": tr_loss,
-                "accuracy": tr_acc,
-                **{k: rec[k] for k in ("train_loss", "train_accuracy", "test_loss")},
-                "test_accuracy": te_acc,
+                **{k: rec[k] for k in (TRAIN_LOSS, TRAIN_ACCURACY, TEST_LOSS, TEST_ACCURACY)},
                 "batch_loss": batch_loss,
                 "lr": rec["lr"],
                 "deficit": None if cfg.deficit is None else cfg.deficit.state(epoch),

@@ -56,7 +56,7 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 from netsci_dl.models.config import TrainConfig, TrainHistory
-from netsci_dl.runs.format import SNAPSHOT_DIR, list_snapshots
+from netsci_dl.runs.format import RECON_ERROR, SNAPSHOT_DIR, list_snapshots
 from netsci_dl.runs.format import snapshot_stem as _stem
 
 __all__ = ["TrainConfig", "TrainHistory", "fit_dbn", "train_dbn", "list_snapshots", "SNAPSHOT_DIR"]
@@ -242,7 +242,7 @@ def _run(dbn: Any, plan: _Plan, *, callback: Any, progress: bool) -> TrainHistor
             "step": step,
             "layers": list(cfg.layers),
             "epochs": list(epochs),
-            "recon_error": err,
+            RECON_ERROR: err,
             "elapsed_s": time.perf_counter() - t_start,
             "image_shape": list(dbn.image_shape) if dbn.image_shape else None,
             "sparsity_rule": cfg.sparsity_rule,
@@ -284,7 +284,7 @@ def _run(dbn: Any, plan: _Plan, *, callback: Any, progress: bool) -> TrainHistor
                     "layer": layer,
                     "epoch": epoch,
                     "step": base[layer] + epoch,
-                    "recon_error": err,
+                    RECON_ERROR: err,
                     "seconds": time.perf_counter() - t0,
                 }
                 records.append(rec)

@@ -33,6 +33,7 @@ from netsci_dl.datasets import PROBE_SIZE
 from netsci_dl.errors import InputError
 from netsci_dl.models.deficits import DEFICITS
 from netsci_dl.runs._snapshot_measures import snapshot_measures
+from netsci_dl.runs.format import TEST_ACCURACY, TEST_LOSS, TRAIN_ACCURACY
 
 __all__ = [
     "CriticalPeriodOptions",
@@ -318,9 +319,9 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         "window": int(task["window"]),
         "removal_epoch": 0 if d is None else d.end,
         "epochs": cfg.epochs,
-        "final_test_accuracy": last["test_accuracy"],
-        "final_train_accuracy": last["train_accuracy"],
-        "final_test_loss": last["test_loss"],
+        "final_test_accuracy": last[TEST_ACCURACY],
+        "final_train_accuracy": last[TRAIN_ACCURACY],
+        "final_test_loss": last[TEST_LOSS],
         "lr_reset": cfg.lr_reset,
         "seconds": time.perf_counter() - t0,
         "frame": frame,
