@@ -53,6 +53,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
+    from netsci_dl.analysis import LayerEIOptions
     from netsci_dl.models.mlp import MLPConfig, train_mlp
     from netsci_dl.plot._base import new_figure, save_figure
     from netsci_dl.plot.ei import plot_causal_plane
@@ -81,19 +82,21 @@ def main() -> None:
         t1 = time.perf_counter()
         T = ei_trajectory(
             out / name,
-            bins=args.bins,
-            n_samples=args.samples,
-            sensitivity_samples=args.sensitivity_samples,
-            seed=args.seed,
-            device="cpu",
+            options=LayerEIOptions(
+                bins=args.bins,
+                n_samples=args.samples,
+                sensitivity_samples=args.sensitivity_samples,
+                seed=args.seed,
+                device="cpu",
+            ),
             num_threads=1,
         )
         t2 = time.perf_counter()
         T.to_frame().to_csv(out / f"{name}_trajectory.csv", index=False)
         trajectories[name] = T
         print(
-            f"{name} {'-'.join(map(str, layers))}: loss {hist[0]['loss']:.3f} -> {hist[-1]['loss']:.3f}, "
-            f"train accuracy {hist[-1]['accuracy']:.3f}; training {t1 - t0:.1f} s, "
+            f"{name} {'-'.join(map(str, layers))}: loss {hist[0]['train_loss']:.3f} -> {hist[-1]['train_loss']:.3f}, "
+            f"train accuracy {hist[-1]['train_accuracy']:.3f}; training {t1 - t0:.1f} s, "
             f"EI over {T.n_snapshots} snapshots {t2 - t1:.1f} s"
         )
 

@@ -58,7 +58,11 @@ def main() -> None:
         )
         t = time.perf_counter()
         res = critical_period(
-            "digits", opts, Path(a.output) / name, force=a.force, figures=critical_figures
+            "digits",
+            Path(a.output) / name,
+            options=opts,
+            force=a.force,
+            figures=critical_figures,
         )
         print(f"== {name} (lr_reset={reset}): {time.perf_counter() - t:.0f} s")
         print(res.summary[["run", "removal_epoch", "epochs", "final_test_accuracy"]].to_string())

@@ -134,9 +134,8 @@ def main() -> None:
 
     import torch
 
-    from netsci_dl.activations import grid_players
+    from netsci_dl.activations import grid_players, layer_interactions
     from netsci_dl.analysis.interactions import SplitOptions
-    from netsci_dl.activations import layer_interactions
     from netsci_dl.datasets import load_digits
     from netsci_dl.models.classifier import ArchConfig, ClassifierConfig, train_classifier
     from netsci_dl.models.mlp import MLPConfig, train_mlp
@@ -181,7 +180,7 @@ def main() -> None:
             players=grid_players(shape, grid),
             features="layers",
             probe_data=(X[tr], d.y[tr]),
-            split=split,
+            options=split,
             label=name,
         )
         report(name, R, accuracy(net, X[te], d.y[te]))

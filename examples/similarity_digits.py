@@ -74,11 +74,11 @@ def main() -> None:
     args = ap.parse_args()
 
     from netsci_dl._files.atomic import atomic_path
-    from netsci_dl.runs.similarity import training_similarity
     from netsci_dl.datasets import load_digits
     from netsci_dl.models.mlp import MLPConfig, train_mlp
     from netsci_dl.models.train import TrainConfig, train_dbn
     from netsci_dl.plot.similarity import similarity_figures
+    from netsci_dl.runs.similarity import training_similarity
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,7 @@ def main() -> None:
         ),
         out / "dbn",
         force=True,
-        quiet=True,
+        progress=False,
     )
     train_mlp(
         data.X,

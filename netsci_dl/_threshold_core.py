@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,26 +14,9 @@ from netsci_dl.graph import LayeredGraph
 WEIGHTS = ("abs", "pos", "neg")
 
 
-def _resolve_weights(weights: str | None, on: str | None, where: str) -> str:
-    if on is not None:
-        warnings.warn(
-            f"{where}(on=...) is deprecated; use weights=...", DeprecationWarning, stacklevel=3
-        )
-        weights = on
+def _check_weights(weights: Any) -> None:
     if weights not in WEIGHTS:
         raise InputError(f"weights must be one of {WEIGHTS}, got {weights!r}")
-    return weights
-
-
-def _resolve_per_block(per_block: bool, per_layer: bool | None, where: str) -> bool:
-    if per_layer is not None:
-        warnings.warn(
-            f"{where}(per_layer=...) is deprecated; use per_block=...",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        return bool(per_layer)
-    return bool(per_block)
 
 
 def _original_weights(G: LayeredGraph) -> tuple[Any, ...]:

@@ -81,7 +81,7 @@ def to_scipy_sparse(
     G: LayeredGraph,
     *,
     directed: bool | None = None,
-    weights: str | None = "weight",
+    weights: str | None = "signed",
     fmt: str = "csr",
 ) -> sp.sparray:
     """The ``(n_nodes, n_nodes)`` adjacency matrix as a scipy sparse array.
@@ -91,9 +91,10 @@ def to_scipy_sparse(
     G : LayeredGraph
     directed : bool, optional
         Default ``G.meta.get("directed", False)``; undirected gives a symmetric matrix.
-    weights : {"weight", "abs", "sign", None}
+    weights : {"signed", "abs", None}
         Entry values: the original signed weight (``edge_attrs["weight"]`` of a thresholded
-        graph, else the block value), its absolute value, its sign, or 1.
+        graph, else the block value), its absolute value, or 1. The signs alone:
+        ``to_scipy_sparse(G).sign()``.
     fmt : str
         Any scipy sparse format name ("csr", "csc", "coo", ...).
 
@@ -108,10 +109,10 @@ def to_scipy_sparse(
     src, dst, e = _edge_table(G)
     if weights is None:
         w = np.ones(len(src), np.float32)
-    elif weights in ("weight", "abs", "sign"):
-        w = e["abs_weight" if weights == "abs" else weights]
+    elif weights in ("signed", "abs"):
+        w = e["abs_weight" if weights == "abs" else "weight"]
     else:
-        raise InputError(f"weights must be 'weight', 'abs', 'sign' or None, got {weights!r}")
+        raise InputError(f"weights must be 'signed', 'abs' or None, got {weights!r}")
     n = G.n_nodes
     if not _directed(G, directed):
         src, dst, w = np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([w, w])

@@ -13,7 +13,11 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 
-__all__ = ["Dataset", "load_digits", "load_mnist", "load_dataset", "read_idx"]
+__all__ = ["Dataset", "load_digits", "load_mnist", "load_dataset", "read_idx", "PROBE_SIZE"]
+
+#: the size of a probe set (examples drawn once with :meth:`Dataset.subset` and fed to every
+#: snapshot of a run): the one default of every entry point that draws one
+PROBE_SIZE = 256
 
 
 @dataclass(frozen=True)

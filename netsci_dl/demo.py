@@ -63,7 +63,7 @@ def run_demo(
     from netsci_dl.models.dbn import DBN
 
     dbn = DBN(DEMO_LAYERS, epochs=epochs, seed=seed, image_shape=data.image_shape)
-    dbn.fit(data.X, quiet=True)
+    dbn.fit(data.X, progress=False)
     for i in range(len(dbn.rbms_)):
         errs = dbn.history_.recon_errors(i)
         tail = f" (reconstruction error {errs[-1]:.4f})" if len(errs) else ""

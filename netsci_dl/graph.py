@@ -360,15 +360,16 @@ class LayeredGraph:
             else (np.zeros(0, np.int32))
         )
 
-    def adjacency(self, directed: bool = False, *, weights: str | None = "weight") -> sp.csr_array:
+    def adjacency(self, directed: bool = False, *, weights: str | None = "signed") -> sp.csr_array:
         """The ``(n_nodes, n_nodes)`` sparse adjacency matrix.
 
         Parameters
         ----------
         directed : bool
             False (default): symmetric, ``A[i, j] = A[j, i] = w``. True: only ``src -> dst``.
-        weights : {"weight", "abs", None}
-            Signed weights, their absolute value, or 1 for every edge.
+        weights : {"signed", "abs", None}
+            The block values as they are (signed weights; 1 on an unweighted thresholded
+            graph), their absolute value, or 1 for every edge.
 
         Notes
         -----
@@ -380,8 +381,8 @@ class LayeredGraph:
             w = np.ones(len(src), dtype=np.float32)
         elif weights == "abs":
             w = np.abs(w)
-        elif weights != "weight":
-            raise InputError(f"weights must be 'weight', 'abs' or None, got {weights!r}")
+        elif weights != "signed":
+            raise InputError(f"weights must be 'signed', 'abs' or None, got {weights!r}")
         n = self.n_nodes
         if not directed:
             src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])

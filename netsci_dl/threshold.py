@@ -40,13 +40,12 @@ import numpy as np
 from netsci_dl._threshold_core import (
     _apply,
     _check_graph,
+    _check_weights,
     _ends,
     _noop,
     _original_weights,
     _quantile,
     _rank_keep,
-    _resolve_per_block,
-    _resolve_weights,
     _same_rule,
     _score,
     _scored,
@@ -87,7 +86,6 @@ def by_value(
     *,
     weights: str = "abs",
     keep_weights: bool = False,
-    on: str | None = None,
 ) -> LayeredGraph:
     """Keep the edges whose score exceeds ``t``: ``|w| > t``, ``w > t`` or ``w < -t``.
 
@@ -100,8 +98,6 @@ def by_value(
         The score (see the module docstring).
     keep_weights : bool
         Keep the signed weights in the blocks instead of 1.
-    on : str, optional
-        Deprecated spelling of ``weights``.
 
     Returns
     -------
@@ -118,7 +114,7 @@ def by_value(
     (2, [1, -1])
     """
     _check_graph(G)
-    weights = _resolve_weights(weights, on, "by_value")
+    _check_weights(weights)
     t = float(t)
     if not np.isfinite(t):
         raise InputError(f"threshold t must be finite, got {t}")
@@ -135,8 +131,6 @@ def by_quantile(
     weights: str = "abs",
     per_block: bool = False,
     keep_weights: bool = False,
-    on: str | None = None,
-    per_layer: bool | None = None,
 ) -> LayeredGraph:
     """Keep the edges whose score is above its ``q``-quantile (globally or per block).
 
@@ -158,8 +152,8 @@ def by_quantile(
     2
     """
     _check_graph(G)
-    weights = _resolve_weights(weights, on, "by_quantile")
-    per_block = _resolve_per_block(per_block, per_layer, "by_quantile")
+    _check_weights(weights)
+    per_block = bool(per_block)
     q = float(q)
     if not 0.0 <= q < 1.0:
         raise InputError(f"quantile q must be in [0, 1), got {q}")
@@ -194,7 +188,6 @@ def top_k(
     direction: str = "out",
     weights: str = "abs",
     keep_weights: bool = False,
-    on: str | None = None,
 ) -> LayeredGraph:
     """Keep, for every node, its ``k`` highest-scoring edges out of it (``"out"``: over every
     block leaving its group) or into it (``"in"``: over every block entering its group).
@@ -211,7 +204,7 @@ def top_k(
     [-5.0, 3.0]
     """
     _check_graph(G)
-    weights = _resolve_weights(weights, on, "top_k")
+    _check_weights(weights)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer, float)) or not np.isfinite(k):
         raise InputError(f"k must be a positive integer, got {k!r}")
     if int(k) != k or k < 1:
@@ -251,8 +244,6 @@ def to_density(
     weights: str = "abs",
     per_block: bool = False,
     keep_weights: bool = False,
-    on: str | None = None,
-    per_layer: bool | None = None,
 ) -> LayeredGraph:
     """Keep exactly ``round(density * possible)`` highest-scoring edges.
 
@@ -270,8 +261,8 @@ def to_density(
     [-4.0]
     """
     _check_graph(G)
-    weights = _resolve_weights(weights, on, "to_density")
-    per_block = _resolve_per_block(per_block, per_layer, "to_density")
+    _check_weights(weights)
+    per_block = bool(per_block)
     density = float(density)
     if not 0.0 < density <= 1.0:
         raise InputError(f"density must be in (0, 1], got {density}")
@@ -413,7 +404,6 @@ def sweep(
     rule: str = "value",
     weights: str = "abs",
     metrics: Mapping[str, Callable[[LayeredGraph], float]] | None = None,
-    on: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Metrics of the thresholded graph over a grid of cuts.
 
@@ -446,7 +436,7 @@ def sweep(
     >>> sweep(G, [0.5, 2.5, 5.0])["n_edges"].tolist()
     [4.0, 2.0, nan]
     """
-    weights = _resolve_weights(weights, on, "sweep")
+    _check_weights(weights)
     fns = {
         "value": lambda v: by_value(G, v, weights=weights),
         "quantile": lambda v: by_quantile(G, v, weights=weights),

@@ -182,7 +182,7 @@ def test_flat_input_must_fit_conv():
 @pytest.fixture(scope="module")
 def dbn():
     X = (np.random.default_rng(0).random((60, 6)) < 0.4).astype(np.float32)
-    return DBN((6, 5, 4, 3), epochs=2, batch_size=20, seed=0).fit(X, quiet=True), X
+    return DBN((6, 5, 4, 3), epochs=2, batch_size=20, seed=0).fit(X, progress=False), X
 
 
 def test_dbn_equals_transform(dbn):
@@ -254,7 +254,7 @@ def dbn_run(tmp_path_factory):
         data,
         TrainConfig(layers=(6, 5, 4), epochs=2, batch_size=20, snapshot_every=1),
         run,
-        quiet=True,
+        progress=False,
     )
     return run, dbn, X
 

@@ -79,7 +79,7 @@ def test_average_neighbor_degree_matches_networkx_and_igraph():
     ref = np.array([ref[i] for i in range(H.n_nodes)])
     np.testing.assert_allclose(knn[k > 0], ref[k > 0], rtol=0, atol=1e-12)
     assert np.isnan(knn[k == 0]).all()  # networkx gives 0.0 there; we give NaN (igraph)
-    knn_w = average_neighbor_degree(H, weighted=True)
+    knn_w = average_neighbor_degree(H, weights="abs")
     ref_w = nx.average_neighbor_degree(g, weight="w")
     np.testing.assert_allclose(
         knn_w[k > 0], np.array([ref_w[i] for i in range(H.n_nodes)])[k > 0], rtol=1e-12, atol=1e-12
@@ -96,6 +96,17 @@ def test_average_neighbor_degree_matches_networkx_and_igraph():
         gi.assortativity_degree(directed=False), degree_assortativity(H), atol=1e-12
     )
     np.testing.assert_allclose(c.reference, (k.astype(float) ** 2).mean() / k.mean())
+    assert c.weights is None and knn_curve(H, weights="abs").weights == "abs"
+    np.testing.assert_allclose(knn_curve(H, weights="abs").knn[0], knn_w[k == c.k[0]].mean())
+    with pytest.raises(ValueError, match="weights must be None or 'abs'"):
+        average_neighbor_degree(H, weights="signed")
+    for fn, kw in [
+        (average_neighbor_degree, {"weighted": True}),
+        (degree_assortativity, {"per_block": True}),
+        (strength_assortativity, {"kind": "abs"}),
+    ]:
+        with pytest.raises(TypeError):  # the 0.2 keywords are gone
+            fn(H, **kw)
 
 
 def test_strength_assortativity_matches_networkx_full_and_thresholded():

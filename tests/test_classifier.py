@@ -127,6 +127,9 @@ def test_run_folder_snapshots_and_load(tmp_path, digits) -> None:
     assert info["model_kind"] == "classifier" and info["layer"] == 0 and info["recon_error"] is None
     assert info["layers"] == [1, 6, 16, 120, 84, 10] and info["epochs"] == [3]
     assert info["test_accuracy"] == hist[2]["test_accuracy"]
+    side = json.loads(snaps[1][0].with_suffix(".json").read_text())
+    assert not {"loss", "accuracy"} & set(side)  # one vocabulary: train_loss, train_accuracy
+    assert side["train_loss"] == hist[2]["train_loss"]
     assert info["deficit"]["active"] is True and info["deficit"]["removed"] is True
     assert snaps[2][1]["deficit"]["active"] is False
     meta, _ = read_classifier_meta(snaps[1][0])
@@ -163,6 +166,11 @@ def test_load_is_strict_and_safe(tmp_path) -> None:
     torch.save({"netsci_dl": meta, "state_dict": sd}, tmp_path / "z.pt")
     m = load_classifier(tmp_path / "z.pt")
     torch.testing.assert_close(m.fc1.weight, net.fc1.weight)
+    from netsci_dl._array import resolve_device
+
+    auto = resolve_device("auto")
+    for dev in (None, "auto"):  # None and "auto" both mean: CUDA when present, else the CPU
+        assert next(load_classifier(tmp_path / "z.pt", device=dev).parameters()).device == auto
     (tmp_path / "w.npz").write_bytes(b"")
     with pytest.raises(InputError, match="expected a .safetensors"):
         load_classifier(tmp_path / "w.npz")
@@ -229,4 +237,10 @@ def test_cuda_training_and_load(tmp_path, digits) -> None:
     assert next(net.parameters()).is_cuda and len(hist) == 3
     m = load_classifier(tmp_path / "run" / "model.safetensors")
     assert not next(m.parameters()).is_cuda  # loads on the CPU unless asked
+    from netsci_dl.models.load import load_model
+
+    for dev in (None, "auto"):  # None and "auto" both mean: CUDA when present
+        p = tmp_path / "run" / "model.safetensors"
+        assert next(load_classifier(p, device=dev).parameters()).is_cuda
+        assert next(load_model(p, device=dev).parameters()).is_cuda
     torch.testing.assert_close(m.fc1.weight, net.fc1.weight.cpu())

@@ -65,7 +65,7 @@ def test_modularity_equals_igraph():
     import igraph as ig
 
     G = random_layered((8, 10, 6), seed=4)
-    A = abs(G.adjacency(weights="weight")).tocoo()
+    A = abs(G.adjacency(weights="signed")).tocoo()
     m = A.row < A.col
     g = ig.Graph(n=G.n_nodes, edges=list(zip(A.row[m].tolist(), A.col[m].tolist())))
     w = A.data[m].tolist()
@@ -91,6 +91,24 @@ def test_thresholded_graph_and_louvain_resolution():
     G = random_layered((10, 12, 8), seed=2, sparse_p=0.3)
     p = louvain(G.replace(meta={**G.meta, "weighted": False}), resolution=0.5, seed=0)
     assert p.params["resolution"] == 0.5 and p.labels.shape == (G.n_nodes,)
+
+
+def test_auto_weights_mean_the_same_for_every_method():
+    """ "auto": |w| for a weighted graph or a matrix, 1 for a thresholded graph, in every method."""
+    G = random_layered((6, 7, 5), seed=3, sparse_p=0.5)
+    H = G.replace(meta={**G.meta, "weighted": False})
+    A = G.adjacency()
+    for method in ("leiden", "louvain", "sbm"):
+        assert communities(G, method, seed=0).params["weights"] == "abs"
+        assert communities(A, method, seed=0).params["weights"] == "abs"
+        assert communities(H, method, seed=0).params["weights"] is None
+    assert sbm(G, seed=0).params["weights"] is None  # the SBM's own default: topology only
+    assert sbm(G, weights="auto", seed=0).params["weights"] == "abs"
+    lab = np.arange(G.n_nodes) % 3
+    assert modularity(G, lab) == modularity(G, lab, weights="abs")
+    assert modularity(H, lab) == modularity(H, lab, weights=None)
+    with pytest.raises(ValueError, match="weights must be 'abs', None or 'auto'"):
+        sbm(G, weights="signed")
 
 
 def test_keep_layers_apart_never_mixes_layers():

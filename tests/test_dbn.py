@@ -19,7 +19,7 @@ def digits_dbn():
     d = load_digits()
     X = d.X[:500]
     dbn = DBN((64, 40, 30), epochs=6, batch_size=50, seed=0, image_shape=d.image_shape).fit(
-        X, quiet=True
+        X, progress=False
     )
     return dbn, X
 
@@ -67,7 +67,7 @@ def test_generate_is_seeded_and_leaves_training_generators_alone(digits_dbn):
 
 def test_exported_graph_is_a_copy_training_further_does_not_change_it():
     X = (np.random.default_rng(0).random((50, 6)) < 0.3).astype(np.float32)
-    dbn = DBN((6, 4, 3), epochs=1, batch_size=10, seed=0).fit(X, quiet=True)
+    dbn = DBN((6, 4, 3), epochs=1, batch_size=10, seed=0).fit(X, progress=False)
     graphs = [dbn.to_graph(), nd.load(dbn)]
     single = nd.load(dbn.rbms_[1])
     sd = dbn.state_dict()
@@ -168,24 +168,24 @@ def test_errors():
     with pytest.raises(TypeError, match="epochs"):
         DBN((6, 4))
     with pytest.raises(InputError, match="visible layer"):
-        DBN((6, 4), epochs=1).fit(np.zeros((5, 7)), quiet=True)
+        DBN((6, 4), epochs=1).fit(np.zeros((5, 7)), progress=False)
     with pytest.raises(InputError, match="no parameters"):
         DBN((6, 4), epochs=1).transform(np.zeros((5, 6)))
     with pytest.raises(InputError, match=r"\[0, 1\]"):
-        DBN((6, 4), epochs=1).fit(np.full((5, 6), 2.0), quiet=True)
+        DBN((6, 4), epochs=1).fit(np.full((5, 6), 2.0), progress=False)
     with pytest.raises(InputError, match="NaN"):
-        DBN((6, 4), epochs=1).fit(np.full((5, 6), np.nan), quiet=True)
+        DBN((6, 4), epochs=1).fit(np.full((5, 6), np.nan), progress=False)
 
 
 def test_float64_dbn():
     X = (np.random.default_rng(0).random((40, 6)) < 0.3).astype(np.float64)
-    dbn = DBN((6, 4, 3), epochs=2, batch_size=10, dtype="float64").fit(X, quiet=True)
+    dbn = DBN((6, 4, 3), epochs=2, batch_size=10, dtype="float64").fit(X, progress=False)
     assert dbn.rbms_[1].weights_.dtype == torch.float64
 
 
 @pytest.mark.gpu
 def test_dbn_on_cuda():
     X = (np.random.default_rng(0).random((40, 6)) < 0.3).astype(np.float32)
-    dbn = DBN((6, 4, 3), epochs=2, batch_size=10, device="cuda").fit(X, quiet=True)
+    dbn = DBN((6, 4, 3), epochs=2, batch_size=10, device="cuda").fit(X, progress=False)
     assert dbn.rbms_[0].weights_.device.type == "cuda"
     assert dbn.transform(X).shape == (40, 3)

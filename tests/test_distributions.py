@@ -74,8 +74,8 @@ def test_strength_directions_and_kinds():
         strength(G, direction="sideways")
     with pytest.raises(ValueError, match="weights must be one of"):
         strength(G, weights="square")
-    with pytest.warns(DeprecationWarning, match="kind=.*deprecated"):
-        np.testing.assert_array_equal(strength(G, kind="abs"), strength(G, weights="abs"))
+    with pytest.raises(TypeError, match="kind"):
+        strength(G, kind="abs")  # the 0.2 keyword is gone
 
 
 def test_strength_matches_igraph():

@@ -84,7 +84,7 @@ def test_dense_reference_random_layered() -> None:
         for seed in range(3):
             G = random_layered((6, 5, 4), seed=seed, sparse_p=0.5).with_meta(directed=directed)
             r = effective_information(G)
-            A = np.abs(G.adjacency(directed=directed, weights="weight").toarray())
+            A = np.abs(G.adjacency(directed=directed, weights="signed").toarray())
             ref = dense_reference(A)
             np.testing.assert_allclose(r.ei, ref["ei"], atol=1e-12)
             np.testing.assert_allclose(r.determinism, ref["det"], atol=1e-12)
@@ -95,7 +95,7 @@ def test_dense_reference_random_layered() -> None:
 
 def test_weights_options_match_reference() -> None:
     G = random_layered((5, 4, 3), seed=1).with_meta(directed=False)
-    A = G.adjacency(directed=False, weights="weight").toarray()
+    A = G.adjacency(directed=False, weights="signed").toarray()
     for weights, M in [
         ("pos", np.maximum(A, 0)),
         ("neg", np.maximum(-A, 0)),
@@ -113,7 +113,7 @@ def test_thresholded_pos_neg_use_original_sign() -> None:
     H = nd.threshold.by_quantile(G, 0.5)  # unit weights, signs in edge_attrs
     r_pos = effective_information(H, weights="pos")
     Hk = nd.threshold.by_quantile(G, 0.5, keep_weights=True)
-    A = Hk.adjacency(directed=bool(Hk.meta.get("directed", False)), weights="weight").toarray()
+    A = Hk.adjacency(directed=bool(Hk.meta.get("directed", False)), weights="signed").toarray()
     np.testing.assert_allclose(r_pos.ei, dense_reference((A > 0) * 1.0)["ei"], atol=1e-12)
 
 
@@ -179,7 +179,10 @@ def test_sinks_isolated_no_out_edges() -> None:
 def test_refuses_nan_and_negative() -> None:
     A = sp.csr_array(np.array([[0, -1.0], [1.0, 0]]))
     with pytest.raises(ValueError, match="negative"):
-        effective_information(A, weights="raw")
+        effective_information(A, weights="signed")
+    with pytest.raises(ValueError, match="weights must be one of"):
+        effective_information(A, weights="raw")  # the 0.2 name of "signed"
+    np.testing.assert_allclose(effective_information(abs(A), weights="signed").ei, 1.0)
     np.testing.assert_allclose(effective_information(A).ei, 1.0)  # abs: a 2-cycle
     B = sp.csr_array(np.array([[0, np.nan], [1.0, 0]]))
     with pytest.raises(ValueError, match="NaN"):

@@ -63,14 +63,14 @@ def _run(F, **kw):
     return emd_matrix(F, options=EMDOptions(**fine), **kw)
 
 
-def test_old_keywords_warn_and_agree():
+def test_old_keywords_are_gone():
     F = _blobs(5, 6, 6, 3)
-    with pytest.warns(DeprecationWarning, match="EMDOptions"):
-        old = emd_matrix(F, neighbourhood=16, n_jobs=1, progress=False)
-    np.testing.assert_array_equal(old.condensed, _run(F, neighbourhood=16).condensed)
-    assert old.neighbourhood == 16
-    with pytest.raises(TypeError, match="unexpected"):
-        emd_matrix(F, neighborhood=16)
+    for kw in ("neighbourhood", "sinkhorn_reg", "error_sample", "seed", "neighborhood"):
+        with pytest.raises(TypeError, match=kw):  # the 0.1 keywords: options=EMDOptions(...)
+            emd_matrix(F, **{kw: 16}, n_jobs=1, progress=False)
+    assert _run(F, neighbourhood=16).neighbourhood == 16
+    with pytest.raises(ValueError, match="EMDOptions"):
+        emd_matrix(F, options={"neighbourhood": 16}, n_jobs=1, progress=False)
 
 
 # ---- exactness against POT ------------------------------------------------------------------

@@ -54,15 +54,17 @@ def test_networkx_reads_gexf(kind, tmp_path):
 def test_viz_color_and_signed_weight(tmp_path):
     G = LayeredGraph((2, 1), (np.array([[0.5], [-2.0]], np.float32),))
     p = tmp_path / "g.gexf"
-    write_gexf(G, p, weight="signed", directed=True)
+    write_gexf(G, p, weights="signed", directed=True)
     root = ET.parse(p).getroot()
     colors = [(int(c.get("r")), int(c.get("g")), int(c.get("b"))) for c in root.iter(f"{VIZ}color")]
     assert colors == [PALETTE[0], PALETTE[0], PALETTE[1]]
     ns = "{http://www.gexf.net/1.2draft}"
     assert root.find(f"{ns}graph").get("defaultedgetype") == "directed"
     assert [float(e.get("weight")) for e in root.iter(f"{ns}edge")] == [0.5, -2.0]
-    with pytest.raises(ValueError, match="weight"):
-        write_gexf(G, tmp_path / "x.gexf", weight="log")
+    with pytest.raises(ValueError, match="weights must be"):
+        write_gexf(G, tmp_path / "x.gexf", weights="log")
+    with pytest.raises(TypeError, match="weight"):
+        write_gexf(G, tmp_path / "x.gexf", weight="signed")  # the 0.2 keyword
     assert not (tmp_path / "x.gexf").exists()
 
 

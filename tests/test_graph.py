@@ -72,6 +72,9 @@ def test_adjacency_matches_networkx():
     np.testing.assert_allclose(D.toarray(), np.triu(np.abs(A.toarray())))
     U = G.adjacency(weights=None)
     assert set(np.unique(U.data)) == {1.0}
+    np.testing.assert_array_equal(G.adjacency(weights="signed").toarray(), A.toarray())
+    with pytest.raises(ValueError, match="weights must be 'signed'"):
+        G.adjacency(weights="weight")  # the 0.2 name of "signed"
 
 
 @settings(max_examples=25, deadline=None)

@@ -215,7 +215,7 @@ def test_layer_interactions_end_to_end(tiny):
         players=players,
         features=feats,
         probe_data=(X, y),
-        split=SplitOptions(iterations=200),
+        options=SplitOptions(iterations=200),
         label="snap",
     )
     assert isinstance(R, LayerInteractions)
@@ -258,7 +258,7 @@ def test_fixed_probes_and_snapshot_changes(tiny):
     net, X, y = tiny
     feats = _hook_features(net, ["1"])
     pr = fit_probe(feats(X)["1"], y)
-    kw = {"players": [[0, 1], [2, 3], [4, 5]], "features": feats, "split": None}
+    kw = {"players": [[0, 1], [2, 3], [4, 5]], "features": feats, "options": None}
     A = layer_interactions(net, X[:3], y[:3], probes={"1": pr}, label="a", **kw)
     B = layer_interactions(net, X[:3], y[:3], probes={"1": pr}, label="b", **kw)
     np.testing.assert_array_equal(A.v, B.v)
@@ -278,11 +278,13 @@ def test_default_features_are_the_layer_activations(tiny):
 
     net, X, y = tiny
     players = [[0, 1], [2, 3], [4, 5]]
-    A = layer_interactions(net, X[:2], y[:2], players=players, split=None, probe_data=(X, y))
+    A = layer_interactions(net, X[:2], y[:2], players=players, options=None, probe_data=(X, y))
     names = list(layer_activations(net, X[:2]))
     assert names[-1] == "4" and list(A.layers) == [*names[:-1], "output"]  # logits: "output"
-    B = layer_interactions(net, X[:2], y[:2], players=players, split=None, features=None)
+    B = layer_interactions(net, X[:2], y[:2], players=players, options=None, features=None)
     assert B.layers == ("output",)
+    with pytest.raises(TypeError, match="split"):  # the 0.2 keyword: options=
+        layer_interactions(net, X[:2], y[:2], players=players, split=None, features=None)
 
 
 def test_learned_baseline_lowers_the_l1_of_and_interactions(tiny):

@@ -72,7 +72,7 @@ def test_each_family_equals_its_own_entry_point(run, table):
     np.testing.assert_allclose(top.value.iloc[0], H.eigenvalue, rtol=1e-8)
     # the trainer's loss of that epoch, from the sidecar
     loss = table[(table.snapshot == label) & (table.metric == "train_loss")].value.iloc[0]
-    np.testing.assert_allclose(loss, info["loss"])
+    np.testing.assert_allclose(loss, info["train_loss"])
     # similarity to the last snapshot
     S = training_similarity(folder, X, within=False)
     sim = table[table.metric == "cka_to_reference"].pivot(
@@ -110,7 +110,7 @@ def test_refusals(run, tmp_path):
     D = (np.random.default_rng(1).random((40, 6)) < 0.4).astype(np.float32)
     dbn_run = tmp_path / "dbn"
     cfg = TrainConfig(layers=(6, 4), epochs=1, batch_size=20)
-    train_dbn(Dataset(D, np.zeros(40, np.int64), (2, 3), "toy"), cfg, dbn_run, quiet=True)
+    train_dbn(Dataset(D, np.zeros(40, np.int64), (2, 3), "toy"), cfg, dbn_run, progress=False)
     with pytest.raises(InputError, match="classifier"):
         training_measures(dbn_run, D, np.zeros(40, np.int64), measures=("fisher",))
     # the weights-only and data-only families still work on a DBN

@@ -30,7 +30,8 @@ def test_iris_loss_drops_and_snapshots(tmp_path):
     )
     net, hist = train_mlp(X, y, cfg, tmp_path, data_name="iris")
     assert [h["epoch"] for h in hist] == list(range(41))
-    assert hist[-1]["loss"] < 0.7 * hist[0]["loss"]
+    assert hist[-1]["train_loss"] < 0.7 * hist[0]["train_loss"]
+    assert set(hist[0]) == {"epoch", "step", "train_loss", "train_accuracy", "seconds"}
     snaps = list_snapshots(tmp_path)
     assert [i["epoch"] for _, i in snaps] == [0, 10, 20, 30, 40]
     assert [i["step"] for _, i in snaps] == [0, 10, 20, 30, 40]
@@ -47,7 +48,12 @@ def test_iris_loss_drops_and_snapshots(tmp_path):
             "recon_error",
             "elapsed_s",
             "image_shape",
+            "train_loss",
+            "train_accuracy",
         } <= set(info)
+        assert info["train_loss"] == hist[info["epoch"]]["train_loss"]
+        side = json.loads(p.with_suffix(".json").read_text())
+        assert "loss" not in side and "accuracy" not in side  # one vocabulary (runs.format)
         G = nd.load(p)
         assert G.layer_sizes == (4, 5, 5, 3)
         assert G.meta["directed"] and G.meta["model_kind"] == "mlp"
@@ -75,7 +81,7 @@ def test_same_seed_same_run():
     b, hb = train_mlp(X, y, cfg)
     for k, v in a.state_dict().items():
         torch.testing.assert_close(v, b.state_dict()[k])
-    assert [h["loss"] for h in ha] == [h["loss"] for h in hb]
+    assert [h["train_loss"] for h in ha] == [h["train_loss"] for h in hb]
     c, _ = train_mlp(X, y, MLPConfig(layers=(4, 3, 3), epochs=3, seed=6))
     assert not torch.equal(a[0].weight, c[0].weight)
 
@@ -188,12 +194,38 @@ def test_resume_equals_uninterrupted(tmp_path, momentum):
     net, hist = train_mlp(X, y, cfg, tmp_path / "b", resume=True)
     for k, v in full.state_dict().items():
         torch.testing.assert_close(net.state_dict()[k], v, rtol=0, atol=0)
-    assert [h["loss"] for h in hist] == [h["loss"] for h in hfull]
+    assert [h["train_loss"] for h in hist] == [h["train_loss"] for h in hfull]
     assert [i["epoch"] for _, i in list_snapshots(tmp_path / "b")] == [0, 2, 4, 6]
     with pytest.raises(InputError, match="learning_rate"):
         train_mlp(
             X, y, MLPConfig(**{**cfg.to_dict(), "learning_rate": 0.1}), tmp_path / "b", resume=True
         )
+
+
+def test_resume_and_read_a_run_written_before_0_3(tmp_path):
+    """A run folder of the 0.2 MLP trainer ("loss" / "accuracy" in its sidecars and in the
+    history of its training state) is read and resumed in today's vocabulary."""
+    X, y = _iris()
+    cfg = MLPConfig(layers=(4, 5, 3), epochs=6, snapshot_every=2, seed=2)
+    _, hfull = train_mlp(X, y, cfg, tmp_path / "a")
+    _run_until(X, y, cfg, tmp_path / "b", 4)
+    old = {"train_loss": "loss", "train_accuracy": "accuracy"}
+    for p, _ in list_snapshots(tmp_path / "b"):
+        side = p.with_suffix(".json")
+        d = json.loads(side.read_text())
+        side.write_text(json.dumps({old.get(k, k): v for k, v in d.items()}))
+
+    def old_history(meta):
+        hist = [{old.get(k, k): v for k, v in r.items()} for r in json.loads(meta["history"])]
+        return dict(meta, history=json.dumps(hist))
+
+    _rewrite(_last_state(tmp_path / "b")[1], meta_change=old_history)
+    snaps = list_snapshots(tmp_path / "b")
+    assert all(
+        "loss" not in i and i["train_loss"] == hfull[i["epoch"]]["train_loss"] for _, i in snaps
+    )
+    _, hist = train_mlp(X, y, cfg, tmp_path / "b", resume=True)
+    assert hist == [dict(h, seconds=r["seconds"]) for h, r in zip(hfull, hist)]
 
 
 def _last_state(run):

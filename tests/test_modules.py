@@ -154,3 +154,21 @@ def test_module_statistics_errors():
         module_statistics(G, H, 1, np.zeros(4, int))
     with pytest.raises(ValueError, match="units"):
         module_statistics(G, H, 1, np.zeros(5, int), emd=_random_condensed(4))
+    for kw in ({"strength_direction": "up"}, {"strength_kind": "abs"}):
+        with pytest.raises(TypeError):  # the 0.2 keywords: direction=, weights=
+            module_statistics(G, H, 1, np.zeros(5, int), **kw)
+
+
+def test_analyze_modules_takes_emd_options_as_options():
+    from netsci_dl.analysis.fields.emd import EMDOptions
+    from netsci_dl.analysis.fields.modules import analyze_modules
+
+    W = np.eye(4, dtype=np.float32) + 0.1
+    G = LayeredGraph((4, 4), (W,), meta={"image_shape": [2, 2]})
+    kw = {"k": 2, "n_jobs": 1, "progress": False, "threshold": "quantile:0.5"}
+    a = analyze_modules(G, 1, options=EMDOptions(neighbourhood=8), **kw)
+    assert a.emd.neighbourhood == 8
+    assert analyze_modules(G, 1, **kw).emd.neighbourhood == 48
+    for old in ({"emd_options": EMDOptions()}, {"emd_kwargs": {"neighbourhood": 8}}):
+        with pytest.raises(TypeError):  # 0.2 keywords
+            analyze_modules(G, 1, **old, **kw)

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PRELUDE = '''
+PRELUDE = """
 import torch
 from torch import nn
 import netsci_dl as nd
@@ -37,7 +37,7 @@ torch.save(model.state_dict(), "resnet.pt")
 X = load_digits().X
 x = torch.as_tensor(X[:4]).reshape(4, 1, 8, 8)
 DBN((64, 16, 8), epochs=2, seed=0, image_shape=(8, 8)).fit(X[:200], run_dir="runs/digits")
-'''
+"""
 
 
 def python_blocks() -> list[str]:

@@ -20,8 +20,9 @@ def test_rf_products_equal_manual_matmuls():
     G = _graph()
     W = [np.asarray(b, dtype=np.float64) for b in G.blocks]
     manual = {1: W[0], 2: W[0] @ W[1], 3: W[0] @ W[1] @ W[2]}
-    with pytest.warns(DeprecationWarning, match="without a layer"):
-        all_rfs = receptive_fields(G)
+    with pytest.raises(TypeError, match="layer"):
+        receptive_fields(G)  # the 0.2 form (every layer, a dict) is gone
+    all_rfs = {lay: receptive_fields(G, lay) for lay in range(1, G.n_layers)}
     assert sorted(all_rfs) == [1, 2, 3]
     for lay, P in manual.items():
         np.testing.assert_allclose(all_rfs[lay].reshape(P.shape[1], -1), P.T, rtol=1e-12)

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from netsci_dl.cli import cli
-from netsci_dl.datasets import load_digits
+from netsci_dl.datasets import PROBE_SIZE, load_digits
 from netsci_dl.models.mlp import MLPConfig, train_mlp
 from netsci_dl.runs.similarity import training_similarity
 
@@ -31,9 +31,9 @@ def test_run_folder_report_has_a_training_section(dbn_run, tmp_path):
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     sec = summary["sections"][TITLE]
-    assert sec["data"] == "digits" and sec["n_probe"] == 500
+    assert sec["data"] == "digits" and sec["probe_size"] == PROBE_SIZE == 256
     # the section's numbers are training_similarity's on the same probe set
-    ds = load_digits().subset(500, seed=0)
+    ds = load_digits().subset(PROBE_SIZE, seed=0)
     T = training_similarity(dbn_run, ds, within=False)
     assert sec["n_snapshots"] == T.n_snapshots and sec["bottom_up"] == bool(T.bottom_up(0.9))
     conv = T.converged_at(0.9)

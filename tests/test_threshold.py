@@ -132,8 +132,10 @@ def test_workload_shape_count():
     G = nd.from_matrices(Ws)
     t = float(np.quantile(np.concatenate([np.abs(W).ravel() for W in Ws]), 0.95))
     H = th.by_quantile(G, 0.95, weights="abs")
-    with pytest.warns(DeprecationWarning, match="on=.*deprecated"):
-        assert th.by_quantile(G, 0.95, on="abs").n_edges == H.n_edges
+    with pytest.raises(TypeError, match="on"):
+        th.by_quantile(G, 0.95, on="abs")  # the 0.2 keyword is gone
+    with pytest.raises(TypeError, match="per_layer"):
+        th.to_density(G, 0.05, per_layer=True)
     assert H.n_edges == sum(int((np.abs(W) > t).sum()) for W in Ws)
 
 

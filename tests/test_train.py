@@ -48,12 +48,12 @@ def _weights(dbn):
 @pytest.mark.parametrize(("persistent", "stop"), [(False, 3), (False, 5), (True, 6)])
 def test_resume_equals_uninterrupted(tmp_path, persistent, stop):
     X = _X()
-    full = DBN(**CFG, persistent=persistent).fit(X, run_dir=tmp_path / "a", quiet=True)
+    full = DBN(**CFG, persistent=persistent).fit(X, run_dir=tmp_path / "a", progress=False)
     dbn = DBN(**CFG, persistent=persistent)
     with pytest.raises(_Stop):
-        dbn.fit(X, run_dir=tmp_path / "b", callback=_stopper(stop), quiet=True)
+        dbn.fit(X, run_dir=tmp_path / "b", callback=_stopper(stop), progress=False)
     resumed = DBN(**CFG, persistent=persistent).fit(
-        X, run_dir=tmp_path / "b", resume=True, quiet=True
+        X, run_dir=tmp_path / "b", resume=True, progress=False
     )
     for a, b in zip(_weights(full), _weights(resumed)):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
@@ -68,7 +68,7 @@ def test_snapshots_format_and_epoch0(tmp_path):
     import netsci_dl as nd
 
     X = _X()
-    dbn = DBN(**CFG, image_shape=(3, 4)).fit(X, run_dir=tmp_path, quiet=True)
+    dbn = DBN(**CFG, image_shape=(3, 4)).fit(X, run_dir=tmp_path, progress=False)
     snaps = list_snapshots(tmp_path)
     keys = [(i["layer"], i["epoch"], i["step"]) for _, i in snaps]
     assert keys == [(0, 0, 0), (0, 2, 2), (0, 4, 4), (1, 2, 6), (1, 3, 7)]
@@ -94,12 +94,12 @@ def test_snapshots_format_and_epoch0(tmp_path):
 
 def test_existing_snapshots_need_resume_or_force(tmp_path):
     X = _X()
-    DBN(**CFG).fit(X, run_dir=tmp_path, quiet=True)
+    DBN(**CFG).fit(X, run_dir=tmp_path, progress=False)
     with pytest.raises(FileExistsError, match="resume"):
-        DBN(**CFG).fit(X, run_dir=tmp_path, quiet=True)
+        DBN(**CFG).fit(X, run_dir=tmp_path, progress=False)
     before = _tree(tmp_path)
     with pytest.raises(FileExistsError):  # a snapshot folder alone, without config.json
-        train_dbn(X, TrainConfig(**CFG), tmp_path, quiet=True)
+        train_dbn(X, TrainConfig(**CFG), tmp_path, progress=False)
     assert _tree(tmp_path) == before
 
 
@@ -110,7 +110,7 @@ def test_history_and_config_roundtrip():
     assert c.rbm_params(1)["learning_rate"] == 0.1
     assert c.rbm_params(1)["sparsity_target"] == 0.05
     assert c.rbm_params(0)["sparsity_target"] is None
-    h = DBN(config=c).fit(_X(40, 5), quiet=True).history_
+    h = DBN(config=c).fit(_X(40, 5), progress=False).history_
     assert isinstance(h, TrainHistory)
     assert [(r["layer"], r["epoch"]) for r in h.records] == [(0, 1), (0, 2), (1, 1)]
     assert list(h.to_frame().columns) == ["layer", "epoch", "step", "recon_error", "seconds"]
@@ -154,15 +154,15 @@ def test_train_dbn_run_folder_and_resume_check(tmp_path):
     X = _X(60, 12)
     ds = Dataset(X, np.zeros(60, np.int64), (3, 4), "toy")
     cfg = TrainConfig(layers=(12, 6), epochs=2, batch_size=20)
-    dbn, hist = train_dbn(ds, cfg, tmp_path, quiet=True)
+    dbn, hist = train_dbn(ds, cfg, tmp_path, progress=False)
     for name in ("model.safetensors", "history.json", "config.json"):
         assert (tmp_path / name).exists()
     assert json.loads((tmp_path / "config.json").read_text())["image_shape"] == [3, 4]
     with pytest.raises(FileExistsError):
-        train_dbn(ds, cfg, tmp_path, quiet=True)
+        train_dbn(ds, cfg, tmp_path, progress=False)
     with pytest.raises(InputError, match="learning_rate"):
-        train_dbn(ds, cfg.replace(learning_rate=0.2), tmp_path, resume=True, quiet=True)
-    again, _ = train_dbn(ds, cfg, tmp_path, resume=True, quiet=True)
+        train_dbn(ds, cfg.replace(learning_rate=0.2), tmp_path, resume=True, progress=False)
+    again, _ = train_dbn(ds, cfg, tmp_path, resume=True, progress=False)
     torch.testing.assert_close(again.rbms_[0].weights_, dbn.rbms_[0].weights_)
 
 
@@ -181,7 +181,7 @@ def test_sparsity_rule_recorded_and_old_configs_read_as_momentum(tmp_path):
     X = _X()
     cfg = TrainConfig(**CFG)
     assert cfg.sparsity_rule == "lab"
-    train_dbn(X, cfg.replace(sparsity_rule="momentum"), tmp_path, quiet=True)
+    train_dbn(X, cfg.replace(sparsity_rule="momentum"), tmp_path, progress=False)
     doc = json.loads((tmp_path / "config.json").read_text())
     assert doc["config"]["sparsity_rule"] == "momentum"
     for path, info in list_snapshots(tmp_path):
@@ -196,8 +196,8 @@ def test_sparsity_rule_recorded_and_old_configs_read_as_momentum(tmp_path):
 
 def test_lab_and_momentum_rules_train_differently():
     X = _X()
-    a = DBN(**CFG).fit(X, quiet=True)
-    b = DBN(**CFG, sparsity_rule="momentum").fit(X, quiet=True)
+    a = DBN(**CFG).fit(X, progress=False)
+    b = DBN(**CFG, sparsity_rule="momentum").fit(X, progress=False)
     torch.testing.assert_close(a.rbms_[0].weights_, b.rbms_[0].weights_, rtol=0, atol=0)  # no push
     assert not torch.equal(a.rbms_[1].hidden_bias_, b.rbms_[1].hidden_bias_)
 
@@ -215,27 +215,27 @@ def test_lab_and_momentum_rules_train_differently():
 def test_train_dbn_refuses_bad_data_before_creating_anything(tmp_path, X, match):
     run = tmp_path / "run"
     with pytest.raises(InputError, match=match):
-        train_dbn(X, TrainConfig(**CFG), run, quiet=True)
+        train_dbn(X, TrainConfig(**CFG), run, progress=False)
     assert not run.exists()
 
 
 def test_train_dbn_refuses_bad_arguments_before_creating_anything(tmp_path):
     run = tmp_path / "run"
     with pytest.raises(InputError, match="num_threads"):
-        train_dbn(_X(), TrainConfig(**CFG), run, quiet=True, num_threads=0)
+        train_dbn(_X(), TrainConfig(**CFG), run, progress=False, num_threads=0)
     with pytest.raises(InputError, match="device"):
-        train_dbn(_X(), TrainConfig(**CFG, device="warp9"), run, quiet=True)
+        train_dbn(_X(), TrainConfig(**CFG, device="warp9"), run, progress=False)
     with pytest.raises(InputError, match="memory"):
-        train_dbn(_X(), TrainConfig(**{**CFG, "layers": (12, 8, 10**9)}), run, quiet=True)
+        train_dbn(_X(), TrainConfig(**{**CFG, "layers": (12, 8, 10**9)}), run, progress=False)
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="not a folder"):
-        train_dbn(_X(), TrainConfig(**CFG), tmp_path / "file", quiet=True)
+        train_dbn(_X(), TrainConfig(**CFG), tmp_path / "file", progress=False)
     assert not run.exists()
 
 
 def test_divergence_stops_before_a_nan_snapshot(tmp_path):
     with pytest.raises(InputError, match="diverged"):
-        train_dbn(_X(), TrainConfig(**{**CFG, "learning_rate": 1e30}), tmp_path, quiet=True)
+        train_dbn(_X(), TrainConfig(**{**CFG, "learning_rate": 1e30}), tmp_path, progress=False)
     for path, _ in list_snapshots(tmp_path):
         assert all(bool(torch.isfinite(t).all()) for t in DBN.load(path).state_dict().values())
     assert not (tmp_path / "model.safetensors").exists()
@@ -246,7 +246,7 @@ def stopped_run(tmp_path):
     """A run folder stopped after step 5; its last snapshot is step 4 (layer 0, epoch 4)."""
     X = _X()
     with pytest.raises(_Stop):
-        train_dbn(X, TrainConfig(**CFG), tmp_path, quiet=True, callback=_stopper(5))
+        train_dbn(X, TrainConfig(**CFG), tmp_path, progress=False, callback=_stopper(5))
     return tmp_path, X
 
 
@@ -332,7 +332,7 @@ def test_resume_refuses_a_broken_snapshot_and_writes_nothing(stopped_run, case):
     HOSTILE[case](model, state)
     before = _tree(run)
     with pytest.raises(InputError) as e:
-        train_dbn(X, TrainConfig(**CFG), run, resume=True, quiet=True)
+        train_dbn(X, TrainConfig(**CFG), run, resume=True, progress=False)
     assert "\n" not in str(e.value)
     assert _tree(run) == before
 
@@ -341,10 +341,10 @@ def test_resume_without_config_json_is_refused(stopped_run):
     run, X = stopped_run
     (run / "config.json").unlink()
     with pytest.raises(InputError, match="no config.json"):
-        train_dbn(X, TrainConfig(**CFG), run, resume=True, quiet=True)
+        train_dbn(X, TrainConfig(**CFG), run, resume=True, progress=False)
     (run / "config.json").write_text("{broken")
     with pytest.raises(InputError, match="not valid JSON"):
-        train_dbn(X, TrainConfig(**CFG), run, resume=True, quiet=True)
+        train_dbn(X, TrainConfig(**CFG), run, resume=True, progress=False)
 
 
 def _as_if_trained_on_cuda(run):
@@ -366,15 +366,15 @@ def test_resume_on_another_device_type_reseeds_and_warns(tmp_path):
     for name in ("a", "b"):
         run = tmp_path / name
         with pytest.raises(_Stop):
-            train_dbn(X, TrainConfig(**CFG), run, quiet=True, callback=_stopper(5))
+            train_dbn(X, TrainConfig(**CFG), run, progress=False, callback=_stopper(5))
         _as_if_trained_on_cuda(run)
         with pytest.warns(RuntimeWarning, match="trained on cuda"):
-            dbn, hist = train_dbn(X, TrainConfig(**CFG), run, resume=True, quiet=True)
+            dbn, hist = train_dbn(X, TrainConfig(**CFG), run, resume=True, progress=False)
         assert [r["step"] for r in hist.records] == list(range(1, 8))
         results.append(dbn)
     for a, b in zip(_weights(results[0]), _weights(results[1])):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
-    full, _ = train_dbn(X, TrainConfig(**CFG), tmp_path / "full", quiet=True)
+    full, _ = train_dbn(X, TrainConfig(**CFG), tmp_path / "full", progress=False)
     # the trained bottom RBM came from the snapshot; the top one continued on new numbers
     torch.testing.assert_close(results[0].rbms_[0].weights_, full.rbms_[0].weights_)
     assert not torch.equal(results[0].rbms_[1].weights_, full.rbms_[1].weights_)
@@ -384,7 +384,7 @@ def test_same_device_resume_does_not_warn(stopped_run):
     run, X = stopped_run
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        train_dbn(X, TrainConfig(**CFG), run, resume=True, quiet=True)
+        train_dbn(X, TrainConfig(**CFG), run, resume=True, progress=False)
 
 
 def test_state_that_fits_no_device_is_refused(stopped_run):
@@ -394,13 +394,13 @@ def test_state_that_fits_no_device_is_refused(stopped_run):
     _rewrite(state, change_meta=lambda d: {k: v for k, v in d.items() if k != "device"})
     _rewrite(state, lambda t: dict(t, **{"rbm.1.generator": torch.zeros(5, dtype=torch.uint8)}))
     with pytest.raises(InputError, match="corrupt"):
-        train_dbn(X, TrainConfig(**CFG), run, resume=True, quiet=True)
+        train_dbn(X, TrainConfig(**CFG), run, resume=True, progress=False)
 
 
 def test_python_api_bad_device_is_an_input_error():
     with pytest.raises(InputError, match="device"):
-        DBN(**CFG, device="warp9").fit(_X(), quiet=True)
-    DBN(**CFG, device="auto").fit(_X(), quiet=True)  # auto: CUDA when present, else the CPU
+        DBN(**CFG, device="warp9").fit(_X(), progress=False)
+    DBN(**CFG, device="auto").fit(_X(), progress=False)  # auto: CUDA when present, else the CPU
 
 
 @pytest.mark.gpu
@@ -408,8 +408,12 @@ def test_python_api_bad_device_is_an_input_error():
 def test_resume_across_real_devices(tmp_path, first, then):
     X = _X()
     with pytest.raises(_Stop):
-        train_dbn(X, TrainConfig(**CFG, device=first), tmp_path, quiet=True, callback=_stopper(5))
+        train_dbn(
+            X, TrainConfig(**CFG, device=first), tmp_path, progress=False, callback=_stopper(5)
+        )
     with pytest.warns(RuntimeWarning, match=f"trained on {first}"):
-        dbn, hist = train_dbn(X, TrainConfig(**CFG, device=then), tmp_path, resume=True, quiet=True)
+        dbn, hist = train_dbn(
+            X, TrainConfig(**CFG, device=then), tmp_path, resume=True, progress=False
+        )
     assert dbn.rbms_[0].weights_.device.type == then
     assert [r["step"] for r in hist.records] == list(range(1, 8))

@@ -26,7 +26,7 @@ def dbn_run(tmp_path_factory):
     cfg = TrainConfig(
         layers=(9, 5, 4), epochs=2, snapshot_every=1, batch_size=20, learning_rate=0.5
     )
-    train_dbn(X, cfg, run, quiet=True)
+    train_dbn(X, cfg, run, progress=False)
     return run
 
 
@@ -70,17 +70,28 @@ def test_list_of_checkpoints_and_graphs(dbn_run):
     np.testing.assert_array_equal(T2.steps, T1.steps)  # read from the checkpoint metadata
     np.testing.assert_allclose(T2.sensitivity, T1.sensitivity)
     Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 4.0)]
-    T3 = ei_trajectory(Gs, activations="sigmoid", **KW)
+    T3 = ei_trajectory(Gs, activations="sigmoid", threshold="none", **KW)
     np.testing.assert_array_equal(T3.steps, [0, 1])
     assert T3.layers == (None, None) and T3.settings["directed"]
 
 
 def test_threshold_and_export(dbn_run):
     T = ei_trajectory(dbn_run, threshold="quantile:0.5", **KW)
-    full = ei_trajectory(dbn_run, **KW)
+    full = ei_trajectory(dbn_run, threshold="none", **KW)
     assert T.settings["threshold"] == "quantile:0.5"
     assert not np.allclose(T.ei, full.ei)
     np.testing.assert_allclose(T.sensitivity, full.sensitivity)  # causal plane: weighted graph
+    # the default: the package's one threshold rule ("auto", the CLI's --threshold)
+    auto = ei_trajectory(dbn_run, **KW)
+    assert auto.settings["threshold"] == "auto"
+    want = [
+        nd.analysis.effective_information(nd.threshold.apply_spec(nd.load(p), "auto")).ei
+        for p, _ in list_snapshots(dbn_run)
+    ]
+    np.testing.assert_allclose(auto.ei, want, rtol=1e-12)
+    assert not np.allclose(auto.ei, full.ei)
+    none = ei_trajectory(dbn_run, threshold=None, **KW)
+    np.testing.assert_array_equal(none.ei, full.ei)
     d = json.loads(json.dumps(T.to_dict()))
     assert len(d["snapshots"]) == 5 and d["units"] == "bits"
     df = T.to_frame()
@@ -109,6 +120,7 @@ def test_bad_sources(tmp_path):
         ei_trajectory(
             [nd.from_matrices([np.eye(3)]), nd.from_matrices([np.eye(2)])],
             activations="sigmoid",
+            threshold="none",
             **KW,
         )
 

@@ -46,7 +46,7 @@ def layer_interactions(
     probes: Mapping[str, LinearProbe] | None = None,
     baseline: Any = "zero",
     relative: bool = True,
-    split: SplitOptions | None = DEFAULT_SPLIT,
+    options: SplitOptions | None = DEFAULT_SPLIT,
     salient: float = 0.05,
     rest: str = "keep",
     batch_size: int = 2048,
@@ -80,8 +80,9 @@ def layer_interactions(
         :func:`~netsci_dl.activations._masking.learn_baseline` on ``X``).
     relative : bool
         Subtract ``v(empty)`` from every ``v`` (default, CH24).
-    split : SplitOptions or None
-        The AND-OR split; None: AND interactions only (Harsanyi dividends of ``v``).
+    options : SplitOptions or None
+        The AND-OR split (default ``SplitOptions()``); None: no split, AND interactions only
+        (Harsanyi dividends of ``v``).
     salient : float
         Salient threshold, a fraction of the largest strength.
     rest, batch_size, device : see :func:`~netsci_dl.activations._masking.masked_values`.
@@ -98,7 +99,7 @@ def layer_interactions(
     >>> net = torch.nn.Linear(2, 2, bias=False)
     >>> with torch.no_grad():
     ...     _ = net.weight.copy_(torch.tensor([[1.0, 2.0], [0.0, 0.0]]))
-    >>> r = layer_interactions(net, np.ones((1, 2)), [0], players=[[0], [1]], split=None,
+    >>> r = layer_interactions(net, np.ones((1, 2)), [0], players=[[0], [1]], options=None,
     ...                        features=None)
     >>> r.layers, r.I_and[0, 0].tolist()      # additive: no interaction of order 2
     (('output',), [0.0, 1.0, 2.0, 0.0])
@@ -183,18 +184,18 @@ def layer_interactions(
     v_empty = V[..., 0].copy()
     if relative:
         V = V - V[..., :1]
-    if split is not None:
+    if options is not None:
         r = and_or_split(
             V,
-            qthres=split.qthres,
-            iterations=split.iterations,
-            lr=split.lr,
-            lr_end=split.lr_end,
-            momentum=split.momentum,
-            method=split.method,
+            qthres=options.qthres,
+            iterations=options.iterations,
+            lr=options.lr,
+            lr_end=options.lr_end,
+            momentum=options.momentum,
+            method=options.method,
         )
         Ia, Io, p, q, l0, l1 = r.I_and, r.I_or, r.p, r.q, r.loss_start, r.loss
-        split_note: Any = split.to_dict()
+        split_note: Any = options.to_dict()
     else:
         Ia = and_interactions(V)
         Io = np.zeros_like(V)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from netsci_dl.datasets import PROBE_SIZE
 from netsci_dl.errors import InputError
 from netsci_dl.export.conv import REDUCTIONS
 
@@ -49,7 +50,7 @@ DEFAULT_DEVICE = "auto"
 #: the one default number of worker processes (``--jobs``): this process
 DEFAULT_JOBS = 1
 #: the one default size of a probe set (``--probe-size``): examples of ``--data`` a measure runs on
-DEFAULT_PROBE_SIZE = 256
+DEFAULT_PROBE_SIZE = PROBE_SIZE  # netsci_dl.datasets: the one probe-set size
 
 
 def parse_shape(value: str | None, what: str) -> tuple[int, ...] | None:

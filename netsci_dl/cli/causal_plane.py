@@ -73,7 +73,7 @@ def causal_plane(
             activations=activation,
             options=ei_options,
             num_threads=threads,
-            quiet=is_quiet(ctx),
+            progress=not is_quiet(ctx),
             n_jobs=n_jobs,
         )
     # every file goes to a hidden staging folder first: a failure leaves no partial results

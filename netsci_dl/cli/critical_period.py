@@ -187,7 +187,7 @@ def critical_period(
 
     figures = critical_figures if plots else None
     with parallel_context(jobs, scheduler) as n_jobs:
-        res = _run(data, options, output, force=force, figures=figures, n_jobs=n_jobs)
+        res = _run(data, output, options=options, force=force, figures=figures, n_jobs=n_jobs)
     if is_quiet(ctx):
         return
     cols = ["run", "removal_epoch", "epochs", "final_test_accuracy"]

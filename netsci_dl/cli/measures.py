@@ -118,7 +118,7 @@ def measures(
     ds = load_dataset(data).subset(probe_size, seed=options.seed)
     with parallel_context(jobs, scheduler) as n_jobs:
         df = training_measures(
-            src, ds, measures=families, options=options, n_jobs=n_jobs, quiet=is_quiet(ctx)
+            src, ds, measures=families, options=options, n_jobs=n_jobs, progress=not is_quiet(ctx)
         )
     doc = dict(df.attrs, sources=list(sources), data=ds.name, metrics=sorted(set(df["metric"])))
     with atomic_outputs(out, names, force=force, stale=[] if plots else figures) as stage:

@@ -188,7 +188,7 @@ def similarity(
     with parallel_context(jobs, scheduler) as n_jobs:
         T = training_similarity(
             src, ds, measure=measure, options=options, spec=spec, reference=_reference(reference),
-            within=not no_within, stream=stream, quiet=is_quiet(ctx), n_jobs=n_jobs,
+            within=not no_within, stream=stream, progress=not is_quiet(ctx), n_jobs=n_jobs,
         )  # fmt: skip
     summary = T.summary_frame()
     doc = dict(T.to_dict(), summary=json.loads(summary.to_json(orient="records")))

@@ -146,7 +146,7 @@ def train_dbn(
         )
     quiet = is_quiet(ctx)
     _dbn, hist = _train(
-        ds, config, output, resume=resume, force=force, quiet=quiet, num_threads=threads
+        ds, config, output, resume=resume, force=force, progress=not quiet, num_threads=threads
     )
     if not quiet:
         last = {r["layer"]: r["recon_error"] for r in hist.records}

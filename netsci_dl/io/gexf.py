@@ -82,7 +82,7 @@ def write_gexf(
     *,
     directed: bool | None = None,
     node_attrs: Mapping[str, Any] | None = None,
-    weight: str = "abs",
+    weights: str = "abs",
 ) -> None:
     """Write ``G`` as GEXF 1.2 for Gephi (gzip-compressed when ``path`` ends in ``.gz``).
 
@@ -94,7 +94,7 @@ def write_gexf(
         ``defaultedgetype``; default ``G.meta.get("directed", False)``.
     node_attrs : mapping of str to (n_nodes,) array, optional
         Extra node columns (degree, strength, module, ...).
-    weight : {"abs", "signed"}
+    weights : {"abs", "signed"}
         What goes into GEXF's edge ``weight``: ``|w|`` (default; Gephi's layouts and preview
         need non-negative weights) or the signed weight. The edge attributes ``signed_weight``
         and ``sign`` always hold the original signed weight and its sign.
@@ -121,8 +121,8 @@ def write_gexf(
     """
     if not isinstance(G, LayeredGraph):
         raise TypeError(f"expected a LayeredGraph, got {type(G).__name__}")
-    if weight not in ("abs", "signed"):
-        raise InputError(f"weight must be 'abs' or 'signed', got {weight!r}")
+    if weights not in ("abs", "signed"):
+        raise InputError(f"weights must be 'abs' or 'signed', got {weights!r}")
     directed = bool(G.meta.get("directed", False)) if directed is None else bool(directed)
     cols = _node_columns(G, node_attrs)
     ecols, how = _edge_columns(G)
@@ -193,7 +193,7 @@ def write_gexf(
             rec.const("</node>\n")
             fh.write(rec.build().data)
         fh.write(b"</nodes>\n<edges>\n")
-        _write_edges(fh, G, weight, {f"e{i}": ecols[k] for i, k in enumerate(extra)})
+        _write_edges(fh, G, weights, {f"e{i}": ecols[k] for i, k in enumerate(extra)})
         fh.write(b"</edges>\n</graph>\n</gexf>\n")
 
 

@@ -88,12 +88,12 @@ def read_classifier_meta(path: str | os.PathLike) -> tuple[dict[str, Any], dict[
     return meta, state
 
 
-def load_classifier(path: str | os.PathLike, *, device: Any = None) -> Any:
+def load_classifier(path: str | os.PathLike, *, device: Any = "cpu") -> Any:
     """The classifier saved in ``path`` (a snapshot or ``model.safetensors``), in eval mode.
 
     The architecture is rebuilt from the file's metadata and the state dict loaded strictly (no
     missing or unexpected tensor); nothing in the file is executed. The model's dtype is the
-    file's. ``device`` defaults to the CPU.
+    file's. ``device`` defaults to the CPU; ``"auto"`` or None: CUDA when present, else the CPU.
 
     Examples
     --------
@@ -122,6 +122,6 @@ def load_classifier(path: str | os.PathLike, *, device: Any = None) -> Any:
         ) from None
     from netsci_dl._array import resolve_device
 
-    model = model.to(resolve_device(device or "cpu"))
+    model = model.to(resolve_device(device))
     model.eval()
     return model

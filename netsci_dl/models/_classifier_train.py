@@ -16,7 +16,15 @@ from netsci_dl._array import torch_threads
 from netsci_dl.errors import InputError
 from netsci_dl.models._archs import build_classifier_model, layer_widths
 from netsci_dl.models._classifier_config import ClassifierConfig
-from netsci_dl.runs.format import SNAPSHOT_DIR, list_snapshots
+from netsci_dl.runs.format import (
+    RECON_ERROR,
+    SNAPSHOT_DIR,
+    TEST_ACCURACY,
+    TEST_LOSS,
+    TRAIN_ACCURACY,
+    TRAIN_LOSS,
+    list_snapshots,
+)
 from netsci_dl.runs.format import snapshot_stem as _stem
 
 __all__ = ["train_classifier", "split_data"]
@@ -186,7 +194,7 @@ def train_classifier(
     test: Any = None,
     resume: bool = False,
     force: bool = False,
-    quiet: bool = True,
+    progress: bool = False,
     callback: Callable[[dict], Any] | None = None,
     num_threads: int | None = 1,
 ) -> tuple[Any, list[dict[str, Any]]]:
@@ -207,8 +215,8 @@ def train_classifier(
         result equals an uninterrupted run. ``config.json`` must match (the device may differ).
     force : bool
         Replace an existing run (otherwise an existing run is an error).
-    quiet : bool
-        No progress bar (it is also off when stderr is not a terminal).
+    progress : bool
+        A progress bar (default off; shown only when stderr is a terminal).
     callback : callable, optional
         Called with each epoch's record after its snapshot; an exception stops training.
     num_threads : int or None
@@ -301,10 +309,10 @@ def train_classifier(
             "lr": cfg.lr_at(i) if epoch > 0 else None,
             "deficit_active": active,
             "batch_loss": batch_loss,
-            "train_loss": tr_loss,
-            "train_accuracy": tr_acc,
-            "test_loss": te_loss,
-            "test_accuracy": te_acc,
+            TRAIN_LOSS: tr_loss,
+            TRAIN_ACCURACY: tr_acc,
+            TEST_LOSS: te_loss,
+            TEST_ACCURACY: te_acc,
             "seconds": seconds,
         }
         history.append(rec)
@@ -319,13 +327,10 @@ def train_classifier(
                 "step": epoch,
                 "layers": widths,
                 "epochs": [cfg.epochs],
-                "recon_error": None,
+                RECON_ERROR: None,
                 "elapsed_s": time.perf_counter() - t_start,
                 "image_shape": image_shape,
-                "loss": tr_loss,
-                "accuracy": tr_acc,
-                **{k: rec[k] for k in ("train_loss", "train_accuracy", "test_loss")},
-                "test_accuracy": te_acc,
+                **{k: rec[k] for k in (TRAIN_LOSS, TRAIN_ACCURACY, TEST_LOSS, TEST_ACCURACY)},
                 "batch_loss": batch_loss,
                 "lr": rec["lr"],
                 "deficit": None if cfg.deficit is None else cfg.deficit.state(epoch),
@@ -339,7 +344,7 @@ def train_classifier(
     with torch_threads(num_threads if dev.type == "cpu" else None):
         if not history:
             record(0, 0.0, None)
-        _loop(torch, net, opt, Xt, yt, gen, cfg, record, start, quiet)
+        _loop(torch, net, opt, Xt, yt, gen, cfg, record, start, progress)
     if run is not None:
         from netsci_dl._files.atomic import atomic_path
         from netsci_dl.models._classifier_io import save_classifier
@@ -363,7 +368,7 @@ def _loop(
     cfg: ClassifierConfig,
     record: Callable[[int, float, float | None], None],
     start: int,
-    quiet: bool,
+    progress: bool,
 ) -> None:
     from tqdm.auto import tqdm
 
@@ -376,7 +381,7 @@ def _loop(
         range(start + 1, cfg.epochs + 1),
         desc=cfg.arch.kind,
         unit="epoch",
-        disable=quiet or not sys.stderr.isatty(),
+        disable=not progress or not sys.stderr.isatty(),
     ) as bar:
         for epoch in bar:
             i = epoch - 1

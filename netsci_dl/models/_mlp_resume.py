@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
-from netsci_dl.runs.format import list_snapshots
+from netsci_dl.runs.format import TRAIN_ACCURACY, TRAIN_LOSS, list_snapshots, upgrade_record
 from netsci_dl.runs.format import snapshot_stem as _stem
 
 __all__ = ["train_state", "check_xy", "restore", "check_resume_config"]
@@ -85,7 +85,9 @@ def restore(net: Any, opt: Any, gen: Any, run: Path, cfg: Any) -> tuple[int, lis
             f"{where}: names epoch {epoch}; the run has epochs 0..{cfg.epochs} and the snapshot "
             f"is {path.name}"
         )
-    keys = ("epoch", "step", "loss", "accuracy", "seconds")
+    if isinstance(history, list):  # a run written before 0.3: "loss" / "accuracy"
+        history = [upgrade_record(r) if isinstance(r, dict) else r for r in history]
+    keys = ("epoch", "step", TRAIN_LOSS, TRAIN_ACCURACY, "seconds")
     if (
         not isinstance(history, list)
         or len(history) != epoch + 1

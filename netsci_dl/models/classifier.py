@@ -20,8 +20,7 @@ existing format (``format``, ``file``, ``layer``, ``epoch``, ``step``, ``layers`
 width then each layer's output width (channels for convolutions), ``epochs``, ``recon_error``
 = null, ``elapsed_s``, ``image_shape``) plus ``model_kind``, ``train_loss``, ``train_accuracy``,
 ``test_loss``, ``test_accuracy`` (clean data, eval mode, after the epoch; test values null
-without test data), ``loss``/``accuracy`` (= the train values, as in the MLP trainer's sidecar),
-``batch_loss`` (mean minibatch loss the optimiser saw, deficit included), ``lr`` and ``deficit``
+without test data; the names of :mod:`netsci_dl.runs.format`), ``batch_loss`` (mean minibatch loss the optimiser saw, deficit included), ``lr`` and ``deficit``
 (its window and whether it was active during the epoch / has been removed). The
 ``.state.safetensors`` beside it holds the optimiser state and the data-order generator, so
 ``resume=True`` continues exactly as an uninterrupted run.

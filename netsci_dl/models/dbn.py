@@ -47,7 +47,7 @@ class DBN:
     --------
     >>> import numpy as np
     >>> X = (np.random.default_rng(0).random((50, 6)) < 0.3).astype(np.float32)
-    >>> dbn = DBN((6, 4, 3), epochs=2, batch_size=10, seed=0).fit(X, quiet=True)
+    >>> dbn = DBN((6, 4, 3), epochs=2, batch_size=10, seed=0).fit(X, progress=False)
     >>> dbn.transform(X).shape, dbn.to_graph().layer_sizes
     ((50, 3), (6, 4, 3))
     """
@@ -101,13 +101,13 @@ class DBN:
         run_dir: str | Path | None = None,
         resume: bool = False,
         callback: Any = None,
-        quiet: bool = False,
+        progress: bool = True,
     ) -> DBN:
         """Train greedily (see :func:`netsci_dl.models.train.fit_dbn`); snapshots only with ``run_dir``."""
         from netsci_dl.models.train import fit_dbn
 
         self.history_ = fit_dbn(
-            self, X, run_dir=run_dir, resume=resume, callback=callback, quiet=quiet
+            self, X, run_dir=run_dir, resume=resume, callback=callback, progress=progress
         )
         return self
 

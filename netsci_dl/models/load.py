@@ -130,8 +130,9 @@ def load_model(path: str | os.PathLike, *, device: Any = "cpu") -> Any:
     path : file or folder
         A ``.safetensors`` file written by a netsci_dl trainer (``model.safetensors`` or a
         snapshot), or a run folder (its final ``model.safetensors``).
-    device : torch device
-        Where the parameters go (default CPU).
+    device : torch device, "auto" or None
+        Where the parameters go (default the CPU); ``"auto"`` or None: CUDA when present, else
+        the CPU (:func:`netsci_dl._array.resolve_device`).
 
     Returns
     -------
@@ -150,10 +151,13 @@ def load_model(path: str | os.PathLike, *, device: Any = "cpu") -> Any:
     >>> from netsci_dl.models.dbn import DBN
     >>> X = (np.random.default_rng(0).random((20, 6)) < 0.5).astype(np.float32)
     >>> d = tempfile.mkdtemp()
-    >>> _ = DBN((6, 4), epochs=1, batch_size=10).fit(X, quiet=True).save(os.path.join(d, "m.safetensors"))
+    >>> _ = DBN((6, 4), epochs=1, batch_size=10).fit(X, progress=False).save(os.path.join(d, "m.safetensors"))
     >>> load_model(os.path.join(d, "m.safetensors")).layers
     (6, 4)
     """
+    from netsci_dl._array import resolve_device
+
+    device = resolve_device(device)
     p = _resolve(path)
     meta, _ = _header(p)
     kind = model_kind(p)
@@ -169,7 +173,4 @@ def load_model(path: str | os.PathLike, *, device: Any = "cpu") -> Any:
         raise InputError(f"{p}: unknown model_kind {kind!r}; known kinds: {sorted(MODEL_KINDS)}")
     from netsci_dl.models.classifier import load_classifier
 
-    model = load_classifier(str(p))
-    if device is not None and hasattr(model, "to") and callable(model.to):
-        model = model.to(device)
-    return model
+    return load_classifier(str(p), device=device)

@@ -14,8 +14,9 @@ The tensors are the ``nn.Sequential`` state dict
 (``"0.weight"``, ``"0.bias"``, ``"2.weight"``, ...; torch layout ``(n_out, n_in)``), so
 ``netsci_dl.load(path)`` reads a snapshot as a feed-forward (directed) LayeredGraph and
 :func:`~netsci_dl.runs.format.list_snapshots` lists them. The sidecar has the DBN's keys
-(``recon_error`` is null) plus ``model_kind="mlp"``, ``loss`` and ``accuracy`` (on the training
-data, before the epoch's snapshot is written).
+(``recon_error`` is null) plus ``model_kind="mlp"``, ``train_loss`` and ``train_accuracy`` (on
+the training data, before the epoch's snapshot is written; the names of
+:mod:`netsci_dl.runs.format`, which reads the ``loss`` / ``accuracy`` of older runs too).
 
 Every argument, the data and the folder are checked before anything is created;
 ``resume=True`` continues from the last snapshot (bit-identical to an uninterrupted run) after
@@ -37,7 +38,13 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 from netsci_dl.models._mlp_resume import check_resume_config, check_xy, restore, train_state
-from netsci_dl.runs.format import SNAPSHOT_DIR, list_snapshots
+from netsci_dl.runs.format import (
+    RECON_ERROR,
+    SNAPSHOT_DIR,
+    TRAIN_ACCURACY,
+    TRAIN_LOSS,
+    list_snapshots,
+)
 from netsci_dl.runs.format import snapshot_stem as _stem
 
 __all__ = ["MLPConfig", "build_mlp", "train_mlp"]
@@ -188,7 +195,7 @@ def train_mlp(
     *,
     force: bool = False,
     resume: bool = False,
-    quiet: bool = True,
+    progress: bool = False,
     image_shape: tuple[int, ...] | None = None,
     data_name: str | None = None,
     num_threads: int | None = 1,
@@ -207,8 +214,8 @@ def train_mlp(
         Continue the run in ``run_dir`` from its last snapshot (its ``config.json`` must match
         ``config``, the device may differ); the result equals an uninterrupted run. A broken
         snapshot is an InputError. Without snapshots it starts afresh.
-    quiet : bool
-        No progress bar (also off when stderr is not a terminal).
+    progress : bool
+        A progress bar (default off; shown only when stderr is a terminal).
     image_shape, data_name : stored in the metadata.
     num_threads : int or None
         torch CPU threads while training (restored after). Default 1: a small MLP gains nothing
@@ -219,8 +226,8 @@ def train_mlp(
     -------
     (nn.Sequential, history)
         ``history``: one record per epoch, epoch 0 (before training) included:
-        ``{"epoch", "step", "loss", "accuracy", "seconds"}`` (mean cross-entropy in nats and
-        accuracy on the training data at the end of the epoch).
+        ``{"epoch", "step", "train_loss", "train_accuracy", "seconds"}`` (mean cross-entropy
+        in nats and accuracy on the training data at the end of the epoch).
 
     Raises
     ------
@@ -234,7 +241,7 @@ def train_mlp(
     >>> import numpy as np
     >>> X = np.random.default_rng(0).random((40, 4)); y = (X[:, 0] > 0.5).astype(int)
     >>> net, hist = train_mlp(X, y, MLPConfig(layers=(4, 3, 2), epochs=30, learning_rate=1.0))
-    >>> hist[-1]["loss"] < hist[0]["loss"]
+    >>> hist[-1]["train_loss"] < hist[0]["train_loss"]
     True
     """
     from netsci_dl._array import check_threads, import_torch, resolve_device, torch_threads
@@ -317,7 +324,13 @@ def train_mlp(
                 f"(learning_rate={cfg.learning_rate})"
             )
         history.append(
-            {"epoch": epoch, "step": epoch, "loss": loss, "accuracy": acc, "seconds": seconds}
+            {
+                "epoch": epoch,
+                "step": epoch,
+                TRAIN_LOSS: loss,
+                TRAIN_ACCURACY: acc,
+                "seconds": seconds,
+            }
         )
         if folder is not None and (
             epoch in (0, cfg.epochs) or (cfg.snapshot_every and epoch % cfg.snapshot_every == 0)
@@ -330,9 +343,9 @@ def train_mlp(
                 "step": epoch,
                 "layers": list(cfg.layers),
                 "epochs": [cfg.epochs],
-                "recon_error": None,
-                "loss": loss,
-                "accuracy": acc,
+                RECON_ERROR: None,
+                TRAIN_LOSS: loss,
+                TRAIN_ACCURACY: acc,
                 "elapsed_s": time.perf_counter() - t_start,
                 "image_shape": list(image_shape) if image_shape else None,
             }
@@ -347,7 +360,7 @@ def train_mlp(
             )
 
     with torch_threads(threads if dev.type == "cpu" else None):
-        _loop(torch, net, opt, loss_fn, Xt, yt, gen, cfg, record, history, quiet, start, resume)
+        _loop(torch, net, opt, loss_fn, Xt, yt, gen, cfg, record, history, progress, start, resume)
     if run is not None:
         from safetensors.torch import save_file
 
@@ -378,7 +391,7 @@ def _loop(
     cfg: MLPConfig,
     record: Any,
     history: list,
-    quiet: bool,
+    progress: bool,
     start: int,
     resumed: bool,
 ) -> None:
@@ -392,7 +405,7 @@ def _loop(
         range(start + 1, cfg.epochs + 1),
         desc="MLP",
         unit="epoch",
-        disable=quiet or not sys.stderr.isatty(),
+        disable=not progress or not sys.stderr.isatty(),
     ) as bar:
         for epoch in bar:
             t0 = time.perf_counter()
@@ -403,4 +416,4 @@ def _loop(
                 loss_fn(net(Xt[idx]), yt[idx]).backward()
                 opt.step()
             record(epoch, time.perf_counter() - t0)
-            bar.set_postfix(loss=f"{history[-1]['loss']:.4f}")
+            bar.set_postfix(loss=f"{history[-1][TRAIN_LOSS]:.4f}")

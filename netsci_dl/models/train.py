@@ -56,7 +56,7 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 from netsci_dl.models.config import TrainConfig, TrainHistory
-from netsci_dl.runs.format import SNAPSHOT_DIR, list_snapshots
+from netsci_dl.runs.format import RECON_ERROR, SNAPSHOT_DIR, list_snapshots
 from netsci_dl.runs.format import snapshot_stem as _stem
 
 __all__ = ["TrainConfig", "TrainHistory", "fit_dbn", "train_dbn", "list_snapshots", "SNAPSHOT_DIR"]
@@ -219,7 +219,7 @@ def _prepare(dbn: Any, X: Any, run_dir: Any, *, resume: bool, force: bool) -> _P
     return plan
 
 
-def _run(dbn: Any, plan: _Plan, *, callback: Any, quiet: bool) -> TrainHistory:
+def _run(dbn: Any, plan: _Plan, *, callback: Any, progress: bool) -> TrainHistory:
     from tqdm.auto import tqdm
 
     cfg = dbn.config
@@ -242,7 +242,7 @@ def _run(dbn: Any, plan: _Plan, *, callback: Any, quiet: bool) -> TrainHistory:
             "step": step,
             "layers": list(cfg.layers),
             "epochs": list(epochs),
-            "recon_error": err,
+            RECON_ERROR: err,
             "elapsed_s": time.perf_counter() - t_start,
             "image_shape": list(dbn.image_shape) if dbn.image_shape else None,
             "sparsity_rule": cfg.sparsity_rule,
@@ -265,7 +265,7 @@ def _run(dbn: Any, plan: _Plan, *, callback: Any, quiet: bool) -> TrainHistory:
     bar = tqdm(
         total=sum(epochs),
         initial=base[start_layer] + start_epoch if start_layer < len(epochs) else sum(epochs),
-        disable=quiet or not sys.stderr.isatty(),
+        disable=not progress or not sys.stderr.isatty(),
         desc="DBN",
         unit="epoch",
     )
@@ -284,7 +284,7 @@ def _run(dbn: Any, plan: _Plan, *, callback: Any, quiet: bool) -> TrainHistory:
                     "layer": layer,
                     "epoch": epoch,
                     "step": base[layer] + epoch,
-                    "recon_error": err,
+                    RECON_ERROR: err,
                     "seconds": time.perf_counter() - t0,
                 }
                 records.append(rec)
@@ -310,7 +310,7 @@ def fit_dbn(
     resume: bool = False,
     force: bool = False,
     callback: Callable[[dict], Any] | None = None,
-    quiet: bool = False,
+    progress: bool = True,
 ) -> TrainHistory:
     """Train ``dbn`` greedily on ``X``; snapshots and resume when ``run_dir`` is given.
 
@@ -329,8 +329,8 @@ def fit_dbn(
         they are an error: FileExistsError).
     callback : callable, optional
         Called with each epoch's record (after its snapshot); an exception stops training.
-    quiet : bool
-        No progress bar (it is also off when stderr is not a terminal).
+    progress : bool
+        A progress bar (default on; shown only when stderr is a terminal).
 
     Returns
     -------
@@ -344,7 +344,7 @@ def fit_dbn(
         are raised before anything is written.
     """
     plan = _prepare(dbn, X, run_dir, resume=resume, force=force)
-    return _run(dbn, plan, callback=callback, quiet=quiet)
+    return _run(dbn, plan, callback=callback, progress=progress)
 
 
 def _same_config(old: dict[str, Any], new: dict[str, Any], where: Path) -> list[str]:
@@ -364,7 +364,7 @@ def train_dbn(
     *,
     resume: bool = False,
     force: bool = False,
-    quiet: bool = False,
+    progress: bool = True,
     callback: Callable[[dict], Any] | None = None,
     num_threads: int | None = None,
 ) -> tuple[Any, TrainHistory]:
@@ -442,7 +442,7 @@ def train_dbn(
                 p.unlink(missing_ok=True)  # a previous run's results, replaced with --force
         with atomic_path(cfg_path) as tmp:
             tmp.write_text(json.dumps(doc, indent=2) + "\n")
-        dbn.history_ = _run(dbn, plan, callback=callback, quiet=quiet)
+        dbn.history_ = _run(dbn, plan, callback=callback, progress=progress)
         dbn.save(model_path, force=True, data=doc["data"])
     with atomic_path(hist_path) as tmp:
         tmp.write_text(json.dumps(dbn.history_.to_dict(), indent=2) + "\n")

@@ -163,7 +163,7 @@ def plot_causal_plane(
     >>> Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 2.0, 4.0)]
     >>> from netsci_dl.analysis import LayerEIOptions
     >>> opts = LayerEIOptions(n_samples=1000, sensitivity_samples=100, device="cpu")
-    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts)
+    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts, threshold="none")
     >>> fig = plot_causal_plane(T, name="toy", noise_floor=0.05)
     >>> fig.axes[0].get_xlabel()
     'sensitivity (bits)'
@@ -250,7 +250,7 @@ def plot_ei_trajectory(
     >>> Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 4.0)]
     >>> from netsci_dl.analysis import LayerEIOptions
     >>> opts = LayerEIOptions(n_samples=1000, sensitivity_samples=100, device="cpu")
-    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts)
+    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts, threshold="none")
     >>> len(plot_ei_trajectory(T).axes)
     2
     """

@@ -40,7 +40,7 @@ def plot_strength_by_order(R: Any, *, salient_only: bool = False, name: str | No
     >>> import numpy as np, torch
     >>> from netsci_dl.activations import layer_interactions
     >>> net = torch.nn.Linear(2, 2)
-    >>> R = layer_interactions(net, np.ones((1, 2)), [0], players=[[0], [1]], split=None)
+    >>> R = layer_interactions(net, np.ones((1, 2)), [0], players=[[0], [1]], options=None)
     >>> fig = plot_strength_by_order(R)
     >>> fig.axes[0].get_xlabel()
     'order |S| (players)'

@@ -12,6 +12,7 @@ from netsci_dl.plot._base import (
     series_colors,
     tidy_log_axis,
 )
+from netsci_dl.runs.format import TEST_ACCURACY, TRAIN_LOSS
 
 __all__ = ["DEFAULT_METRICS", "plot_measures"]
 
@@ -29,8 +30,8 @@ DEFAULT_METRICS = (
     "cka_to_reference",
     "svcca_to_reference",
     "pwcca_to_reference",
-    "test_accuracy",
-    "train_loss",
+    TEST_ACCURACY,
+    TRAIN_LOSS,
 )
 
 _UNITS = {

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from netsci_dl._sanitize import csv_frame
+from netsci_dl.datasets import PROBE_SIZE
 
-__all__ = ["training_section", "run_data", "N_PROBE"]
+__all__ = ["training_section", "run_data"]
 
 #: probe examples drawn from the run's data (the same at every snapshot)
-N_PROBE = 500
 CONVERGED = 0.9
 _TITLE = "Training: similarity to the final state"
 
@@ -53,7 +53,7 @@ def training_section(
     run: str | os.PathLike,
     data: str | None = None,
     measure: str = "cka",
-    n_probe: int = N_PROBE,
+    probe_size: int = PROBE_SIZE,
 ) -> Any:
     """Section "Training: similarity to the final state" of the report of a run folder.
 
@@ -67,8 +67,9 @@ def training_section(
         (:func:`run_data`).
     measure : str
         A similarity measure (:data:`netsci_dl.analysis.similarity.MEASURES`).
-    n_probe : int
-        Probe examples (a fixed random subset of the data).
+    probe_size : int
+        Probe examples (a fixed random subset of the data, the same at every snapshot; default
+        :data:`netsci_dl.datasets.PROBE_SIZE`).
     """
     from netsci_dl.report._core import Section, rel
     from netsci_dl.runs.format import list_snapshots
@@ -83,7 +84,7 @@ def training_section(
             "the run does not record its data and none was given (netsci-dl analyze RUN "
             "--data digits|mnist:PATH)"
         )
-    ds = _probe(spec, n_probe)
+    ds = _probe(spec, probe_size)
     T = training_similarity(run, ds, measure=measure, within=False)
     table = _write_tables(ctx, T)
     figs = _figures(ctx, T)
@@ -100,12 +101,12 @@ def _skipped(reason: str) -> Any:
     return Section(_TITLE, f"<p>Skipped: {html.escape(reason)}.</p>", summary={"skipped": reason})
 
 
-def _probe(spec: str, n_probe: int) -> Any:
-    """The probe examples: the data of ``spec``, a fixed random subset of ``n_probe`` at most."""
+def _probe(spec: str, probe_size: int) -> Any:
+    """The probe examples: the data of ``spec``, a fixed random subset of ``probe_size`` at most."""
     from netsci_dl.datasets import load_dataset
 
     ds = load_dataset(spec)
-    return ds.subset(n_probe, seed=0) if len(ds) > n_probe else ds
+    return ds.subset(probe_size, seed=0) if len(ds) > probe_size else ds
 
 
 def _write_tables(ctx: Any, T: Any) -> Any:
@@ -137,7 +138,7 @@ def _summary(T: Any, ds: Any, measure: str) -> dict[str, Any]:
     return {
         "measure": measure,
         "n_snapshots": T.n_snapshots,
-        "n_probe": len(ds),
+        "probe_size": len(ds),
         "data": ds.name,
         "bottom_up": bool(T.bottom_up(CONVERGED)),
         "converged_at": {str(k): (None if v != v else int(v)) for k, v in zip(T.layers, converged)},
@@ -160,7 +161,7 @@ def _body(ctx: Any, figs: list[tuple[Any, Any]], table: Any, s: dict[str, Any]) 
     )
     return (
         f"<p>{s['n_snapshots']} snapshots, each layer compared with the same layer at the end of "
-        f"the run ({html.escape(s['measure'])}, on {s['n_probe']} examples of "
+        f"the run ({html.escape(s['measure'])}, on {s['probe_size']} examples of "
         f"{html.escape(s['data'])}). "
         f"Step from which each layer stays at {CONVERGED} or above: {order}. "
         f"In short: {verdict}.</p>"

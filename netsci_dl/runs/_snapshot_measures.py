@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from netsci_dl.runs.format import TEST_ACCURACY, TEST_LOSS, TRAIN_ACCURACY, TRAIN_LOSS
+
 __all__ = ["snapshot_measures", "SIDECAR_METRICS"]
 
-SIDECAR_METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr")
+SIDECAR_METRICS = (TRAIN_LOSS, TRAIN_ACCURACY, TEST_LOSS, TEST_ACCURACY, "lr")
 
 
 def snapshot_measures(
@@ -42,7 +44,7 @@ def snapshot_measures(
     gradcov : bool
         Gradient-covariance top eigenvalue and trace (the probe set's ``M x M`` Gram).
     batch_size, seed, device :
-        Passed to the analyses.
+        Passed to the analyses; ``device`` None or ``"auto"``: CUDA when present, else the CPU.
 
     Returns
     -------
@@ -70,7 +72,7 @@ def snapshot_measures(
 
     p = Path(path)
     info = read_sidecar(p) or {}
-    model = load_model(p, device=device or "cpu")
+    model = load_model(p, device=device)
     if not isinstance(model, torch.nn.Module):
         raise InputError(
             f"{p}: a {type(model).__name__} has no class outputs; the Fisher information and "
@@ -109,10 +111,6 @@ def snapshot_measures(
         parts.append(
             gradient_covariance(model, X, y, batch_size=batch_size, device=device).to_frame(**key)
         )
-    info = dict(info)
-    for old, new in (("loss", "train_loss"), ("accuracy", "train_accuracy")):  # the MLP trainer
-        if info.get(new) is None and info.get(old) is not None:
-            info[new] = info[old]
     side = [("all", k, info[k]) for k in SIDECAR_METRICS if info.get(k) is not None]
     if side or not parts:
         parts.append(long_rows(side, **key))

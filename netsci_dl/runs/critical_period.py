@@ -29,9 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.datasets import PROBE_SIZE
 from netsci_dl.errors import InputError
 from netsci_dl.models.deficits import DEFICITS
 from netsci_dl.runs._snapshot_measures import snapshot_measures
+from netsci_dl.runs.format import TEST_ACCURACY, TEST_LOSS, TRAIN_ACCURACY
 
 __all__ = [
     "CriticalPeriodOptions",
@@ -116,7 +118,7 @@ class CriticalPeriodOptions:
     control: bool = True
     n_train: int | None = None
     test_fraction: float = 0.3
-    probe_size: int = 256
+    probe_size: int = PROBE_SIZE
     fisher_kind: str = "model_exact"
     lanczos_iter: int = 20
     hutchinson_probes: int = 0
@@ -203,9 +205,10 @@ def _run_name(deficit: str, onset: int, window: int) -> str:
 
 
 def critical_period_tasks(
-    data: str, opts: CriticalPeriodOptions, out_dir: str | Path
+    data: str, out_dir: str | Path, *, options: CriticalPeriodOptions | None = None
 ) -> list[dict[str, Any]]:
     """The grid as a list of picklable tasks (one per run) for :func:`run_task`."""
+    opts = options or CriticalPeriodOptions()
     from netsci_dl.datasets import load_dataset
     from netsci_dl.models.classifier import ArchConfig, ClassifierConfig, Deficit
 
@@ -285,7 +288,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         n_train=opts["n_train"],
     )
     measures = run / "measures.csv"
-    _, hist = train_classifier(train, cfg, run, test=test, resume=True, quiet=True)
+    _, hist = train_classifier(train, cfg, run, test=test, resume=True, progress=False)
     if measures.exists():
         frame = pd.read_csv(measures)
     else:
@@ -321,9 +324,9 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         "window": int(task["window"]),
         "removal_epoch": 0 if d is None else d.end,
         "epochs": cfg.epochs,
-        "final_test_accuracy": last["test_accuracy"],
-        "final_train_accuracy": last["train_accuracy"],
-        "final_test_loss": last["test_loss"],
+        "final_test_accuracy": last[TEST_ACCURACY],
+        "final_train_accuracy": last[TRAIN_ACCURACY],
+        "final_test_loss": last[TEST_LOSS],
         "lr_reset": cfg.lr_reset,
         "seconds": time.perf_counter() - t0,
         "frame": frame,
@@ -386,9 +389,9 @@ class CriticalPeriodResult:
 
 def critical_period(
     data: str,
-    opts: CriticalPeriodOptions,
     out_dir: str | Path,
     *,
+    options: CriticalPeriodOptions | None = None,
     force: bool = False,
     figures: Callable[..., list[Path]] | None = None,
     n_jobs: int | None = None,
@@ -408,6 +411,8 @@ def critical_period(
     :func:`netsci_dl.plot.critical.critical_figures` (called as ``figures(summary, trajectory,
     out_dir, title=...)``, returning the paths written; the CLI does). An existing ``out_dir``
     made with other settings is an error unless ``force`` (which deletes its runs).
+    ``options`` (a :class:`CriticalPeriodOptions`, default its defaults) holds every setting of
+    the grid and of its runs.
     """
     import shutil
 
@@ -416,6 +421,9 @@ def critical_period(
     from netsci_dl._files.atomic import atomic_path
     from netsci_dl.runs._critical_shape import shape_checks
 
+    opts = options or CriticalPeriodOptions()
+    if not isinstance(opts, CriticalPeriodOptions):
+        raise InputError(f"options must be a CriticalPeriodOptions, got {type(opts).__name__}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings_path = out / "settings.json"
@@ -431,7 +439,7 @@ def critical_period(
         if not same and (out / "runs").is_dir():
             shutil.rmtree(out / "runs")
     t0, c0 = time.perf_counter(), time.process_time()
-    tasks = critical_period_tasks(data, opts, out)
+    tasks = critical_period_tasks(data, out, options=opts)
     with atomic_path(settings_path) as tmp:  # first: marks the folder as this grid's
         tmp.write_text(json.dumps(dict(doc, status="running"), indent=2) + "\n")
     from netsci_dl.parallel import map_tasks

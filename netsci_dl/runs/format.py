@@ -8,12 +8,20 @@ A run folder holds ``config.json``, ``model.safetensors``, ``history.json`` and
 ``snapshots/step{S:05d}_layer{L}_epoch{E:04d}.safetensors``, each with a JSON sidecar of the
 same stem (written last, so a snapshot without its sidecar is incomplete and is skipped). The
 format is described in :mod:`netsci_dl.models.train`.
+
+The trainers' per-epoch numbers have one name each, in sidecars and history records alike:
+:data:`TRAIN_LOSS`, :data:`TRAIN_ACCURACY`, :data:`TEST_LOSS`, :data:`TEST_ACCURACY` (a
+classifier; the MLP has no test set) and :data:`RECON_ERROR` (a DBN). Run folders written before
+0.3 used ``loss`` / ``accuracy`` (the MLP trainer, and the classifier's sidecars beside the
+``train_*`` keys): :func:`upgrade_record` renames them, and :func:`read_sidecar` does it for
+every reader.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +30,51 @@ from netsci_dl.graph import LayeredGraph
 
 __all__ = [
     "SNAPSHOT_DIR",
+    "TRAIN_LOSS",
+    "TRAIN_ACCURACY",
+    "TEST_LOSS",
+    "TEST_ACCURACY",
+    "RECON_ERROR",
+    "OLD_KEYS",
     "snapshot_stem",
     "list_snapshots",
     "read_sidecar",
     "snapshot_sources",
+    "upgrade_record",
 ]
 
 SNAPSHOT_DIR = "snapshots"
+
+#: mean cross-entropy (nats) on the training data, after the epoch
+TRAIN_LOSS = "train_loss"
+#: accuracy on the training data, after the epoch
+TRAIN_ACCURACY = "train_accuracy"
+#: mean cross-entropy (nats) on the test data (null without one)
+TEST_LOSS = "test_loss"
+#: accuracy on the test data (null without one)
+TEST_ACCURACY = "test_accuracy"
+#: a DBN's mean squared reconstruction error per visible unit (null for a classifier)
+RECON_ERROR = "recon_error"
+#: keys of run folders written before 0.3 -> today's key
+OLD_KEYS = {"loss": TRAIN_LOSS, "accuracy": TRAIN_ACCURACY}
+
+
+def upgrade_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A sidecar or history record in today's vocabulary: every key of :data:`OLD_KEYS`
+    renamed (where both are present, today's key keeps its value).
+
+    Examples
+    --------
+    >>> upgrade_record({"epoch": 1, "loss": 0.5, "accuracy": 0.9})
+    {'epoch': 1, 'train_loss': 0.5, 'train_accuracy': 0.9}
+    """
+    out = dict(record)
+    for old, new in OLD_KEYS.items():
+        if old in out:
+            value = out.pop(old)
+            if out.get(new) is None:
+                out[new] = value
+    return out
 
 
 def snapshot_stem(step: int, layer: int, epoch: int) -> str:
@@ -45,7 +91,8 @@ def snapshot_stem(step: int, layer: int, epoch: int) -> str:
 def read_sidecar(path: str | os.PathLike) -> dict[str, Any] | None:
     """The JSON sidecar of a snapshot ``.safetensors`` file, or None when it has none.
 
-    A sidecar that is not valid JSON, or that holds no ``step``, counts as none.
+    A sidecar that is not valid JSON, or that holds no ``step``, counts as none. The keys of
+    older run folders come renamed (:func:`upgrade_record`).
     """
     p = Path(path)
     side = p.with_suffix(".json")
@@ -55,7 +102,7 @@ def read_sidecar(path: str | os.PathLike) -> dict[str, Any] | None:
         d = json.loads(side.read_text())
     except (ValueError, UnicodeDecodeError):
         return None
-    return d if isinstance(d, dict) and "step" in d else None
+    return upgrade_record(d) if isinstance(d, dict) and "step" in d else None
 
 
 def list_snapshots(run_dir: str | os.PathLike) -> list[tuple[Path, dict[str, Any]]]:

@@ -195,7 +195,7 @@ def _interaction_job(task: tuple[str, str], shared: tuple[Any, ...]) -> Any:
         features="layers",
         probe_data=(probe_X, probe_y),
         baseline=baseline,
-        split=split,
+        options=split,
         salient=salient,
         device=device,
         label=label,

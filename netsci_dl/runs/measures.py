@@ -39,7 +39,9 @@ class TrainingMeasureOptions:
     ei_activations : str or sequence of str, optional
         The activation after each weight block when the snapshots do not record it.
     ei_threshold : str, optional
-        A rule for the graph EI (:func:`netsci_dl.threshold.apply_spec`); None: the full graph.
+        A rule for the graph EI (:func:`netsci_dl.threshold.apply_spec`): default ``"auto"``,
+        the package's one default (the CLI's ``--threshold``); ``"none"`` (or None): the full
+        graph.
     fisher_kind : {"model_exact", "model", "empirical"}
         :func:`netsci_dl.activations._fisher.fisher_trace`.
     lanczos_iter : int
@@ -52,7 +54,8 @@ class TrainingMeasureOptions:
         A measure of :data:`netsci_dl.analysis.similarity.MEASURES` (``"cka"``, ``"svcca"``, ...).
     batch_size, seed : int
     device : str, optional
-        torch device of the data-dependent measures (default: the CPU).
+        torch device of the data-dependent measures; None (default) or ``"auto"``: CUDA when
+        present, else the CPU.
 
     Examples
     --------
@@ -62,7 +65,7 @@ class TrainingMeasureOptions:
 
     ei: Any = field(default_factory=_default_ei_options)
     ei_activations: Any = None
-    ei_threshold: str | None = None
+    ei_threshold: str | None = "auto"
     fisher_kind: str = "model_exact"
     lanczos_iter: int = 20
     hutchinson_probes: int = 0
@@ -134,7 +137,7 @@ def training_measures(
     measures: Any = MEASURE_FAMILIES,
     options: TrainingMeasureOptions | None = None,
     n_jobs: int | None = None,
-    quiet: bool = True,
+    progress: bool = False,
 ) -> Any:
     """Every measure of every snapshot of a run, as one long table.
 
@@ -167,8 +170,8 @@ def training_measures(
     options : TrainingMeasureOptions, optional
     n_jobs : int, optional
         Snapshots in parallel (:func:`netsci_dl.parallel.map_tasks`) within each family.
-    quiet : bool
-        No progress bars.
+    progress : bool
+        Progress bars (default off; shown only when stderr is a terminal).
 
     Returns
     -------
@@ -222,7 +225,7 @@ def training_measures(
             threshold=opts.ei_threshold,
             activations=opts.ei_activations,
             options=opts.ei,
-            quiet=quiet,
+            progress=progress,
             n_jobs=n_jobs,
         )
         parts.append(T.to_long_frame().assign(family="ei"))
@@ -234,7 +237,7 @@ def training_measures(
             n_jobs=n_jobs,
             desc="fisher/curvature",
             unit="snapshot",
-            progress=not quiet,
+            progress=progress,
         )
         df = pd.concat(frames, ignore_index=True)
         fam = df["metric"].map(_family_of)
@@ -246,7 +249,7 @@ def training_measures(
             measure=opts.similarity,
             spec=ActivationSpec(batch_size=max(opts.batch_size, 256), device=opts.device),
             within=False,
-            quiet=quiet,
+            progress=progress,
             n_jobs=n_jobs,
         )
         parts.append(S.to_long_frame().assign(family="similarity"))
@@ -269,10 +272,11 @@ def _check_takes(path: Any, X: Any, device: Any) -> None:
 
     from netsci_dl.models.load import load_model
 
-    model = load_model(path, device=device or "cpu")
+    model = load_model(path, device=device)
     if not isinstance(model, torch.nn.Module):
         return
-    x = torch.as_tensor(np.asarray(X[:1], dtype=np.float32), device=device or "cpu")
+    dev = next(iter(model.parameters()), torch.empty(0)).device
+    x = torch.as_tensor(np.asarray(X[:1], dtype=np.float32), device=dev)
     try:
         with torch.no_grad():
             model(x)

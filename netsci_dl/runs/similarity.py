@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 class ActivationSpec:
     """How activations are taken (the keywords of :func:`layer_activations`).
 
+    ``device`` None or ``"auto"``: snapshot files are loaded onto CUDA when present, else the
+    CPU; a model given as an object runs where it is unless ``device`` names a device.
+
     Examples
     --------
     >>> ActivationSpec(layers=("h1",)).to_dict()["layers"]
@@ -95,7 +98,7 @@ def _load(item: Any, device: Any) -> Any:
     if isinstance(item, str | os.PathLike):
         from netsci_dl.models.load import load_model
 
-        return load_model(item, device=device or "cpu")
+        return load_model(item, device=device)
     return item
 
 
@@ -181,7 +184,7 @@ def training_similarity(
     reference: Any = -1,
     within: bool = True,
     stream: bool = False,
-    quiet: bool = True,
+    progress: bool = False,
     n_jobs: int | None = None,
 ) -> Any:
     """Each layer at each snapshot vs the reference snapshot, and each snapshot's layer grid.
@@ -211,8 +214,8 @@ def training_similarity(
         Never hold the activation matrices: run each snapshot and the reference together
         batch by batch into linear-CKA statistics (``measure`` in ``cka``, ``cka_debiased``,
         ``cka_minibatch``; memory ~ one float64 ``p x q`` matrix per pair of layers).
-    quiet : bool
-        No progress bar.
+    progress : bool
+        A progress bar (default off; shown only when stderr is a terminal).
     n_jobs : int, optional
         Snapshots run in parallel through :func:`netsci_dl.parallel.map_tasks` (``X`` and the
         reference's prepared layers are sent to each worker once; each worker loads its
@@ -277,7 +280,7 @@ def training_similarity(
         n_jobs=n_jobs,
         desc="similarity",
         unit="snapshot",
-        progress=not quiet,
+        progress=progress,
     )
     settings = {
         "options": opt.to_dict(),

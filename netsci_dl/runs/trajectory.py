@@ -185,7 +185,7 @@ class EITrajectory:
         --------
         >>> import numpy as np, netsci_dl as nd
         >>> Gs = [nd.from_matrices([np.eye(3) + s]) for s in (0.0, 0.1)]
-        >>> T = ei_trajectory(Gs, activations="sigmoid",
+        >>> T = ei_trajectory(Gs, activations="sigmoid", threshold="none",
         ...                   options=LayerEIOptions(n_samples=200, sensitivity_samples=20))
         >>> df = T.to_long_frame()
         >>> sorted(set(df["metric"]))[:3], df["layer"].iloc[-1]
@@ -256,11 +256,11 @@ def ei_trajectory(
     *,
     weights: str | None = "abs",
     directed: bool | None = None,
-    threshold: str | None = None,
+    threshold: str | None = "auto",
     activations: str | Sequence[str] | None = None,
     options: LayerEIOptions | None = None,
     num_threads: int | None = None,
-    quiet: bool = True,
+    progress: bool = False,
     n_jobs: int | None = None,
 ) -> EITrajectory:
     """Graph EI and every layer's causal-plane point at each snapshot of a training run.
@@ -275,8 +275,9 @@ def ei_trajectory(
         (RBM/DBN undirected, feed-forward directed).
     threshold : str, optional
         A rule such as ``"quantile:0.95"`` (:func:`netsci_dl.threshold.apply_spec`) applied
-        before the graph EI. Default: the full weighted graph. The causal plane always uses the
-        full weighted graph.
+        before the graph EI. Default ``"auto"``, the package's one default (the CLI's
+        ``--threshold``); ``"none"`` (or None) for the full weighted graph. The causal plane
+        always uses the full weighted graph.
     activations : str or sequence of str, optional
         Activation of each weight block; default the graph's (see
         :func:`~netsci_dl.analysis.layer_causal_plane`: a DBN is sigmoid everywhere, netsci_dl's
@@ -292,8 +293,8 @@ def ei_trajectory(
         torch CPU threads during the computation (restored after); None: torch's setting. For
         small layers on a busy machine 1 is much faster (measured: a digits MLP over 11 snapshots
         1.2 s with 1 thread vs 9.6 s with 2 on 2 loaded cores).
-    quiet : bool
-        No progress bar (also off when stderr is not a terminal).
+    progress : bool
+        A progress bar (default off; shown only when stderr is a terminal).
     n_jobs : int, optional
         Snapshots in parallel (:func:`netsci_dl.parallel.map_tasks`): None (default) serial
         unless a ``joblib.parallel_config`` says otherwise, -1 all cores; inside
@@ -310,7 +311,7 @@ def ei_trajectory(
     >>> from netsci_dl.analysis import LayerEIOptions
     >>> Gs = [nd.from_matrices([np.eye(3) * s]) for s in (0.5, 4.0)]
     >>> opts = LayerEIOptions(n_samples=2000, sensitivity_samples=200, device="cpu")
-    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts)
+    >>> T = ei_trajectory(Gs, activations="sigmoid", options=opts, threshold="none")
     >>> T.n_snapshots, T.n_layers, T.sensitivity.shape
     (2, 1, (2, 1))
     >>> bool(T.path_lengths()[0] > 0)
@@ -326,7 +327,7 @@ def ei_trajectory(
         torch.set_num_threads(int(num_threads))
     try:
         graph_res, planes, infos = _compute(
-            items, weights, directed, threshold, quiet, activations, opts, n_jobs
+            items, weights, directed, threshold, progress, activations, opts, n_jobs
         )
     finally:
         torch.set_num_threads(old)
@@ -380,7 +381,7 @@ def _compute(
     weights: Any,
     directed: Any,
     threshold: Any,
-    quiet: bool,
+    progress: bool,
     activations: Any,
     opts: LayerEIOptions,
     n_jobs: int | None = None,
@@ -394,7 +395,7 @@ def _compute(
         n_jobs=n_jobs,
         desc="EI",
         unit="snapshot",
-        progress=not quiet,
+        progress=progress,
     )
     graph_res: list[EffectiveInformation] = []
     planes: list[tuple[LayerEI, ...]] = []

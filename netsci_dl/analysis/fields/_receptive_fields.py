@@ -78,12 +78,12 @@ def _signed_block(G: LayeredGraph, k: int) -> Any:
 
 def receptive_fields(
     G: LayeredGraph,
-    layer: int | str | None = None,
+    layer: int | str,
     *,
     threshold: float | Sequence[float] | None = None,
     image_shape: Sequence[int] | None = None,
-) -> np.ndarray | dict[int, np.ndarray]:
-    """Receptive fields of every unit of a layer (or of all layers) in input space.
+) -> np.ndarray:
+    """Receptive fields of every unit of a layer in input space.
 
     ``RF_l`` is the linear map from the input to group ``l`` summed over every path (see the
     module docstring; ``W^(0) W^(1) ... W^(l-1)`` on a chain), so the RFs of group ``l`` are the
@@ -97,8 +97,7 @@ def receptive_fields(
         A feed-forward graph; layer 0 is the input. For a thresholded unweighted graph the
         signed weights of the kept edges (``edge_attrs["weight"]``) are used.
     layer : int or str
-        Group index (1..L-1, negative counts from the top) or name. ``None`` (deprecated: the
-        return type changed with it) gives a dict of every group; use
+        Group index (1..L-1, negative counts from the top) or name. For every group:
         ``{l: receptive_fields(G, l) for l in range(1, G.n_layers)}``.
     threshold : float or sequence of float, optional
         Per-stage threshold, off by default. After each group's RF ``RF_g`` (``g = 1, 2,
@@ -132,17 +131,7 @@ def receptive_fields(
     shape = _image_shape(G, image_shape)
     if G.n_layers < 2:
         raise InputError("the graph has a single layer: there are no receptive fields")
-    if layer is None:
-        import warnings
-
-        warnings.warn(
-            "receptive_fields(G) without a layer is deprecated (the return type changed with "
-            "it); pass the layer, e.g. {l: receptive_fields(G, l) for l in range(1, G.n_layers)}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-    layers = [_layer_index(G, layer)] if layer is not None else list(range(1, G.n_layers))
-    top = max(layers)
+    top = _layer_index(G, layer)
     ts = _thresholds(threshold, top)
     n0 = G.layer_sizes[0]
     R: dict[int, np.ndarray] = {}  # group -> (n_0, n_g) float64; group 0 is the identity
@@ -174,8 +163,7 @@ def receptive_fields(
             cut = t * float(np.abs(acc).max())
             acc = np.where(np.abs(acc) < cut, 0.0, acc)
         R[g] = acc
-    out = {l: np.ascontiguousarray(R[l].T).reshape((R[l].shape[1], *shape)) for l in layers}
-    return out[layers[0]] if layer is not None else out
+    return np.ascontiguousarray(R[top].T).reshape((R[top].shape[1], *shape))
 
 
 def _check_units(bad: np.ndarray, what: str, layer: Any) -> None:

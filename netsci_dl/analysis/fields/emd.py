@@ -72,29 +72,11 @@ class EMDOptions:
         return changed_only(self)
 
 
-_LEGACY = ("neighbourhood", "sinkhorn_reg", "error_sample", "seed")
-
-
-def _options(options: EMDOptions | None, legacy: dict[str, Any]) -> EMDOptions:
-    """``options`` with the keywords of the 0.1 signature folded in (deprecated)."""
-    import dataclasses
-    import warnings
-
+def _options(options: EMDOptions | None) -> EMDOptions:
     opts = options or EMDOptions()
     if not isinstance(opts, EMDOptions):
         raise InputError(f"options must be an EMDOptions, got {type(opts).__name__}")
-    if not legacy:
-        return opts
-    unknown = sorted(set(legacy) - set(_LEGACY))
-    if unknown:
-        raise TypeError(f"emd_matrix() got unexpected keyword arguments {unknown}")
-    warnings.warn(
-        f"emd_matrix({', '.join(f'{k}=' for k in legacy)}) is deprecated; pass "
-        f"options=EMDOptions({', '.join(f'{k}=...' for k in legacy)})",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return dataclasses.replace(opts, **legacy)
+    return opts
 
 
 @dataclass(frozen=True)
@@ -311,7 +293,6 @@ def emd_matrix(
     progress: bool = True,
     checkpoint: str | None = None,
     callback: Callable[[int, int], Any] | None = None,
-    **legacy: Any,
 ) -> EMDResult:
     """Earth Mover's Distance between every pair of fields on an ``h x w`` pixel grid.
 
@@ -343,8 +324,7 @@ def emd_matrix(
         pair (slower than exact); at faster regularisations 30-300% off (shared/bench/EMD.md).
     options : EMDOptions, optional
         The grid's neighbourhood, Sinkhorn's regularisation, the error sample
-        (:class:`EMDOptions`). The 0.1 keywords ``neighbourhood=``, ``sinkhorn_reg=``,
-        ``error_sample=``, ``seed=`` still work, with a DeprecationWarning.
+        (:class:`EMDOptions`).
     n_jobs : int, optional
         Worker processes (:func:`netsci_dl.parallel.map_tasks`); -1 (default) = one per core,
         1 = this process, None = as a ``joblib.parallel_config`` says. Inside
@@ -411,7 +391,7 @@ def emd_matrix(
     from netsci_dl.analysis.fields._emd_workers import Store, run_pairs, settings_dict
 
     t0 = time.perf_counter()
-    opts = _options(options, legacy)
+    opts = _options(options)
     neighbourhood, sinkhorn_reg = opts.neighbourhood, opts.sinkhorn_reg
     error_sample, seed = opts.error_sample, opts.seed
     if ground not in _GROUNDS:

@@ -192,8 +192,6 @@ def module_statistics(
     rfs: np.ndarray | None = None,
     direction: str = "up",
     weights: str = "signed",
-    strength_direction: str | None = None,
-    strength_kind: str | None = None,
 ) -> ModuleStatistics:
     """Structural and functional profile of each module of one layer (T18's panels).
 
@@ -217,8 +215,6 @@ def module_statistics(
         to ``down``) by default.
     weights : {"signed", "abs", "pos", "neg"}
         The weights summed in the strength (default signed, T18).
-    strength_direction, strength_kind : str, optional
-        Deprecated spellings of ``direction`` and ``weights``.
 
     Returns
     -------
@@ -268,17 +264,6 @@ def module_statistics(
     size = np.bincount(lab, minlength=k)
     sl = H.layer_slice(l)
 
-    if strength_direction is not None or strength_kind is not None:
-        import warnings
-
-        warnings.warn(
-            "module_statistics(strength_direction=, strength_kind=) is deprecated; use "
-            "direction= (for degree and strength alike) and weights=",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        direction = strength_direction or direction
-        weights = strength_kind or weights
     deg = degree(H, direction=direction)[sl].astype(np.float64)
     knn = average_neighbor_degree(H)[sl]
     st = strength(G, direction=direction, weights=weights)[sl]

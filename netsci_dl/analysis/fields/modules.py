@@ -300,8 +300,7 @@ def analyze_modules(
     image_shape: Sequence[int] | None = None,
     n_jobs: int = -1,
     progress: bool = True,
-    emd_options: Any = None,
-    emd_kwargs: dict | None = None,
+    options: Any = None,
 ) -> ModuleAnalysis:
     """RFs -> EMD matrix -> modules -> per-module statistics for one layer of a full graph.
 
@@ -321,10 +320,8 @@ def analyze_modules(
         default ``"auto"``), or the thresholded graph itself.
     image_shape, n_jobs, progress
         Passed on.
-    emd_options : EMDOptions, optional
+    options : EMDOptions, optional
         Fine settings of the EMD (:class:`~netsci_dl.analysis.fields.emd.EMDOptions`).
-    emd_kwargs : dict, optional
-        Deprecated: the keywords of :class:`~netsci_dl.analysis.fields.emd.EMDOptions` as a dict.
 
     Returns
     -------
@@ -350,19 +347,7 @@ def analyze_modules(
         raise InputError("layer=0 is the input layer: modules are for layers 1..L-1")
     rfs = receptive_fields(G, l, image_shape=image_shape)
     P = to_distributions(rfs, distribution, layer=l)
-    if emd_kwargs:
-        import dataclasses
-        import warnings
-
-        from netsci_dl.analysis.fields.emd import EMDOptions
-
-        warnings.warn(
-            "analyze_modules(emd_kwargs=...) is deprecated; pass emd_options=EMDOptions(...)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        emd_options = dataclasses.replace(emd_options or EMDOptions(), **emd_kwargs)
-    res = emd_matrix(P, ground=ground, options=emd_options, n_jobs=n_jobs, progress=progress)
+    res = emd_matrix(P, ground=ground, options=options, n_jobs=n_jobs, progress=progress)
     mods = functional_modules(res, k=k, distance=distance, method=method)
     if isinstance(threshold, LayeredGraph):
         H = threshold

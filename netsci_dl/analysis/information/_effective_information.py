@@ -19,7 +19,7 @@ from netsci_dl.graph import LayeredGraph
 __all__ = ["EffectiveInformation", "effective_information", "ei_per_block", "WEIGHTS"]
 
 #: accepted values of ``weights=``
-WEIGHTS = ("abs", "pos", "neg", "raw", None)
+WEIGHTS = ("abs", "pos", "neg", "signed", None)
 
 _Part = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -215,7 +215,7 @@ def _ei_core(
 def _check_weights(weights: Any) -> None:
     if weights not in WEIGHTS:
         raise InputError(
-            f"weights must be one of 'abs', 'pos', 'neg', 'raw' or None, got {weights!r}"
+            f"weights must be one of 'abs', 'pos', 'neg', 'signed' or None, got {weights!r}"
         )
 
 
@@ -232,7 +232,7 @@ def _transform(w: np.ndarray, sign: np.ndarray, weights: str | None, what: str) 
         return np.where(sign > 0, np.abs(w), 0.0)
     if weights == "neg":
         return np.where(sign < 0, np.abs(w), 0.0)
-    _check_values(w, what)  # "raw"
+    _check_values(w, what)  # "signed"
     return w
 
 
@@ -351,7 +351,7 @@ def effective_information(
         For a matrix, row ``i`` holds the out-weights of node ``i``. For a networkx graph the
         edge attribute ``"weight"`` (missing = 1) is used; a ``Graph`` is read in both
         directions, a ``DiGraph`` as is.
-    weights : {"abs", "pos", "neg", None, "raw"}
+    weights : {"abs", "pos", "neg", None, "signed"}
         Transition weight of an edge of signed weight ``w``: ``|w|`` (default), ``w`` for
         ``w > 0`` only, ``|w|`` for ``w < 0`` only, 1 for every non-zero edge (unweighted), or
         ``w`` as given (negative values are then refused). Zero weights are no edge. On a
@@ -379,7 +379,7 @@ def effective_information(
     Raises
     ------
     ValueError
-        NaN/Inf weights, negative transition weights (``weights="raw"``), a non-square matrix,
+        NaN/Inf weights, negative transition weights (``weights="signed"``), a non-square matrix,
         an unknown ``weights`` or an out-of-range ``block``.
 
     Notes

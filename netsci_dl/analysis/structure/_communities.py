@@ -1,7 +1,11 @@
 """Graph communities (Leiden, Louvain, stochastic block models), a shuffle null, and agreement.
 
 Community detection runs on the undirected graph: the full graph with edge weight ``|w|``, or a
-thresholded graph (unweighted, or ``|w|`` of the kept edges). Leiden uses ``leidenalg``, Louvain
+thresholded graph (unweighted, or ``|w|`` of the kept edges). ``weights`` takes ``"abs"``
+(``|w|``), None (1 for every edge) or ``"auto"``, which means the same everywhere here and in
+:mod:`~netsci_dl.analysis.structure.null_models`: as the input says, ``|w|`` for a weighted
+LayeredGraph or a matrix (``|A|``), 1 for an unweighted (thresholded) LayeredGraph
+(``G.weighted`` is False). Leiden uses ``leidenalg``, Louvain
 igraph's ``community_multilevel``, the SBM graph-tool's ``minimize_blockmodel_dl`` (or the nested
 ``minimize_nested_blockmodel_dl``). The libraries are used at the export boundary only: our own
 :func:`modularity` is computed from the sparse adjacency and equals igraph's ``modularity``.
@@ -39,15 +43,21 @@ METHODS = ("leiden", "louvain", "sbm")
 
 
 # ---- input ---------------------------------------------------------------------------------
+def _resolve_auto(G: Any, weights: str | None) -> str | None:
+    """``weights`` with ``"auto"`` resolved (see the module docstring); refuses other values."""
+    if weights not in ("abs", None, "auto"):
+        raise InputError(f"weights must be 'abs', None or 'auto', got {weights!r}")
+    if weights == "auto":
+        return "abs" if (not isinstance(G, LayeredGraph) or G.weighted) else None
+    return weights
+
+
 def _adjacency(G: Any, weights: str | None) -> sp.csr_array:
     """Symmetric ``(n, n)`` float64 CSR adjacency of a LayeredGraph (``|w|`` or 1) or a matrix."""
+    weights = _resolve_auto(G, weights)
     if isinstance(G, LayeredGraph):
         from netsci_dl.convert import to_scipy_sparse
 
-        if weights == "auto":
-            weights = "abs" if G.weighted else None
-        if weights not in ("abs", None):
-            raise InputError(f"weights must be 'abs', None or 'auto', got {weights!r}")
         A = to_scipy_sparse(G, directed=False, weights=weights)
     else:
         A = sp.csr_array(G) if (sp.issparse(G) or isinstance(G, np.ndarray)) else None
@@ -188,8 +198,8 @@ def modularity(
     G : LayeredGraph or (n, n) symmetric array / sparse matrix
     labels : (n,) array or Partition
     weights : {"auto", "abs", None}
-        ``"abs"``: ``|w|``; None: unweighted; ``"auto"``: ``|w|`` for a weighted graph, 1 for a
-        thresholded one. For a matrix, ``"auto"`` / ``"abs"`` use ``|A|``.
+        ``"abs"``: ``|w|``; None: unweighted; ``"auto"`` (default): as the input says, ``|w|``
+        for a weighted graph or a matrix (``|A|``), 1 for a thresholded (unweighted) one.
     resolution : float
         ``gamma``.
 
@@ -328,9 +338,7 @@ def louvain(
 
 
 def _wname(G: Any, weights: str | None) -> str | None:
-    if weights == "auto":
-        return "abs" if (not isinstance(G, LayeredGraph) or G.weighted) else None
-    return weights
+    return _resolve_auto(G, weights)
 
 
 def _gt_graph(A: sp.csr_array, weighted: bool) -> tuple[Any, Any, Any]:
@@ -396,9 +404,10 @@ def sbm(
         a LayeredGraph.
     constraint : (n,) int array, optional
         Any other constraint labels (nodes with different labels never share a block).
-    weights : {None, "abs"}
+    weights : {None, "abs", "auto"}
         None (default): topology only. ``"abs"``: ``|w|`` as an edge covariate
-        (``rec_types=["real-exponential"]``).
+        (``rec_types=["real-exponential"]``). ``"auto"``: as in :func:`modularity` (``"abs"``
+        for a weighted graph or a matrix, None for a thresholded graph).
     n_init : int
         Independent fits (seeds ``seed, seed + 1, ...``); the one with the lowest description
         length is kept. The greedy search gets stuck now and then on small graphs: 5 fits
@@ -422,9 +431,8 @@ def sbm(
     The search is stochastic; graph-tool's run time varies a lot with the seed (shared/bench/
     PEERS.md: 15.6 s to 88.7 s on workload W's 95% threshold, all seeds ARI 1.0 vs the layers).
     """
-    if weights not in (None, "abs"):
-        raise InputError(f"weights must be None or 'abs' for an SBM, got {weights!r}")
-    A = _adjacency(G, "abs" if weights == "abs" else None)
+    weights = _resolve_auto(G, weights)
+    A = _adjacency(G, weights)
     n = A.shape[0]
     gt, g, ew = _gt_graph(A, weights == "abs")
     clab = None
@@ -500,7 +508,9 @@ def communities(
 ) -> Partition:
     """Dispatch to :func:`leiden`, :func:`louvain` or :func:`sbm` (``**kwargs`` go to :func:`sbm`).
 
-    For the SBM, ``weights="auto"`` means topology only.
+    ``weights`` as in :func:`modularity`, for every method (default ``"auto"``: ``|w|`` for a
+    weighted graph or a matrix, 1 for a thresholded graph; ``weights=None`` for the SBM's
+    topology-only fit of a weighted input).
 
     Examples
     --------
@@ -514,5 +524,5 @@ def communities(
     if method == "louvain":
         return louvain(G, weights=weights, resolution=resolution, seed=seed)
     if method == "sbm":
-        return sbm(G, weights=None if weights == "auto" else weights, seed=seed, **kwargs)
+        return sbm(G, weights=weights, seed=seed, **kwargs)
     raise InputError(f"method={method!r} is not one of {METHODS}")

@@ -304,7 +304,7 @@ def structural_summary(
         "s_pos_up": strength(G, direction="up", weights="pos"),
         "s_neg_up": strength(G, direction="up", weights="neg"),
         "knn": average_neighbor_degree(H),
-        "knn_w": average_neighbor_degree(H, weighted=True),
+        "knn_w": average_neighbor_degree(H, weights="abs"),
     }
     if "bias" in G.node_attrs:
         bias = np.asarray(G.node_attrs["bias"], dtype=np.float64).copy()

@@ -108,15 +108,13 @@ def _weight_blocks_idx(G: LayeredGraph) -> list[int]:
     return [b for b, k in enumerate(G.block_kinds) if k != "identity"]
 
 
-def degree_assortativity(H: LayeredGraph, *, per_block: bool | None = None) -> float:
+def degree_assortativity(H: LayeredGraph) -> float:
     """Newman's degree assortativity ``r`` of a thresholded graph (undirected).
 
     Parameters
     ----------
     H : LayeredGraph
         Thresholded (sparse blocks); a full dense graph raises an InputError.
-    per_block : bool, optional
-        Deprecated: use :func:`block_assortativity` for ``r`` of each block.
 
     Returns
     -------
@@ -131,14 +129,6 @@ def degree_assortativity(H: LayeredGraph, *, per_block: bool | None = None) -> f
     >>> round(degree_assortativity(H), 4)
     -0.6667
     """
-    if per_block:
-        warnings.warn(
-            "degree_assortativity(per_block=True) is deprecated (its return type changed with "
-            "the flag); use block_assortativity(H)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return block_assortativity(H)  # type: ignore[return-value]
     require_thresholded(H, "degree_assortativity")
     pats = {b: _pattern(H.blocks[b]) for b in _weight_blocks_idx(H)}
     k = _split(H, degree(H, direction="total").astype(np.float64))
@@ -176,9 +166,7 @@ def block_assortativity(H: LayeredGraph) -> np.ndarray:
     return out
 
 
-def strength_assortativity(
-    G: LayeredGraph, *, weights: str = "abs", kind: str | None = None
-) -> float:
+def strength_assortativity(G: LayeredGraph, *, weights: str = "abs") -> float:
     """Pearson correlation of the total strengths at the two ends of every edge (undirected).
 
     Equals ``networkx.degree_assortativity_coefficient(G, weight=...)`` with the weight given by
@@ -193,9 +181,9 @@ def strength_assortativity(
     >>> round(strength_assortativity(G), 4)
     -0.1383
     """
-    from netsci_dl.analysis.structure.distributions import _resolve_weights
+    from netsci_dl.analysis.structure.distributions import _check_weights
 
-    weights = _resolve_weights(weights, kind, "strength_assortativity")
+    _check_weights(weights)
     s = _split(G, strength(G, direction="total", weights=weights))
     used = _weight_blocks_idx(G)
     pats = {b: _pattern(G.blocks[b]) for b in used}
@@ -211,16 +199,17 @@ def strength_assortativity(
     return _edge_pearson(G, s, k, pats, "strength_assortativity")
 
 
-def average_neighbor_degree(H: LayeredGraph, *, weighted: bool = False) -> np.ndarray:
+def average_neighbor_degree(H: LayeredGraph, *, weights: str | None = None) -> np.ndarray:
     """Per-node average degree of the neighbours, ``knn(i)`` (or Barrat's ``knn_w(i)``).
 
     Parameters
     ----------
     H : LayeredGraph
         Thresholded graph (undirected view).
-    weighted : bool
-        Barrat's version, weighting each neighbour by ``|w_ij|`` (the original weight of a kept
-        edge) and dividing by the node's strength over kept edges.
+    weights : {None, "abs"}
+        None (default): every kept edge counts 1. ``"abs"``: Barrat's version, weighting each
+        neighbour by ``|w_ij|`` (the original weight of a kept edge) and dividing by the node's
+        strength over kept edges.
 
     Returns
     -------
@@ -235,6 +224,9 @@ def average_neighbor_degree(H: LayeredGraph, *, weighted: bool = False) -> np.nd
     [2.0, 1.5, 1.5, 2.0]
     """
     require_thresholded(H, "average_neighbor_degree")
+    if weights not in (None, "abs"):
+        raise InputError(f"weights must be None or 'abs', got {weights!r}")
+    weighted = weights == "abs"
     k = degree(H, direction="total").astype(np.float64)
     ks = _split(H, k)
     wb = _weight_blocks(H)
@@ -265,7 +257,7 @@ class KnnCurve:
     knn: np.ndarray
     count: np.ndarray
     reference: float  # <k^2>/<k>, the uncorrelated expectation
-    weighted: bool = False
+    weights: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -274,7 +266,7 @@ class KnnCurve:
             "knn": self.knn.tolist(),
             "count": self.count.tolist(),
             "reference": self.reference,
-            "weighted": self.weighted,
+            "weights": self.weights,
         }
 
     def to_frame(self) -> Any:
@@ -309,8 +301,10 @@ def _block_graph(H: LayeredGraph, b: int) -> LayeredGraph:
     )
 
 
-def knn_curve(H: LayeredGraph, *, weighted: bool = False, block: int | None = None) -> KnnCurve:
+def knn_curve(H: LayeredGraph, *, weights: str | None = None, block: int | None = None) -> KnnCurve:
     """The ``knn(k)`` curve of a thresholded graph, or of one bipartite block (``block=l``).
+
+    ``weights`` as in :func:`average_neighbor_degree` (None: unweighted; ``"abs"``: Barrat's).
 
     Examples
     --------
@@ -329,13 +323,13 @@ def knn_curve(H: LayeredGraph, *, weighted: bool = False, block: int | None = No
         name = H.block_names[block]
         H = _block_graph(H, block)
     k = degree(H, direction="total")
-    knn = average_neighbor_degree(H, weighted=weighted)
+    knn = average_neighbor_degree(H, weights=weights)
     ok = k > 0
     cnt = np.bincount(k[ok])
     tot = np.bincount(k[ok], weights=knn[ok])
     ks = np.flatnonzero(cnt)
     ref = float((k.astype(float) ** 2).mean() / k.mean()) if k.sum() else np.nan
-    return KnnCurve(name, ks, tot[ks] / cnt[ks], cnt[ks], ref, weighted)
+    return KnnCurve(name, ks, tot[ks] / cnt[ks], cnt[ks], ref, weights)
 
 
 @dataclass(frozen=True)
@@ -393,7 +387,6 @@ def degree_strength_correlation(
     *,
     direction: str = "up",
     weights: str = "signed",
-    kind: str | None = None,
 ) -> DegreeStrengthCorrelation:
     """Pearson and Spearman correlation of ``(k_i, s_i)`` over the nodes of each layer (T18).
 
@@ -406,8 +399,6 @@ def degree_strength_correlation(
     direction : {"up", "down", "total"}
         Default ``"up"`` (T18), with the last layer falling back to ``"down"``.
     weights : {"signed", "abs", "pos", "neg"}
-    kind : str, optional
-        Deprecated spelling of ``weights``.
 
     Returns
     -------
@@ -425,9 +416,9 @@ def degree_strength_correlation(
     """
     from scipy.stats import rankdata
 
-    from netsci_dl.analysis.structure.distributions import _resolve_weights
+    from netsci_dl.analysis.structure.distributions import _check_weights
 
-    weights = _resolve_weights(weights, kind, "degree_strength_correlation")
+    _check_weights(weights)
     if tuple(G.layer_sizes) != tuple(H.layer_sizes):
         raise InputError(
             f"G has layers {G.layer_sizes} but H has {H.layer_sizes}; H must be a thresholding of G"

@@ -281,14 +281,7 @@ def _check_direction(direction: str) -> None:
         raise InputError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
 
 
-def _resolve_weights(weights: str | None, kind: str | None, where: str) -> str:
-    if kind is not None:
-        import warnings
-
-        warnings.warn(
-            f"{where}(kind=...) is deprecated; use weights=...", DeprecationWarning, stacklevel=3
-        )
-        weights = kind
+def _check_weights(weights: Any) -> str:
     if weights not in KINDS:
         raise InputError(f"weights must be one of {KINDS}, got {weights!r}")
     return weights
@@ -352,7 +345,6 @@ def strength(
     weights: str = "signed",
     fallback: bool = True,
     include_identity: bool = False,
-    kind: str | None = None,
 ) -> np.ndarray:
     """Node strength: sum of the weights of a node's edges, from the block row/column sums.
 
@@ -374,8 +366,6 @@ def strength(
     include_identity : bool
         Count the edges of identity blocks (skip connections, weight 1). Off by default: they
         carry no learned weight.
-    kind : str, optional
-        Deprecated spelling of ``weights``.
 
     Returns
     -------
@@ -392,7 +382,7 @@ def strength(
     [3.0, 3.0, 4.0, 2.0]
     """
     _check_direction(direction)
-    weights = _resolve_weights(weights, kind, "strength")
+    _check_weights(weights)
     wb = _weight_blocks(G)
     rows, cols = {}, {}
     for b in _used_blocks(G, include_identity):

@@ -69,6 +69,8 @@ def shuffle_edges(
     groups : (n,) int array, optional
         Default: the node layers of a LayeredGraph, else a single group.
     weights : {"auto", "abs", None}
+        As in :func:`~netsci_dl.analysis.structure.modularity`: ``"auto"`` (default) is
+        ``|w|`` for a weighted graph or a matrix, 1 for a thresholded graph.
     seed : int, optional
 
     Returns
