@@ -36,7 +36,7 @@ def main() -> None:
     # Debian's mpl_toolkits (beside graph-tool) shadows pip's; we never draw in 3-D
     warnings.filterwarnings("ignore", message="Unable to import Axes3D")
     from netsci_dl.plot.critical import critical_figures
-    from netsci_dl.runs.critical_period import CriticalPeriodOptions, critical_period
+    from netsci_dl.runs.critical import CriticalPeriodOptions, critical_period
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--output", default="critical_period_out")

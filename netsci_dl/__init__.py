@@ -47,7 +47,7 @@ from netsci_dl.export import from_matrices, from_rbm_stack, from_sklearn_rbm, in
 from netsci_dl.graph import LayeredGraph
 from netsci_dl.io.write_graph import read, save, write
 from netsci_dl.report import write_report
-from netsci_dl.runs.critical_period import CriticalPeriodOptions, critical_period
+from netsci_dl.runs.critical import CriticalPeriodOptions, critical_period
 from netsci_dl.runs.measures import TrainingMeasureOptions, training_measures
 from netsci_dl.runs.similarity import training_similarity
 from netsci_dl.runs.trajectory import ei_trajectory

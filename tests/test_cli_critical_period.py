@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from netsci_dl.cli import cli
 from netsci_dl.runs._critical_shape import shape_checks
-from netsci_dl.runs.critical_period import load_split, snapshot_measures
+from netsci_dl.runs.critical import load_split, snapshot_measures
 from netsci_dl.runs.format import list_snapshots
 
 TINY = [

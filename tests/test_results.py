@@ -141,7 +141,7 @@ def interactions() -> Any:
         y[:6],
         players=[[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]],
         probe_data=(X, y),
-        split=A.SplitOptions(iterations=50),
+        options=A.SplitOptions(iterations=50),
         label="epoch 12",
     )
 
@@ -462,16 +462,16 @@ def _() -> Any:
     return _runs("measures").TrainingMeasureOptions(ei=_ei_options())
 
 
-@case(_runs("critical_period").CriticalPeriodOptions)
+@case(_runs("critical").CriticalPeriodOptions)
 def _() -> Any:
-    return _runs("critical_period").CriticalPeriodOptions(onsets=(0, 4, 8, 16), windows=(2, 4))
+    return _runs("critical").CriticalPeriodOptions(onsets=(0, 4, 8, 16), windows=(2, 4))
 
 
-@case(_runs("critical_period").CriticalPeriodResult, table=True)
+@case(_runs("critical").CriticalPeriodResult, table=True)
 def _() -> Any:
     import tempfile
 
-    cp = _runs("critical_period")
+    cp = _runs("critical")
     opts = cp.CriticalPeriodOptions(
         arch="mlp",
         onsets=(0,),
@@ -484,7 +484,7 @@ def _() -> Any:
         batch_size=40,
     )
     with tempfile.TemporaryDirectory() as d:
-        return cp.critical_period("digits", opts, d, n_jobs=1)
+        return cp.critical_period("digits", d, options=opts, n_jobs=1)
 
 
 # ---------------------------------------------------------------- export
@@ -546,7 +546,7 @@ def _() -> Any:
     X = (np.random.default_rng(8).random((20, 12)) > 0.5).astype(np.float32)
     cfg = _models("config").TrainConfig(layers=(12, 6, 6, 4), epochs=50, batch_size=10)
     dbn = _models("dbn").DBN(config=cfg)
-    return _models("train").fit_dbn(dbn, X, quiet=True)
+    return _models("train").fit_dbn(dbn, X, progress=False)
 
 
 @case(_models("mlp").MLPConfig)

@@ -31,7 +31,7 @@ def _ints(value: str, name: str) -> tuple[int, ...]:
 
 
 def _options(**values: Any) -> Any:
-    from netsci_dl.runs.critical_period import CriticalPeriodOptions
+    from netsci_dl.runs.critical import CriticalPeriodOptions
 
     return CriticalPeriodOptions(**values)
 
@@ -183,7 +183,7 @@ def critical_period(
     (run folders), critical_period.csv, trajectory.csv, settings.json and figures.
     """
     from netsci_dl.plot.critical import critical_figures
-    from netsci_dl.runs.critical_period import critical_period as _run
+    from netsci_dl.runs.critical import critical_period as _run
 
     figures = critical_figures if plots else None
     with parallel_context(jobs, scheduler) as n_jobs:

@@ -6,7 +6,9 @@
 :mod:`.trajectory`       graph EI and the causal plane at each snapshot (:func:`ei_trajectory`)
 :mod:`.similarity`       each layer's similarity to its final state (:func:`training_similarity`)
 :mod:`.measures`         one long table of every per-snapshot measure (:func:`training_measures`)
-:mod:`.critical_period`  the critical-period grid of deficit windows (:func:`critical_period`)
+:mod:`.critical`         the critical-period grid of deficit windows (:func:`critical_period`)
+:mod:`.interactions`     AND/OR interactions of a run's models (:func:`run_interactions`)
+:mod:`.model_files`      the model files of a run folder (:func:`final_model`, :func:`model_files`)
 =======================  ===================================================================
 
 The trainers import :mod:`netsci_dl.runs.format` (a low level of the house), so this package's
@@ -33,6 +35,11 @@ __all__ = [
     "CriticalPeriodOptions",
     "CriticalPeriodResult",
     "critical_period",
+    "InteractionOptions",
+    "InteractionRun",
+    "run_interactions",
+    "final_model",
+    "model_files",
 ]
 
 
@@ -52,7 +59,11 @@ def __getattr__(name: str) -> Any:
     elif name in ("MEASURE_FAMILIES", "TrainingMeasureOptions", "training_measures"):
         from netsci_dl.runs import measures as mod
     elif name in ("CriticalPeriodOptions", "CriticalPeriodResult", "critical_period"):
-        from netsci_dl.runs import critical_period as mod
+        from netsci_dl.runs import critical as mod
+    elif name in ("InteractionOptions", "InteractionRun", "run_interactions"):
+        from netsci_dl.runs import interactions as mod
+    elif name in ("final_model", "model_files"):
+        from netsci_dl.runs import model_files as mod
     else:
         raise AttributeError(f"module 'netsci_dl.runs' has no attribute {name!r}")
     return getattr(mod, name)

@@ -2,7 +2,7 @@
 curvature, similarity to the final snapshot, and the trainer's own numbers.
 
 Each family is computed by its own entry point (:func:`netsci_dl.runs.ei_trajectory` on
-the weights, :func:`netsci_dl.runs.critical_period.snapshot_measures` on the probe set and
+the weights, :func:`netsci_dl.runs.critical.snapshot_measures` on the probe set and
 labels, :func:`training_similarity` on the probe set) and returned in the long format of
 :data:`netsci_dl.runs.trajectory.LONG_COLUMNS`; this module only runs them and stacks the
 tables, so one table (and :func:`netsci_dl.plot.measures.plot_measures`) follows a run.

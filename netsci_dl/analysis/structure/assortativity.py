@@ -284,7 +284,7 @@ class KnnCurve:
             n_degrees=int(self.k.size),
             k_range=k,
             reference=self.reference,
-            weighted=self.weighted,
+            weights=self.weights,
         )
 
 
