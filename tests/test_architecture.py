@@ -108,3 +108,21 @@ def test_cli_commands_are_thin():
             n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == fn.__name__
         )
         assert code_lines(node) <= 45, f"{name}: {code_lines(node)} lines"
+
+
+def test_public_names_resolve_to_what_they_name():
+    """Every name a package's ``__all__`` lists resolves, and a function's name is never hidden
+    by a submodule of the same name (``runs.critical_period`` was the module once imported)."""
+    import types
+
+    import netsci_dl as nd
+    import netsci_dl.runs.critical  # noqa: F401  (import the submodules first, as a user may)
+    import netsci_dl.runs.files  # noqa: F401
+
+    for pkg in (nd, nd.analysis, nd.activations, nd.runs):
+        for name in pkg.__all__:
+            obj = getattr(pkg, name)
+            if name in ("analysis", "activations", "runs", "models", "datasets", "parallel",
+                        "threshold"):  # fmt: skip
+                continue
+            assert not isinstance(obj, types.ModuleType), f"{pkg.__name__}.{name} is a module"

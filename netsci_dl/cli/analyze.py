@@ -70,7 +70,7 @@ def analyze(
     section on how each layer's representation settles over the run's snapshots."""
     from netsci_dl._files.atomic import check_folder
     from netsci_dl.report import write_report
-    from netsci_dl.runs.model_files import final_model
+    from netsci_dl.runs.files import final_model
 
     out = check_folder(output, force=force, nonempty_needs_force=True)
     run = Path(checkpoint) if Path(checkpoint).is_dir() else None

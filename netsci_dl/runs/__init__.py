@@ -8,7 +8,7 @@
 :mod:`.measures`         one long table of every per-snapshot measure (:func:`training_measures`)
 :mod:`.critical`         the critical-period grid of deficit windows (:func:`critical_period`)
 :mod:`.interactions`     AND/OR interactions of a run's models (:func:`run_interactions`)
-:mod:`.model_files`      the model files of a run folder (:func:`final_model`, :func:`model_files`)
+:mod:`.files`            the model files of a run folder (:func:`final_model`, :func:`model_files`)
 =======================  ===================================================================
 
 The trainers import :mod:`netsci_dl.runs.format` (a low level of the house), so this package's
@@ -63,7 +63,7 @@ def __getattr__(name: str) -> Any:
     elif name in ("InteractionOptions", "InteractionRun", "run_interactions"):
         from netsci_dl.runs import interactions as mod
     elif name in ("final_model", "model_files"):
-        from netsci_dl.runs import model_files as mod
+        from netsci_dl.runs import files as mod
     else:
         raise AttributeError(f"module 'netsci_dl.runs' has no attribute {name!r}")
     return getattr(mod, name)

@@ -238,7 +238,7 @@ def run_interactions(
     from netsci_dl.activations import grid_players
     from netsci_dl.datasets import load_dataset
     from netsci_dl.parallel import map_tasks
-    from netsci_dl.runs.model_files import model_files
+    from netsci_dl.runs.files import model_files
 
     o = options or InteractionOptions()
     ds = load_dataset(data)
