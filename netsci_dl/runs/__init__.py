@@ -7,6 +7,7 @@
 :mod:`.similarity`       each layer's similarity to its final state (:func:`training_similarity`)
 :mod:`.measures`         one long table of every per-snapshot measure (:func:`training_measures`)
 :mod:`.critical_period`  the critical-period grid of deficit windows (:func:`critical_period`)
+:mod:`.spectra`          the spectra of a checkpoint's weight tensors (:func:`checkpoint_spectra`)
 =======================  ===================================================================
 
 The trainers import :mod:`netsci_dl.runs.format` (a low level of the house), so this package's
@@ -33,6 +34,7 @@ __all__ = [
     "CriticalPeriodOptions",
     "CriticalPeriodResult",
     "critical_period",
+    "checkpoint_spectra",
 ]
 
 
@@ -53,6 +55,8 @@ def __getattr__(name: str) -> Any:
         from netsci_dl.runs import measures as mod
     elif name in ("CriticalPeriodOptions", "CriticalPeriodResult", "critical_period"):
         from netsci_dl.runs import critical_period as mod
+    elif name == "checkpoint_spectra":
+        from netsci_dl.runs import spectra as mod
     else:
         raise AttributeError(f"module 'netsci_dl.runs' has no attribute {name!r}")
     return getattr(mod, name)
