@@ -16,8 +16,8 @@ from netsci_dl.cli import cli
 from netsci_dl.errors import InputError
 from netsci_dl.export import weight_tensors
 from netsci_dl.plot._layout_check import layout_problems
-from netsci_dl.plot.spectra import plot_alpha, plot_esd
-from netsci_dl.runs.spectra import checkpoint_spectra
+from netsci_dl.plot.spectra import plot_alpha, plot_alpha_over_training, plot_esd
+from netsci_dl.runs.spectra import checkpoint_spectra, spectra_over_training
 
 
 def _state_dict(seed: int = 0) -> dict[str, np.ndarray]:
@@ -131,3 +131,43 @@ def test_figures_keep_their_layout() -> None:
         fig.canvas.draw()
         assert layout_problems(fig) == []
     assert "24 of 31" in plot_esd(S)._suptitle.get_text()
+
+
+@pytest.fixture(scope="module")
+def mlp_run(tmp_path_factory):
+    from netsci_dl.models.mlp import MLPConfig, train_mlp
+
+    run = tmp_path_factory.mktemp("mlp_run")
+    rng = np.random.default_rng(0)
+    X = rng.random((120, 20)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 1).astype(int)
+    train_mlp(X, y, MLPConfig(layers=(20, 16, 12, 2), epochs=3, learning_rate=1.0), run)
+    return run
+
+
+def test_spectra_over_training_of_a_run_folder(mlp_run: Path) -> None:
+    from netsci_dl.runs.format import list_snapshots
+
+    snaps = list_snapshots(mlp_run)
+    T = spectra_over_training(mlp_run, seed=4)
+    assert len(T.spectra) == len(snaps) >= 3 and list(T.steps) == [i["step"] for _, i in snaps]
+    for (path, _), S in zip(snaps, T.spectra):  # each snapshot: checkpoint_spectra of its file
+        pd.testing.assert_frame_equal(S.to_frame(), checkpoint_spectra(path, seed=4).to_frame())
+    alpha = T.metric("alpha")
+    assert alpha.shape == (len(snaps), len(T.names))
+    np.testing.assert_array_equal(alpha[-1], T.spectra[-1].alpha)
+    df = T.to_frame()
+    assert list(df.columns) == ["snapshot", "step", "epoch", "layer", "metric", "value"]
+    a = df[(df["metric"] == "alpha") & (df["layer"] == T.names[0])]["value"].to_numpy()
+    np.testing.assert_array_equal(a, alpha[:, 0])
+    json.dumps(T.to_dict(), allow_nan=False)
+    D = spectra_over_training(mlp_run, delta=True, traps=False)
+    np.testing.assert_array_equal(D.metric("lambda_max")[0], 0.0)  # W_0 - W_0
+    w0, w1 = weight_tensors(snaps[0][0]), weight_tensors(snaps[1][0])
+    name = D.names[0]
+    ref = layer_spectra({name: w1[name]}, reference={name: w0[name]}, traps=False)[0]
+    np.testing.assert_array_equal(D.spectra[1][name].esd.eigenvalues, ref.esd.eigenvalues)
+    assert "W - W_first" in repr(D) and len(repr(T)) < 300
+    fig = plot_alpha_over_training(T)
+    fig.canvas.draw()
+    assert layout_problems(fig) == []

@@ -26,7 +26,7 @@ from netsci_dl.plot.ei import (
     plot_ei_trajectory,
     plugin_mi_floor,
 )
-from netsci_dl.plot.spectra import plot_alpha, plot_esd, spectra_figures
+from netsci_dl.plot.spectra import plot_alpha, plot_alpha_over_training, plot_esd, spectra_figures
 from netsci_dl.plot.structure import (
     plot_degree_ccdf,
     plot_degree_strength,
@@ -57,5 +57,6 @@ __all__ = [
     "plugin_mi_floor",
     "plot_esd",
     "plot_alpha",
+    "plot_alpha_over_training",
     "spectra_figures",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 
 from netsci_dl.plot._base import display_name, panel_grid, save_figure, tidy_log_axis
 
-__all__ = ["plot_esd", "plot_alpha", "spectra_figures", "MAX_PANELS"]
+__all__ = ["plot_esd", "plot_alpha", "plot_alpha_over_training", "spectra_figures", "MAX_PANELS"]
 
 #: the ESD figure draws at most this many matrices (evenly spaced in input order)
 MAX_PANELS = 24
@@ -89,6 +89,28 @@ def plot_alpha(S: Any) -> Any:
     rule = S.settings.get("xmin")
     rule = "KS" if rule is None else rule
     fig.suptitle(f"{_what(S)}: alpha per layer (xmin by {rule})")
+    return fig
+
+
+def plot_alpha_over_training(T: Any) -> Any:
+    """alpha of every matrix (one line each) and its log10 spectral norm over the snapshots of
+    a :class:`netsci_dl.runs.spectra.SpectraTrajectory`, against the training step."""
+    from netsci_dl.plot._base import legend_right, new_figure, series_colors
+
+    fig, axes = new_figure(2, width=4.2, height=3.4)
+    colors = series_colors(len(T.names))
+    for ax, metric, label in (
+        (axes[0], "alpha", "alpha (ESD tail exponent)"),
+        (axes[1], "log_spectral_norm", "log10 lambda_max"),
+    ):
+        values = T.metric(metric)
+        for j, name in enumerate(T.names):
+            ax.plot(T.steps, values[:, j], marker=".", color=colors[j], label=display_name(name))
+        ax.set_xlabel("training step")
+        ax.set_ylabel(label)
+    fig.set_figwidth(fig.get_figwidth() + legend_right(axes[1], title="matrix"))
+    what = "W - W_first" if T.settings.get("delta") else "W"
+    fig.suptitle(f"{what} over training: {len(T.labels)} snapshots")
     return fig
 
 

@@ -8,6 +8,7 @@
 :mod:`.measures`         one long table of every per-snapshot measure (:func:`training_measures`)
 :mod:`.critical_period`  the critical-period grid of deficit windows (:func:`critical_period`)
 :mod:`.spectra`          the spectra of a checkpoint's weight tensors (:func:`checkpoint_spectra`)
+                         and of every snapshot (:func:`spectra_over_training`)
 =======================  ===================================================================
 
 The trainers import :mod:`netsci_dl.runs.format` (a low level of the house), so this package's
@@ -35,6 +36,8 @@ __all__ = [
     "CriticalPeriodResult",
     "critical_period",
     "checkpoint_spectra",
+    "SpectraTrajectory",
+    "spectra_over_training",
 ]
 
 
@@ -55,7 +58,7 @@ def __getattr__(name: str) -> Any:
         from netsci_dl.runs import measures as mod
     elif name in ("CriticalPeriodOptions", "CriticalPeriodResult", "critical_period"):
         from netsci_dl.runs import critical_period as mod
-    elif name == "checkpoint_spectra":
+    elif name in ("checkpoint_spectra", "SpectraTrajectory", "spectra_over_training"):
         from netsci_dl.runs import spectra as mod
     else:
         raise AttributeError(f"module 'netsci_dl.runs' has no attribute {name!r}")
