@@ -251,6 +251,8 @@ def test_inputs_graph_pairs_and_errors():
         layer_spectra({"x": mats[0]}, reference={"y": mats[0]})
     with pytest.raises(InputError, match="reference's is"):
         layer_spectra({"x": mats[0]}, reference={"x": mats[1]})
+    with pytest.raises(InputError, match="no matrix"):
+        layer_spectra({})
     for bad in ({"xmin": "mode"}, {"xmin": -1.0}, {"compat": "ww"}, {"method": "qr"}):
         with pytest.raises(InputError):
             layer_spectra(mats, **bad)

@@ -18,7 +18,7 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 
-__all__ = ["ESD", "MPFit", "esd", "METHODS", "COMPAT"]
+__all__ = ["ESD", "MPFit", "esd", "mp_fit", "peak_window", "esd_peak", "METHODS", "COMPAT"]
 
 METHODS = ("auto", "gram", "svd")
 COMPAT = (None, "weightwatcher")
@@ -210,7 +210,15 @@ def mp_fit(lam: np.ndarray, n: int, m: int) -> MPFit:
 
     The bulk only shrinks from one step to the next (a smaller mean, a lower threshold), so
     the refit stops within ``len(lam)`` steps; it never empties (the threshold is at least the
-    bulk's mean)."""
+    bulk's mean).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = mp_fit(np.array([0.5, 1.0, 1.0, 1.5, 400.0]), 100, 5)
+    >>> round(r.sigma, 3), round(r.lambda_plus, 3), r.n_above_edge, r.n_spikes
+    (0.1, 1.497, 2, 1)
+    """
     sn, sm = np.sqrt(n), np.sqrt(m)
     bulk = np.ones(len(lam), bool)
     it = 0

@@ -392,6 +392,8 @@ def layer_spectra(
 
     _check(xmin, compat, method)
     pairs = _named(weights, "weights")
+    if not pairs:
+        raise InputError("weights: no matrix given")
     if reference is not None:
         pairs = _pair(pairs, reference)
     opts = {"xmin": xmin, "compat": compat, "traps": bool(traps), "seed": int(seed)}
