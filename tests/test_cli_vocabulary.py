@@ -119,6 +119,12 @@ ONE_COMMAND = {
     "--qthres": ("FloatParamType", r"\|q\|"),
     "--rbf-scale": ("FloatParamType", r"RBF CKA"),
     "--reference": ("StringParamType", r"^Snapshot every layer is compared with"),
+    # spectra
+    "--delta-from": ("Path", r"^A checkpoint to subtract"),
+    "--xmin": ("StringParamType", r"^Tail of the power-law fit"),
+    "--compat": ("Choice", r"^weightwatcher"),
+    "--traps": ("BoolParamType", r"^Count correlation traps"),
+    "--no-traps": ("BoolParamType", r"^Count correlation traps"),
     "--resolution": ("FloatParamType", r"resolution"),
     "--resume": ("BoolParamType", r"^Continue from the last snapshot"),
     "--rewire-rounds": ("IntParamType", r"rewiring null"),
@@ -186,7 +192,7 @@ def kind(p: click.Option) -> tuple[str, tuple[str, ...]]:
 
 def test_the_walk_sees_every_command():
     names = {n for _, n, _ in options()}
-    assert len(cli.commands) == 14
+    assert len(cli.commands) == 15
     assert {"--layers", "--device", "--probe-size", "--sizes", "--explain"} <= names
 
 

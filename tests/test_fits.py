@@ -136,6 +136,30 @@ def test_capped_scan_is_stated():
         fit_distributions(x, max_xmin_candidates=0)
 
 
+def test_xmin_range_scans_only_the_window():
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.exponential(1.0, 150) + 0.05, 1.5 * (1 - rng.random(250)) ** -0.6])
+    lo, hi = 0.8, 3.0
+    r = fit_distributions(x, xmin_range=(lo, hi), candidates=("power_law",))
+    v = np.sort(x)
+    cands = np.unique(v[: len(v) - 9])
+    cands = cands[(cands >= lo) & (cands <= hi)]
+    assert r.xmin_scanned == r.xmin_distinct == len(cands) > 20
+    ds = []
+    for c in cands:  # the brute force, with scipy's KS statistic
+        t = v[v >= c]
+        a = 1 + len(t) / np.sum(np.log(t / c))
+        ds.append(st.kstest(t, lambda s, a=a, c=c: 1 - (s / c) ** (1 - a)).statistic)
+    assert r.xmin == cands[int(np.argmin(ds))]
+    assert "xmin in [0.8, 3]" in r.method
+    empty = fit_distributions(x, xmin_range=(1e6, 2e6))
+    assert np.isnan(empty.xmin) and not empty.fits and "xmin_range" in empty.note
+    with pytest.raises(ValueError, match="not both"):
+        fit_distributions(x, xmin=1.0, xmin_range=(0.5, 2.0))
+    with pytest.raises(ValueError, match="lo <= hi"):
+        fit_distributions(x, xmin_range=(2.0, 0.5))
+
+
 def test_continuous_fits_match_powerlaw_package():
     import powerlaw
 

@@ -24,6 +24,7 @@ import pytest
 
 import netsci_dl
 import netsci_dl.runs.interactions
+import netsci_dl.runs.spectra
 from netsci_dl import analysis as A
 
 MAX_REPR = 300
@@ -388,6 +389,49 @@ def _() -> Any:
     from netsci_dl.runs.interactions import InteractionOptions
 
     return InteractionOptions(players=(4, 4), explain=50)
+
+
+# ---------------------------------------------------------------- weight-matrix spectra
+@functools.cache
+def spectra() -> Any:
+    rng = np.random.default_rng(0)
+    mats = {f"{n}.weight": rng.normal(size=(200, 120)) for n in NAMES}
+    return A.layer_spectra(mats, traps=False)
+
+
+@case(A.ESD)
+def _() -> Any:
+    return A.esd(np.random.default_rng(1).normal(size=(500, 300)), name="encoder." * 30 + "w")
+
+
+@case(A.MPFit)
+def _() -> Any:
+    return spectra()[0].mp
+
+
+@case(A.MatrixSpectrum)
+def _() -> Any:
+    return spectra()[0]
+
+
+@case(A.LayerSpectra, table=True)
+def _() -> Any:
+    return spectra()
+
+
+@case(netsci_dl.runs.spectra.SpectraTrajectory, table=True)
+def _() -> Any:
+    from netsci_dl.runs.spectra import SpectraTrajectory
+
+    S = spectra()
+    n = 50
+    return SpectraTrajectory(
+        labels=tuple(f"step{i:05d}" for i in range(n)),
+        steps=np.arange(n, dtype=np.int64),
+        epochs=tuple(range(n)),
+        spectra=(S,) * n,
+        settings={"delta": False},
+    )
 
 
 # ---------------------------------------------------------------- analysis.spectra

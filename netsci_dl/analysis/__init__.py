@@ -12,7 +12,8 @@ information        EI of a graph over random walks; EI of layers and the causal 
 fields             receptive fields, the EMD engine, functional modules and their statistics
 similarity         CKA (linear, RBF, debiased, minibatch), CCA, SVCCA, PWCCA; similarity maps
 interactions       Harsanyi AND/OR interactions, the AND-OR split, salient sets, changes
-spectra            top eigenvalue and trace of an operator given as matrix-vector products
+spectra            ESD of weight matrices (alpha, norms, MP bulk, traps, Delta W); top
+                   eigenvalue and trace of an operator given as matrix-vector products
 =================  ============================================================================
 """
 
@@ -86,10 +87,18 @@ from netsci_dl.analysis.similarity import (
     svcca,
 )
 from netsci_dl.analysis.spectra import (
+    ESD,
     GradientCovariance,
+    LayerSpectra,
+    MatrixSpectrum,
+    MPFit,
     TopEigenvalue,
     TraceEstimate,
+    esd,
     hutchinson_trace,
+    layer_spectra,
+    mp_fit,
+    peak_window,
     top_eigenvalue,
 )
 from netsci_dl.analysis.structure import (
@@ -232,4 +241,12 @@ __all__ = [
     "TraceEstimate",
     "hutchinson_trace",
     "top_eigenvalue",
+    "ESD",
+    "LayerSpectra",
+    "MatrixSpectrum",
+    "MPFit",
+    "esd",
+    "layer_spectra",
+    "mp_fit",
+    "peak_window",
 ]

@@ -35,6 +35,7 @@ from netsci_dl.export.rbm import (
     is_rbm_tensors,
     plan_from_rbm_tensors,
 )
+from netsci_dl.export.weights import weight_tensors
 from netsci_dl.graph import LayeredGraph
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "from_sklearn_rbm",
     "from_rbm_model",
     "build_model",
+    "weight_tensors",
     "ExportPlan",
     "GroupSpec",
     "BlockSpec",

@@ -7,7 +7,8 @@ labels never overlap; legends sit outside the data), shows every name through
 :func:`display_name` (an SVG stays well-formed whatever the layer names hold), and is saved as
 PNG and SVG by :func:`save_figure`. One module per topic: :mod:`netsci_dl.plot.structure`
 (distributions, assortativity), :mod:`netsci_dl.plot.ei` (causal plane, EI over training),
-:mod:`netsci_dl.plot.modules` (functional modules, communities).
+:mod:`netsci_dl.plot.modules` (functional modules, communities), :mod:`netsci_dl.plot.spectra`
+(weight-matrix ESDs, alpha per layer).
 """
 
 from netsci_dl.plot._base import (
@@ -25,6 +26,7 @@ from netsci_dl.plot.ei import (
     plot_ei_trajectory,
     plugin_mi_floor,
 )
+from netsci_dl.plot.spectra import plot_alpha, plot_alpha_over_training, plot_esd, spectra_figures
 from netsci_dl.plot.structure import (
     plot_degree_ccdf,
     plot_degree_strength,
@@ -53,4 +55,8 @@ __all__ = [
     "ei_figures",
     "noise_floor",
     "plugin_mi_floor",
+    "plot_esd",
+    "plot_alpha",
+    "plot_alpha_over_training",
+    "spectra_figures",
 ]

@@ -9,6 +9,8 @@
 :mod:`.critical`         the critical-period grid of deficit windows (:func:`critical_period`)
 :mod:`.interactions`     AND/OR interactions of a run's models (:func:`run_interactions`)
 :mod:`.files`            the model files of a run folder (:func:`final_model`, :func:`model_files`)
+:mod:`.spectra`          the spectra of a checkpoint's weight tensors (:func:`checkpoint_spectra`)
+                         and of every snapshot (:func:`spectra_over_training`)
 =======================  ===================================================================
 
 The trainers import :mod:`netsci_dl.runs.format` (a low level of the house), so this package's
@@ -40,6 +42,9 @@ __all__ = [
     "run_interactions",
     "final_model",
     "model_files",
+    "checkpoint_spectra",
+    "SpectraTrajectory",
+    "spectra_over_training",
 ]
 
 
@@ -64,6 +69,8 @@ def __getattr__(name: str) -> Any:
         from netsci_dl.runs import interactions as mod
     elif name in ("final_model", "model_files"):
         from netsci_dl.runs import files as mod
+    elif name in ("checkpoint_spectra", "SpectraTrajectory", "spectra_over_training"):
+        from netsci_dl.runs import spectra as mod
     else:
         raise AttributeError(f"module 'netsci_dl.runs' has no attribute {name!r}")
     return getattr(mod, name)

@@ -147,13 +147,23 @@ FITTERS = {"power_law": _power_law, "exponential": _exponential, "lognormal": _l
 
 
 def scan_xmin(
-    x: np.ndarray, discrete: bool, min_tail: int, max_candidates: int | None
+    x: np.ndarray,
+    discrete: bool,
+    min_tail: int,
+    max_candidates: int | None,
+    xmin_range: tuple[float, float] | None = None,
 ) -> tuple[float, int, int]:
     """The xmin minimising the KS distance of the power-law fit (CSN): ``(xmin, tried,
-    distinct)``. Ties go to the smallest xmin."""
+    distinct)``. Ties go to the smallest xmin. ``xmin_range = (lo, hi)``: only values with
+    ``lo <= x <= hi`` are candidates (``distinct`` counts those); none gives ``xmin = nan``."""
     xs = np.sort(x)
     n = len(xs)
     cands, first = np.unique(xs[: n - min_tail + 1], return_index=True)
+    if xmin_range is not None:
+        keep = (cands >= xmin_range[0]) & (cands <= xmin_range[1])
+        cands, first = cands[keep], first[keep]
+        if not len(cands):
+            return float("nan"), 0, 0
     distinct = len(cands)
     if max_candidates is not None and distinct > max_candidates:
         pick = np.unique(np.round(np.linspace(0, distinct - 1, max_candidates)).astype(np.int64))

@@ -257,6 +257,7 @@ def fit_distributions(
     candidates: tuple[str, ...] = CANDIDATES,
     min_tail: int = 10,
     max_xmin_candidates: int | None = None,
+    xmin_range: tuple[float, float] | None = None,
 ) -> FitResult:
     """Fit power law, exponential and lognormal to the tail of ``x`` and compare them.
 
@@ -276,6 +277,10 @@ def fit_distributions(
         Default None: every distinct value is tried as ``xmin`` (cost about ``n`` times the
         number of distinct values). An int caps the scan at that many values, evenly spaced in
         rank; the result's ``method`` and ``xmin_scanned`` / ``xmin_distinct`` say so.
+    xmin_range : (float, float), optional
+        Scan only the values ``x`` with ``lo <= x <= hi`` as ``xmin`` (the rest of the tail
+        rule unchanged: at least ``min_tail`` values at or above it). No value there gives an
+        empty result with a note. Not with a given ``xmin``.
 
     Returns
     -------
@@ -316,8 +321,25 @@ def fit_distributions(
         )
     method = FitResult.method
     tried = distinct = 0
+    if xmin_range is not None:
+        if xmin is not None:
+            raise InputError("give xmin or xmin_range, not both")
+        lo, hi = (float(b) for b in xmin_range)
+        if not lo <= hi:
+            raise InputError(f"xmin_range={xmin_range}: expected (lo, hi) with lo <= hi")
+        xmin_range = (lo, hi)
     if xmin is None:
-        xmin, tried, distinct = scan_xmin(v, discrete, min_tail, max_xmin_candidates)
+        xmin, tried, distinct = scan_xmin(v, discrete, min_tail, max_xmin_candidates, xmin_range)
+        if not np.isfinite(xmin):
+            return FitResult(
+                np.nan,
+                0,
+                n,
+                bool(discrete),
+                note=f"no value in xmin_range={xmin_range} leaves {min_tail} values in the tail",
+            )
+        if xmin_range is not None:
+            method += f"; xmin in [{xmin_range[0]:.6g}, {xmin_range[1]:.6g}]"
         if tried < distinct:
             method += (
                 f"; xmin scanned over {tried} of {distinct} distinct values "
