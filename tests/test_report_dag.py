@@ -252,3 +252,20 @@ def test_resnet_report_prints_no_meaningless_number(resnet_report):
         raise AssertionError("the overview prints the mean of norms and weights together")
     if "s_up adds values of different kinds" not in page:
         raise AssertionError("layer1.conv2's strength mixes l2 norms and signed weights unsaid")
+
+
+def test_comparison_of_channel_graphs_leaves_pooled_weights_out(tmp_path):
+    torch.manual_seed(4)
+    x = torch.randn(1, 3, 8, 8)
+    G, G0 = (nd.load(TinyResNet().eval(), example_input=x) for _ in range(2))
+    folder, _ = _report(G, tmp_path / "r", compare=G0)
+    s = json.loads((folder / "summary.json").read_text())
+    shown = s["sections"]["Comparison"]
+    if any(k.startswith("weights.all.") for k in shown) or "r" not in shown:
+        raise AssertionError(f"comparison headline of a channel graph: {sorted(shown)}")
+    page = (folder / "index.html").read_text()
+    section = page.split('id="comparison"')[1].split("</section>")[0]
+    if "pooled weights.all shifts are left out" not in section:
+        raise AssertionError("the comparison does not say why the pooled shifts are missing")
+    if "<th>weights.all.mean</th>" in section.split("<details>")[0]:
+        raise AssertionError("the headline table shows the pooled mean shift")

@@ -277,11 +277,19 @@ def comparison_section(ctx: ReportContext) -> Section | None:
         return None
     df = ctx.comparison.to_frame()
     blocks = [f"weights.{b}.{s}" for b in ctx.summary.block_names for s in ("mean", "skewness")]
-    head = df.loc[[k for k in (*HEADLINE, *blocks) if k in df.index]]
+    mixed = _mixed_kinds(ctx)
+    headline = [k for k in HEADLINE if not (mixed and k.startswith("weights.all."))]
+    head = df.loc[[k for k in (*headline, *blocks) if k in df.index]]
+    pooled = (
+        f" The pooled weights.all shifts are left out: the blocks hold different kinds of "
+        f"values ({', '.join(mixed)})."
+        if mixed
+        else ""
+    )
     body = (
         f"<p>Shift = {html.escape(ctx.summary.name)} &minus; {html.escape(ctx.reference.name)}. "
         "T18 reports that after learning the weight mean moves negative and the skewness "
-        "grows.</p>"
+        f"grows.{html.escape(pooled)}</p>"
         + table_html(head)
         + f"<details><summary>All {len(df)} quantities</summary>{table_html(df)}</details>"
     )
@@ -290,7 +298,7 @@ def comparison_section(ctx: ReportContext) -> Section | None:
         body,
         files=("comparison.csv",),
         summary={
-            k: v["shift"] for k, v in ctx.comparison.to_dict()["shifts"].items() if k in HEADLINE
+            k: v["shift"] for k, v in ctx.comparison.to_dict()["shifts"].items() if k in headline
         },
     )
 
