@@ -25,13 +25,17 @@ is applied to, and each rule appends a record (rule, parameters, cut, edges kept
 are broken by edge order (block by block, row-major), the same for dense and sparse blocks.
 
 ``auto`` (the command line's default, ``--threshold auto``): ``quantile:0.95`` over the whole
-graph when every weight block holds the same kind of value, else per block
-(``quantile-block:0.95``): kernel norms of a channel graph (never negative, larger than single
-weights) and signed weights must not be cut by one global quantile.
+graph when every weight block holds the same kind of value **and** on the same scale, else per
+block (``quantile-block:0.95``): kernel norms of a channel graph (never negative, larger than
+single weights) and signed weights must not be cut by one global quantile, nor blocks whose
+``|value|`` scales (each block's 95th percentile of ``|value|``, :func:`block_scales`) differ by
+more than :data:`SCALE_FACTOR` (10): one global cut would keep all of the large block and
+almost nothing of the small one. :func:`explain_default_rule` says which rule and why.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -63,6 +67,10 @@ __all__ = [
     "apply_spec",
     "default_rule",
     "block_value_kinds",
+    "block_scales",
+    "explain_default_rule",
+    "single_tap",
+    "SCALE_FACTOR",
     "sweep",
     "SPEC_HELP",
     "DEFAULT_SPEC",
@@ -71,12 +79,17 @@ __all__ = [
 #: the package's one default (``--threshold`` of every command)
 DEFAULT_SPEC = "auto:0.95"
 
+#: ``auto`` cuts per block when the blocks' |value| scales (95th percentiles) differ by more
+#: than this factor
+SCALE_FACTOR = 10.0
+
 SPEC_HELP = (
     "RULE:VALUE with RULE one of abs, pos, neg (keep |w|>t, w>t, w<-t), quantile, "
     "quantile-pos, quantile-neg, quantile-block (keep edges above the q-quantile of the score, "
     "globally or per block), topk, topk-in (the k strongest edges out of / into each node), "
     "density, density-block (keep that fraction of the possible edges), auto:Q (quantile:Q, "
-    "per block when blocks hold different kinds of values), or none (keep every edge)"
+    "per block when blocks hold different kinds of values or |value| scales more than 10x "
+    "apart), or none (keep every edge)"
 )
 
 
@@ -293,9 +306,25 @@ def to_density(
     return _apply(G, keeps, keep_weights=keep_weights, record=record)
 
 
+_SINGLE_TAP = re.compile(r"^\S+ of each 1(?:x1)* kernel\b")
+
+
+def single_tap(note: str) -> bool:
+    """Whether an ``edge_weight`` note describes single-tap kernels (``"l2 of each 1x1
+    kernel"``): their reduction is the weight itself, signed.
+
+    Examples
+    --------
+    >>> single_tap("l2 of each 1x1 kernel, 4 groups"), single_tap("l2 of each 3x3 kernel")
+    (True, False)
+    """
+    return bool(_SINGLE_TAP.match(str(note).strip()))
+
+
 def block_value_kinds(G: LayeredGraph) -> tuple[str, ...]:
     """What the values of each block are: ``"signed weight"``, ``"kernel <reduction>"`` (a
-    channel graph's kernel norms, from ``meta["edge_weight"]``), or ``"identity"``.
+    channel graph's kernel norms, from ``meta["edge_weight"]``), or ``"identity"``. A 1x1
+    (single-tap) kernel holds one signed weight.
 
     Examples
     --------
@@ -310,6 +339,8 @@ def block_value_kinds(G: LayeredGraph) -> tuple[str, ...]:
         note = str(notes[b]) if b < len(notes) else "weight"
         if kind == "identity":
             out.append("identity")
+        elif single_tap(note):
+            out.append("signed weight")
         elif "kernel" in note or "features of each channel" in note:
             red = note.split(" ", 1)[0]
             out.append(f"kernel {red}" if red in ("l2", "l1", "max_abs") else "signed weight")
@@ -318,11 +349,69 @@ def block_value_kinds(G: LayeredGraph) -> tuple[str, ...]:
     return tuple(out)
 
 
+def block_scales(G: LayeredGraph, q: float = 0.95) -> tuple[float, ...]:
+    """The ``q``-quantile of ``|value|`` of every block's stored values (NaN for identity blocks
+    and blocks without edges): the scale :func:`default_rule` compares.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netsci_dl import LayeredGraph
+    >>> G = LayeredGraph((2, 2, 2), (np.ones((2, 2)), np.full((2, 2), -0.01)))
+    >>> [round(x, 3) for x in block_scales(G)]
+    [1.0, 0.01]
+    """
+    orig = _original_weights(G)
+    out = [float("nan")] * G.n_blocks
+    for b in _scored(G):
+        v = np.abs(_values(orig[b]).astype(np.float64))
+        if len(v):
+            out[b] = float(np.quantile(v, q))
+    return tuple(out)
+
+
+def explain_default_rule(G: LayeredGraph, q: float = 0.95) -> tuple[str, str]:
+    """The ``auto`` rule for ``G`` and why, in words: ``quantile-block:q`` when the weight
+    blocks hold different kinds of values (:func:`block_value_kinds`) or their ``|value|``
+    scales (:func:`block_scales`, 95th percentiles) differ by more than :data:`SCALE_FACTOR`,
+    else ``quantile:q``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netsci_dl import LayeredGraph
+    >>> G = LayeredGraph((2, 2, 2), (np.ones((2, 2)), np.full((2, 2), -0.01)))
+    >>> explain_default_rule(G)[0]
+    'quantile-block:0.95'
+    """
+    scored = _scored(G)
+    vk = block_value_kinds(G)
+    kinds = sorted({vk[b] for b in scored})
+    if len(kinds) > 1:
+        return f"quantile-block:{q:g}", (
+            f"auto: the blocks hold different kinds of values ({', '.join(kinds)}), so each "
+            f"block is cut at its own {q:g}-quantile of |value|"
+        )
+    scales = [s for s in block_scales(G) if np.isfinite(s) and s > 0]
+    ratio = max(scales) / min(scales) if scales else 1.0
+    what = kinds[0] if kinds else "weights"
+    if ratio > SCALE_FACTOR:
+        return f"quantile-block:{q:g}", (
+            f"auto: every block holds {what} but their |value| scales (95th percentiles) differ "
+            f"{ratio:.3g}-fold (> {SCALE_FACTOR:g}), so each block is cut at its own "
+            f"{q:g}-quantile of |value|"
+        )
+    return f"quantile:{q:g}", (
+        f"auto: every block holds {what} on one scale (95th percentiles of |value| within "
+        f"{ratio:.3g}-fold, <= {SCALE_FACTOR:g}), so one cut at the {q:g}-quantile of |w| over "
+        "all edges"
+    )
+
+
 def default_rule(G: LayeredGraph, q: float = 0.95) -> str:
     """The ``auto`` rule for ``G``: ``quantile:q``, or ``quantile-block:q`` when the weight
-    blocks hold different kinds of values (see the module docstring)."""
-    kinds = {k for k, bk in zip(block_value_kinds(G), G.block_kinds) if bk != "identity"}
-    return f"quantile-block:{q:g}" if len(kinds) > 1 else f"quantile:{q:g}"
+    blocks hold different kinds of values or scales (see :func:`explain_default_rule`)."""
+    return explain_default_rule(G, q)[0]
 
 
 _SPECS: dict[str, Callable[[LayeredGraph, float, bool], LayeredGraph]] = {

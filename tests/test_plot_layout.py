@@ -89,7 +89,8 @@ def _knn(name: str, src: np.ndarray, dst: np.ndarray, n: int) -> KnnCurve:
 
 
 def _dag_summary(G: LayeredGraph, name: str = "dag net") -> StructureSummary:
-    """The summary fields the figures read, computed from the edges of a DAG."""
+    """The summary fields the figures read, computed from the edges of a DAG; per-block fields
+    for the weight blocks only, as :func:`structural_summary` has them."""
     src, dst, w = G.edges()
     w = w.astype(np.float64)
     keep = np.abs(w) >= np.quantile(np.abs(w), 0.6)
@@ -100,9 +101,9 @@ def _dag_summary(G: LayeredGraph, name: str = "dag net") -> StructureSummary:
     s_up = np.bincount(src[learned], weights=w[learned], minlength=n)
     s_down = np.bincount(dst[learned], weights=w[learned], minlength=n)
     eb = G.edge_block()
+    wb = [b for b, k in enumerate(G.block_kinds) if k != "identity"]
     knn_blocks = [
-        _knn(G.block_names[b], src[keep & (eb == b)], dst[keep & (eb == b)], n)
-        for b in range(G.n_blocks)
+        _knn(G.block_names[b], src[keep & (eb == b)], dst[keep & (eb == b)], n) for b in wb
     ]
     pear, spear = [], []
     for l in range(G.n_layers):
@@ -111,15 +112,16 @@ def _dag_summary(G: LayeredGraph, name: str = "dag net") -> StructureSummary:
         k, s = (k_up if up else k_down)[m], (s_up if up else s_down)[m]
         pear.append(float(st.pearsonr(k, s)[0]) if np.ptp(k) and np.ptp(s) else np.nan)
         spear.append(float(st.spearmanr(k, s)[0]) if np.ptp(k) and np.ptp(s) else np.nan)
-    ws = tuple(_wstats(G.block_names[b], w[eb == b]) for b in range(G.n_blocks))
+    ws = tuple(_wstats(G.block_names[b], w[eb == b]) for b in wb)
     nodes = {"layer": nl, "index": G.node_index, "k_down": k_down, "k_up": k_up,
              "k_tot": k_up + k_down, "s_up": s_up, "s_down": s_down}  # fmt: skip
     return StructureSummary(
         name=name, threshold="quantile:0.6", threshold_record={}, layer_names=G.layer_names,
-        layer_sizes=G.layer_sizes, block_names=G.block_names,
-        block_edges_kept=tuple(int(np.sum(keep & (eb == b))) for b in range(G.n_blocks)),
-        block_edges_total=G.block_n_edges, weights=WeightDistribution(ws, _wstats("all", w)),
-        nodes=nodes, r=-0.1, r_blocks=tuple(-0.1 for _ in G.blocks),
+        layer_sizes=G.layer_sizes, block_names=tuple(G.block_names[b] for b in wb),
+        block_edges_kept=tuple(int(np.sum(keep & (eb == b))) for b in wb),
+        block_edges_total=tuple(G.block_n_edges[b] for b in wb),
+        weights=WeightDistribution(ws, _wstats("all", w)),
+        nodes=nodes, r=-0.1, r_blocks=tuple(-0.1 for _ in wb),
         r_strength=0.0, knn=_knn("all", ks, kd, n), knn_blocks=tuple(knn_blocks),
         degree_strength=DegreeStrengthCorrelation(
             G.layer_names, G.layer_sizes, tuple(pear), tuple(spear), "up", "signed"
@@ -176,15 +178,15 @@ FIGURES = ("weights", "strength", "knn", "degree_strength", "degree_ccdf")
 @pytest.mark.parametrize("case", CASES)
 def test_structure_figures_layout(case, figure):
     G, S, R = _summaries(case)
-    nb, L = G.n_blocks, G.n_layers
+    nb, L = G.block_kinds.count("weight"), G.n_layers  # a panel per weight block
     if figure == "weights":
         fig = structure.plot_weight_distributions(S, reference=R, G=G)
         assert len(fig.axes) == nb
         labels = [ax.get_xlabel() for ax in fig.axes]
         if case.startswith("dag"):
-            assert labels[5].startswith("identity (skip, 1 per unit)")
-            assert labels[0].startswith("signed weight")
-            want = structure.display_name(G.block_names[5], max_len=40)
+            assert all(lab.startswith("signed weight") for lab in labels)
+            # the panel after the identity block (G's block 5) is G's block 6
+            want = structure.display_name(G.block_names[6], max_len=40)
             assert fig.axes[5].get_title().startswith(want)
         else:
             assert labels[0].startswith("kernel l2 norm")

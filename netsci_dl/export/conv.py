@@ -10,6 +10,11 @@ The weight of the edge ``c_in -> c_out`` is a reduction of the kernel ``W[c_out,
 ``max_abs`` max |w|        (>= 0)
 ==========  ===========================================
 
+A **1x1 (single-tap) kernel** holds one weight: its edge is that weight, signed, whatever the
+reduction (a norm would drop the sign of a plain channel-mixing matrix). Readers tell such blocks
+by their note, ``"<reduce> of each 1x1 kernel"`` (:func:`netsci_dl.threshold.single_tap`): their
+values are signed weights.
+
 Grouped convolutions (``groups > 1``) connect each output channel only to the input channels of
 its group: the block is a csr_array holding one edge per kernel.
 
@@ -56,14 +61,15 @@ def reduce_kernels(weight: np.ndarray, reduce: str = "l2") -> np.ndarray:
     >>> w = np.ones((2, 1, 3, 3))
     >>> reduce_kernels(w, "l1").tolist()
     [[9.0], [9.0]]
+    >>> reduce_kernels(-np.ones((1, 1, 1, 1)), "l2").tolist()   # 1x1: the weight, signed
+    [[-1.0]]
     """
     if weight.ndim < 3:
         raise InputError(f"a conv weight has at least 3 dims, got shape {weight.shape}")
     flat = weight.reshape(weight.shape[0], weight.shape[1], -1)
-    if flat.shape[2] == 1:  # a 1x1 kernel: its one weight (|w| for the norms), no reduction
-        w = flat[:, :, 0].astype(np.float64)
-        return np.abs(w) if reduce in ("l2", "l1", "max_abs") else w
     _reducer(reduce)  # validate the name
+    if flat.shape[2] == 1:  # a 1x1 (single-tap) kernel is one weight: kept signed, any reduce
+        return flat[:, :, 0].astype(np.float64)
     return _reducer(reduce)(flat, 2)
 
 

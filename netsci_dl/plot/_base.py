@@ -159,6 +159,8 @@ def value_name(
     ('signed weight', '|w|', 'kernel l2 norm')
     >>> value_name("sum of each 5x5 kernel", weights="abs")
     '|kernel sum|'
+    >>> value_name("l2 of each 1x1 kernel")     # a single-tap kernel is one signed weight
+    'signed weight'
     """
     if weights not in _SIGNED:
         from netsci_dl.errors import InputError
@@ -169,7 +171,9 @@ def value_name(
     note = (edge_weight or "").strip()
     if weights is None:
         return _SIGNED[None]
-    if note in ("", "weight", "weights"):
+    from netsci_dl.threshold import single_tap
+
+    if note in ("", "weight", "weights") or single_tap(note):  # a 1x1 kernel: one signed weight
         return _SIGNED[weights]
     red = note.split(" ", 1)[0]
     if note.startswith("flatten:"):

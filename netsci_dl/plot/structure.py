@@ -40,7 +40,12 @@ __all__ = [
     "plot_knn",
     "plot_degree_strength",
     "structure_figures",
+    "MIN_FIT_TAIL",
 ]
+
+#: the degree CCDF draws the power-law fit (and the report shows the fits) only for tails of at
+#: least this many values: fewer cannot tell a power law from its alternatives
+MIN_FIT_TAIL = 50
 
 _MAIN, _REF = "C0", "0.55"
 _PANEL_W = 3.3  # inches per panel (panel_grid's default)
@@ -48,28 +53,38 @@ _PANEL_W = 3.3  # inches per panel (panel_grid's default)
 
 @dataclass(frozen=True)
 class _Shape:
-    """The block structure a summary was computed on, with display-safe names."""
+    """The block structure a summary was computed on, with display-safe names.
+
+    ``block_*`` describe every block of the graph (identity blocks included: they decide which
+    layers have outgoing edges); ``panel_names`` / ``panel_values`` describe the blocks the
+    summary holds statistics for, in its order (the weight blocks: a summary leaves identity
+    blocks out), so panel ``i`` is drawn from ``S.weights.blocks[i]`` under its own name.
+    """
 
     layer_names: tuple[str, ...]
     block_src: tuple[int, ...]
     block_dst: tuple[int, ...]
-    block_names: tuple[str, ...]
     values: tuple[str, ...]  # what each block holds ("signed weight", "kernel l2 norm"...)
     kinds: tuple[str, ...]
+    panel_names: tuple[str, ...]
+    panel_values: tuple[str, ...]
+
+    def _learned(self, ends: tuple[int, ...], layer: int) -> list[int]:
+        return [b for b, e in enumerate(ends) if e == layer and self.kinds[b] != "identity"]
 
     def direction(self, layer: int) -> str:
-        """``"up"`` for a layer with an outgoing block, ``"down"`` for a sink."""
-        return "up" if layer in self.block_src else "down"
+        """``"up"`` for a layer with an outgoing weight block, ``"down"`` otherwise (a sink, or
+        a group whose only way out is an identity skip), as the summary's strengths are."""
+        return "up" if self._learned(self.block_src, layer) else "down"
 
     def strength_value(self, layer: int) -> str:
         """What the strength of this layer sums (the values of its blocks in that direction)."""
         ends = self.block_src if self.direction(layer) == "up" else self.block_dst
-        bs = [b for b, e in enumerate(ends) if e == layer]
-        learned = [self.values[b] for b in bs if self.kinds[b] != "identity"]
-        return joint_value_name(learned or [self.values[b] for b in bs])
+        return joint_value_name([self.values[b] for b in self._learned(ends, layer)])
 
 
 def _shape(S: Any, G: Any = None) -> _Shape:
+    nw = len(S.weights.blocks)  # the summary's blocks: the weight blocks of G
     if G is not None:
         from netsci_dl.errors import InputError
 
@@ -80,20 +95,28 @@ def _shape(S: Any, G: Any = None) -> _Shape:
             )
         src, dst, names = tuple(G.block_src), tuple(G.block_dst), tuple(G.block_names)
         values, kinds = block_value_names(G), tuple(G.block_kinds)
+        wb = [b for b, k in enumerate(kinds) if k != "identity"]
+        if len(wb) != nw:
+            raise InputError(
+                f"G has {len(wb)} weight blocks but the summary {nw}; pass the graph the "
+                "summary was computed on"
+            )
+        pnames, pvalues = tuple(names[b] for b in wb), tuple(values[b] for b in wb)
     else:
-        nb = len(S.weights.blocks)
-        src = tuple(getattr(S, "block_src", ()) or range(nb))
-        dst = tuple(getattr(S, "block_dst", ()) or range(1, nb + 1))
+        src = tuple(getattr(S, "block_src", ()) or range(nw))
+        dst = tuple(getattr(S, "block_dst", ()) or range(1, nw + 1))
         names = tuple(getattr(S, "block_names", ()) or (f"{s}->{d}" for s, d in zip(src, dst)))
-        values = tuple(getattr(S, "value_names", ()) or ("signed weight",) * nb)
-        kinds = tuple(getattr(S, "block_kinds", ()) or ("weight",) * nb)
+        values = tuple(getattr(S, "value_names", ()) or ("signed weight",) * nw)
+        kinds = tuple(getattr(S, "block_kinds", ()) or ("weight",) * nw)
+        pnames, pvalues = names, values
     return _Shape(
         tuple(display_name(n, max_len=28) for n in S.layer_names),
         src,
         dst,
-        tuple(display_name(n, max_len=40) for n in names),
         values,
         kinds,
+        tuple(display_name(n, max_len=40) for n in pnames),
+        pvalues,
     )
 
 
@@ -156,7 +179,7 @@ def plot_weight_distributions(S: Any, *, reference: Any = None, G: Any = None) -
     sh = _shape(S, G)
     blocks = S.weights.blocks
     nb = len(blocks)
-    fig, axes = panel_grid(nb, sharex=sh.values, sharey=sh.values)
+    fig, axes = panel_grid(nb, sharex=sh.panel_values, sharey=sh.panel_values)
     for i, ax in enumerate(axes[:nb]):
         stats = []
         for summ, color in ((S, _MAIN), (reference, _REF)):
@@ -173,8 +196,8 @@ def plot_weight_distributions(S: Any, *, reference: Any = None, G: Any = None) -
             stats.append(f"{'grey' if ref else 'mean'} {w.mean:.3g}, skew {w.skewness:.2f}")
         if not blocks[i].n:
             _empty(ax, "no edges in this block")
-        _title(ax, [sh.block_names[i], "; ".join(stats)])
-        ax.set_xlabel(wrap(f"{sh.values[i]} (dimensionless)", _PANEL_W - 0.3, fontsize=9))
+        _title(ax, [sh.panel_names[i], "; ".join(stats)])
+        ax.set_xlabel(wrap(f"{sh.panel_values[i]} (dimensionless)", _PANEL_W - 0.3, fontsize=9))
         if ax.get_subplotspec().is_first_col():
             ax.set_ylabel("probability density (1/unit)")
     figure_legend(fig, *_model_handles(S, reference), where="bottom")
@@ -220,7 +243,8 @@ def plot_strength_distributions(S: Any, *, reference: Any = None, G: Any = None)
 
 def plot_degree_ccdf(S: Any, *, reference: Any = None, G: Any = None) -> Any:
     """CCDF ``P(K >= k)`` of the total degree on the thresholded graph, per layer and overall,
-    log-log, with the fitted power-law tail (drawn when the fit is not flagged)."""
+    log-log, with the fitted power-law tail (drawn when the fit is not flagged and its tail
+    holds at least :data:`MIN_FIT_TAIL` values)."""
     from netsci_dl.analysis.structure.distributions import ccdf
 
     sh = _shape(S, G)
@@ -242,7 +266,7 @@ def plot_degree_ccdf(S: Any, *, reference: Any = None, G: Any = None) -> Any:
         _empty(ax, "no node keeps an edge at this threshold")
     fit = S.degree_fit
     pl = [f for f in fit.fits if f.name == "power_law" and getattr(f, "ok", True)]
-    if pl and np.isfinite(fit.xmin) and len(v):
+    if pl and np.isfinite(fit.xmin) and len(v) and fit.n_tail >= MIN_FIT_TAIL:
         a = pl[0].params["alpha"]
         frac = fit.n_tail / max(len(S.nodes["k_tot"]), 1)
         xs = np.geomspace(fit.xmin, max(v.max(), fit.xmin * 1.01), 50)
@@ -277,7 +301,7 @@ def plot_knn(S: Any, *, reference: Any = None, G: Any = None) -> Any:
             ax.axhline(c.reference, color="k", ls=":", lw=1)
         else:
             _empty(ax, "no node of degree >= 1")
-        head = "whole graph" if i == 0 else f"block {sh.block_names[i - 1]}"
+        head = "whole graph" if i == 0 else f"block {sh.panel_names[i - 1]}"
         _title(ax, [head, f"r = {r_blocks[i]:.3f}, <k^2>/<k> = {c.reference:.3g}"])
         ax.set_xlabel("degree k (count)")
         if ax.get_subplotspec().is_first_col():

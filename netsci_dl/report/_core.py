@@ -42,6 +42,7 @@ __all__ = [
     "rel",
     "fmt",
     "rule_explained",
+    "threshold_table",
 ]
 
 
@@ -83,6 +84,7 @@ class ReportContext:
     threshold: str
     rule: str = ""
     rule_reason: str = ""
+    thresholds: Any = None  # threshold_table(G, H): each weight block's kept fraction
 
     @property
     def figures(self) -> Path:
@@ -134,32 +136,74 @@ def notes_html(notes: Sequence[str]) -> str:
 
 def rule_explained(G: LayeredGraph, spec: str) -> tuple[str, str]:
     """The rule ``spec`` resolves to on ``G``, and why (for the page)."""
-    from netsci_dl.threshold import DEFAULT_SPEC, block_value_kinds, default_rule
+    from netsci_dl.threshold import (
+        DEFAULT_SPEC,
+        SCALE_FACTOR,
+        block_scales,
+        block_value_kinds,
+        explain_default_rule,
+    )
 
     s = str(spec).strip().lower()
     if s in ("none", "full"):
         return "none", "no threshold: every edge is kept"
-    kinds = sorted({k for k, bk in zip(block_value_kinds(G), G.block_kinds) if bk != "identity"})
     if s.startswith("auto"):
         q = float((DEFAULT_SPEC if s == "auto" else s).partition(":")[2])
-        rule = default_rule(G, q)
-        if rule.startswith("quantile-block"):
-            why = (
-                f"auto: the blocks hold different kinds of values ({', '.join(kinds)}), so each "
-                f"block is cut at its own {q:g}-quantile of |value|"
-            )
-        else:
-            why = f"auto: every block holds {kinds[0] if kinds else 'weights'}, so one cut at the {q:g}-quantile of |w| over all edges"
-        return rule, why
+        return explain_default_rule(G, q)
     why = f"as asked ({spec})"
-    if len(kinds) > 1 and not s.startswith(
-        ("quantile-block", "quantile-layer", "density-block", "topk")
-    ):
+    if s.startswith(("quantile-block", "quantile-layer", "density-block", "topk")):
+        return spec, why
+    kinds = sorted({k for k, bk in zip(block_value_kinds(G), G.block_kinds) if bk != "identity"})
+    scales = [x for x in block_scales(G) if np.isfinite(x) and x > 0]
+    if len(kinds) > 1:
         why += (
             f"; note: the blocks hold different kinds of values ({', '.join(kinds)}) and one "
             "global cut treats them alike (quantile-block is the default for such graphs)"
         )
+    elif scales and max(scales) / min(scales) > SCALE_FACTOR:
+        why += (
+            f"; note: the blocks' |value| scales differ {max(scales) / min(scales):.3g}-fold "
+            f"(> {SCALE_FACTOR:g}) and one global cut keeps mostly the largest "
+            "(quantile-block is the default for such graphs)"
+        )
     return spec, why
+
+
+def threshold_table(G: LayeredGraph, H: LayeredGraph) -> Any:
+    """One row per weight block of ``G``: what it holds, its |value| scale (95th percentile),
+    the edges it has and keeps in ``H``, and the kept fraction (a DataFrame indexed by block)."""
+    import pandas as pd
+
+    from netsci_dl.threshold import block_scales, block_value_kinds
+
+    kinds, scales = block_value_kinds(G), block_scales(G)
+    total, kept = G.block_n_edges, H.block_n_edges
+    rows = [
+        {
+            "block": G.block_names[b],
+            "value": kinds[b],
+            "|value| q95": scales[b],
+            "edges": int(total[b]),
+            "kept": int(kept[b]),
+            "kept fraction": kept[b] / total[b] if total[b] else np.nan,
+        }
+        for b, k in enumerate(G.block_kinds)
+        if k != "identity"
+    ]
+    return pd.DataFrame(rows).set_index("block")
+
+
+def _warn_empty_blocks(table: Any, rule: str) -> None:
+    """A warning (the page's box) for every weight block the rule leaves without an edge."""
+    for name, row in table.iterrows():
+        if row["edges"] and not row["kept"]:
+            warnings.warn(
+                f"threshold {rule}: block {name} keeps 0 of {row['edges']} edges, so its "
+                "degrees are 0 and its per-block r and k_nn undefined; cut per block "
+                "(--threshold quantile-block:0.95) or lower the cut",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 _CSS = """
@@ -248,7 +292,10 @@ def write_report(
     threshold : str
         Rule for :func:`netsci_dl.threshold.apply_spec`, applied to each graph. Default
         ``"auto"``: the 95th percentile of |w|, per block when blocks hold different kinds of
-        values (signed weights, kernel norms); the page says which rule it used and why.
+        values (signed weights, kernel norms) or |value| scales more than 10-fold apart
+        (:func:`netsci_dl.threshold.explain_default_rule`); the page says which rule it used
+        and why, and tables each block's kept fraction (also in ``summary.json``:
+        ``threshold_blocks``). A block the rule leaves without an edge is a warning.
     name, compare_name : str, optional
         Names shown in titles; default from ``meta["source"]``.
     compare_by : {"name", "position"}
@@ -289,12 +336,14 @@ def write_report(
         # Debian's mpl_toolkits beside pip's matplotlib: 3-D axes unavailable; we never use them
         warnings.filterwarnings("ignore", message="Unable to import Axes3D")
         H = apply_spec(G, rule)
+        table = threshold_table(G, H)
+        _warn_empty_blocks(table, rule)
         S, R, C = _summaries(G, H, compare, name, compare_name, threshold, compare_by)
         tmp = Path(
             new_temp(folder=True, prefix=short_temp_prefix(out.name, extra=8), dir=out.parent)
         )
         try:
-            ctx = ReportContext(G, H, S, R, C, tmp, name, threshold, rule, why)
+            ctx = ReportContext(G, H, S, R, C, tmp, name, threshold, rule, why, table)
             _write_tables(ctx)
             built = [b(ctx) for b in (*sections, *extra_sections)]
             built = [s for s in built if s is not None]
@@ -355,10 +404,21 @@ def _write_tables(ctx: ReportContext) -> None:
     """``layers.csv``, ``blocks.csv``, ``nodes.csv`` and (with a reference) ``comparison.csv``."""
     S, C, folder = ctx.summary, ctx.comparison, ctx.folder
     csv_frame(S.layers_frame()).to_csv(folder / "layers.csv")
-    csv_frame(S.blocks_frame()).to_csv(folder / "blocks.csv")
+    csv_frame(blocks_frame(ctx)).to_csv(folder / "blocks.csv")
     csv_frame(S.nodes_frame()).to_csv(folder / "nodes.csv", index=False)
     if C is not None:
         csv_frame(C.to_frame()).to_csv(folder / "comparison.csv")
+
+
+def blocks_frame(ctx: ReportContext) -> Any:
+    """The summary's per-block table with a first column ``value``: what each block holds, as
+    its figure panels name it (``"signed weight"``, ``"kernel l2 norm"``; ``(all)`` last)."""
+    from netsci_dl.plot import block_value_names
+
+    df = ctx.summary.blocks_frame()
+    names = [v for v, k in zip(block_value_names(ctx.G), ctx.G.block_kinds) if k != "identity"]
+    df.insert(0, "value", [*names, "(all)"][: len(df)])
+    return df
 
 
 def _write_page(ctx: ReportContext, built: Sequence[Section], warned: Sequence[str]) -> None:
@@ -370,6 +430,8 @@ def _write_page(ctx: ReportContext, built: Sequence[Section], warned: Sequence[s
         "threshold": ctx.threshold,
         "threshold_rule": ctx.rule,
         "threshold_reason": ctx.rule_reason,
+        "threshold_scale_factor": _scale_factor(),
+        "threshold_blocks": _table_records(ctx.thresholds),
         "structure": ctx.summary.to_dict(),
         "reference": R.to_dict() if R is not None else None,
         "comparison": C.to_dict() if C is not None else None,
@@ -382,6 +444,19 @@ def _write_page(ctx: ReportContext, built: Sequence[Section], warned: Sequence[s
         f"; compared with {R.name}" if R is not None else ""
     )
     (ctx.folder / "index.html").write_text(_page(ctx.name, sub, built, warned), encoding="utf-8")
+
+
+def _scale_factor() -> float:
+    from netsci_dl.threshold import SCALE_FACTOR
+
+    return SCALE_FACTOR
+
+
+def _table_records(table: Any) -> list[dict[str, Any]]:
+    """``threshold_table`` rows as JSON records (block name first)."""
+    if table is None:
+        return []
+    return [{"block": str(i), **row} for i, row in zip(table.index, table.to_dict("records"))]
 
 
 def _move_in(tmp: Path, out: Path) -> None:

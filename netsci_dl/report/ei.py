@@ -4,6 +4,8 @@ Graph EI over random walks (Klein & Hoel; einet's conventions) of the full graph
 weights ``|w|`` and of the thresholded graph (the report's rule, unweighted), for the whole graph
 and per layer block; and, when cheap, every layer's point in the causal plane (Marrow et al.;
 sigmoid activations assumed, 8 bins, modest sample counts, all recorded in ``summary.json``).
+The causal plane is not computed on a channel graph (a convolution's kernels reduced to one
+value per channel pair): the page says so instead of printing numbers.
 """
 
 from __future__ import annotations
@@ -55,6 +57,44 @@ def _ei_rows(full: Any, thr: Any) -> Any:
     return pd.DataFrame(rows).set_index("part")
 
 
+def _channel_blocks(G: Any) -> list[str]:
+    """Names of the blocks of ``G`` made from convolution kernels (a channel graph)."""
+    notes = list(G.meta.get("edge_weight") or [])
+    return [
+        G.block_names[b]
+        for b, k in enumerate(G.block_kinds)
+        if k != "identity"
+        and b < len(notes)
+        and ("kernel" in str(notes[b]) or "features of each channel" in str(notes[b]))
+    ]
+
+
+def _skipped(pairs: list[int]) -> str:
+    """Why the page shows no causal plane for a net with large layers (or without torch)."""
+    why = (
+        f"the largest layer has {max(pairs)} input-output pairs (> {CAUSAL_PLANE_MAX_PAIRS})"
+        if pairs
+        else "torch is not installed"
+    )
+    return (
+        f"<p>Causal plane skipped: {why}; run <code>netsci-dl causal-plane</code> on the "
+        "checkpoint.</p>"
+    )
+
+
+def _not_on_channels(channels: list[str]) -> str:
+    """Why the page shows no causal plane for a channel graph."""
+    more = " ..." if len(channels) > 3 else ""
+    return (
+        "<p>Causal plane not computed: this is a channel graph (blocks "
+        f"{html.escape(', '.join(channels[:3]))}{more} hold one value per pair of channels, a "
+        "reduction of a convolution kernel), so a layer of it is not a map from units to units "
+        "that a perturbation could be sampled through; its sensitivity and degeneracy would be "
+        "numbers about a network that does not exist. Graph EI above is a property of the "
+        "channel graph itself.</p>"
+    )
+
+
 def ei_section(ctx: Any) -> Any:
     """Section "Effective information" of the analysis report.
 
@@ -99,7 +139,11 @@ def ei_section(ctx: Any) -> Any:
         import torch  # noqa: F401  (the causal plane samples with torch)
     except ImportError:
         pairs = []
-    if pairs and max(pairs) <= CAUSAL_PLANE_MAX_PAIRS:
+    channels = _channel_blocks(G)
+    if channels:
+        body += _not_on_channels(channels)
+        summary["causal_plane"] = "not applicable: channel graph"
+    elif pairs and max(pairs) <= CAUSAL_PLANE_MAX_PAIRS:
         import pandas as pd
 
         from netsci_dl.analysis.information.causal_plane import layer_causal_plane
@@ -134,16 +178,7 @@ def ei_section(ctx: Any) -> Any:
         summary["causal_plane"] = [dict(p.to_dict(), layer=i) for i, p in enumerate(pts)]
         summary["causal_plane_settings"] = o.to_dict()
     else:
-        body += (
-            "<p>Causal plane skipped: "
-            + (
-                f"the largest layer has {max(pairs)} input-output pairs (> {CAUSAL_PLANE_MAX_PAIRS})"
-                if pairs
-                else "torch is not installed"
-            )
-            + "; run "
-            "<code>netsci-dl causal-plane</code> on the checkpoint.</p>"
-        )
+        body += _skipped(pairs)
     links = " ".join(f'<a href="{f}">{f}</a>' for f in files)
     body += f"<p class='files'>Data: {links}</p>"
     return Section("Effective information", body, files=tuple(files), summary=summary)

@@ -7,9 +7,11 @@ import html
 import json
 from pathlib import Path
 
+from netsci_dl.plot.structure import MIN_FIT_TAIL
 from netsci_dl.report._core import (
     ReportContext,
     Section,
+    blocks_frame,
     figure_html,
     fmt,
     notes_html,
@@ -49,10 +51,7 @@ def overview_section(ctx: ReportContext) -> Section:
             f"{ctx.rule}: kept {sum(S.block_edges_kept)} of {sum(S.block_edges_total)} edges "
             f"({ctx.rule_reason})",
         ),
-        (
-            "weight mean / skewness (all)",
-            f"{fmt(S.weights.overall.mean)} / {fmt(S.weights.overall.skewness)}",
-        ),
+        ("weight mean / skewness (all)", _overall_weights(ctx)),
         ("degree assortativity r", fmt(S.r)),
         (
             "degree-strength Pearson per layer",
@@ -83,6 +82,7 @@ def overview_section(ctx: ReportContext) -> Section:
     conv = "".join(
         f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in S.conventions.items()
     )
+    body += _threshold_html(ctx)
     body += notes_html(S.notes)
     body += f"<details><summary>Conventions (choices made)</summary><ul>{conv}</ul></details>"
     files = "".join(
@@ -94,6 +94,42 @@ def overview_section(ctx: ReportContext) -> Section:
         + "</p>"
     )
     return Section("Overview", body)
+
+
+def _mixed_kinds(ctx: ReportContext) -> list[str]:
+    """The kinds of values the weight blocks hold, when there are several (else empty)."""
+    from netsci_dl.threshold import block_value_kinds
+
+    G = ctx.G
+    kinds = sorted({k for k, bk in zip(block_value_kinds(G), G.block_kinds) if bk != "identity"})
+    return kinds if len(kinds) > 1 else []
+
+
+def _overall_weights(ctx: ReportContext) -> str:
+    mixed = _mixed_kinds(ctx)
+    if mixed:
+        return (
+            f"not shown: the blocks hold different kinds of values ({', '.join(mixed)}), whose "
+            "pooled moments mean nothing; see the per-block table under Weights"
+        )
+    W = ctx.summary.weights.overall
+    return f"{fmt(W.mean)} / {fmt(W.skewness)}"
+
+
+def _threshold_html(ctx: ReportContext) -> str:
+    """The threshold rule and each weight block's kept fraction."""
+    from netsci_dl.threshold import SCALE_FACTOR
+
+    t = ctx.thresholds
+    if t is None or not len(t):
+        return ""
+    return (
+        f"<details open><summary>Threshold per block: {html.escape(ctx.rule)}</summary><p>"
+        f"{html.escape(ctx.rule_reason)}. The default (auto) cuts per block when the weight "
+        "blocks hold different kinds of values or when their |value| scales (95th percentiles, "
+        f"column |value| q95) differ by more than {SCALE_FACTOR:g}-fold; else once over all "
+        "edges.</p>" + table_html(t) + "</details>"
+    )
 
 
 def _figs(ctx: ReportContext) -> dict[str, tuple[Path, Path]]:
@@ -113,9 +149,15 @@ def weights_section(ctx: ReportContext) -> Section:
     names = _weight_values(ctx.G)
     what = " and ".join(dict.fromkeys(names)) or "signed weight"
     body = figure_html(ctx, png, f"Distribution of the edge values per block: {what} (density)")
-    df = ctx.summary.blocks_frame()
-    df.insert(0, "value", [*names, "(all)"][: len(df)])
-    body += table_html(df) + notes_html([n for n in ctx.summary.notes if n.startswith("block")])
+    df = blocks_frame(ctx)
+    notes = [n for n in ctx.summary.notes if n.startswith("block")]
+    mixed = _mixed_kinds(ctx)
+    if mixed:
+        df = df.drop(index="all", errors="ignore")
+        notes.append(
+            f"all: no pooled row, the blocks hold different kinds of values ({', '.join(mixed)})"
+        )
+    body += table_html(df) + notes_html(notes)
     return Section("Weights", body, files=tuple(rel(ctx, p) for p in figs["weights"]))
 
 
@@ -130,7 +172,7 @@ def strength_section(ctx: ReportContext) -> Section:
     )
     body += figure_html(ctx, figs["degree_strength"][0], "Degree vs strength per layer")
     body += table_html(S.layers_frame())
-    body += notes_html([n for n in S.notes if n.startswith("layer")])
+    body += notes_html([n for n in S.notes if n.startswith("layer")] + _mixed_strengths(ctx))
     return Section(
         "Strength and degree",
         body,
@@ -138,12 +180,47 @@ def strength_section(ctx: ReportContext) -> Section:
     )
 
 
+def _mixed_strengths(ctx: ReportContext) -> list[str]:
+    """Layers whose strength adds values of different kinds (a kernel norm and a weight)."""
+    from netsci_dl.threshold import block_value_kinds
+
+    G = ctx.G
+    vk = block_value_kinds(G)
+    out = []
+    for g, name in enumerate(G.layer_names):
+        bs = [b for b, s in enumerate(G.block_src) if s == g and G.block_kinds[b] != "identity"]
+        kinds = sorted({vk[b] for b in bs})
+        if len(kinds) > 1:
+            out.append(
+                f"layer {name}: s_up adds values of different kinds ({', '.join(kinds)}); "
+                "its strength and degree-strength correlation mix units"
+            )
+    return out
+
+
 def degree_section(ctx: ReportContext) -> Section:
     figs = _figs(ctx)
     fit = ctx.summary.degree_fit
+    shown = fit.n_tail >= MIN_FIT_TAIL
     body = figure_html(
-        ctx, figs["degree_ccdf"][0], "Degree CCDF (log-log) with the power-law tail fit"
+        ctx,
+        figs["degree_ccdf"][0],
+        "Degree CCDF (log-log)" + (" with the power-law tail fit" if shown else ""),
     )
+    if fit.fits and not shown:
+        body += (
+            f"<p>No distribution fit shown: the tail holds {fit.n_tail} of {fit.n} nodes "
+            f"(k &ge; {fmt(fit.xmin)}), fewer than {MIN_FIT_TAIL}. Rule: power-law, "
+            f"exponential and lognormal fits are shown only for tails of at least "
+            f"{MIN_FIT_TAIL} values; below that the likelihood tests cannot tell the candidates "
+            "apart and the exponent is noise.</p>"
+        )
+        return Section(
+            "Degree distribution",
+            body,
+            files=tuple(rel(ctx, p) for p in figs["degree_ccdf"]),
+            summary={"fit": "not shown", "n_tail": fit.n_tail, "min_tail": MIN_FIT_TAIL},
+        )
     verdict = html.escape(fit.verdict)
     body += (
         f"<p>Fits of the total degree (k &gt; 0), tail k &ge; {fmt(fit.xmin)} ({fit.n_tail} of "
@@ -200,11 +277,19 @@ def comparison_section(ctx: ReportContext) -> Section | None:
         return None
     df = ctx.comparison.to_frame()
     blocks = [f"weights.{b}.{s}" for b in ctx.summary.block_names for s in ("mean", "skewness")]
-    head = df.loc[[k for k in (*HEADLINE, *blocks) if k in df.index]]
+    mixed = _mixed_kinds(ctx)
+    headline = [k for k in HEADLINE if not (mixed and k.startswith("weights.all."))]
+    head = df.loc[[k for k in (*headline, *blocks) if k in df.index]]
+    pooled = (
+        f" The pooled weights.all shifts are left out: the blocks hold different kinds of "
+        f"values ({', '.join(mixed)})."
+        if mixed
+        else ""
+    )
     body = (
         f"<p>Shift = {html.escape(ctx.summary.name)} &minus; {html.escape(ctx.reference.name)}. "
         "T18 reports that after learning the weight mean moves negative and the skewness "
-        "grows.</p>"
+        f"grows.{html.escape(pooled)}</p>"
         + table_html(head)
         + f"<details><summary>All {len(df)} quantities</summary>{table_html(df)}</details>"
     )
@@ -213,7 +298,7 @@ def comparison_section(ctx: ReportContext) -> Section | None:
         body,
         files=("comparison.csv",),
         summary={
-            k: v["shift"] for k, v in ctx.comparison.to_dict()["shifts"].items() if k in HEADLINE
+            k: v["shift"] for k, v in ctx.comparison.to_dict()["shifts"].items() if k in headline
         },
     )
 
