@@ -18,10 +18,11 @@ transformers is the optional extra ``hf`` (``pip install 'netsci_dl[hf]'``), imp
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ __all__ = [
     "DEFAULT_SEQ_LEN",
     "is_hf_folder",
     "read_folder_tensors",
-    "build_hf_model",
+    "load_hf_model",
     "hf_example_input",
     "plan_from_hf_folder",
 ]
@@ -110,10 +111,22 @@ def _shard_files(folder: Path, index_name: str) -> tuple[list[Path], dict[str, A
     return files, wmap
 
 
+def _weight_files(folder: Path) -> list[str]:
+    """The weight files of a folder: the first of :data:`WEIGHT_FILES` present and, for an
+    index, the shards it names (each a plain file name inside the folder, present)."""
+    name = next((f for f in WEIGHT_FILES if (folder / f).is_file()), None)
+    if name is None:
+        raise InputError(f"{folder}: no {' or '.join(WEIGHT_FILES)} in this folder")
+    if not name.endswith(".index.json"):
+        return [name]
+    files, _ = _shard_files(folder, name)
+    return [name] + [f.name for f in files]
+
+
 def read_folder_tensors(folder: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Every tensor of a Hugging Face folder's weights (one file or its shards), with the files
-    read. Safetensors through the checked reader; ``.bin`` through
-    ``torch.load(weights_only=True)``.
+    """Every tensor of a Hugging Face folder's weights (one file or its shards) under the
+    names of the files, with the files read. Safetensors through the checked reader; ``.bin``
+    through ``torch.load(weights_only=True)``.
 
     Raises
     ------
@@ -124,24 +137,22 @@ def read_folder_tensors(folder: str | os.PathLike) -> tuple[dict[str, np.ndarray
     from netsci_dl.export.checkpoint import read_checkpoint
 
     p = Path(folder)
-    name = next((f for f in WEIGHT_FILES if (p / f).is_file()), None)
-    if name is None:
-        raise InputError(f"{p}: no {' or '.join(WEIGHT_FILES)} in this folder")
-    if not name.endswith(".index.json"):
-        return dict(read_checkpoint(p / name).tensors), [name]
-    files, wmap = _shard_files(p, name)
+    files = _weight_files(p)
+    if len(files) == 1:
+        return dict(read_checkpoint(p / files[0]).tensors), files
+    _, wmap = _shard_files(p, files[0])
     tensors: dict[str, np.ndarray] = {}
-    for f in files:
-        for k, v in read_checkpoint(f).tensors.items():
+    for f in files[1:]:
+        for k, v in read_checkpoint(p / f).tensors.items():
             if k in tensors:
                 raise InputError(f"{p}: tensor {k!r} is in two shards")
-            if wmap.get(k, f.name) != f.name:
-                raise InputError(f"{p}: {name} puts {k!r} in {wmap[k]!r}, not in {f.name!r}")
+            if wmap.get(k, f) != f:
+                raise InputError(f"{p}: {files[0]} puts {k!r} in {wmap[k]!r}, not in {f!r}")
             tensors[k] = v
     absent = [k for k in wmap if k not in tensors]
     if absent:
-        raise InputError(f"{p}: {name} names {absent[:5]}, absent from their shards")
-    return tensors, [name] + [f.name for f in files]
+        raise InputError(f"{p}: {files[0]} names {absent[:5]}, absent from their shards")
+    return tensors, files
 
 
 def _config_and_class(folder: str | os.PathLike) -> tuple[Any, Any, str]:
@@ -165,29 +176,123 @@ def _config_and_class(folder: str | os.PathLike) -> tuple[Any, Any, str]:
     return cfg, cls, arch if cls is not None else f"AutoModel for {cfg.model_type}"
 
 
-def build_hf_model(folder: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
-    """The model a Hugging Face folder's ``config.json`` describes, built by transformers with
-    fresh weights (float32, eval mode, no cache), and what was built (``class``,
-    ``model_type``). Nothing is downloaded; no code from the folder runs."""
+@contextlib.contextmanager
+def _quiet(tf: Any) -> Iterator[None]:
+    """transformers' load report and progress bar off (the plan lists what was ignored)."""
+    log = tf.utils.logging
+    level = log.get_verbosity()
+    bars = log.is_progress_bar_enabled()
+    log.set_verbosity_error()
+    log.disable_progress_bar()
+    try:
+        yield
+    finally:
+        log.set_verbosity(level)
+        if bars:
+            log.enable_progress_bar()
+
+
+def _declared(model: Any, file_keys: set[str], loaded_missing: set[str], unexpected: set[str]):
+    """The keys of the file, or of the model, that transformers passed over because the model
+    declares them ignorable: non-persistent buffers (``position_ids``), the model's
+    ``_keys_to_ignore_on_load_unexpected`` patterns, weights tied to a loaded one."""
+    import re
+
+    own = model.state_dict(keep_vars=True)
+    buffers = {n for n, _ in model.named_buffers(remove_duplicate=False)} - set(own)
+    pats = [re.compile(p) for p in getattr(model, "_keys_to_ignore_on_load_unexpected", None) or ()]
+    out: dict[str, str] = {}
+    for k in sorted(file_keys - set(own) - unexpected):
+        if k in buffers:
+            out[k] = "a non-persistent buffer: the model computes it itself"
+        elif any(p.search(k) for p in pats):
+            out[k] = f"declared ignorable by {type(model).__name__}"
+    by_ptr: dict[tuple, list[str]] = {}
+    for k, t in own.items():
+        if t.numel():
+            by_ptr.setdefault((t.data_ptr(), tuple(t.shape)), []).append(k)
+    for names in by_ptr.values():
+        present = [n for n in names if n in file_keys]
+        for n in names:
+            if n not in file_keys and n not in loaded_missing and present:
+                out[n] = f"tied to {present[0]} (the same tensor)"
+    return out
+
+
+def _file_keys(folder: Path, files: list[str]) -> set[str]:
+    """The tensor names of the weight files (a ``.bin`` is read through
+    ``torch.load(weights_only=True)`` here first, so a pickle that needs code is refused)."""
+    from netsci_dl.export.checkpoint import read_checkpoint
+
+    keys: set[str] = set()
+    for f in files:
+        if not f.endswith(".index.json"):
+            keys |= set(read_checkpoint(folder / f).tensors)
+    return keys
+
+
+def load_hf_model(
+    folder: str | os.PathLike, *, partial: bool = False
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The model of a Hugging Face folder, built and loaded by transformers
+    (``from_pretrained`` with ``local_files_only=True``, never ``trust_remote_code``; float32,
+    eval mode, no cache), what was built (``class``, ``model_type``, ``files``) and what the
+    loading ignored (``meta["loading"]``).
+
+    Strict: a tensor of the model missing from the files, or a tensor of the files the model
+    has no place for, is refused, except for the keys the model declares ignorable (listed).
+    With ``partial`` they are listed instead. A shape that does not fit is always refused.
+    """
     import torch
 
     tf = _transformers()
-    cfg, cls, what = _config_and_class(folder)
+    p = Path(folder)
+    cfg, cls, what = _config_and_class(p)
+    files = _weight_files(p)
+    file_keys = _file_keys(p, files)
     if hasattr(cfg, "use_cache"):
         cfg.use_cache = False
+    loader = cls if cls is not None else tf.AutoModel
     try:
-        if cls is not None:
-            model = cls._from_config(cfg, dtype=torch.float32)
-        else:
-            model = tf.AutoModel.from_config(cfg, trust_remote_code=False, dtype=torch.float32)
-    except Exception as e:
+        with _quiet(tf):
+            model, info = loader.from_pretrained(
+                str(p),
+                config=cfg,
+                local_files_only=True,
+                trust_remote_code=False,
+                dtype=torch.float32,
+                output_loading_info=True,
+            )
+    except Exception as e:  # a size mismatch, a file transformers cannot read
         msg = " ".join(str(e).split())[:300]
         raise InputError(
-            f"{Path(folder) / 'config.json'}: transformers cannot build {what} from this config "
-            f"({type(e).__name__}: {msg})"
+            f"{p}: transformers cannot load {what} ({type(e).__name__}: {msg})"
         ) from None
     model.eval()
-    return model, {"class": type(model).__name__, "model_type": str(cfg.model_type)}
+    missing, unexpected = sorted(info["missing_keys"]), sorted(info["unexpected_keys"])
+    if (missing or unexpected) and not partial:
+        parts = [f"missing {_shorten(missing)}" if missing else ""]
+        parts += [f"unexpected {_shorten(unexpected)}" if unexpected else ""]
+        raise InputError(
+            f"{p}: does not fit {type(model).__name__} (strict loading): "
+            + "; ".join(x for x in parts if x)
+            + " (partial loading: --partial, or partial=True)"
+        )
+    if partial and not (file_keys - set(unexpected)):
+        raise InputError(f"{p}: none of its {len(file_keys)} tensors fits {type(model).__name__}")
+    built = {"class": type(model).__name__, "model_type": str(cfg.model_type), "files": files}
+    loading = {
+        "strict": not partial,
+        "loaded": len(file_keys) - len(unexpected),
+        "ignored_missing": missing,
+        "ignored_unexpected": unexpected,
+        "declared_ignorable": _declared(model, file_keys, set(missing), set(unexpected)),
+    }
+    return model, built, loading
+
+
+def _shorten(keys: Sequence[str], n: int = 5) -> str:
+    return f"{list(keys[:n])}{f' and {len(keys) - n} more' if len(keys) > n else ''}"
 
 
 def _vocab_size(cfg: Any) -> int | None:
@@ -272,11 +377,9 @@ def plan_from_hf_folder(
     """Plan the export of a Hugging Face folder: build, load (strictly, or ``partial``), trace
     on ``example_input`` (default :func:`hf_example_input`). ``meta["hf"]`` records the class,
     the files read and the example input; ``meta["loading"]`` what the loading ignored."""
-    from netsci_dl.export.module import load_weights, plan_from_module
+    from netsci_dl.export.module import plan_from_module
 
-    model, built = build_hf_model(folder)
-    tensors, files = read_folder_tensors(folder)
-    loading = load_weights(model, tensors, where=str(folder), partial=partial)
+    model, built, loading = load_hf_model(folder, partial=partial)
     if example_input is None:
         example_input = hf_example_input(model)
     plan = plan_from_module(
@@ -288,7 +391,6 @@ def plan_from_hf_folder(
         image_shape=image_shape,
     )
     first = example_input[0] if isinstance(example_input, tuple) else example_input
-    built["files"] = files
     if hasattr(first, "shape"):
         built["input"] = {
             "name": str(getattr(model, "main_input_name", "input")),
