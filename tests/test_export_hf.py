@@ -216,6 +216,10 @@ def test_vit_pixels(tmp_path):
         edges=3 * H + L * (4 * H * H + 2 * H * I + 3 * H) + H * H,
         nodes=3 + H + L * (6 * H + I) + H,
     )
+    # the patches are tokens: the class token (a parameter) joins them along the token axis,
+    # which is no junction
+    assert G.layer_names[:2] == ("input", "embeddings.patch_embeddings.projection")
+    assert "cat" not in {j["kind"] for j in G.meta["junctions"]}
     assert G.meta["hf"]["input"] == {
         "name": "pixel_values",
         "shape": [1, 3, 8, 8],
