@@ -188,11 +188,35 @@ def test_llama(tmp_path):
     )
     gates = [j for j in G.meta["junctions"] if j["kind"] == "gate"]
     assert [j["gated_by"] for j in gates] == [[f"layers.{i}.mlp.up_proj"] for i in range(L)]
-    # grouped-query attention (fewer K/V heads) is refused, naming the layer
-    cfg.num_key_value_heads = 1
-    gqa = _save(transformers.LlamaModel(cfg), tmp_path / "gqa")
-    with pytest.raises(InputError, match="grouped-query attention"):
-        nd.load(gqa)
+
+
+def test_llama_grouped_query_attention(tmp_path):
+    """4 query heads of 4 units share 2 key/value heads: K and V have 8 units, and query heads
+    0, 1 read value head 0, heads 2, 3 value head 1 (a 0/1 block into the mixed group)."""
+    torch.manual_seed(0)
+    cfg = transformers.LlamaConfig(
+        vocab_size=VOCAB,
+        hidden_size=H,
+        num_hidden_layers=L,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=I,
+        max_position_embeddings=16,
+    )
+    G = nd.load(_save(transformers.LlamaModel(cfg).eval(), tmp_path / "gqa"))
+    kv = 8
+    _expect(
+        G,
+        groups=1 + 8 * L,
+        blocks=10 * L,
+        edges=L * (2 * H * H + 2 * H * kv + H + 2 * H + 3 * H * I),
+        nodes=H + L * (H + 2 * kv + H + H + 2 * I + H),
+    )
+    shared = np.zeros((kv, H))
+    for j in range(H):  # mixed unit j: query head j // 4 reads value head (j // 4) // 2
+        shared[(j // 4 // 2) * 4 + j % 4, j] = 1
+    a = "layers.1.self_attn"
+    np.testing.assert_array_equal(_block(G, f"{a}.v->{a}.mix"), shared)
 
 
 def test_vit_pixels(tmp_path):

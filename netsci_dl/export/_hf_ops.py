@@ -13,7 +13,8 @@ mapped onto the ops of :mod:`netsci_dl.export._ops`:
 - attention with ``q_proj``/``k_proj``/``v_proj``/``o_proj`` (Llama, Mistral, Qwen2, ...) or
   GPT-2's fused ``c_attn``/``c_proj``: an ``mha`` op (Q, K, V and output projections as weight
   blocks, V through the mixed group to the output projection; Q and K, rotated or not, end in
-  the scores). Grouped-query attention (fewer K/V heads than Q heads) is refused.
+  the scores). Grouped-query attention (fewer K/V heads than Q heads): each value unit joins
+  the mixed units of the query heads that share it (a 0/1 ``identity`` block).
 - ``*PatchEmbeddings`` with a convolution ``projection``: a ``conv`` op whose output is tokens.
 - the activation classes of ``transformers.activations`` (GPT-2's ``NewGELUActivation`` is a
   polynomial in ``x`` and ``tanh``): an activation, which keeps the group.
@@ -97,38 +98,25 @@ def _rmsnorm(m: Any, name: str, ins: tuple[int, ...]) -> Op:
 
 def _qkvo(m: Any, name: str, ins: tuple[int, ...]) -> Op:
     q, k, v, o = m.q_proj, m.k_proj, m.v_proj, m.o_proj
-    if not (q.out_features == k.out_features == v.out_features):
-        raise InputError(
-            f"{name}: grouped-query attention ({k.out_features} key/value units for "
-            f"{q.out_features} query units) is not supported yet: each value unit feeds several "
-            "heads"
-        )
+    if k.out_features != v.out_features:
+        raise InputError(f"{name}: keys ({k.out_features}) and values ({v.out_features}) differ")
     p: dict[str, Any] = {}
     n: dict[str, str] = {}
-    for tag, lin in (("q", q), ("k", k), ("v", v)):
-        p[f"{tag}_proj_weight"] = _p(lin.weight, f"{name}.{tag}_proj.weight")
-        n[f"{tag}_proj_weight"] = f"{name}.{tag}_proj.weight"
-    biases = [lin.bias for lin in (q, k, v)]
-    if any(b is not None for b in biases):
-        if any(b is None for b in biases):
-            raise InputError(f"{name}: biases on some of q_proj, k_proj, v_proj only")
-        for tag, b in zip("qkv", biases):
-            p[f"{tag}_bias"], n[f"{tag}_bias"] = (
-                _p(b, f"{name}.{tag}_proj.bias"),
-                (f"{name}.{tag}_proj.bias"),
-            )
-        p["in_proj_bias"] = np.concatenate([p["q_bias"], p["k_bias"], p["v_bias"]])
-    p["out_proj.weight"], n["out_proj.weight"] = (
-        _p(o.weight, f"{name}.o_proj.weight"),
-        (f"{name}.o_proj.weight"),
-    )
-    if o.bias is not None:
-        p["out_proj.bias"], n["out_proj.bias"] = (
-            _p(o.bias, f"{name}.o_proj.bias"),
-            (f"{name}.o_proj.bias"),
-        )
-    x = ins[:1]
-    return Op("mha", x * 3, name, p, n, {"embed_dim": int(q.out_features)})
+    for tag, lin in (("q", q), ("k", k), ("v", v), ("out", o)):
+        role = "out_proj." if tag == "out" else f"{tag}_proj_"
+        full = f"{name}.{'o' if tag == 'out' else tag}_proj"
+        p[f"{role}weight"], n[f"{role}weight"] = _p(lin.weight, f"{full}.weight"), f"{full}.weight"
+        if lin.bias is not None:
+            role_b = "out_proj.bias" if tag == "out" else f"{tag}_bias"
+            p[role_b], n[role_b] = _p(lin.bias, f"{full}.bias"), f"{full}.bias"
+    biases = [lin.bias is not None for lin in (q, k, v)]
+    if any(biases) and not all(biases):
+        raise InputError(f"{name}: biases on some of q_proj, k_proj, v_proj only")
+    attrs = {"embed_dim": int(q.out_features)}
+    hd = getattr(m, "head_dim", None)
+    if isinstance(hd, int) and hd > 0:
+        attrs["head_dim"] = hd
+    return Op("mha", ins[:1] * 3, name, p, n, attrs)
 
 
 def _gpt2_attention(m: Any, name: str, ins: tuple[int, ...]) -> Op:
