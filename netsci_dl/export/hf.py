@@ -1,17 +1,20 @@
-"""A local Hugging Face folder -> plan: the model built by transformers from its config, its
-weights loaded, and its forward pass on one example input traced.
+"""A local Hugging Face folder -> plan: the model built and loaded by transformers, its forward
+pass on one example input traced.
 
 The folder holds ``config.json`` (with a ``model_type``) and the weights: ``model.safetensors``,
-or the shards named by ``model.safetensors.index.json``, or (read through
-``torch.load(weights_only=True)``) ``pytorch_model.bin`` or the shards of
-``pytorch_model.bin.index.json``. Nothing is downloaded and no code from the folder runs:
-``AutoConfig.from_pretrained(folder, local_files_only=True)`` reads the config, the class named
-by its ``architectures`` (when transformers has it; else ``AutoModel``) is built from it, never
-with ``trust_remote_code``. The weights are loaded strictly, except for the keys the model
-declares ignorable (non-persistent buffers such as ``position_ids``, tied weights), which are
-listed in ``meta["loading"]``. The example input is the model's main input: token ids
-(``input_ids``, dtype long, length 8 unless stated) or an image (``pixel_values`` of the
-config's size).
+or the shards named by ``model.safetensors.index.json`` (each a file inside the folder), or
+``pytorch_model.bin`` (or its shards), which netsci_dl first reads itself through
+``torch.load(weights_only=True)``, so a pickle that needs code is refused. Nothing is
+downloaded and no code from the folder runs: ``AutoConfig.from_pretrained(folder,
+local_files_only=True)`` reads the config; the class its ``architectures`` names (when
+transformers has it; else ``AutoModel``) loads the weights with ``from_pretrained(folder,
+local_files_only=True)``, never with ``trust_remote_code``, so transformers' own renamings of
+old checkpoints apply. Loading is strict: a missing or unexpected tensor is refused, except for
+the keys the model declares ignorable (non-persistent buffers such as ``position_ids``, tied
+weights such as GPT-2's LM head), which are listed in ``meta["loading"]``; with
+``partial=True`` the others are listed too. The example input is the model's main input: token
+ids (``input_ids``, dtype long, of length :data:`DEFAULT_SEQ_LEN` unless stated) or an image
+(``pixel_values`` of the config's size).
 
 transformers is the optional extra ``hf`` (``pip install 'netsci_dl[hf]'``), imported only here.
 """
