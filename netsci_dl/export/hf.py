@@ -195,30 +195,17 @@ def _quiet(tf: Any) -> Iterator[None]:
             log.enable_progress_bar()
 
 
-def _declared(model: Any, file_keys: set[str], loaded_missing: set[str], unexpected: set[str]):
-    """The keys of the file, or of the model, that transformers passed over because the model
-    declares them ignorable: non-persistent buffers (``position_ids``), the model's
-    ``_keys_to_ignore_on_load_unexpected`` patterns, weights tied to a loaded one."""
-    import re
+def _declared(
+    model: Any, file_keys: set[str], missing: set[str], unexpected: set[str]
+) -> dict[str, str]:
+    """The keys transformers passed over (neither loaded nor reported ``missing`` or
+    ``unexpected``) because the model declares them ignorable, with the reason
+    (:func:`netsci_dl.export.module.load_weights`'s rules)."""
+    from netsci_dl.export.module import _declared_ignorable
 
-    own = model.state_dict(keep_vars=True)
-    buffers = {n for n, _ in model.named_buffers(remove_duplicate=False)} - set(own)
-    pats = [re.compile(p) for p in getattr(model, "_keys_to_ignore_on_load_unexpected", None) or ()]
-    out: dict[str, str] = {}
-    for k in sorted(file_keys - set(own) - unexpected):
-        if k in buffers:
-            out[k] = "a non-persistent buffer: the model computes it itself"
-        elif any(p.search(k) for p in pats):
-            out[k] = f"declared ignorable by {type(model).__name__}"
-    by_ptr: dict[tuple, list[str]] = {}
-    for k, t in own.items():
-        if t.numel():
-            by_ptr.setdefault((t.data_ptr(), tuple(t.shape)), []).append(k)
-    for names in by_ptr.values():
-        present = [n for n in names if n in file_keys]
-        for n in names:
-            if n not in file_keys and n not in loaded_missing and present:
-                out[n] = f"tied to {present[0]} (the same tensor)"
+    ok_missing, ok_unexpected = _declared_ignorable(model, dict.fromkeys(file_keys))
+    out = {k: why for k, why in ok_unexpected.items() if k not in unexpected}
+    out.update({k: why for k, why in ok_missing.items() if k not in missing})
     return out
 
 
