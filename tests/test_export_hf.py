@@ -350,6 +350,7 @@ def test_missing_transformers_says_how_to_install(bert_dir, monkeypatch):
 # ---- checkpoints loaded into --model: partial loading, token inputs, the user's errors ------
 
 USER_MODULE = '''
+import torch
 import torch.nn as nn
 
 
@@ -374,6 +375,16 @@ class Tokens(nn.Module):
 
     def forward(self, ids):
         return self.fc(self.emb(ids))
+
+
+class WithPositions(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("position_ids", torch.arange(4)[None], persistent=False)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x + self.position_ids)
 
 
 class BadInit(nn.Module):
@@ -427,6 +438,20 @@ def test_partial_checkpoint(user_pkg, tmp_path):
         nd.load(tmp_path / "none.pt", model=Heads(), partial=True)
     with pytest.raises(InputError, match="partial loading is for a checkpoint loaded into"):
         nd.load(path, partial=True)
+
+
+def test_non_persistent_buffer_in_checkpoint(user_pkg, tmp_path):
+    """A checkpoint that holds a buffer the model declares non-persistent (as older BERT
+    checkpoints hold ``embeddings.position_ids``) loads strictly into --model, and says so."""
+    from userpkg.nets import WithPositions
+
+    sd = dict(WithPositions().state_dict(), position_ids=torch.arange(4)[None])
+    path = tmp_path / "pos.pt"
+    torch.save(sd, path)
+    r = run("info", path, "--model", "userpkg.nets:WithPositions", "--input-shape", "1,4")
+    assert r.exit_code == 0, r.output
+    assert "loading: strict, 2 tensors loaded" in r.output
+    assert "ignored position_ids: a non-persistent buffer" in r.output
 
 
 def test_token_input_dtype(user_pkg, tmp_path):
