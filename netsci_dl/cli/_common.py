@@ -91,20 +91,21 @@ class LoaderOptions:
     input_shape: tuple[int, ...] | None = None
     fold_batchnorm: bool = False
     state_dict_key: str | None = None
+    input_dtype: str | None = None
+    partial: bool = False
 
-    def kwargs(self) -> dict[str, Any]:
-        """Keywords for :func:`netsci_dl.load` / :func:`netsci_dl.inspect`."""
+    def kwargs(self, source: Any = None) -> dict[str, Any]:
+        """Keywords for :func:`netsci_dl.load` / :func:`netsci_dl.inspect` of ``source``."""
         example = None
         model: Any = None
         if self.model is not None:
             from netsci_dl.export import build_model
 
             model = build_model(self.model, self.model_kwargs)
+        if self.input_dtype is not None and self.input_shape is None:
+            raise InputError("--input-dtype needs --input-shape")
         if self.input_shape is not None:
-            import torch
-
-            g = torch.Generator().manual_seed(0)
-            example = torch.randn(self.input_shape, generator=g)
+            example = self._example(source, model)
         return {
             "layers": self.layers,
             "layout": self.layout,
@@ -114,16 +115,39 @@ class LoaderOptions:
             "example_input": example,
             "fold_batchnorm": self.fold_batchnorm,
             "state_dict_key": self.state_dict_key,
+            "partial": self.partial,
         }
+
+    def _example(self, source: Any, model: Any) -> Any:
+        """The example input of ``--input-shape`` and ``--input-dtype`` (token ids below the
+        model's vocabulary for ``long``; for a Hugging Face folder, the dtype of its main
+        input unless stated)."""
+        import torch
+
+        from netsci_dl.export.hf import hf_example_input, is_hf_folder
+        from netsci_dl.export.module import token_example
+
+        if model is None and is_hf_folder(source):
+            return hf_example_input(source, shape=self.input_shape, dtype=self.input_dtype)
+        if self.input_dtype == "long":
+            return (
+                token_example(model, self.input_shape)
+                if model is not None
+                else torch.zeros(self.input_shape, dtype=torch.long)
+            )
+        g = torch.Generator().manual_seed(0)
+        return torch.randn(self.input_shape, generator=g)
 
     def load(self, source: Any) -> Any:
         """The graph of a command's input: a checkpoint through :func:`netsci_dl.load` with
         these options, or a graph file netsci_dl wrote (``.npz``, ``.graphml[.gz]``,
         ``.gexf[.gz]``). A FIFO or a folder is refused before it is opened."""
         from netsci_dl._files.atomic import check_input_file
+        from netsci_dl.export.hf import is_hf_folder
         from netsci_dl.io.write_graph import is_graph_file, read
 
-        check_input_file(source, "input")  # a FIFO would block, a folder is not a file
+        if not is_hf_folder(source):
+            check_input_file(source, "input")  # a FIFO would block, a folder is not a file
         if is_graph_file(source):
             if self.layers is not None or self.model is not None:
                 raise InputError(
@@ -134,15 +158,17 @@ class LoaderOptions:
             return G.with_meta(image_shape=list(self.image_shape)) if self.image_shape else G
         from netsci_dl.export import load
 
-        return load(source, **self.kwargs())
+        return load(source, **self.kwargs(source))
 
     def inspect(self, source: Any) -> Any:
         """``netsci_dl.inspect(source, ...)`` with these options."""
         from netsci_dl._files.atomic import check_input_file
         from netsci_dl.export import inspect
+        from netsci_dl.export.hf import is_hf_folder
 
-        check_input_file(source, "input")
-        return inspect(source, **self.kwargs())
+        if not is_hf_folder(source):
+            check_input_file(source, "input")
+        return inspect(source, **self.kwargs(source))
 
 
 _LOADER_PARAMS = (
@@ -155,6 +181,8 @@ _LOADER_PARAMS = (
     "input_shape",
     "fold_batchnorm",
     "state_dict_key",
+    "input_dtype",
+    "partial",
 )
 
 
@@ -179,6 +207,8 @@ def _options(value: dict[str, Any]) -> LoaderOptions:
         input_shape=parse_shape(value.get("input_shape"), "--input-shape"),
         fold_batchnorm=bool(value.get("fold_batchnorm")),
         state_dict_key=value.get("state_dict_key"),
+        input_dtype=value.get("input_dtype"),
+        partial=bool(value.get("partial")),
     )
 
 
@@ -223,6 +253,21 @@ def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
             metavar="1,3,32,32",
             help="Shape of one example input (batch first): the forward pass is recorded on it "
             "when torch.fx cannot trace the model.",
+        ),
+        click.option(
+            "--input-dtype",
+            type=click.Choice(["long", "float"]),
+            default=None,
+            help="Dtype of the example input of --input-shape: long for token ids (below the "
+            "model's vocabulary size), float (default; for a Hugging Face folder, its main "
+            "input's).",
+        ),
+        click.option(
+            "--partial",
+            is_flag=True,
+            help="Load the checkpoint's tensors that fit --model (or a Hugging Face folder's "
+            "model) and leave the rest as built; the missing and unexpected keys ignored are "
+            "listed (info, meta['loading']).",
         ),
         click.option(
             "--fold-batchnorm",

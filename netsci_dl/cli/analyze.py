@@ -73,7 +73,9 @@ def analyze(
     from netsci_dl.runs.files import final_model
 
     out = check_folder(output, force=force, nonempty_needs_force=True)
-    run = Path(checkpoint) if Path(checkpoint).is_dir() else None
+    from netsci_dl.export.hf import is_hf_folder
+
+    run = Path(checkpoint) if Path(checkpoint).is_dir() and not is_hf_folder(checkpoint) else None
     if run is None and data is not None:
         raise InputError("--data is for a run folder (its training section)")
     G = loader.load(final_model(run) if run is not None else checkpoint)

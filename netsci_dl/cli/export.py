@@ -8,7 +8,7 @@ from netsci_dl.cli._common import LoaderOptions, echo, loader_options, threshold
 
 
 @click.command()
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path())
 @click.option(
     "-o",
     "--output",
@@ -49,8 +49,8 @@ def export(
     directed: bool | None = None,
     node_attrs: str | None = None,
 ) -> None:
-    """Export CHECKPOINT (.pt/.pth/.safetensors/.npz, or a graph file netsci_dl wrote) to a
-    graph file."""
+    """Export CHECKPOINT (.pt/.pth/.safetensors/.npz, a Hugging Face folder, or a graph file
+    netsci_dl wrote) to a graph file."""
     from netsci_dl import threshold
     from netsci_dl.io import write_graph
 

@@ -11,7 +11,7 @@ from netsci_dl.errors import InputError
 
 
 @click.command()
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path())
 @loader_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def info(checkpoint: str, loader: LoaderOptions, as_json: bool) -> None:
@@ -19,11 +19,14 @@ def info(checkpoint: str, loader: LoaderOptions, as_json: bool) -> None:
     became, and every tensor that is not exported, with the reason. It runs the validation of
     `export`: when `export` would refuse, the plan is still shown and the command exits with 2
     and the reason. A graph file netsci_dl wrote (.npz from `export`, .graphml, .gexf) is
-    summarised instead."""
+    summarised instead. A Hugging Face folder (config.json and model.safetensors) is built by
+    transformers, loaded and traced on a token example input."""
     from netsci_dl._files.atomic import check_input_file
+    from netsci_dl.export.hf import is_hf_folder
     from netsci_dl.io.write_graph import is_graph_file, read
 
-    check_input_file(checkpoint, "input")  # a FIFO would block, a folder is not a file
+    if not is_hf_folder(checkpoint):  # a FIFO would block, another folder is not a checkpoint
+        check_input_file(checkpoint, "input")
     if is_graph_file(checkpoint):
         G = read(checkpoint)
         if as_json:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,8 @@ from netsci_dl.export._build import BlockSpec, ExportPlan, GroupSpec, TensorInfo
 from netsci_dl.export.checkpoint import Checkpoint, netsci_metadata, read_checkpoint
 from netsci_dl.export.conv import REDUCTIONS
 from netsci_dl.export.dense import plan_from_matrices, plan_from_state_dict
-from netsci_dl.export.module import build_model, plan_from_module
+from netsci_dl.export.hf import is_hf_folder, plan_from_hf_folder, read_folder_tensors
+from netsci_dl.export.module import build_model, load_weights, plan_from_module
 from netsci_dl.export.rbm import (
     from_rbm_model,
     from_rbm_stack,
@@ -132,9 +132,11 @@ def _is_graph_file(source: Any) -> bool:
     return False
 
 
-def _with_model(ckpt_source: Any, model: Any, state_dict_key: str | None) -> Any:
+def _with_model(
+    ckpt_source: Any, model: Any, state_dict_key: str | None, partial: bool = False
+) -> tuple[Any, dict[str, Any]]:
     """``model`` (an nn.Module, or ``"pkg.module:Class"``) with the checkpoint's weights
-    loaded strictly."""
+    loaded (strictly, or ``partial``), and what the loading ignored."""
     import torch
 
     from netsci_dl.export.checkpoint import tensors_from_mapping
@@ -148,33 +150,13 @@ def _with_model(ckpt_source: Any, model: Any, state_dict_key: str | None) -> Any
     if isinstance(ckpt_source, Mapping):
         tensors, _ = tensors_from_mapping(ckpt_source, source="<state_dict>", key=state_dict_key)
         where = "<state_dict>"
+    elif is_hf_folder(ckpt_source):
+        tensors, _ = read_folder_tensors(ckpt_source)
+        where = str(ckpt_source)
     else:
         ckpt = read_checkpoint(ckpt_source, key=state_dict_key)
         tensors, where = ckpt.tensors, ckpt.source
-    with warnings.catch_warnings():  # read-only views: load_state_dict only copies from them
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as e:
-        raise InputError(
-            f"{where}: does not fit {type(model).__name__}: {str(e).splitlines()[-1].strip()}"
-        ) from None
-    if missing or unexpected:
-        raise InputError(
-            f"{where}: does not fit {type(model).__name__} (strict loading): "
-            + "; ".join(
-                p
-                for p in (
-                    f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}" if missing else "",
-                    f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"
-                    if unexpected
-                    else "",
-                )
-                if p
-            )
-        )
-    return model
+    return model, load_weights(model, tensors, where=where, partial=partial)
 
 
 def _plan(
@@ -188,20 +170,30 @@ def _plan(
     image_shape: tuple[int, ...] | None,
     model: Any,
     state_dict_key: str | None,
+    partial: bool = False,
 ) -> tuple[ExportPlan, list[np.ndarray | None] | None]:
     _check_options(layout, conv_reduce)
+    traced = {
+        "example_input": example_input,
+        "layers": layers,
+        "conv_reduce": conv_reduce,
+        "fold_batchnorm": fold_batchnorm,
+        "image_shape": image_shape,
+    }
     if model is not None:
-        module = _with_model(source, model, state_dict_key)
+        module, loading = _with_model(source, model, state_dict_key, partial)
         src = source if isinstance(source, (str, os.PathLike)) else "<state_dict>"
-        plan = plan_from_module(
-            module,
-            example_input=example_input,
-            layers=layers,
-            conv_reduce=conv_reduce,
-            fold_batchnorm=fold_batchnorm,
-            image_shape=image_shape,
+        plan = plan_from_module(module, **traced)
+        meta = dict(plan.meta, loading=loading)
+        plan = dataclasses.replace(plan, source=f"{src} in {type(module).__name__}", meta=meta)
+        return plan, None
+    if isinstance(source, (str, os.PathLike)) and is_hf_folder(source):
+        return plan_from_hf_folder(source, partial=partial, **traced), None
+    if partial:
+        raise InputError(
+            "partial loading is for a checkpoint loaded into a model: pass model=... (CLI: "
+            "--model) or a Hugging Face folder"
         )
-        return dataclasses.replace(plan, source=f"{src} in {type(module).__name__}"), None
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(source, torch.nn.Module):
         plan = plan_from_module(
@@ -255,6 +247,7 @@ def inspect(
     image_shape: tuple[int, ...] | None = None,
     model: Any = None,
     state_dict_key: str | None = None,
+    partial: bool = False,
 ) -> ExportPlan:
     """What :func:`load` finds in ``source`` and what it would export, or why it would refuse.
 
@@ -273,6 +266,7 @@ def inspect(
         image_shape=image_shape,
         model=model,
         state_dict_key=state_dict_key,
+        partial=partial,
     )
     if plan.refusal is None:
         try:
@@ -293,6 +287,7 @@ def load(
     image_shape: tuple[int, ...] | None = None,
     model: Any = None,
     state_dict_key: str | None = None,
+    partial: bool = False,
 ) -> LayeredGraph:
     """Export a model or checkpoint to a `LayeredGraph`: the connectivity the model computes.
 
@@ -300,9 +295,11 @@ def load(
     ----------
     source : path, nn.Module, state_dict, RBM/DBN, LayeredGraph or list of 2-D arrays
         A path may be a checkpoint (``.pt``/``.pth``/``.bin``/``.ckpt`` via
-        ``torch.load(weights_only=True)``, ``.safetensors``, ``.npz``) or a graph saved by
-        netsci_dl (``.npz``, ``.graphml``, ``.graphml.gz``, ``.gexf``). Files needing arbitrary
-        unpickling are refused. An ``nn.Module`` is traced (torch.fx, or one recorded forward
+        ``torch.load(weights_only=True)``, ``.safetensors``, ``.npz``), a graph saved by
+        netsci_dl (``.npz``, ``.graphml``, ``.graphml.gz``, ``.gexf``) or a Hugging Face folder
+        (``config.json`` and ``model.safetensors``, sharded or not: the model is built by
+        transformers from the config, its weights loaded and the model traced on a token
+        example; :mod:`netsci_dl.export.hf`). Files needing arbitrary unpickling are refused. An ``nn.Module`` is traced (torch.fx, or one recorded forward
         pass on ``example_input``); a checkpoint without ``model`` is read as a chain only when
         that is unambiguous (:mod:`netsci_dl.export.dense`), and refused otherwise.
     example_input : tensor or tuple of tensors, optional
@@ -323,10 +320,16 @@ def load(
     image_shape : tuple of int, optional
         Input image shape for receptive fields; stored in ``meta["image_shape"]``.
     model : nn.Module or "pkg.module:Class", optional
-        With a checkpoint ``source``: the architecture to load its weights into (strictly) and
-        trace.
+        With a checkpoint ``source``: the architecture to load its weights into (strictly, or
+        ``partial``) and trace.
     state_dict_key : str, optional
         The key of a dict checkpoint that holds the weights, when several candidates do.
+    partial : bool
+        With ``model`` (or a Hugging Face folder): load the tensors that fit and leave the
+        model's other weights as they are; the missing and unexpected keys ignored are listed
+        in ``meta["loading"]``. Off by default: loading is strict, except for the keys the model
+        declares ignorable (non-persistent buffers such as ``position_ids``, tied weights),
+        which are listed too.
 
     Returns
     -------
@@ -375,6 +378,7 @@ def load(
         image_shape=image_shape,
         model=model,
         state_dict_key=state_dict_key,
+        partial=partial,
     )
     if vbs is not None:
         from netsci_dl.export.rbm import _graph_from_stack

@@ -234,6 +234,7 @@ class ExportPlan:
             "junctions": [dict(j) for j in self.junctions],
             "tensors": [t.to_dict() for t in self.tensors],
             "refusal": self.refusal,
+            "meta": dict(self.meta),
         }
 
     def to_frame(self) -> Any:
@@ -295,6 +296,7 @@ class ExportPlan:
                     f"{k}={for_terminal(str(v))}" for k, v in j.items() if k not in ("kind",)
                 )
                 lines.append(f"  {j['kind']}: {rest}")
+        lines += _loading_lines(self.meta.get("loading"))
         skipped = [t for t in self.tensors if t.role in ("skipped", "normalisation")]
         if not g and self.tensors:  # nothing planned (a refusal): show every tensor found
             lines += ["", "tensors:"]
@@ -313,6 +315,22 @@ class ExportPlan:
         if self.refusal:
             lines += ["", f"export would refuse: {for_terminal(self.refusal)}"]
         return "\n".join(lines)
+
+
+def _loading_lines(loading: Any) -> list[str]:
+    """The lines of ``summary()`` on how a checkpoint was loaded into its model: the keys
+    ignored, and why."""
+    if not loading:
+        return []
+    how = "strict" if loading.get("strict") else "partial"
+    out = ["", f"loading: {how}, {loading.get('loaded', 0)} tensors loaded"]
+    for k, why in (loading.get("declared_ignorable") or {}).items():
+        out.append(f"  ignored {for_terminal(k)}: {why}")
+    for k in loading.get("ignored_missing") or ():
+        out.append(f"  ignored missing {for_terminal(k)}: left as the model was built")
+    for k in loading.get("ignored_unexpected") or ():
+        out.append(f"  ignored unexpected {for_terminal(k)}: the model has no such tensor")
+    return out
 
 
 def select(names: Sequence[str], layers: str | Sequence[str] | None) -> set[str]:

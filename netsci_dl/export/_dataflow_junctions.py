@@ -263,12 +263,26 @@ class JunctionOps:
         self.junctions.append({"kind": "cat", "group": name, "parts": record})
         self.vals[i] = _Val(J, parts[0][1].layout if parts else "vector")
 
-    def _mix(self, i: int, op: Op, values: int, queries: list[int]) -> int:
+    def _mix(self, i: int, op: Op, values: int, queries: list[int], shared: Any = None) -> int:
+        """The mixed group of attention; ``shared``: the 0/1 matrix (values, heads) by which
+        grouped-query attention shares each key/value head among several query heads."""
         v = self.groups[values]
         name = f"{op.name}.mix" if op.kind == "mha" else f"{v.name}.mix"
         self.layer_types.add("attention")
-        M = self._new_group(name, v.size, "mix", i, note="attention: values mixed over tokens")
-        self._identity(values, M, name=f"identity {v.name} -> {name}")
+        size = v.size if shared is None else shared.shape[1]
+        M = self._new_group(name, size, "mix", i, note="attention: values mixed over tokens")
+        if shared is None:
+            self._identity(values, M, name=f"identity {v.name} -> {name}")
+        else:
+            self._add_piece(
+                values,
+                M,
+                "identity",
+                shared,
+                name=f"identity {v.name} -> {name}",
+                note="identity (each key/value head shared by several query heads)",
+                layer_type="identity",
+            )
         self.junctions.append(
             {
                 "kind": "attention",
@@ -314,11 +328,13 @@ class JunctionOps:
             Ws = np.split(p["in_proj_weight"], 3, axis=0)
         else:
             Ws = [p["q_proj_weight"], p["k_proj_weight"], p["v_proj_weight"]]
-        bs = np.split(p["in_proj_bias"], 3) if p.get("in_proj_bias") is not None else [None] * 3
+        bs = [p.get(f"{t}_bias") for t in "qkv"]  # separate biases (grouped-query attention)
+        if p.get("in_proj_bias") is not None:
+            bs = np.split(p["in_proj_bias"], 3)
         qkv = []
         for tag, W, b, x in zip("qkv", Ws, bs, ins):
             self._size(x.group, W.shape[1], op, "takes")
-            g = self._new_group(f"{op.name}.{tag}", d, "linear", i, b)
+            g = self._new_group(f"{op.name}.{tag}", int(W.shape[0]), "linear", i, b)
             self._add_piece(
                 x.group,
                 g,
@@ -330,7 +346,7 @@ class JunctionOps:
                 source_shape=W.shape,
             )
             qkv.append(g)
-        M = self._mix(i, op, qkv[2], qkv[:2])
+        M = self._mix(i, op, qkv[2], qkv[:2], _shared_heads(op, Ws[2].shape[0], d))
         Wo, bo = p["out_proj.weight"], p.get("out_proj.bias")
         out = self._new_group(f"{op.name}.out_proj", Wo.shape[0], "linear", i, bo)
         self._add_piece(
@@ -352,3 +368,23 @@ class JunctionOps:
             },
         )
         self.vals[i] = _Val(out, "tokens")
+
+
+def _shared_heads(op: Op, n_values: int, d: int) -> Any:
+    """None when every query head has its own values; else the 0/1 matrix ``(n_values, d)``
+    giving each query head's units the units of the key/value head it shares (grouped-query
+    attention: query head ``h`` reads key/value head ``h // (heads / kv_heads)``)."""
+    import scipy.sparse as sp
+
+    if n_values == d:
+        return None
+    hd = op.attrs.get("head_dim")
+    if not hd or n_values % hd or d % hd or (d // hd) % (n_values // hd):
+        raise InputError(
+            f"{op.name}: {n_values} value units for {d} query units, with no head size that "
+            "shares them between heads"
+        )
+    rep = (d // hd) // (n_values // hd)
+    cols = np.arange(d)
+    rows = (cols // hd // rep) * hd + cols % hd
+    return sp.csr_array((np.ones(d), (rows, cols)), shape=(n_values, d))

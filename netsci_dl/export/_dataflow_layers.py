@@ -98,7 +98,8 @@ class LayerOps:
         note = f"{self.reduce} of each {kernel} kernel" + (
             f", {groups} groups" if groups > 1 else ""
         )
-        self._weight_layer(i, op, g, block, W.shape[0], "conv", note, "spatial")
+        layout = op.attrs.get("layout", "spatial")  # "tokens": patches embedded as tokens
+        self._weight_layer(i, op, g, block, W.shape[0], "conv", note, layout)
 
     def _op_conv_transpose(self, i: int, op: Op) -> None:
         v = self._val(op)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
+from netsci_dl.export._hf_ops import is_whole_module
 from netsci_dl.export._op_map import function_op, module_op, param_array
 from netsci_dl.export._ops import Op
 
@@ -222,7 +223,7 @@ def trace_fx(module: Any, example_input: Any = None) -> list[Op]:
 
     class _Tracer(fx.Tracer):
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
-            return isinstance(m, leaves)
+            return isinstance(m, leaves) or is_whole_module(m)
 
     try:
         graph = _Tracer().trace(module)

@@ -57,6 +57,11 @@ def param_array(t: Any, name: str) -> np.ndarray:
 
 def module_op(m: Any, name: str, data_inputs: tuple[int, ...]) -> Op:
     """The op of a call to a leaf module ``m`` (registered as ``name``)."""
+    from netsci_dl.export._hf_ops import hf_module_op
+
+    op = hf_module_op(m, name, data_inputs)  # transformers' layers taken whole
+    if op is not None:
+        return op
     for types, handler in _module_rules():
         if isinstance(m, types):
             return handler(m, name, data_inputs)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
+from netsci_dl.export._hf_ops import is_whole_module
 from netsci_dl.export._op_map import function_op, module_op, param_array
 from netsci_dl.export._ops import Op
 
@@ -149,7 +150,7 @@ def record_forward(module: Any, example_input: Any) -> list[Op]:
     whole = (nn.Embedding, nn.EmbeddingBag, nn.RNNBase, nn.MultiheadAttention)
     hooks = []
     for name, m in module.named_modules():
-        if isinstance(m, whole):
+        if isinstance(m, whole) or is_whole_module(m):
 
             def pre(mod: Any, args: Any, kwargs: Any, _n: str = name) -> None:
                 mod._netsci_dl_inputs = rec.data_tensors(args, kwargs)

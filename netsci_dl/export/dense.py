@@ -48,6 +48,12 @@ BRANCH_HINT = re.compile(
     r"query|key|value|q_proj|k_proj|v_proj|qkv|in_proj|to_q|to_k|to_v|q|k|v)([._]|$)",
     re.IGNORECASE,
 )
+#: dotted-name components of an attention layer's tensors (the model kind "transformer")
+ATTENTION_HINT = re.compile(
+    r"(^|[._])(query|key|value|q_proj|k_proj|v_proj|qkv|in_proj_weight|c_attn|self_attn|attn|"
+    r"attention|self_attention)([._]|$)",
+    re.IGNORECASE,
+)
 
 
 def natural_key(name: str) -> tuple:
@@ -225,6 +231,8 @@ def plan_from_state_dict(
     meta: dict[str, Any] = {"directed": True}
     chain, refusal = _chain(sel, hints, order, source, meta)
     kind = "cnn" if any(x.conv for x in chain) else "mlp"
+    if any(ATTENTION_HINT.search(k) for k in names):
+        kind = "transformer"  # attention's tensors: the model is one, whatever is selected
     if refusal is not None:
         return ExportPlan(source, kind, layout, ordered_infos, meta=meta, refusal=refusal)
     built = _built_layers(chain, conv_reduce)

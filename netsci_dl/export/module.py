@@ -20,7 +20,7 @@ from netsci_dl.errors import InputError
 from netsci_dl.export._build import ExportPlan, select, square_image_shape
 from netsci_dl.export._dataflow import resolve
 
-__all__ = ["plan_from_module", "select_blocks", "build_model"]
+__all__ = ["plan_from_module", "select_blocks", "build_model", "load_weights", "token_example"]
 
 
 def _has_forward(module: Any) -> bool:
@@ -223,6 +223,11 @@ def build_model(spec: str, kwargs: Mapping[str, Any] | None = None) -> Any:
         mod = importlib.import_module(mod_name)
     except ImportError as e:
         raise InputError(f"--model {spec!r}: cannot import {mod_name!r} ({e})") from None
+    except Exception as e:  # the user's module raised while it was imported: their code
+        raise InputError(
+            f"--model {spec!r}: importing {mod_name!r} raised {_exc_text(e)} (an error in that "
+            "module, not in netsci_dl)"
+        ) from None
     cls = mod
     for part in cls_name.split("."):
         cls = getattr(cls, part, None)
@@ -234,6 +239,137 @@ def build_model(spec: str, kwargs: Mapping[str, Any] | None = None) -> Any:
         raise InputError(
             f"--model {spec!r}: cannot build it with {dict(kwargs or {})}: {e}"
         ) from None
+    except Exception as e:  # the class's __init__ raised: the user's code or arguments
+        raise InputError(
+            f"--model {spec!r}: {cls_name}({_kwargs_text(kwargs)}) raised {_exc_text(e)} (an "
+            "error in that class or its arguments, not in netsci_dl)"
+        ) from None
     if not isinstance(obj, torch.nn.Module):
         raise InputError(f"--model {spec!r} built a {type(obj).__name__}, not an nn.Module")
     return obj
+
+
+def _exc_text(e: BaseException) -> str:
+    """``TypeName: first line of the message``."""
+    msg = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {msg[0]}" if msg else type(e).__name__
+
+
+def _kwargs_text(kwargs: Mapping[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in dict(kwargs or {}).items())
+
+
+def _shorten(keys: Sequence[str], n: int = 5) -> str:
+    return f"{list(keys[:n])}{f' and {len(keys) - n} more' if len(keys) > n else ''}"
+
+
+def _declared_ignorable(model: Any, state: Mapping[str, Any]) -> tuple[dict, dict]:
+    """The checkpoint keys the model itself declares ignorable, with the reason: unexpected keys
+    that name a non-persistent buffer (the model recomputes it, e.g. ``position_ids``) or match
+    the model's ``_keys_to_ignore_on_load_unexpected`` (transformers), and missing keys that are
+    tied to a loaded weight (the same tensor) or match ``_keys_to_ignore_on_load_missing``."""
+    import re
+
+    own = model.state_dict(keep_vars=True)
+    buffers = {n for n, _ in model.named_buffers(remove_duplicate=False)} - set(own)
+    pat_u = [
+        re.compile(p) for p in getattr(model, "_keys_to_ignore_on_load_unexpected", None) or ()
+    ]
+    pat_m = [re.compile(p) for p in getattr(model, "_keys_to_ignore_on_load_missing", None) or ()]
+    unexpected = {}
+    for k in state:
+        if k in own:
+            continue
+        if k in buffers:
+            unexpected[k] = "a non-persistent buffer: the model computes it itself"
+        elif any(p.search(k) for p in pat_u):
+            unexpected[k] = f"declared ignorable by {type(model).__name__}"
+    by_ptr: dict[tuple, list[str]] = {}
+    for k, t in own.items():
+        if t.device.type != "meta" and t.numel():
+            by_ptr.setdefault((t.data_ptr(), tuple(t.shape)), []).append(k)
+    missing = {}
+    for names in by_ptr.values():
+        loaded = [n for n in names if n in state]
+        for n in names:
+            if n not in state and loaded:
+                missing[n] = f"tied to {loaded[0]} (the same tensor)"
+    for k in own:
+        if k not in state and k not in missing and any(p.search(k) for p in pat_m):
+            missing[k] = f"declared ignorable by {type(model).__name__}"
+    return missing, unexpected
+
+
+def load_weights(
+    model: Any, tensors: Mapping[str, Any], *, where: str, partial: bool = False
+) -> dict[str, Any]:
+    """Load ``tensors`` (name -> array) into ``model``: strictly, except for the keys the model
+    declares ignorable (non-persistent buffers such as ``position_ids``, tied weights, the
+    patterns transformers declares), or, with ``partial=True``, leaving every other missing or
+    unexpected key as it is. Returns what was ignored and why (``meta["loading"]``).
+
+    Raises
+    ------
+    InputError
+        A shape that does not fit; a missing or unexpected key under strict loading; with
+        ``partial``, a checkpoint none of whose tensors fits the model.
+    """
+    import warnings
+
+    import torch
+
+    name = type(model).__name__
+    with warnings.catch_warnings():  # read-only views: load_state_dict only copies from them
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        state = {
+            k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(v))
+            for k, v in tensors.items()
+        }
+    ok_missing, ok_unexpected = _declared_ignorable(model, state)
+    try:
+        missing, unexpected = model.load_state_dict(
+            {k: v for k, v in state.items() if k not in ok_unexpected}, strict=False
+        )
+    except Exception as e:
+        raise InputError(
+            f"{where}: does not fit {name}: {str(e).strip().splitlines()[-1].strip()}"
+        ) from None
+    missing = [k for k in missing if k not in ok_missing]
+    parts = [f"missing {_shorten(missing)}" if missing else ""]
+    parts += [f"unexpected {_shorten(unexpected)}" if unexpected else ""]
+    if (missing or unexpected) and not partial:
+        raise InputError(
+            f"{where}: does not fit {name} (strict loading): "
+            + "; ".join(p for p in parts if p)
+            + " (partial loading: --partial, or partial=True)"
+        )
+    if partial and len(unexpected) == len(state):
+        raise InputError(f"{where}: none of its {len(state)} tensors fits {name}")
+    declared = {**ok_missing, **ok_unexpected}
+    return {
+        "strict": not partial,
+        "loaded": len(state) - len(unexpected) - len(ok_unexpected),
+        "ignored_missing": list(missing),
+        "ignored_unexpected": list(unexpected),
+        "declared_ignorable": declared,
+    }
+
+
+def token_example(model: Any, shape: Sequence[int], *, seed: int = 0) -> Any:
+    """Token ids of ``shape`` (dtype long) that ``model`` accepts: drawn below the size of its
+    input embedding (the first ``nn.Embedding``; 2 when it has none), from ``seed``."""
+    import torch
+
+    vocab = 2
+    get = getattr(model, "get_input_embeddings", None)
+    emb = None
+    try:
+        emb = get() if callable(get) else None
+    except Exception:  # transformers raises NotImplementedError for models without one
+        emb = None
+    if not isinstance(emb, torch.nn.Embedding):
+        emb = next((m for m in model.modules() if isinstance(m, torch.nn.Embedding)), None)
+    if emb is not None:
+        vocab = int(emb.num_embeddings)
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, vocab, tuple(int(s) for s in shape), generator=g)
