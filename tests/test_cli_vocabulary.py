@@ -24,6 +24,8 @@ LOADER = {
     "--model": ("StringParamType", r"^The architecture"),
     "--model-kwargs": ("StringParamType", r"^Keyword arguments of --model"),
     "--input-shape": ("StringParamType", r"^Shape of one example input \(batch first\)"),
+    "--input-dtype": ("Choice", r"^Dtype of the example input of --input-shape"),
+    "--partial": ("BoolParamType", r"^Load the checkpoint's tensors that fit --model"),
     "--fold-batchnorm": ("BoolParamType", r"^Fold BatchNorm"),
     "--state-dict-key": ("StringParamType", r"key of a dict checkpoint"),
 }
