@@ -68,6 +68,7 @@ class LoaderOptions:
     input_shape: tuple[int, ...] | None = None
     fold_batchnorm: bool = False
     state_dict_key: str | None = None
+    flatten_order: str | None = None
 
     def kwargs(self) -> dict[str, Any]:
         """Keywords for :func:`netsci_dl.load` / :func:`netsci_dl.inspect`."""
@@ -91,6 +92,7 @@ class LoaderOptions:
             "example_input": example,
             "fold_batchnorm": self.fold_batchnorm,
             "state_dict_key": self.state_dict_key,
+            "flatten_order": self.flatten_order,
         }
 
     def load(self, source: Any) -> Any:
@@ -132,6 +134,7 @@ _LOADER_PARAMS = (
     "input_shape",
     "fold_batchnorm",
     "state_dict_key",
+    "flatten_order",
 )
 
 
@@ -156,6 +159,7 @@ def _options(value: dict[str, Any]) -> LoaderOptions:
         input_shape=parse_shape(value.get("input_shape"), "--input-shape"),
         fold_batchnorm=bool(value.get("fold_batchnorm")),
         state_dict_key=value.get("state_dict_key"),
+        flatten_order=value.get("flatten_order"),
     )
 
 
@@ -210,6 +214,14 @@ def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--state-dict-key",
             default=None,
             help="The key of a dict checkpoint that holds the weights, when several do.",
+        ),
+        click.option(
+            "--flatten-order",
+            type=click.Choice(["chw", "hwc", "assume-chw"]),
+            default=None,
+            help="How a checkpoint without --model flattens a feature map into a Linear layer: "
+            "chw (torch's flatten), hwc (channels last); assume-chw exports channel-major and "
+            "records the assumption. Without it such a block is refused.",
         ),
     ]
 

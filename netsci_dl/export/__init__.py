@@ -26,7 +26,7 @@ from netsci_dl.errors import InputError
 from netsci_dl.export._build import BlockSpec, ExportPlan, GroupSpec, TensorInfo, build_graph
 from netsci_dl.export.checkpoint import Checkpoint, netsci_metadata, read_checkpoint
 from netsci_dl.export.conv import REDUCTIONS
-from netsci_dl.export.dense import plan_from_matrices, plan_from_state_dict
+from netsci_dl.export.dense import check_flatten_order, plan_from_matrices, plan_from_state_dict
 from netsci_dl.export.module import build_model, plan_from_module
 from netsci_dl.export.rbm import (
     from_rbm_model,
@@ -75,8 +75,11 @@ def _plan_checkpoint(
     layout: str,
     conv_reduce: str,
     image_shape: tuple[int, ...] | None,
+    flatten_order: str | None = None,
 ) -> tuple[ExportPlan, list[np.ndarray | None] | None]:
     extra = netsci_metadata(ckpt)
+    if flatten_order is None and extra.get("model_kind") == "classifier":
+        flatten_order = "chw"  # netsci_dl's own classifiers flatten with nn.Flatten
     shape = image_shape or (tuple(extra["image_shape"]) if extra.get("image_shape") else None)
     if is_rbm_tensors(ckpt.tensors) and layout in ("auto", "in_out"):
         plan, vbs = plan_from_rbm_tensors(
@@ -99,6 +102,7 @@ def _plan_checkpoint(
             layout=layout,
             image_shape=shape,
             order=order,
+            flatten_order=flatten_order,
         )
         vbs = None
     meta = dict(plan.meta)
@@ -186,8 +190,10 @@ def _plan(
     image_shape: tuple[int, ...] | None,
     model: Any,
     state_dict_key: str | None,
+    flatten_order: str | None = None,
 ) -> tuple[ExportPlan, list[np.ndarray | None] | None]:
     _check_options(layout, conv_reduce)
+    check_flatten_order(flatten_order)
     if model is not None:
         module = _with_model(source, model, state_dict_key)
         src = source if isinstance(source, (str, os.PathLike)) else "<state_dict>"
@@ -198,6 +204,7 @@ def _plan(
             conv_reduce=conv_reduce,
             fold_batchnorm=fold_batchnorm,
             image_shape=image_shape,
+            flatten_order=flatten_order,
         )
         return dataclasses.replace(plan, source=f"{src} in {type(module).__name__}"), None
     torch = sys.modules.get("torch")
@@ -209,6 +216,7 @@ def _plan(
             conv_reduce=conv_reduce,
             fold_batchnorm=fold_batchnorm,
             image_shape=image_shape,
+            flatten_order=flatten_order,
         )
         return plan, None
     if fold_batchnorm:
@@ -218,7 +226,12 @@ def _plan(
             raise InputError(f"{source}: is a saved graph, not a checkpoint; use netsci_dl.load")
         ckpt = read_checkpoint(source, key=state_dict_key)
         return _plan_checkpoint(
-            ckpt, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
+            ckpt,
+            layers=layers,
+            layout=layout,
+            conv_reduce=conv_reduce,
+            image_shape=image_shape,
+            flatten_order=flatten_order,
         )
     if isinstance(source, Mapping):
         from netsci_dl.export.checkpoint import tensors_from_mapping
@@ -226,7 +239,12 @@ def _plan(
         tensors, nested = tensors_from_mapping(source, source="<state_dict>", key=state_dict_key)
         ckpt = Checkpoint(tensors, "<state_dict>", "mapping", {}, nested)
         return _plan_checkpoint(
-            ckpt, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
+            ckpt,
+            layers=layers,
+            layout=layout,
+            conv_reduce=conv_reduce,
+            image_shape=image_shape,
+            flatten_order=flatten_order,
         )
     if (
         isinstance(source, (list, tuple))
@@ -253,6 +271,7 @@ def inspect(
     image_shape: tuple[int, ...] | None = None,
     model: Any = None,
     state_dict_key: str | None = None,
+    flatten_order: str | None = None,
 ) -> ExportPlan:
     """What :func:`load` finds in ``source`` and what it would export, or why it would refuse.
 
@@ -271,6 +290,7 @@ def inspect(
         image_shape=image_shape,
         model=model,
         state_dict_key=state_dict_key,
+        flatten_order=flatten_order,
     )
     if plan.refusal is None:
         try:
@@ -291,6 +311,7 @@ def load(
     image_shape: tuple[int, ...] | None = None,
     model: Any = None,
     state_dict_key: str | None = None,
+    flatten_order: str | None = None,
 ) -> LayeredGraph:
     """Export a model or checkpoint to a `LayeredGraph`: the connectivity the model computes.
 
@@ -325,6 +346,14 @@ def load(
         trace.
     state_dict_key : str, optional
         The key of a dict checkpoint that holds the weights, when several candidates do.
+    flatten_order : {None, "chw", "hwc", "assume-chw"}
+        How a checkpoint without ``model`` flattens a feature map into a Linear layer:
+        ``"chw"`` channel-major (torch's ``flatten`` of ``(C, H, W)``), ``"hwc"`` channels last
+        (the model permutes before flattening). By default (None) a conv -> linear block with
+        more than one feature per channel is refused, since a state_dict does not record the
+        order; ``"assume-chw"`` exports it channel-major and lists the block in
+        ``meta["assumptions"]``. A traced model uses the order it really flattens in; this
+        keyword is then ignored.
 
     Returns
     -------
@@ -373,6 +402,7 @@ def load(
         image_shape=image_shape,
         model=model,
         state_dict_key=state_dict_key,
+        flatten_order=flatten_order,
     )
     if vbs is not None:
         from netsci_dl.export.rbm import _graph_from_stack

@@ -48,12 +48,13 @@ from netsci_dl.errors import InputError
 from netsci_dl.export._build import BlockSpec, ExportPlan, GroupSpec, TensorInfo
 from netsci_dl.export._dataflow_junctions import JunctionOps
 from netsci_dl.export._dataflow_layers import LayerOps
+from netsci_dl.export._dataflow_shapes import ShapeOps
 from netsci_dl.export._ops import PRODUCERS, TRANSPARENT, Op, _Group, _Piece, _Val
 
 __all__ = ["Op", "resolve", "PRODUCERS", "TRANSPARENT"]
 
 
-class _Resolver(LayerOps, JunctionOps):
+class _Resolver(ShapeOps, LayerOps, JunctionOps):
     def __init__(
         self, ops: Sequence[Op], *, source: str, conv_reduce: str, fold_batchnorm: bool
     ) -> None:
@@ -218,7 +219,9 @@ class _Resolver(LayerOps, JunctionOps):
                 int(shape[1]) if len(shape) >= 4 else (int(shape[-1]) if len(shape) == 2 else None)
             )
         g = self._new_group(op.name or "input", size, "input", i)
-        self.vals[i] = _Val(g, layout)
+        nd = len(shape) if shape is not None else None
+        axes = (1,) if nd is not None and nd != 3 and nd >= 2 else None
+        self.vals[i] = _Val(g, layout, nd=nd if axes else None, axes=axes)
 
     def _op_const(self, i: int, op: Op) -> None:
         self.vals[i] = _Val(None, "const")

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
+from netsci_dl.export._dataflow_shapes import layout_of
 from netsci_dl.export._ops import Op, _Val
 
 __all__ = ["JunctionOps"]
@@ -39,7 +40,7 @@ class JunctionOps:
                     ),
                 ),
             )
-        self.vals[i] = _Val(v.group, layout, v.k)
+        self.vals[i] = v.keep(layout=layout) if layout != v.layout else v.keep()
 
     def _op_getitem(self, i: int, op: Op) -> None:
         src = self.ops[op.inputs[0]] if op.inputs else None
@@ -66,7 +67,7 @@ class JunctionOps:
             and isinstance(index[1], int)
         ):
             layout = "vector"  # one token, e.g. the class token
-        self.vals[i] = _Val(v.group, layout, v.k)
+        self.vals[i] = _Val(v.group, layout, v.k)  # the axes are not known here
 
     @staticmethod
     def _keeps_units(v: _Val, index: Any) -> bool:
@@ -83,8 +84,8 @@ class JunctionOps:
         dims, keep = op.attrs.get("dims", ()), bool(op.attrs.get("keepdim", False))
         nd = op.attrs.get("ndim") or {"spatial": 4, "tokens": 3}.get(v.layout, 2)
         axes = {d % nd for d in dims}
-        unit_axis = nd - 1 if v.layout == "tokens" else 1
-        if unit_axis in axes or 0 in axes:
+        unit_axes = v.axes if v.axes is not None else (nd - 1 if v.layout == "tokens" else 1,)
+        if set(unit_axes) & axes or 0 in axes:
             raise InputError(
                 f"{self._where(op)} reduces over the units (or the batch) of "
                 f"{self.groups[v.group].name!r}: not a map between units"
@@ -94,13 +95,24 @@ class JunctionOps:
             layout = "vector"
         if not keep and v.layout == "spatial" and nd - len(axes) == 2:
             layout = "vector"  # global pooling
+        if v.axes is not None and v.nd is not None:
+            new = v.axes if keep else tuple(a - sum(d < a for d in axes) for a in v.axes)
+            n_out = v.nd if keep else v.nd - len(axes)
+            self.vals[i] = v.keep(axes=new, nd=n_out, layout=layout_of(new, n_out))
+            return
         self.vals[i] = _Val(v.group, layout, v.k)
 
     def _op_flatten(self, i: int, op: Op) -> None:
         v = self._val(op)
+        if (op.attrs.get("start", 1), op.attrs.get("end", -1)) != (1, -1):
+            raise InputError(
+                f"{self._where(op)}: flatten(start_dim={op.attrs.get('start')}, end_dim="
+                f"{op.attrs.get('end')}) without the shapes: pass example_input=... so the unit "
+                "axis can be followed"
+            )
         k = op.attrs.get("k")
         if v.layout in ("vector", "flat", "tokens"):
-            self.vals[i] = _Val(v.group, v.layout, v.k)
+            self.vals[i] = v.keep()
             return
         self.vals[i] = _Val(v.group, "flat", None if k is None else int(k))
 
@@ -113,7 +125,7 @@ class JunctionOps:
             nd_out = len(shape)
         grp = self.groups[v.group]
         if shape is not None and in_shape is not None and tuple(shape) == tuple(in_shape):
-            self.vals[i] = _Val(v.group, v.layout, v.k)  # a no-op reshape
+            self.vals[i] = v.keep()  # a no-op reshape
             return
         if v.layout == "spatial":
             if nd_out == 2:
@@ -162,7 +174,7 @@ class JunctionOps:
                     "note": "a data-dependent product: the gate's group ends here",
                 }
             )
-        self.vals[i] = _Val(v.group, v.layout, v.k)
+        self.vals[i] = v.keep()
 
     def _data_groups(self, op: Op) -> list[tuple[int, _Val]]:
         out = []
@@ -183,7 +195,7 @@ class JunctionOps:
             return
         parts = self._data_groups(op)
         if len(parts) == 1:
-            self.vals[i] = _Val(parts[0][0], parts[0][1].layout, parts[0][1].k)
+            self.vals[i] = parts[0][1].keep(parts[0][0])
             return
         sizes = {self.groups[g].size for g, _ in parts} - {None}
         if len(sizes) > 1:
@@ -214,10 +226,12 @@ class JunctionOps:
         self.junctions.append(
             {"kind": "add", "group": name, "merged": merged, "identity_from": ident}
         )
-        self.vals[i] = _Val(J, parts[0][1].layout, parts[0][1].k)
+        self.vals[i] = parts[0][1].keep(J)
 
     @staticmethod
     def _is_unit_axis(v: _Val, dim: int, ndim: int | None) -> bool:
+        if v.axes is not None and (ndim or v.nd):
+            return dim % (ndim or v.nd) in v.axes
         if v.layout in ("spatial", "vector", "flat"):
             nd = ndim or (2 if v.layout != "spatial" else 4)
             return dim % nd == 1
@@ -236,12 +250,18 @@ class JunctionOps:
         if not unit_axis:
             gs = {g for g, _ in parts}
             if len(gs) == 1:
-                v = parts[0][1]
-                self.vals[i] = _Val(v.group, v.layout, v.k)
+                self.vals[i] = parts[0][1].keep()
                 return
             raise InputError(
                 f"{self._where(op)} concatenates different groups along an axis that is not "
                 "their unit axis (tokens, batch or space)"
+            )
+        seen = [g for g, _ in parts]
+        twice = sorted({self.groups[g].name for g in seen if seen.count(g) > 1})
+        if twice:
+            raise InputError(
+                f"{self._where(op)} concatenates {twice} with itself along the unit axis: it "
+                "repeats the units (like cat(h, h)), which no weight describes"
             )
         for g, _ in parts:
             if self.groups[g].size is None:
@@ -261,7 +281,7 @@ class JunctionOps:
             record.append({"part": gname, "offset": offset, "size": n, "as": how})
             offset += n
         self.junctions.append({"kind": "cat", "group": name, "parts": record})
-        self.vals[i] = _Val(J, parts[0][1].layout if parts else "vector")
+        self.vals[i] = parts[0][1].keep(J, k=None, inner=None)
 
     def _mix(self, i: int, op: Op, values: int, queries: list[int]) -> int:
         v = self.groups[values]
@@ -291,7 +311,7 @@ class JunctionOps:
         a, b = vals
         if a.layout == "scores" and b.group is not None:
             M = self._mix(i, op, b.group, list(a.scores_of))
-            self.vals[i] = _Val(M, "tokens")
+            self.vals[i] = b.keep(M) if b.axes is not None else _Val(M, "tokens")
         elif a.group is not None and b.group is not None:
             self.vals[i] = _Val(None, "scores", scores_of=(a.group, b.group))
         else:
@@ -302,7 +322,7 @@ class JunctionOps:
         if any(x is None or x.group is None for x in (q, k, v)):
             raise InputError(f"{self._where(op)}: attention needs queries, keys and values")
         M = self._mix(i, op, v.group, [q.group, k.group])
-        self.vals[i] = _Val(M, "tokens")
+        self.vals[i] = v.keep(M) if v.axes is not None else _Val(M, "tokens")
 
     def _op_mha(self, i: int, op: Op) -> None:
         ins = [self.vals.get(j) for j in op.inputs[:3]]
@@ -351,4 +371,5 @@ class JunctionOps:
                 for r in op.params
             },
         )
-        self.vals[i] = _Val(out, "tokens")
+        nd = len(op.attrs["shape"]) if op.attrs.get("shape") is not None else None
+        self.vals[i] = _Val(out, "tokens", nd=nd, axes=None if nd is None else (nd - 1,))

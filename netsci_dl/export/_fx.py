@@ -224,10 +224,14 @@ def trace_fx(module: Any, example_input: Any = None) -> list[Op]:
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             return isinstance(m, leaves)
 
+    was = module.training
+    module.eval()  # traced as it runs in eval mode: dropout, stochastic depth are the identity
     try:
         graph = _Tracer().trace(module)
     except Exception as e:  # torch.fx raises many kinds (TraceError, TypeError, ...)
         raise TraceFailed(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+    finally:
+        module.train(was)
     gm = fx.GraphModule(module, graph)
     shapes = False
     if example_input is not None:

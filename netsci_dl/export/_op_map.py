@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
+from netsci_dl.export._dataflow_shapes import permutation
 from netsci_dl.export._ops import Op
 
 __all__ = ["ACTIVATIONS", "param_array", "module_op", "function_op"]
@@ -120,9 +121,8 @@ def _unit_norm_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
 
 
 def _flatten_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
-    if m.start_dim != 1 or m.end_dim != -1:
-        return Op("unknown", ins[:1], name, attrs={"desc": f"Flatten(start_dim={m.start_dim})"})
-    return Op("flatten", ins[:1], name)
+    attrs = {"start": int(m.start_dim), "end": int(m.end_dim), "call": "Flatten"}
+    return Op("flatten", ins[:1], name, attrs=attrs)
 
 
 def _unflatten_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
@@ -216,6 +216,9 @@ _PASS_METHODS = {
 }
 _SHAPE_METHODS = {"size", "dim", "numel", "shape", "ndimension", "__len__"}
 _POOL_FUNCS = {
+    "stochastic_depth",  # torchvision: the identity in eval mode
+    "drop_path",  # timm: the identity in eval mode
+    "drop_block2d",
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
@@ -300,7 +303,29 @@ def _sub(c: _Call) -> Op:
 
 
 def _mul(c: _Call) -> Op:
-    return Op("gate" if c.n > 1 else "pass", c.ids, c.node)
+    if c.n > 1:
+        return Op("gate", _gated_first(c), c.node)
+    for a in list(c.args) + list(c.kw.values()):
+        if isinstance(a, (int, float, bool)) or a is None:
+            continue
+        try:
+            w, wn = c.ctx.param(a)
+        except InputError:
+            continue  # a constant or a tensor computed on the fly: keeps the units
+        if w is not None and w.size > 1:  # LayerScale: a per-unit scale, a parameter
+            return Op("scale", c.ids[:1], _param_module(wn) or c.node, {"weight": w}, {"weight": wn})
+    return Op("pass", c.ids, c.node)
+
+
+def _gated_first(c: _Call) -> tuple[int, ...]:
+    """The data inputs of a product, the gated operand first: the one of the output's shape
+    when the other is broadcast over it (``scale * x`` in a squeeze-excitation block)."""
+    out = c.ctx.out_shape()
+    if c.n == 2 and out is not None:
+        a, b = c.ctx.in_shape(0), c.ctx.in_shape(1)
+        if a is not None and b is not None and tuple(a) != tuple(out) and tuple(b) == tuple(out):
+            return (c.ids[1], c.ids[0])
+    return c.ids
 
 
 def _div(c: _Call) -> Op:
@@ -323,12 +348,14 @@ def _cat(c: _Call) -> Op:
 
 
 def _flatten(c: _Call) -> Op:
-    start = c.arg("start_dim", 1, 0)
-    if start != 1:
-        return Op("unknown", c.ids, c.node, attrs={"desc": f"flatten(start_dim={start})"})
+    start, end = c.arg("start_dim", 1, 0), c.arg("end_dim", 2, -1)
     src = c.ctx.in_shape(0)
-    attrs = {"k": int(np.prod(src[2:]))} if src is not None and len(src) > 2 else {}
-    return Op("flatten", c.ids, c.node, attrs=attrs)
+    attrs: dict[str, Any] = {"start": start, "end": end, "call": "flatten"}
+    if start == 1 and end == -1 and src is not None and len(src) > 2:
+        attrs["k"] = int(np.prod(src[2:]))
+    if src is not None:
+        attrs["in_shape"] = tuple(src)
+    return Op("flatten", c.ids[:1], c.node, attrs=attrs)
 
 
 def _view(c: _Call) -> Op:
@@ -341,7 +368,7 @@ def _view(c: _Call) -> Op:
     s = c.ctx.out_shape()
     if s is not None:
         n_out = len(s)
-    attrs: dict[str, Any] = {"ndim_out": n_out, "in_shape": c.ctx.in_shape(0)}
+    attrs: dict[str, Any] = {"ndim_out": n_out, "in_shape": c.ctx.in_shape(0), "call": c.name}
     if s:
         attrs["shape"] = s
     elif len(rest) >= 2 and isinstance(rest[1], int):
@@ -350,7 +377,24 @@ def _view(c: _Call) -> Op:
 
 
 def _reorder(c: _Call) -> Op:
-    return Op("reshape", c.ids[:1], c.node, attrs={"ndim_out": None})
+    """permute, transpose, movedim...: the permutation, when the input's axes are known."""
+    attrs: dict[str, Any] = {"ndim_out": None, "call": c.name, "args": _plain(tuple(c.args[1:]))}
+    if "dims" in c.kw:
+        attrs["args"] = _plain(tuple(c.kw["dims"]))
+    src = c.ctx.in_shape(0)
+    if src is not None:
+        attrs["perm"] = permutation(c.name, attrs["args"], len(src))
+    return Op("permute", c.ids[:1], c.node, attrs=attrs)
+
+
+def _squeeze(c: _Call) -> Op:
+    """unsqueeze, squeeze: a reshape that adds or drops axes of size one."""
+    attrs = {"ndim_out": None, "in_shape": c.ctx.in_shape(0), "call": c.name}
+    return Op("reshape", c.ids[:1], c.node, attrs=attrs)
+
+
+def _expand(c: _Call) -> Op:
+    return Op("expand", c.ids[:1], c.node, attrs={"call": c.name})
 
 
 def _reduce(c: _Call) -> Op:
@@ -422,8 +466,7 @@ def _instance_norm(c: _Call) -> Op:
     return Op("pass", c.ids[:1], c.node, attrs={"norm": True})
 
 
-_RESHAPES = {"permute", "transpose", "t", "unsqueeze", "squeeze", "expand", "expand_as"}
-_RESHAPES |= {"repeat", "movedim", "swapaxes", "split_heads"}
+_RESHAPES = {"permute", "transpose", "t", "movedim", "moveaxis", "swapaxes", "swapdims"}
 _REDUCTIONS = {"mean", "sum", "amax", "max", "amin", "min", "std", "var", "nanmean"}
 
 #: (names, handler) in order of precedence: a name takes the first rule that lists it
@@ -438,6 +481,8 @@ _FUNCTION_RULES: tuple[tuple[Iterable[str], Callable[[_Call], Op | None]], ...] 
     ({"flatten"}, _flatten),
     ({"view", "reshape", "unflatten", "view_as", "reshape_as"}, _view),
     (_RESHAPES, _reorder),
+    ({"unsqueeze", "squeeze"}, _squeeze),
+    ({"expand", "expand_as", "repeat", "broadcast_to"}, _expand),
     (_REDUCTIONS, _reduce),
     ({"getitem", "__getitem__"}, _getitem),
     ({"linear"}, _linear),
