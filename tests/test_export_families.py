@@ -20,6 +20,7 @@ from click.testing import CliRunner
 import netsci_dl as nd
 from netsci_dl.cli import cli
 from netsci_dl.errors import InputError
+from netsci_dl.io.write_graph import write
 
 
 def path_sum(G: nd.LayeredGraph, source: int = 0) -> dict[int, np.ndarray]:
@@ -425,6 +426,19 @@ def truth_block(W: np.ndarray, order: tuple[int, ...], shape: tuple[int, ...]) -
     return np.moveaxis(Wr, 1 + ch, 1).reshape(W.shape[0], C, -1).sum(axis=2).T
 
 
+@pytest.fixture(params=["fx", "recorder"])
+def front_end(request, monkeypatch):
+    """Both front ends: torch.fx, and the recorder of one forward pass (fx made to fail)."""
+    if request.param == "recorder":
+        from netsci_dl.export import _fx
+
+        def fail(*a, **k):
+            raise _fx.TraceFailed("forced by the test")
+
+        monkeypatch.setattr(_fx, "trace_fx", fail)
+    return request.param
+
+
 @pytest.mark.parametrize(
     ("make", "x", "order", "shape", "block"),
     [
@@ -432,10 +446,13 @@ def truth_block(W: np.ndarray, order: tuple[int, ...], shape: tuple[int, ...]) -
         (ONetish, torch.randn(1, 3, 3, 2), (2, 1, 0), (4, 3, 2), "dense"),
     ],
 )
-def test_permute_before_flatten_from_the_class_is_the_truth(make, x, order, shape, block):
+def test_permute_before_flatten_from_the_class_is_the_truth(
+    make, x, order, shape, block, front_end
+):
     torch.manual_seed(6)
     m = make()
     G = nd.load(m, example_input=x, conv_reduce="sum")
+    assert ("fx" in G.meta["traced"]) == (front_end == "fx")
     b = G.layer_names.index(block) - 1
     W = getattr(m, block).weight.detach().double().numpy()
     np.testing.assert_allclose(G.dense_block(b), truth_block(W, order, shape), rtol=1e-5)
@@ -447,7 +464,7 @@ def test_permute_before_flatten_from_the_class_is_the_truth(make, x, order, shap
         assert G.layer_sizes[0] == 1
 
 
-def test_permute_before_flatten_from_a_bare_state_dict_refuses_or_assumes():
+def test_permute_before_flatten_from_a_bare_state_dict_refuses_or_assumes(tmp_path):
     torch.manual_seed(7)
     m = ONetish()
     sd = m.state_dict()
@@ -464,7 +481,11 @@ def test_permute_before_flatten_from_a_bare_state_dict_refuses_or_assumes():
     G = nd.load(sd, flatten_order="assume-chw")
     (a,) = G.meta["assumptions"]
     assert a["block"] == "dense" and "flatten_order" in a["how_to_state"]
-    assert "assum" in nd.inspect(sd, flatten_order="assume-chw").summary()
+    assert "assumptions" in nd.inspect(sd, flatten_order="assume-chw").summary()
+    for ext in ("graphml", "gexf"):  # the files carry the assumption in their header
+        write(G, tmp_path / f"g.{ext}")
+        text = (tmp_path / f"g.{ext}").read_text()
+        assert "assumptions" in text and "how_to_state" in text
 
 
 def test_flatten_order_is_not_needed_without_a_flatten():
@@ -520,3 +541,88 @@ def test_refusals_that_are_right_name_the_op(how, match):
     with pytest.raises(InputError, match=match):
         nd.load(Refused(how), example_input=torch.randn(4, 4))
 
+
+# ---- norms by hand, GLU, SwiGLU, rotary embeddings --------------------------------------------
+class Norms(nn.Module):
+    """RMSNorm and LayerNorm written by hand (statistics of the units), nn.RMSNorm, nn.GLU and a
+    fused SwiGLU (one projection, chunked)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(6, 8), nn.Linear(8, 8)
+        self.w = nn.Parameter(torch.ones(8))
+        self.rms = nn.RMSNorm(8)
+        self.glu = nn.GLU()
+        self.w12, self.c = nn.Linear(4, 6), nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.a(x)
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + 1e-6) * self.w  # RMSNorm
+        h = self.b(h)
+        mu = h.mean(-1, keepdim=True)
+        h = (h - mu) / torch.sqrt(h.var(-1, keepdim=True) + 1e-5)  # LayerNorm
+        h = self.glu(self.rms(h))
+        u, g = self.w12(h).chunk(2, dim=-1)
+        return self.c(torch.nn.functional.silu(u) * g)
+
+
+def test_norms_by_hand_glu_and_swiglu(front_end):
+    G = nd.load(Norms(), example_input=torch.randn(2, 6))
+    named = [G.layer_names[j] for j in (0, 1, 2, 4, 6)]  # glu and mul: named by the front end
+    assert named == ["input", "a", "b", "w12", "c"]
+    assert G.layer_sizes == (6, 8, 8, 4, 6, 3, 2)
+    # identity blocks: b -> glu (units 0:4), w12 -> mul (units 0:3): one edge per kept unit
+    ident = [G.blocks[b] for b, k in enumerate(G.block_kinds) if k == "identity"]
+    assert [(m.shape, m.nnz) for m in ident] == [((8, 4), 4), ((6, 3), 3)]
+    gates = [j["gated_by"] for j in G.meta["junctions"] if j["kind"] == "gate"]
+    assert gates == [["b[4:8]"], ["w12[3:6]"]]
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2 :]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class Rotary(nn.Module):
+    def __init__(self, d: int = 8, t: int = 5, wrong: bool = False) -> None:
+        super().__init__()
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        ang = torch.arange(t)[:, None] * torch.rand(d // 2)[None, :]
+        self.register_buffer("cos", torch.cat([ang, ang], -1).cos())
+        self.register_buffer("sin", torch.cat([ang, ang], -1).sin())
+        self.wrong = wrong
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k = self.q(x), self.k(x)
+        if self.wrong:  # the rotated units read on their own by a layer: refused
+            return self.o(rotate_half(q))
+        q = q * self.cos + rotate_half(q) * self.sin
+        k = k * self.cos + rotate_half(k) * self.sin
+        y = torch.nn.functional.scaled_dot_product_attention(q, k, self.v(x))
+        return self.o(y)
+
+
+def test_rotary_embedding_keeps_the_groups(front_end):
+    G = nd.load(Rotary(), example_input=torch.randn(1, 5, 8))
+    assert G.layer_names == ("input", "q", "k", "v", "v.mix", "o")
+    rotary = [j["group"] for j in G.meta["junctions"] if j["kind"] == "rotary"]
+    assert rotary == ["q", "k"]
+    with pytest.raises(InputError, match="rotated"):
+        nd.load(Rotary(wrong=True), example_input=torch.randn(1, 5, 8))
+
+
+def test_vit_like_torchvision_reshape_permute():
+    """torchvision's ViT: reshape(n, d, h*w).permute(0, 2, 1), then the class token."""
+
+    class TV(ViTish):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.patch(x)
+            x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
+            x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+            h = self.ln1(x)
+            x = x + self.attn(h, h, h, need_weights=False)[0]
+            return self.head((x + self.mlp(self.ln2(x)))[:, 0])
+
+    a = nd.load(TV(linear=False), example_input=torch.randn(1, 3, 4, 4))
+    b = nd.load(ViTish(linear=False), example_input=torch.randn(1, 3, 4, 4))
+    assert a.layer_names == b.layer_names and a.layer_sizes == b.layer_sizes

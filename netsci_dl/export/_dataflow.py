@@ -48,13 +48,14 @@ from netsci_dl.errors import InputError
 from netsci_dl.export._build import BlockSpec, ExportPlan, GroupSpec, TensorInfo
 from netsci_dl.export._dataflow_junctions import JunctionOps
 from netsci_dl.export._dataflow_layers import LayerOps
+from netsci_dl.export._dataflow_parts import PartOps
 from netsci_dl.export._dataflow_shapes import ShapeOps
 from netsci_dl.export._ops import PRODUCERS, TRANSPARENT, Op, _Group, _Piece, _Val
 
 __all__ = ["Op", "resolve", "PRODUCERS", "TRANSPARENT"]
 
 
-class _Resolver(ShapeOps, LayerOps, JunctionOps):
+class _Resolver(PartOps, ShapeOps, LayerOps, JunctionOps):
     def __init__(
         self, ops: Sequence[Op], *, source: str, conv_reduce: str, fold_batchnorm: bool
     ) -> None:
@@ -78,7 +79,7 @@ class _Resolver(ShapeOps, LayerOps, JunctionOps):
         for i, op in enumerate(self.ops):
             if op.kind in TRANSPARENT and op.inputs:
                 root[i] = root.get(op.inputs[0], op.inputs[0])
-                if op.kind == "gate":
+                if op.kind in ("gate", "combine"):
                     for j in op.inputs[1:]:
                         self.consumers.setdefault(root.get(j, j), []).append(i)
             else:
@@ -117,6 +118,8 @@ class _Resolver(ShapeOps, LayerOps, JunctionOps):
         if pos >= len(op.inputs):
             raise InputError(f"{self._where(op)}: has no data input")
         v = self.vals.get(op.inputs[pos])
+        if v is not None and v.layout in ("stat", "part", "rotated"):
+            self._refuse_partial(op, v)
         if v is None or v.group is None:
             what = "attention scores" if v is not None and v.layout == "scores" else "no units"
             raise InputError(
@@ -227,6 +230,9 @@ class _Resolver(ShapeOps, LayerOps, JunctionOps):
         self.vals[i] = _Val(None, "const")
 
     def _op_output(self, i: int, op: Op) -> None:
+        for j in op.inputs:
+            if self.vals.get(j) is not None and self.vals[j].layout in ("stat", "part", "rotated"):
+                self._refuse_partial(op, self.vals[j])
         self.outputs = [
             self.vals[j].group
             for j in op.inputs

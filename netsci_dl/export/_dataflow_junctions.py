@@ -85,6 +85,11 @@ class JunctionOps:
         nd = op.attrs.get("ndim") or {"spatial": 4, "tokens": 3}.get(v.layout, 2)
         axes = {d % nd for d in dims}
         unit_axes = v.axes if v.axes is not None else (nd - 1 if v.layout == "tokens" else 1,)
+        if set(unit_axes) <= axes and 0 not in axes and keep:
+            # a statistic of the units (a norm's mean or variance): no units of its own, it may
+            # only scale or shift the units it came from
+            self.vals[i] = _Val(None, "stat", scores_of=(v.group,))
+            return
         if set(unit_axes) & axes or 0 in axes:
             raise InputError(
                 f"{self._where(op)} reduces over the units (or the batch) of "

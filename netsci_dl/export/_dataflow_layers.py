@@ -152,6 +152,10 @@ class LayerOps:
     def _op_scale(self, i: int, op: Op) -> None:
         """A per-unit scale by a parameter (LayerScale): kept like BatchNorm, folded into the
         incoming edges with ``fold_batchnorm=True``."""
+        u = self.vals.get(op.inputs[0])
+        if u is not None and u.layout in ("part", "rotated", "stat"):
+            self.vals[i] = u  # a rotary embedding's sin, a norm's weight on its statistic
+            return
         v = self._val(op)
         g = v.group
         gamma = np.asarray(op.params["weight"], dtype=np.float64)
@@ -161,12 +165,11 @@ class LayerOps:
         if per_unit and n > 1 and axes is not None and v.nd is not None:
             at = axes[0] - (v.nd - gamma.ndim)  # broadcasting aligns the axes to the right
             per_unit = len(axes) == 1 and 0 <= at < gamma.ndim and gamma.shape[at] == n
-        if not per_unit:
-            raise InputError(
-                f"{self._where(op)}: a product with the parameter {op.param_names['weight']!r} of "
-                f"shape {gamma.shape}, which is not one scale per unit of "
-                f"{self.groups[g].name!r}: not supported"
-            )
+        if not per_unit:  # a constant of another shape (rotary cos/sin): elementwise, units kept
+            reason = f"an elementwise product of shape {gamma.shape} (keeps the units)"
+            self._note_tensor(op, {"weight": ("skipped", reason)})
+            self.vals[i] = v.keep()
+            return
         if self.fold:
             self._fold_affine(g, op, gamma.reshape(-1), None, "LayerScale")
             reason = "LayerScale: a per-unit scale, folded into the incoming edges"

@@ -150,6 +150,10 @@ def _prelu_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
     return Op("pass", ins[:1], name, p, n, {"activation": "leaky_relu", "param_reason": reason})
 
 
+def _glu_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    return Op("glu", ins[:1], name, attrs={"dim": int(m.dim)})
+
+
 def _mixing_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
     return Op("unknown", ins, name, attrs={"desc": f"{type(m).__name__} (mixes units)"})
 
@@ -165,7 +169,8 @@ def _module_rules() -> tuple[tuple[Any, Callable[[Any, str, tuple[int, ...]], Op
         (nn.modules.conv._ConvNd, _conv_module),
         (nn.modules.instancenorm._InstanceNorm, _instance_norm_module),
         (nn.modules.batchnorm._NormBase, _batch_norm_module),
-        ((nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm), _unit_norm_module),
+        ((nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm, nn.RMSNorm), _unit_norm_module),
+        (nn.GLU, _glu_module),
         (nn.Flatten, _flatten_module),
         (nn.Unflatten, _unflatten_module),
         ((nn.Embedding, nn.EmbeddingBag), _embedding_module),
@@ -297,8 +302,8 @@ def _add(c: _Call) -> Op:
 
 
 def _sub(c: _Call) -> Op:
-    if c.n > 1:
-        return Op("unknown", c.ids, c.node, attrs={"desc": "a difference of two layers"})
+    if c.n > 1:  # x - mean(x): a statistic of the units subtracted (a normalisation) is kept
+        return Op("combine", c.ids, c.node, attrs={"desc": "a difference of two layers"})
     return Op("pass", c.ids, c.node)
 
 
@@ -313,7 +318,9 @@ def _mul(c: _Call) -> Op:
         except InputError:
             continue  # a constant or a tensor computed on the fly: keeps the units
         if w is not None and w.size > 1:  # LayerScale: a per-unit scale, a parameter
-            return Op("scale", c.ids[:1], _param_module(wn) or c.node, {"weight": w}, {"weight": wn})
+            return Op(
+                "scale", c.ids[:1], _param_module(wn) or c.node, {"weight": w}, {"weight": wn}
+            )
     return Op("pass", c.ids, c.node)
 
 
@@ -329,8 +336,22 @@ def _gated_first(c: _Call) -> tuple[int, ...]:
 
 
 def _div(c: _Call) -> Op:
-    kind = "unknown" if c.n > 1 else "pass"
+    kind = "combine" if c.n > 1 else "pass"  # x / std(x): a normalisation
     return Op(kind, c.ids, c.node, attrs={"desc": "a quotient of two layers"})
+
+
+def _chunk(c: _Call) -> Op:
+    """chunk, split, unbind: parts of one axis (a part of the units is only allowed back into a
+    concatenation that restores them all, as a rotary embedding does)."""
+    dim = c.arg("dim", 2, 0) if c.name != "unbind" else c.arg("dim", 1, 0)
+    how = c.args[1] if len(c.args) > 1 else c.kw.get("chunks", c.kw.get("split_size_or_sections"))
+    attrs = {"dim": dim if isinstance(dim, int) else None, "how": _plain(how), "call": c.name}
+    attrs["in_shape"] = c.ctx.in_shape(0)
+    return Op("chunk", c.ids[:1], c.node, attrs=attrs)
+
+
+def _glu(c: _Call) -> Op:
+    return Op("glu", c.ids[:1], c.node, attrs={"dim": c.arg("dim", 1, -1)})
 
 
 def _matmul(c: _Call) -> Op:
@@ -488,6 +509,8 @@ _FUNCTION_RULES: tuple[tuple[Iterable[str], Callable[[_Call], Op | None]], ...] 
     ({"linear"}, _linear),
     ({"conv1d", "conv2d", "conv3d"}, _conv),
     ({"scaled_dot_product_attention"}, _attention),
+    ({"chunk", "split", "tensor_split", "unbind"}, _chunk),
+    ({"glu"}, _glu),
     (set(ACTIVATIONS) | {"softmax", "log_softmax", "_softmax"}, _activation),
     (_POOL_FUNCS | _PASS_METHODS, _pass),
     ({"layer_norm", "group_norm", "rms_norm"}, _unit_norm),
@@ -511,15 +534,19 @@ _FUNCTIONS = _first_rule_wins(_FUNCTION_RULES)
 
 
 def _plain(idx: Any) -> Any:
-    """An fx index argument as plain Python (slices and ints), for the resolver."""
+    """An fx index argument as plain Python (slices and ints), for the resolver: an fx node
+    whose value the shape propagation recorded is that value; a slice bound that is not known
+    makes the whole slice unknown (its repr), never a full slice."""
+    meta = getattr(idx, "meta", None)
+    if isinstance(meta, dict) and "netsci_value" in meta:
+        idx = meta["netsci_value"]
     if isinstance(idx, tuple):
         return tuple(_plain(i) for i in idx)
     if isinstance(idx, slice):
-        return slice(
-            idx.start if isinstance(idx.start, int) else None,
-            idx.stop if isinstance(idx.stop, int) else None,
-            idx.step if isinstance(idx.step, int) else None,
-        )
+        bounds = [_plain(b) for b in (idx.start, idx.stop, idx.step)]
+        if any(b is not None and not isinstance(b, int) for b in bounds):
+            return repr(idx)
+        return slice(*bounds)
     return idx if isinstance(idx, (int, type(Ellipsis), type(None))) else repr(idx)
 
 

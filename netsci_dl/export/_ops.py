@@ -28,7 +28,7 @@ PRODUCERS = {
 }
 #: op kinds whose output carries the units of their first data input
 TRANSPARENT = {"pass", "bn", "flatten", "reshape", "mean", "getitem", "gate", "permute", "expand"}
-TRANSPARENT |= {"scale"}
+TRANSPARENT |= {"scale", "combine", "chunk"}
 
 
 @dataclass
@@ -76,6 +76,7 @@ class _Val:
     nd: int | None = None  # the number of axes (batch included), when known
     axes: tuple[int, ...] | None = None  # the unit axes, major to minor, when known
     inner: int | None = None  # flat: features per step of the unit index (None: k, channel-major)
+    sel: tuple[int, int] | None = None  # part: the units [start, stop) of the group
 
     def keep(self, group: int | None = None, **kw: Any) -> _Val:
         """This value with another group (or the same) and the fields in ``kw`` changed."""

@@ -70,6 +70,7 @@ def check_flatten_order(value: str | None) -> str | None:
         )
     return value
 
+
 #: dotted-name components that mark a parallel branch
 BRANCH_HINT = re.compile(
     r"(^|[._])(shortcut|downsample|down_sample|skip|residual|identity|proj_shortcut|"

@@ -1,0 +1,281 @@
+"""Ops that take the units apart and put them back (a mixin of the data-flow resolver): the
+statistics of a normalisation written by hand (``x - x.mean(-1, keepdim=True)``, RMSNorm's
+``x * rsqrt(x.pow(2).mean(-1, keepdim=True))``), parts of the units that a concatenation puts
+back together (a rotary position embedding's ``rotate_half``), products (gates, GLU), and the
+per-unit scale of LayerScale.
+
+A statistic of the units has no units of its own: it may scale or shift the units it came from,
+and anything else that reads it is refused. A part of the units (a slice, a chunk) may only go
+back into a concatenation that restores them all; read by anything else it is refused as a
+selection of some units. A rotation of the units by position (rotary embeddings) is mixing
+without weights, like attention's scores: the group is kept, and a ``rotary`` junction says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from netsci_dl.errors import InputError
+from netsci_dl.export._ops import Op, _Val
+
+__all__ = ["PartOps"]
+
+
+def chunk_bounds(how: Any, size: int, call: str) -> list[tuple[int, int]] | None:
+    """The ``[start, stop)`` of each part of an axis of ``size`` entries cut by
+    ``chunk``/``split``/``unbind``; None when the arguments are not plain.
+
+    Examples
+    --------
+    >>> chunk_bounds(2, 8, "chunk"), chunk_bounds(3, 8, "split"), chunk_bounds([2, 6], 8, "split")
+    ([(0, 4), (4, 8)], [(0, 3), (3, 6), (6, 8)], [(0, 2), (2, 8)])
+    """
+    if call == "unbind":
+        return [(j, j + 1) for j in range(size)]
+    if isinstance(how, (list, tuple)) and all(isinstance(x, int) for x in how):
+        cuts = np.cumsum([0, *how]).tolist()
+        return list(zip(cuts[:-1], cuts[1:]))
+    if not isinstance(how, int) or how < 1:
+        return None
+    step = math.ceil(size / how) if call == "chunk" else how
+    return [(a, min(a + step, size)) for a in range(0, size, step)]
+
+
+class PartOps:
+    """Statistics, parts, rotations, products and scales of the units."""
+
+    def _refuse_partial(self, op: Op, v: _Val) -> None:
+        if v.layout == "stat":
+            name = self.groups[v.scores_of[0]].name if v.scores_of else "a group"
+            why = (
+                f"reads a statistic over the units of {name!r} (a mean or a norm) as if it were "
+                "units"
+            )
+        elif v.layout == "rotated":
+            why = (
+                f"reads the units of {self.groups[v.group].name!r} rotated (rotate_half) other "
+                "than added to them (a rotary embedding)"
+            )
+        else:
+            a, b = v.sel
+            why = f"reads units {a}:{b} of {self.groups[v.group].name!r}: it selects some of the units"
+        raise InputError(
+            f"{self._where(op)} {why}; no weight describes that, so netsci_dl does not export it"
+        )
+
+    def _op_combine(self, i: int, op: Op) -> None:
+        """``x - stat`` or ``x / stat``: a normalisation keeps ``x``'s group."""
+        vals = [self.vals.get(j) for j in op.inputs]
+        units = [v for v in vals if v is not None and v.layout not in ("const", "stat")]
+        stats = [v for v in vals if v is not None and v.layout == "stat"]
+        if len(units) == 1 and units[0].group is not None and units[0].layout != "part":
+            self.vals[i] = units[0].keep()
+            return
+        if not units and stats:
+            self.vals[i] = stats[0]
+            return
+        raise InputError(
+            f"{self._where(op)}: {op.attrs.get('desc', 'this op')} is not a map between units: "
+            "netsci_dl cannot say what it does to the units, so it does not guess"
+        )
+
+    def _op_gate(self, i: int, op: Op) -> None:
+        vals = [(j, self.vals.get(j)) for j in op.inputs]
+        units = [j for j, v in vals if v is not None and v.layout not in ("const", "stat")]
+        stats = [j for j, v in vals if v is not None and v.layout == "stat"]
+        if not units and stats:
+            self.vals[i] = self.vals[stats[0]]
+            return
+        parts = [self.vals[j] for j in units if self.vals[j].layout == "part"]
+        if len(parts) == 2 == len(units) and parts[0].group == parts[1].group:
+            a, b = parts  # chunk(2) of one projection, one half gating the other (SwiGLU)
+            if a.sel[1] - a.sel[0] == b.sel[1] - b.sel[0] and a.sel != b.sel:
+                self._part_gate(i, op, a, a.sel, b.sel, "gated units")
+                return
+        if stats or (units and units[0] != op.inputs[0]):
+            op = dataclasses.replace(op, inputs=tuple(units))  # a norm's statistic: not a gate
+        if len(op.inputs) == 1:
+            self.vals[i] = self._val(op).keep()
+            return
+        super()._op_gate(i, op)
+
+    def _op_add(self, i: int, op: Op) -> None:
+        vals = [self.vals.get(j) for j in op.inputs]
+        vals = [v for v in vals if v is not None and v.layout != "const"]
+        units = [v for v in vals if v.layout != "stat"]
+        if vals and not units:
+            self.vals[i] = vals[0]  # a statistic plus eps
+            return
+        rotated = [v for v in units if v.layout == "rotated"]
+        plain = [v for v in units if v.layout != "rotated"]
+        groups = {v.group for v in units}
+        if len(groups) == 1 and None not in groups and plain and len(units) > 1:
+            # x * cos + rotate_half(x) * sin, or x + x: the same units, no weight between them
+            if rotated:
+                self.junctions.append(
+                    {
+                        "kind": "rotary",
+                        "group": self.groups[plain[0].group].name,
+                        "note": "a rotation of the units by position (rotary embedding): "
+                        "mixing without weights, the group is kept",
+                    }
+                )
+            self.vals[i] = plain[0].keep()
+            return
+        if len(units) < len(vals):
+            op = dataclasses.replace(op, inputs=tuple(j for j in op.inputs if self._not_stat(j)))
+        super()._op_add(i, op)
+
+    def _not_stat(self, j: int) -> bool:
+        v = self.vals.get(j)
+        return v is None or v.layout != "stat"
+
+    def _op_chunk(self, i: int, op: Op) -> None:
+        v = self._val(op)
+        self.vals[i] = v.keep(layout="chunks") if v.layout != "chunks" else v
+        self._chunked = getattr(self, "_chunked", {})
+        self._chunked[i] = v
+
+    def _chunk_part(self, i: int, op: Op, src: Op) -> None:
+        """Part ``index`` of a chunk/split/unbind."""
+        v = self._chunked[op.inputs[0]]
+        axes = self._unit_axes(v)
+        dim = src.attrs.get("dim")
+        nd = v.nd
+        on_units = dim is not None and nd is not None and axes is not None and dim % nd in axes
+        if dim is not None and nd is not None and axes is not None and not on_units:
+            if src.attrs.get("call") == "unbind":
+                new = tuple(a - (a > dim % nd) for a in axes)
+                self.vals[i] = v.keep(axes=new, nd=nd - 1)
+            else:
+                self.vals[i] = v.keep()
+            return
+        n = self.groups[v.group].size
+        bounds = chunk_bounds(src.attrs.get("how"), n or 0, src.attrs.get("call", ""))
+        index = op.attrs.get("index")
+        if not on_units or bounds is None or not isinstance(index, int) or len(axes) != 1:
+            raise InputError(
+                f"{self._where(op)}: {src.attrs.get('call')}() of {self.groups[v.group].name!r} "
+                "along an axis netsci_dl cannot place: pass example_input=... or open an issue"
+            )
+        self.vals[i] = v.keep(layout="part", sel=bounds[index])
+
+    def _op_getitem(self, i: int, op: Op) -> None:
+        src = self.ops[op.inputs[0]] if op.inputs else None
+        if src is not None and src.kind == "chunk":
+            self._chunk_part(i, op, src)
+            return
+        try:
+            super()._op_getitem(i, op)
+        except InputError as e:
+            v = self.vals.get(op.inputs[0])
+            sel = self._unit_slice(v, op.attrs.get("index"))
+            if sel is None:
+                raise e from None
+            self.vals[i] = v.keep(layout="part", sel=sel)
+
+    def _unit_slice(self, v: _Val | None, index: Any) -> tuple[int, int] | None:
+        """``[start, stop)`` when ``index`` only slices the one unit axis of ``v``."""
+        if v is None or v.group is None or v.nd is None or self.groups[v.group].size is None:
+            return None
+        axes = self._unit_axes(v)
+        idx = list(index) if isinstance(index, tuple) else [index]
+        if axes is None or len(axes) != 1 or None in idx:
+            return None
+        a, n = axes[0], self.groups[v.group].size
+        if Ellipsis in idx:
+            at = idx.index(Ellipsis)
+            idx[at : at + 1] = [slice(None)] * (v.nd - len(idx) + 1)
+        idx += [slice(None)] * (v.nd - len(idx))
+        if any(it != slice(None) for d, it in enumerate(idx) if d != a):
+            return None
+        it = idx[a]
+        if not isinstance(it, slice) or it.step not in (None, 1):
+            return None
+        start, stop, _ = it.indices(n)
+        return (start, stop) if stop > start else None
+
+    def _op_cat(self, i: int, op: Op) -> None:
+        vals = [self.vals.get(j) for j in op.inputs]
+        vals = [v for v in vals if v is not None and v.layout != "const"]
+        if not any(v.layout == "part" for v in vals):
+            super()._op_cat(i, op)
+            return
+        groups = {v.group for v in vals}
+        g = next(iter(groups))
+        sels = sorted(v.sel for v in vals if v.sel is not None)
+        n = self.groups[g].size
+        cover = [b for s in sels for b in s]
+        whole = (
+            len(groups) == 1
+            and all(v.layout == "part" for v in vals)
+            and cover == sorted(cover)
+            and sels[0][0] == 0
+            and sels[-1][1] == n
+            and all(a[1] == b[0] for a, b in zip(sels, sels[1:]))
+        )
+        if not whole:
+            self._refuse_partial(op, next(v for v in vals if v.layout == "part"))
+        order = [v.sel for v in vals]
+        layout = "rotated" if order != sels else None
+        base = vals[0].keep(sel=None, layout="tokens")
+        if layout is None:  # cut and put back in order: the same units
+            self.vals[i] = self._relayout(base)
+        else:
+            self.vals[i] = base.keep(layout="rotated")
+
+    def _relayout(self, v: _Val) -> _Val:
+        from netsci_dl.export._dataflow_shapes import layout_of
+
+        return v.keep(layout=layout_of(v.axes, v.nd)) if v.axes is not None else v
+
+    def _op_glu(self, i: int, op: Op) -> None:
+        """``a * sigmoid(b)`` of the two halves of the units: a group of the first half (an
+        identity block from it), the second half ends in a gate junction."""
+        v = self._val(op)
+        axes = self._unit_axes(v)
+        dim = int(op.attrs.get("dim", -1))
+        if axes is not None and v.nd is not None and dim % v.nd not in axes:
+            self.vals[i] = v.keep()  # halves of another axis gate each other: units kept
+            return
+        grp = self.groups[v.group]
+        if grp.size is None or grp.size % 2:
+            raise InputError(f"{self._where(op)}: GLU of {grp.name!r}, of odd or unknown size")
+        h = grp.size // 2
+        self._part_gate(i, op, v, (0, h), (h, grp.size), "GLU")
+
+    def _part_gate(
+        self, i: int, op: Op, v: _Val, kept: tuple[int, int], gate: tuple[int, int], what: str
+    ) -> None:
+        """Units ``kept`` of ``v``'s group gated by its units ``gate`` (GLU, a fused SwiGLU): a
+        group of the kept units (an identity block from them); the gate ends in a junction."""
+        grp = self.groups[v.group]
+        n, (a, b) = grp.size, kept
+        G = self._new_group(op.name or what.lower(), b - a, "gate", i)
+        block = sp.csr_array(
+            (np.ones(b - a), (np.arange(a, b), np.arange(b - a))), shape=(n, b - a)
+        )
+        self._add_piece(
+            v.group,
+            G,
+            "identity",
+            block,
+            name=f"identity {grp.name} -> {op.name}",
+            note=f"identity from units {a}:{b}",
+            layer_type="identity",
+        )
+        self.junctions.append(
+            {
+                "kind": "gate",
+                "group": self.groups[G].name,
+                "gated_by": [f"{grp.name}[{gate[0]}:{gate[1]}]"],
+                "note": f"{what}: units {gate[0]}:{gate[1]} gate units {a}:{b}; the gate ends here",
+            }
+        )
+        self.vals[i] = v.keep(G, layout=v.layout if v.layout != "part" else "tokens", sel=None)
+        self.vals[i] = self._relayout(self.vals[i])
