@@ -626,3 +626,48 @@ def test_vit_like_torchvision_reshape_permute():
     a = nd.load(TV(linear=False), example_input=torch.randn(1, 3, 4, 4))
     b = nd.load(ViTish(linear=False), example_input=torch.randn(1, 3, 4, 4))
     assert a.layer_names == b.layer_names and a.layer_sizes == b.layer_sizes
+
+
+# ---- fused QKV projections: timm's ViT, GPT-2's split ---------------------------------------
+class FusedAttention(nn.Module):
+    """One projection for Q, K and V, taken apart three ways: timm's reshape -> permute(2, 0, 3,
+    1, 4) -> unbind(0), older timm's qkv[0], qkv[1], qkv[2], GPT-2's split(d, dim=2)."""
+
+    def __init__(self, how: str, d: int = 8, h: int = 2) -> None:
+        super().__init__()
+        self.how, self.h = how, h
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, N, C = x.shape
+        if self.how == "split":
+            q, k, v = (
+                t.view(B, N, self.h, C // self.h).transpose(1, 2)
+                for t in self.qkv(x).split(C, dim=2)
+            )
+        else:
+            qkv = self.qkv(x).reshape(B, N, 3, self.h, C // self.h).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv.unbind(0) if self.how == "unbind" else (qkv[0], qkv[1], qkv[2])
+        y = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+        return self.proj(y.transpose(1, 2).reshape(B, N, C))
+
+
+@pytest.mark.parametrize("how", ["unbind", "index", "split"])
+def test_fused_qkv_attention_is_exact(how, front_end):
+    torch.manual_seed(9)
+    m = FusedAttention(how).double()
+    G = nd.load(m, example_input=torch.randn(1, 5, 8, dtype=torch.float64))
+    assert G.layer_names == ("input", "qkv", "qkv.mix", "proj")
+    assert G.layer_sizes == (8, 24, 8, 8)
+    (ident,) = [b for b, k in enumerate(G.block_kinds) if k == "identity"]
+    assert G.blocks[ident].nnz == 8 and G.dense_block(ident)[16:].trace() == 8  # V: units 16:24
+    # every token equal: attention's mixing is the identity, the path sums are the Jacobian
+    M = path_sum(G)[G.n_layers - 1]
+    base = m(torch.zeros(1, 5, 8, dtype=torch.float64))[0, 0]
+    J = np.stack(
+        [
+            (m(torch.eye(8, dtype=torch.float64)[c].expand(1, 5, 8))[0, 0] - base).detach().numpy()
+            for c in range(8)
+        ]
+    )
+    np.testing.assert_allclose(M, J, rtol=1e-6, atol=1e-9)

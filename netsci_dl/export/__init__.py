@@ -371,7 +371,8 @@ def load(
     merge, others join by ``identity`` blocks); a concatenation makes one group from its parts;
     attention's Q, K, V and output projections are weight blocks, V feeds the output projection
     through an ``identity`` block into a mixed group, and Q and K end in the scores; the
-    flatten into a Linear layer is aggregated per channel; embeddings and recurrent layers are
+    flatten into a Linear layer is aggregated per channel, in the order the traced model flattens
+    (a checkpoint without ``model`` needs ``flatten_order``); embeddings and recurrent layers are
     skipped with that reason (their outputs are source groups).
 
     Examples

@@ -17,7 +17,18 @@ documented for users in :func:`netsci_dl.load`):
   group. BatchNorm's per-channel affine map can be folded into the incoming block
   (``fold_batchnorm=True``); it is not folded by default.
 - The flatten of a feature map into a Linear layer: the Linear layer's ``k = h*w`` inputs of one
-  channel are reduced to one edge per (channel, output) (:mod:`netsci_dl.export.conv`).
+  channel are reduced to one edge per (channel, output) (:mod:`netsci_dl.export.conv`), in the
+  order the model flattens: with shapes, the unit axis is followed through permutes, reshapes,
+  flattens and indexing (:mod:`~netsci_dl.export._dataflow_shapes`), so a model that moves the
+  channels last before flattening is aggregated over the right features.
+- Shape ops that move the units (permute, reshape, unsqueeze, indexing that keeps every unit)
+  keep the group; a Linear layer over channels-last maps is a 1x1 channel map. Ops that mix the
+  units with the batch, select some units or repeat them are refused, naming the op.
+- Statistics of the units (a mean or variance over them, ``keepdim=True``: norms written by
+  hand) may only scale or shift the units they came from; LayerScale (a per-unit parameter
+  scale) keeps the group, folded like BatchNorm with ``fold_batchnorm=True``; GLU and a chunked
+  SwiGLU make a group of the gated half; a rotary embedding's ``rotate_half`` keeps the group
+  (:mod:`~netsci_dl.export._dataflow_parts`).
 - A **residual add** merges into one node group: every addend that is a fresh group (made by a
   weight layer or a junction and read by nothing but this add) merges into it (its incoming
   blocks now end in the sum; the biases add up); every other addend (a group also read elsewhere,
@@ -114,11 +125,14 @@ class _Resolver(PartOps, ShapeOps, LayerOps, JunctionOps):
         elif grp.size != n:
             raise InputError(f"{self._where(op)} {what} {n} units, but {grp.name!r} has {grp.size}")
 
-    def _val(self, op: Op, pos: int = 0) -> _Val:
+    def _val(self, op: Op, pos: int = 0, parts: bool = False) -> _Val:
+        """The value op ``op`` reads at ``pos``; ``parts``: a part of the units may be read (by a
+        shape op, which keeps it a part)."""
         if pos >= len(op.inputs):
             raise InputError(f"{self._where(op)}: has no data input")
         v = self.vals.get(op.inputs[pos])
-        if v is not None and v.layout in ("stat", "part", "rotated"):
+        ok = ("part", "rotated") if parts else ()
+        if v is not None and v.layout in ("stat", "part", "rotated") and v.layout not in ok:
             self._refuse_partial(op, v)
         if v is None or v.group is None:
             what = "attention scores" if v is not None and v.layout == "scores" else "no units"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from netsci_dl.errors import InputError
 from netsci_dl.export._dataflow_shapes import layout_of
@@ -288,12 +289,31 @@ class JunctionOps:
         self.junctions.append({"kind": "cat", "group": name, "parts": record})
         self.vals[i] = parts[0][1].keep(J, k=None, inner=None)
 
-    def _mix(self, i: int, op: Op, values: int, queries: list[int]) -> int:
+    def _mix(
+        self, i: int, op: Op, values: int, queries: list[int], sel: tuple | None = None
+    ) -> int:
+        """The group of the values mixed over tokens; ``sel``: the values are units
+        ``[start, stop)`` of their group (a fused QKV projection, split)."""
         v = self.groups[values]
         name = f"{op.name}.mix" if op.kind == "mha" else f"{v.name}.mix"
         self.layer_types.add("attention")
-        M = self._new_group(name, v.size, "mix", i, note="attention: values mixed over tokens")
-        self._identity(values, M, name=f"identity {v.name} -> {name}")
+        size = v.size if sel is None else sel[1] - sel[0]
+        M = self._new_group(name, size, "mix", i, note="attention: values mixed over tokens")
+        if sel is None:
+            self._identity(values, M, name=f"identity {v.name} -> {name}")
+        else:
+            self._add_piece(
+                values,
+                M,
+                "identity",
+                sp.csr_array(
+                    (np.ones(size), (np.arange(sel[0], sel[1]), np.arange(size))),
+                    shape=(v.size, size),
+                ),
+                name=f"identity {v.name}[{sel[0]}:{sel[1]}] -> {name}",
+                note=f"identity from units {sel[0]}:{sel[1]}",
+                layer_type="identity",
+            )
         self.junctions.append(
             {
                 "kind": "attention",
@@ -315,8 +335,8 @@ class JunctionOps:
             )
         a, b = vals
         if a.layout == "scores" and b.group is not None:
-            M = self._mix(i, op, b.group, list(a.scores_of))
-            self.vals[i] = b.keep(M) if b.axes is not None else _Val(M, "tokens")
+            M = self._mix(i, op, b.group, list(a.scores_of), b.sel)
+            self.vals[i] = self._mixed(b, M)
         elif a.group is not None and b.group is not None:
             self.vals[i] = _Val(None, "scores", scores_of=(a.group, b.group))
         else:
@@ -326,8 +346,14 @@ class JunctionOps:
         q, k, v = (self.vals.get(j) for j in op.inputs[:3])
         if any(x is None or x.group is None for x in (q, k, v)):
             raise InputError(f"{self._where(op)}: attention needs queries, keys and values")
-        M = self._mix(i, op, v.group, [q.group, k.group])
-        self.vals[i] = v.keep(M) if v.axes is not None else _Val(M, "tokens")
+        M = self._mix(i, op, v.group, [q.group, k.group], v.sel)
+        self.vals[i] = self._mixed(v, M)
+
+    def _mixed(self, v: _Val, M: int) -> _Val:
+        """The value of the mixed group ``M``: where ``v``'s units were, all of ``M``'s."""
+        if v.axes is None:
+            return _Val(M, "tokens")
+        return v.keep(M, sel=None, layout=layout_of(v.axes, v.nd) if v.nd else "tokens")
 
     def _op_mha(self, i: int, op: Op) -> None:
         ins = [self.vals.get(j) for j in op.inputs[:3]]

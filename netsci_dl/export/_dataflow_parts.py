@@ -136,10 +136,10 @@ class PartOps:
         return v is None or v.layout != "stat"
 
     def _op_chunk(self, i: int, op: Op) -> None:
-        v = self._val(op)
-        self.vals[i] = v.keep(layout="chunks") if v.layout != "chunks" else v
+        v = self._val(op, parts=True)
+        self.vals[i] = v.keep(layout="chunks")
         self._chunked = getattr(self, "_chunked", {})
-        self._chunked[i] = v
+        self._chunked[i] = v.keep(shape_hint=self._shape(op.inputs[0]))
 
     def _chunk_part(self, i: int, op: Op, src: Op) -> None:
         """Part ``index`` of a chunk/split/unbind."""
@@ -155,15 +155,36 @@ class PartOps:
             else:
                 self.vals[i] = v.keep()
             return
-        n = self.groups[v.group].size
-        bounds = chunk_bounds(src.attrs.get("how"), n or 0, src.attrs.get("call", ""))
+        n = self.groups[v.group].size if v.sel is None else v.sel[1] - v.sel[0]
         index = op.attrs.get("index")
+        if on_units and len(axes) > 1 and src.attrs.get("call") == "unbind":
+            sel = self._major_pick(v, dim % nd, index)
+            if sel is not None:
+                self.vals[i] = sel
+                return
+        bounds = chunk_bounds(src.attrs.get("how"), n or 0, src.attrs.get("call", ""))
         if not on_units or bounds is None or not isinstance(index, int) or len(axes) != 1:
             raise InputError(
                 f"{self._where(op)}: {src.attrs.get('call')}() of {self.groups[v.group].name!r} "
                 "along an axis netsci_dl cannot place: pass example_input=... or open an issue"
             )
-        self.vals[i] = v.keep(layout="part", sel=bounds[index])
+        base = v.sel[0] if v.sel else 0
+        a, b = bounds[index]
+        self.vals[i] = v.keep(layout="part", sel=(base + a, base + b))
+
+    def _major_pick(self, v: _Val, dim: int, index: Any) -> _Val | None:
+        """``x[index]`` on ``dim``, the major one of several unit axes (a fused QKV projection
+        split into (3, heads, d)): the units ``[index * R, (index + 1) * R)``, a part."""
+        axes = self._unit_axes(v)
+        shape = v.shape_hint
+        if not isinstance(index, int) or axes is None or dim != axes[0] or shape is None:
+            return None
+        size = shape[dim]
+        R = int(np.prod([shape[a] for a in axes[1:]]))
+        j = index % size
+        base = v.sel[0] if v.sel else 0
+        new = tuple(a - (a > dim) for a in axes[1:])
+        return v.keep(layout="part", sel=(base + j * R, base + (j + 1) * R), axes=new, nd=v.nd - 1)
 
     def _op_getitem(self, i: int, op: Op) -> None:
         src = self.ops[op.inputs[0]] if op.inputs else None
@@ -174,10 +195,18 @@ class PartOps:
             super()._op_getitem(i, op)
         except InputError as e:
             v = self.vals.get(op.inputs[0])
-            sel = self._unit_slice(v, op.attrs.get("index"))
+            index = op.attrs.get("index")
+            axes = self._unit_axes(v) if v is not None and v.group is not None else None
+            if axes and len(axes) > 1 and isinstance(index, int):  # qkv[0] after the permute
+                picked = self._major_pick(v.keep(shape_hint=self._shape(op.inputs[0])), 0, index)
+                if picked is not None:
+                    self.vals[i] = picked.keep(shape_hint=None)
+                    return
+            sel = self._unit_slice(v, index)
             if sel is None:
                 raise e from None
-            self.vals[i] = v.keep(layout="part", sel=sel)
+            base = v.sel[0] if v.sel else 0
+            self.vals[i] = v.keep(layout="part", sel=(base + sel[0], base + sel[1]))
 
     def _unit_slice(self, v: _Val | None, index: Any) -> tuple[int, int] | None:
         """``[start, stop)`` when ``index`` only slices the one unit axis of ``v``."""
@@ -187,7 +216,8 @@ class PartOps:
         idx = list(index) if isinstance(index, tuple) else [index]
         if axes is None or len(axes) != 1 or None in idx:
             return None
-        a, n = axes[0], self.groups[v.group].size
+        a = axes[0]
+        n = self.groups[v.group].size if v.sel is None else v.sel[1] - v.sel[0]
         if Ellipsis in idx:
             at = idx.index(Ellipsis)
             idx[at : at + 1] = [slice(None)] * (v.nd - len(idx) + 1)

@@ -233,6 +233,8 @@ class ShapeOps:
         k = None if flat is None else flat[0] * flat[1]
         inner = None if flat is None else flat[1]
         layout = layout_of(axes, nd, merged=flat is not None)
+        if v.layout in ("part", "rotated"):
+            layout = v.layout  # still a part of the units (their axes tracked all the same)
         self.vals[i] = v.keep(layout=layout, nd=nd, axes=axes, k=k, inner=inner)
 
     def _refuse_shape(self, op: Op, v: _Val, why: str) -> None:
@@ -248,7 +250,7 @@ class ShapeOps:
         return grp.origin == "input" and not touched
 
     def _op_reshape(self, i: int, op: Op) -> None:
-        v = self._val(op)
+        v = self._val(op, parts=True)
         ex = self._exact(op, v)
         if ex is None or v.group is None or self.groups[v.group].size is None:
             super()._op_reshape(i, op)
@@ -257,18 +259,19 @@ class ShapeOps:
         if ins == out:
             self.vals[i] = v.keep()
             return
-        if self._untouched_input(v) and len(out) >= 4 and v.layout != "flat":
+        if self._untouched_input(v) and len(out) >= 4 and v.layout not in ("flat", "part"):
             self.groups[v.group].size = int(out[1])  # rows reshaped into images: channels
             self._set(i, v, (1,), len(out))
             return
+        n = self.groups[v.group].size if v.sel is None else v.sel[1] - v.sel[0]
         try:
-            new, flat = reshape_units(ins, axes, out, self.groups[v.group].size, self._flat_of(v))
+            new, flat = reshape_units(ins, axes, out, n, self._flat_of(v))
         except ValueError as e:
             self._refuse_shape(op, v, str(e))
         self._set(i, v, new, len(out), flat)
 
     def _op_flatten(self, i: int, op: Op) -> None:
-        v = self._val(op)
+        v = self._val(op, parts=True)
         if self._exact(op, v) is None:
             super()._op_flatten(i, op)
             return
@@ -277,7 +280,7 @@ class ShapeOps:
     def _op_permute(self, i: int, op: Op) -> None:
         from netsci_dl.export._dataflow_junctions import JunctionOps
 
-        v = self._val(op)
+        v = self._val(op, parts=True)
         ins = self._shape(op.inputs[0])
         nd = len(ins) if ins is not None else v.nd
         axes = self._unit_axes(v) if nd is not None else None
@@ -287,7 +290,9 @@ class ShapeOps:
         if axes is None or perm is None:
             JunctionOps._op_reshape(self, i, op)  # the loose rule: the layout is kept
             return
-        if 0 not in (perm[0],):
+        if perm[0] != 0 and not (perm[0] == axes[0] and len(axes) > 1):
+            # a fused projection's part axis may go first (qkv.permute(2, 0, 3, 1, 4)), to be
+            # taken apart next; anything else moves the batch among the units
             self._refuse_shape(op, v, "it moves the batch axis")
         new = tuple(perm.index(a) for a in axes)
         flat = self._flat_of(v)
@@ -297,7 +302,7 @@ class ShapeOps:
             self._set(i, v, new, nd)
 
     def _op_expand(self, i: int, op: Op) -> None:
-        v = self._val(op)
+        v = self._val(op, parts=True)
         ins, out = self._shape(op.inputs[0]), op.attrs.get("shape")
         axes = self._unit_axes(v)
         if ins is None or out is None or axes is None:

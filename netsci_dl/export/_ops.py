@@ -77,6 +77,7 @@ class _Val:
     axes: tuple[int, ...] | None = None  # the unit axes, major to minor, when known
     inner: int | None = None  # flat: features per step of the unit index (None: k, channel-major)
     sel: tuple[int, int] | None = None  # part: the units [start, stop) of the group
+    shape_hint: tuple[int, ...] | None = None  # the value's shape, where a handler needs it
 
     def keep(self, group: int | None = None, **kw: Any) -> _Val:
         """This value with another group (or the same) and the fields in ``kw`` changed."""
