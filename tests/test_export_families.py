@@ -584,26 +584,34 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 
 class Rotary(nn.Module):
-    def __init__(self, d: int = 8, t: int = 5, wrong: bool = False) -> None:
+    """Rotary embeddings on the whole projection, or per head (Llama: view, transpose, then
+    ``rotate_half`` on the last axis of each head)."""
+
+    def __init__(self, d: int = 8, t: int = 5, wrong: bool = False, heads: int = 1) -> None:
         super().__init__()
         self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
-        ang = torch.arange(t)[:, None] * torch.rand(d // 2)[None, :]
+        ang = torch.arange(t)[:, None] * torch.rand(d // 2 // heads)[None, :]
         self.register_buffer("cos", torch.cat([ang, ang], -1).cos())
         self.register_buffer("sin", torch.cat([ang, ang], -1).sin())
-        self.wrong = wrong
+        self.wrong, self.h = wrong, heads
+
+    def split(self, t: torch.Tensor) -> torch.Tensor:
+        B, T, D = t.shape
+        return t.view(B, T, self.h, D // self.h).transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k = self.q(x), self.k(x)
+        q, k, v = self.split(self.q(x)), self.split(self.k(x)), self.split(self.v(x))
         if self.wrong:  # the rotated units read on their own by a layer: refused
-            return self.o(rotate_half(q))
+            return self.o(rotate_half(self.q(x)))
         q = q * self.cos + rotate_half(q) * self.sin
         k = k * self.cos + rotate_half(k) * self.sin
-        y = torch.nn.functional.scaled_dot_product_attention(q, k, self.v(x))
-        return self.o(y)
+        y = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+        return self.o(y.transpose(1, 2).reshape(x.shape))
 
 
-def test_rotary_embedding_keeps_the_groups(front_end):
-    G = nd.load(Rotary(), example_input=torch.randn(1, 5, 8))
+@pytest.mark.parametrize("heads", [1, 2])
+def test_rotary_embedding_keeps_the_groups(front_end, heads):
+    G = nd.load(Rotary(heads=heads), example_input=torch.randn(1, 5, 8))
     assert G.layer_names == ("input", "q", "k", "v", "v.mix", "o")
     rotary = [j["group"] for j in G.meta["junctions"] if j["kind"] == "rotary"]
     assert rotary == ["q", "k"]

@@ -335,6 +335,8 @@ class JunctionOps:
             )
         a, b = vals
         if a.layout == "scores" and b.group is not None:
+            if b.layout == "part" and b.sel is None:
+                self._refuse_partial(op, b)
             M = self._mix(i, op, b.group, list(a.scores_of), b.sel)
             self.vals[i] = self._mixed(b, M)
         elif a.group is not None and b.group is not None:
@@ -346,6 +348,8 @@ class JunctionOps:
         q, k, v = (self.vals.get(j) for j in op.inputs[:3])
         if any(x is None or x.group is None for x in (q, k, v)):
             raise InputError(f"{self._where(op)}: attention needs queries, keys and values")
+        if v.layout == "part" and v.sel is None:
+            self._refuse_partial(op, v)
         M = self._mix(i, op, v.group, [q.group, k.group], v.sel)
         self.vals[i] = self._mixed(v, M)
 

@@ -62,8 +62,8 @@ class PartOps:
                 "than added to them (a rotary embedding)"
             )
         else:
-            a, b = v.sel
-            why = f"reads units {a}:{b} of {self.groups[v.group].name!r}: it selects some of the units"
+            what = f"units {v.sel[0]}:{v.sel[1]}" if v.sel else "some units (a slice of a head)"
+            why = f"reads {what} of {self.groups[v.group].name!r}: it selects some of the units"
         raise InputError(
             f"{self._where(op)} {why}; no weight describes that, so netsci_dl does not export it"
         )
@@ -92,7 +92,11 @@ class PartOps:
             self.vals[i] = self.vals[stats[0]]
             return
         parts = [self.vals[j] for j in units if self.vals[j].layout == "part"]
-        if len(parts) == 2 == len(units) and parts[0].group == parts[1].group:
+        if (
+            len(parts) == 2 == len(units)
+            and parts[0].group == parts[1].group
+            and None not in (parts[0].sel, parts[1].sel)
+        ):
             a, b = parts  # chunk(2) of one projection, one half gating the other (SwiGLU)
             if a.sel[1] - a.sel[0] == b.sel[1] - b.sel[0] and a.sel != b.sel:
                 self._part_gate(i, op, a, a.sel, b.sel, "gated units")
@@ -101,6 +105,10 @@ class PartOps:
             op = dataclasses.replace(op, inputs=tuple(units))  # a norm's statistic: not a gate
         if len(op.inputs) == 1:
             self.vals[i] = self._val(op).keep()
+            return
+        same = {self.vals[j].group for j in op.inputs}
+        if len(same) == 1 and all(self.vals[j].layout not in ("part", "rotated") for j in units):
+            self.vals[i] = self._val(op).keep()  # x * f(x): an activation written by hand
             return
         super()._op_gate(i, op)
 
@@ -114,7 +122,13 @@ class PartOps:
         rotated = [v for v in units if v.layout == "rotated"]
         plain = [v for v in units if v.layout != "rotated"]
         groups = {v.group for v in units}
-        if len(groups) == 1 and None not in groups and plain and len(units) > 1:
+        if (
+            len(groups) == 1
+            and None not in groups
+            and plain
+            and len(units) > 1
+            and all(v.layout != "part" for v in units)
+        ):
             # x * cos + rotate_half(x) * sin, or x + x: the same units, no weight between them
             if rotated:
                 self.junctions.append(
@@ -168,9 +182,8 @@ class PartOps:
                 f"{self._where(op)}: {src.attrs.get('call')}() of {self.groups[v.group].name!r} "
                 "along an axis netsci_dl cannot place: pass example_input=... or open an issue"
             )
-        base = v.sel[0] if v.sel else 0
         a, b = bounds[index]
-        self.vals[i] = v.keep(layout="part", sel=(base + a, base + b))
+        self.vals[i] = self._part(v, (0, a, b, n), None)
 
     def _major_pick(self, v: _Val, dim: int, index: Any) -> _Val | None:
         """``x[index]`` on ``dim``, the major one of several unit axes (a fused QKV projection
@@ -202,33 +215,51 @@ class PartOps:
                 if picked is not None:
                     self.vals[i] = picked.keep(shape_hint=None)
                     return
-            sel = self._unit_slice(v, index)
-            if sel is None:
+            cut = self._unit_cut(v, index, self._shape(op.inputs[0]))
+            if cut is None:
                 raise e from None
-            base = v.sel[0] if v.sel else 0
-            self.vals[i] = v.keep(layout="part", sel=(base + sel[0], base + sel[1]))
+            self.vals[i] = self._part(v, cut, self._shape(op.inputs[0]))
 
-    def _unit_slice(self, v: _Val | None, index: Any) -> tuple[int, int] | None:
-        """``[start, stop)`` when ``index`` only slices the one unit axis of ``v``."""
+    def _part(self, v: _Val, cut: tuple[int, int, int, int], shape: Any) -> _Val:
+        """The part ``cut`` = (unit axis position, start, stop, size) of ``v``: its ``sel`` (the
+        units of the group) when they are contiguous (the cut is on the major unit axis)."""
+        axes = self._unit_axes(v)
+        pos, start, stop, _ = cut
+        sel = None
+        if pos == 0:
+            R = 1 if len(axes) == 1 or shape is None else int(np.prod([shape[a] for a in axes[1:]]))
+            base = v.sel[0] if v.sel else 0
+            sel = (base + start * R, base + stop * R)
+        return v.keep(layout="part", sel=sel, cut=cut, parent=v)
+
+    def _unit_cut(self, v: _Val | None, index: Any, shape: Any) -> tuple[int, int, int, int] | None:
+        """(unit axis position, start, stop, axis size) when ``index`` only slices one unit
+        axis of ``v`` (``x[..., : d // 2]``)."""
         if v is None or v.group is None or v.nd is None or self.groups[v.group].size is None:
             return None
         axes = self._unit_axes(v)
         idx = list(index) if isinstance(index, tuple) else [index]
-        if axes is None or len(axes) != 1 or None in idx:
+        if axes is None or None in idx or idx.count(Ellipsis) > 1:
             return None
-        a = axes[0]
-        n = self.groups[v.group].size if v.sel is None else v.sel[1] - v.sel[0]
         if Ellipsis in idx:
             at = idx.index(Ellipsis)
             idx[at : at + 1] = [slice(None)] * (v.nd - len(idx) + 1)
         idx += [slice(None)] * (v.nd - len(idx))
-        if any(it != slice(None) for d, it in enumerate(idx) if d != a):
+        cut = [d for d, it in enumerate(idx) if it != slice(None)]
+        if len(cut) != 1 or cut[0] not in axes:
             return None
-        it = idx[a]
+        d = cut[0]
+        if len(axes) == 1:
+            n = self.groups[v.group].size if v.sel is None else v.sel[1] - v.sel[0]
+        elif shape is not None:
+            n = int(shape[d])
+        else:
+            return None
+        it = idx[d]
         if not isinstance(it, slice) or it.step not in (None, 1):
             return None
         start, stop, _ = it.indices(n)
-        return (start, stop) if stop > start else None
+        return (axes.index(d), start, stop, n) if stop > start else None
 
     def _op_cat(self, i: int, op: Op) -> None:
         vals = [self.vals.get(j) for j in op.inputs]
@@ -236,28 +267,35 @@ class PartOps:
         if not any(v.layout == "part" for v in vals):
             super()._op_cat(i, op)
             return
-        groups = {v.group for v in vals}
-        g = next(iter(groups))
-        sels = sorted(v.sel for v in vals if v.sel is not None)
-        n = self.groups[g].size
-        cover = [b for s in sels for b in s]
-        whole = (
-            len(groups) == 1
-            and all(v.layout == "part" for v in vals)
-            and cover == sorted(cover)
-            and sels[0][0] == 0
-            and sels[-1][1] == n
-            and all(a[1] == b[0] for a, b in zip(sels, sels[1:]))
+        nd_ = vals[0].nd
+        axes = self._unit_axes(vals[0])
+        dim = int(op.attrs.get("dim", 0))
+        if nd_ is not None and axes is not None and dim % nd_ not in axes:
+            if len({(v.group, v.sel, v.cut, v.layout) for v in vals}) != 1:
+                self._refuse_partial(op, next(v for v in vals if v.layout == "part"))
+            self.vals[i] = vals[0]  # along the tokens (a key/value cache): the same part
+            return
+        parent = vals[0].parent
+        cuts = [v.cut for v in vals]
+        ok = (
+            parent is not None
+            and all(v.layout == "part" and v.parent is parent for v in vals)
+            and len({c[0] for c in cuts}) == 1
+            and axes is not None
+            and nd_ is not None
+            and axes[cuts[0][0]] == dim % nd_
         )
-        if not whole:
+        spans = sorted((c[1], c[2]) for c in cuts) if ok else []
+        ok = ok and spans[0][0] == 0 and spans[-1][1] == cuts[0][3]
+        ok = ok and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        if not ok:
             self._refuse_partial(op, next(v for v in vals if v.layout == "part"))
-        order = [v.sel for v in vals]
-        layout = "rotated" if order != sels else None
-        base = vals[0].keep(sel=None, layout="tokens")
-        if layout is None:  # cut and put back in order: the same units
-            self.vals[i] = self._relayout(base)
-        else:
-            self.vals[i] = base.keep(layout="rotated")
+        if [(c[1], c[2]) for c in cuts] == spans:  # cut and put back in order: the same units
+            self.vals[i] = parent
+        elif parent.layout == "part":
+            self._refuse_partial(op, parent)
+        else:  # rotate_half: the units of the parent, rotated
+            self.vals[i] = parent.keep(layout="rotated")
 
     def _relayout(self, v: _Val) -> _Val:
         from netsci_dl.export._dataflow_shapes import layout_of

@@ -439,6 +439,22 @@ def _linear(c: _Call) -> Op:
     return Op("linear", c.ids[:1], _param_module(pn["weight"]), p, pn)
 
 
+def _addmm(c: _Call) -> Op:
+    """``addmm(bias, x, W)`` with ``W`` a parameter of shape (in, out): a Linear layer
+    (Hugging Face's Conv1D, GPT-2)."""
+    try:
+        w, wn = c.ctx.param(c.arg("mat2", 2))
+        b, bn = c.ctx.param(c.arg("input", 0))
+    except InputError:
+        return Op("unknown", c.ids, c.node, attrs={"desc": "addmm() of layers, not a parameter"})
+    if w is None or w.ndim != 2 or c.n != 1:
+        return Op("unknown", c.ids, c.node, attrs={"desc": "addmm() of layers, not a parameter"})
+    p, pn = {"weight": w.T}, {"weight": wn}
+    if b is not None:
+        p["bias"], pn["bias"] = b, bn
+    return Op("linear", c.ids[:1], _param_module(wn), p, pn)
+
+
 def _conv(c: _Call) -> Op:
     p, pn = c.weights()
     groups = c.arg("groups", 6, 1)
@@ -507,6 +523,7 @@ _FUNCTION_RULES: tuple[tuple[Iterable[str], Callable[[_Call], Op | None]], ...] 
     (_REDUCTIONS, _reduce),
     ({"getitem", "__getitem__"}, _getitem),
     ({"linear"}, _linear),
+    ({"addmm"}, _addmm),
     ({"conv1d", "conv2d", "conv3d"}, _conv),
     ({"scaled_dot_product_attention"}, _attention),
     ({"chunk", "split", "tensor_split", "unbind"}, _chunk),

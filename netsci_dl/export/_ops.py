@@ -78,6 +78,8 @@ class _Val:
     inner: int | None = None  # flat: features per step of the unit index (None: k, channel-major)
     sel: tuple[int, int] | None = None  # part: the units [start, stop) of the group
     shape_hint: tuple[int, ...] | None = None  # the value's shape, where a handler needs it
+    cut: tuple[int, int, int, int] | None = None  # part: (unit axis position, start, stop, size)
+    parent: Any = None  # part: the value it was cut from
 
     def keep(self, group: int | None = None, **kw: Any) -> _Val:
         """This value with another group (or the same) and the fields in ``kw`` changed."""
