@@ -130,8 +130,9 @@ class ResNetish(nn.Module):
 def test_resnet_basic_and_bottleneck_blocks_are_exact():
     torch.manual_seed(0)
     G = check_exact(ResNetish(), torch.randn(1, 3, 4, 4), fold_batchnorm=True)
-    # groups: input, stem(=basic's add: no, the stem is read by the add too), basic.conv1,
-    # basic add, bottle.conv1, bottle.conv2, bottle add (conv3 and down merge into it), fc
+    # groups: the stem (read by basic.conv1 and the shortcut), basic.conv1, the basic add
+    # (basic.conv2 merges into it), bottle.conv1, bottle.conv2, the bottleneck add (conv3 and
+    # the projection shortcut merge into it), fc
     assert G.layer_names == (
         "input",
         "stem",
@@ -285,7 +286,7 @@ class ConvNeXtBlock(nn.Module):
         k = 1 if linear else 7
         self.dwconv = nn.Conv2d(c, c, k, padding=k // 2, groups=c)
         self.norm = nn.Identity() if linear else nn.LayerNorm(c)
-        self.pwconv1, self.act, self.pwconv2 = nn.Linear(c, 4 * c), act(linear, nn.GELU), None
+        self.pwconv1, self.act = nn.Linear(c, 4 * c), act(linear, nn.GELU)
         self.pwconv2 = nn.Linear(4 * c, c)
         self.gamma = nn.Parameter(torch.rand(c) + 0.5)  # LayerScale
         self.drop_path = DropPath(0.1)
@@ -679,3 +680,11 @@ def test_fused_qkv_attention_is_exact(how, front_end):
         ]
     )
     np.testing.assert_allclose(M, J, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("make", [ConvNeXtish, ONetish])
+def test_a_permute_without_the_shapes_is_refused_not_guessed(make):
+    """torch.fx without an example input knows no shapes: a permute of a feature map cannot be
+    followed, so it is refused with the way out."""
+    with pytest.raises(InputError, match="example_input"):
+        nd.load(make())

@@ -141,8 +141,9 @@ class JunctionOps:
                 return
             raise InputError(
                 f"{self._where(op)} reshapes the feature map of {grp.name!r} "
-                f"into {nd_out if nd_out is not None else 'an unknown number of'} axes: only a "
-                "flatten to (batch, features) keeps channels apart"
+                f"into {nd_out if nd_out is not None else 'an unknown number of'} axes, and "
+                "without the shapes netsci_dl cannot follow the channel axis: pass "
+                "example_input=... (CLI --input-shape)"
             )
         touched = any(s == v.group or d == v.group for s, d, _ in self.pieces)
         if grp.origin == "input" and not touched and nd_out is not None and nd_out >= 4:
