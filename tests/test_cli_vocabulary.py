@@ -26,6 +26,7 @@ LOADER = {
     "--input-shape": ("StringParamType", r"^Shape of one example input \(batch first\)"),
     "--input-dtype": ("Choice", r"^Dtype of the example input of --input-shape"),
     "--partial": ("BoolParamType", r"^Load the checkpoint's tensors that fit --model"),
+    "--flatten-order": ("Choice", r"^How a checkpoint without --model flattens a feature map"),
     "--fold-batchnorm": ("BoolParamType", r"^Fold BatchNorm"),
     "--state-dict-key": ("StringParamType", r"key of a dict checkpoint"),
 }

@@ -134,7 +134,9 @@ class CNN(nn.Module):
 def test_cnn_channel_graph():
     torch.manual_seed(0)
     m = CNN()
-    G = nd.load(m)
+    with pytest.raises(ValueError, match="flatten_order"):  # no forward: the order is unknown
+        nd.load(m)
+    G = nd.load(m, flatten_order="chw")
     assert G.layer_sizes == (1, 4, 6, 10, 3)
     assert G.meta["model_kind"] == "cnn"
     w1 = m.conv1.weight.detach().numpy()
@@ -154,7 +156,7 @@ def test_cnn_channel_graph():
         nd.load(m.state_dict())
     H = nd.load(m.state_dict(), layers=["conv1"])
     np.testing.assert_allclose(H.blocks[0], G.blocks[0])
-    L1 = nd.load(m, conv_reduce="sum")
+    L1 = nd.load(m, conv_reduce="sum", flatten_order="chw")
     np.testing.assert_allclose(L1.blocks[0], w1.sum(axis=(2, 3)).T, rtol=1e-5)
 
 

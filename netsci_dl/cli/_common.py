@@ -93,6 +93,7 @@ class LoaderOptions:
     state_dict_key: str | None = None
     input_dtype: str | None = None
     partial: bool = False
+    flatten_order: str | None = None
 
     def kwargs(self, source: Any = None) -> dict[str, Any]:
         """Keywords for :func:`netsci_dl.load` / :func:`netsci_dl.inspect` of ``source``."""
@@ -116,6 +117,7 @@ class LoaderOptions:
             "fold_batchnorm": self.fold_batchnorm,
             "state_dict_key": self.state_dict_key,
             "partial": self.partial,
+            "flatten_order": self.flatten_order,
         }
 
     def _example(self, source: Any, model: Any) -> Any:
@@ -183,6 +185,7 @@ _LOADER_PARAMS = (
     "state_dict_key",
     "input_dtype",
     "partial",
+    "flatten_order",
 )
 
 
@@ -209,13 +212,13 @@ def _options(value: dict[str, Any]) -> LoaderOptions:
         state_dict_key=value.get("state_dict_key"),
         input_dtype=value.get("input_dtype"),
         partial=bool(value.get("partial")),
+        flatten_order=value.get("flatten_order"),
     )
 
 
-def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """The loader options of every command that reads a checkpoint; the command receives them
-    as one ``loader: LoaderOptions`` argument."""
-    opts = [
+def _loader_option_list() -> list[Callable[..., Any]]:
+    """The click options of :func:`loader_options`, in the order ``--help`` lists them."""
+    return [
         click.option(
             "--layers",
             default=None,
@@ -279,7 +282,20 @@ def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="The key of a dict checkpoint that holds the weights, when several do.",
         ),
+        click.option(
+            "--flatten-order",
+            type=click.Choice(["chw", "hwc", "assume-chw"]),
+            default=None,
+            help="How a checkpoint without --model flattens a feature map into a Linear layer: "
+            "chw (torch's flatten), hwc (channels last); assume-chw exports channel-major and "
+            "records the assumption. Without it such a block is refused.",
+        ),
     ]
+
+
+def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The loader options of every command that reads a checkpoint; the command receives them
+    as one ``loader: LoaderOptions`` argument."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -287,7 +303,7 @@ def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
         kwargs["loader"] = _options(values)
         return f(*args, **kwargs)
 
-    for opt in reversed(opts):
+    for opt in reversed(_loader_option_list()):
         wrapper = opt(wrapper)
     return wrapper
 

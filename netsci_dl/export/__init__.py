@@ -25,7 +25,7 @@ from netsci_dl.errors import InputError
 from netsci_dl.export._build import BlockSpec, ExportPlan, GroupSpec, TensorInfo, build_graph
 from netsci_dl.export.checkpoint import Checkpoint, netsci_metadata, read_checkpoint
 from netsci_dl.export.conv import REDUCTIONS
-from netsci_dl.export.dense import plan_from_matrices, plan_from_state_dict
+from netsci_dl.export.dense import check_flatten_order, plan_from_matrices, plan_from_state_dict
 from netsci_dl.export.hf import is_hf_folder, plan_from_hf_folder, read_folder_tensors
 from netsci_dl.export.module import build_model, load_weights, plan_from_module
 from netsci_dl.export.rbm import (
@@ -77,8 +77,11 @@ def _plan_checkpoint(
     layout: str,
     conv_reduce: str,
     image_shape: tuple[int, ...] | None,
+    flatten_order: str | None = None,
 ) -> tuple[ExportPlan, list[np.ndarray | None] | None]:
     extra = netsci_metadata(ckpt)
+    if flatten_order is None and extra.get("model_kind") == "classifier":
+        flatten_order = "chw"  # netsci_dl's own classifiers flatten with nn.Flatten
     shape = image_shape or (tuple(extra["image_shape"]) if extra.get("image_shape") else None)
     if is_rbm_tensors(ckpt.tensors) and layout in ("auto", "in_out"):
         plan, vbs = plan_from_rbm_tensors(
@@ -101,6 +104,7 @@ def _plan_checkpoint(
             layout=layout,
             image_shape=shape,
             order=order,
+            flatten_order=flatten_order,
         )
         vbs = None
     meta = dict(plan.meta)
@@ -159,6 +163,35 @@ def _with_model(
     return model, load_weights(model, tensors, where=where, partial=partial)
 
 
+def _plan_traced(
+    source: Any,
+    model: Any,
+    state_dict_key: str | None,
+    partial: bool,
+    flatten_order: str | None,
+    traced: dict[str, Any],
+) -> ExportPlan | None:
+    """The plan of what is traced (a checkpoint loaded into ``model``, a Hugging Face folder, an
+    ``nn.Module``), or None for a checkpoint read without a model."""
+    if model is not None:
+        module, loading = _with_model(source, model, state_dict_key, partial)
+        src = source if isinstance(source, (str, os.PathLike)) else "<state_dict>"
+        plan = plan_from_module(module, **traced, flatten_order=flatten_order)
+        meta = dict(plan.meta, loading=loading)
+        return dataclasses.replace(plan, source=f"{src} in {type(module).__name__}", meta=meta)
+    if isinstance(source, (str, os.PathLike)) and is_hf_folder(source):
+        return plan_from_hf_folder(source, partial=partial, **traced)
+    if partial:
+        raise InputError(
+            "partial loading is for a checkpoint loaded into a model: pass model=... (CLI: "
+            "--model) or a Hugging Face folder"
+        )
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(source, torch.nn.Module):
+        return plan_from_module(source, **traced, flatten_order=flatten_order)
+    return None
+
+
 def _plan(
     source: Any,
     *,
@@ -171,8 +204,10 @@ def _plan(
     model: Any,
     state_dict_key: str | None,
     partial: bool = False,
+    flatten_order: str | None = None,
 ) -> tuple[ExportPlan, list[np.ndarray | None] | None]:
     _check_options(layout, conv_reduce)
+    check_flatten_order(flatten_order)
     traced = {
         "example_input": example_input,
         "layers": layers,
@@ -180,30 +215,8 @@ def _plan(
         "fold_batchnorm": fold_batchnorm,
         "image_shape": image_shape,
     }
-    if model is not None:
-        module, loading = _with_model(source, model, state_dict_key, partial)
-        src = source if isinstance(source, (str, os.PathLike)) else "<state_dict>"
-        plan = plan_from_module(module, **traced)
-        meta = dict(plan.meta, loading=loading)
-        plan = dataclasses.replace(plan, source=f"{src} in {type(module).__name__}", meta=meta)
-        return plan, None
-    if isinstance(source, (str, os.PathLike)) and is_hf_folder(source):
-        return plan_from_hf_folder(source, partial=partial, **traced), None
-    if partial:
-        raise InputError(
-            "partial loading is for a checkpoint loaded into a model: pass model=... (CLI: "
-            "--model) or a Hugging Face folder"
-        )
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(source, torch.nn.Module):
-        plan = plan_from_module(
-            source,
-            example_input=example_input,
-            layers=layers,
-            conv_reduce=conv_reduce,
-            fold_batchnorm=fold_batchnorm,
-            image_shape=image_shape,
-        )
+    plan = _plan_traced(source, model, state_dict_key, partial, flatten_order, traced)
+    if plan is not None:
         return plan, None
     if fold_batchnorm:
         raise InputError("fold_batchnorm needs the model's data flow: pass the model (model=...)")
@@ -212,7 +225,12 @@ def _plan(
             raise InputError(f"{source}: is a saved graph, not a checkpoint; use netsci_dl.load")
         ckpt = read_checkpoint(source, key=state_dict_key)
         return _plan_checkpoint(
-            ckpt, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
+            ckpt,
+            layers=layers,
+            layout=layout,
+            conv_reduce=conv_reduce,
+            image_shape=image_shape,
+            flatten_order=flatten_order,
         )
     if isinstance(source, Mapping):
         from netsci_dl.export.checkpoint import tensors_from_mapping
@@ -220,7 +238,12 @@ def _plan(
         tensors, nested = tensors_from_mapping(source, source="<state_dict>", key=state_dict_key)
         ckpt = Checkpoint(tensors, "<state_dict>", "mapping", {}, nested)
         return _plan_checkpoint(
-            ckpt, layers=layers, layout=layout, conv_reduce=conv_reduce, image_shape=image_shape
+            ckpt,
+            layers=layers,
+            layout=layout,
+            conv_reduce=conv_reduce,
+            image_shape=image_shape,
+            flatten_order=flatten_order,
         )
     if (
         isinstance(source, (list, tuple))
@@ -248,6 +271,7 @@ def inspect(
     model: Any = None,
     state_dict_key: str | None = None,
     partial: bool = False,
+    flatten_order: str | None = None,
 ) -> ExportPlan:
     """What :func:`load` finds in ``source`` and what it would export, or why it would refuse.
 
@@ -267,6 +291,7 @@ def inspect(
         model=model,
         state_dict_key=state_dict_key,
         partial=partial,
+        flatten_order=flatten_order,
     )
     if plan.refusal is None:
         try:
@@ -288,6 +313,7 @@ def load(
     model: Any = None,
     state_dict_key: str | None = None,
     partial: bool = False,
+    flatten_order: str | None = None,
 ) -> LayeredGraph:
     """Export a model or checkpoint to a `LayeredGraph`: the connectivity the model computes.
 
@@ -330,6 +356,14 @@ def load(
         in ``meta["loading"]``. Off by default: loading is strict, except for the keys the model
         declares ignorable (non-persistent buffers such as ``position_ids``, tied weights),
         which are listed too.
+    flatten_order : {None, "chw", "hwc", "assume-chw"}
+        How a checkpoint without ``model`` flattens a feature map into a Linear layer:
+        ``"chw"`` channel-major (torch's ``flatten`` of ``(C, H, W)``), ``"hwc"`` channels last
+        (the model permutes before flattening). By default (None) a conv -> linear block with
+        more than one feature per channel is refused, since a state_dict does not record the
+        order; ``"assume-chw"`` exports it channel-major and lists the block in
+        ``meta["assumptions"]``. A traced model uses the order it really flattens in; this
+        keyword is then ignored.
 
     Returns
     -------
@@ -347,7 +381,8 @@ def load(
     merge, others join by ``identity`` blocks); a concatenation makes one group from its parts;
     attention's Q, K, V and output projections are weight blocks, V feeds the output projection
     through an ``identity`` block into a mixed group, and Q and K end in the scores; the
-    flatten into a Linear layer is aggregated per channel; embeddings and recurrent layers are
+    flatten into a Linear layer is aggregated per channel, in the order the traced model flattens
+    (a checkpoint without ``model`` needs ``flatten_order``); embeddings and recurrent layers are
     skipped with that reason (their outputs are source groups).
 
     Examples
@@ -379,6 +414,7 @@ def load(
         model=model,
         state_dict_key=state_dict_key,
         partial=partial,
+        flatten_order=flatten_order,
     )
     if vbs is not None:
         from netsci_dl.export.rbm import _graph_from_stack

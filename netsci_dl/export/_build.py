@@ -312,6 +312,14 @@ class ExportPlan:
             for t in skipped:
                 shape = "x".join(map(str, t.shape)) or "scalar"
                 lines.append(f"  {for_terminal(t.name):<36} {shape:<16} {t.reason}")
+        assumed = self.meta.get("assumptions") or []
+        if assumed:
+            lines += ["", "assumptions (not checked against the model):"]
+            for a in assumed:
+                lines.append(
+                    f"  {for_terminal(str(a.get('block')))}: {for_terminal(str(a.get('assumption')))}"
+                    f"; to state it: {for_terminal(str(a.get('how_to_state')))}"
+                )
         if self.refusal:
             lines += ["", f"export would refuse: {for_terminal(self.refusal)}"]
         return "\n".join(lines)

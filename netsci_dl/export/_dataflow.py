@@ -17,7 +17,18 @@ documented for users in :func:`netsci_dl.load`):
   group. BatchNorm's per-channel affine map can be folded into the incoming block
   (``fold_batchnorm=True``); it is not folded by default.
 - The flatten of a feature map into a Linear layer: the Linear layer's ``k = h*w`` inputs of one
-  channel are reduced to one edge per (channel, output) (:mod:`netsci_dl.export.conv`).
+  channel are reduced to one edge per (channel, output) (:mod:`netsci_dl.export.conv`), in the
+  order the model flattens: with shapes, the unit axis is followed through permutes, reshapes,
+  flattens and indexing (:mod:`~netsci_dl.export._dataflow_shapes`), so a model that moves the
+  channels last before flattening is aggregated over the right features.
+- Shape ops that move the units (permute, reshape, unsqueeze, indexing that keeps every unit)
+  keep the group; a Linear layer over channels-last maps is a 1x1 channel map. Ops that mix the
+  units with the batch, select some units or repeat them are refused, naming the op.
+- Statistics of the units (a mean or variance over them, ``keepdim=True``: norms written by
+  hand) may only scale or shift the units they came from; LayerScale (a per-unit parameter
+  scale) keeps the group, folded like BatchNorm with ``fold_batchnorm=True``; GLU and a chunked
+  SwiGLU make a group of the gated half; a rotary embedding's ``rotate_half`` keeps the group
+  (:mod:`~netsci_dl.export._dataflow_parts`).
 - A **residual add** merges into one node group: every addend that is a fresh group (made by a
   weight layer or a junction and read by nothing but this add) merges into it (its incoming
   blocks now end in the sum; the biases add up); every other addend (a group also read elsewhere,
@@ -48,12 +59,14 @@ from netsci_dl.errors import InputError
 from netsci_dl.export._build import BlockSpec, ExportPlan, GroupSpec, TensorInfo
 from netsci_dl.export._dataflow_junctions import JunctionOps
 from netsci_dl.export._dataflow_layers import LayerOps
+from netsci_dl.export._dataflow_parts import PartOps
+from netsci_dl.export._dataflow_shapes import ShapeOps
 from netsci_dl.export._ops import PRODUCERS, TRANSPARENT, Op, _Group, _Piece, _Val
 
 __all__ = ["Op", "resolve", "PRODUCERS", "TRANSPARENT"]
 
 
-class _Resolver(LayerOps, JunctionOps):
+class _Resolver(PartOps, ShapeOps, LayerOps, JunctionOps):
     def __init__(
         self, ops: Sequence[Op], *, source: str, conv_reduce: str, fold_batchnorm: bool
     ) -> None:
@@ -77,7 +90,7 @@ class _Resolver(LayerOps, JunctionOps):
         for i, op in enumerate(self.ops):
             if op.kind in TRANSPARENT and op.inputs:
                 root[i] = root.get(op.inputs[0], op.inputs[0])
-                if op.kind == "gate":
+                if op.kind in ("gate", "combine"):
                     for j in op.inputs[1:]:
                         self.consumers.setdefault(root.get(j, j), []).append(i)
             else:
@@ -112,10 +125,15 @@ class _Resolver(LayerOps, JunctionOps):
         elif grp.size != n:
             raise InputError(f"{self._where(op)} {what} {n} units, but {grp.name!r} has {grp.size}")
 
-    def _val(self, op: Op, pos: int = 0) -> _Val:
+    def _val(self, op: Op, pos: int = 0, parts: bool = False) -> _Val:
+        """The value op ``op`` reads at ``pos``; ``parts``: a part of the units may be read (by a
+        shape op, which keeps it a part)."""
         if pos >= len(op.inputs):
             raise InputError(f"{self._where(op)}: has no data input")
         v = self.vals.get(op.inputs[pos])
+        ok = ("part", "rotated") if parts else ()
+        if v is not None and v.layout in ("stat", "part", "rotated") and v.layout not in ok:
+            self._refuse_partial(op, v)
         if v is None or v.group is None:
             what = "attention scores" if v is not None and v.layout == "scores" else "no units"
             raise InputError(
@@ -218,12 +236,17 @@ class _Resolver(LayerOps, JunctionOps):
                 int(shape[1]) if len(shape) >= 4 else (int(shape[-1]) if len(shape) == 2 else None)
             )
         g = self._new_group(op.name or "input", size, "input", i)
-        self.vals[i] = _Val(g, layout)
+        nd = len(shape) if shape is not None else None
+        axes = (1,) if nd is not None and nd != 3 and nd >= 2 else None
+        self.vals[i] = _Val(g, layout, nd=nd if axes else None, axes=axes)
 
     def _op_const(self, i: int, op: Op) -> None:
         self.vals[i] = _Val(None, "const")
 
     def _op_output(self, i: int, op: Op) -> None:
+        for j in op.inputs:
+            if self.vals.get(j) is not None and self.vals[j].layout in ("stat", "part", "rotated"):
+                self._refuse_partial(op, self.vals[j])
         self.outputs = [
             self.vals[j].group
             for j in op.inputs

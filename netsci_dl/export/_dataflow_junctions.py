@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from netsci_dl.errors import InputError
+from netsci_dl.export._dataflow_shapes import layout_of
 from netsci_dl.export._ops import Op, _Val
 
 __all__ = ["JunctionOps"]
@@ -39,7 +41,7 @@ class JunctionOps:
                     ),
                 ),
             )
-        self.vals[i] = _Val(v.group, layout, v.k)
+        self.vals[i] = v.keep(layout=layout) if layout != v.layout else v.keep()
 
     def _op_getitem(self, i: int, op: Op) -> None:
         src = self.ops[op.inputs[0]] if op.inputs else None
@@ -66,7 +68,7 @@ class JunctionOps:
             and isinstance(index[1], int)
         ):
             layout = "vector"  # one token, e.g. the class token
-        self.vals[i] = _Val(v.group, layout, v.k)
+        self.vals[i] = _Val(v.group, layout, v.k)  # the axes are not known here
 
     @staticmethod
     def _keeps_units(v: _Val, index: Any) -> bool:
@@ -83,8 +85,13 @@ class JunctionOps:
         dims, keep = op.attrs.get("dims", ()), bool(op.attrs.get("keepdim", False))
         nd = op.attrs.get("ndim") or {"spatial": 4, "tokens": 3}.get(v.layout, 2)
         axes = {d % nd for d in dims}
-        unit_axis = nd - 1 if v.layout == "tokens" else 1
-        if unit_axis in axes or 0 in axes:
+        unit_axes = v.axes if v.axes is not None else (nd - 1 if v.layout == "tokens" else 1,)
+        if set(unit_axes) <= axes and 0 not in axes and keep:
+            # a statistic of the units (a norm's mean or variance): no units of its own, it may
+            # only scale or shift the units it came from
+            self.vals[i] = _Val(None, "stat", scores_of=(v.group,))
+            return
+        if set(unit_axes) & axes or 0 in axes:
             raise InputError(
                 f"{self._where(op)} reduces over the units (or the batch) of "
                 f"{self.groups[v.group].name!r}: not a map between units"
@@ -94,13 +101,24 @@ class JunctionOps:
             layout = "vector"
         if not keep and v.layout == "spatial" and nd - len(axes) == 2:
             layout = "vector"  # global pooling
+        if v.axes is not None and v.nd is not None:
+            new = v.axes if keep else tuple(a - sum(d < a for d in axes) for a in v.axes)
+            n_out = v.nd if keep else v.nd - len(axes)
+            self.vals[i] = v.keep(axes=new, nd=n_out, layout=layout_of(new, n_out))
+            return
         self.vals[i] = _Val(v.group, layout, v.k)
 
     def _op_flatten(self, i: int, op: Op) -> None:
         v = self._val(op)
+        if (op.attrs.get("start", 1), op.attrs.get("end", -1)) != (1, -1):
+            raise InputError(
+                f"{self._where(op)}: flatten(start_dim={op.attrs.get('start')}, end_dim="
+                f"{op.attrs.get('end')}) without the shapes: pass example_input=... so the unit "
+                "axis can be followed"
+            )
         k = op.attrs.get("k")
         if v.layout in ("vector", "flat", "tokens"):
-            self.vals[i] = _Val(v.group, v.layout, v.k)
+            self.vals[i] = v.keep()
             return
         self.vals[i] = _Val(v.group, "flat", None if k is None else int(k))
 
@@ -113,7 +131,7 @@ class JunctionOps:
             nd_out = len(shape)
         grp = self.groups[v.group]
         if shape is not None and in_shape is not None and tuple(shape) == tuple(in_shape):
-            self.vals[i] = _Val(v.group, v.layout, v.k)  # a no-op reshape
+            self.vals[i] = v.keep()  # a no-op reshape
             return
         if v.layout == "spatial":
             if nd_out == 2:
@@ -123,8 +141,9 @@ class JunctionOps:
                 return
             raise InputError(
                 f"{self._where(op)} reshapes the feature map of {grp.name!r} "
-                f"into {nd_out if nd_out is not None else 'an unknown number of'} axes: only a "
-                "flatten to (batch, features) keeps channels apart"
+                f"into {nd_out if nd_out is not None else 'an unknown number of'} axes, and "
+                "without the shapes netsci_dl cannot follow the channel axis: pass "
+                "example_input=... (CLI --input-shape)"
             )
         touched = any(s == v.group or d == v.group for s, d, _ in self.pieces)
         if grp.origin == "input" and not touched and nd_out is not None and nd_out >= 4:
@@ -162,7 +181,7 @@ class JunctionOps:
                     "note": "a data-dependent product: the gate's group ends here",
                 }
             )
-        self.vals[i] = _Val(v.group, v.layout, v.k)
+        self.vals[i] = v.keep()
 
     def _data_groups(self, op: Op) -> list[tuple[int, _Val]]:
         out = []
@@ -183,7 +202,7 @@ class JunctionOps:
             return
         parts = self._data_groups(op)
         if len(parts) == 1:
-            self.vals[i] = _Val(parts[0][0], parts[0][1].layout, parts[0][1].k)
+            self.vals[i] = parts[0][1].keep(parts[0][0])
             return
         sizes = {self.groups[g].size for g, _ in parts} - {None}
         if len(sizes) > 1:
@@ -214,10 +233,12 @@ class JunctionOps:
         self.junctions.append(
             {"kind": "add", "group": name, "merged": merged, "identity_from": ident}
         )
-        self.vals[i] = _Val(J, parts[0][1].layout, parts[0][1].k)
+        self.vals[i] = parts[0][1].keep(J)
 
     @staticmethod
     def _is_unit_axis(v: _Val, dim: int, ndim: int | None) -> bool:
+        if v.axes is not None and (ndim or v.nd):
+            return dim % (ndim or v.nd) in v.axes
         if v.layout in ("spatial", "vector", "flat"):
             nd = ndim or (2 if v.layout != "spatial" else 4)
             return dim % nd == 1
@@ -236,12 +257,18 @@ class JunctionOps:
         if not unit_axis:
             gs = {g for g, _ in parts}
             if len(gs) == 1:
-                v = parts[0][1]
-                self.vals[i] = _Val(v.group, v.layout, v.k)
+                self.vals[i] = parts[0][1].keep()
                 return
             raise InputError(
                 f"{self._where(op)} concatenates different groups along an axis that is not "
                 "their unit axis (tokens, batch or space)"
+            )
+        seen = [g for g, _ in parts]
+        twice = sorted({self.groups[g].name for g in seen if seen.count(g) > 1})
+        if twice:
+            raise InputError(
+                f"{self._where(op)} concatenates {twice} with itself along the unit axis: it "
+                "repeats the units (like cat(h, h)), which no weight describes"
             )
         for g, _ in parts:
             if self.groups[g].size is None:
@@ -261,26 +288,41 @@ class JunctionOps:
             record.append({"part": gname, "offset": offset, "size": n, "as": how})
             offset += n
         self.junctions.append({"kind": "cat", "group": name, "parts": record})
-        self.vals[i] = _Val(J, parts[0][1].layout if parts else "vector")
+        self.vals[i] = parts[0][1].keep(J, k=None, inner=None)
 
-    def _mix(self, i: int, op: Op, values: int, queries: list[int], shared: Any = None) -> int:
-        """The mixed group of attention; ``shared``: the 0/1 matrix (values, heads) by which
-        grouped-query attention shares each key/value head among several query heads."""
+    def _mix(
+        self,
+        i: int,
+        op: Op,
+        values: int,
+        queries: list[int],
+        sel: tuple | None = None,
+        shared: Any = None,
+    ) -> int:
+        """The group of the values mixed over tokens. ``sel``: the values are units
+        ``[start, stop)`` of their group (a fused QKV projection, split); ``shared``: the 0/1
+        matrix (values, heads) by which grouped-query attention shares each key/value head among
+        several query heads."""
         v = self.groups[values]
         name = f"{op.name}.mix" if op.kind == "mha" else f"{v.name}.mix"
         self.layer_types.add("attention")
-        size = v.size if shared is None else shared.shape[1]
+        n_sel = v.size if sel is None else sel[1] - sel[0]
+        size = n_sel if shared is None else shared.shape[1]
         M = self._new_group(name, size, "mix", i, note="attention: values mixed over tokens")
-        if shared is None:
+        if sel is None and shared is None:
             self._identity(values, M, name=f"identity {v.name} -> {name}")
         else:
             self._add_piece(
                 values,
                 M,
                 "identity",
-                shared,
-                name=f"identity {v.name} -> {name}",
-                note="identity (each key/value head shared by several query heads)",
+                _mix_block(v.size, sel, shared),
+                name=f"identity {v.name}{'' if sel is None else f'[{sel[0]}:{sel[1]}]'} -> {name}",
+                note="identity"
+                + ("" if sel is None else f" from units {sel[0]}:{sel[1]}")
+                + (
+                    "" if shared is None else " (each key/value head shared by several query heads)"
+                ),
                 layer_type="identity",
             )
         self.junctions.append(
@@ -304,8 +346,10 @@ class JunctionOps:
             )
         a, b = vals
         if a.layout == "scores" and b.group is not None:
-            M = self._mix(i, op, b.group, list(a.scores_of))
-            self.vals[i] = _Val(M, "tokens")
+            if b.layout == "part" and b.sel is None:
+                self._refuse_partial(op, b)
+            M = self._mix(i, op, b.group, list(a.scores_of), b.sel)
+            self.vals[i] = self._mixed(b, M)
         elif a.group is not None and b.group is not None:
             self.vals[i] = _Val(None, "scores", scores_of=(a.group, b.group))
         else:
@@ -315,8 +359,16 @@ class JunctionOps:
         q, k, v = (self.vals.get(j) for j in op.inputs[:3])
         if any(x is None or x.group is None for x in (q, k, v)):
             raise InputError(f"{self._where(op)}: attention needs queries, keys and values")
-        M = self._mix(i, op, v.group, [q.group, k.group])
-        self.vals[i] = _Val(M, "tokens")
+        if v.layout == "part" and v.sel is None:
+            self._refuse_partial(op, v)
+        M = self._mix(i, op, v.group, [q.group, k.group], v.sel)
+        self.vals[i] = self._mixed(v, M)
+
+    def _mixed(self, v: _Val, M: int) -> _Val:
+        """The value of the mixed group ``M``: where ``v``'s units were, all of ``M``'s."""
+        if v.axes is None:
+            return _Val(M, "tokens")
+        return v.keep(M, sel=None, layout=layout_of(v.axes, v.nd) if v.nd else "tokens")
 
     def _op_mha(self, i: int, op: Op) -> None:
         ins = [self.vals.get(j) for j in op.inputs[:3]]
@@ -346,7 +398,7 @@ class JunctionOps:
                 source_shape=W.shape,
             )
             qkv.append(g)
-        M = self._mix(i, op, qkv[2], qkv[:2], _shared_heads(op, Ws[2].shape[0], d))
+        M = self._mix(i, op, qkv[2], qkv[:2], shared=_shared_heads(op, Ws[2].shape[0], d))
         Wo, bo = p["out_proj.weight"], p.get("out_proj.bias")
         out = self._new_group(f"{op.name}.out_proj", Wo.shape[0], "linear", i, bo)
         self._add_piece(
@@ -367,7 +419,8 @@ class JunctionOps:
                 for r in op.params
             },
         )
-        self.vals[i] = _Val(out, "tokens")
+        nd = len(op.attrs["shape"]) if op.attrs.get("shape") is not None else None
+        self.vals[i] = _Val(out, "tokens", nd=nd, axes=None if nd is None else (nd - 1,))
 
 
 def _shared_heads(op: Op, n_values: int, d: int) -> Any:
@@ -388,3 +441,19 @@ def _shared_heads(op: Op, n_values: int, d: int) -> Any:
     cols = np.arange(d)
     rows = (cols // hd // rep) * hd + cols % hd
     return sp.csr_array((np.ones(d), (rows, cols)), shape=(n_values, d))
+
+
+def _mix_block(n_values: int, sel: tuple | None, shared: Any) -> Any:
+    """The 0/1 block from the values' group into the mixed group: the selected units
+    ``[start, stop)`` (all without ``sel``), then each shared among query heads (``shared``)."""
+    n_sel = n_values if sel is None else sel[1] - sel[0]
+    start = 0 if sel is None else sel[0]
+    S = sp.csr_array(
+        (np.ones(n_sel), (np.arange(start, start + n_sel), np.arange(n_sel))),
+        shape=(n_values, n_sel),
+    )
+    if shared is not None:
+        S = sp.csr_array(S @ shared)
+    S.sum_duplicates()
+    S.sort_indices()
+    return S

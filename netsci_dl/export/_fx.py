@@ -34,6 +34,8 @@ def _leaf_types() -> tuple[type, ...]:
         nn.modules.conv._ConvNd,
         nn.modules.batchnorm._NormBase,
         nn.LayerNorm,
+        nn.RMSNorm,
+        nn.GLU,
         nn.GroupNorm,
         nn.LocalResponseNorm,
         nn.Identity,
@@ -208,6 +210,24 @@ class _FxContext:
         return self.b.param(arg)
 
 
+def _value_prop() -> type:
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    class ValueProp(ShapeProp):
+        """ShapeProp that also records the plain values (ints, shapes) of non-tensor nodes, so
+        ``x[..., : x.shape[-1] // 2]`` is read with its real bounds."""
+
+        def run_node(self, n: Any) -> Any:
+            result = super().run_node(n)
+            if isinstance(result, int) or (
+                isinstance(result, (tuple, list)) and all(isinstance(v, int) for v in result)
+            ):
+                n.meta["netsci_value"] = result if not isinstance(result, list) else tuple(result)
+            return result
+
+    return ValueProp
+
+
 def trace_fx(module: Any, example_input: Any = None) -> list[Op]:
     """The ops of ``module``'s forward, traced symbolically (shapes when an input is given).
 
@@ -225,21 +245,23 @@ def trace_fx(module: Any, example_input: Any = None) -> list[Op]:
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             return isinstance(m, leaves) or is_whole_module(m)
 
+    was = module.training
+    module.eval()  # traced as it runs in eval mode: dropout, stochastic depth are the identity
     try:
         graph = _Tracer().trace(module)
     except Exception as e:  # torch.fx raises many kinds (TraceError, TypeError, ...)
         raise TraceFailed(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+    finally:
+        module.train(was)
     gm = fx.GraphModule(module, graph)
     shapes = False
     if example_input is not None:
-        from torch.fx.passes.shape_prop import ShapeProp
-
         was = module.training
         module.eval()
         try:
             with torch.no_grad():
                 args = example_input if isinstance(example_input, tuple) else (example_input,)
-                ShapeProp(gm).propagate(*args)
+                _value_prop()(gm).propagate(*args)
             shapes = True
         except Exception as e:
             raise InputError(

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
+from netsci_dl.export._dataflow_shapes import permutation
 from netsci_dl.export._ops import Op
 
 __all__ = ["ACTIVATIONS", "param_array", "module_op", "function_op"]
@@ -125,9 +126,8 @@ def _unit_norm_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
 
 
 def _flatten_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
-    if m.start_dim != 1 or m.end_dim != -1:
-        return Op("unknown", ins[:1], name, attrs={"desc": f"Flatten(start_dim={m.start_dim})"})
-    return Op("flatten", ins[:1], name)
+    attrs = {"start": int(m.start_dim), "end": int(m.end_dim), "call": "Flatten"}
+    return Op("flatten", ins[:1], name, attrs=attrs)
 
 
 def _unflatten_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
@@ -155,6 +155,10 @@ def _prelu_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
     return Op("pass", ins[:1], name, p, n, {"activation": "leaky_relu", "param_reason": reason})
 
 
+def _glu_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
+    return Op("glu", ins[:1], name, attrs={"dim": int(m.dim)})
+
+
 def _mixing_module(m: Any, name: str, ins: tuple[int, ...]) -> Op:
     return Op("unknown", ins, name, attrs={"desc": f"{type(m).__name__} (mixes units)"})
 
@@ -170,7 +174,8 @@ def _module_rules() -> tuple[tuple[Any, Callable[[Any, str, tuple[int, ...]], Op
         (nn.modules.conv._ConvNd, _conv_module),
         (nn.modules.instancenorm._InstanceNorm, _instance_norm_module),
         (nn.modules.batchnorm._NormBase, _batch_norm_module),
-        ((nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm), _unit_norm_module),
+        ((nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm, nn.RMSNorm), _unit_norm_module),
+        (nn.GLU, _glu_module),
         (nn.Flatten, _flatten_module),
         (nn.Unflatten, _unflatten_module),
         ((nn.Embedding, nn.EmbeddingBag), _embedding_module),
@@ -221,6 +226,9 @@ _PASS_METHODS = {
 }
 _SHAPE_METHODS = {"size", "dim", "numel", "shape", "ndimension", "__len__"}
 _POOL_FUNCS = {
+    "stochastic_depth",  # torchvision: the identity in eval mode
+    "drop_path",  # timm: the identity in eval mode
+    "drop_block2d",
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
@@ -299,18 +307,56 @@ def _add(c: _Call) -> Op:
 
 
 def _sub(c: _Call) -> Op:
-    if c.n > 1:
-        return Op("unknown", c.ids, c.node, attrs={"desc": "a difference of two layers"})
+    if c.n > 1:  # x - mean(x): a statistic of the units subtracted (a normalisation) is kept
+        return Op("combine", c.ids, c.node, attrs={"desc": "a difference of two layers"})
     return Op("pass", c.ids, c.node)
 
 
 def _mul(c: _Call) -> Op:
-    return Op("gate" if c.n > 1 else "pass", c.ids, c.node)
+    if c.n > 1:
+        return Op("gate", _gated_first(c), c.node)
+    for a in list(c.args) + list(c.kw.values()):
+        if isinstance(a, (int, float, bool)) or a is None:
+            continue
+        try:
+            w, wn = c.ctx.param(a)
+        except InputError:
+            continue  # a constant or a tensor computed on the fly: keeps the units
+        if w is not None and w.size > 1:  # LayerScale: a per-unit scale, a parameter
+            return Op(
+                "scale", c.ids[:1], _param_module(wn) or c.node, {"weight": w}, {"weight": wn}
+            )
+    return Op("pass", c.ids, c.node)
+
+
+def _gated_first(c: _Call) -> tuple[int, ...]:
+    """The data inputs of a product, the gated operand first: the one of the output's shape
+    when the other is broadcast over it (``scale * x`` in a squeeze-excitation block)."""
+    out = c.ctx.out_shape()
+    if c.n == 2 and out is not None:
+        a, b = c.ctx.in_shape(0), c.ctx.in_shape(1)
+        if a is not None and b is not None and tuple(a) != tuple(out) and tuple(b) == tuple(out):
+            return (c.ids[1], c.ids[0])
+    return c.ids
 
 
 def _div(c: _Call) -> Op:
-    kind = "unknown" if c.n > 1 else "pass"
+    kind = "combine" if c.n > 1 else "pass"  # x / std(x): a normalisation
     return Op(kind, c.ids, c.node, attrs={"desc": "a quotient of two layers"})
+
+
+def _chunk(c: _Call) -> Op:
+    """chunk, split, unbind: parts of one axis (a part of the units is only allowed back into a
+    concatenation that restores them all, as a rotary embedding does)."""
+    dim = c.arg("dim", 2, 0) if c.name != "unbind" else c.arg("dim", 1, 0)
+    how = c.args[1] if len(c.args) > 1 else c.kw.get("chunks", c.kw.get("split_size_or_sections"))
+    attrs = {"dim": dim if isinstance(dim, int) else None, "how": _plain(how), "call": c.name}
+    attrs["in_shape"] = c.ctx.in_shape(0)
+    return Op("chunk", c.ids[:1], c.node, attrs=attrs)
+
+
+def _glu(c: _Call) -> Op:
+    return Op("glu", c.ids[:1], c.node, attrs={"dim": c.arg("dim", 1, -1)})
 
 
 def _matmul(c: _Call) -> Op:
@@ -328,12 +374,14 @@ def _cat(c: _Call) -> Op:
 
 
 def _flatten(c: _Call) -> Op:
-    start = c.arg("start_dim", 1, 0)
-    if start != 1:
-        return Op("unknown", c.ids, c.node, attrs={"desc": f"flatten(start_dim={start})"})
+    start, end = c.arg("start_dim", 1, 0), c.arg("end_dim", 2, -1)
     src = c.ctx.in_shape(0)
-    attrs = {"k": int(np.prod(src[2:]))} if src is not None and len(src) > 2 else {}
-    return Op("flatten", c.ids, c.node, attrs=attrs)
+    attrs: dict[str, Any] = {"start": start, "end": end, "call": "flatten"}
+    if start == 1 and end == -1 and src is not None and len(src) > 2:
+        attrs["k"] = int(np.prod(src[2:]))
+    if src is not None:
+        attrs["in_shape"] = tuple(src)
+    return Op("flatten", c.ids[:1], c.node, attrs=attrs)
 
 
 def _view(c: _Call) -> Op:
@@ -346,7 +394,7 @@ def _view(c: _Call) -> Op:
     s = c.ctx.out_shape()
     if s is not None:
         n_out = len(s)
-    attrs: dict[str, Any] = {"ndim_out": n_out, "in_shape": c.ctx.in_shape(0)}
+    attrs: dict[str, Any] = {"ndim_out": n_out, "in_shape": c.ctx.in_shape(0), "call": c.name}
     if s:
         attrs["shape"] = s
     elif len(rest) >= 2 and isinstance(rest[1], int):
@@ -355,7 +403,24 @@ def _view(c: _Call) -> Op:
 
 
 def _reorder(c: _Call) -> Op:
-    return Op("reshape", c.ids[:1], c.node, attrs={"ndim_out": None})
+    """permute, transpose, movedim...: the permutation, when the input's axes are known."""
+    attrs: dict[str, Any] = {"ndim_out": None, "call": c.name, "args": _plain(tuple(c.args[1:]))}
+    if "dims" in c.kw:
+        attrs["args"] = _plain(tuple(c.kw["dims"]))
+    src = c.ctx.in_shape(0)
+    if src is not None:
+        attrs["perm"] = permutation(c.name, attrs["args"], len(src))
+    return Op("permute", c.ids[:1], c.node, attrs=attrs)
+
+
+def _squeeze(c: _Call) -> Op:
+    """unsqueeze, squeeze: a reshape that adds or drops axes of size one."""
+    attrs = {"ndim_out": None, "in_shape": c.ctx.in_shape(0), "call": c.name}
+    return Op("reshape", c.ids[:1], c.node, attrs=attrs)
+
+
+def _expand(c: _Call) -> Op:
+    return Op("expand", c.ids[:1], c.node, attrs={"call": c.name})
 
 
 def _reduce(c: _Call) -> Op:
@@ -377,6 +442,22 @@ def _getitem(c: _Call) -> Op:
 def _linear(c: _Call) -> Op:
     p, pn = c.weights()
     return Op("linear", c.ids[:1], _param_module(pn["weight"]), p, pn)
+
+
+def _addmm(c: _Call) -> Op:
+    """``addmm(bias, x, W)`` with ``W`` a parameter of shape (in, out): a Linear layer
+    (Hugging Face's Conv1D, GPT-2)."""
+    try:
+        w, wn = c.ctx.param(c.arg("mat2", 2))
+        b, bn = c.ctx.param(c.arg("input", 0))
+    except InputError:
+        return Op("unknown", c.ids, c.node, attrs={"desc": "addmm() of layers, not a parameter"})
+    if w is None or w.ndim != 2 or c.n != 1:
+        return Op("unknown", c.ids, c.node, attrs={"desc": "addmm() of layers, not a parameter"})
+    p, pn = {"weight": w.T}, {"weight": wn}
+    if b is not None:
+        p["bias"], pn["bias"] = b, bn
+    return Op("linear", c.ids[:1], _param_module(wn), p, pn)
 
 
 def _conv(c: _Call) -> Op:
@@ -427,8 +508,7 @@ def _instance_norm(c: _Call) -> Op:
     return Op("pass", c.ids[:1], c.node, attrs={"norm": True})
 
 
-_RESHAPES = {"permute", "transpose", "t", "unsqueeze", "squeeze", "expand", "expand_as"}
-_RESHAPES |= {"repeat", "movedim", "swapaxes", "split_heads"}
+_RESHAPES = {"permute", "transpose", "t", "movedim", "moveaxis", "swapaxes", "swapdims"}
 _REDUCTIONS = {"mean", "sum", "amax", "max", "amin", "min", "std", "var", "nanmean"}
 
 #: (names, handler) in order of precedence: a name takes the first rule that lists it
@@ -443,11 +523,16 @@ _FUNCTION_RULES: tuple[tuple[Iterable[str], Callable[[_Call], Op | None]], ...] 
     ({"flatten"}, _flatten),
     ({"view", "reshape", "unflatten", "view_as", "reshape_as"}, _view),
     (_RESHAPES, _reorder),
+    ({"unsqueeze", "squeeze"}, _squeeze),
+    ({"expand", "expand_as", "repeat", "broadcast_to"}, _expand),
     (_REDUCTIONS, _reduce),
     ({"getitem", "__getitem__"}, _getitem),
     ({"linear"}, _linear),
+    ({"addmm"}, _addmm),
     ({"conv1d", "conv2d", "conv3d"}, _conv),
     ({"scaled_dot_product_attention"}, _attention),
+    ({"chunk", "split", "tensor_split", "unbind"}, _chunk),
+    ({"glu"}, _glu),
     (set(ACTIVATIONS) | {"softmax", "log_softmax", "_softmax"}, _activation),
     (_POOL_FUNCS | _PASS_METHODS, _pass),
     ({"layer_norm", "group_norm", "rms_norm"}, _unit_norm),
@@ -471,15 +556,19 @@ _FUNCTIONS = _first_rule_wins(_FUNCTION_RULES)
 
 
 def _plain(idx: Any) -> Any:
-    """An fx index argument as plain Python (slices and ints), for the resolver."""
+    """An fx index argument as plain Python (slices and ints), for the resolver: an fx node
+    whose value the shape propagation recorded is that value; a slice bound that is not known
+    makes the whole slice unknown (its repr), never a full slice."""
+    meta = getattr(idx, "meta", None)
+    if isinstance(meta, dict) and "netsci_value" in meta:
+        idx = meta["netsci_value"]
     if isinstance(idx, tuple):
         return tuple(_plain(i) for i in idx)
     if isinstance(idx, slice):
-        return slice(
-            idx.start if isinstance(idx.start, int) else None,
-            idx.stop if isinstance(idx.stop, int) else None,
-            idx.step if isinstance(idx.step, int) else None,
-        )
+        bounds = [_plain(b) for b in (idx.start, idx.stop, idx.step)]
+        if any(b is not None and not isinstance(b, int) for b in bounds):
+            return repr(idx)
+        return slice(*bounds)
     return idx if isinstance(idx, (int, type(Ellipsis), type(None))) else repr(idx)
 
 

@@ -3,6 +3,7 @@ resolver's node groups, values and block pieces (:mod:`netsci_dl.export._dataflo
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ PRODUCERS = {
     "recurrent",
 }
 #: op kinds whose output carries the units of their first data input
-TRANSPARENT = {"pass", "bn", "flatten", "reshape", "mean", "getitem", "gate"}
+TRANSPARENT = {"pass", "bn", "flatten", "reshape", "mean", "getitem", "gate", "permute", "expand"}
+TRANSPARENT |= {"scale", "combine", "chunk"}
 
 
 @dataclass
@@ -62,10 +64,26 @@ class _Group:
 
 @dataclass
 class _Val:
+    """Where a value's units are. ``layout``: "vector" (batch, units), "spatial" (batch, units,
+    *space), "tokens" (units on the last axis), "flat" (units merged with other features on one
+    axis), "moved" (units on another axis), "heads" (units split over several axes), "unknown",
+    "scores", "const". When the shapes are known, ``nd`` and ``axes`` say it exactly."""
+
     group: int | None
-    layout: str  # "vector", "spatial", "flat", "tokens", "unknown", "scores"
+    layout: str
     k: int | None = None  # features per unit after a flatten
     scores_of: tuple[int, ...] = ()  # for attention scores: the query and key groups
+    nd: int | None = None  # the number of axes (batch included), when known
+    axes: tuple[int, ...] | None = None  # the unit axes, major to minor, when known
+    inner: int | None = None  # flat: features per step of the unit index (None: k, channel-major)
+    sel: tuple[int, int] | None = None  # part: the units [start, stop) of the group
+    shape_hint: tuple[int, ...] | None = None  # the value's shape, where a handler needs it
+    cut: tuple[int, int, int, int] | None = None  # part: (unit axis position, start, stop, size)
+    parent: Any = None  # part: the value it was cut from
+
+    def keep(self, group: int | None = None, **kw: Any) -> _Val:
+        """This value with another group (or the same) and the fields in ``kw`` changed."""
+        return dataclasses.replace(self, group=self.group if group is None else group, **kw)
 
 
 @dataclass

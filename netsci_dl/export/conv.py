@@ -123,13 +123,19 @@ def conv_block(weight: np.ndarray, n_in_channels: int, reduce: str = "l2") -> An
     return block
 
 
-def flatten_block(weight: np.ndarray, n_channels: int, reduce: str = "l2") -> np.ndarray:
+def flatten_block(
+    weight: np.ndarray, n_channels: int, reduce: str = "l2", *, inner: int | None = None
+) -> np.ndarray:
     """The ``(n_channels, out)`` block of a Linear layer fed by a flattened conv output.
 
     Parameters
     ----------
     weight : (out, F) ndarray
-        torch layout; ``F`` must be a multiple of ``n_channels`` (channel-major flatten).
+        torch layout; ``F`` must be a multiple of ``n_channels``.
+    inner : int, optional
+        The order of the flatten: feature ``f`` belongs to channel ``(f // inner) % C``.
+        Default ``k = F / C``: channel-major, torch's flatten of ``(C, H, W)``; ``inner=1``:
+        channels last (a flatten of ``(H, W, C)``).
 
     Examples
     --------
@@ -137,6 +143,8 @@ def flatten_block(weight: np.ndarray, n_channels: int, reduce: str = "l2") -> np
     >>> w = np.array([[1.0, 1.0, 2.0, 2.0]])   # 1 output, 2 channels of 2 features
     >>> flatten_block(w, 2, "sum").tolist()
     [[2.0], [4.0]]
+    >>> flatten_block(w, 2, "sum", inner=1).tolist()   # channels last: features 0, 2 are channel 0
+    [[3.0], [3.0]]
     """
     out, feats = weight.shape
     if feats % n_channels:
@@ -147,4 +155,8 @@ def flatten_block(weight: np.ndarray, n_channels: int, reduce: str = "l2") -> np
     k = feats // n_channels
     if k == 1:
         return weight.T.astype(np.float64)
-    return _reducer(reduce)(weight.reshape(out, n_channels, k), 2).T
+    inner = k if inner is None else int(inner)
+    if inner < 1 or k % inner:
+        raise InputError(f"inner={inner} does not divide the {k} features of each channel")
+    w = weight.reshape(out, k // inner, n_channels, inner).transpose(0, 2, 1, 3)
+    return _reducer(reduce)(w.reshape(out, n_channels, k), 2).T

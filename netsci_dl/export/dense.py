@@ -11,6 +11,13 @@ A state_dict does not record the data flow, so a chain is inferred only when it 
 - **Shapes.** Every weight must take the outputs of the one before it (a Linear after a
   convolution takes ``k`` features per channel: the flatten). A convolution whose input channels
   do not match is refused: a state_dict cannot tell a grouped convolution from a branch.
+- **Flatten order.** A Linear layer after a convolution with ``k > 1`` features per channel
+  is aggregated per channel, and which features belong to which channel depends on how the
+  model flattens (torch's ``flatten`` of ``(C, H, W)`` is channel-major; a model that permutes
+  to channels-last first is not). A state_dict does not record it, so by default that export is
+  refused; ``flatten_order="chw"`` (channel-major) or ``"hwc"`` (channels last, any order of the
+  spatial axes) states it, and ``flatten_order="assume-chw"`` exports channel-major and lists
+  the block in ``meta["assumptions"]``. Files written by netsci_dl's own classifiers state it.
 - **Branches.** Names that mark parallel branches (``shortcut``, ``downsample``, ``skip``,
   attention's ``query``/``key``/``value`` or ``q_proj``/``k_proj``/``v_proj``, ``in_proj``) and
   several heads reading one trunk make the export refuse, naming them: pass the model
@@ -40,7 +47,29 @@ from netsci_dl.export._build import (
 from netsci_dl.export._tensor_roles import other_roles, tensor_info, weight_roles
 from netsci_dl.export.conv import conv_block, flatten_block
 
-__all__ = ["plan_from_state_dict", "plan_from_matrices", "natural_key", "BRANCH_HINT"]
+__all__ = [
+    "plan_from_state_dict",
+    "plan_from_matrices",
+    "natural_key",
+    "BRANCH_HINT",
+    "FLATTEN_ORDERS",
+    "check_flatten_order",
+]
+
+#: how a bare state_dict's conv -> linear flatten is read (``None``: refused when it matters)
+FLATTEN_ORDERS = ("chw", "hwc", "assume-chw")
+
+
+def check_flatten_order(value: str | None) -> str | None:
+    """``value`` when it is one of :data:`FLATTEN_ORDERS` (or None), else InputError."""
+    if value is not None and value not in FLATTEN_ORDERS:
+        raise InputError(
+            f"flatten_order={value!r} is not one of {', '.join(FLATTEN_ORDERS)}: 'chw' is "
+            "torch's flatten of (channels, *space), 'hwc' a flatten after moving the channels "
+            "last, 'assume-chw' exports channel-major and records the assumption"
+        )
+    return value
+
 
 #: dotted-name components that mark a parallel branch
 BRANCH_HINT = re.compile(
@@ -184,6 +213,7 @@ def plan_from_state_dict(
     image_shape: tuple[int, ...] | None = None,
     order: str = "file",
     groups: Mapping[str, int] | None = None,
+    flatten_order: str | None = None,
 ) -> ExportPlan:
     """Plan the export of named tensors (see the module docstring for the rules).
 
@@ -210,6 +240,9 @@ def plan_from_state_dict(
     groups : mapping of layer name to int, optional
         The ``groups`` of convolutions when they are known (from a module); a state_dict alone
         never infers them.
+    flatten_order : {None, "chw", "hwc", "assume-chw"}
+        How the model flattens a feature map into a Linear layer (see the module docstring);
+        None refuses a conv -> linear block with more than one feature per channel.
 
     Returns
     -------
@@ -218,6 +251,7 @@ def plan_from_state_dict(
     """
     if layout not in ("out_in", "in_out"):
         raise InputError(f"layout must be 'out_in' or 'in_out', got {layout!r}")
+    check_flatten_order(flatten_order)
     names = list(tensors)
     if order == "names":
         names = sorted(names, key=natural_key)
@@ -233,9 +267,11 @@ def plan_from_state_dict(
     kind = "cnn" if any(x.conv for x in chain) else "mlp"
     if any(ATTENTION_HINT.search(k) for k in names):
         kind = "transformer"  # attention's tensors: the model is one, whatever is selected
+    if refusal is None:
+        refusal = _flatten_refusal(chain, flatten_order, source)
     if refusal is not None:
         return ExportPlan(source, kind, layout, ordered_infos, meta=meta, refusal=refusal)
-    built = _built_layers(chain, conv_reduce)
+    built = _built_layers(chain, conv_reduce, flatten_order, meta)
     n_in = chain[0].n_in
     shape = tuple(image_shape) if image_shape else None
     if shape is None and kind == "mlp":
@@ -360,8 +396,51 @@ def _chain(
     return chain, refusal
 
 
-def _built_layers(chain: list[_Layer], conv_reduce: str) -> list[tuple]:
-    """The layers of :func:`chain_plan`: (name, block, bias, layer type, note, shape) each."""
+def _flattens(chain: list[_Layer]) -> list[tuple[_Layer, _Layer, int]]:
+    """(conv, linear, features per channel) of each flatten with more than one feature per
+    channel: where the flatten order decides the block."""
+    return [
+        (a, b, b.n_in // a.n_out)
+        for a, b in zip(chain, chain[1:])
+        if a.conv and not b.conv and b.n_in // a.n_out > 1
+    ]
+
+
+def _flatten_refusal(chain: list[_Layer], flatten_order: str | None, source: str) -> str | None:
+    found = _flattens(chain)
+    if flatten_order is not None or not found:
+        return None
+    a, b, k = found[0]
+    return (
+        f"{source}: {b.base!r} reads the {a.n_out} channels of {a.base!r} flattened, {k} "
+        "features each, and a state_dict does not say in which order the model flattens "
+        "(torch's flatten is channel-major, a permute to channels-last first is not): pass the "
+        "model (netsci_dl.load(path, model=...), CLI --model pkg.module:Class), or state the "
+        "order with flatten_order='chw' or 'hwc' (CLI --flatten-order), or export it "
+        "channel-major and recorded as assumed with flatten_order='assume-chw'"
+    )
+
+
+def _assumed(a: _Layer, b: _Layer, k: int) -> dict[str, Any]:
+    return {
+        "block": b.base,
+        "from": a.base,
+        "assumption": f"flatten_order='chw': the {k} features of each channel of {a.base!r} "
+        "are contiguous (torch's flatten of (channels, *space)), not checked against the model",
+        "how_to_state": "pass the model (model=..., CLI --model), or flatten_order='chw' or "
+        "'hwc' (CLI --flatten-order)",
+    }
+
+
+def _built_layers(
+    chain: list[_Layer], conv_reduce: str, flatten_order: str | None, meta: dict[str, Any]
+) -> list[tuple]:
+    """The layers of :func:`chain_plan`: (name, block, bias, layer type, note, shape) each; an
+    assumed flatten order goes into ``meta["assumptions"]``."""
+    if flatten_order == "assume-chw" and _flattens(chain):
+        meta["assumptions"] = [_assumed(*f) for f in _flattens(chain)]
+    if flatten_order is not None and _flattens(chain):
+        meta["flatten_order"] = flatten_order
     built = []
     prev: _Layer | None = None
     for x in chain:
@@ -373,9 +452,13 @@ def _built_layers(chain: list[_Layer], conv_reduce: str) -> list[tuple]:
             ltype = "conv"
         elif prev is not None and prev.conv:
             k = x.n_in // prev.n_out
-            block = flatten_block(x.w, prev.n_out, conv_reduce)
+            inner = 1 if flatten_order == "hwc" else k
+            block = flatten_block(x.w, prev.n_out, conv_reduce, inner=inner)
+            order = {"hwc": "channels last", "assume-chw": "channel-major, assumed"}.get(
+                flatten_order or "", "channel-major"
+            )
             note = (
-                f"{conv_reduce} over the {k} features of each channel (flatten)"
+                f"{conv_reduce} over the {k} features of each channel (flatten, {order})"
                 if k > 1
                 else "weight"
             )

@@ -30,7 +30,12 @@ def _has_forward(module: Any) -> bool:
 
 
 def _container_plan(
-    module: Any, *, layers: Any, conv_reduce: str, image_shape: tuple[int, ...] | None
+    module: Any,
+    *,
+    layers: Any,
+    conv_reduce: str,
+    image_shape: tuple[int, ...] | None,
+    flatten_order: str | None = None,
 ) -> ExportPlan:
     """A module with no forward: its Linear/conv layers in registration order, as a chain."""
     import torch.nn as nn
@@ -59,6 +64,7 @@ def _container_plan(
         conv_reduce=conv_reduce,
         image_shape=image_shape,
         groups=groups,
+        flatten_order=flatten_order,
     )
     meta = dict(plan.meta, traced=False)
     meta["order"] = "registration order (the module has no forward method to trace)"
@@ -128,6 +134,7 @@ def plan_from_module(
     conv_reduce: str = "l2",
     fold_batchnorm: bool = False,
     image_shape: tuple[int, ...] | None = None,
+    flatten_order: str | None = None,
 ) -> ExportPlan:
     """Plan the export of an ``nn.Module`` from the data flow of its forward pass.
 
@@ -148,7 +155,11 @@ def plan_from_module(
                 f"{type(module).__name__} has no forward method: fold_batchnorm needs the data flow"
             )
         return _container_plan(
-            module, layers=layers, conv_reduce=conv_reduce, image_shape=image_shape
+            module,
+            layers=layers,
+            conv_reduce=conv_reduce,
+            image_shape=image_shape,
+            flatten_order=flatten_order,  # no forward: the order is not recorded either
         )
     source = f"<{type(module).__name__}>"
     how = "torch.fx"
