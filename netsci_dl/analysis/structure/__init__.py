@@ -9,6 +9,7 @@ structural summary, compare    every structural scalar of a graph, and two graph
 null models                    layered random replica, rewiring within blocks, shuffles
 sweep                          threshold sweep of the net against its null models
 communities, agreement         Leiden / Louvain (igraph), SBM (graph-tool), ARI / NMI
+centrality                     neuron measures (Scabini & Bruno), betweenness, eigenvector, Katz
 =============================  ===============================================================
 """
 
@@ -36,6 +37,25 @@ from netsci_dl.analysis.structure.assortativity import (
     degree_strength_correlation,
     knn_curve,
     strength_assortativity,
+)
+from netsci_dl.analysis.structure.centrality import (
+    NEURON_MEASURES,
+    Betweenness,
+    NeuronMeasures,
+    NeuronTypes,
+    average_neighbor_strength,
+    betweenness_centrality,
+    bipartite_clustering,
+    current_flow_closeness_centrality,
+    eigenvector_centrality,
+    harmonic_centrality,
+    katz_centrality,
+    neuron_measures,
+    neuron_types,
+    number_of_maximal_cliques,
+    second_order_centrality,
+    signed_strength,
+    subgraph_centrality,
 )
 from netsci_dl.analysis.structure.distributions import (
     ccdf,
@@ -76,6 +96,23 @@ __all__ = [
     "degree_strength_correlation",
     "knn_curve",
     "strength_assortativity",
+    "NEURON_MEASURES",
+    "Betweenness",
+    "NeuronMeasures",
+    "NeuronTypes",
+    "average_neighbor_strength",
+    "betweenness_centrality",
+    "bipartite_clustering",
+    "current_flow_closeness_centrality",
+    "eigenvector_centrality",
+    "harmonic_centrality",
+    "katz_centrality",
+    "neuron_measures",
+    "neuron_types",
+    "number_of_maximal_cliques",
+    "second_order_centrality",
+    "signed_strength",
+    "subgraph_centrality",
     "ccdf",
     "degree",
     "log_binned_histogram",
