@@ -8,7 +8,7 @@ from here (``from netsci_dl.analysis import effective_information`` gives the fu
 =================  ============================================================================
 structure          distributions, fits, assortativity and k_nn, structural summary and compare,
                    null models, threshold sweep, communities and agreement, neuron
-                   centralities
+                   centralities, clusterability
 information        EI of a graph over random walks; EI of layers and the causal plane
 fields             receptive fields, the EMD engine, functional modules and their statistics
 similarity         CKA (linear, RBF, debiased, minibatch), CCA, SVCCA, PWCCA; similarity maps
@@ -97,6 +97,7 @@ from netsci_dl.analysis.structure import (
     NEURON_MEASURES,
     Agreement,
     Betweenness,
+    Clusterability,
     DegreeStrengthCorrelation,
     FitResult,
     KnnCurve,
@@ -113,6 +114,7 @@ from netsci_dl.analysis.structure import (
     bipartite_clustering,
     block_assortativity,
     ccdf,
+    clusterability,
     communities,
     compare,
     current_flow_closeness_centrality,
@@ -130,6 +132,7 @@ from netsci_dl.analysis.structure import (
     log_binned_histogram,
     louvain,
     modularity,
+    n_cut,
     neuron_measures,
     neuron_types,
     number_of_maximal_cliques,
@@ -139,7 +142,9 @@ from netsci_dl.analysis.structure import (
     second_order_centrality,
     shuffle_edges,
     shuffle_null,
+    shuffle_weights,
     signed_strength,
+    spectral_clustering,
     strength,
     strength_assortativity,
     structural_summary,
@@ -187,6 +192,11 @@ __all__ = [
     "second_order_centrality",
     "signed_strength",
     "subgraph_centrality",
+    "Clusterability",
+    "clusterability",
+    "n_cut",
+    "shuffle_weights",
+    "spectral_clustering",
     "ccdf",
     "degree",
     "log_binned_histogram",

@@ -10,10 +10,18 @@ null models                    layered random replica, rewiring within blocks, s
 sweep                          threshold sweep of the net against its null models
 communities, agreement         Leiden / Louvain (igraph), SBM (graph-tool), ARI / NMI
 centrality                     neuron measures (Scabini & Bruno), betweenness, eigenvector, Katz
+clusterability                 spectral clustering, n-cut, within-block shuffle null (Filan)
 =============================  ===============================================================
 """
 
 from netsci_dl.analysis.structure._agreement import Agreement, agreement, restrict
+from netsci_dl.analysis.structure._clusterability import (
+    Clusterability,
+    clusterability,
+    n_cut,
+    shuffle_weights,
+    spectral_clustering,
+)
 from netsci_dl.analysis.structure._communities import (
     Partition,
     communities,
@@ -113,6 +121,11 @@ __all__ = [
     "second_order_centrality",
     "signed_strength",
     "subgraph_centrality",
+    "Clusterability",
+    "clusterability",
+    "n_cut",
+    "shuffle_weights",
+    "spectral_clustering",
     "ccdf",
     "degree",
     "log_binned_histogram",
