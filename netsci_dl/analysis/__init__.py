@@ -8,7 +8,7 @@ from here (``from netsci_dl.analysis import effective_information`` gives the fu
 =================  ============================================================================
 structure          distributions, fits, assortativity and k_nn, structural summary and compare,
                    null models, threshold sweep, communities and agreement, neuron
-                   centralities, clusterability
+                   centralities, clusterability, rich club, motifs
 information        EI of a graph over random walks; EI of layers and the causal plane
 fields             receptive fields, the EMD engine, functional modules and their statistics
 similarity         CKA (linear, RBF, debiased, minibatch), CCA, SVCCA, PWCCA; similarity maps
@@ -94,6 +94,7 @@ from netsci_dl.analysis.spectra import (
     top_eigenvalue,
 )
 from netsci_dl.analysis.structure import (
+    MOTIFS,
     NEURON_MEASURES,
     Agreement,
     Betweenness,
@@ -101,10 +102,12 @@ from netsci_dl.analysis.structure import (
     DegreeStrengthCorrelation,
     FitResult,
     KnnCurve,
+    MotifCounts,
     NeuronMeasures,
     NeuronTypes,
     NullResult,
     Partition,
+    RichClub,
     StructureComparison,
     StructureSummary,
     agreement,
@@ -117,6 +120,7 @@ from netsci_dl.analysis.structure import (
     clusterability,
     communities,
     compare,
+    count_motifs,
     current_flow_closeness_centrality,
     default_cuts,
     degree,
@@ -132,12 +136,15 @@ from netsci_dl.analysis.structure import (
     log_binned_histogram,
     louvain,
     modularity,
+    motif_counts,
     n_cut,
     neuron_measures,
     neuron_types,
     number_of_maximal_cliques,
     restrict,
     rewire_blocks,
+    rich_club,
+    rich_club_coefficient,
     sbm,
     second_order_centrality,
     shuffle_edges,
@@ -197,6 +204,13 @@ __all__ = [
     "n_cut",
     "shuffle_weights",
     "spectral_clustering",
+    "MOTIFS",
+    "MotifCounts",
+    "count_motifs",
+    "motif_counts",
+    "RichClub",
+    "rich_club",
+    "rich_club_coefficient",
     "ccdf",
     "degree",
     "log_binned_histogram",

@@ -11,6 +11,7 @@ sweep                          threshold sweep of the net against its null model
 communities, agreement         Leiden / Louvain (igraph), SBM (graph-tool), ARI / NMI
 centrality                     neuron measures (Scabini & Bruno), betweenness, eigenvector, Katz
 clusterability                 spectral clustering, n-cut, within-block shuffle null (Filan)
+rich club, motifs              rich-club coefficients and DAG motif counts against layered nulls
 =============================  ===============================================================
 """
 
@@ -73,12 +74,23 @@ from netsci_dl.analysis.structure.distributions import (
     weight_stats,
 )
 from netsci_dl.analysis.structure.fits import FitResult, fit_distributions
+from netsci_dl.analysis.structure.motifs import (
+    MOTIFS,
+    MotifCounts,
+    count_motifs,
+    motif_counts,
+)
 from netsci_dl.analysis.structure.null_models import (
     NullResult,
     layered_replica,
     rewire_blocks,
     shuffle_edges,
     shuffle_null,
+)
+from netsci_dl.analysis.structure.rich_club import (
+    RichClub,
+    rich_club,
+    rich_club_coefficient,
 )
 from netsci_dl.analysis.structure.sweep import default_cuts, threshold_sweep
 
@@ -126,6 +138,13 @@ __all__ = [
     "n_cut",
     "shuffle_weights",
     "spectral_clustering",
+    "MOTIFS",
+    "MotifCounts",
+    "count_motifs",
+    "motif_counts",
+    "RichClub",
+    "rich_club",
+    "rich_club_coefficient",
     "ccdf",
     "degree",
     "log_binned_histogram",

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl.analysis.structure.centrality import _weight_graph
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
@@ -40,16 +41,8 @@ __all__ = [
 
 def _abs_adjacency(G: Any, include_identity: bool) -> sp.csr_array:
     if isinstance(G, LayeredGraph):
-        keep = [b for b, k in enumerate(G.block_kinds) if include_identity or k != "identity"]
-        if len(keep) != G.n_blocks:
-            G = G.replace(
-                blocks=tuple(G.blocks[b] for b in keep),
-                block_src=tuple(G.block_src[b] for b in keep),
-                block_dst=tuple(G.block_dst[b] for b in keep),
-                block_kinds=tuple(G.block_kinds[b] for b in keep),
-                edge_attrs={},
-            )
-        A = sp.csr_array(G.adjacency(directed=False, weights="abs"), dtype=np.float64)
+        H = _weight_graph(G, include_identity)
+        A = sp.csr_array(H.adjacency(directed=False, weights="abs"), dtype=np.float64)
     elif sp.issparse(G) or isinstance(G, np.ndarray):
         A = sp.csr_array(abs(sp.csr_array(G, dtype=np.float64)))
         if A.shape[0] != A.shape[1] or (abs(A - A.T) > 1e-12 * (A.max() or 1)).nnz:

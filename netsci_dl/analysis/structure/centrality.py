@@ -89,20 +89,27 @@ def _check_graph(G: Any) -> LayeredGraph:
     return G
 
 
+def _weight_graph(G: LayeredGraph, include_identity: bool) -> LayeredGraph:
+    """``G`` without its identity blocks (unless ``include_identity``); the same object when it
+    has none."""
+    _check_graph(G)
+    keep = [b for b, k in enumerate(G.block_kinds) if include_identity or k != "identity"]
+    if len(keep) == G.n_blocks:
+        return G
+    return G.replace(
+        blocks=tuple(G.blocks[b] for b in keep),
+        block_src=tuple(G.block_src[b] for b in keep),
+        block_dst=tuple(G.block_dst[b] for b in keep),
+        block_kinds=tuple(G.block_kinds[b] for b in keep),
+        edge_attrs={k: tuple(v[b] for b in keep) for k, v in G.edge_attrs.items()},
+    )
+
+
 def _signed(G: LayeredGraph, include_identity: bool) -> sp.csr_array:
     """Symmetric float64 adjacency of the signed graph (explicit zeros kept: a weight 0 is an
     edge)."""
-    _check_graph(G)
-    keep = [b for b, k in enumerate(G.block_kinds) if include_identity or k != "identity"]
-    if len(keep) != G.n_blocks:
-        G = G.replace(
-            blocks=tuple(G.blocks[b] for b in keep),
-            block_src=tuple(G.block_src[b] for b in keep),
-            block_dst=tuple(G.block_dst[b] for b in keep),
-            block_kinds=tuple(G.block_kinds[b] for b in keep),
-            edge_attrs={},
-        )
-    return sp.csr_array(G.adjacency(directed=False, weights="weight"), dtype=np.float64)
+    H = _weight_graph(G, include_identity)
+    return sp.csr_array(H.adjacency(directed=False, weights="weight"), dtype=np.float64)
 
 
 def _positive(G: LayeredGraph, include_identity: bool) -> sp.csr_array:
