@@ -8,7 +8,8 @@ from here (``from netsci_dl.analysis import effective_information`` gives the fu
 =================  ============================================================================
 structure          distributions, fits, assortativity and k_nn, structural summary and compare,
                    null models, threshold sweep, communities and agreement, neuron
-                   centralities, clusterability, rich club, motifs
+                   centralities, clusterability, rich club, motifs, pruning
+                   percolation
 information        EI of a graph over random walks; EI of layers and the causal plane
 fields             receptive fields, the EMD engine, functional modules and their statistics
 similarity         CKA (linear, RBF, debiased, minibatch), CCA, SVCCA, PWCCA; similarity maps
@@ -107,6 +108,7 @@ from netsci_dl.analysis.structure import (
     NeuronTypes,
     NullResult,
     Partition,
+    Percolation,
     RichClub,
     StructureComparison,
     StructureSummary,
@@ -141,6 +143,8 @@ from netsci_dl.analysis.structure import (
     neuron_measures,
     neuron_types,
     number_of_maximal_cliques,
+    prune_masks,
+    pruning_percolation,
     restrict,
     rewire_blocks,
     rich_club,
@@ -211,6 +215,9 @@ __all__ = [
     "RichClub",
     "rich_club",
     "rich_club_coefficient",
+    "Percolation",
+    "prune_masks",
+    "pruning_percolation",
     "ccdf",
     "degree",
     "log_binned_histogram",

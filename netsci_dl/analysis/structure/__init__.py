@@ -12,6 +12,7 @@ communities, agreement         Leiden / Louvain (igraph), SBM (graph-tool), ARI 
 centrality                     neuron measures (Scabini & Bruno), betweenness, eigenvector, Katz
 clusterability                 spectral clustering, n-cut, within-block shuffle null (Filan)
 rich club, motifs              rich-club coefficients and DAG motif counts against layered nulls
+percolation                    the giant component as weights are pruned
 =============================  ===============================================================
 """
 
@@ -87,6 +88,11 @@ from netsci_dl.analysis.structure.null_models import (
     shuffle_edges,
     shuffle_null,
 )
+from netsci_dl.analysis.structure.percolation import (
+    Percolation,
+    prune_masks,
+    pruning_percolation,
+)
 from netsci_dl.analysis.structure.rich_club import (
     RichClub,
     rich_club,
@@ -145,6 +151,9 @@ __all__ = [
     "RichClub",
     "rich_club",
     "rich_club_coefficient",
+    "Percolation",
+    "prune_masks",
+    "pruning_percolation",
     "ccdf",
     "degree",
     "log_binned_histogram",
