@@ -69,8 +69,10 @@ def test_giant_component_is_networkx(order, scope):
         comps = list(nx.connected_components(X))
         assert_allclose(g, max(map(len, comps)) / G.n_nodes)
         assert nc == len(comps)
-    j = int(np.argmax(-np.diff(p.giant)))
-    assert_allclose(p.critical_fraction, (fr[j] + fr[j + 1]) / 2)
+    j = int(np.flatnonzero(p.giant < 0.5 * p.giant[0])[0])  # first grid point below half
+    assert fr[j - 1] <= p.critical_fraction < fr[j]
+    y0, y1 = p.giant[j - 1], p.giant[j]
+    assert_allclose(np.interp(p.critical_fraction, fr[j - 1 : j + 1], [y0, y1]), 0.5 * p.giant[0])
     assert list(p.to_frame().columns) == ["fraction", "giant", "n_components"]
     assert p.to_dict()["params"]["order"] == order and "f_c" in repr(p)
 

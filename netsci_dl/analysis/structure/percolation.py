@@ -7,8 +7,9 @@ the net together (``scope="global"``) or the same fraction within each block (``
 the accuracy of the pruned model (:func:`netsci_dl.activations.pruning_accuracy`) use the same
 masks. :func:`pruning_percolation` follows ``P_inf(f)``, the fraction of all nodes in the
 largest connected component of the **undirected** graph of the kept edges (an isolated node is
-a component of one), and reports the critical fraction ``f_c``: the midpoint of the largest
-drop of ``P_inf`` between consecutive fractions of the grid. Identity blocks are never pruned
+a component of one), and reports the critical fraction ``f_c``: where ``P_inf`` first falls
+below ``level`` (default 0.5) times its unpruned value, interpolated linearly between the two
+fractions of the grid around it (NaN if it never does). Identity blocks are never pruned
 (they hold no learned weight) and count as edges only with ``include_identity=True``.
 """
 
@@ -121,7 +122,8 @@ class Percolation:
         ``P_inf``: fraction of all nodes in the largest connected component.
     n_components : (m,) int64
     critical_fraction : float
-        Midpoint of the largest drop of ``P_inf`` between consecutive fractions.
+        Where ``P_inf`` first falls below ``level * P_inf(first fraction)`` (interpolated;
+        NaN if it never does).
     params : dict
     """
 
@@ -161,6 +163,7 @@ def pruning_percolation(
     order: str = "magnitude",
     scope: str = "global",
     seed: int | None = 0,
+    level: float = 0.5,
     include_identity: bool = False,
 ) -> Percolation:
     """``P_inf`` of the graph as a growing fraction of its weights is pruned (module docstring).
@@ -173,6 +176,8 @@ def pruning_percolation(
         Increasing, in ``[0, 1]``; default 41 points ``0, 0.025, ..., 1``.
     order, scope, seed
         As in :func:`prune_masks` (applied to the weight blocks).
+    level : float in (0, 1)
+        The critical fraction is where ``P_inf`` falls below this fraction of its first value.
     include_identity : bool
         Identity blocks (never pruned) join the nodes they link.
 
@@ -186,12 +191,14 @@ def pruning_percolation(
     >>> from netsci_dl import from_matrices
     >>> G = from_matrices([np.array([[3.0, 0.1], [0.2, 4.0]])])
     >>> p = pruning_percolation(G, [0.0, 0.5, 1.0])
-    >>> p.giant.tolist(), p.critical_fraction
-    ([1.0, 0.5, 0.25], 0.25)
+    >>> p.giant.tolist(), p.critical_fraction  # 1 -> 0.5 at f = 0.5, so below 0.5 just after
+    ([1.0, 0.5, 0.25], 0.5)
     """
     if not isinstance(G, LayeredGraph):
         raise TypeError(f"expected a LayeredGraph, got {type(G).__name__}")
     f = np.linspace(0.0, 1.0, 41) if fractions is None else np.asarray(fractions, np.float64)
+    if not 0 < level < 1:
+        raise InputError(f"level must be in (0, 1), got {level}")
     if f.ndim != 1 or f.size < 2 or np.any(np.diff(f) <= 0) or f[0] < 0 or f[-1] > 1:
         raise InputError("fractions must be at least 2 increasing values in [0, 1]")
     H = _weight_graph(G, include_identity)
@@ -209,12 +216,28 @@ def pruning_percolation(
         nc, lab = csgraph.connected_components(A, directed=False)
         giant[i] = np.bincount(lab).max() / n if n else 0.0
         ncomp[i] = nc
-    drop = -np.diff(giant)
-    j = int(np.argmax(drop))
     return Percolation(
         f,
         giant,
         ncomp,
-        float((f[j] + f[j + 1]) / 2),
-        {"order": order, "scope": scope, "seed": seed, "include_identity": include_identity},
+        _crossing(f, giant, level * giant[0]),
+        {
+            "order": order,
+            "scope": scope,
+            "seed": seed,
+            "level": level,
+            "include_identity": include_identity,
+        },  # fmt: skip
     )
+
+
+def _crossing(f: np.ndarray, y: np.ndarray, target: float) -> float:
+    """The first ``x`` where the piecewise-linear ``y(f)`` goes below ``target``."""
+    below = np.flatnonzero(y < target)
+    if not below.size:
+        return float("nan")
+    j = int(below[0])
+    if j == 0:
+        return float(f[0])
+    t = (y[j - 1] - target) / (y[j - 1] - y[j])
+    return float(f[j - 1] + t * (f[j] - f[j - 1]))
