@@ -345,3 +345,14 @@ def test_neuron_types_seeded_and_planted():
     assert t.centers.shape == (2, 3) and t.dropped == ()
     with pytest.raises(InputError, match="k must be"):
         neuron_types(m, k=0)
+
+
+def test_dense_measures_refuse_graphs_past_the_limit(monkeypatch):
+    from netsci_dl.analysis.structure import centrality
+
+    monkeypatch.setattr(centrality, "DENSE_LIMIT", 8)
+    G = _random((5, 4), 0)
+    for f in (current_flow_closeness_centrality, subgraph_centrality, second_order_centrality):
+        with pytest.raises(InputError, match="DENSE_LIMIT = 8"):
+            f(G)
+    assert harmonic_centrality(G).shape == (9,)  # sparse: no limit

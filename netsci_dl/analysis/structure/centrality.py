@@ -26,8 +26,9 @@ keeps every node (a neuron with no positive weight is an isolated node). Each fu
 which graph it reads and whether weights act as strengths or distances; each equals the
 networkx function of the same name on the same graph (``tests/test_centrality.py``).
 Measures built on dense ``n x n`` matrices (current-flow closeness, subgraph centrality,
-second-order centrality) cost ``O(n^3)`` time and ``8 n^2`` bytes: fine for a few thousand
-neurons (the 3784 units of T18's DBN), refused above :data:`DENSE_LIMIT` nodes.
+second-order centrality) cost ``O(n^3)`` time and a few ``8 n^2``-byte matrices: fine for a few
+thousand neurons (the 3784 units of T18's DBN), refused above :data:`DENSE_LIMIT` nodes (10,000:
+about 0.8 GB a matrix).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ NEURON_MEASURES = (
 )
 
 #: the largest graph the dense ``O(n^3)`` measures accept (nodes)
-DENSE_LIMIT = 20_000
+DENSE_LIMIT = 10_000
 
 #: cells of a ``(n, batch)`` work array of the batched shortest-path sweeps
 _BATCH_CELLS = 1 << 21
