@@ -351,7 +351,7 @@ def test_dense_measures_refuse_graphs_past_the_limit(monkeypatch):
     from netsci_dl.analysis.structure import centrality
 
     monkeypatch.setattr(centrality, "DENSE_LIMIT", 8)
-    G = _random((5, 4), 0)
+    G = from_matrices([np.ones((5, 4))])  # 9 nodes, the positive graph connected
     for f in (current_flow_closeness_centrality, subgraph_centrality, second_order_centrality):
         with pytest.raises(InputError, match="DENSE_LIMIT = 8"):
             f(G)
