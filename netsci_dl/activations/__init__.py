@@ -3,7 +3,8 @@ Hessian-vector products, masked inputs; and the measures that need a live model.
 
 The one place that calls a model's forward or backward. The measures that need a live model
 (:func:`fisher_trace`, :func:`hessian_top_eigenvalue`, :func:`hessian_trace`,
-:func:`gradient_covariance`, :func:`layer_interactions`) are thin calls into the pure math of
+:func:`gradient_covariance`, :func:`layer_interactions`, :func:`pruning_accuracy`) are thin calls
+into the pure math of
 :mod:`netsci_dl.analysis`; the pipelines over run folders are in :mod:`netsci_dl.runs`.
 """
 
@@ -37,6 +38,7 @@ from netsci_dl.activations._masking import (
     masked_values,
 )
 from netsci_dl.activations._pool import check_pool
+from netsci_dl.activations._pruning import PruningAccuracy, pruning_accuracy
 from netsci_dl.activations._stream import STREAM_MEASURES, stream_maps, stream_similarity
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "open_runner",
     "POOLS",
     "check_pool",
+    "PruningAccuracy",
+    "pruning_accuracy",
     "stream_similarity",
     "stream_maps",
     "STREAM_MEASURES",
