@@ -44,10 +44,12 @@ def test_centrality_writes_the_table_and_types(tmp_path):
     assert summary["types"]["params"]["k"] == 3 and summary["params"]["nodes"] == "hidden"
     r = CliRunner().invoke(cli, args)  # exists: refused, exit 2
     assert r.exit_code == 2 and "--force" in r.output
-    r = CliRunner().invoke(cli, [*args, "--force", "--measures", "strength,harmonic"])
+    r = CliRunner().invoke(cli, [*args, "--force", "--neuron-measures", "strength,harmonic"])
     assert r.exit_code == 0, r.output
     assert list(pd.read_csv(out / "neurons.csv").columns)[3:] == ["strength", "harmonic", "type"]
-    r = CliRunner().invoke(cli, ["centrality", ck, "-o", str(tmp_path / "x"), "--measures", "pr"])
+    r = CliRunner().invoke(
+        cli, ["centrality", ck, "-o", str(tmp_path / "x"), "--neuron-measures", "pr"]
+    )
     assert r.exit_code == 2 and "unknown measures" in r.output
     assert not (tmp_path / "x" / "neurons.csv").exists()
 
@@ -55,7 +57,7 @@ def test_centrality_writes_the_table_and_types(tmp_path):
 def test_clusterability_command(tmp_path):
     ck, out = _ckpt(tmp_path / "m.npz", 1), tmp_path / "k"
     r = CliRunner().invoke(
-        cli, ["clusterability", ck, "-o", str(out), "--k", "3", "--n-shuffles", "4"]
+        cli, ["clusterability", ck, "-o", str(out), "--clusters", "3", "--n-shuffles", "4"]
     )
     assert r.exit_code == 0, r.output
     want = clusterability(nd.load(ck), k=3, n_shuffles=4)
@@ -64,7 +66,9 @@ def test_clusterability_command(tmp_path):
     summary = json.loads((out / "clusterability.json").read_text())
     assert_allclose(summary["null"], want.null)
     assert_allclose(summary["ncut"], want.ncut)
-    r = CliRunner().invoke(cli, ["clusterability", ck, "-o", str(tmp_path / "z"), "--k", "99"])
+    r = CliRunner().invoke(
+        cli, ["clusterability", ck, "-o", str(tmp_path / "z"), "--clusters", "99"]
+    )
     assert r.exit_code == 2 and "k must be" in r.output
 
 

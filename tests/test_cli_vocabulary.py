@@ -27,6 +27,14 @@ LOADER = {
     "--input-dtype": ("Choice", r"^Dtype of the example input of --input-shape"),
     "--partial": ("BoolParamType", r"^Load the checkpoint's tensors that fit --model"),
     "--flatten-order": ("Choice", r"^How a checkpoint without --model flattens a feature map"),
+    # centrality, clusterability, motifs
+    "--neuron-measures": ("StringParamType", r"^Comma-separated names among strength"),
+    "--nodes": ("Choice", r"^Which nodes get a row"),
+    "--types": ("IntParamType", r"^Also cluster the neurons into this many types"),
+    "--include-identity": ("BoolParamType", r"^Count identity \(skip\) blocks as edges"),
+    "--clusters": ("IntParamType", r"^Number of spectral clusters"),
+    "--n-shuffles": ("IntParamType", r"^Nets with each weight matrix shuffled"),
+    "--null": ("Choice", r"^The layered null model"),
     "--fold-batchnorm": ("BoolParamType", r"^Fold BatchNorm"),
     "--state-dict-key": ("StringParamType", r"key of a dict checkpoint"),
 }
@@ -195,7 +203,7 @@ def kind(p: click.Option) -> tuple[str, tuple[str, ...]]:
 
 def test_the_walk_sees_every_command():
     names = {n for _, n, _ in options()}
-    assert len(cli.commands) == 15
+    assert len(cli.commands) == 18
     assert {"--layers", "--device", "--probe-size", "--sizes", "--explain"} <= names
 
 

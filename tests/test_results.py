@@ -391,6 +391,68 @@ def _() -> Any:
     return InteractionOptions(players=(4, 4), explain=50)
 
 
+# ---------------------------------------------------------------- neuron-level network science
+@functools.cache
+def small_mlp_graph() -> Any:
+    rng = np.random.default_rng(3)
+    sizes = (30, 20, 10)
+    mats = [rng.normal(size=(a, b)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
+    return netsci_dl.from_matrices(mats, names=["fc1", "fc2"])
+
+
+@functools.cache
+def small_thresholded() -> Any:
+    from netsci_dl.threshold import by_quantile
+
+    return by_quantile(small_mlp_graph(), 0.7)
+
+
+@functools.cache
+def neuron_table() -> Any:
+    return A.neuron_measures(small_mlp_graph())
+
+
+@case(A.NeuronMeasures, table=True)
+def _() -> Any:
+    return neuron_table()
+
+
+@case(A.NeuronTypes)
+def _() -> Any:
+    return A.neuron_types(neuron_table(), k=3, seed=0)
+
+
+@case(A.Betweenness)
+def _() -> Any:
+    return A.betweenness_centrality(small_mlp_graph(), k=10, seed=0)
+
+
+@case(A.Clusterability)
+def _() -> Any:
+    return A.clusterability(small_mlp_graph(), k=3, n_shuffles=4, seed=0)
+
+
+@case(A.MotifCounts, table=True)
+def _() -> Any:
+    return A.motif_counts(small_thresholded(), n_null=3, seed=0)
+
+
+@case(A.RichClub, table=True)
+def _() -> Any:
+    return A.rich_club(small_thresholded(), n_null=3, seed=0)
+
+
+@case(A.Percolation, table=True)
+def _() -> Any:
+    return A.pruning_percolation(small_mlp_graph())
+
+
+@case(netsci_dl.activations.PruningAccuracy, table=True)
+def _() -> Any:
+    X, y = deep_data()
+    return netsci_dl.activations.pruning_accuracy(deep_net(), X, y, [0.0, 0.5, 0.9])
+
+
 # ---------------------------------------------------------------- weight-matrix spectra
 @functools.cache
 def spectra() -> Any:

@@ -76,7 +76,7 @@ def _opsahl(H, richness):
 @pytest.mark.parametrize("richness", ["degree", "strength"])
 def test_weighted_rich_club_is_opsahl(richness):
     H = _thresholded(seed=3, skip=True)
-    r, phi = rich_club_coefficient(H, weighted=True, richness=richness)
+    r, phi = rich_club_coefficient(H, weights="abs", richness=richness)
     ref = _opsahl(H, richness)
     assert_allclose(r, sorted(ref), rtol=1e-12)
     assert_allclose(phi, [ref[k] for k in sorted(ref)], rtol=1e-12)
@@ -120,7 +120,7 @@ def test_weighted_null_shuffles_within_blocks():
     # each block has one weight value: shuffling within blocks changes nothing, across would
     a = sp.csr_array(np.where(np.random.default_rng(1).random((10, 10)) < 0.5, 1.0, 0.0))
     H = LayeredGraph((10, 10, 10), (a, 5.0 * a))
-    rc = rich_club(H, weighted=True, richness="strength", n_null=4, seed=0)
+    rc = rich_club(H, weights="abs", richness="strength", n_null=4, seed=0)
     assert_allclose(rc.null, np.broadcast_to(rc.phi, rc.null.shape))
     assert_allclose(rc.normalized[np.isfinite(rc.normalized)], 1.0)
 

@@ -11,19 +11,22 @@ from netsci_dl.errors import InputError
 @click.command("centrality")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option(
-    "--measures",
+    "--neuron-measures",
+    "measures",
     default="all",
     show_default=True,
     help="Comma-separated names among strength, avg_neighbor_strength, current_flow_closeness, "
     "bipartite_clustering, log_subgraph_centrality, harmonic, second_order, maximal_cliques.",
 )
-@click.option("--nodes", default="hidden", show_default=True, type=click.Choice(["hidden", "all"]))
+@click.option("--nodes", default="hidden", show_default=True, type=click.Choice(["hidden", "all"]),
+              help="Which nodes get a row: the hidden neurons, or all.")  # fmt: skip
 @click.option("--types", "n_types", default=0, show_default=True, type=int,
               help="Also cluster the neurons into this many types (k-means; 0: no).")  # fmt: skip
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the k-means.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed of the k-means.")
 @click.option("--include-identity", is_flag=True, help="Count identity (skip) blocks as edges.")
 @loader_options
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Output folder.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 def centrality(
     checkpoint: str,

@@ -10,14 +10,16 @@ from netsci_dl.cli._parallel import parallel_context, parallel_options
 
 @click.command("clusterability")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("--k", "k", default=12, show_default=True, type=int, help="Number of clusters.")
+@click.option("--clusters", "k", default=12, show_default=True, type=int,
+              help="Number of spectral clusters.")  # fmt: skip
 @click.option("--n-shuffles", default=50, show_default=True, type=int,
               help="Nets with each weight matrix shuffled, clustered afresh.")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--include-identity", is_flag=True, help="Count identity (skip) blocks as edges.")
-@parallel_options(jobs_default=1, what="shuffles")
+@parallel_options(what="shuffles")
 @loader_options
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Output folder.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.pass_context
 def clusterability(

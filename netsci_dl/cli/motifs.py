@@ -13,12 +13,19 @@ from netsci_dl.cli._parallel import parallel_context, parallel_options
 @threshold_option("Motifs need a thresholded graph.")
 @click.option("--null", default="rewire", show_default=True,
               type=click.Choice(["rewire", "replica"]), help="The layered null model.")  # fmt: skip
-@click.option("--n-null", default=20, show_default=True, type=int, help="Null graphs.")
+@click.option(
+    "--n-null",
+    default=20,
+    show_default=True,
+    type=int,
+    help="Replicas of each null model: the null graphs the counts are compared with.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--include-identity", is_flag=True, help="Count identity (skip) blocks as edges.")
-@parallel_options(jobs_default=1, what="null graphs")
+@parallel_options(what="null graphs")
 @loader_options
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Output folder.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 def motifs(
     checkpoint: str,

@@ -62,6 +62,9 @@ class _Group:
     activation: str | None = None
 
 
+_SAME: Any = object()  # a field of _Val.keep left as it is
+
+
 @dataclass
 class _Val:
     """Where a value's units are. ``layout``: "vector" (batch, units), "spatial" (batch, units,
@@ -81,9 +84,36 @@ class _Val:
     cut: tuple[int, int, int, int] | None = None  # part: (unit axis position, start, stop, size)
     parent: Any = None  # part: the value it was cut from
 
-    def keep(self, group: int | None = None, **kw: Any) -> _Val:
-        """This value with another group (or the same) and the fields in ``kw`` changed."""
-        return dataclasses.replace(self, group=self.group if group is None else group, **kw)
+    def keep(
+        self,
+        group: int | None = None,
+        *,
+        layout: Any = _SAME,
+        k: Any = _SAME,
+        scores_of: Any = _SAME,
+        nd: Any = _SAME,
+        axes: Any = _SAME,
+        inner: Any = _SAME,
+        sel: Any = _SAME,
+        shape_hint: Any = _SAME,
+        cut: Any = _SAME,
+        parent: Any = _SAME,
+    ) -> _Val:
+        """This value with another group (or the same) and the fields given changed."""
+        given = {
+            "layout": layout,
+            "k": k,
+            "scores_of": scores_of,
+            "nd": nd,
+            "axes": axes,
+            "inner": inner,
+            "sel": sel,
+            "shape_hint": shape_hint,
+            "cut": cut,
+            "parent": parent,
+        }
+        changes = {name: v for name, v in given.items() if v is not _SAME}
+        return dataclasses.replace(self, group=self.group if group is None else group, **changes)
 
 
 @dataclass

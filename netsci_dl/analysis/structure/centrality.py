@@ -110,7 +110,7 @@ def _signed(G: LayeredGraph, include_identity: bool) -> sp.csr_array:
     """Symmetric float64 adjacency of the signed graph (explicit zeros kept: a weight 0 is an
     edge)."""
     H = _weight_graph(G, include_identity)
-    return sp.csr_array(H.adjacency(directed=False, weights="weight"), dtype=np.float64)
+    return sp.csr_array(H.adjacency(directed=False, weights="signed"), dtype=np.float64)
 
 
 def _positive(G: LayeredGraph, include_identity: bool) -> sp.csr_array:

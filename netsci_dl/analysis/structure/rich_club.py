@@ -82,10 +82,17 @@ def _richness(u, v, w, n, richness) -> np.ndarray:
     return np.bincount(np.concatenate([u, v]), weights=np.concatenate([w, w]), minlength=n)
 
 
+def _weighted(weights: str | None) -> bool:
+    """True for Opsahl's weighted coefficient (``weights="abs"``), False for ``None``."""
+    if weights not in (None, "abs"):
+        raise InputError(f"weights must be None (unweighted) or 'abs' (Opsahl), got {weights!r}")
+    return weights == "abs"
+
+
 def rich_club_coefficient(
     G: LayeredGraph,
     *,
-    weighted: bool = False,
+    weights: str | None = None,
     richness: str = "degree",
     include_identity: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -94,9 +101,9 @@ def rich_club_coefficient(
     Parameters
     ----------
     G : LayeredGraph
-        Thresholded (sparse blocks) for ``weighted=False``.
-    weighted : bool
-        Opsahl's weighted coefficient on ``|w|``.
+        Thresholded (sparse blocks) for ``weights=None``.
+    weights : {None, "abs"}
+        None: the unweighted coefficient; ``"abs"``: Opsahl's weighted coefficient on ``|w|``.
     richness : {"degree", "strength"}
         Node richness (``"strength"``: the sum of ``|w|``; weighted only).
     include_identity : bool
@@ -119,6 +126,7 @@ def rich_club_coefficient(
     """
     from netsci_dl.analysis.structure.distributions import require_thresholded
 
+    weighted = _weighted(weights)
     if richness not in ("degree", "strength"):
         raise InputError(f"richness must be 'degree' or 'strength', got {richness!r}")
     if not weighted:
@@ -242,7 +250,7 @@ def _null_phi(task: int, shared: tuple) -> np.ndarray:
 def rich_club(
     G: LayeredGraph,
     *,
-    weighted: bool = False,
+    weights: str | None = None,
     richness: str = "degree",
     null: str = "rewire",
     n_null: int = 20,
@@ -256,7 +264,7 @@ def rich_club(
     ----------
     G : LayeredGraph
         Thresholded for the unweighted coefficient.
-    weighted, richness, include_identity
+    weights, richness, include_identity
         As in :func:`rich_club_coefficient`.
     null : {"rewire", "replica"}
         Unweighted only: degree-preserving rewiring within each block (default) or the layered
@@ -287,8 +295,9 @@ def rich_club(
         raise InputError(f"null must be 'rewire' or 'replica', got {null!r}")
     if n_null < 0:
         raise InputError(f"n_null must be >= 0, got {n_null}")
+    weighted = _weighted(weights)
     r, phi = rich_club_coefficient(
-        G, weighted=weighted, richness=richness, include_identity=include_identity
+        G, weights=weights, richness=richness, include_identity=include_identity
     )
     u, v, w, _, n = _edges(G, include_identity)
     rich = _richness(u, v, w, n, richness)
