@@ -306,7 +306,8 @@ def to_density(
     return _apply(G, keeps, keep_weights=keep_weights, record=record)
 
 
-_SINGLE_TAP = re.compile(r"^\S+ of each 1(?:x1)* kernel\b")
+# "signed weight of each 1x1 kernel" (0.3), "l2 of each 1x1 kernel" (files written by 0.2)
+_SINGLE_TAP = re.compile(r"^(?:signed weight|\S+) of each 1(?:x1)* kernel\b")
 
 
 def single_tap(note: str) -> bool:

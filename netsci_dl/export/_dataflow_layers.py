@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from netsci_dl.errors import InputError
 from netsci_dl.export._dataflow_shapes import layout_of
 from netsci_dl.export._ops import Op, _Val
-from netsci_dl.export.conv import conv_block, flatten_block, reduce_kernels
+from netsci_dl.export.conv import conv_block, flatten_block, kernel_note, reduce_kernels
 
 __all__ = ["LayerOps"]
 
@@ -111,10 +111,7 @@ class LayerOps:
         g = v.group
         self._size(g, W.shape[1] * groups, op, "takes")
         block = conv_block(W, self.groups[g].size, self.reduce).astype(np.float32)
-        kernel = "x".join(map(str, W.shape[2:]))
-        note = f"{self.reduce} of each {kernel} kernel" + (
-            f", {groups} groups" if groups > 1 else ""
-        )
+        note = kernel_note(self.reduce, tuple(W.shape[2:]), groups)
         layout = op.attrs.get("layout", "spatial")  # "tokens": patches embedded as tokens
         self._weight_layer(i, op, g, block, W.shape[0], "conv", note, layout)
 

@@ -52,6 +52,21 @@ def _reducer(reduce: str) -> Callable[[np.ndarray, int], np.ndarray]:
         raise InputError(f"conv_reduce={reduce!r} is not one of {', '.join(REDUCTIONS)}") from None
 
 
+def kernel_note(reduce: str, spatial: tuple[int, ...], groups: int = 1) -> str:
+    """What a channel block of kernels of shape ``spatial`` holds, for ``meta["edge_weight"]``:
+    ``"l2 of each 3x3 kernel"``; a single-tap (1x1) kernel holds its weight, signed, whatever the
+    reduction: ``"signed weight of each 1x1 kernel"``.
+
+    Examples
+    --------
+    >>> kernel_note("l2", (3, 3), 2), kernel_note("l2", (1, 1))
+    ('l2 of each 3x3 kernel, 2 groups', 'signed weight of each 1x1 kernel')
+    """
+    k = "x".join(map(str, spatial))
+    head = "signed weight" if all(int(d) == 1 for d in spatial) else reduce
+    return f"{head} of each {k} kernel" + (f", {groups} groups" if groups > 1 else "")
+
+
 def reduce_kernels(weight: np.ndarray, reduce: str = "l2") -> np.ndarray:
     """``(out, in, *kernel)`` -> ``(out, in)`` by reducing every kernel to one number.
 

@@ -45,7 +45,7 @@ from netsci_dl.export._build import (
     square_image_shape,
 )
 from netsci_dl.export._tensor_roles import other_roles, tensor_info, weight_roles
-from netsci_dl.export.conv import conv_block, flatten_block
+from netsci_dl.export.conv import conv_block, flatten_block, kernel_note
 
 __all__ = [
     "plan_from_state_dict",
@@ -446,9 +446,7 @@ def _built_layers(
     for x in chain:
         if x.conv:
             block = conv_block(x.w, x.n_in, conv_reduce)
-            note = f"{conv_reduce} of each {'x'.join(map(str, x.w.shape[2:]))} kernel"
-            if x.groups > 1:
-                note += f", {x.groups} groups"
+            note = kernel_note(conv_reduce, tuple(x.w.shape[2:]), x.groups)
             ltype = "conv"
         elif prev is not None and prev.conv:
             k = x.n_in // prev.n_out
