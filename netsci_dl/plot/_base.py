@@ -161,6 +161,8 @@ def value_name(
     '|kernel sum|'
     >>> value_name("l2 of each 1x1 kernel")     # a single-tap kernel is one signed weight
     'signed weight'
+    >>> value_name("l2 over the 4 features of each channel (flatten, channel-major)")
+    'l2 norm over the features of a channel'
     """
     if weights not in _SIGNED:
         from netsci_dl.errors import InputError
@@ -176,8 +178,9 @@ def value_name(
     if note in ("", "weight", "weights") or single_tap(note):  # a 1x1 kernel: one signed weight
         return _SIGNED[weights]
     red = note.split(" ", 1)[0]
-    if note.startswith("flatten:"):
-        red = note.split()[1] if len(note.split()) > 1 else ""
+    if note.startswith("flatten:") or " features of each channel (flatten" in note:
+        if note.startswith("flatten:"):  # the 0.2 note: "flatten: l2 over 16 features ..."
+            red = note.split()[1] if len(note.split()) > 1 else ""
         base = _KERNEL.get(red, f"{red} of").replace("kernel ", "")
         name = f"{base} over the features of a channel"
     elif red in _KERNEL and " kernel" in note:
