@@ -171,3 +171,21 @@ def test_spectra_over_training_of_a_run_folder(mlp_run: Path) -> None:
     fig = plot_alpha_over_training(T)
     fig.canvas.draw()
     assert layout_problems(fig) == []
+
+
+def test_spectra_of_a_hugging_face_folder(tmp_path):
+    """A local transformers folder: the spectra of every matrix its weight file holds."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel  # the extra [hf], in [dev]
+
+    torch.manual_seed(0)
+    cfg = GPT2Config(vocab_size=64, n_embd=16, n_layer=2, n_head=2, n_positions=32)
+    GPT2LMHeadModel(cfg).save_pretrained(tmp_path / "gpt2")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["spectra", str(tmp_path / "gpt2"), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out / "spectra.csv")
+    names = set(df["name"])
+    assert {f"transformer.h.{i}.attn.c_attn" for i in range(2)} <= names
+    row = df.set_index("name").loc["transformer.h.0.attn.c_attn"]
+    assert (row["n"], row["m"]) == (48, 16)  # Conv1D stores (in, out) = (16, 48): larger side n

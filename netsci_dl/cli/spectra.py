@@ -30,7 +30,7 @@ def _check(loader: LoaderOptions, xmin: str) -> float | str | None:
 
 
 @click.command("spectra")
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path())
 @click.option(
     "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder."
 )

@@ -24,6 +24,7 @@ from netsci_dl.export.checkpoint import (
     tensors_from_mapping,
 )
 from netsci_dl.export.dense import natural_key
+from netsci_dl.export.hf import is_hf_folder, read_folder_tensors
 
 __all__ = ["weight_tensors"]
 
@@ -76,7 +77,8 @@ def weight_tensors(
     Parameters
     ----------
     source : path, Checkpoint or mapping
-        A checkpoint file (read by :func:`read_checkpoint`, no code executed), a
+        A checkpoint file (read by :func:`read_checkpoint`, no code executed), a local Hugging
+        Face folder (its ``model.safetensors``, shards or ``pytorch_model.bin``), a
         :class:`Checkpoint`, or a state_dict-like mapping of arrays or tensors.
     layers : regex str or list of str, optional
         Which tensors, by name without ``.weight`` (as :func:`netsci_dl.load` names layers).
@@ -114,6 +116,9 @@ def weight_tensors(
     elif isinstance(source, Mapping):
         tensors, nested = tensors_from_mapping(source, key=state_dict_key)
         ckpt = Checkpoint(tensors, "<mapping>", "mapping", nested_key=nested)
+    elif is_hf_folder(source):  # a Hugging Face folder: its weight file or shards
+        tensors, files = read_folder_tensors(source)
+        ckpt = Checkpoint(tensors, str(source), "hf", {"files": files})
     else:
         ckpt = read_checkpoint(source, key=state_dict_key)
     torch_named = any(k.endswith(".weight") for k in ckpt.tensors)
