@@ -48,20 +48,18 @@ from netsci_dl.analysis.structure.assortativity import (
     knn_curve,
     strength_assortativity,
 )
+from netsci_dl.analysis.structure.betweenness import (
+    Betweenness,
+    betweenness_centrality,
+    eigenvector_centrality,
+    katz_centrality,
+)
 from netsci_dl.analysis.structure.centrality import (
     NEURON_MEASURES,
-    Betweenness,
-    NeuronMeasures,
-    NeuronTypes,
     average_neighbor_strength,
-    betweenness_centrality,
     bipartite_clustering,
     current_flow_closeness_centrality,
-    eigenvector_centrality,
     harmonic_centrality,
-    katz_centrality,
-    neuron_measures,
-    neuron_types,
     number_of_maximal_cliques,
     second_order_centrality,
     signed_strength,
@@ -80,6 +78,12 @@ from netsci_dl.analysis.structure.motifs import (
     MotifCounts,
     count_motifs,
     motif_counts,
+)
+from netsci_dl.analysis.structure.neurons import (
+    NeuronMeasures,
+    NeuronTypes,
+    neuron_measures,
+    neuron_types,
 )
 from netsci_dl.analysis.structure.null_models import (
     NullResult,

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from netsci_dl.analysis.structure.centrality import _weight_graph
+from netsci_dl.analysis.structure._graphs import _weight_graph
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
