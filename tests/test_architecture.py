@@ -126,3 +126,18 @@ def test_public_names_resolve_to_what_they_name():
                         "threshold"):  # fmt: skip
                 continue
             assert not isinstance(obj, types.ModuleType), f"{pkg.__name__}.{name} is a module"
+
+
+def test_analysis_reads_no_model_layout():
+    """analysis/ takes graphs, arrays or callables: no isinstance test of a torch module, no
+    call of a model (the layouts are export's, running a model is activations')."""
+    import re
+
+    pat = re.compile(r"isinstance\([^)]*nn\.(Module|Linear|Sequential|Conv)|\.named_parameters\(")
+    found = [
+        f"{f.relative_to(ROOT)}:{i}"
+        for f in sorted((ROOT / "netsci_dl" / "analysis").rglob("*.py"))
+        for i, line in enumerate(f.read_text().splitlines(), 1)
+        if pat.search(line)
+    ]
+    assert found == []

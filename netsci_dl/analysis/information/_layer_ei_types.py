@@ -208,23 +208,17 @@ def act_name(act: Any) -> str:
 
 
 def as_layer(layer: Any, bias: Any, activation: Any) -> tuple[np.ndarray, np.ndarray, str]:
-    """``(W (n_in, n_out) float32, b (n_out,) float32, activation name)``."""
-    torch = None
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - raw arrays still work until sampling
-        pass
+    """``(W (n_in, n_out) float32, b (n_out,) float32, activation name)``: from arrays, a
+    tuple ``(W[, b[, activation]])``, or a torch layer read by
+    :func:`netsci_dl.export.layers.linear_layer` (the parameter layout is export's)."""
+    from netsci_dl.export.layers import linear_layer
+
     act = activation
-    if torch is not None and isinstance(layer, torch.nn.Sequential):
-        mods = list(layer)
-        if not mods or not isinstance(mods[0], torch.nn.Linear) or len(mods) > 2:
-            raise TypeError("a Sequential layer must be (nn.Linear,) or (nn.Linear, activation)")
-        if len(mods) == 2 and activation is None:
-            act = mods[1]
-        layer = mods[0]
-    if torch is not None and isinstance(layer, torch.nn.Linear):
-        W = to_numpy(layer.weight).T
-        b = to_numpy(layer.bias) if layer.bias is not None else None
+    read = linear_layer(layer)
+    if read is not None:
+        W, b, module_act = read
+        if activation is None and module_act is not None:
+            act = module_act
     elif isinstance(layer, tuple | list):
         if not 1 <= len(layer) <= 3:
             raise TypeError("layer as a tuple must be (W,), (W, b) or (W, b, activation)")
