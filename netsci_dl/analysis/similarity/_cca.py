@@ -17,7 +17,17 @@ inverted.
 
 With ``r_x + r_y > n - 1`` directions the centred views share at least ``r_x + r_y - (n - 1)``
 dimensions of the ``n - 1``-dimensional centred sample space, and that many correlations are 1
-whatever the data: a SimilarityWarning says so, with the number of samples needed.
+whatever the data: a SimilarityWarning says so, with the number of samples needed. Short of
+that the correlations are still biased upwards (independent Gaussian views give a mean near
+``sqrt(k / n)``-ish values: 0.64 at n = 41, p = q = 20): a SimilarityWarning is also given
+whenever ``n < MIN_RATIO * max(r_x, r_y)`` (``MIN_RATIO = 10``; at 10 samples per direction the
+mean canonical correlation of independent views is about 0.3 or less, at fewer it climbs
+quickly towards 1).
+
+A column constant to rounding (a float64 layer of 0.1, whose centred entries are ~1e-17, not 0)
+is zeroed by the centring (relative tolerance ``(64 n eps)^2`` on its centred sum of squares,
+see ``_sim_common.center``): its direction is dropped from the rank, and a view with no other
+column is constant (NaN with a SimilarityWarning).
 """
 
 from __future__ import annotations
@@ -34,6 +44,9 @@ from netsci_dl.errors import InputError
 __all__ = ["CCAResult", "cca", "svcca", "pwcca"]
 
 CRITERIA = ("variance", "mass")
+NORMALIZE = ("min", "rank")
+#: Fewer samples than ``MIN_RATIO`` times the larger number of directions: a warning (bias).
+MIN_RATIO = 10
 VIEWS = ("x", "y", "smaller")
 
 
@@ -71,9 +84,20 @@ class CCAResult:
 
     @property
     def mean(self) -> float:
-        """Mean canonical correlation ``sum rho / min(dims)`` (NaN when there is none)."""
+        """Mean canonical correlation (NaN when there is none).
+
+        ``settings["normalize"]``: ``"min"`` (the default of :func:`cca`, as Raghu et al. 2017
+        and the SCIENCE notes): ``sum rho / min(p, q)`` over the units, so a dead or redundant
+        unit counts as a correlation of 0; ``"rank"``: ``sum rho / min(dims)`` over the
+        numerical ranks (the mean of :attr:`coefficients`). SVCCA and PWCCA average over the
+        directions they kept (``min(dims)``).
+        """
         c = self.coefficients
-        return float(c.mean()) if c.size else math.nan
+        if not c.size:
+            return math.nan
+        if self.settings.get("normalize") == "min":
+            return float(c.sum()) / min(self.units)
+        return float(c.mean())
 
     @property
     def value(self) -> float:
@@ -171,6 +195,12 @@ def _canonical(a: _View, b: _View, ka: int, kb: int, *, weights_view: str | None
         )
     else:
         trivial = 0
+        if ka > 0 and kb > 0 and n < MIN_RATIO * max(ka, kb):
+            warn(
+                f"CCA with {n} samples and {ka} + {kb} directions: fewer than {MIN_RATIO} samples "
+                "per direction, the canonical correlations are biased upwards (independent "
+                f"views give large values); use at least {MIN_RATIO * max(ka, kb)} samples"
+            )
     if ka == 0 or kb == 0:
         return np.zeros(0), None, trivial
     M = a.U[:, :ka].T @ b.U[:, :kb]
@@ -224,12 +254,15 @@ def _result(
     )
 
 
-def cca(X: Any, Y: Any, *, device: Any = None) -> CCAResult:
+def cca(X: Any, Y: Any, *, normalize: str = "min", device: Any = None) -> CCAResult:
     """Canonical correlations of two views of the same examples (QR/SVD, no inversion).
 
     Parameters
     ----------
     X : (n_samples, p), Y : (n_samples, q) arrays or tensors
+    normalize : {"min", "rank"}
+        The mean's denominator: ``min(p, q)`` units (Raghu et al. 2017; a rank-deficient view's
+        missing directions count as 0) or ``min(r_x, r_y)``, the numerical ranks.
     device : None, "numpy" or torch device
         Where the float64 computation runs (None: numpy, or torch's faster CPU kernels for
         inputs of >= 2**20 elements when torch is installed).
@@ -237,7 +270,7 @@ def cca(X: Any, Y: Any, *, device: Any = None) -> CCAResult:
     Returns
     -------
     CCAResult
-        ``coefficients`` (descending), ``mean`` = ``sum rho / min(r_x, r_y)`` over the ranks.
+        ``coefficients`` (descending, ``min(r_x, r_y)`` of them), ``mean`` as ``normalize``.
 
     Examples
     --------
@@ -247,8 +280,10 @@ def cca(X: Any, Y: Any, *, device: Any = None) -> CCAResult:
     >>> np.round(r.coefficients, 12).tolist(), r.dims
     ([1.0, 1.0, 1.0], (3, 3))
     """
+    if normalize not in NORMALIZE:
+        raise InputError(f"normalize={normalize!r}: expected one of {NORMALIZE}")
     a, b = _views(X, Y, device)
-    return _result(a, b, a.rank, b.rank, "cca", None, {})
+    return _result(a, b, a.rank, b.rank, "cca", None, {"normalize": normalize})
 
 
 def svcca(
