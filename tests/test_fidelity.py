@@ -146,3 +146,21 @@ def test_cca_warns_below_ten_samples_per_direction():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cca(X, Y)  # 10 samples per direction: no warning
+
+
+def test_shuffle_edges_keeps_multigraph_degrees_only():
+    """What shuffle_edges' docstring states: row sums (multiplicities counted) and the edge
+    count between groups are kept; multi-edges appear, so distinct neighbours can drop."""
+    from netsci_dl.analysis.structure.null_models import shuffle_edges
+
+    rng = np.random.default_rng(8)
+    B = (rng.random((50, 40)) < 0.5).astype(float)
+    A = np.zeros((90, 90))
+    A[:50, 50:] = B
+    A += A.T
+    S = shuffle_edges(A, [0] * 50 + [1] * 40, seed=1).toarray()
+    _check(np.allclose(S.sum(1), A.sum(1)), "multigraph degrees changed")
+    _check(S[:50, :50].sum() == 0 and S[50:, 50:].sum() == 0, "edges inside a group")
+    merged = (S > 1).sum() / 2 / (A.sum() / 2)
+    _check(0.05 < merged < 0.3, f"{merged:.3f} of the edges became multi-edges")
+    _check(((S > 0).sum(1) < (A > 0).sum(1)).any(), "no simple-graph degree dropped")

@@ -11,18 +11,25 @@ inverted.
   google/svcca tutorials cut), or a fixed ``k`` (``keep`` an int).
 - PWCCA: ``sum_i alpha_i rho_i`` with ``alpha_i`` proportional to ``sum_j |<h_i, x_j>|``, ``h_i``
   the i-th canonical variate of the weighting view (unit norm) and ``x_j`` its j-th centred unit
-  (Morcos, Raghu & Bengio 2018). google/svcca's ``compute_pwcca`` weights by the view with fewer
-  units (``view="smaller"`` here) and adds the unit means back before projecting; we use the
-  centred units, whose projections on the (centred) variates are the same.
+  (Morcos, Raghu & Bengio 2018): ``h_i`` are the exact canonical variates (orthonormal, in
+  the centred sample space). google/svcca's ``compute_pwcca`` does not compute these: its
+  directions are ``coef_x`` (``u^T`` of the SVD of the whitened cross-covariance
+  ``S_xx^{-1/2} S_xy S_yy^{-1/2}``) applied to the centred units *without* the whitening
+  ``S_xx^{-1/2}``, the means added back and the result orthonormalised by QR, and the units it
+  projects are uncentred; so its weights, and its value, generally differ from ours. It also weights by the view with
+  fewer units left after its ``epsilon`` cut (our ``view="smaller"`` counts all units), and
+  its branch for the second view indexes the first view's activations with the second view's
+  mask, so it fails when the second view has fewer units. The canonical correlations
+  themselves agree with google/svcca's ``get_cca_similarity``.
 
 With ``r_x + r_y > n - 1`` directions the centred views share at least ``r_x + r_y - (n - 1)``
 dimensions of the ``n - 1``-dimensional centred sample space, and that many correlations are 1
 whatever the data: a SimilarityWarning says so, with the number of samples needed. Short of
-that the correlations are still biased upwards (independent Gaussian views give a mean near
-``sqrt(k / n)``-ish values: 0.64 at n = 41, p = q = 20): a SimilarityWarning is also given
-whenever ``n < MIN_RATIO * max(r_x, r_y)`` (``MIN_RATIO = 10``; at 10 samples per direction the
-mean canonical correlation of independent views is about 0.3 or less, at fewer it climbs
-quickly towards 1).
+that the correlations are still biased upwards (independent Gaussian views with n = 41,
+p = q = 20 give a mean of about 0.62): a SimilarityWarning is also given whenever
+``n < MIN_RATIO * max(r_x, r_y)`` (``MIN_RATIO = 10``: the mean canonical correlation of
+independent Gaussian views, p = q = 20, is 0.27 at 10 samples per direction and
+0.19 at 20; it climbs quickly towards 1 below 10).
 
 A column constant to rounding (a float64 layer of 0.1, whose centred entries are ~1e-17, not 0)
 is zeroed by the centring (relative tolerance ``(64 n eps)^2`` on its centred sum of squares,
@@ -349,7 +356,8 @@ def pwcca(
     X : (n_samples, p), Y : (n_samples, q)
     view : {"x", "y", "smaller"}
         Whose units weight the correlations; ``"smaller"``: the view with fewer units (X on a
-        tie), as google/svcca's ``compute_pwcca``.
+        tie), the choice google/svcca's ``compute_pwcca`` means to make (see the module notes
+        for how its weights differ).
     keep, criterion
         Optional SVCCA-style reduction first (default: none, all directions of each rank).
     device : None, "numpy" or torch device
