@@ -42,6 +42,7 @@ from netsci_dl.analysis.information._layer_ei_types import (
     identity_range,
 )
 from netsci_dl.errors import InputError
+from netsci_dl.export.layers import linear_layer
 
 __all__ = ["LayerEI", "LayerEIOptions", "layer_ei", "layer_causal_plane", "ACTIVATION_RANGES"]
 
@@ -313,7 +314,9 @@ def layer_causal_plane(
     activations : str or sequence of str, optional
         One per weight block, or one for all. Default: the activation the exporter recorded
         after each group (``meta["activations"]``: relu, sigmoid, tanh, identity...), sigmoid
-        for RBM/DBN graphs; a graph that records none (raw matrices) must say.
+        for RBM/DBN graphs; a graph that records none (raw matrices) must say. For a list: a
+        ``(W, b, act)`` tuple or a ``Sequential(Linear, act)`` keeps its own activation (as
+        :func:`layer_ei`); a bare ``W``, ``(W, b)`` or ``nn.Linear`` defaults to sigmoid.
     options : LayerEIOptions, optional
         Estimator settings. ``in_range`` is the noise range of the layers reading the model's
         input (default (0, 1)); a layer reading a hidden group takes the output range of the
@@ -372,7 +375,12 @@ def layer_causal_plane(
             raise InputError(f"activations: {len(acts)} given for {len(layers_list)} layers")
         prev = first
         for lay, a in zip(layers_list, acts, strict=True):
+            # a (W, b, activation) tuple, or a Sequential(Linear, activation) read by export,
+            # brings its own activation (as layer_ei); sigmoid only for a bare layer
             has_own_act = isinstance(lay, tuple | list) and len(lay) == 3
+            if not has_own_act and a is None:
+                read = linear_layer(lay)
+                has_own_act = read is not None and read[2] is not None
             act = None if has_own_act else (a or "sigmoid")
             tasks.append((lay, act, prev, ""))
             W, b, act_name = as_layer(lay, None, act)

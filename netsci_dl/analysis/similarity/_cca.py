@@ -11,13 +11,30 @@ inverted.
   google/svcca tutorials cut), or a fixed ``k`` (``keep`` an int).
 - PWCCA: ``sum_i alpha_i rho_i`` with ``alpha_i`` proportional to ``sum_j |<h_i, x_j>|``, ``h_i``
   the i-th canonical variate of the weighting view (unit norm) and ``x_j`` its j-th centred unit
-  (Morcos, Raghu & Bengio 2018). google/svcca's ``compute_pwcca`` weights by the view with fewer
-  units (``view="smaller"`` here) and adds the unit means back before projecting; we use the
-  centred units, whose projections on the (centred) variates are the same.
+  (Morcos, Raghu & Bengio 2018): ``h_i`` are the exact canonical variates (orthonormal, in
+  the centred sample space). google/svcca's ``compute_pwcca`` does not compute these: its
+  directions are ``coef_x`` (``u^T`` of the SVD of the whitened cross-covariance
+  ``S_xx^{-1/2} S_xy S_yy^{-1/2}``) applied to the centred units *without* the whitening
+  ``S_xx^{-1/2}``, the means added back and the result orthonormalised by QR, and the units it
+  projects are uncentred; so its weights, and its value, generally differ from ours. It also weights by the view with
+  fewer units left after its ``epsilon`` cut (our ``view="smaller"`` counts all units), and
+  its branch for the second view indexes the first view's activations with the second view's
+  mask, so it fails when the second view has fewer units. The canonical correlations
+  themselves agree with google/svcca's ``get_cca_similarity``.
 
 With ``r_x + r_y > n - 1`` directions the centred views share at least ``r_x + r_y - (n - 1)``
 dimensions of the ``n - 1``-dimensional centred sample space, and that many correlations are 1
-whatever the data: a SimilarityWarning says so, with the number of samples needed.
+whatever the data: a SimilarityWarning says so, with the number of samples needed. Short of
+that the correlations are still biased upwards (independent Gaussian views with n = 41,
+p = q = 20 give a mean of about 0.62): a SimilarityWarning is also given whenever
+``n < MIN_RATIO * max(r_x, r_y)`` (``MIN_RATIO = 10``: the mean canonical correlation of
+independent Gaussian views, p = q = 20, is 0.27 at 10 samples per direction and
+0.19 at 20; it climbs quickly towards 1 below 10).
+
+A column constant to rounding (a float64 layer of 0.1, whose centred entries are ~1e-17, not 0)
+is zeroed by the centring (relative tolerance ``(64 n eps)^2`` on its centred sum of squares,
+see ``_sim_common.center``): its direction is dropped from the rank, and a view with no other
+column is constant (NaN with a SimilarityWarning).
 """
 
 from __future__ import annotations
@@ -34,6 +51,9 @@ from netsci_dl.errors import InputError
 __all__ = ["CCAResult", "cca", "svcca", "pwcca"]
 
 CRITERIA = ("variance", "mass")
+NORMALIZE = ("min", "rank")
+#: Fewer samples than ``MIN_RATIO`` times the larger number of directions: a warning (bias).
+MIN_RATIO = 10
 VIEWS = ("x", "y", "smaller")
 
 
@@ -71,9 +91,20 @@ class CCAResult:
 
     @property
     def mean(self) -> float:
-        """Mean canonical correlation ``sum rho / min(dims)`` (NaN when there is none)."""
+        """Mean canonical correlation (NaN when there is none).
+
+        ``settings["normalize"]``: ``"min"`` (the default of :func:`cca`, as Raghu et al. 2017
+        and the SCIENCE notes): ``sum rho / min(p, q)`` over the units, so a dead or redundant
+        unit counts as a correlation of 0; ``"rank"``: ``sum rho / min(dims)`` over the
+        numerical ranks (the mean of :attr:`coefficients`). SVCCA and PWCCA average over the
+        directions they kept (``min(dims)``).
+        """
         c = self.coefficients
-        return float(c.mean()) if c.size else math.nan
+        if not c.size:
+            return math.nan
+        if self.settings.get("normalize") == "min":
+            return float(c.sum()) / min(self.units)
+        return float(c.mean())
 
     @property
     def value(self) -> float:
@@ -171,6 +202,12 @@ def _canonical(a: _View, b: _View, ka: int, kb: int, *, weights_view: str | None
         )
     else:
         trivial = 0
+        if ka > 0 and kb > 0 and n < MIN_RATIO * max(ka, kb):
+            warn(
+                f"CCA with {n} samples and {ka} + {kb} directions: fewer than {MIN_RATIO} samples "
+                "per direction, the canonical correlations are biased upwards (independent "
+                f"views give large values); use at least {MIN_RATIO * max(ka, kb)} samples"
+            )
     if ka == 0 or kb == 0:
         return np.zeros(0), None, trivial
     M = a.U[:, :ka].T @ b.U[:, :kb]
@@ -224,12 +261,15 @@ def _result(
     )
 
 
-def cca(X: Any, Y: Any, *, device: Any = None) -> CCAResult:
+def cca(X: Any, Y: Any, *, normalize: str = "min", device: Any = None) -> CCAResult:
     """Canonical correlations of two views of the same examples (QR/SVD, no inversion).
 
     Parameters
     ----------
     X : (n_samples, p), Y : (n_samples, q) arrays or tensors
+    normalize : {"min", "rank"}
+        The mean's denominator: ``min(p, q)`` units (Raghu et al. 2017; a rank-deficient view's
+        missing directions count as 0) or ``min(r_x, r_y)``, the numerical ranks.
     device : None, "numpy" or torch device
         Where the float64 computation runs (None: numpy, or torch's faster CPU kernels for
         inputs of >= 2**20 elements when torch is installed).
@@ -237,7 +277,7 @@ def cca(X: Any, Y: Any, *, device: Any = None) -> CCAResult:
     Returns
     -------
     CCAResult
-        ``coefficients`` (descending), ``mean`` = ``sum rho / min(r_x, r_y)`` over the ranks.
+        ``coefficients`` (descending, ``min(r_x, r_y)`` of them), ``mean`` as ``normalize``.
 
     Examples
     --------
@@ -247,8 +287,10 @@ def cca(X: Any, Y: Any, *, device: Any = None) -> CCAResult:
     >>> np.round(r.coefficients, 12).tolist(), r.dims
     ([1.0, 1.0, 1.0], (3, 3))
     """
+    if normalize not in NORMALIZE:
+        raise InputError(f"normalize={normalize!r}: expected one of {NORMALIZE}")
     a, b = _views(X, Y, device)
-    return _result(a, b, a.rank, b.rank, "cca", None, {})
+    return _result(a, b, a.rank, b.rank, "cca", None, {"normalize": normalize})
 
 
 def svcca(
@@ -314,7 +356,8 @@ def pwcca(
     X : (n_samples, p), Y : (n_samples, q)
     view : {"x", "y", "smaller"}
         Whose units weight the correlations; ``"smaller"``: the view with fewer units (X on a
-        tie), as google/svcca's ``compute_pwcca``.
+        tie), the choice google/svcca's ``compute_pwcca`` means to make (see the module notes
+        for how its weights differ).
     keep, criterion
         Optional SVCCA-style reduction first (default: none, all directions of each rank).
     device : None, "numpy" or torch device

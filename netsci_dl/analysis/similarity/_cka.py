@@ -36,9 +36,12 @@ KERNELS = ("linear", "rbf")
 def rbf_gram(X: Any, rbf_scale: float = 0.5) -> Any:
     """``exp(-d^2 / (2 rbf_scale^2 median(d^2)))`` for the rows of ``X`` ``(n, p)`` -> ``(n, n)``.
 
-    The median runs over the full matrix of squared distances, zero diagonal included.
+    The median runs over the full matrix of squared distances, zero diagonal included. The
+    distances come from the column-centred rows (a copy; the same distances in exact arithmetic),
+    so a large common offset does not cancel in ``|x_i|^2 + |x_j|^2 - 2 x_i.x_j``.
     """
     xp = xp_of(X)
+    X = center(X.copy() if xp is np else X.clone())
     G = X @ X.T
     sq = G.diagonal()
     D2 = sq[:, None] + sq[None, :] - 2 * G
@@ -129,16 +132,17 @@ def _feature_pair(a: _Feature, b: _Feature, debiased: bool) -> float:
 class _Gram:
     """A centred (or U-centred) Gram matrix and its squared norm."""
 
-    __slots__ = ("Kc", "self2", "n")
+    __slots__ = ("Kc", "self2", "n", "flat")
 
-    def __init__(self, K: Any, *, debiased: bool) -> None:
+    def __init__(self, K: Any, *, debiased: bool, flat: bool = False) -> None:
         self.n = int(K.shape[0])
         self.Kc = center_gram(K, unbiased=debiased)
         self.self2 = fro2(self.Kc)
+        self.flat = flat
 
     @property
     def constant(self) -> bool:
-        return self.self2 <= 0.0
+        return self.flat or self.self2 <= 0.0
 
 
 def _gram_pair(a: _Gram, b: _Gram) -> float:
@@ -148,11 +152,17 @@ def _gram_pair(a: _Gram, b: _Gram) -> float:
 
 
 def prepare(X: Any, *, kernel: str, debiased: bool, rbf_scale: float, space: str) -> Any:
-    """The prepared form of one float64 layer for :func:`pair`."""
-    if kernel == "rbf":
-        return _Gram(rbf_gram(X, rbf_scale), debiased=debiased)
-    if space == "gram":
-        return _Gram(X @ X.T, debiased=debiased)
+    """The prepared form of one float64 layer for :func:`pair` (``X`` is centred in place).
+
+    Gram matrices are built from the centred rows (``H X X^T H = X_c X_c^T``; RBF distances do
+    not change), so a large offset does not cancel; a layer constant to rounding
+    (:func:`~netsci_dl.analysis.similarity._sim_common.center`) is marked constant.
+    """
+    if kernel == "rbf" or space == "gram":
+        Xc = center(X)
+        flat = not bool((Xc != 0).any())
+        K = rbf_gram(Xc, rbf_scale) if kernel == "rbf" else Xc @ Xc.T
+        return _Gram(K, debiased=debiased, flat=flat)
     return _Feature(X, allow_gram=space == "auto")
 
 

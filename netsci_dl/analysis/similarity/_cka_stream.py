@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from netsci_dl.analysis.similarity._sim_common import xp_of
+from netsci_dl.analysis.similarity._sim_common import const_tol, warn, xp_of
 from netsci_dl.errors import InputError
 
 __all__ = ["LinearCKAStats"]
@@ -38,7 +38,7 @@ def _centred_fro2(C: Any, n: int, mu: Any, mv: Any) -> float:
 
 
 class _Layer:
-    __slots__ = ("shift", "s", "sa", "saa", "sau", "C")
+    __slots__ = ("shift", "s", "sa", "saa", "sau", "C", "su2", "raw")
 
     def __init__(self) -> None:
         self.shift = None
@@ -128,7 +128,13 @@ class LinearCKAStats:
             lay = self.layers[i]
             if lay.shift is None:
                 lay.shift = x.mean(0)
-            xs.append(x - lay.shift)
+            u = x - lay.shift
+            su2, raw = (u * u).sum(0), (x * x).sum(0)
+            if self.n == 0:
+                lay.su2, lay.raw = su2, raw
+            else:
+                lay.su2, lay.raw = lay.su2 + su2, lay.raw + raw
+            xs.append(u)
         if not b:
             return
         rows = [(u * u).sum(1) for u in xs]
@@ -201,6 +207,14 @@ class LinearCKAStats:
         m = lay.s / self.n
         return lay.sa - self.n * float((m * m).sum())
 
+    def _constant(self, i: int) -> bool:
+        """Every unit of layer i constant to rounding over the examples seen: its centred sum of
+        squares ``<= const_tol(n)`` times its raw one (as ``_sim_common.center``)."""
+        lay = self.layers[i]
+        m = lay.s / self.n
+        flat = lay.su2 - self.n * (m * m) <= const_tol(self.n) * lay.raw
+        return bool(flat.all())
+
     def _hsic_num(self, i: int, j: int, debiased: bool) -> float:
         cross2, dd = self._centred(i, j)
         if not debiased:
@@ -212,7 +226,8 @@ class LinearCKAStats:
         """Linear CKA of layers i and j over every example seen (NaN for a constant layer)."""
         if self.n < (4 if debiased else 2):
             raise InputError(f"{self.n} examples seen; CKA needs at least {4 if debiased else 2}")
-        if self._sq(i) <= 0 or self._sq(j) <= 0:
+        if self._sq(i) <= 0 or self._sq(j) <= 0 or self._constant(i) or self._constant(j):
+            warn("CKA is undefined (nan): a layer is constant over the examples")
             return math.nan
         den = self._hsic_num(i, i, debiased) * self._hsic_num(j, j, debiased)
         return self._hsic_num(i, j, debiased) / math.sqrt(den) if den > 0 else math.nan
@@ -222,5 +237,8 @@ class LinearCKAStats:
         if self.n_batches == 0:
             raise InputError(f"no batch of >= {self.min_batch} examples was seen")
         (a, b), _ = self._key(i, j)
+        if self._constant(i) or self._constant(j):
+            warn("minibatch CKA is undefined (nan): a layer is constant over the examples")
+            return math.nan
         den = self.mb[i, i] * self.mb[j, j]
         return self.mb[a, b] / math.sqrt(den) if den > 0 else math.nan

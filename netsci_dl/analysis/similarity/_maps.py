@@ -219,7 +219,10 @@ def _pair(measure: str, a: Any, b: Any, opt: SimilarityOptions) -> float:
     rho, w, _ = _cca._canonical(a, b, ka, kb, weights_view=view)
     if rho.size == 0:
         return math.nan
-    return float(w @ rho) if w is not None else float(rho.mean())
+    if w is not None:
+        return float(w @ rho)
+    # cca: the mean over min(p, q) units, as cca()'s default normalize="min"
+    return float(rho.sum()) / (min(a.p, b.p) if measure == "cca" else rho.size)
 
 
 @dataclass(frozen=True, eq=False)

@@ -130,9 +130,32 @@ def check_rows(X: Any, Y: Any, names: tuple[str, str] = ("X", "Y")) -> int:
     return int(X.shape[0])
 
 
+#: A centred column counts as constant when its sum of squares is at most
+#: ``(CONST_FACTOR * n * eps)**2`` times the sum of squares of its raw values (float64 ``eps``).
+#: Why: the computed mean of ``n`` equal values ``c`` is off by at most about ``n eps |c|``, so
+#: each centred entry of a constant column is at most ``n eps |c|`` and their sum of squares at
+#: most ``(n eps)**2 * n c**2``; the factor 64 is a margin. A real column is cut only when its
+#: standard deviation is below about ``64 n eps`` (1.4e-11 at n = 1000) of its magnitude.
+CONST_FACTOR = 64.0
+
+
+def const_tol(n: int) -> float:
+    """Relative tolerance on the centred sum of squares (see :data:`CONST_FACTOR`)."""
+    return (CONST_FACTOR * n * float(np.finfo(np.float64).eps)) ** 2
+
+
 def center(X: Any) -> Any:
-    """Subtract each column's mean (``H X`` with ``H = I - 11^T/n``), in place; returns ``X``."""
+    """Subtract each column's mean (``H X`` with ``H = I - 11^T/n``), in place; returns ``X``.
+
+    A column that is constant to rounding (centred sum of squares ``<= const_tol(n)`` times
+    its raw sum of squares, e.g. a float64 column of 0.1 or 1/3, whose centred entries are
+    about 1e-17 rather than 0) is set to exact zeros, so every measure sees it as constant.
+    """
+    raw = (X * X).sum(0)
     X -= X.mean(0)
+    flat = (X * X).sum(0) <= const_tol(int(X.shape[0])) * raw
+    if bool(flat.any()):
+        X[:, flat] = 0
     return X
 
 
