@@ -145,3 +145,88 @@ def test_refused_op_from_the_cli(refused_models, tmp_path, name, match):
     if r.exit_code != 2:
         raise AssertionError(f"exit {r.exit_code}, not 2: {r.output}")
     _check_refusal(" ".join(r.output.split()), match, "'a'")
+
+
+# ---- mutants of threshold.to_density: the tie order (ties at the cut broken by edge order, block
+# by block, row-major, the same for dense and sparse blocks), and to_density on a graph that is
+# already thresholded (scores from the original weights, densities of the possible edges)
+def _edges(H) -> list[tuple[int, int, int]]:
+    import scipy.sparse as sp
+
+    out = []
+    for b, B in enumerate(H.blocks):
+        C = sp.coo_array(B)
+        out += sorted((b, int(i), int(j)) for i, j in zip(C.row, C.col))
+    return out
+
+
+def _same(a, b, what: str) -> None:
+    if a != b:
+        raise AssertionError(f"{what}: {a} != {b}")
+
+
+@pytest.mark.parametrize("per_block", [False, True])
+def test_to_density_breaks_ties_by_edge_order_dense_and_sparse(per_block):
+    import numpy as np
+    import scipy.sparse as sp
+
+    from netsci_dl import LayeredGraph
+    from netsci_dl.threshold import to_density
+
+    # every weight ties (|w| = 1, both signs): the kept edges are the first ones in edge order
+    W1 = np.array([[1, -1, 1], [-1, 1, 1]], dtype=np.float32)
+    W2 = np.array([[-1, 1], [1, 1], [1, -1]], dtype=np.float32)
+    order = [(0, i, j) for i in range(2) for j in range(3)] + [
+        (1, i, j) for i in range(3) for j in range(2)
+    ]
+    for blocks in [(W1, W2), (sp.csr_array(W1), sp.csr_array(W2))]:
+        H = to_density(LayeredGraph((2, 3, 2), blocks), 0.5, per_block=per_block)
+        want = order[:3] + order[6:9] if per_block else order[:6]
+        _same(_edges(H), want, f"ties (per_block={per_block}, {type(blocks[0]).__name__})")
+    # many ties (an unstable sort would reorder them), some larger weights above the cut
+    W = np.random.default_rng(0).choice([-1.0, 1.0], (20, 20)).astype(np.float32)
+    W[17, 2] = W[19, 19] = 3.0  # past the cut in edge order
+    for block in (W, sp.csr_array(W)):
+        H = to_density(LayeredGraph((20, 20), (block,)), 0.3, per_block=per_block)
+        want = [(0, e // 20, e % 20) for e in range(118)] + [(0, 17, 2), (0, 19, 19)]
+        _same(_edges(H), want, f"many ties ({type(block).__name__})")
+
+
+def test_to_density_on_a_thresholded_graph():
+    import numpy as np
+
+    from netsci_dl import LayeredGraph
+    from netsci_dl.threshold import to_density
+
+    rng = np.random.default_rng(3)
+    # distinct |w| (no ties): the order by score is the oracle
+    vals = rng.permutation(np.arange(1, 25)).astype(np.float32) * rng.choice([-1, 1], 24)
+    G = LayeredGraph((3, 4, 3), (vals[:12].reshape(3, 4), vals[12:].reshape(4, 3)))
+    H = to_density(G, 0.5)  # unweighted: every kept edge has weight 1
+    again = to_density(H, 0.5)
+    _same(_edges(again), _edges(H), "the same rule again")
+    _same(again.meta["thresholds"][-1].get("noop"), True, "the same rule again is recorded a no-op")
+    # a lower density on the thresholded graph: a fraction of G's possible edges, scored by the
+    # original weights (H's blocks are all 1), so the same edges as from G
+    K = to_density(H, 0.25)
+    _same(K.n_edges, 6, "edges kept at density 0.25 of 24 possible")
+    _same(_edges(K), _edges(to_density(G, 0.25)), "density 0.25 of H vs of G")
+    top = sorted(range(24), key=lambda e: -abs(vals[e]))[:6]
+    want = sorted((0, e // 4, e % 4) if e < 12 else (1, (e - 12) // 3, (e - 12) % 3) for e in top)
+    _same(_edges(K), want, "the 6 largest |w|")
+
+
+# ---- mutant of threshold.by_value: the cut is strict (|w| > t, not >=)
+@pytest.mark.parametrize(
+    ("weights", "want"),
+    [("abs", [(0, 0, 2), (0, 1, 1)]), ("pos", [(0, 0, 2)]), ("neg", [(0, 1, 1)])],
+)
+def test_by_value_cut_is_strict_at_the_boundary(weights, want):
+    import numpy as np
+
+    from netsci_dl import LayeredGraph
+    from netsci_dl.threshold import by_value
+
+    W = np.array([[0.5, -0.5, 0.75], [0.25, -0.75, 0.0]], dtype=np.float32)  # exact in binary
+    H = by_value(LayeredGraph((2, 3), (W,)), 0.5, weights=weights)
+    _same(_edges(H), want, f"by_value(0.5, {weights}) at |w| = 0.5")
