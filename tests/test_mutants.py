@@ -230,3 +230,52 @@ def test_by_value_cut_is_strict_at_the_boundary(weights, want):
     W = np.array([[0.5, -0.5, 0.75], [0.25, -0.75, 0.0]], dtype=np.float32)  # exact in binary
     H = by_value(LayeredGraph((2, 3), (W,)), 0.5, weights=weights)
     _same(_edges(H), want, f"by_value(0.5, {weights}) at |w| = 0.5")
+
+
+# ---- mutant of graph EI (analysis/information/_effective_information.py): skipping the sum of
+# parallel blocks between the same two groups (a weight block and an identity block joining the
+# same pair must add before the walk's probabilities are taken)
+def _ei_by_hand(A) -> float:
+    """EI of the walk on the dense matrix ``A`` (rows: out-weights), written out from the
+    definition: H(W_in) - <H(W_i)> over the nodes with out-edges."""
+    import numpy as np
+
+    A = np.asarray(A, dtype=float)
+    rows = [r / r.sum() for r in A if r.sum() > 0]
+
+    def H(p):
+        p = p[p > 0]
+        return float(-(p * np.log2(p)).sum())
+
+    return H(np.mean(rows, axis=0)) - float(np.mean([H(r) for r in rows]))
+
+
+def test_graph_ei_sums_parallel_blocks():
+    import networkx as nx
+    import numpy as np
+
+    from netsci_dl import LayeredGraph
+    from netsci_dl.analysis import effective_information
+
+    rng = np.random.default_rng(5)
+    W01 = rng.normal(size=(3, 3)).astype(np.float32)
+    P01 = np.eye(3, dtype=np.float32)  # a skip connection beside the weights (two weight
+    # blocks on one pair are refused by LayeredGraph)
+    W12 = rng.normal(size=(3, 2)).astype(np.float32)
+    G = LayeredGraph(
+        (3, 3, 2),
+        (W01, P01, W12),
+        block_src=(0, 0, 1),
+        block_dst=(1, 1, 2),
+        block_kinds=("weight", "identity", "weight"),
+        meta={"directed": True},
+    )
+    A = np.zeros((8, 8))
+    A[0:3, 3:6] = np.abs(W01.astype(float)) + np.abs(P01.astype(float))
+    A[3:6, 6:8] = np.abs(W12.astype(float))
+    want = _ei_by_hand(A)
+    D = nx.from_numpy_array(A, create_using=nx.DiGraph)
+    got = effective_information(G, include_identity=True).ei
+    for what, ref in [("by hand", want), ("networkx", effective_information(D).ei)]:
+        if not abs(got - ref) < 1e-9:
+            raise AssertionError(f"EI {got} != {ref} ({what}, weight + identity block summed)")
