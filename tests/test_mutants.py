@@ -279,3 +279,59 @@ def test_graph_ei_sums_parallel_blocks():
     for what, ref in [("by hand", want), ("networkx", effective_information(D).ei)]:
         if not abs(got - ref) < 1e-9:
             raise AssertionError(f"EI {got} != {ref} ({what}, weight + identity block summed)")
+
+
+# ---- mutant of the atomic writers (_files/atomic.py): output files left at mkstemp's mode 0600
+# instead of the umask's mode (0644 under umask 022), as open() would leave them
+@pytest.fixture(params=[0o022, 0o002, 0o077], ids=lambda m: f"umask{m:03o}")
+def umask(request):
+    import os
+
+    old = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(old)
+
+
+def _mode_is(path, want: int) -> None:
+    import os
+    import stat
+
+    got = stat.S_IMODE(os.stat(path).st_mode)
+    if got != want:
+        raise AssertionError(f"{path} has mode {got:o}, not {want:o}")
+
+
+def test_written_files_have_the_umask_mode(umask, tmp_path):
+    import os
+
+    from netsci_dl.report import write_report
+    from tests.conftest import random_layered
+
+    G = random_layered((5, 4, 3))
+    want = 0o666 & ~umask
+    with open(tmp_path / "plain.txt", "w") as f:  # the reference: what open() does
+        f.write("x")
+    _mode_is(tmp_path / "plain.txt", want)
+    nd.save(G, tmp_path / "g.npz")
+    _mode_is(tmp_path / "g.npz", want)
+    nd.save(G, tmp_path / "g.graphml")
+    _mode_is(tmp_path / "g.graphml", want)
+    if umask == 0o022:  # the report (its csv tables, its figures written atomically): once
+        write_report(G, tmp_path / "rep", threshold="density:0.5")
+        files = [p for p in (tmp_path / "rep").rglob("*") if p.is_file()]
+        if not {"layers.csv", "nodes.csv"} <= {p.name for p in files}:
+            raise AssertionError(f"no report tables: {files}")
+        for p in files:
+            _mode_is(p, want)
+        _mode_is(tmp_path / "rep", 0o777 & ~umask)
+    # the command line: an output folder of csv and json files
+    r = CliRunner().invoke(cli, ["centrality", str(tmp_path / "g.npz"), "-o", str(tmp_path / "c")])
+    if r.exit_code != 0:
+        raise AssertionError(r.output)
+    names = sorted(os.listdir(tmp_path / "c"))
+    if not names:
+        raise AssertionError("the CLI wrote no files")
+    for name in names:
+        _mode_is(tmp_path / "c" / name, want)
