@@ -335,3 +335,33 @@ def test_written_files_have_the_umask_mode(umask, tmp_path):
         raise AssertionError("the CLI wrote no files")
     for name in names:
         _mode_is(tmp_path / "c" / name, want)
+
+
+# ---- mutant of atomic_outputs (_files/atomic.py): skipping the check of every target before
+# moving any (the move is all or nothing): a file another process creates meanwhile is kept and
+# none of this command's files is moved in, not even those before it in the list
+@pytest.mark.parametrize("folder_exists", [True, False])
+def test_atomic_outputs_all_or_nothing_under_a_race(tmp_path, folder_exists):
+    import os
+
+    from netsci_dl._files.atomic import atomic_outputs
+
+    out = tmp_path / "res"
+    if folder_exists:
+        out.mkdir()
+        (out / "old.txt").write_text("old")
+    names = ["a.txt", "b.txt", "c.txt"]
+
+    def run() -> None:
+        with atomic_outputs(out, names) as stage:
+            for n in names:
+                (stage / n).write_text("ours " + n)
+            out.mkdir(exist_ok=True)
+            (out / "b.txt").write_text("theirs")  # another process, meanwhile
+
+    with pytest.raises(FileExistsError, match="appeared"):
+        run()
+    _same((out / "b.txt").read_text(), "theirs", "the other process's file")
+    want = ["b.txt", "old.txt"] if folder_exists else ["b.txt"]
+    _same(sorted(os.listdir(out)), want, "files in the output folder (nothing half-moved)")
+    _same([p for p in os.listdir(tmp_path) if p != "res"], [], "staging left behind")
