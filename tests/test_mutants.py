@@ -365,3 +365,44 @@ def test_atomic_outputs_all_or_nothing_under_a_race(tmp_path, folder_exists):
     want = ["b.txt", "old.txt"] if folder_exists else ["b.txt"]
     _same(sorted(os.listdir(out)), want, "files in the output folder (nothing half-moved)")
     _same([p for p in os.listdir(tmp_path) if p != "res"], [], "staging left behind")
+
+
+# ---- mutant of pwcca (analysis/similarity/_cca.py): view="smaller" picking the larger view. The
+# oracle: the PWCCA weights computed here from the definition, from each view
+def _pwcca_by_hand(X, Y, view: str):
+    """(rho, alpha): canonical correlations from orthonormal bases of the centred views, and the
+    weights alpha_i ~ sum_j |<h_i, v_j>| over the centred units v_j of ``view``, h_i its i-th
+    canonical variate."""
+    import numpy as np
+
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    Ux = np.linalg.svd(Xc, full_matrices=False)[0]
+    Uy = np.linalg.svd(Yc, full_matrices=False)[0]
+    P, rho, Qt = np.linalg.svd(Ux.T @ Uy, full_matrices=False)
+    k = min(X.shape[1], Y.shape[1])
+    H = Ux @ P[:, :k] if view == "x" else Uy @ Qt[:k].T
+    V = Xc if view == "x" else Yc
+    alpha = np.abs(H.T @ V).sum(1)
+    return rho[:k], alpha / alpha.sum()
+
+
+@pytest.mark.parametrize("smaller", ["x", "y"])
+def test_pwcca_smaller_view_weights(smaller):
+    import numpy as np
+
+    from netsci_dl.analysis.similarity import pwcca
+
+    rng = np.random.default_rng(11)
+    A = rng.normal(size=(200, 7))
+    B = A[:, :3] @ rng.normal(size=(3, 3)) + 0.8 * rng.normal(size=(200, 3))  # 3 units
+    X, Y = (B, A) if smaller == "x" else (A, B)
+    r = pwcca(X, Y, view="smaller")
+    rho, want = _pwcca_by_hand(X, Y, smaller)
+    other = _pwcca_by_hand(X, Y, "y" if smaller == "x" else "x")[1]
+    if not np.abs(other - want).max() > 1e-3:
+        raise AssertionError("the two views give the same weights: the test cannot tell them apart")
+    for what, got, ref in [("weights", r.weights, want), ("coefficients", r.coefficients, rho)]:
+        if not np.allclose(got, ref, atol=1e-10):
+            raise AssertionError(f"{what} {got} != {ref} (from the smaller view, {smaller})")
+    if not abs(r.value - float(want @ rho)) < 1e-10:
+        raise AssertionError(f"value {r.value} != {float(want @ rho)}")
