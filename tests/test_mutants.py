@@ -108,8 +108,11 @@ def refused_models(tmp_path, monkeypatch):
     return mut_refused
 
 
-def _check_refusal(msg: str, match: str, module: str) -> None:
+def _check_refusal(msg: str, match: str, module: str, model: str | None = None) -> None:
     import re
+
+    if model is not None and f"<{model}>" not in msg:
+        raise AssertionError(f"the refusal does not name the model {model!r}: {msg}")
 
     if not re.search(match, msg):
         raise AssertionError(f"the refusal does not name the op ({match!r}): {msg}")
@@ -125,7 +128,7 @@ def test_refused_op_in_a_forward_pass(refused_models, name, match, loop):
     model(x)  # the forward pass runs: the op is really there
     with pytest.raises(InputError) as e:
         nd.load(model, example_input=x)
-    _check_refusal(str(e.value), match, "'a'")
+    _check_refusal(str(e.value), match, "'a'", type(model).__name__)
 
 
 @pytest.mark.parametrize(("name", "match"), [REFUSED[0], REFUSED[2], REFUSED[3]])
@@ -133,7 +136,7 @@ def test_refused_op_without_shapes(refused_models, name, match):
     """torch.fx without an example input: no shapes, the loose rules of the resolver refuse."""
     with pytest.raises(InputError) as e:
         nd.load(getattr(refused_models, name)())
-    _check_refusal(str(e.value), match, "'a'")
+    _check_refusal(str(e.value), match, "'a'", name)
 
 
 @pytest.mark.parametrize(("name", "match"), REFUSED)
