@@ -22,6 +22,7 @@ are pure and live in :mod:`netsci_dl.analysis.spectra`.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -125,6 +126,22 @@ def loss_hvp(
     return matvec, n, sizes
 
 
+def _loss_operator(
+    model: Any, X: Any, y: Any, batch_size: int, device: Any
+) -> tuple[Callable[[Any], Any], int, dict[str, int], Any, Any]:
+    """:func:`loss_hvp` with the dtype and device its vectors live on (the model's)."""
+    from netsci_dl._array import resolve_device
+
+    mv, n, groups = loss_hvp(model, X, y, batch_size=batch_size, device=device)
+    p = next(model.parameters())
+    return mv, n, groups, p.dtype, p.device if device is None else resolve_device(device)
+
+
+def _on_data(settings: dict[str, Any], batch_size: int, X: Any) -> dict[str, Any]:
+    """The operator's settings with those of the data pass."""
+    return dict(settings, batch_size=int(batch_size), n_examples=len(X))
+
+
 def hessian_top_eigenvalue(
     model: Any,
     X: Any,
@@ -151,11 +168,7 @@ def hessian_top_eigenvalue(
     >>> r.converged and r.eigenvalue > 0
     True
     """
-    mv, n, _ = loss_hvp(model, X, y, batch_size=batch_size, device=device)
-    p = next(model.parameters())
-    from netsci_dl._array import resolve_device
-
-    dev = p.device if device is None else resolve_device(device)
+    mv, n, _, dtype, dev = _loss_operator(model, X, y, batch_size, device)
     r = top_eigenvalue(
         mv,
         n,
@@ -163,19 +176,11 @@ def hessian_top_eigenvalue(
         n_iter=n_iter,
         tol=tol,
         seed=seed,
-        dtype=p.dtype,
+        dtype=dtype,
         device=dev,
         quantity="hessian",
     )
-    return TopEigenvalue(
-        r.eigenvalue,
-        r.residual,
-        r.converged,
-        r.n_iter,
-        r.method,
-        "hessian",
-        dict(r.settings, batch_size=int(batch_size), n_examples=len(X)),
-    )
+    return dataclasses.replace(r, settings=_on_data(r.settings, batch_size, X))
 
 
 def hessian_trace(
@@ -201,31 +206,18 @@ def hessian_trace(
     >>> t.layers, t.n_probes
     (('0', '2'), 8)
     """
-    mv, n, groups = loss_hvp(model, X, y, batch_size=batch_size, device=device)
-    p = next(model.parameters())
-    from netsci_dl._array import resolve_device
-
-    dev = p.device if device is None else resolve_device(device)
+    mv, n, groups, dtype, dev = _loss_operator(model, X, y, batch_size, device)
     t = hutchinson_trace(
         mv,
         n,
         n_probes=n_probes,
         seed=seed,
         groups=groups,
-        dtype=p.dtype,
+        dtype=dtype,
         device=dev,
         quantity="hessian",
     )
-    return TraceEstimate(
-        t.trace,
-        t.stderr,
-        t.samples,
-        t.layers,
-        t.layer_traces,
-        t.layer_stderrs,
-        "hessian",
-        dict(t.settings, batch_size=int(batch_size), n_examples=len(X)),
-    )
+    return dataclasses.replace(t, settings=_on_data(t.settings, batch_size, X))
 
 
 def gradient_covariance(
