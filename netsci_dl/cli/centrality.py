@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from netsci_dl.cli._common import LoaderOptions, loader_options
+from netsci_dl.cli._common import LoaderOptions, loader_options, write_csv, write_json
 from netsci_dl.errors import InputError
 
 
@@ -41,11 +41,9 @@ def centrality(
 ) -> None:
     """Neuron-level measures of CHECKPOINT's graph (undirected, all layers): OUTPUT/neurons.csv
     (one row per neuron; a ``type`` column with --types) and OUTPUT/centrality.json."""
-    import json
     from pathlib import Path
 
     from netsci_dl._files.atomic import atomic_outputs, check_folder
-    from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis import NEURON_MEASURES, neuron_measures, neuron_types
     from netsci_dl.cli._common import echo
 
@@ -62,6 +60,6 @@ def centrality(
         df["type"] = t.labels
         summary["types"] = {k: v for k, v in t.to_dict().items() if k != "labels"}
     with atomic_outputs(out, names, force=force) as stage:
-        csv_frame(df).to_csv(stage / "neurons.csv", index=False)
-        (stage / "centrality.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_csv(stage / "neurons.csv", df)
+        write_json(stage / "centrality.json", summary)
     echo(f"{len(m)} neurons, {len(chosen)} measures; wrote {out}/")

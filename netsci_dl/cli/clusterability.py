@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from netsci_dl.cli._common import LoaderOptions, loader_options
+from netsci_dl.cli._common import LoaderOptions, is_quiet, loader_options, write_csv, write_json
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 
 
@@ -38,20 +38,18 @@ def clusterability(
     """Spectral clustering of CHECKPOINT's undirected |W| graph, its n-cut, and the n-cuts of
     nets with every weight matrix shuffled: OUTPUT/clusters.csv (node, layer, index, cluster)
     and OUTPUT/clusterability.json (n-cut, z-score, percentile, the null n-cuts)."""
-    import json
     from pathlib import Path
 
     import pandas as pd
 
     from netsci_dl._files.atomic import atomic_outputs, check_folder
-    from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis import clusterability as run
     from netsci_dl.cli._common import echo
 
     out, names = Path(output), ["clusters.csv", "clusterability.json"]
     check_folder(out, names, force=force)
     G = loader.load(checkpoint)
-    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    quiet = is_quiet(ctx)
     with parallel_context(jobs, scheduler) as n_jobs:
         r = run(G, k=k, n_shuffles=n_shuffles, seed=seed, include_identity=include_identity,
                 n_jobs=n_jobs, progress=not quiet)  # fmt: skip
@@ -61,6 +59,6 @@ def clusterability(
     summary = {key: v for key, v in r.to_dict().items() if key != "labels"}
     summary["source"] = str(checkpoint)
     with atomic_outputs(out, names, force=force) as stage:
-        csv_frame(df).to_csv(stage / "clusters.csv", index=False)
-        (stage / "clusterability.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_csv(stage / "clusters.csv", df)
+        write_json(stage / "clusterability.json", summary)
     echo(f"n-cut {r.ncut:.4g}, z = {r.z:.3g}, percentile {r.percentile:.3g}; wrote {out}/")

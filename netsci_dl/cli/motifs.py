@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from netsci_dl.cli._common import LoaderOptions, loader_options, threshold_option
+from netsci_dl.cli._common import (
+    LoaderOptions,
+    loader_options,
+    threshold_option,
+    write_csv,
+    write_json,
+)
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 
 
@@ -43,12 +49,10 @@ def motifs(
     """Counts of chains, fan-ins, fan-outs, feed-forward loops, 4-chains, bi-fans and diamonds
     in CHECKPOINT's thresholded graph (feed-forward direction), with z-scores against null
     graphs: OUTPUT/motifs.csv (motif, count, null_mean, null_sd, z) and OUTPUT/motifs.json."""
-    import json
     from pathlib import Path
 
     from netsci_dl import threshold
     from netsci_dl._files.atomic import atomic_outputs, check_folder
-    from netsci_dl._sanitize import csv_frame
     from netsci_dl.analysis import motif_counts
     from netsci_dl.cli._common import echo
 
@@ -60,6 +64,6 @@ def motifs(
                          include_identity=include_identity, n_jobs=n_jobs)  # fmt: skip
     summary = dict(m.to_dict(), source=str(checkpoint), threshold=threshold_spec)
     with atomic_outputs(out, names, force=force) as stage:
-        csv_frame(m.to_frame()).to_csv(stage / "motifs.csv", index=False)
-        (stage / "motifs.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_csv(stage / "motifs.csv", m.to_frame())
+        write_json(stage / "motifs.json", summary)
     echo(f"{H.n_edges} edges, {len(m.names)} motifs against {n_null} {null} nulls; wrote {out}/")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from netsci_dl.cli._common import LoaderOptions, echo, loader_options
+from netsci_dl.cli._common import (
+    LoaderOptions,
+    echo,
+    is_quiet,
+    loader_options,
+    write_csv,
+    write_json,
+)
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
@@ -57,7 +63,6 @@ def spectra(ctx: click.Context, checkpoint: str, output: str, reference: str | N
     norms, stable rank, Marchenko-Pastur spikes, correlation traps. Writes spectra.csv (one
     row per matrix), spectra.json and the figures esd and alpha (.png/.svg) into -o."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder
-    from netsci_dl._sanitize import csv_frame
     from netsci_dl.plot.spectra import spectra_figures
     from netsci_dl.runs.spectra import checkpoint_spectra
 
@@ -68,9 +73,9 @@ def spectra(ctx: click.Context, checkpoint: str, output: str, reference: str | N
                                layout=loader.layout, state_dict_key=loader.state_dict_key,
                                xmin=rule, compat=None if compat == "none" else compat, traps=traps,
                                seed=seed, n_jobs=n_jobs,
-                               progress=not (ctx.obj and ctx.obj.get("quiet")))  # fmt: skip
+                               progress=not is_quiet(ctx))  # fmt: skip
     with atomic_outputs(out, OUTPUTS, force=force) as stage:
-        csv_frame(S.to_frame()).to_csv(stage / "spectra.csv", index=False)
-        (stage / "spectra.json").write_text(json.dumps(S.to_dict(), indent=2) + "\n")
+        write_csv(stage / "spectra.csv", S.to_frame())
+        write_json(stage / "spectra.json", S.to_dict())
         spectra_figures(S, stage)
     echo(f"{S!r}; wrote {out}/")
