@@ -58,8 +58,11 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def resolve_device(device: Any = None) -> Any:
+def resolve_device(device: Any = None, *, what: str | None = None) -> Any:
     """A ``torch.device`` for ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"`` (or None), else InputError.
+
+    ``what`` names the value in the message (default ``device='...'``; the CLI says
+    ``--device '...'``).
 
     Examples
     --------
@@ -74,21 +77,18 @@ def resolve_device(device: Any = None) -> Any:
     torch = import_torch()
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    who = f"device={device!r}" if what is None else what
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
-        raise InputError(f"device={device!r}: expected cpu, cuda, cuda:N or auto") from None
+        raise InputError(f"{who}: expected cpu, cuda, cuda:N or auto") from None
     if dev.type not in ("cpu", "cuda"):
-        raise InputError(f"device={device!r}: expected cpu, cuda, cuda:N or auto")
+        raise InputError(f"{who}: expected cpu, cuda, cuda:N or auto")
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise InputError(
-                f"device={device!r} requested, but CUDA is not available on this machine"
-            )
+            raise InputError(f"{who} requested, but CUDA is not available on this machine")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InputError(
-                f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
-            )
+            raise InputError(f"{who}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return dev
 
 

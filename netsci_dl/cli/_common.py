@@ -531,32 +531,19 @@ def layer_ei_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def check_device(value: str | None, option: str = "--device") -> str | None:
-    """A torch device string that exists here (``None`` passes: the default device).
+    """A torch device string that exists here (``None`` and ``auto`` pass), checked by
+    :func:`netsci_dl._array.resolve_device`, the one device check of the package.
 
     Raises
     ------
     InputError
-        Not a device torch knows (``warp9``), or CUDA asked for where there is none.
+        Not a device netsci_dl runs on (``warp9``), or CUDA asked for where there is none.
     """
     if value is None or value == "auto":
         return value
-    import torch
+    from netsci_dl._array import resolve_device
 
-    try:
-        dev = torch.device(value)
-    except (RuntimeError, ValueError, TypeError):
-        raise InputError(
-            f"{option} {value!r}: not a torch device (e.g. cpu, cuda, cuda:1)"
-        ) from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError(f"{option} {value!r}: CUDA is not available on this machine")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InputError(
-                f"{option} {value!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
-            )
-    elif dev.type not in ("cpu", "mps", "xpu"):
-        raise InputError(f"{option} {value!r}: netsci_dl runs on cpu or cuda")
+    resolve_device(value, what=f"{option} {value!r}")
     return value
 
 
