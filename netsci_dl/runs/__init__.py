@@ -21,55 +21,44 @@ from __future__ import annotations
 
 from typing import Any
 
+# the names each module lends this package (one list: __all__ and the lazy lookup use it)
+_FORMAT = ("SNAPSHOT_DIR", "list_snapshots", "read_sidecar", "snapshot_sources", "snapshot_stem")
+_TRAJECTORY = ("EITrajectory", "ei_trajectory")
+_SIMILARITY = ("ActivationSpec", "training_similarity")
+_MEASURES = ("MEASURE_FAMILIES", "TrainingMeasureOptions", "training_measures")
+_CRITICAL = ("CriticalPeriodOptions", "CriticalPeriodResult", "critical_period")
+_INTERACTIONS = ("InteractionOptions", "InteractionRun", "run_interactions")
+_FILES = ("final_model", "model_files")
+_SPECTRA = ("checkpoint_spectra", "SpectraTrajectory", "spectra_over_training")
+
 __all__ = [
-    "SNAPSHOT_DIR",
-    "list_snapshots",
-    "read_sidecar",
-    "snapshot_sources",
-    "snapshot_stem",
-    "EITrajectory",
-    "ei_trajectory",
-    "ActivationSpec",
-    "training_similarity",
-    "MEASURE_FAMILIES",
-    "TrainingMeasureOptions",
-    "training_measures",
-    "CriticalPeriodOptions",
-    "CriticalPeriodResult",
-    "critical_period",
-    "InteractionOptions",
-    "InteractionRun",
-    "run_interactions",
-    "final_model",
-    "model_files",
-    "checkpoint_spectra",
-    "SpectraTrajectory",
-    "spectra_over_training",
+    *_FORMAT,
+    *_TRAJECTORY,
+    *_SIMILARITY,
+    *_MEASURES,
+    *_CRITICAL,
+    *_INTERACTIONS,
+    *_FILES,
+    *_SPECTRA,
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in (
-        "SNAPSHOT_DIR",
-        "list_snapshots",
-        "read_sidecar",
-        "snapshot_sources",
-        "snapshot_stem",
-    ):
+    if name in _FORMAT:
         from netsci_dl.runs import format as mod
-    elif name in ("EITrajectory", "ei_trajectory"):
+    elif name in _TRAJECTORY:
         from netsci_dl.runs import trajectory as mod
-    elif name in ("ActivationSpec", "training_similarity"):
+    elif name in _SIMILARITY:
         from netsci_dl.runs import similarity as mod
-    elif name in ("MEASURE_FAMILIES", "TrainingMeasureOptions", "training_measures"):
+    elif name in _MEASURES:
         from netsci_dl.runs import measures as mod
-    elif name in ("CriticalPeriodOptions", "CriticalPeriodResult", "critical_period"):
+    elif name in _CRITICAL:
         from netsci_dl.runs import critical as mod
-    elif name in ("InteractionOptions", "InteractionRun", "run_interactions"):
+    elif name in _INTERACTIONS:
         from netsci_dl.runs import interactions as mod
-    elif name in ("final_model", "model_files"):
+    elif name in _FILES:
         from netsci_dl.runs import files as mod
-    elif name in ("checkpoint_spectra", "SpectraTrajectory", "spectra_over_training"):
+    elif name in _SPECTRA:
         from netsci_dl.runs import spectra as mod
     else:
         raise AttributeError(f"module 'netsci_dl.runs' has no attribute {name!r}")
