@@ -13,6 +13,7 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 from netsci_dl.export._dataflow_shapes import permutation
+from netsci_dl.export._einops import rearrange_op
 from netsci_dl.export._op_map import ACTIVATIONS
 from netsci_dl.export._ops import Op
 
@@ -236,13 +237,20 @@ def _view(c: _Call) -> Op:
 
 def _reorder(c: _Call) -> Op:
     """permute, transpose, movedim...: the permutation, when the input's axes are known."""
-    attrs: dict[str, Any] = {"ndim_out": None, "call": c.name, "args": _plain(tuple(c.args[1:]))}
-    if "dims" in c.kw:
-        attrs["args"] = _plain(tuple(c.kw["dims"]))
+    rest = tuple(c.kw["dims"]) if "dims" in c.kw else tuple(c.args[1:])
+    if len(rest) == 1 and isinstance(rest[0], list):
+        rest = (tuple(rest[0]),)  # x.permute([0, 2, 3, 1]), as einops calls it
+    attrs: dict[str, Any] = {"ndim_out": None, "call": c.name, "args": _plain(rest)}
     src = c.ctx.in_shape(0)
     if src is not None:
         attrs["perm"] = permutation(c.name, attrs["args"], len(src))
     return Op("permute", c.ids[:1], c.node, attrs=attrs)
+
+
+def _rearrange(c: _Call) -> Op:
+    """``einops.rearrange(x, pattern, **lengths)`` (traced by torch.fx as one call)."""
+    lengths = {k: v for k, v in c.kw.items() if k not in ("tensor", "pattern")}
+    return rearrange_op(c.ids, c.node, c.arg("pattern", 1), lengths, c.ctx.in_shape(0))
 
 
 def _squeeze(c: _Call) -> Op:
@@ -355,6 +363,7 @@ _FUNCTION_RULES: tuple[tuple[Iterable[str], Callable[[_Call], Op | None]], ...] 
     ({"flatten"}, _flatten),
     ({"view", "reshape", "unflatten", "view_as", "reshape_as"}, _view),
     (_RESHAPES, _reorder),
+    ({"rearrange"}, _rearrange),
     ({"unsqueeze", "squeeze"}, _squeeze),
     ({"expand", "expand_as", "repeat", "broadcast_to"}, _expand),
     (_REDUCTIONS, _reduce),

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl.errors import InputError
+from netsci_dl.export._einops import is_rearrange_module, rearrange_op
 from netsci_dl.export._ops import Op
 
 __all__ = ["ACTIVATIONS", "param_array", "module_op"]
@@ -62,6 +63,9 @@ def module_op(m: Any, name: str, data_inputs: tuple[int, ...]) -> Op:
     op = hf_module_op(m, name, data_inputs)  # transformers' layers taken whole
     if op is not None:
         return op
+    if is_rearrange_module(m):  # its steps are added where the input's shape is known
+        lengths = dict(getattr(m, "axes_lengths", {}) or {})
+        return rearrange_op(data_inputs[:1], name, getattr(m, "pattern", None), lengths, None)
     for types, handler in _module_rules():
         if isinstance(m, types):
             return handler(m, name, data_inputs)
