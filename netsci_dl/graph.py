@@ -223,9 +223,23 @@ class LayeredGraph:
 
     @property
     def block_names(self) -> tuple[str, ...]:
-        """``"src->dst"`` names of the blocks, by group name."""
+        """``"src->dst"`` names of the blocks, by group name, one name per block: where blocks
+        join the same two groups (a weight layer and a skip into the same add), those of
+        another kind than ``"weight"`` get their kind (``"a->b [identity]"``); two blocks of
+        one kind never join the same groups.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> I = np.eye(2, dtype=np.float32)
+        >>> LayeredGraph((2, 2), (I, I), block_src=(0, 0), block_dst=(1, 1),
+        ...              block_kinds=("weight", "identity")).block_names
+        ('L0->L1', 'L0->L1 [identity]')
+        """
         n = self.layer_names
-        return tuple(f"{n[s]}->{n[d]}" for s, d in zip(self.block_src, self.block_dst))
+        return _unique_block_names(
+            [f"{n[s]}->{n[d]}" for s, d in zip(self.block_src, self.block_dst)], self.block_kinds
+        )
 
     def blocks_into(self, group: int) -> tuple[int, ...]:
         """Indices of the blocks whose target is ``group``."""
@@ -512,3 +526,14 @@ class LayeredGraph:
             f"LayeredGraph([{layers}], n_nodes={self.n_nodes}, n_edges={self.n_edges}"
             f"{shape}, {kind}, {w})"
         )
+
+
+def _unique_block_names(names: list[str], kinds: Sequence[str]) -> tuple[str, ...]:
+    """``names`` made unique by the kind of the blocks that share one with another (see
+    :attr:`LayeredGraph.block_names`)."""
+    if len(set(names)) == len(names):
+        return tuple(names)
+    return tuple(
+        f"{nm} [{k}]" if names.count(nm) > 1 and k != "weight" else nm
+        for nm, k in zip(names, kinds)
+    )

@@ -500,3 +500,58 @@ def test_user_forward_error_is_an_input_error(user_pkg, tmp_path):
         assert "ValueError: forward is broken" in r.output and "internal error" not in r.output
     with pytest.raises(InputError, match="BadForward.*forward is broken"):
         nd.load(BadForward(), example_input=torch.zeros(1, 3))
+
+
+def _tiny_hf(kind: str):
+    """A tiny GPT-2, Llama or ViT model of the configs above (for the CLI on folders)."""
+    if kind == "gpt2":
+        cfg = transformers.GPT2Config(
+            vocab_size=VOCAB, n_embd=H, n_layer=L, n_head=2, n_positions=16, bos_token_id=0
+        )
+        return transformers.GPT2LMHeadModel(cfg)
+    if kind == "llama":
+        cfg = transformers.LlamaConfig(
+            vocab_size=VOCAB,
+            hidden_size=H,
+            num_hidden_layers=L,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            intermediate_size=I,
+            max_position_embeddings=16,
+        )
+        return transformers.LlamaModel(cfg)
+    cfg = transformers.ViTConfig(
+        image_size=8,
+        patch_size=4,
+        num_channels=3,
+        hidden_size=H,
+        num_hidden_layers=L,
+        num_attention_heads=2,
+        intermediate_size=I,
+    )
+    return transformers.ViTModel(cfg)
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama", "vit"])
+def test_each_hf_family_exports_from_the_cli(tmp_path, kind):
+    """Issue 23's check "every family exports from the CLI (the HF folder) with exact counts":
+    the command line gives the graph nd.load gives (whose counts the tests above check), and
+    info prints its counts and the kind "transformer"."""
+    torch.manual_seed(0)
+    folder = _save(_tiny_hf(kind).eval(), tmp_path / kind)
+    want = nd.load(folder)
+    out = tmp_path / "g.npz"
+    r = run("export", folder, "-o", out, "--threshold", "none")
+    assert r.exit_code == 0, r.output
+    G = nd.load(out)
+    assert G.layer_names == want.layer_names and G.layer_sizes == want.layer_sizes
+    assert G.block_kinds == want.block_kinds and G.n_edges == want.n_edges
+    for a, b in zip(G.blocks, want.blocks):
+        a = a.toarray() if hasattr(a, "toarray") else a
+        np.testing.assert_array_equal(a, b.toarray() if hasattr(b, "toarray") else b)
+    r = run("info", folder)
+    assert r.exit_code == 0, r.output
+    assert "model kind: transformer" in r.output
+    assert (
+        f"graph: {want.n_nodes} nodes in {want.n_layers} groups, {want.n_edges} edges" in r.output
+    )

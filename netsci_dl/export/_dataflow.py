@@ -303,14 +303,24 @@ class _Resolver(PartOps, ShapeOps, LayerOps, JunctionOps):
                     }
                 )
 
+    def _shapes_hint(self) -> str:
+        """What the user can do about a shape the resolver cannot place: pass an example input,
+        or, where one was given (its shape recorded), nothing but report the model."""
+        if any(op.kind == "input" and op.attrs.get("shape") is not None for op in self.ops):
+            return (
+                "netsci_dl cannot place it even with the shapes of the example input; please "
+                "open an issue with the model"
+            )
+        return "pass example_input=... (CLI --input-shape) so one forward pass fixes every shape"
+
     def _ordered_alive(self) -> list[int]:
         """The live groups in the order of their producers; each must know its size."""
         alive = [g for g in range(len(self.groups)) if self.groups[g].alive]
         for g in alive:
             if self.groups[g].size is None:
                 raise InputError(
-                    f"{self.source}: the size of {self.groups[g].name!r} is unknown; pass "
-                    "example_input=... so one forward pass fixes every shape"
+                    f"{self.source}: the size of {self.groups[g].name!r} is unknown; "
+                    f"{self._shapes_hint()}"
                 )
         return sorted(alive, key=lambda g: (self.groups[g].order, g))
 

@@ -113,8 +113,8 @@ class JunctionOps:
         if (op.attrs.get("start", 1), op.attrs.get("end", -1)) != (1, -1):
             raise InputError(
                 f"{self._where(op)}: flatten(start_dim={op.attrs.get('start')}, end_dim="
-                f"{op.attrs.get('end')}) without the shapes: pass example_input=... so the unit "
-                "axis can be followed"
+                f"{op.attrs.get('end')}) of a value whose unit axis is not known: "
+                f"{self._shapes_hint()}"
             )
         k = op.attrs.get("k")
         if v.layout in ("vector", "flat", "tokens"):
@@ -142,8 +142,7 @@ class JunctionOps:
             raise InputError(
                 f"{self._where(op)} reshapes the feature map of {grp.name!r} "
                 f"into {nd_out if nd_out is not None else 'an unknown number of'} axes, and "
-                "without the shapes netsci_dl cannot follow the channel axis: pass "
-                "example_input=... (CLI --input-shape)"
+                f"netsci_dl cannot follow the channel axis: {self._shapes_hint()}"
             )
         touched = any(s == v.group or d == v.group for s, d, _ in self.pieces)
         if grp.origin == "input" and not touched and nd_out is not None and nd_out >= 4:
@@ -152,7 +151,7 @@ class JunctionOps:
             if C is None:
                 raise InputError(
                     f"{self._where(op)} reshapes the input into images of unknown channels; "
-                    "pass example_input=..."
+                    f"{self._shapes_hint()}"
                 )
             grp.size = int(C)
             self.vals[i] = _Val(v.group, "spatial")

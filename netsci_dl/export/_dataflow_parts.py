@@ -180,7 +180,7 @@ class PartOps:
         if not on_units or bounds is None or not isinstance(index, int) or len(axes) != 1:
             raise InputError(
                 f"{self._where(op)}: {src.attrs.get('call')}() of {self.groups[v.group].name!r} "
-                "along an axis netsci_dl cannot place: pass example_input=... or open an issue"
+                f"along an axis netsci_dl cannot place: {self._shapes_hint()}"
             )
         a, b = bounds[index]
         self.vals[i] = self._part(v, (0, a, b, n), None)

@@ -287,6 +287,8 @@ class ShapeOps:
         perm = None
         if nd is not None:
             perm = op.attrs.get("perm") or permutation(op.attrs["call"], op.attrs["args"], nd)
+        if ins is not None and axes is not None and perm is None:
+            self._refuse_shape(op, v, f"its axes {op.attrs.get('args')} are not plain numbers")
         if axes is None or perm is None:
             JunctionOps._op_reshape(self, i, op)  # the loose rule: the layout is kept
             return
@@ -300,6 +302,36 @@ class ShapeOps:
             self._set(i, v, new, nd, flat)
         else:
             self._set(i, v, new, nd)
+
+    def _op_rearrange(self, i: int, op: Op) -> None:
+        """``einops.rearrange``: its split, move and merge (``steps``, read from the pattern and
+        the input's shape) followed as a reshape, a permute and a reshape."""
+        v = self._val(op, parts=True)
+        steps, shape = op.attrs.get("steps"), op.attrs.get("in_shape")
+        axes = self._unit_axes(v) if v.group is not None else None
+        if steps is None or shape is None:
+            raise InputError(
+                f"{self._where(op)}: {op.attrs.get('call')} of "
+                f"{self.groups[v.group].name!r}: the shapes are not known; {self._shapes_hint()}"
+            )
+        n = self.groups[v.group].size
+        if axes is None or n is None:
+            self._refuse_shape(op, v, "the units' axis before it is not known")
+        n = n if v.sel is None else v.sel[1] - v.sel[0]
+        flat = self._flat_of(v)
+        shape = tuple(int(s) for s in shape)
+        for kind, arg in steps:
+            if kind == "permute":
+                if arg[0] != 0:
+                    self._refuse_shape(op, v, "it moves the batch axis")
+                axes, shape = tuple(arg.index(a) for a in axes), tuple(shape[a] for a in arg)
+                continue
+            try:
+                axes, flat = reshape_units(shape, axes, arg, n, flat)
+            except ValueError as e:
+                self._refuse_shape(op, v, str(e))
+            shape = tuple(arg)
+        self._set(i, v, axes, len(shape), flat)
 
     def _op_expand(self, i: int, op: Op) -> None:
         v = self._val(op, parts=True)

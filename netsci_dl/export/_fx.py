@@ -8,14 +8,18 @@ input, shapes are propagated (``ShapeProp``) so flattens and reshapes are exact.
 
 from __future__ import annotations
 
+import math
 import operator
+import sys
 from typing import Any
 
 import numpy as np
 
 from netsci_dl.errors import InputError
+from netsci_dl.export._einops import rearrange_op
 from netsci_dl.export._hf_ops import is_whole_module
-from netsci_dl.export._op_map import function_op, module_op, param_array
+from netsci_dl.export._op_functions import function_op
+from netsci_dl.export._op_map import module_op, param_array
 from netsci_dl.export._ops import Op
 
 __all__ = ["trace_fx", "TraceFailed"]
@@ -23,6 +27,19 @@ __all__ = ["trace_fx", "TraceFailed"]
 
 class TraceFailed(Exception):
     """torch.fx could not trace the model symbolically (control flow on data, ...)."""
+
+
+def _einops_leaves() -> tuple[type, ...]:
+    """einops' Rearrange layer, where einops is imported (a leaf: its pattern is read whole)."""
+    mod = sys.modules.get("einops.layers.torch")
+    return (mod.Rearrange,) if mod is not None and hasattr(mod, "Rearrange") else ()
+
+
+def _autowrap() -> dict[str, Any]:
+    """The tracer's autowrap arguments: einops' functions (where einops is imported) become one
+    call each, which einops could not run on torch.fx's proxies."""
+    einops = sys.modules.get("einops")
+    return {"autowrap_modules": (math, einops)} if einops is not None else {}
 
 
 def _leaf_types() -> tuple[type, ...]:
@@ -167,6 +184,8 @@ class _Builder:
             src = self.shape_of(ins[0])
             if src is not None and len(src) > 2:
                 op.attrs["k"] = int(np.prod(src[2:]))
+        if op.kind == "rearrange" and self.shapes:  # an einops Rearrange layer
+            op = rearrange_op(op.inputs, op.name, m.pattern, m.axes_lengths, self.shape_of(ins[0]))
         if op.kind == "reshape" and self.shapes:
             s = self.shape_of(node)
             op.attrs["ndim_out"] = None if s is None else len(s)
@@ -239,7 +258,7 @@ def trace_fx(module: Any, example_input: Any = None) -> list[Op]:
     import torch
     import torch.fx as fx
 
-    leaves = _leaf_types()
+    leaves = _leaf_types() + _einops_leaves()
 
     class _Tracer(fx.Tracer):
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
@@ -248,7 +267,7 @@ def trace_fx(module: Any, example_input: Any = None) -> list[Op]:
     was = module.training
     module.eval()  # traced as it runs in eval mode: dropout, stochastic depth are the identity
     try:
-        graph = _Tracer().trace(module)
+        graph = _Tracer(**_autowrap()).trace(module)
     except Exception as e:  # torch.fx raises many kinds (TraceError, TypeError, ...)
         raise TraceFailed(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
     finally:

@@ -28,7 +28,7 @@ PRODUCERS = {
 }
 #: op kinds whose output carries the units of their first data input
 TRANSPARENT = {"pass", "bn", "flatten", "reshape", "mean", "getitem", "gate", "permute", "expand"}
-TRANSPARENT |= {"scale", "combine", "chunk"}
+TRANSPARENT |= {"scale", "combine", "chunk", "rearrange"}
 
 
 @dataclass

@@ -17,7 +17,8 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 from netsci_dl.export._hf_ops import is_whole_module
-from netsci_dl.export._op_map import function_op, module_op, param_array
+from netsci_dl.export._op_functions import function_op
+from netsci_dl.export._op_map import module_op, param_array
 from netsci_dl.export._ops import Op
 
 __all__ = ["record_forward"]

@@ -253,6 +253,7 @@ def _header(G: LayeredGraph, how: str, written: Mapping[str, Any]) -> dict[str, 
         "block_src": list(G.block_src),
         "block_dst": list(G.block_dst),
         "block_kinds": list(G.block_kinds),
+        "block_names": list(G.block_names),  # for readers of the file; derived, not read back
         "block_n_edges": [int(n) for n in G.block_n_edges],
         "block_dtype": [str(b.dtype) for b in G.blocks],
         "block_values": how,
