@@ -199,7 +199,8 @@ def training_similarity(
         Read with :func:`netsci_dl.runs.format.snapshot_sources` (snapshots ordered by step; a list
         is kept in its order); models (nn.Module, DBN) may be given directly (in a list mixing
         models and paths, a model's step is its position).
-    X : (n_samples, ...) ndarray / tensor, or a :class:`~netsci_dl.datasets.Dataset`
+    X : (n_samples, ...) ndarray / tensor, a :class:`~netsci_dl.datasets.Dataset`, a torch
+        ``Dataset`` or ``DataLoader``
         The probe examples, the same for every snapshot.
     measure : str
         Any of :data:`netsci_dl.analysis.similarity.MEASURES`.
@@ -247,8 +248,10 @@ def training_similarity(
     spec = spec or ActivationSpec()
     if stream and measure not in STREAM_MEASURES:
         raise InputError(f"stream=True supports measure in {STREAM_MEASURES}, not {measure!r}")
+    from netsci_dl.datasets import as_arrays
+
     data_name = getattr(X, "name", None)
-    X = getattr(X, "X", X)
+    X = as_arrays(X)[0]  # a Dataset, a torch Dataset or DataLoader, or the array itself
     if spec.device is not None and opt.device is None and not stream:
         from dataclasses import replace
 
