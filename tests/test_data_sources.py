@@ -211,7 +211,9 @@ def test_cli_bad_data_exits_2(tmp_path, extra, match):
     from netsci_dl.cli import cli
 
     out = tmp_path / "run"
-    r = CliRunner().invoke(cli, ["train-dbn", "--sizes", "64,4", "--epochs", "1", "-o", str(out), *extra])
+    r = CliRunner().invoke(
+        cli, ["train-dbn", "--sizes", "64,4", "--epochs", "1", "-o", str(out), *extra]
+    )
     assert r.exit_code == 2, r.output
     assert match in r.output and "Traceback" not in r.output
     assert not out.exists()

@@ -167,9 +167,10 @@ def _sources(source: Any) -> list[tuple[Any, dict[str, Any]]]:
         if isinstance(it, str | os.PathLike):
             (p, info), *_ = snapshot_sources([it])
             side = read_sidecar(p) if Path(p).is_file() else None
-            out.append((p, dict(info, step=int(side["step"]) if side else i)))
+            unit = "run" if side else "index"
+            out.append((p, dict(info, step=int(side["step"]) if side else i, unit=unit)))
         else:
-            info = {"step": i, "layer": None, "epoch": None, "label": f"model{i}"}
+            info = {"step": i, "layer": None, "epoch": None, "label": f"model{i}", "unit": "index"}
             out.append((it, dict(info, source=type(it).__name__)))
     return out
 
@@ -275,6 +276,7 @@ def training_similarity(
         ref = prepare_layers(ref_acts, measure=measure, options=opt)
         del ref_acts
     from netsci_dl.parallel import map_tasks
+    from netsci_dl.runs.format import axis_label
 
     results = map_tasks(
         _snapshot_job,
@@ -293,6 +295,7 @@ def training_similarity(
         "stream": bool(stream),
         "within": bool(within),
         "reference_source": str(ref_item) if isinstance(ref_item, str | os.PathLike) else ref_label,
+        "x_label": axis_label([info for _, info in srcs]),  # what the steps count
     }
     return TrainingSimilarity(tuple(results), ref_label, measure, settings)
 
