@@ -217,3 +217,25 @@ def test_cli_bad_data_exits_2(tmp_path, extra, match):
     assert r.exit_code == 2, r.output
     assert match in r.output and "Traceback" not in r.output
     assert not out.exists()
+
+
+def test_data_path_functions_take_a_dataloader():
+    """fisher_trace and layer_activations on a DataLoader / our Dataset equal the arrays' result
+    (the same examples in the same order: an exact oracle)."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from netsci_dl.activations import fisher_trace, layer_activations
+
+    d = load("digits", limit=40)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 6), torch.nn.Tanh(), torch.nn.Linear(6, 10))
+    ref = fisher_trace(net, d.X, d.y, kind="empirical")
+    loader = DataLoader(TensorDataset(torch.from_numpy(d.X), torch.from_numpy(d.y)), batch_size=7)
+    for data in (loader, d):
+        got = fisher_trace(net, data, kind="empirical")
+        np.testing.assert_allclose(got.total, ref.total, rtol=1e-6)
+    a = layer_activations(net, loader)
+    b = layer_activations(net, d.X)
+    for name in b:
+        np.testing.assert_allclose(np.asarray(a[name]), np.asarray(b[name]), rtol=1e-6)
