@@ -127,8 +127,15 @@ def test_normalize_resize_limit(tmp_path, rgb):
     ref = (X[:4] / 255.0 - np.reshape(mean, (1, 3, 1, 1))) / np.reshape(std, (1, 3, 1, 1))
     np.testing.assert_allclose(d.inputs(), ref, rtol=1e-5, atol=1e-6)  # float32 arithmetic
     assert "limit: the first 4" in d.describe() and "per channel (axis 1)" in d.describe()
-    r = load(spec, resize=(8, 10))  # exactly 2x: bilinear keeps a constant image constant
-    assert r.image_shape == (3, 8, 10)
+    import torch
+
+    for size in ((8, 10), (3, 2), (7, 13)):  # up, down, uneven: torch's bilinear is the oracle
+        r = load(spec, resize=size)
+        ref = torch.nn.functional.interpolate(
+            torch.from_numpy(X / np.float32(255)).float(), size=size, mode="bilinear"
+        )
+        assert r.image_shape == (3, *size)
+        np.testing.assert_allclose(r.inputs(), ref.numpy(), atol=1e-6)  # float32 rounding
     np.savez(tmp_path / "c.npz", X=np.full((2, 3, 4, 5), 0.25, np.float32))
     np.testing.assert_allclose(load(f"npz:{tmp_path / 'c.npz'}", resize=(7, 3)).X, 0.25, rtol=1e-6)
     same = load(spec, resize=(4, 5))  # the same size: values unchanged

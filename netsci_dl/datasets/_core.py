@@ -156,23 +156,34 @@ def _pair(value: Any, what: str) -> tuple[Any, Any]:
     return value[0], value[1]
 
 
-def _resize(X: np.ndarray, shape: tuple[int, ...], size: Any) -> tuple[np.ndarray, tuple]:
-    """Bilinear resize of images ``(n, H, W)`` or ``(n, C, H, W)`` (rows in ``X``)."""
-    from scipy.ndimage import zoom
+def _linear_axis(a: np.ndarray, axis: int, n_out: int) -> np.ndarray:
+    """Linear interpolation of ``a`` along ``axis`` to ``n_out`` samples (pixel centres
+    aligned: ``src = (dst + 0.5) * n_in / n_out - 0.5``, clamped at the edges)."""
+    n_in = a.shape[axis]
+    src = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
+    src = np.clip(src, 0.0, n_in - 1)
+    i0 = np.floor(src).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    shape = [1] * a.ndim
+    shape[axis] = n_out
+    w = (src - i0).astype(np.float32).reshape(shape)
+    return np.take(a, i0, axis=axis) * (1 - w) + np.take(a, i1, axis=axis) * w
 
+
+def _resize(X: np.ndarray, shape: tuple[int, ...], size: Any) -> tuple[np.ndarray, tuple]:
+    """Bilinear resize of images ``(n, H, W)`` or ``(n, C, H, W)`` (rows in ``X``), one
+    separable pass per axis (no antialiasing: shrinking by more than 2 skips pixels)."""
     h, w = (int(v) for v in _pair(size, "resize"))
     if h < 1 or w < 1:
         raise InputError(f"resize={size!r}: expected a positive height and width")
     if len(shape) not in (2, 3):
         raise InputError(f"resize: examples of shape {shape} are not images (H, W) or (C, H, W)")
     img = X.reshape(len(X), *shape)
-    H, W = shape[-2:]
-    if (H, W) == (h, w):
+    if tuple(shape[-2:]) == (h, w):
         return X, shape
-    factors = (1.0,) * (img.ndim - 2) + (h / H, w / W)
-    out = zoom(img, factors, order=1, mode="nearest", grid_mode=True).astype(np.float32)
+    out = _linear_axis(_linear_axis(img, img.ndim - 2, h), img.ndim - 1, w)
     new = (*shape[:-2], h, w)
-    return out.reshape(len(X), -1), new
+    return out.astype(np.float32, copy=False).reshape(len(X), -1), new
 
 
 def _normalize(X: np.ndarray, shape: tuple[int, ...], norm: Any) -> tuple[np.ndarray, str]:
@@ -190,7 +201,11 @@ def _normalize(X: np.ndarray, shape: tuple[int, ...], norm: Any) -> tuple[np.nda
         raise InputError(f"normalize: std must be > 0, got {std.tolist()}")
     img = X.reshape(len(X), c, -1)
     out = (img - mean.reshape(1, -1, 1)) / std.reshape(1, -1, 1)
-    rule = f"normalize: (x - {mean.tolist()}) / {std.tolist()} per channel"
+    fmt = ", ".join
+    rule = (
+        f"normalize: (x - [{fmt(f'{v:g}' for v in mean.tolist())}]) / "
+        f"[{fmt(f'{v:g}' for v in std.tolist())}] per channel"
+    )
     return out.reshape(len(X), -1).astype(np.float32), rule + (" (axis 1)" if c > 1 else "")
 
 
