@@ -78,4 +78,4 @@ def test_bad_input(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     r = CliRunner().invoke(cli, ["causal-plane", str(empty), "-o", str(out), *FAST])
-    assert r.exit_code == 2 and "no snapshots" in r.output and not out.exists()
+    assert r.exit_code == 2 and "no checkpoints" in r.output and not out.exists()

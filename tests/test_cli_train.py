@@ -119,7 +119,12 @@ def test_click_choices_are_usage_errors(tmp_path):
 
 @pytest.mark.parametrize(
     ("fill", "match"),
-    [(-1.0, "negative"), (300.0, "up to 300"), (np.nan, "NaN"), (np.inf, "NaN or Inf")],
+    [
+        (-1.0, "probabilities in [0, 1]"),  # floats are kept as given; Bernoulli units refuse
+        (300.0, "probabilities in [0, 1]"),
+        (np.nan, "NaN"),
+        (np.inf, "NaN or Inf"),
+    ],
 )
 def test_bad_mnist_values_refused_before_anything(tmp_path, fill, match):
     imgs = np.random.default_rng(0).random((20, 8, 8))

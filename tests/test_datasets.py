@@ -118,9 +118,9 @@ def _idx_float_images(imgs: np.ndarray) -> bytes:
 
 @pytest.mark.parametrize(
     ("value", "match"),
-    [(-0.5, "negative"), (256.0, "up to 256"), (np.nan, "NaN"), (-np.inf, "NaN or Inf")],
+    [(np.nan, "NaN"), (-np.inf, "NaN or Inf")],
 )
-def test_values_that_are_not_grey_levels_are_refused(tmp_path, value, match):
+def test_values_that_are_not_numbers_are_refused(tmp_path, value, match):
     from netsci_dl.errors import InputError
 
     imgs = np.random.default_rng(1).random((4, 3, 3)).astype(np.float32)
@@ -133,14 +133,20 @@ def test_values_that_are_not_grey_levels_are_refused(tmp_path, value, match):
         load_mnist(tmp_path / "m.npz")
 
 
-def test_scaling_rule(tmp_path):
-    """Grey levels above 1 are divided by 255; values already in [0, 1] are kept."""
-    a = np.array([[[0.0, 0.5], [1.0, 0.25]]], np.float32)
+@pytest.mark.parametrize("hi", [1.0, 2.0, 300.0, -0.5])
+def test_scaling_rule(tmp_path, hi):
+    """uint8 is divided by 255; floats are kept as given, whatever their range (max 2.0 stays
+    2.0: never divided silently)."""
+    a = np.array([[[0.0, 0.5], [hi, 0.25]]], np.float32)
     np.savez(tmp_path / "a.npz", x_train=a, y_train=[3])
-    np.testing.assert_array_equal(load_mnist(tmp_path / "a.npz").X, a.reshape(1, -1))
+    d = load_mnist(tmp_path / "a.npz")
+    np.testing.assert_array_equal(d.X, a.reshape(1, -1))
+    assert "floats kept as given" in d.describe()
     b = np.array([[[0, 51], [255, 102]]], np.uint8)
     np.savez(tmp_path / "b.npz", x_train=b, y_train=[3])
-    np.testing.assert_allclose(load_mnist(tmp_path / "b.npz").X, [[0, 0.2, 1, 0.4]], rtol=1e-6)
+    d = load_mnist(tmp_path / "b.npz")
+    np.testing.assert_allclose(d.X, [[0, 0.2, 1, 0.4]], rtol=1e-6)
+    assert "uint8 values / 255" in d.describe()
 
 
 @pytest.mark.parametrize("labels", [[0, 1, np.nan], [0, 1.5, 2], [0, -1, 2]])

@@ -71,3 +71,33 @@ def test_data_is_for_run_folders(dbn_run, tmp_path):
     empty.mkdir()
     r = CliRunner().invoke(cli, ["analyze", str(empty), "-o", str(tmp_path / "r")])
     assert r.exit_code == 2 and "not a run" in r.output
+
+
+def test_run_trained_on_mnist_records_a_spec_that_loads(tmp_path):
+    """A run trained with --data mnist:PATH records that spec (not the name 'mnist-train');
+    an older run that records the name gets a skipped section saying so, not a failure."""
+    import shutil
+    import struct
+
+    from netsci_dl.datasets import load
+
+    imgs = np.random.default_rng(0).integers(0, 256, (30, 4, 4)).astype(np.uint8)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(
+        struct.pack(">IIII", 2051, 30, 4, 4) + imgs.tobytes()
+    )
+    run = tmp_path / "run"
+    args = ["-q", "train-dbn", "--data", f"mnist:{tmp_path}", "--sizes", "16,6,4", "--epochs", "1"]
+    r = CliRunner().invoke(cli, [*args, "--snapshot-every", "1", "-o", str(run)])
+    assert r.exit_code == 0, r.output
+    spec = json.loads((run / "config.json").read_text())["data"]
+    assert spec == f"mnist:{tmp_path.resolve()}"
+    np.testing.assert_allclose(load(spec).X, imgs.reshape(30, -1) / 255.0, rtol=1e-6)
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    cfg = json.loads((old / "config.json").read_text())
+    (old / "config.json").write_text(json.dumps(dict(cfg, data="mnist-train")))
+    from netsci_dl.report.training import training_section
+
+    sec = training_section(None, run=old).summary  # skipped before it needs the report
+    assert "'mnist-train', which does not load" in sec["skipped"]
+    assert "--data SPEC" in sec["skipped"]

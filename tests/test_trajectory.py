@@ -112,7 +112,7 @@ def test_threshold_and_export(dbn_run):
 def test_bad_sources(tmp_path):
     with pytest.raises(FileNotFoundError):
         snapshot_sources(tmp_path / "missing")
-    with pytest.raises(ValueError, match="no snapshots"):
+    with pytest.raises(ValueError, match="no checkpoints"):
         snapshot_sources(tmp_path)
     with pytest.raises(TypeError, match="snapshot 0"):
         snapshot_sources([3])

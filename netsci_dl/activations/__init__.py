@@ -14,6 +14,7 @@ from netsci_dl.activations._curvature import (
     hessian_trace,
     loss_hvp,
 )
+from netsci_dl.activations._data import accepts_data
 from netsci_dl.activations._fisher import FISHER_KINDS, FisherTrace, fisher_trace
 from netsci_dl.activations._forward import (
     POOLS,
@@ -40,6 +41,24 @@ from netsci_dl.activations._masking import (
 from netsci_dl.activations._pool import check_pool
 from netsci_dl.activations._pruning import PruningAccuracy, pruning_accuracy
 from netsci_dl.activations._stream import STREAM_MEASURES, stream_maps, stream_similarity
+
+# every data-path function also takes a Dataset, a torch Dataset or a DataLoader as X
+layer_activations = accepts_data(layer_activations)
+iter_activations = accepts_data(iter_activations)
+open_runner = accepts_data(open_runner)
+stream_similarity = accepts_data(stream_similarity)
+stream_maps = accepts_data(stream_maps)
+fisher_trace = accepts_data(fisher_trace)
+hessian_top_eigenvalue = accepts_data(hessian_top_eigenvalue)
+hessian_trace = accepts_data(hessian_trace)
+gradient_covariance = accepts_data(gradient_covariance)
+layer_interactions = accepts_data(layer_interactions)
+pruning_accuracy = accepts_data(pruning_accuracy)
+per_example_grads = accepts_data(per_example_grads)
+iter_per_example_grads = accepts_data(iter_per_example_grads)
+predict_log_probs = accepts_data(predict_log_probs)
+masked_values = accepts_data(masked_values)
+learn_baseline = accepts_data(learn_baseline)
 
 __all__ = [
     "Activations",

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from netsci_dl.cli._common import LoaderOptions, echo, loader_options, threshold_option
+from netsci_dl.cli._data import data_options
 from netsci_dl.errors import InputError
 
 
@@ -44,11 +45,10 @@ from netsci_dl.errors import InputError
     type=int,
     help="Number of functional modules (default: min(20, units // 5)).",
 )
-@click.option(
-    "--data",
+@data_options(
     default=None,
-    help="The data set of a run folder's training section (its probe data): digits | "
-    "mnist:PATH (default: the run's own, from its config.json).",
+    what="The data set of a run folder's training section (its probe data; default: the "
+    "run's own, from its config.json)",
 )
 @loader_options
 @click.option("--force", is_flag=True, help="Replace the report files of an existing folder.")

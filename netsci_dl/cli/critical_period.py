@@ -13,6 +13,7 @@ from netsci_dl.cli._common import (
     option_group,
     probe_size_option,
 )
+from netsci_dl.cli._data import data_options
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
@@ -37,9 +38,7 @@ def _options(**values: Any) -> Any:
 
 
 @click.command("critical-period")
-@click.option(
-    "--data", default="digits", show_default=True, help="The data set: digits | mnist:PATH."
-)
+@data_options()
 @option_group(
     "options",
     _options,

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from netsci_dl.cli._common import device_option, echo, option_group, write_csv, write_json
+from netsci_dl.cli._data import data_options
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
@@ -52,9 +53,7 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
 @click.option(
     "-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
 )
-@click.option(
-    "--data", default="digits", show_default=True, help="The data set: digits | mnist:PATH."
-)
+@data_options()
 @option_group(
     "options",
     _options,

@@ -19,6 +19,7 @@ from netsci_dl.cli._common import (
     write_csv,
     write_json,
 )
+from netsci_dl.cli._data import data_options
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 
 OUTPUTS = ("measures.csv", "measures.json")
@@ -54,12 +55,7 @@ def _options(ei_options: Any, activation: str | None, threshold_spec: str, **val
     show_default=True,
     help="Comma-separated families: ei (weights), fisher, curvature, similarity (on --data).",
 )
-@click.option(
-    "--data",
-    default="digits",
-    show_default=True,
-    help="The data set of the probe examples and labels: digits | mnist:PATH.",
-)
+@data_options(what="The data set of the probe examples and labels")
 @probe_size_option()
 @layer_ei_options
 @threshold_option("Applies to the graph EI only; none for the full graph.")

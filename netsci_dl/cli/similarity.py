@@ -19,6 +19,7 @@ from netsci_dl.cli._common import (
     write_csv,
     write_json,
 )
+from netsci_dl.cli._data import data_options
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
@@ -74,13 +75,7 @@ def _spec(**values: Any) -> Any:
 @click.option(
     "-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
 )
-@click.option(
-    "--data",
-    default="digits",
-    show_default=True,
-    help="The data set of the probe examples: digits | mnist:PATH "
-    "(see netsci_dl.datasets.load_dataset).",
-)
+@data_options(what="The data set of the probe examples")
 @click.option(
     "--measure",
     type=click.Choice(sorted(MEASURES)),

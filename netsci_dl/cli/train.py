@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from netsci_dl.cli._common import device_option, is_quiet, option_group, threads_option
+from netsci_dl.cli._data import data_options
 from netsci_dl.errors import InputError
 
 
@@ -51,12 +52,7 @@ def _config(**values: Any) -> Any:
 
 
 @click.command("train-dbn")
-@click.option(
-    "--data",
-    default="digits",
-    show_default=True,
-    help="The data set: digits | mnist:PATH (IDX folder/file or .npz).",
-)
+@data_options()
 @option_group(
     "config",
     _config,

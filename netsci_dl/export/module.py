@@ -317,7 +317,9 @@ def load_weights(
     """Load ``tensors`` (name -> array) into ``model``: strictly, except for the keys the model
     declares ignorable (non-persistent buffers such as ``position_ids``, tied weights, the
     patterns transformers declares), or, with ``partial=True``, leaving every other missing or
-    unexpected key as it is. Returns what was ignored and why (``meta["loading"]``).
+    unexpected key as it is. A prefix a training wrapper put before every name (Lightning's
+    ``model.``) is removed when the model's own names are found that way, and reported
+    (``stripped_prefix``). Returns what was ignored and why (``meta["loading"]``).
 
     Raises
     ------
@@ -336,6 +338,7 @@ def load_weights(
             k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(v))
             for k, v in tensors.items()
         }
+    state, stripped = _fit_prefix(model, state)
     ok_missing, ok_unexpected = _declared_ignorable(model, state)
     try:
         missing, unexpected = model.load_state_dict(
@@ -357,13 +360,34 @@ def load_weights(
     if partial and len(unexpected) == len(state):
         raise InputError(f"{where}: none of its {len(state)} tensors fits {name}")
     declared = {**ok_missing, **ok_unexpected}
-    return {
+    out = {
         "strict": not partial,
         "loaded": len(state) - len(unexpected) - len(ok_unexpected),
         "ignored_missing": list(missing),
         "ignored_unexpected": list(unexpected),
         "declared_ignorable": declared,
     }
+    if stripped:
+        out["stripped_prefix"] = stripped
+    return out
+
+
+#: prefixes a training wrapper puts before the user's module's names (Lightning's ``model.``)
+_WRAPPER_PREFIXES = ("model.", "net.", "module.")
+
+
+def _fit_prefix(model: Any, state: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """``state`` with a wrapper's prefix removed when every key has it, none of them is one of
+    the model's own names and the stripped names are; else ``state`` as it is."""
+    own = set(model.state_dict())
+    if not state or own & set(state):
+        return state, None
+    for prefix in _WRAPPER_PREFIXES:
+        if all(k.startswith(prefix) for k in state):
+            stripped = {k[len(prefix) :]: v for k, v in state.items()}
+            if own & set(stripped):
+                return stripped, prefix
+    return state, None
 
 
 def token_example(model: Any, shape: Sequence[int], *, seed: int = 0) -> Any:

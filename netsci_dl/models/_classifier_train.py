@@ -38,7 +38,9 @@ def split_data(data: Any, what: str) -> tuple[np.ndarray, np.ndarray, Any, Any]:
 
     if hasattr(data, "X") and hasattr(data, "y"):
         X, y = data.X, data.y
-        shape, name = getattr(data, "image_shape", None), getattr(data, "name", None)
+        shape = getattr(data, "image_shape", None)
+        # the spec that loads the data again (a run's config.json), else its name
+        name = getattr(data, "spec", None) or getattr(data, "name", None)
     elif isinstance(data, tuple | list) and len(data) == 2:
         (X, y), shape, name = data, None, None
     else:

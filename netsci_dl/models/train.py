@@ -5,7 +5,7 @@ Run folder
 :func:`train_dbn` checks every argument, the data and the folder first (nothing is created for
 a bad one), then writes into ``RUN_DIR``::
 
-    config.json              TrainConfig.to_dict() plus {"data": name, "image_shape": [...]}
+    config.json              TrainConfig.to_dict() plus {"data": spec, "image_shape": [...]}
     model.safetensors        the final DBN (rbm.{i}.weights / visible_bias / hidden_bias)
     history.json             TrainHistory.to_dict(): one record per (layer, epoch)
     snapshots/
@@ -409,7 +409,7 @@ def train_dbn(
     cfg_path, model_path, hist_path = (run / n for n in _OUTPUTS)
     doc = {
         "config": config.to_dict(),
-        "data": getattr(data, "name", None),
+        "data": getattr(data, "spec", None) or getattr(data, "name", None),
         "image_shape": list(getattr(data, "image_shape", ()) or []) or None,
     }
     existing = [p for p in (cfg_path, model_path, hist_path) if p.exists()]

@@ -274,7 +274,7 @@ def plot_ei_trajectory(
     for ax in (a, b):
         for h in hand:
             ax.axvline(steps[h], color="0.45", ls=":", lw=1)
-        ax.set_xlabel("training step (epochs)")
+        ax.set_xlabel(T.settings.get("x_label", "training step (epochs)"))
     a.set_ylabel("graph EI (bits)")
     b.set_ylabel("EI_parts (bits)")
     hs: list[Any] = [Line2D([], [], color="k", marker="o", ms=4)]

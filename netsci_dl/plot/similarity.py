@@ -136,7 +136,7 @@ def plot_similarity_to_reference(T: Any, *, name: str | None = None, threshold: 
     ax.axhline(threshold, color="0.4", ls="--", lw=1)
     lo, _ = _range(vals)
     ax.set_ylim(min(lo, 0.0) - 0.02, 1.03)
-    ax.set_xlabel("training step (epochs)")
+    ax.set_xlabel(T.settings.get("x_label", "training step (epochs)"))
     ax.set_ylabel(f"{_label(T.measure)} to {T.reference}")
     head = f"{name}: " if name else ""
     ax.set_title(f"{head}similarity of each layer to the reference", fontsize=10)
@@ -162,7 +162,7 @@ def plot_training_map(T: Any, *, name: str | None = None) -> Any:
     ax = axes[0]
     vals = T.to_reference.T[::-1]
     _heat(ax, vals, list(T.layers)[::-1], [str(s) for s in T.steps], T.measure)
-    ax.set_xlabel("training step (epochs)")
+    ax.set_xlabel(T.settings.get("x_label", "training step (epochs)"))
     ax.set_ylabel("layer")
     head = f"{name}: " if name else ""
     ax.set_title(f"{head}{_label(T.measure)} to {T.reference}", fontsize=10)

@@ -17,6 +17,7 @@ from typing import Any
 
 from netsci_dl._sanitize import csv_frame
 from netsci_dl.datasets import PROBE_SIZE
+from netsci_dl.errors import InputError
 
 __all__ = ["training_section", "run_data"]
 
@@ -26,8 +27,10 @@ _TITLE = "Training: similarity to the final state"
 
 
 def run_data(run: str | os.PathLike) -> str | None:
-    """The data spec a run folder was trained on (``"digits"``, ``"mnist:PATH"``), from its
-    ``config.json``; None when it does not say.
+    """The data spec a run folder was trained on (``"digits"``, ``"mnist:PATH"``, any spec of
+    :func:`netsci_dl.datasets.load`), from its ``config.json``; None when it does not say.
+    Runs written before 0.4 record a name (``"mnist-train"``) that does not load: the
+    training section then says so and asks for ``--data``.
 
     Examples
     --------
@@ -63,7 +66,7 @@ def training_section(
     run : path
         The run folder (its ``snapshots/``).
     data : str, optional
-        Probe data spec (:func:`netsci_dl.datasets.load_dataset`); default the run's own
+        Probe data spec (:func:`netsci_dl.datasets.load`); default the run's own
         (:func:`run_data`).
     measure : str
         A similarity measure (:data:`netsci_dl.analysis.similarity.MEASURES`).
@@ -82,9 +85,18 @@ def training_section(
     if spec is None:
         return _skipped(
             "the run does not record its data and none was given (netsci-dl analyze RUN "
-            "--data digits|mnist:PATH)"
+            "--data SPEC, e.g. digits, mnist:PATH, npz:PATH)"
         )
-    ds = _probe(spec, probe_size)
+    if data is None:  # the run's own record: a name from before 0.4, or a moved file
+        try:
+            ds = _probe(spec, probe_size)
+        except (InputError, FileNotFoundError) as e:
+            return _skipped(
+                f"the run records its data as {spec!r}, which does not load ({e}); pass it "
+                "with netsci-dl analyze RUN --data SPEC"
+            )
+    else:
+        ds = _probe(spec, probe_size)
     T = training_similarity(run, ds, measure=measure, within=False)
     table = _write_tables(ctx, T)
     figs = _figures(ctx, T)

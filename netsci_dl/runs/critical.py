@@ -165,11 +165,11 @@ class CriticalPeriodOptions:
 def load_split(
     spec: str, *, seed: int = 0, test_fraction: float = 0.3, n_train: int | None = None
 ) -> tuple[Any, Any]:
-    """``(train, test)`` Datasets of ``spec`` (``digits`` or ``mnist:PATH``), reproducibly.
+    """``(train, test)`` Datasets of ``spec`` (:func:`netsci_dl.datasets.load`), reproducibly.
 
-    digits: a seeded permutation, the last ``test_fraction`` held out. MNIST: its own test
-    split when the folder has one, else held out the same way. ``n_train`` keeps a fixed
-    subset of the training set.
+    A seeded permutation, the last ``test_fraction`` held out; MNIST and a CIFAR-10 folder:
+    their own test split when there is one (read with the same options), else held out the
+    same way. ``n_train`` keeps a fixed subset of the training set.
 
     Examples
     --------
@@ -177,25 +177,30 @@ def load_split(
     >>> len(tr), len(te), tr.image_shape
     (1258, 539, (8, 8))
     """
-    from netsci_dl.datasets import Dataset, load_dataset, load_mnist
+    from dataclasses import replace
 
-    ds = load_dataset(spec)
+    from netsci_dl.datasets import load, split_spec
+
+    ds = load(spec)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5E7]))
     test = None
-    if spec.startswith("mnist:"):
+    base, opts = split_spec(spec)
+    kind, _, path = base.partition(":")
+    own_test = kind == "mnist" or (kind == "cifar10" and Path(path).is_dir())
+    if own_test:  # their own test split, read the same way
         try:
-            test = load_mnist(spec.partition(":")[2], split="test")
+            test = load(f"{kind}-test:{path}", **opts)
         except (FileNotFoundError, InputError):
             test = None
     if test is None:
         perm = rng.permutation(len(ds))
         k = len(ds) - int(round(test_fraction * len(ds)))
         tr, te = perm[:k], perm[k:]
-        test = Dataset(ds.X[te], ds.y[te], ds.image_shape, ds.name + "-test")
-        ds = Dataset(ds.X[tr], ds.y[tr], ds.image_shape, ds.name)
+        test = replace(ds.take(te), name=ds.name + "-test")
+        ds = ds.take(tr)
     if n_train is not None and n_train < len(ds):
         keep = np.sort(rng.permutation(len(ds))[: int(n_train)])
-        ds = Dataset(ds.X[keep], ds.y[keep], ds.image_shape, ds.name)
+        ds = ds.take(keep)
     return ds, test
 
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from netsci_dl.errors import InputError
-from netsci_dl.runs.format import list_snapshots
+from netsci_dl.runs.format import list_snapshots, snapshot_sources
 
 __all__ = ["FINAL_MODEL", "final_model", "model_files"]
 
@@ -20,12 +20,13 @@ FINAL_MODEL = "model.safetensors"
 
 
 def final_model(run_dir: str | os.PathLike) -> Path:
-    """The final model of a run folder: its ``model.safetensors``, else its last snapshot.
+    """The final model of a run folder: its ``model.safetensors``, else its last snapshot, or
+    for the other layouts (:func:`netsci_dl.runs.format.discover`) its last checkpoint.
 
     Raises
     ------
     InputError
-        A folder with neither (not a run).
+        A folder with none of them (not a run).
 
     Examples
     --------
@@ -40,15 +41,18 @@ def final_model(run_dir: str | os.PathLike) -> Path:
     if f.is_file():
         return f
     snaps = list_snapshots(run)
-    if not snaps:
-        raise InputError(f"{run}: a folder without {FINAL_MODEL} or snapshots/ (not a run)")
-    return Path(snaps[-1][0])
+    if snaps:
+        return Path(snaps[-1][0])
+    # the other layouts (checkpoint files, HF Trainer checkpoint-N/, Lightning .ckpt): the last
+    return Path(snapshot_sources(run)[-1][0])
 
 
 def model_files(source: str | os.PathLike, *, snapshots: bool = False) -> list[tuple[str, str]]:
     """``(label, path)`` of the models to open: a model file itself (labelled by its stem), or
     a run folder's final model (labelled ``final``) after, with ``snapshots``, every snapshot
-    in order (labelled by its stem).
+    in order (labelled by its stem); a folder in another layout
+    (:func:`netsci_dl.runs.format.discover`) gives its last checkpoint, or with ``snapshots``
+    all of them.
 
     Raises
     ------
@@ -70,6 +74,9 @@ def model_files(source: str | os.PathLike, *, snapshots: bool = False) -> list[t
     final = src / FINAL_MODEL
     if final.exists():
         models.append(("final", str(final)))
+    if not models and not (src / "snapshots").is_dir():  # another layout: its checkpoints
+        found = [(i["label"], str(p)) for p, i in snapshot_sources(src)]
+        models = found if snapshots else found[-1:]
     if not models:
         raise InputError(f"{src}: a run folder needs {FINAL_MODEL} or snapshots")
     return models

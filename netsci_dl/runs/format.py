@@ -1,4 +1,5 @@
-"""Run folders and their snapshots: the one place that knows how a training run is laid out.
+"""Run folders and their snapshots: the one place that knows how a training run is laid out
+(netsci_dl's own run folders, and the layouts users have: :func:`discover`).
 
 Both the trainers (:mod:`netsci_dl.models`), which write run folders, and the analyses over
 training (:mod:`netsci_dl.runs.trajectory` and the data-dependent ones), which read them, use
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,12 @@ __all__ = [
     "read_sidecar",
     "snapshot_sources",
     "upgrade_record",
+    "UNIT_LABELS",
+    "CHECKPOINT_SUFFIXES",
+    "name_step",
+    "folder_checkpoints",
+    "discover",
+    "axis_label",
 ]
 
 SNAPSHOT_DIR = "snapshots"
@@ -130,80 +138,294 @@ def list_snapshots(run_dir: str | os.PathLike) -> list[tuple[Path, dict[str, Any
     return sorted(out, key=lambda t: (t[1]["step"], t[0].name))
 
 
-def _info(
-    path: Path | None, info: dict[str, Any], index: int, G: LayeredGraph | None = None
-) -> dict[str, Any]:
+def _label(path: Path) -> str:
+    if path.suffix == ".safetensors":
+        return path.name.removesuffix(".safetensors")
+    return path.stem
+
+
+def _entry(it: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """``(path or graph, info)`` of a discovered item (its unit settled)."""
+    side = it.get("side") or {}
+
     def _int(v: Any) -> int | None:
         return None if v is None else int(v)
 
-    if path is not None:
-        label = (
-            path.name.removesuffix(".safetensors") if path.suffix == ".safetensors" else path.stem
-        )
-        source = str(path)
-    else:
-        source = str((G.meta.get("source") if G is not None else None) or f"#{index}")
-        label = Path(source).stem if os.sep in source or "." in source else source
-    step = info.get("step")
+    epoch = side.get("epoch")
+    if epoch is None and it["unit"] == "epoch":
+        epoch = it["step"]
+    info = {
+        "step": int(it["step"]),
+        "layer": _int(side.get("layer")),
+        "epoch": _int(epoch),
+        "label": it.get("label") or _label(Path(it["path"])),
+        "source": it.get("source") or str(it["path"]),
+        "unit": it["unit"],
+    }
+    return it.get("graph", it["path"]), info
+
+
+def _graph_item(G: LayeredGraph) -> dict[str, Any]:
+    ck = G.meta.get("checkpoint") or {}
+    source = str(G.meta.get("source") or "graph")
+    label = Path(source).stem if os.sep in source or "." in source else source
+    has = "step" in ck
     return {
-        "step": index if step is None else int(step),
-        "layer": _int(info.get("layer")),
-        "epoch": _int(info.get("epoch")),
+        "path": source,
+        "graph": G,
+        "step": int(ck["step"]) if has else None,
+        "unit": "run" if has else "index",
+        "side": ck if has else {},
         "label": label,
         "source": source,
     }
 
 
+def _folder_items(p: Path) -> list[dict[str, Any]]:
+    """The checkpoints of one folder: a netsci_dl run's snapshots, else :func:`discover`'s
+    other layouts."""
+    snaps = list_snapshots(p)
+    if snaps:
+        return [
+            {"path": sp, "step": int(info["step"]), "unit": "run", "side": info}
+            for sp, info in snaps
+        ]
+    sd = p / SNAPSHOT_DIR
+    if sd.is_dir():
+        n = len(list(sd.glob("*.safetensors")))
+        raise InputError(
+            f"{sd}: {n} .safetensors file(s) but no snapshot with its JSON sidecar (a run "
+            "folder's snapshots are step*_layer*_epoch*.safetensors + .json; an interrupted "
+            "run writes the sidecar last)"
+        )
+    if (p / "config.json").is_file() and _hf_weights(p) is not None:
+        return [_item(p)]  # one Hugging Face model folder
+    files = folder_checkpoints(p)
+    if not files:
+        raise InputError(
+            f"{p}: not a run, no checkpoints: expected a netsci_dl run folder ({SNAPSHOT_DIR}/), "
+            f"Hugging Face Trainer checkpoint-N/ folders, or checkpoint files "
+            f"({', '.join(CHECKPOINT_SUFFIXES)})"
+        )
+    return [_item(f) for f in files]
+
+
 def snapshot_sources(source: Any) -> list[tuple[Any, dict[str, Any]]]:
     """The snapshots to follow, in order: ``[(path or LayeredGraph, info), ...]``.
 
-    ``source`` is a run folder (its snapshots via :func:`list_snapshots`, ordered by step), or a
-    sequence of checkpoint paths / LayeredGraphs kept in the given order (a path that is itself a
-    run folder contributes all its snapshots). ``info`` has ``step``, ``layer``, ``epoch`` (from a
-    snapshot's JSON sidecar or the graph's checkpoint metadata, else ``step`` = position and the
-    others None), ``label`` and ``source``.
+    ``source`` is a run folder in any layout :func:`discover` reads, or a sequence of
+    checkpoint paths / LayeredGraphs kept in the given order (a folder in it contributes all
+    its checkpoints, a HF ``checkpoint-N/`` folder itself). ``info`` has ``step``, ``layer``,
+    ``epoch``, ``label``, ``source`` and ``unit`` (:data:`UNIT_LABELS`): a netsci_dl snapshot's
+    JSON sidecar (``unit`` ``"run"``), else the number in the names (``"step"``, ``"epoch"``,
+    ``"number"``) when every name has one of one kind, increasing, else the position
+    (``"index"``).
 
     Examples
     --------
     >>> import numpy as np, netsci_dl as nd
     >>> Gs = [nd.from_matrices([np.eye(2)]), nd.from_matrices([2 * np.eye(2)])]
-    >>> [i["step"] for _, i in snapshot_sources(Gs)]
-    [0, 1]
+    >>> [(i["step"], i["unit"]) for _, i in snapshot_sources(Gs)]
+    [(0, 'index'), (1, 'index')]
     """
     if isinstance(source, str | os.PathLike):
         p = Path(source)
-        if not p.is_dir():
-            if p.exists():
-                source = [p]
-            else:
-                raise FileNotFoundError(f"{p}: no such run folder or checkpoint")
-        else:
-            snaps = list_snapshots(p)
-            if not snaps:
-                raise InputError(
-                    f"{p}: no snapshots found (expected {p}/{SNAPSHOT_DIR}/"
-                    "step*_layer*_epoch*.safetensors + .json)"
-                )
-            return [(sp, _info(sp, info, i)) for i, (sp, info) in enumerate(snaps)]
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: no such run folder or checkpoint")
+        source = [p]
     if isinstance(source, LayeredGraph):
         source = [source]
-    out: list[tuple[Any, dict[str, Any]]] = []
+    items: list[dict[str, Any]] = []
     for item in source:
         if isinstance(item, LayeredGraph):
-            ck = item.meta.get("checkpoint") or {}
-            out.append((item, _info(None, ck if "step" in ck else {}, len(out), item)))
+            items.append(_graph_item(item))
         elif isinstance(item, str | os.PathLike):
             p = Path(item)
-            if p.is_dir():
-                out.extend(snapshot_sources(p))
-                continue
             if not p.exists():
                 raise FileNotFoundError(f"{p}: no such checkpoint")
-            out.append((p, _info(p, read_sidecar(p) or {}, len(out))))
+            one = p.is_file() or re.fullmatch(r"checkpoint-\d+", p.name) is not None
+            items.extend([_item(p)] if one else _folder_items(p))
         else:
             raise TypeError(
-                f"snapshot {len(out)}: expected a path or a LayeredGraph, got {type(item).__name__}"
+                f"snapshot {len(items)}: expected a path or a LayeredGraph, "
+                f"got {type(item).__name__}"
             )
-    if not out:
+    if not items:
         raise InputError("no snapshots given")
+    _units(items)
+    return [_entry(it) for it in items]
+
+
+# ---------------------------------------------------------------------- the layouts users have
+#: the x axis of a series of checkpoints, by the unit their steps count
+UNIT_LABELS = {
+    "run": "training step (epochs)",
+    "step": "training step",
+    "epoch": "epoch",
+    "number": "number in the checkpoint names",
+    "index": "checkpoint index",
+}
+#: checkpoint files of a plain folder (a netsci_dl run folder is read by its sidecars)
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".safetensors", ".bin", ".ckpt", ".npz")
+#: files beside the weights that are not checkpoints (HF Trainer, optimisers, schedulers)
+_NOT_MODELS = re.compile(
+    r"optim|scheduler|rng_state|training_args|trainer_state|scaler|\.state$", re.IGNORECASE
+)
+_EPOCH = re.compile(r"(?:^|[^a-z])(?:epoch|ep|e)[_\-=]?(\d+)", re.IGNORECASE)
+_STEP = re.compile(
+    r"(?:^|[^a-z])(?:global_step|step|iteration|iter|it|checkpoint|ckpt)[_\-=]?(\d+)",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"(\d+)")
+_HF_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
+
+
+def name_step(name: str) -> tuple[int | None, str]:
+    """``(number, unit)`` read from a checkpoint's name: ``step`` (``step-1200``,
+    ``checkpoint-500``, ``global_step=8``), ``epoch`` (``epoch_3``, ``ckpt_e5``), ``number``
+    (``model_10``: a number without a unit word), or ``(None, "index")``. A name with both a
+    step and an epoch (Lightning's ``epoch=2-step=300``) gives the step.
+
+    Examples
+    --------
+    >>> [name_step(n) for n in ("epoch_3", "step-1200", "model_10", "ckpt_e5", "final")]
+    [(3, 'epoch'), (1200, 'step'), (10, 'number'), (5, 'epoch'), (None, 'index')]
+    >>> name_step("epoch=2-step=300")
+    (300, 'step')
+    """
+    for rx, unit in ((_STEP, "step"), (_EPOCH, "epoch")):
+        m = rx.findall(name)
+        if m:
+            return int(m[-1]), unit
+    m = _NUMBER.findall(name)
+    return (int(m[-1]), "number") if m else (None, "index")
+
+
+def _natural(name: str) -> list[Any]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def _hf_weights(folder: Path) -> Path | None:
+    """What to load of a HF Trainer ``checkpoint-N/``: the folder (it has ``config.json``) or
+    its weights file; None without weights."""
+    files = [folder / n for n in _HF_WEIGHTS if (folder / n).is_file()]
+    if not files:
+        return None
+    return folder if (folder / "config.json").is_file() else files[0]
+
+
+def _trainer_epoch(folder: Path) -> int | None:
+    """The epoch a HF ``trainer_state.json`` gives (rounded down), or None."""
+    try:
+        doc = json.loads((folder / "trainer_state.json").read_text())
+        return int(float(doc["epoch"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _lightning_meta(path: Path) -> dict[str, int]:
+    """``epoch`` and ``global_step`` of a Lightning ``.ckpt`` (read with ``weights_only=True``,
+    memory-mapped); empty when it cannot be read safely."""
+    try:
+        import torch
+
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # not loadable safely: the name and position are used instead
+        return {}
+    if not isinstance(obj, Mapping):
+        return {}
+    keys = (("epoch", "epoch"), ("global_step", "step"))
+    return {out: int(obj[k]) for k, out in keys if isinstance(obj.get(k), int)}
+
+
+def _item(path: Path) -> dict[str, Any]:
+    """What one checkpoint (file, or HF ``checkpoint-N/`` folder) says of itself."""
+    side = read_sidecar(path) if path.is_file() else None
+    if side is not None:
+        return {"path": path, "step": int(side["step"]), "unit": "run", "side": side}
+    name = path.name if path.is_dir() else path.stem
+    step, unit = name_step(name)
+    out: dict[str, Any] = {"path": path, "step": step, "unit": unit, "side": {}}
+    if path.is_dir():
+        load = _hf_weights(path)
+        if load is None:
+            raise InputError(f"{path}: a checkpoint folder without {' or '.join(_HF_WEIGHTS)}")
+        out.update(path=load, label=path.name, side={"epoch": _trainer_epoch(path)})
+    elif path.suffix == ".ckpt":
+        meta = _lightning_meta(path)
+        if "step" in meta:
+            out.update(step=meta["step"], unit="step")
+        elif "epoch" in meta:
+            out.update(step=meta["epoch"], unit="epoch")
+        out["side"] = {"epoch": meta.get("epoch")}
     return out
+
+
+def folder_checkpoints(folder: str | os.PathLike) -> list[Path]:
+    """The checkpoints of a folder that is not a netsci_dl run: its Hugging Face Trainer
+    ``checkpoint-N/`` sub-folders if it has any, else its checkpoint files
+    (:data:`CHECKPOINT_SUFFIXES`; optimiser, scheduler and trainer files left out), in natural
+    order of their names (``epoch_2`` before ``epoch_10``)."""
+    p = Path(folder)
+    subs = [d for d in p.iterdir() if d.is_dir() and re.fullmatch(r"checkpoint-\d+", d.name)]
+    subs = [d for d in subs if _hf_weights(d) is not None]
+    if subs:
+        return sorted(subs, key=lambda d: _natural(d.name))
+    files = [
+        f
+        for f in p.iterdir()
+        if f.is_file()
+        and f.suffix in CHECKPOINT_SUFFIXES
+        and not _NOT_MODELS.search(f.name.removesuffix(f.suffix))
+        and not f.name.endswith(".state.safetensors")
+    ]
+    return sorted(files, key=lambda f: _natural(f.name))
+
+
+def _units(items: list[dict[str, Any]]) -> None:
+    """One unit for the series: the items' own when they agree and their numbers increase,
+    else each item's position (``index``)."""
+    units = {it["unit"] for it in items}
+    steps = [it["step"] for it in items]
+    ok = len(units) == 1 and None not in steps
+    if ok and "run" not in units:
+        ok = all(a < b for a, b in zip(steps, steps[1:], strict=False))
+    if not ok:
+        for i, it in enumerate(items):
+            it["step"], it["unit"] = i, "index"
+
+
+def discover(source: Any) -> list[tuple[str, int, str, Path]]:
+    """The checkpoints of a run, in order: ``[(label, step, unit, path), ...]``.
+
+    ``source`` is a netsci_dl run folder (its snapshots, ``unit`` ``"run"``: steps count
+    epochs), a folder of Hugging Face Trainer ``checkpoint-N/`` folders (N = the global step),
+    a folder of checkpoint files (``epoch_3.pt``, ``step-1200.safetensors``, ``model_10.pth``,
+    Lightning ``.ckpt`` whose ``global_step``/``epoch`` are read safely), one file, or a list of
+    any of these. ``unit`` is ``"step"``, ``"epoch"``, ``"number"`` (a number in the names
+    without a unit word) or ``"index"`` (names without numbers, or numbers that disagree);
+    :data:`UNIT_LABELS` gives the axis label.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for n in ("epoch_10.pt", "epoch_2.pt", "optimizer.pt"):
+    ...     _ = (d / n).write_bytes(b"")
+    >>> [(label, step, unit) for label, step, unit, _ in discover(d)]
+    [('epoch_2', 2, 'epoch'), ('epoch_10', 10, 'epoch')]
+    """
+    return [(i["label"], i["step"], i["unit"], Path(s)) for s, i in snapshot_sources(source)]
+
+
+def axis_label(infos: Any) -> str:
+    """The x-axis label of a series of snapshot infos (or units): :data:`UNIT_LABELS` of their
+    one unit; ``"training step (epochs)"`` when they do not say (netsci_dl's runs).
+
+    Examples
+    --------
+    >>> axis_label([{"unit": "epoch"}, {"unit": "epoch"}]), axis_label(["index"])
+    ('epoch', 'checkpoint index')
+    """
+    units = {i.get("unit", "run") if isinstance(i, Mapping) else str(i) for i in infos}
+    return UNIT_LABELS.get(units.pop(), UNIT_LABELS["run"]) if len(units) == 1 else "training step"

@@ -145,8 +145,9 @@ def training_measures(
     ----------
     source : run folder, or sequence of snapshot paths
         The snapshots, in training order (:func:`netsci_dl.runs.format.snapshot_sources`).
-    X : (n_samples, ...) array or a :class:`~netsci_dl.datasets.Dataset`
-        The probe set, the same at every snapshot (a Dataset also gives ``y``).
+    X : (n_samples, ...) array, a :class:`~netsci_dl.datasets.Dataset`, a torch ``Dataset`` or
+        ``DataLoader``
+        The probe set, the same at every snapshot (a data set object also gives ``y``).
     y : (n_samples,) int array, optional
         Labels of ``X``: needed by ``"curvature"`` and the empirical Fisher.
     measures : sequence of str (or ``"ei,fisher"``)
@@ -205,9 +206,10 @@ def training_measures(
     opts = options or TrainingMeasureOptions()
     if not isinstance(opts, TrainingMeasureOptions):
         raise InputError(f"options must be a TrainingMeasureOptions, got {type(opts).__name__}")
-    if y is None and hasattr(X, "y"):
-        y = X.y
-    X = getattr(X, "X", X)
+    from netsci_dl.datasets import as_arrays
+
+    X, y_data = as_arrays(X)  # a Dataset, a torch Dataset or DataLoader, or the array itself
+    y = y_data if y is None else y
     if "curvature" in families and y is None:
         raise InputError("measures 'curvature' needs the labels y of the probe set")
     srcs = snapshot_sources(source)

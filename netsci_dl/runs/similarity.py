@@ -167,9 +167,10 @@ def _sources(source: Any) -> list[tuple[Any, dict[str, Any]]]:
         if isinstance(it, str | os.PathLike):
             (p, info), *_ = snapshot_sources([it])
             side = read_sidecar(p) if Path(p).is_file() else None
-            out.append((p, dict(info, step=int(side["step"]) if side else i)))
+            unit = "run" if side else "index"
+            out.append((p, dict(info, step=int(side["step"]) if side else i, unit=unit)))
         else:
-            info = {"step": i, "layer": None, "epoch": None, "label": f"model{i}"}
+            info = {"step": i, "layer": None, "epoch": None, "label": f"model{i}", "unit": "index"}
             out.append((it, dict(info, source=type(it).__name__)))
     return out
 
@@ -199,7 +200,8 @@ def training_similarity(
         Read with :func:`netsci_dl.runs.format.snapshot_sources` (snapshots ordered by step; a list
         is kept in its order); models (nn.Module, DBN) may be given directly (in a list mixing
         models and paths, a model's step is its position).
-    X : (n_samples, ...) ndarray / tensor, or a :class:`~netsci_dl.datasets.Dataset`
+    X : (n_samples, ...) ndarray / tensor, a :class:`~netsci_dl.datasets.Dataset`, a torch
+        ``Dataset`` or ``DataLoader``
         The probe examples, the same for every snapshot.
     measure : str
         Any of :data:`netsci_dl.analysis.similarity.MEASURES`.
@@ -247,8 +249,10 @@ def training_similarity(
     spec = spec or ActivationSpec()
     if stream and measure not in STREAM_MEASURES:
         raise InputError(f"stream=True supports measure in {STREAM_MEASURES}, not {measure!r}")
+    from netsci_dl.datasets import as_arrays
+
     data_name = getattr(X, "name", None)
-    X = getattr(X, "X", X)
+    X = as_arrays(X)[0]  # a Dataset, a torch Dataset or DataLoader, or the array itself
     if spec.device is not None and opt.device is None and not stream:
         from dataclasses import replace
 
@@ -272,6 +276,7 @@ def training_similarity(
         ref = prepare_layers(ref_acts, measure=measure, options=opt)
         del ref_acts
     from netsci_dl.parallel import map_tasks
+    from netsci_dl.runs.format import axis_label
 
     results = map_tasks(
         _snapshot_job,
@@ -290,6 +295,7 @@ def training_similarity(
         "stream": bool(stream),
         "within": bool(within),
         "reference_source": str(ref_item) if isinstance(ref_item, str | os.PathLike) else ref_label,
+        "x_label": axis_label([info for _, info in srcs]),  # what the steps count
     }
     return TrainingSimilarity(tuple(results), ref_label, measure, settings)
 

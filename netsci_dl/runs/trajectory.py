@@ -31,7 +31,7 @@ from netsci_dl.analysis.information import (
 from netsci_dl.errors import InputError
 from netsci_dl.export import load
 from netsci_dl.graph import LayeredGraph
-from netsci_dl.runs.format import snapshot_sources
+from netsci_dl.runs.format import axis_label, snapshot_sources
 
 __all__ = ["EITrajectory", "ei_trajectory", "snapshot_sources", "LONG_COLUMNS"]
 # snapshot_sources: from netsci_dl.runs.format; LONG_COLUMNS: the columns of every long table
@@ -344,6 +344,7 @@ def ei_trajectory(
         "device": first.device,
         "layer_sizes": list(n_layers),
         "blocks": [p.name for p in planes[0]],
+        "x_label": axis_label(infos),  # what the steps count (runs.format.UNIT_LABELS)
     }
     return EITrajectory(
         labels=tuple(i["label"] for i in infos),

@@ -1,4 +1,4 @@
-"""Data sets: scikit-learn's 8x8 digits (embedded default) and MNIST from local files.
+"""scikit-learn's 8x8 digits (embedded default) and MNIST from local IDX or npz files.
 
 Nothing is downloaded: digits ship inside scikit-learn; MNIST is read from the standard IDX
 files (raw or ``.gz``) or an ``.npz`` the user already has.
@@ -6,59 +6,15 @@ files (raw or ``.gz``) or an ``.npz`` the user already has.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from netsci_dl.datasets._core import Dataset, scale
+from netsci_dl.datasets._core import labels as check_labels
 from netsci_dl.errors import InputError
 
-__all__ = ["Dataset", "load_digits", "load_mnist", "load_dataset", "read_idx", "PROBE_SIZE"]
-
-#: the size of a probe set (examples drawn once with :meth:`Dataset.subset` and fed to every
-#: snapshot of a run): the one default of every entry point that draws one
-PROBE_SIZE = 256
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Images as rows in [0, 1] with their labels.
-
-    Attributes
-    ----------
-    X : (n_samples, n_features) float32 ndarray
-    y : (n_samples,) int64 ndarray
-    image_shape : tuple of int
-    name : str
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    image_shape: tuple[int, ...]
-    name: str
-
-    def __len__(self) -> int:
-        return len(self.X)
-
-    def subset(self, n: int, *, seed: int = 0) -> Dataset:
-        """``n`` examples drawn at random without replacement, kept in their original order
-        (the whole set when ``n >= len(self)``).
-
-        Examples
-        --------
-        >>> d = load_digits()
-        >>> s = d.subset(100, seed=1)
-        >>> len(s), bool((s.y == d.subset(100, seed=1).y).all())
-        (100, True)
-        """
-        from netsci_dl.errors import InputError
-
-        if int(n) < 2:
-            raise InputError(f"a subset needs at least 2 examples, got {n}")
-        if n >= len(self):
-            return self
-        idx = np.sort(np.random.default_rng(seed).choice(len(self), size=int(n), replace=False))
-        return Dataset(self.X[idx], self.y[idx], self.image_shape, self.name)
+__all__ = ["load_digits", "load_mnist", "read_idx"]
 
 
 def load_digits() -> Dataset:
@@ -74,7 +30,8 @@ def load_digits() -> Dataset:
 
     b = _sk()
     X = (np.asarray(b.data, dtype=np.float32) / 16.0).clip(0.0, 1.0)
-    return Dataset(X, np.asarray(b.target, dtype=np.int64), (8, 8), "digits")
+    y = np.asarray(b.target, dtype=np.int64)
+    return Dataset(X, y, (8, 8), "digits", "digits", ("grey levels 0..16 / 16",))
 
 
 # ---------------------------------------------------------------------- MNIST (local files)
@@ -158,60 +115,26 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _scaled(images: np.ndarray, source: str) -> np.ndarray:
-    """Images ``(n, rows, cols)`` -> rows in [0, 1]: grey levels in [0, 255] are divided by 255.
-
-    Values already in [0, 1] are kept. Anything else (NaN, Inf, negative values, values above
-    255, non-numeric arrays) is an InputError naming the file.
-    """
+def _dataset(
+    images: np.ndarray, lab: np.ndarray | None, source: str, name: str, spec: str
+) -> Dataset:
+    """Images ``(n, rows, cols)`` -> a Dataset of rows, by the scaling rule of
+    :mod:`netsci_dl.datasets._core` (uint8 / 255; floats kept as given)."""
     X = np.asarray(images)
     if X.ndim != 3:
         raise InputError(f"{source}: images have shape {X.shape}; expected (n, rows, cols)")
-    if X.dtype.kind not in "buif":
-        raise InputError(f"{source}: images have dtype {X.dtype}; expected numbers")
     if X.shape[0] == 0 or X.shape[1] == 0 or X.shape[2] == 0:
         raise InputError(f"{source}: images have shape {X.shape}; no pixels to train on")
-    X = X.reshape(len(X), -1)
-    if X.dtype.kind == "f" and not np.isfinite(X).all():
-        raise InputError(f"{source}: images contain NaN or Inf")
-    lo, hi = float(X.min()), float(X.max())
-    if lo < 0:
-        raise InputError(
-            f"{source}: images hold negative values (min {lo:g}); expected grey levels in [0, 1] or [0, 255]"
-        )
-    if hi > 255:
-        raise InputError(
-            f"{source}: images hold values up to {hi:g}; expected grey levels in [0, 1] or [0, 255]"
-        )
-    X = X.astype(np.float32)
-    return X / np.float32(255.0) if hi > 1.0 else X
-
-
-def _labels(labels: np.ndarray, n: int, source: str) -> np.ndarray:
-    y = np.asarray(labels)
-    if y.ndim != 1 or len(y) != n:
-        raise InputError(f"{source}: {n} images but {len(y) if y.ndim else 'no'} labels")
-    if y.dtype.kind not in "buif":
-        raise InputError(f"{source}: labels have dtype {y.dtype}; expected integers")
-    if y.dtype.kind == "f" and (not np.isfinite(y).all() or not (y == np.round(y)).all()):
-        raise InputError(f"{source}: labels must be whole numbers (found NaN, Inf or fractions)")
-    if len(y) and (y.min() < 0 or y.max() > 2**31):
-        raise InputError(
-            f"{source}: labels must be class numbers >= 0 (found {y.min()}..{y.max()})"
-        )
-    return y.astype(np.int64)
-
-
-def _dataset(images: np.ndarray, labels: np.ndarray | None, source: str, name: str) -> Dataset:
-    if labels is not None and len(labels) != len(images):
-        raise InputError(f"{source}: {len(images)} images but {len(labels)} labels")
-    X = _scaled(images, source)
-    y = np.full(len(X), -1, np.int64) if labels is None else _labels(labels, len(X), source)
-    return Dataset(X, y, tuple(int(s) for s in images.shape[1:]), name)
+    if lab is not None and len(lab) != len(X):
+        raise InputError(f"{source}: {len(X)} images but {len(lab)} labels")
+    rows, rule = scale(X.reshape(len(X), -1), source)
+    y = check_labels(lab, len(X), source)
+    return Dataset(rows, y, tuple(int(s) for s in X.shape[1:]), name, spec, (rule,))
 
 
 def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
-    """MNIST (or any IDX/npz image set) from local files, grey levels scaled to [0, 1].
+    """MNIST (or any IDX/npz image set) from local files (uint8 grey levels / 255; float
+    values kept as given).
 
     Parameters
     ----------
@@ -226,14 +149,14 @@ def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
     Returns
     -------
     Dataset
-        ``X`` (n, rows*cols) float32 in [0, 1], ``image_shape`` (rows, cols).
+        ``X`` (n, rows*cols) float32, ``image_shape`` (rows, cols), ``spec``
+        ``"mnist:PATH"`` (``"mnist-test:PATH"``) with the absolute path.
 
     Raises
     ------
     InputError
         Wrong magic number, truncated file, images/labels count mismatch, missing npz keys,
-        values that are not grey levels (NaN, Inf, negative, above 255), labels that are not
-        whole numbers >= 0.
+        NaN or Inf values, labels that are not whole numbers >= 0.
     FileNotFoundError
         No such file, or no images file in the folder.
     """
@@ -243,6 +166,7 @@ def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
     if not p.exists():
         raise FileNotFoundError(f"MNIST path {p} does not exist")
     name = f"mnist-{split}"
+    spec = f"{'mnist-test' if split == 'test' else 'mnist'}:{p.resolve()}"
     if p.is_file() and p.suffix == ".npz":
         from netsci_dl._files.npz_safe import npz_names, read_npz
 
@@ -251,7 +175,7 @@ def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
         if kx not in names:
             raise InputError(f"{p}: no {kx!r} array (has {names})")
         z = read_npz(p, [kx] + ([ky] if ky in names else []))
-        return _dataset(z[kx], z.get(ky), str(p), name)
+        return _dataset(z[kx], z.get(ky), str(p), name, spec)
     if p.is_dir():
         pre = _SPLIT_PREFIX[split]
         img = _find(p, f"{pre}-images-idx3-ubyte")
@@ -266,20 +190,4 @@ def load_mnist(path: str | Path, *, split: str = "train") -> Dataset:
         lab = cand if cand != p and cand.exists() else None
     images = read_idx(img, ndim=3)
     labels = read_idx(lab, ndim=1) if lab is not None else None
-    return _dataset(images, labels, str(img), name)
-
-
-def load_dataset(spec: str) -> Dataset:
-    """``"digits"`` or ``"mnist:PATH"`` (``"mnist-test:PATH"`` for the test split) -> Dataset.
-
-    Examples
-    --------
-    >>> load_dataset("digits").image_shape
-    (8, 8)
-    """
-    if spec == "digits":
-        return load_digits()
-    kind, sep, rest = spec.partition(":")
-    if sep and kind in ("mnist", "mnist-train", "mnist-test") and rest:
-        return load_mnist(rest, split="test" if kind == "mnist-test" else "train")
-    raise InputError(f"--data {spec!r}: expected 'digits' or 'mnist:PATH'")
+    return _dataset(images, labels, str(img), name, spec)
