@@ -22,7 +22,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest -n $(XDIST) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(XDIST) --dist loadgroup $(PYTEST_ARGS)
 
 test-all: setup
 	$(PY) -m pytest --runslow $(PYTEST_ARGS)

@@ -22,7 +22,9 @@ import numpy as np
 from _record import record
 from workload import dbn_weights, threshold_95
 
-warnings.filterwarnings("ignore")
+warnings.filterwarnings("ignore")  # the peers' numeric RuntimeWarnings; deprecations still show:
+warnings.filterwarnings("default", category=DeprecationWarning)
+warnings.filterwarnings("default", category=FutureWarning)
 
 
 def best_of(f, n=3):

@@ -40,7 +40,9 @@ import numpy as np
 from _record import record
 from workload import dbn_weights
 
-warnings.filterwarnings("ignore")
+warnings.filterwarnings("ignore")  # the peers' numeric RuntimeWarnings; deprecations still show:
+warnings.filterwarnings("default", category=DeprecationWarning)
+warnings.filterwarnings("default", category=FutureWarning)
 
 
 def nx_metrics(g, n):
