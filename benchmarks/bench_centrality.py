@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _record import record  # noqa: E402
 
 import netsci_dl.analysis as na  # noqa: E402
 from netsci_dl import from_matrices  # noqa: E402
@@ -142,7 +143,9 @@ def main() -> None:
             check = "networkx's own sampled sources: not compared"
         note = f" (x{factor:.1f}: {len(sample)} sources)" if factor != 1 else ""
         print(f"{name:<24}{t1:>10.3f}{t2:>14.2f}{t2 / t1:>9.0f}x {check}{note}")
+        record(name, t1, "networkx", t2, networkx_scaled_by=factor)
     print(f"{'total':<24}{tot_ours:>10.3f}{tot_nx:>14.2f}{tot_nx / tot_ours:>9.0f}x")
+    record("total", tot_ours, "networkx", tot_nx)
 
 
 if __name__ == "__main__":

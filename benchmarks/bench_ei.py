@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _record import record  # noqa: E402
 from workload import dbn_weights  # noqa: E402
 
 import netsci_dl as nd  # noqa: E402
@@ -70,6 +71,7 @@ def graph_w() -> None:
     print(f"  netsci_dl effective_information: {t_ours * 1e3:8.2f} ms  (target <= 50 ms)")
     print(f"  dense networkx (to_numpy_array + numpy): {t_peer * 1e3:8.2f} ms  EI={ei_peer:.6f}")
     print(f"  ratio peer/ours: {t_peer / t_ours:.1f}x   |diff| = {abs(ei_peer - r.ei):.2e}")
+    record("EI of W (95% cut)", t_ours, "dense networkx + numpy", t_peer, diff=abs(ei_peer - r.ei))
 
 
 def graph_big() -> None:
@@ -91,6 +93,7 @@ def graph_big() -> None:
     print(
         f"  peak RSS {peak:.0f} MB (graph + interpreter before the call: {base:.0f} MB; target < 2048 MB)"
     )
+    record("EI of a 10M-edge graph (no peer)", dt, peak_rss_mb=peak, target_s=10)
 
 
 def layer() -> None:
@@ -102,11 +105,9 @@ def layer() -> None:
     t = time.perf_counter()
     r = cp.layer_ei(
         (W, None, "sigmoid"),
-        bins=8,
-        n_samples=100_000,
-        sensitivity=False,
-        whole=False,
-        device="cpu",
+        options=cp.LayerEIOptions(
+            bins=8, n_samples=100_000, sensitivity=False, whole=False, device="cpu"
+        ),
     )
     t_ours = time.perf_counter() - t
     print(f"[layer 500x500 sigmoid, 8 bins, 1e5 samples] EI_parts={r.ei_parts:.3f} bits")
@@ -129,14 +130,13 @@ def layer() -> None:
         f"{t_naive:.0f} s (EXTRAPOLATED from {n_pairs} pairs)"
     )
     print(f"  ratio naive/ours: {t_naive / t_ours:.0f}x")
+    record("layer_ei 500x500, 1e5 samples", t_ours, "naive histogram2d (extrapolated)", t_naive)
     t = time.perf_counter()
     r = cp.layer_ei(
         (W, None, "sigmoid"),
-        bins=8,
-        n_samples=1000,
-        sensitivity_samples=5000,
-        whole=False,
-        device="cpu",
+        options=cp.LayerEIOptions(
+            bins=8, n_samples=1000, sensitivity_samples=5000, whole=False, device="cpu"
+        ),
     )
     print(
         f"  sensitivity (5000 samples per input, the paper's): {time.perf_counter() - t:.1f} s, "

@@ -22,6 +22,7 @@ import time
 
 import torch
 import torch.nn as nn
+from _record import record
 
 import netsci_dl as nd
 
@@ -131,6 +132,23 @@ def main() -> None:
     print(
         f"  graph: {fx['groups']} groups, {fx['blocks']} blocks ({fx['identity']} identity), "
         f"{fx['edges']} edges"
+    )
+    record(
+        "nd.load(ResNet-50), torch.fx",
+        fx["s"],
+        "torch.load(state_dict)",
+        peer["s"],
+        extra_mb=fx["extra_mb"],
+        peer_extra_mb=peer["extra_mb"],
+        edges=fx["edges"],
+    )
+    record(
+        "nd.load(ResNet-50, example_input)",
+        ex["s"],
+        "torch.load(state_dict)",
+        peer["s"],
+        extra_mb=ex["extra_mb"],
+        edges=ex["edges"],
     )
 
 

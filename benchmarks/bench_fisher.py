@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _record import record  # noqa: E402
 
 
 def best(f, k=3):
@@ -78,6 +79,7 @@ def main() -> None:
             f"autograd loop {t_loop:7.3f} s   ratio loop/vmap {t_loop / t_ours:5.1f}"
             + ("" if k == 3 else "  (loop: 1 run)")
         )
+        record(f"Fisher trace {kind}", t_ours, "autograd loop", t_loop, threads=threads, n=n)
     loss = torch.nn.functional.cross_entropy
     t_grad, _ = best(lambda: torch.autograd.grad(loss(net(X), y), list(net.parameters())))
     t_l, r = best(lambda: hessian_top_eigenvalue(net, X, y, n_iter=20, tol=0.0), 1)
@@ -87,6 +89,7 @@ def main() -> None:
         f"{per * 1e3:7.1f} ms per iteration = {per / t_grad:4.1f} x one gradient "
         f"({t_grad * 1e3:.1f} ms); lambda = {r.eigenvalue:.4g}, residual {r.residual:.2g}"
     )
+    record("Hessian top eigenvalue, per iteration", per, gradient_s=t_grad, threads=threads)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from _record import record  # noqa: E402
 from workload import dbn_weights, threshold_95  # noqa: E402
 
 
@@ -132,9 +133,20 @@ def main() -> None:
                 f"ratio {n:>10} / netsci_dl ({'thr' if thr else 'full'}): time x{r['time'] / ours[thr]['time']:.2f}, "
                 f"RSS x{r['rss_gb'] / ours[thr]['rss_gb']:.2f}"
             )
+            o = ours[thr]
+            record(
+                f"write GraphML ({'thr 82,100' if thr else 'full 1,642,000'} edges)",
+                o["time"],
+                n,
+                r["time"],
+                rss_gb=o["rss_gb"],
+                peer_rss_gb=r["rss_gb"],
+                mb=o["mb"],
+            )
     for fn in ("to_igraph", "to_graph_tool", "to_networkx"):
         r = run(fn, True)
         print(f"convert thr {fn:>14}: {r['time'] * 1e3:8.1f} ms")
+        record(f"convert thr {fn} (no peer)", r["time"])
 
 
 if __name__ == "__main__":

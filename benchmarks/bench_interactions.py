@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _record import record  # noqa: E402
 
 from netsci_dl.activations import grid_players, layer_activations  # noqa: E402
 from netsci_dl.activations._masking import masked_values  # noqa: E402
@@ -101,8 +102,12 @@ def main() -> None:
         )
         print(f"  shapiq ExactComputer Moebius: {t_peer * 1e3:9.1f} ms   |diff| = {diff:.1e}")
         print(f"  ratio peer/ours: {t_peer / t_ours:.0f}x")
+        record(
+            f"AND transform, {n} players", t_ours, "shapiq ExactComputer Moebius", t_peer, diff=diff
+        )
     else:
         print("  shapiq not installed: pip install shapiq (peer skipped)")
+        record(f"AND transform, {n} players", t_ours, "shapiq (not installed)", None)
     V20 = np.repeat(V - V[:, :1], 5, axis=0)  # 20 games (each of the 4 five times)
     t20, _ = best(lambda: and_interactions(V20), k=3)
     print(f"  20 games at once: {t20 * 1e3:.2f} ms ({t20 / 20 * 1e3:.3f} ms per game)")
@@ -146,6 +151,15 @@ def main() -> None:
         f"  dense 2^n x 2^n matrices (original code's approach), 1 game: {td / 20 * 2000:7.2f} s "
         f"(20 iterations timed: {td:.2f} s); ratio dense/ours {td / 20 * 2000 / t1:.1f}x"
     )
+    record(
+        "AND-OR split, 1 game, 2000 iterations",
+        t1,
+        "dense 2^n matrices (extrapolated)",
+        td / 20 * 2000,
+        shapiq_moebius_s=t_peer,
+        eight_games_s=t8,
+    )
+    record(f"masked forward passes ({rows} inputs, no peer)", t_out, with_probes_s=t_all)
 
 
 if __name__ == "__main__":

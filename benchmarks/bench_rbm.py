@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _record import record  # noqa: E402
 
 N, D, H, B = 60000, 784, 500, 100
 
@@ -81,6 +82,7 @@ def main() -> None:
     print(
         f"  GEMM-only ceiling (5 GEMMs)    {t_ceil:7.3f} s   ratio ours/ceiling  {t_ours / t_ceil:5.2f}"
     )
+    record("CD-1 epoch", t_ours, "sklearn BernoulliRBM", t_sk, threads=threads, ceiling_s=t_ceil)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _record import quick, record  # noqa: E402
 
 from netsci_dl.analysis.fields.emd import emd_matrix  # noqa: E402
 
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         "--checkpoint", default=None, help="folder for resumable runs (one sub-folder per mode)"
     )
     args = ap.parse_args(argv)
+    args.quick = args.quick or quick()  # run_all.py --quick
     n = args.n or (60 if args.quick else 500)
     F = absnormal(n)
     n_pairs = n * (n - 1) // 2
@@ -187,8 +190,23 @@ def main(argv: list[str] | None = None) -> None:
         print(f"RATIO dask / loky: {1 + over:.3f} (Dask overhead {100 * over:+.1f}%; target < 10%)")
         cpu = res["dask"]["cpu_s"] / res["loky"]["cpu_s"]
         print(f"RATIO dask / loky CPU time (less sensitive to a busy machine): {cpu:.3f}")
+        record(
+            f"EMD matrix {n} fields: loky vs Dask",
+            res["loky"]["wall_s"],
+            "Dask LocalCluster",
+            res["dask"]["wall_s"],
+            cpu_ratio=cpu,
+            dask_startup_s=res["dask"].get("startup_s"),
+        )
     if "loky" in res and "serial" in res:
         print(f"RATIO serial / loky: {res['serial']['wall_s'] / res['loky']['wall_s']:.2f}x")
+        record(
+            f"EMD matrix {n} fields: loky vs serial",
+            res["loky"]["wall_s"],
+            "serial",
+            res["serial"]["wall_s"],
+            jobs=args.jobs,
+        )
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _record import quick as bench_quick  # noqa: E402
+from _record import record  # noqa: E402
 
 
 def _status(key: str) -> float:
@@ -208,9 +210,20 @@ def _rounds(methods: list[str], folder: Path, rounds: int, limits: dict) -> dict
     return {m: best.get(m) for m in methods}
 
 
-def _table(res: dict, ours: str, notes: dict) -> None:
+def _table(res: dict, ours: str, notes: dict, figure: str) -> None:
     base = res.get(ours)
     for m, r in res.items():
+        if m != ours and not m.startswith("ours"):  # one line per peer, against ours
+            record(
+                figure,
+                base["seconds"] if base else None,
+                m,
+                r["seconds"] if r else None,
+                ours=ours,
+                peak_mb=base["peak_mb"] if base else None,
+                peer_peak_mb=r["peak_mb"] if r else None,
+                peer_failed=r is None,
+            )
         if r is None:
             continue
         ratio = r["seconds"] / base["seconds"] if base else float("nan")
@@ -222,7 +235,7 @@ def _table(res: dict, ours: str, notes: dict) -> None:
 
 
 def main() -> None:
-    quick = "--quick" in sys.argv
+    quick = "--quick" in sys.argv or bench_quick()
     n = 2000 if quick else 10_000
     rounds = 1 if quick else 2
     limits = {"repsim_svcca": 600.0}  # its Jacobi SVD: > 900 s at 10,000 x 500 on our machine
@@ -232,13 +245,18 @@ def main() -> None:
         print(f"[linear CKA] two {n:,} x 2,000 float32 activation matrices; best of {rounds}")
         res = _rounds(CKA, folder, rounds, limits)
         unb = " (unbiased HSIC)"
-        _table(res, "ours_cka", {"pytorch_cka": unb, "ours_cka_debiased": unb})
+        _table(
+            res,
+            "ours_cka",
+            {"pytorch_cka": unb, "ours_cka_debiased": unb},
+            f"linear CKA, {n:,} x 2,000",
+        )
         if res["ours_stream"]:
             print(f"  (streamed debiased: {res['ours_stream']['debiased']:.10f})")
         print(f"[SVCCA, keep 99% of the variance] two {n:,} x 500 matrices; best of {rounds}")
         res = _rounds(SVCCA, folder, rounds, limits)
         s = " (sum rho / 500)"
-        _table(res, "ours_svcca", {"ours_cca": s, "repsim_svcca": s})
+        _table(res, "ours_svcca", {"ours_cca": s, "repsim_svcca": s}, f"SVCCA, {n:,} x 500")
         if res["ours_svcca"]:
             print(f"  SVCCA kept {res['ours_svcca']['dims']} directions of the 500 of each view")
         if res["ours_cca"] and res["repsim_svcca"]:

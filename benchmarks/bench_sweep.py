@@ -37,9 +37,12 @@ import time
 import warnings
 
 import numpy as np
+from _record import record
 from workload import dbn_weights
 
-warnings.filterwarnings("ignore")
+warnings.filterwarnings("ignore")  # the peers' numeric RuntimeWarnings; deprecations still show:
+warnings.filterwarnings("default", category=DeprecationWarning)
+warnings.filterwarnings("default", category=FutureWarning)
 
 
 def nx_metrics(g, n):
@@ -136,6 +139,8 @@ def main() -> None:
         f"ratio networkx (metrics only) / netsci_dl (end to end) {t_nx_all / t_ours:.0f}x"
     )
     print("  networkx values agree with the sweep's rows on the subset (every metric)")
+    record(f"metrics on a subset of {len(subset)} graphs", t_us, "networkx", t_nx)
+    record(f"sweep of {n_graphs} graphs, end to end", t_ours, "networkx, extrapolated", t_nx_all)
 
     # ---- geodesics: scipy's unweighted shortest_path on the net at the cut nearest 5% ----------
     i5 = int(np.argmin(np.abs(df[df.model == "net"].n_edges.to_numpy() - 0.05 * G.n_edges)))
@@ -153,6 +158,7 @@ def main() -> None:
         f"all-pairs geodesics at cut {i5} ({A.nnz // 2} edges): bit-parallel BFS {t_bits:.2f} s, "
         f"scipy shortest_path {t_sp:.2f} s: ratio scipy/netsci_dl {t_sp / t_bits:.0f}x"
     )
+    record("all-pairs geodesics at the 5% cut", t_bits, "scipy shortest_path", t_sp)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,38 @@ def _block_values(block: Any) -> np.ndarray:
     return block.data if sp.issparse(block) else np.asarray(block).reshape(-1)
 
 
+def _node_id_dtype(n_nodes: int) -> type:
+    """int32 while ``src * n_nodes + dst`` cannot overflow it (``n_nodes**2 < 2**31``), else
+    int64: the dtype of :meth:`LayeredGraph.edges`' node ids."""
+    return np.int32 if n_nodes * n_nodes < 2**31 else np.int64
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _packed_view(vals: list[np.ndarray]) -> np.ndarray | None:
+    """One view over ``vals`` when they lie back to back in one C-contiguous buffer of their
+    dtype (blocks packed by the exporter), else None: then concatenating them copies."""
+    if len(vals) < 2 or any(not isinstance(v, np.ndarray) for v in vals):
+        return None
+    root = _root(vals[0])
+    dt = vals[0].dtype
+    if root.dtype != dt or not root.flags.c_contiguous:
+        return None
+    pos = vals[0].ctypes.data
+    for v in vals:
+        if v.dtype != dt or not v.flags.c_contiguous or _root(v) is not root:
+            return None
+        if v.ctypes.data != pos:
+            return None
+        pos += v.nbytes
+    start = (vals[0].ctypes.data - root.ctypes.data) // dt.itemsize
+    return root.reshape(-1)[start : start + sum(v.size for v in vals)]
+
+
 def _check_finite(what: str, values: np.ndarray) -> None:
     if values.dtype.kind == "f" and values.size and not np.isfinite(values).all():
         bad = ~np.isfinite(values)

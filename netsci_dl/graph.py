@@ -40,6 +40,8 @@ from netsci_dl._graph_checks import (
     _check_block,
     _check_json,
     _freeze,
+    _node_id_dtype,
+    _packed_view,
     _readonly,
 )
 from netsci_dl.errors import InputError
@@ -322,12 +324,18 @@ class LayeredGraph:
 
         Returns
         -------
-        src, dst : (n_edges,) int32 (int64 past 2**31 nodes)
+        src, dst : (n_edges,) int32, or int64 past 46,340 nodes
             Global node ids, ``src`` in group ``block_src[b]`` and ``dst`` in ``block_dst[b]``.
+            The dtype is the narrowest in which the common arithmetic on ids cannot overflow:
+            a pair key ``src * n_nodes + dst`` stays below ``n_nodes**2 <= 2**31 - 1`` in
+            int32, and a larger graph gets int64 (narrower int16 ids would overflow silently
+            in that product on any graph past 181 nodes). Use them as indices as they are.
         w : (n_edges,) ndarray
-            The weights (a read-only view of the block when there is a single dense block).
+            The weights: a read-only view, not a copy, when the dense blocks lie one after the
+            other in one buffer (as :func:`netsci_dl.from_matrices` and :func:`netsci_dl.load`
+            store them) or when there is a single dense block.
         """
-        idx = np.int32 if self.n_nodes < 2**31 - 1 else np.int64
+        idx = _node_id_dtype(self.n_nodes)
         if not self.blocks:
             e = np.zeros(0, idx)
             return _readonly(e), _readonly(e.copy()), _readonly(np.zeros(0, np.float32))
@@ -356,6 +364,9 @@ class LayeredGraph:
         ``edge_attrs[name]``."""
         src = self.blocks if name is None else self.edge_attrs[name]
         vals = [_block_values(b) for b in src]
+        packed = _packed_view(vals)
+        if packed is not None:
+            return _readonly(packed)
         if len(vals) == 1:
             return _readonly(vals[0])
         if not vals:

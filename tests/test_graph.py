@@ -162,3 +162,50 @@ def test_save_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         nd.save(G, tmp_path / "g.npz")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("sizes", "dtype"),
+    [
+        ((20000, 13000, 3), np.int32),  # 33,003 nodes: past int16, pair keys still fit int32
+        ((40000, 6400, 2), np.int64),  # 46,402 nodes: n**2 > 2**31 - 1, so int64 ids
+    ],
+)
+def test_edge_ids_index_and_pair_keys_do_not_overflow_on_large_graphs(sizes, dtype):
+    """Ids past 32767 nodes index correctly, and ``src * n + dst`` (a pair key) stays exact."""
+    rng = np.random.default_rng(0)
+    blocks = []
+    for a, b in zip(sizes, sizes[1:]):  # sparse: a few edges per block, the last rows included
+        r = np.concatenate([rng.integers(0, a, 50), [a - 1]])
+        c = np.concatenate([rng.integers(0, b, 50), [b - 1]])
+        M = sp.coo_array((rng.normal(size=len(r)).astype(np.float32), (r, c)), shape=(a, b))
+        M.sum_duplicates()
+        blocks.append(M.tocsr())
+    G = LayeredGraph(sizes, tuple(blocks))
+    src, dst, w = G.edges()
+    assert src.dtype == dst.dtype == dtype
+    assert int(dst.max()) == G.n_nodes - 1 > 32767
+    # oracle: the scipy adjacency built from each block's own (row, col) and the offsets
+    A = G.adjacency(directed=True)
+    np.testing.assert_array_equal(A[src, dst], w)
+    np.testing.assert_array_equal(G.node_layer[src], G.edge_layer())
+    key = src * G.n_nodes + dst  # the user's arithmetic, in the ids' own dtype
+    exact = src.astype(object) * G.n_nodes + dst.astype(object)
+    np.testing.assert_array_equal(key.astype(object), exact)
+
+
+def test_exported_dense_blocks_share_one_buffer_with_edge_values():
+    """from_matrices stores the weights once: edges()'s w is a view of the blocks (no copy)."""
+    rng = np.random.default_rng(1)
+    Ws = [rng.normal(size=s).astype(np.float32) for s in [(7, 5), (5, 6), (6, 3)]]
+    G = nd.from_matrices(Ws)
+    _, _, w = G.edges()
+    assert all(np.shares_memory(w, b) for b in G.blocks)
+    assert not w.flags.writeable
+    np.testing.assert_array_equal(w, np.concatenate([W.ravel() for W in Ws]))
+    Ws[0][0, 0] = 99.0  # the caller's arrays stay apart from the graph
+    assert G.blocks[0][0, 0] != 99.0
+    # a graph of separate arrays still concatenates (a copy, same values)
+    H = LayeredGraph(G.layer_sizes, tuple(np.array(b) for b in G.blocks))
+    np.testing.assert_array_equal(H.edge_values(), w)
+    assert not np.shares_memory(H.edge_values(), H.blocks[0])

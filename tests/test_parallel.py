@@ -21,6 +21,10 @@ from netsci_dl.analysis.fields.emd import EMDOptions, emd_matrix
 from netsci_dl.errors import InputError
 from netsci_dl.parallel import effective_n_jobs, imap_tasks, map_tasks, use_scheduler
 
+# one xdist worker runs this module (make test-fast: --dist loadgroup): one LocalCluster, and the
+# loky/Dask process pools do not compete with a second worker's
+pytestmark = pytest.mark.xdist_group("dask")
+
 
 # ---- task functions (top level: the workers import them) -------------------------------------
 def _square_pid(t):

@@ -396,6 +396,29 @@ def _as_float32(name: str, w: Any) -> Any:
     return out
 
 
+def _packed_float32(names: Sequence[str], weights: Sequence[Any]) -> tuple[Any, ...]:
+    """:func:`_as_float32` of every block, the dense ones copied back to back into one buffer
+    (so ``LayeredGraph.edge_values()`` is a view of it, not a second copy of the weights)."""
+    dense = [i for i, w in enumerate(weights) if not sp.issparse(w)]
+    if len(dense) < 2:
+        return tuple(_as_float32(n, w) for n, w in zip(names, weights))
+    buf = np.empty(sum(int(np.prod(np.shape(weights[i]))) for i in dense), dtype=np.float32)
+    out: list[Any] = []
+    pos = 0
+    for n, w in zip(names, weights):
+        if sp.issparse(w):
+            out.append(_as_float32(n, w))
+            continue
+        shape = np.shape(w)
+        view = buf[pos : pos + int(np.prod(shape))].reshape(shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            view[...] = w
+        check_finite(n, view)
+        out.append(view)
+        pos += view.size
+    return tuple(out)
+
+
 def chain_plan(
     *,
     source: str,
@@ -440,7 +463,7 @@ def build_graph(plan: ExportPlan) -> LayeredGraph:
         raise InputError(plan.refusal)
     if not plan.blocks:
         raise InputError(f"{plan.source}: no layers selected to export")
-    blocks = tuple(_as_float32(b.name, b.weight) for b in plan.blocks)
+    blocks = _packed_float32([b.name for b in plan.blocks], [b.weight for b in plan.blocks])
     sizes = plan.layer_sizes
     node_attrs: dict[str, np.ndarray] = {}
     if any(g.bias is not None for g in plan.groups):
