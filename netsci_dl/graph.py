@@ -202,6 +202,16 @@ class LayeredGraph:
         _check_json(meta)
         object.__setattr__(self, "meta", _freeze(meta))
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle by the constructor's arguments (plain dicts: a mappingproxy does not pickle),
+        so worker processes can receive a graph (joblib's memory-mapped shared inputs)."""
+        return (
+            type(self),
+            (self.layer_sizes, self.blocks, self.layer_names, dict(self.node_attrs),
+             dict(self.edge_attrs), dict(self.meta), self.block_src, self.block_dst,
+             self.block_kinds),
+        )  # fmt: skip
+
     # ---- structure ------------------------------------------------------------------------
     @property
     def n_layers(self) -> int:

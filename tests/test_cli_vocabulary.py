@@ -133,6 +133,10 @@ ONE_COMMAND = {
     "--qthres": ("FloatParamType", r"\|q\|"),
     "--rbf-scale": ("FloatParamType", r"RBF CKA"),
     "--reference": ("StringParamType", r"^Snapshot every layer is compared with"),
+    # prune
+    "--fractions": ("StringParamType", r"^Pruned fractions of the weights"),
+    "--order": ("Choice", r"^Which weights are pruned first"),
+    "--scope": ("Choice", r"^Prune over all weights together"),
     # spectra
     "--delta-from": ("Path", r"^A checkpoint to subtract"),
     "--xmin": ("StringParamType", r"^Tail of the power-law fit"),
@@ -173,6 +177,7 @@ RUN_A_MODEL = {
     "interactions",
     "critical-period",
     "train-dbn",
+    "prune",
 }
 
 #: options renamed in 0.3.0: (command, old name, new name)
@@ -206,7 +211,7 @@ def kind(p: click.Option) -> tuple[str, tuple[str, ...]]:
 
 def test_the_walk_sees_every_command():
     names = {n for _, n, _ in options()}
-    assert len(cli.commands) == 18
+    assert len(cli.commands) == 19
     assert {"--layers", "--device", "--probe-size", "--sizes", "--explain"} <= names
 
 

@@ -108,3 +108,35 @@ def test_random_net_is_not_clusterable_and_seeds_fix_the_result():
     again = clusterability(G, k=3, n_shuffles=12, seed=4, n_jobs=2)
     assert_allclose(again.null, r.null)
     assert_allclose(again.labels, r.labels)
+
+
+def test_a_graph_pickles():
+    """Worker processes receive large shared inputs pickled (joblib's memory-mapped file)."""
+    import pickle
+
+    rng = np.random.default_rng(5)
+    G = from_matrices([rng.normal(size=(5, 4)), np.eye(4)[:, :3]])
+    G = G.replace(blocks=(G.blocks[0], sp.csr_array(G.blocks[1])))
+    G = G.with_meta(note={"nested": [1, 2]}).replace(node_attrs={"x": np.arange(12.0)})
+    H = pickle.loads(pickle.dumps(G))
+    assert H.equals(G) and dict(H.meta) == dict(G.meta)
+    assert_allclose(H.node_attrs["x"], G.node_attrs["x"])
+
+
+@pytest.mark.slow
+def test_shuffles_in_worker_processes_equal_the_serial_run():
+    """A graph above joblib's memory-mapping size reaches the workers pickled (a LayeredGraph
+    pickles by its constructor's arguments); the null is the same as in this process."""
+    import pickle
+
+    from netsci_dl.parallel import _MEMMAP_BYTES
+
+    rng = np.random.default_rng(5)
+    G = from_matrices([rng.normal(size=(700, 400)), rng.normal(size=(400, 10))])
+    G = G.with_meta(note={"nested": [1, 2]})
+    assert sum(b.nbytes for b in G.blocks) > _MEMMAP_BYTES
+    assert pickle.loads(pickle.dumps(G)).equals(G)
+    a = clusterability(G, k=3, n_shuffles=2, seed=2)
+    b = clusterability(G, k=3, n_shuffles=2, seed=2, n_jobs=2)
+    assert_allclose(b.null, a.null, rtol=0, atol=0)
+    assert b.ncut == a.ncut

@@ -24,6 +24,7 @@ import pytest
 
 import netsci_dl
 import netsci_dl.runs.interactions
+import netsci_dl.runs.pruning
 import netsci_dl.runs.spectra
 from netsci_dl import analysis as A
 
@@ -451,6 +452,15 @@ def _() -> Any:
 def _() -> Any:
     X, y = deep_data()
     return netsci_dl.activations.pruning_accuracy(deep_net(), X, y, [0.0, 0.5, 0.9])
+
+
+@case(netsci_dl.runs.pruning.PruningSweep, table=True)
+def _() -> Any:
+    X, y = deep_data()
+    net = deep_net()
+    G = netsci_dl.from_matrices([m.weight.detach().numpy().T for m in net.modules()
+                                 if type(m).__name__ == "Linear"])  # fmt: skip
+    return netsci_dl.runs.pruning.pruning_sweep(G, net, X, y)
 
 
 # ---------------------------------------------------------------- weight-matrix spectra

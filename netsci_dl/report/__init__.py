@@ -20,6 +20,13 @@ from netsci_dl.report._core import (
 )
 from netsci_dl.report.ei import ei_section
 from netsci_dl.report.modules import modules_section
+from netsci_dl.report.network import (
+    clusterability_section,
+    neurons_section,
+    rich_club_motifs_section,
+)
+from netsci_dl.report.pruning import pruning_section
+from netsci_dl.report.spectra import spectra_section
 from netsci_dl.report.structure import (
     assortativity_section,
     comparison_section,
@@ -53,5 +60,10 @@ DEFAULT_SECTIONS: list[Callable[[ReportContext], Section | None]] = [
     sweep_section,
     ei_section,
     modules_section,
+    neurons_section,
+    clusterability_section,
+    rich_club_motifs_section,
+    spectra_section,
+    pruning_section,
     nodes_section,
 ]

@@ -85,6 +85,8 @@ class ReportContext:
     rule: str = ""
     rule_reason: str = ""
     thresholds: Any = None  # threshold_table(G, H): each weight block's kept fraction
+    model: Any = None  # the model of G (an nn.Module), for the sections that run it
+    data: Any = None  # a Dataset or an (X, y) pair the model is run on
 
     @property
     def figures(self) -> Path:
@@ -277,6 +279,8 @@ def write_report(
     compare_by: str = "name",
     extra_sections: Sequence[Callable[[ReportContext], Section | None]] = (),
     sections: Sequence[Callable[[ReportContext], Section | None]] | None = None,
+    model: Any = None,
+    data: Any = None,
 ) -> Path:
     """Analyse ``G`` (and optionally a reference checkpoint) and write the report folder.
 
@@ -302,6 +306,11 @@ def write_report(
         How layers of ``G`` and ``compare`` are paired (:func:`netsci_dl.analysis.compare`).
     extra_sections, sections : list of builders
         Builders appended to (or replacing) :data:`netsci_dl.report.DEFAULT_SECTIONS`.
+    model, data : optional
+        The model whose graph ``G`` is (an ``nn.Module``) and a
+        :class:`~netsci_dl.datasets.Dataset` or ``(X, y)`` pair: the pruning section then
+        measures the accuracy of the pruned model (an MLP: its ``nn.Linear`` weights are
+        ``G``'s blocks); without them it shows the graph alone.
 
     Returns
     -------
@@ -343,7 +352,9 @@ def write_report(
             new_temp(folder=True, prefix=short_temp_prefix(out.name, extra=8), dir=out.parent)
         )
         try:
-            ctx = ReportContext(G, H, S, R, C, tmp, name, threshold, rule, why, table)
+            ctx = ReportContext(
+                G, H, S, R, C, tmp, name, threshold, rule, why, table, model=model, data=data
+            )
             _write_tables(ctx)
             built = [b(ctx) for b in (*sections, *extra_sections)]
             built = [s for s in built if s is not None]

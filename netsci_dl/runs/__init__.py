@@ -9,6 +9,7 @@
 :mod:`.critical`         the critical-period grid of deficit windows (:func:`critical_period`)
 :mod:`.interactions`     AND/OR interactions of a run's models (:func:`run_interactions`)
 :mod:`.files`            the model files of a run folder (:func:`final_model`, :func:`model_files`)
+:mod:`.pruning`          pruning percolation against accuracy (:func:`pruning_sweep`)
 :mod:`.spectra`          the spectra of a checkpoint's weight tensors (:func:`checkpoint_spectra`)
                          and of every snapshot (:func:`spectra_over_training`)
 =======================  ===================================================================
@@ -30,6 +31,7 @@ _CRITICAL = ("CriticalPeriodOptions", "CriticalPeriodResult", "critical_period")
 _INTERACTIONS = ("InteractionOptions", "InteractionRun", "run_interactions")
 _FILES = ("final_model", "model_files")
 _SPECTRA = ("checkpoint_spectra", "SpectraTrajectory", "spectra_over_training")
+_PRUNING = ("PruningSweep", "pruning_sweep")
 
 __all__ = [
     *_FORMAT,
@@ -40,6 +42,7 @@ __all__ = [
     *_INTERACTIONS,
     *_FILES,
     *_SPECTRA,
+    *_PRUNING,
 ]
 
 
@@ -60,6 +63,8 @@ def __getattr__(name: str) -> Any:
         from netsci_dl.runs import files as mod
     elif name in _SPECTRA:
         from netsci_dl.runs import spectra as mod
+    elif name in _PRUNING:
+        from netsci_dl.runs import pruning as mod
     else:
         raise AttributeError(f"module 'netsci_dl.runs' has no attribute {name!r}")
     return getattr(mod, name)

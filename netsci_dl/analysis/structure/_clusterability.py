@@ -85,6 +85,7 @@ def spectral_clustering(
     (1, True)
     """
     from sklearn.cluster import SpectralClustering
+    from threadpoolctl import threadpool_limits
 
     A = _abs_adjacency(G, include_identity)
     n = A.shape[0]
@@ -104,7 +105,8 @@ def spectral_clustering(
         eigen_solver="arpack",
         random_state=seed,
     )
-    labels[live] = sc.fit_predict(sub)
+    with threadpool_limits(1, user_api="openmp"):  # k-means on k columns: threads only spin
+        labels[live] = sc.fit_predict(sub)
     return labels
 
 

@@ -17,6 +17,10 @@ from netsci_dl.analysis.structure._graphs import (
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
+#: patterns denser than this are multiplied as dense arrays (when they fit :data:`_DENSE_BYTES`)
+_DENSE_DENSITY = 0.01
+_DENSE_BYTES = 1 << 28
+
 __all__ = ["Betweenness", "betweenness_centrality", "eigenvector_centrality", "katz_centrality"]
 
 
@@ -75,7 +79,7 @@ class Betweenness:
         )
 
 
-def _brandes_batch(B: sp.csr_array, src: np.ndarray) -> np.ndarray:
+def _brandes_batch(B: Any, src: np.ndarray) -> np.ndarray:
     """Dependencies ``delta_s(v)`` of Brandes's algorithm for a batch of sources, all at once:
     breadth-first levels by sparse products (``(n, b)`` arrays), then the accumulation from the
     deepest level up. ``delta_s(s) = 0``."""
@@ -161,6 +165,8 @@ def betweenness_centrality(
             raise InputError(f"k must be at least 1, got {k}")
         srcs = np.sort(np.random.default_rng(seed).choice(n, size=int(k), replace=False))
     kk = len(srcs)
+    if B.nnz > _DENSE_DENSITY * n * n and n * n * 8 <= _DENSE_BYTES:
+        B = B.toarray()  # dense products (BLAS) beat sparse ones on a dense net's pattern
     total = np.zeros(n)
     total_sq = np.zeros(n)
     step = max(1, _BATCH_CELLS // max(n, 1))

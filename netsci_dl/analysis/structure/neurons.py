@@ -251,6 +251,7 @@ def neuron_types(
     ((6,), ('strength', 'harmonic'))
     """
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
     names = tuple(measures.names if features is None else features)
     missing = [f for f in names if f not in measures.values]
@@ -268,7 +269,8 @@ def neuron_types(
         raise InputError(f"k must be in [1, {n}] (the number of neurons), got {k}")
     X = np.column_stack([measures.values[f] for f in use])
     X = (X - X.mean(axis=0)) / X.std(axis=0)
-    km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
+    with threadpool_limits(1, user_api="openmp"):  # small data: threads only spin
+        km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
     return NeuronTypes(
         km.labels_.astype(np.int64),
         km.cluster_centers_.astype(np.float64),
