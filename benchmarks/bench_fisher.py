@@ -1,25 +1,26 @@
 """Benchmark: Fisher trace per layer of a LeNet over 1,000 digits; top Hessian eigenvalue.
 
-    .venv/bin/python benchmarks/bench_fisher.py [--threads 1] [--n 1000]
+    .venv/bin/python benchmarks/bench_fisher.py [--threads 1] [--n 1000] [--repeat 5]
 
-Same run, same model (the digits LeNet, 8x8 input, ~20k parameters, float32), best of 3:
+Same run, same model (the digits LeNet, 8x8 input, float32), best of ``--repeat``:
 
-1. ``fisher_trace`` (``vmap(grad(...))`` over ``functional_call``, batches of 64;
-   ``vmap(jacrev(log_softmax))`` for the closed form over classes) against the
-   peer, a per-example loop of ``torch.autograd.grad``, for the empirical Fisher (1 gradient per
-   example) and the closed-form model Fisher (10 per example). The traces must agree.
+1. ``fisher_trace`` by per-example gradient norms (``method="auto"``, all ``n`` examples in one
+   batch), by ``vmap(grad(...))`` (``method="vmap"``, batches of 64), and the peer, BackPACK's
+   ``BatchL2Grad`` (one forward and backward of the summed cross-entropy over all ``n``), for
+   the empirical Fisher (true labels) and the sampled model Fisher (one label per example
+   drawn from ``p(y | x)``; BackPACK gets the same labels, drawn in its timed forward). The
+   traces must agree to 1e-6 relative. Then the closed-form model Fisher (10 labels per
+   example): per-example norms against vmap.
 2. ``hessian_top_eigenvalue`` (Lanczos on ``jvp(grad(L))`` products over 1,000 examples): time
    per iteration, against one gradient of the same loss (forward + backward) as the unit.
-
-Measured 2026-12-02 (``--threads 1``, one core, another job on the other): empirical Fisher
-vmap 0.176 s vs loop 0.534 s (3.0x); closed form 2.204 s vs 3.773 s (1.7x); Lanczos 55.7 ms per
-iteration = 5.3 gradients of 10.5 ms (lambda 0.2222, residual 1.3e-4).
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,20 +38,33 @@ def best(f, k=3):
     return min(ts), out
 
 
-def loop_fisher(torch, net, X, y, exact: bool) -> dict[str, float]:
-    """The peer: one autograd.grad per (example, label)."""
-    params = list(net.parameters())
-    names = [n.rsplit(".", 1)[0] for n, _ in net.named_parameters()]
-    tot = dict.fromkeys(names, 0.0)
-    for i in range(len(X)):
-        lp = torch.log_softmax(net(X[i : i + 1]), 1)[0]
-        labels = range(lp.shape[0]) if exact else [int(y[i])]
-        for c in labels:
-            gs = torch.autograd.grad(lp[c], params, retain_graph=exact)
-            w = float(lp[c].detach().exp()) if exact else 1.0
-            for n, g in zip(names, gs):
-                tot[n] += w * float((g * g).sum())
-    return {k: v / len(X) for k, v in tot.items()}
+def backpack_fisher(torch, net, X, y, seed):
+    """The peer: BackPACK's BatchL2Grad; ``y=None`` samples one label per example (seeded)."""
+    from backpack import backpack, extend
+    from backpack.extensions import BatchL2Grad
+
+    model = copy.deepcopy(net)
+    model.image = torch.nn.Unflatten(1, (1, 8, 8))  # BackPACK's modules only
+    model = extend(model)
+    lossf = extend(torch.nn.CrossEntropyLoss(reduction="sum"))
+
+    def run():
+        z = model(X)
+        t = y
+        if t is None:
+            p = torch.softmax(z.detach(), 1).double()
+            g = torch.Generator().manual_seed(seed)
+            t = torch.multinomial(p, 1, replacement=True, generator=g)[:, 0]
+        with backpack(BatchL2Grad()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "full backward hook ... no inputs require gradients"
+            lossf(z, t).backward()
+        out = {}
+        for name, p in model.named_parameters():
+            out[name] = float(p.batch_l2.double().mean())
+            p.grad = None
+        return out
+
+    return run
 
 
 def main() -> None:
@@ -58,6 +72,7 @@ def main() -> None:
 
     threads = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
     n = int(sys.argv[sys.argv.index("--n") + 1]) if "--n" in sys.argv else 1000
+    k = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 5
     torch.set_num_threads(threads)
     from netsci_dl.activations._curvature import hessian_top_eigenvalue
     from netsci_dl.activations._fisher import fisher_trace
@@ -65,21 +80,39 @@ def main() -> None:
     from netsci_dl.models.classifier import ArchConfig, build_classifier
 
     d = load_digits()
-    X, y = torch.as_tensor(d.X[:n]), torch.as_tensor(d.y[:n])
+    X, y = torch.as_tensor(d.X[:n]).float(), torch.as_tensor(d.y[:n])
     net = build_classifier(ArchConfig("lenet", (8, 8), 10), seed=0).eval()
     n_par = sum(p.numel() for p in net.parameters())
-    print(f"LeNet on {n} digits, {n_par} parameters, float32, {threads} thread(s), best of 3")
-    for kind, exact, k in (("empirical", False, 3), ("model_exact", True, 1)):
-        t_ours, f = best(lambda kind=kind: fisher_trace(net, X, y, kind=kind, batch_size=64))
-        t_loop, ref = best(lambda exact=exact: loop_fisher(torch, net, X, y, exact), k)
-        np.testing.assert_allclose(f.traces, list(ref.values()), rtol=1e-4)
-        g = n * (10 if exact else 1)
+    print(f"LeNet on {n} digits, {n_par} parameters, float32, {threads} thread(s), best of {k}")
+    for kind, labels in (("empirical", y), ("model", None)):
+        kw = {"kind": kind, "n_samples": 1, "seed": 0}
+        t_new, f = best(lambda kw=kw: fisher_trace(net, X, y, batch_size=n, **kw), k)
+        t_vmap, g = best(lambda kw=kw: fisher_trace(net, X, y, method="vmap", **kw), k)
+        t_bp, ref = best(backpack_fisher(torch, net, X, labels, 0), k)
+        np.testing.assert_allclose(f.tensor_traces, g.tensor_traces, rtol=1e-6)
+        np.testing.assert_allclose(f.tensor_traces, list(ref.values()), rtol=1e-6)
         print(
-            f"  Fisher {kind:12s} ({g} gradients): vmap {t_ours:7.3f} s   "
-            f"autograd loop {t_loop:7.3f} s   ratio loop/vmap {t_loop / t_ours:5.1f}"
-            + ("" if k == 3 else "  (loop: 1 run)")
+            f"  Fisher {kind:9s}: norms {t_new:7.3f} s   vmap {t_vmap:7.3f} s   "
+            f"BackPACK BatchL2Grad {t_bp:7.3f} s   ratio BackPACK/norms {t_bp / t_new:5.2f}   "
+            f"vmap/norms {t_vmap / t_new:5.2f}"
         )
-        record(f"Fisher trace {kind}", t_ours, "autograd loop", t_loop, threads=threads, n=n)
+        record(
+            f"Fisher trace {kind}",
+            t_new,
+            "BackPACK BatchL2Grad",
+            t_bp,
+            threads=threads,
+            n=n,
+            vmap_s=t_vmap,
+        )
+    t_new, f = best(lambda: fisher_trace(net, X, kind="model_exact", batch_size=n), k)
+    t_vmap, g = best(lambda: fisher_trace(net, X, kind="model_exact", method="vmap"), 1)
+    np.testing.assert_allclose(f.tensor_traces, g.tensor_traces, rtol=1e-6)
+    print(
+        f"  Fisher model_exact ({10 * n} gradients): norms {t_new:7.3f} s   vmap {t_vmap:7.3f} s "
+        f"(1 run)   ratio vmap/norms {t_vmap / t_new:5.2f}"
+    )
+    record("Fisher trace model_exact", t_new, "vmap (round 2)", t_vmap, threads=threads, n=n)
     loss = torch.nn.functional.cross_entropy
     t_grad, _ = best(lambda: torch.autograd.grad(loss(net(X), y), list(net.parameters())))
     t_l, r = best(lambda: hessian_top_eigenvalue(net, X, y, n_iter=20, tol=0.0), 1)

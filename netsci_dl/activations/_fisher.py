@@ -34,9 +34,10 @@ import numpy as np
 from netsci_dl._tables import long_rows as _long_rows
 from netsci_dl.errors import InputError
 
-__all__ = ["FISHER_KINDS", "FisherTrace", "fisher_trace"]
+__all__ = ["FISHER_KINDS", "FISHER_METHODS", "FisherTrace", "fisher_trace"]
 
 FISHER_KINDS = ("model", "model_exact", "empirical")
+FISHER_METHODS = ("auto", "vmap")
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,6 +177,7 @@ def fisher_trace(
     batch_size: int = 64,
     seed: int = 0,
     device: Any = None,
+    method: str = "auto",
 ) -> FisherTrace:
     """Trace of the Fisher information of ``model`` per layer, over the probe set ``X``.
 
@@ -198,6 +200,13 @@ def fisher_trace(
         Fixes the label samples (drawn on the CPU: the same on every device).
     device : str, optional
         Where to compute (default: the model's device).
+    method : {"auto", "vmap"}
+        ``"auto"``: per-example gradient norms without per-example gradients where the layer
+        allows it (``nn.Linear``, ``nn.Conv1d``/``nn.Conv2d``, ``nn.Embedding``: one forward and
+        one backward pass per label, :mod:`netsci_dl.activations._sqnorms`), ``vmap`` for every
+        other parameter; the examples must not interact in the forward pass and those layers must
+        see them on their inputs' first axis. ``"vmap"``: every per-example gradient by
+        ``vmap(grad(...))``. Both give the same numbers (to float rounding).
 
     Returns
     -------
@@ -219,7 +228,7 @@ def fisher_trace(
     """
     import torch
 
-    from netsci_dl.activations._gradients import iter_per_example_grads, param_groups
+    from netsci_dl.activations._gradients import param_groups
 
     if kind not in FISHER_KINDS:
         raise InputError(f"kind={kind!r}: expected one of {', '.join(FISHER_KINDS)}")
@@ -227,6 +236,8 @@ def fisher_trace(
         raise InputError("kind='empirical' needs the true labels y")
     if int(n_samples) < 1:
         raise InputError(f"n_samples={n_samples}: must be >= 1")
+    if method not in FISHER_METHODS:
+        raise InputError(f"method={method!r}: expected one of {', '.join(FISHER_METHODS)}")
     groups = param_groups(model)
     names = [k for ks in groups.values() for k in ks]
     sizes = dict(model.named_parameters())
@@ -237,25 +248,20 @@ def fisher_trace(
         p = lp.detach().double().exp().cpu()
         return torch.multinomial(p, S, replacement=True, generator=gen).to(lp.device)
 
-    per_ex: list[np.ndarray] = []  # (b, n_tensors) per batch
-    for batch in iter_per_example_grads(
-        model,
-        X,
-        {"empirical": y, "model_exact": "all"}.get(kind, targets),
-        batch_size=batch_size,
-        device=device,
-    ):
-        lead = batch.targets.ndim
-        cols = []
-        for k in names:
-            v = batch.grads[k]
-            sq = v.reshape(*v.shape[:lead], -1).double().pow(2).sum(-1)  # (b,) or (b, S)
-            if kind == "model_exact":
-                sq = (sq * batch.log_probs.double().exp()).sum(1)
-            elif lead == 2:
-                sq = sq.mean(1)
-            cols.append(sq)
-        per_ex.append(torch.stack(cols, dim=1).cpu().numpy())
+    labels = {"empirical": y, "model_exact": "all"}.get(kind, targets)
+    if method == "vmap":
+        per_ex = _vmap_columns(model, X, labels, names, kind, batch_size, device)
+    else:
+        from netsci_dl.activations._sqnorms import iter_sqnorms
+
+        per_ex = []
+        for _, _, lp, sq in iter_sqnorms(model, X, labels, batch_size=batch_size, device=device):
+            if kind == "model_exact":  # weighted by p(c | x) over the classes
+                w = lp.double().exp()
+                cols = [(sq[k] * w).sum(1) for k in names]
+            else:  # the mean over the S label samples (S = 1: the one label)
+                cols = [sq[k].mean(1) for k in names]
+            per_ex.append(torch.stack(cols, dim=1).cpu().numpy())
     if not per_ex:
         raise InputError("X holds no examples")
     T = np.concatenate(per_ex)  # (n, n_tensors)
@@ -281,5 +287,30 @@ def fisher_trace(
             "batch_size": int(batch_size),
             "seed": int(seed),
             "device": None if device is None else str(device),
+            "method": method,
         },
     )
+
+
+def _vmap_columns(
+    model: Any, X: Any, labels: Any, names: list, kind: str, batch_size: int, device: Any
+) -> list[np.ndarray]:
+    """``(b, n_tensors)`` per-example squared norms per batch, from ``vmap`` per-example gradients."""
+    import torch
+
+    from netsci_dl.activations._gradients import iter_per_example_grads
+
+    per_ex = []
+    for batch in iter_per_example_grads(model, X, labels, batch_size=batch_size, device=device):
+        lead = batch.targets.ndim
+        cols = []
+        for k in names:
+            v = batch.grads[k]
+            sq = v.reshape(*v.shape[:lead], -1).double().pow(2).sum(-1)  # (b,) or (b, S)
+            if kind == "model_exact":
+                sq = (sq * batch.log_probs.double().exp()).sum(1)
+            elif lead == 2:
+                sq = sq.mean(1)
+            cols.append(sq)
+        per_ex.append(torch.stack(cols, dim=1).cpu().numpy())
+    return per_ex

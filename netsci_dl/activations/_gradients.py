@@ -81,6 +81,10 @@ def _setup(model: Any, X: Any, device: Any) -> tuple[Any, Any, dict, dict, Any]:
     Xt = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
     if Xt.ndim < 2:
         raise InputError(f"X has shape {tuple(Xt.shape)}; expected (n_examples, ...) rows")
+    if not Xt.is_floating_point() and any(
+        isinstance(m, torch.nn.Embedding) for m in model.modules()
+    ):
+        return torch, dev, params, buffers, Xt  # token ids stay integers
     return torch, dev, params, buffers, Xt.to(dtype=dtype)
 
 
@@ -164,7 +168,8 @@ def iter_per_example_grads(
     model : nn.Module
         Maps ``(b, ...)`` to logits ``(b, n_classes)``.
     X : (n, ...) array or tensor
-        Cast to the dtype of the model's parameters.
+        Cast to the dtype of the model's parameters (integers stay integers, token ids, when the
+        model has an ``nn.Embedding``).
     y : (n,) or (n, S) int labels, callable, or "all"
         A callable gets ``(log_probs (b, C), start)`` and returns the batch's labels ``(b,)``
         or ``(b, S)`` (e.g. samples from the model's predictive distribution). ``"all"``:

@@ -226,9 +226,11 @@ def cd_step(
 class Workspace:
     """Preallocated buffers and the in-place CD update of one RBM (internal).
 
-    ``step`` does, for one mini-batch, the 3 + 2 GEMMs of CD-1 with biases fused (``addmm``),
-    sigmoids and Bernoulli draws in place, and the parameter update accumulated straight into the
-    momentum buffers with ``addmm_``: no allocation in the loop.
+    ``step`` does, for one mini-batch, the 3 + 1 GEMMs of CD-1: biases fused (``addmm``),
+    sigmoids and Bernoulli draws in place, and the weight update as ONE ``addmm_`` into the
+    momentum buffer (``beta`` = momentum) of the stacked ``[v; v_neg]^T [a h_pos; -a h_neg]``
+    (the data and negative statistics live side by side in ``L`` and ``R``): no allocation and
+    no extra pass over the weights in the loop.
     """
 
     def __init__(
@@ -237,12 +239,13 @@ class Workspace:
         import torch
 
         kw = {"dtype": dtype, "device": device}
-        self.v = torch.empty(batch, n_visible, **kw)
-        self.hp = torch.empty(batch, n_hidden, **kw)
+        # the positive and the negative statistics side by side: rows [0, b) the batch, rows
+        # [b, b + m) the negative particles, so that one GEMM (K = b + m) gives the update
+        self.L = torch.empty(2 * batch, n_visible, **kw)  # visible: data, then negative
+        self.R = torch.empty(2 * batch, n_hidden, **kw)  # hidden: positive probs, then negative
+        self.v = self.L[:batch]
         self.hs = torch.empty(batch, n_hidden, **kw)
-        self.vn = torch.empty(batch, n_visible, **kw)
-        self.vm = torch.empty(batch, n_visible, **kw)
-        self.hn = torch.empty(batch, n_hidden, **kw)
+        self.vx = torch.empty(batch, n_visible, **kw)  # the visible buffer not in ``L``
         self.tmp = torch.empty(batch, n_visible, **kw)
         self.uh = torch.empty(batch, n_hidden, **kw)
         self.uv = torch.empty(batch, n_visible, **kw)
@@ -277,7 +280,7 @@ class Workspace:
 
         W, vb, hb = params
         dW, dvb, dhb = velocity
-        v, hp, hs = self.v[:b], self.hp[:b], self.hs[:b]
+        v, hp, hs = self.L[:b], self.R[:b], self.hs[:b]
         torch.addmm(hb, v, W, out=hp).sigmoid_()
         bernoulli(hp, generator=generator, out=hs, noise=self.uh[:b])
         tmp = self.tmp[:b]
@@ -291,7 +294,11 @@ class Workspace:
         if chain is not None:
             hs = chain
         m = hs.shape[0]
-        vn, vm, hn = self.vn[:m], self.vm[:m], self.hn[:m]
+        # the visible units that enter the statistics sit in L (samples or means), the other in vx
+        src, hn = self.L[b : b + m], self.R[b : b + m]
+        vm = self.vx[:m] if sample_visible else src
+        vn = src if sample_visible else self.vx[:m]
+        self.vn, self.vm = vn, vm  # views of the last step's negative visible samples and means
         for i in range(k):
             torch.addmm(vb, hs, W.T, out=vm)
             if visible == "bernoulli":
@@ -300,27 +307,29 @@ class Workspace:
                     bernoulli(vm, generator=generator, out=vn, noise=self.uv[:m])
             elif sample_visible:
                 vn.normal_(generator=generator).add_(vm)
-            src = vn if sample_visible else vm
             torch.addmm(hb, src, W, out=hn).sigmoid_()
             if i < k - 1 or chain is not None:
                 dst = chain if chain is not None and i == k - 1 else self.hs[:m]
                 bernoulli(hn, generator=generator, out=dst, noise=self.uh[:m])
                 hs = dst
-        src = vn if sample_visible else vm
         if chain is None and k == 1:
             # CD-1: the negative phase's visible means are that reconstruction; no extra GEMM
             torch.sub(v, vm[:b], out=tmp)
             self.err.add_(torch.sum(tmp.square_()))
         a_pos, a_neg = lr / b, lr / m
-        dW.mul_(momentum).addmm_(v.T, hp, alpha=a_pos).addmm_(src.T, hn, alpha=-a_neg)
+        hp_sum = hp.sum(0)
+        dvb.mul_(momentum).add_(v.sum(0), alpha=a_pos).add_(src.sum(0), alpha=-a_neg)
+        dhb.mul_(momentum).add_(hp_sum, alpha=a_pos).add_(hn.sum(0), alpha=-a_neg)
+        # one GEMM for both statistics: dW <- mu dW + [v; src]^T [a_pos hp; -a_neg hn]
+        hp.mul_(a_pos)
+        hn.mul_(-a_neg)
+        dW.addmm_(self.L[: b + m].T, self.R[: b + m], beta=momentum)
         if weight_decay:
             dW.add_(W, alpha=-lr * weight_decay)
-        dvb.mul_(momentum).add_(v.sum(0), alpha=a_pos).add_(src.sum(0), alpha=-a_neg)
-        dhb.mul_(momentum).add_(hp.sum(0), alpha=a_pos).add_(hn.sum(0), alpha=-a_neg)
         rule = None
         if sparsity is not None:
             target, cost, rule = sparsity
-            q = hp.mean(0)
+            q = hp_sum.div_(b)
             if rule == "momentum":
                 dhb.add_(q - target, alpha=-lr * cost)
         W.add_(dW)

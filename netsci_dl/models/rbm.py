@@ -114,6 +114,12 @@ class RBM(RBMInference):
     device : str or torch.device
         ``"cpu"``, ``"cuda"``, ``"auto"``.
     dtype : {"float32", "float64"}
+    num_threads : "auto", int or None
+        torch CPU threads while training (restored after). ``"auto"`` (default): torch's setting
+        less the cores other processes keep busy now (:func:`netsci_dl._array.free_threads`,
+        chosen at each epoch; one thread when the machine is busy: threads that share a core
+        with another process slow the GEMMs down several-fold); an integer: that many; None:
+        torch's setting. Ignored on a GPU.
 
     Attributes
     ----------
@@ -155,6 +161,7 @@ class RBM(RBMInference):
         seed: int | None = None,
         device: Any = "cpu",
         dtype: Any = "float32",
+        num_threads: Any = "auto",
     ) -> None:
         self.n_hidden = n_hidden
         self.visible = visible
@@ -175,6 +182,7 @@ class RBM(RBMInference):
         self.seed = seed
         self.device = device
         self.dtype = dtype
+        self.num_threads = num_threads
 
     # ------------------------------------------------------------------ sklearn plumbing
     _PARAMS = (
@@ -197,6 +205,7 @@ class RBM(RBMInference):
         "seed",
         "device",
         "dtype",
+        "num_threads",
     )
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -215,9 +224,16 @@ class RBM(RBMInference):
 
     def _validate(self) -> None:
         check_rbm_settings(
-            {k: getattr(self, k) for k in self._PARAMS if k not in ("device", "dtype")}
+            {
+                k: getattr(self, k)
+                for k in self._PARAMS
+                if k not in ("device", "dtype", "num_threads")
+            }
         )
-        from netsci_dl._array import resolve_device
+        from netsci_dl._array import check_threads, resolve_device
+
+        if self.num_threads != "auto":
+            check_threads(self.num_threads)
 
         self._device = resolve_device(self.device)
         self._dtype = resolve_dtype(self.dtype)
@@ -395,8 +411,24 @@ class RBM(RBMInference):
             self.momentum if self.epochs_done_ < self.momentum_epochs else self.final_momentum
         )
 
+    def _threads(self) -> int | None:
+        """The torch thread count for this epoch (None: leave torch's setting)."""
+        from netsci_dl._array import check_threads, free_threads
+
+        if self.weights_.device.type != "cpu":
+            return None
+        if self.num_threads == "auto":
+            return free_threads()
+        return check_threads(self.num_threads)
+
     def _pass(self, X: Any, order: Any) -> float:
         """One pass over the rows ``order`` of tensor ``X``; returns the mean squared reconstruction error."""
+        from netsci_dl._array import torch_threads
+
+        with torch_threads(self._threads()):
+            return self._pass_in(X, order)
+
+    def _pass_in(self, X: Any, order: Any) -> float:
         import torch
 
         n = int(order.shape[0])

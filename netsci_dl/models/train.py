@@ -386,7 +386,8 @@ def train_dbn(
         Start afresh in a folder that holds a run: replaces its outputs and removes its snapshot
         files (nothing else). Without it, such a folder is a FileExistsError.
     num_threads : int, optional
-        torch CPU threads while training (restored after); None: torch's setting.
+        torch CPU threads while training (restored after); None: torch's setting. Each RBM
+        uses at most that many, one per free core (``RBM(num_threads="auto")``).
 
     Returns
     -------

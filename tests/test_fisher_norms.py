@@ -1,0 +1,152 @@
+"""Fisher trace by per-example gradient norms (method="auto") against the vmap path and BackPACK."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from netsci_dl.activations._fisher import fisher_trace
+from netsci_dl.activations._sqnorms import fast_modules
+from netsci_dl.errors import InputError
+from netsci_dl.models.classifier import ArchConfig, build_classifier
+
+C = 5
+
+
+class Shared(nn.Module):
+    """One Linear applied twice (shared weights) and a LayerNorm between."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        self.norm = nn.LayerNorm(6)
+        self.out = nn.Linear(6, C)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.fc(self.norm(torch.tanh(self.fc(x))))))
+
+
+class Tokens(nn.Module):
+    """Embedding (padding row) -> Linear over positions (3-D input) -> mean -> tied output."""
+
+    def __init__(self, tied: bool) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(11, 4, padding_idx=0)
+        self.mix = nn.Linear(4, 4)
+        self.head = nn.Linear(4, 11, bias=False)
+        if tied:
+            self.head.weight = self.emb.weight  # one parameter owned by two modules
+        self.scale = nn.Parameter(torch.ones(()))  # a parameter of the root module
+
+    def forward(self, x):
+        return self.scale * self.head(torch.relu(self.mix(self.emb(x))).mean(1))
+
+
+def _convs() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(2, 4, 3, stride=2, padding=1),
+        nn.ReLU(inplace=True),  # in place on a hooked output
+        nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2),
+        nn.BatchNorm2d(4),
+        nn.Conv2d(4, 6, (2, 3), padding="valid", bias=False),
+        nn.Flatten(1),
+        nn.Unflatten(1, (6, -1)),
+        nn.Conv1d(6, 16, 3, stride=2, padding=1),
+        nn.Flatten(1),
+        nn.LazyLinear(C),
+    )
+
+
+def _model(name: str, dtype=torch.float64) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    if name == "mlp":
+        net, X = nn.Sequential(nn.Linear(7, 9), nn.ReLU(), nn.Linear(9, C)), torch.randn(30, 7)
+    elif name == "cnn":
+        net, X = _convs(), torch.randn(30, 2, 9, 8, generator=g)
+        net(X)  # materialise the lazy layer
+        bn = net[3]
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+    elif name == "shared":
+        net, X = Shared(), torch.randn(30, 6, generator=g)
+    else:
+        net, X = Tokens(tied=name == "tied"), torch.randint(0, 11, (30, 7), generator=g)
+        X[:, -2:] = 0  # padding positions
+        X[0] = 3  # one row looks up one index at every position: collisions
+    net = net.to(dtype).eval()
+    X = X.to(dtype) if X.is_floating_point() else X
+    with torch.no_grad():
+        n_cls = net(X[:1]).shape[1]
+    y = torch.randint(0, n_cls, (30,), generator=g)
+    return net, X, y
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "shared", "tokens", "tied"])
+@pytest.mark.parametrize("kind", ["empirical", "model", "model_exact"])
+def test_norms_equal_vmap(name, kind):
+    net, X, y = _model(name)
+    kw = {"kind": kind, "n_samples": 3, "seed": 1, "batch_size": 8}
+    a = fisher_trace(net, X, y, method="auto", **kw)
+    b = fisher_trace(net, X, y, method="vmap", **kw)
+    assert a.tensors == b.tensors and a.layers == b.layers
+    # float64 throughout: only the order of the sums differs
+    np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)
+    np.testing.assert_allclose(a.stderrs, b.stderrs, rtol=1e-9)
+    assert a.settings["method"] == "auto"
+
+
+def test_what_is_closed_form_and_what_falls_back():
+    fast = fast_modules(_model("tied")[0])
+    assert set(fast) == {"mix"}  # emb/head share a weight: vmap; the root's scale: vmap
+    fast = fast_modules(_model("tokens")[0])
+    assert set(fast) == {"emb", "mix", "head"}
+    fast = fast_modules(_model("cnn")[0])
+    assert set(fast) == {"0", "2", "4", "7", "9"}  # BatchNorm: vmap
+
+
+def test_float32_lenet_equals_vmap_to_1e6():
+    net = build_classifier(ArchConfig("lenet", (8, 8), 10), seed=0).eval()
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.rand(200, 64, generator=g), torch.randint(0, 10, (200,), generator=g)
+    a = fisher_trace(net, X, y, kind="empirical", batch_size=64)
+    b = fisher_trace(net, X, y, kind="empirical", batch_size=64, method="vmap")
+    # float32 gradients summed in another order: ~1e-7 relative per example
+    np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-6)
+
+
+def test_equals_backpack_batch_l2():
+    backpack = pytest.importorskip("backpack")
+    from backpack.extensions import BatchL2Grad
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, C)
+    ).double()
+    X = torch.randn(20, 1, 4, 4, dtype=torch.float64)
+    y = torch.randint(0, C, (20,))
+    ours = fisher_trace(net, X, y, kind="empirical", batch_size=7)
+    model = backpack.extend(net)
+    lossf = backpack.extend(nn.CrossEntropyLoss(reduction="sum"))
+    with backpack.backpack(BatchL2Grad()):
+        lossf(model(X), y).backward()
+    ref = [float(p.batch_l2.mean()) for p in net.parameters()]
+    np.testing.assert_allclose(ours.tensor_traces, ref, rtol=1e-10)
+
+
+def test_batch_not_first_is_an_input_error():
+    class SeqFirst(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, C)
+
+        def forward(self, x):  # (b, T, 3) -> (T, b, 3): the layer sees positions first
+            return self.fc(x.transpose(0, 1)).mean(0)
+
+    X = torch.randn(4, 5, 3)
+    with pytest.raises(InputError, match="method='vmap'"):
+        fisher_trace(SeqFirst(), X, torch.zeros(4, dtype=torch.long), kind="empirical")
+    with pytest.raises(InputError, match="method"):
+        fisher_trace(SeqFirst(), X, torch.zeros(4, dtype=torch.long), kind="empirical", method="x")
