@@ -17,6 +17,8 @@ from netsci_dl.export.conv import REDUCTIONS
 __all__ = [
     "LoaderOptions",
     "loader_options",
+    "model_options",
+    "MODEL_PARAMS",
     "layer_ei_options",
     "curvature_options",
     "option_group",
@@ -162,6 +164,46 @@ class LoaderOptions:
 
         return load(source, **self.kwargs(source))
 
+    def custom(self, sources: Sequence[Any]) -> bool:
+        """Whether ``sources`` are a user's own model: ``--model`` given, or a Hugging Face
+        folder."""
+        from netsci_dl.export.hf import is_hf_folder
+
+        return self.model is not None or any(is_hf_folder(s) for s in sources)
+
+    def snapshots(self, sources: Sequence[str], what: str = "checkpoint") -> Any:
+        """What a data-path command runs: with ``--model`` (or Hugging Face folders) the
+        checkpoints as :class:`~netsci_dl.runs.checkpoints.CheckpointModel` items in the order
+        given, else a run folder or netsci_dl's snapshot files (:func:`run_sources`)."""
+        if not self.custom(sources):
+            return run_sources(sources, what)
+        from netsci_dl.runs.checkpoints import checkpoint_models
+
+        run_sources(sources, what)  # each exists
+        return checkpoint_models(
+            list(sources),
+            self.model,
+            model_kwargs=self.model_kwargs,
+            partial=self.partial,
+            state_dict_key=self.state_dict_key,
+        )
+
+    @property
+    def sample_shape(self) -> tuple[int, ...] | None:
+        """One example as the model takes it: ``--input-shape`` without its batch axis."""
+        return None if self.input_shape is None else tuple(self.input_shape[1:]) or None
+
+    def with_input_shape(self, options: Any) -> Any:
+        """``options`` (a dataclass with an ``input_shape`` field, such as
+        :class:`~netsci_dl.runs.similarity.ActivationSpec`) with ``--input-shape`` when given."""
+        from dataclasses import replace
+
+        return (
+            options
+            if self.sample_shape is None
+            else replace(options, input_shape=self.sample_shape)
+        )
+
     def inspect(self, source: Any) -> Any:
         """``netsci_dl.inspect(source, ...)`` with these options."""
         from netsci_dl._files.atomic import check_input_file
@@ -214,6 +256,25 @@ def _options(value: dict[str, Any]) -> LoaderOptions:
         partial=bool(value.get("partial")),
         flatten_order=value.get("flatten_order"),
     )
+
+
+# the parameter of each option of _loader_option_list, in its order
+_OPTION_ORDER = (
+    "layers",
+    "layout",
+    "conv_reduce",
+    "image_shape",
+    "model",
+    "model_kwargs",
+    "input_shape",
+    "input_dtype",
+    "partial",
+    "fold_batchnorm",
+    "state_dict_key",
+    "flatten_order",
+)
+#: the loader options of the commands that run a model on data (:func:`model_options`)
+MODEL_PARAMS = ("model", "model_kwargs", "input_shape", "input_dtype", "partial", "state_dict_key")
 
 
 def _loader_option_list() -> list[Callable[..., Any]]:
@@ -305,6 +366,23 @@ def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
     for opt in reversed(_loader_option_list()):
         wrapper = opt(wrapper)
+    return wrapper
+
+
+def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The loader options of the commands that run a model on data (``--model``,
+    ``--model-kwargs``, ``--input-shape``, ``--input-dtype``, ``--partial``,
+    ``--state-dict-key``: the names, meanings and help of ``export``); the command receives
+    them as one ``loader: LoaderOptions`` argument (:meth:`LoaderOptions.snapshots`)."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["loader"] = _options({k: kwargs.pop(k) for k in MODEL_PARAMS})
+        return f(*args, **kwargs)
+
+    chosen = dict(zip(_OPTION_ORDER, _loader_option_list(), strict=True))
+    for name in reversed(MODEL_PARAMS):
+        wrapper = chosen[name](wrapper)
     return wrapper
 
 
