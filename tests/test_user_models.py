@@ -132,4 +132,42 @@ def test_strict_loading_refuses_a_wrong_class(user_run, tmp_path):
     assert not (tmp_path / "s" / "similarity.csv").exists()
 
 
-_ = json  # used by the tests below
+@pytest.mark.parametrize(
+    "families",
+    ["fisher,similarity", pytest.param("ei,fisher,curvature,similarity", marks=pytest.mark.slow)],
+)
+def test_measures_cli_equals_python(user_run, tmp_path, families):
+    spec, cls, paths = user_run
+    args = ["--probe-size", str(PROBE), "--lanczos-iter", "5", "--threshold", "none"]
+    args += ["--measures", families, "--input-shape", "1,1,8,8"]
+    _invoke(["measures", *paths, *KW, *args, "-o", str(tmp_path)])
+    got = pd.read_csv(tmp_path / "measures.csv")
+    doc = json.loads((tmp_path / "measures.json").read_text())
+    assert doc["n_snapshots"] == 3
+    ds = load_dataset("digits").subset(PROBE, seed=0)
+    X4 = ds.X.reshape(-1, 1, 8, 8)
+    opts = nd.runs.TrainingMeasureOptions(lanczos_iter=5, ei_threshold="none")
+    items = nd.runs.checkpoint_models(paths, cls, model_kwargs={"width": 5})
+    want = nd.runs.training_measures(items, X4, ds.y, measures=families, options=opts)
+    assert set(got["family"]) == set(families.split(","))
+    key = ["snapshot", "layer", "metric"]
+    m = got.merge(want, on=key, suffixes=("_cli", "_py"))
+    assert len(m) == len(got) == len(want)
+    # the same computation twice (float32 forward, the same seeds): equal to rounding
+    np.testing.assert_allclose(m["value_cli"], m["value_py"], rtol=1e-5, atol=1e-9)
+    # an independent check of one number: the model-exact Fisher trace of fc at the last
+    # snapshot from the hand-loaded model (activations.fisher_trace), not via checkpoint_models
+    net = _nets(cls, paths)[-1]
+    F = nd.activations.fisher_trace(net, X4, ds.y, kind="model_exact")
+    row = got[(got.snapshot == "epoch_3") & (got.metric == "fisher_trace") & (got.layer == "fc")]
+    fc = F.to_frame().query("metric == 'fisher_trace' and layer == 'fc'")["value"]
+    np.testing.assert_allclose(row["value"].to_numpy(), fc.to_numpy(), rtol=1e-5)
+
+
+def test_measures_flat_data_on_a_cnn_names_input_shape(user_run, tmp_path):
+    _, _, paths = user_run
+    res = CliRunner().invoke(
+        cli, ["measures", *paths, *KW, "--measures", "fisher", "-o", str(tmp_path / "m")]
+    )
+    assert res.exit_code == 2, res.output
+    assert "--input-shape" in res.output

@@ -204,6 +204,21 @@ class LoaderOptions:
             else replace(options, input_shape=self.sample_shape)
         )
 
+    def reshape(self, X: Any) -> Any:
+        """The examples ``X`` as the model takes them: ``(n, *input_shape[1:])`` with
+        ``--input-shape``, else as they are."""
+        if self.sample_shape is None:
+            return X
+        import numpy as np
+
+        n, per = len(X), int(np.prod(self.sample_shape))
+        if int(np.prod(np.shape(X)[1:])) != per:
+            raise InputError(
+                f"--input-shape {','.join(map(str, self.input_shape or ()))}: the data have "
+                f"{int(np.prod(np.shape(X)[1:]))} values per example, not {per}"
+            )
+        return X.reshape(n, *self.sample_shape)
+
     def inspect(self, source: Any) -> Any:
         """``netsci_dl.inspect(source, ...)`` with these options."""
         from netsci_dl._files.atomic import check_input_file
