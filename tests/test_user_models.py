@@ -171,3 +171,24 @@ def test_measures_flat_data_on_a_cnn_names_input_shape(user_run, tmp_path):
     )
     assert res.exit_code == 2, res.output
     assert "--input-shape" in res.output
+
+
+def test_interactions_cli_equals_python(user_run, tmp_path):
+    _, cls, paths = user_run
+    args = ["--players", "2x2", "--explain", "2", "--split", "lp", "--input-shape", "1,1,8,8"]
+    _invoke(["interactions", *paths[1:], *KW, *args, "--no-plots", "-o", str(tmp_path)])
+    got = pd.read_csv(tmp_path / "interactions.csv")
+    opts = nd.runs.InteractionOptions(
+        players=(2, 2),
+        explain=2,
+        sample_shape=(1, 8, 8),
+        split=nd.analysis.SplitOptions(method="lp"),
+    )
+    run = nd.runs.run_interactions(_nets(cls, paths[1:]), "digits", options=opts)
+    want = run.to_frame()
+    assert list(dict.fromkeys(got["snapshot"])) == ["epoch_2", "epoch_3"]
+    assert len(got) == len(want) > 0
+    assert set(got["layer"]) == set(want["layer"]) and len(set(got["layer"])) > 1
+    value = [c for c in want.columns if want[c].dtype.kind == "f"]
+    # the same models (here loaded by hand) on the same examples: equal to float32 rounding
+    np.testing.assert_allclose(got[value].to_numpy(), want[value].to_numpy(), rtol=1e-5, atol=1e-6)

@@ -194,15 +194,17 @@ class LoaderOptions:
         return None if self.input_shape is None else tuple(self.input_shape[1:]) or None
 
     def with_input_shape(self, options: Any) -> Any:
-        """``options`` (a dataclass with an ``input_shape`` field, such as
-        :class:`~netsci_dl.runs.similarity.ActivationSpec`) with ``--input-shape`` when given."""
-        from dataclasses import replace
+        """``options`` (a dataclass with an ``input_shape`` or ``sample_shape`` field, such as
+        :class:`~netsci_dl.runs.similarity.ActivationSpec`) with ``--input-shape`` (without
+        its batch axis) when given."""
+        from dataclasses import fields, replace
 
-        return (
-            options
-            if self.sample_shape is None
-            else replace(options, input_shape=self.sample_shape)
+        if self.sample_shape is None:
+            return options
+        name = (
+            "input_shape" if "input_shape" in {f.name for f in fields(options)} else "sample_shape"
         )
+        return replace(options, **{name: self.sample_shape})
 
     def reshape(self, X: Any) -> Any:
         """The examples ``X`` as the model takes them: ``(n, *input_shape[1:])`` with

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from netsci_dl.cli._common import device_option, echo, option_group, write_csv, write_json
+from netsci_dl.cli._common import (
+    device_option,
+    echo,
+    model_options,
+    option_group,
+    write_csv,
+    write_json,
+)
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
@@ -48,7 +55,9 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
 
 
 @click.command("interactions")
-@click.argument("source", metavar="CHECKPOINT_OR_RUN", type=click.Path(exists=True))
+@click.argument(
+    "sources", metavar="CHECKPOINT_OR_RUN...", nargs=-1, required=True, type=click.Path(exists=True)
+)
 @click.option(
     "-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
 )
@@ -116,6 +125,7 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
     ),
     device_option(),
 )
+@model_options
 @click.option(
     "--snapshots", is_flag=True, help="Also every snapshot of a run (changes over training)."
 )
@@ -123,10 +133,11 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
 @parallel_options(what="models (snapshots)")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 def interactions(
-    source: str,
+    sources: tuple[str, ...],
     out: str,
     data: str,
     options: Any,
+    loader: Any,
     snapshots: bool,
     plots: bool,
     jobs: int,
@@ -136,7 +147,7 @@ def interactions(
     """AND / OR interactions (CH24) between image patches of the model's output and of each hidden
     layer (linear probes fitted on the whole data set), for --explain examples drawn from DATA.
     CHECKPOINT_OR_RUN is a model file or a run folder (its model.safetensors; with --snapshots
-    every snapshot too). Writes interactions.csv (every value), summary.json,
+    every snapshot too), or with --model your own checkpoints of that class (in order). Writes interactions.csv (every value), summary.json,
     strength_by_order.csv, layer_changes.csv, figures, and snapshot_changes.csv."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl.plot.interactions import interaction_figures
@@ -146,7 +157,10 @@ def interactions(
     figures = [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
     folder = check_folder(out, names + (figures if plots else []), force=force)
     with parallel_context(jobs, scheduler) as n_jobs:
-        run = run_interactions(source, data, options=options, snapshots=snapshots, n_jobs=n_jobs)
+        run = run_interactions(
+            loader.snapshots(sources), data, options=loader.with_input_shape(options),
+            snapshots=snapshots, n_jobs=n_jobs,
+        )  # fmt: skip
     R, figs = run.final, []
     # every file goes to a hidden staging folder first: a failure leaves no partial results
     stale = [] if plots else figures
@@ -160,7 +174,7 @@ def interactions(
         if plots:
             figs = interaction_figures(
                 R, stage, images=run.images, image_shape=run.image_shape, samples=(0, 1),
-                name=Path(source).name,
+                name=Path(sources[0]).name,
             )  # fmt: skip
     frac = ", ".join(f"{n}: {f:.3f}" for n, f in zip(R.layers, R.sparsity()))
     echo(f"{len(run.results)} model(s), {R.n_players} players, {R.n_samples} samples")

@@ -183,12 +183,12 @@ class InteractionRun:
 def _interaction_job(task: tuple[str, str], shared: tuple[Any, ...]) -> Any:
     """The interactions of one model file (a task of :func:`netsci_dl.parallel.map_tasks`)."""
     from netsci_dl.activations import layer_interactions
-    from netsci_dl.models.load import load_model
+    from netsci_dl.runs.checkpoints import runnable
 
     label, path = task
     X, y, probe_X, probe_y, groups, baseline, split, salient, device = shared
     return layer_interactions(
-        load_model(path),
+        runnable(path, "cpu"),
         X,
         y,
         players=groups,
@@ -215,9 +215,10 @@ def run_interactions(
 
     Parameters
     ----------
-    source : path
+    source : path, or a list of models
         A model file, or a run folder (its final model; with ``snapshots`` every snapshot
-        first, in order).
+        first, in order); or a user's own models in order: torch modules, or checkpoints
+        with their class (:func:`netsci_dl.runs.checkpoints.checkpoint_models`).
     data : str
         ``"digits"`` or ``"mnist:PATH"`` (:func:`netsci_dl.datasets.load_dataset`): the
         examples to explain and the clean data the layers' linear probes are fitted on.
@@ -238,11 +239,10 @@ def run_interactions(
     from netsci_dl.activations import grid_players
     from netsci_dl.datasets import load_dataset
     from netsci_dl.parallel import map_tasks
-    from netsci_dl.runs.files import model_files
 
     o = options or InteractionOptions()
     ds = load_dataset(data)
-    models = model_files(source, snapshots=snapshots)
+    models, where = _models(source, snapshots)
     n = ds.X.shape[1]
     shape = o.sample_shape or (n,)
     if int(np.prod(shape)) != n:
@@ -255,4 +255,28 @@ def run_interactions(
     results = map_tasks(
         _interaction_job, models, shared=shared, n_jobs=n_jobs, desc="interactions", unit="model"
     )
-    return InteractionRun(tuple(results), str(Path(source)), data, pick, X[pick], ds.image_shape)
+    return InteractionRun(tuple(results), where, data, pick, X[pick], ds.image_shape)
+
+
+def _models(source: Any, snapshots: bool) -> tuple[list[tuple[str, Any]], str]:
+    """``[(label, model file, CheckpointModel or module), ...]`` and the source's name."""
+    from netsci_dl.runs.checkpoints import CheckpointModel
+    from netsci_dl.runs.files import model_files
+
+    if isinstance(source, str | os.PathLike):
+        return model_files(source, snapshots=snapshots), str(Path(source))
+    items = list(source) if isinstance(source, list | tuple) else [source]
+    if len(items) == 1 and isinstance(items[0], str | os.PathLike):
+        return model_files(items[0], snapshots=snapshots), str(Path(items[0]))
+    if not items or any(isinstance(it, str | os.PathLike) for it in items):
+        raise InputError(
+            "run_interactions reads one model file or run folder, or a list of models / "
+            "CheckpointModel items (netsci_dl.runs.checkpoint_models(paths, model=...))"
+        )
+    labels = [
+        it.label if isinstance(it, CheckpointModel) else f"model{i}" for i, it in enumerate(items)
+    ]
+    where = ", ".join(
+        it.path if isinstance(it, CheckpointModel) else type(it).__name__ for it in items
+    )
+    return list(zip(labels, items, strict=True)), where
