@@ -192,3 +192,21 @@ def test_interactions_cli_equals_python(user_run, tmp_path):
     value = [c for c in want.columns if want[c].dtype.kind == "f"]
     # the same models (here loaded by hand) on the same examples: equal to float32 rounding
     np.testing.assert_allclose(got[value].to_numpy(), want[value].to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_causal_plane_cli_equals_python(user_run, tmp_path):
+    _, cls, paths = user_run
+    small = ["--ei-samples", "200", "--sensitivity-samples", "20", "--threshold", "none"]
+    _invoke(["causal-plane", *paths, *KW, *small, "-o", str(tmp_path)])
+    got = pd.read_csv(tmp_path / "trajectory.csv")
+    opts = nd.analysis.LayerEIOptions(n_samples=200, sensitivity_samples=20)
+    # the graphs of the hand-loaded models, exported by nd.load (the oracle's path)
+    T = nd.runs.ei_trajectory(
+        [nd.load(n) for n in _nets(cls, paths)], threshold="none", options=opts
+    )
+    want = T.to_frame()
+    assert len(got) == len(want) == 9  # 3 snapshots x 3 weight blocks
+    assert list(dict.fromkeys(got["label"])) == ["epoch_1", "epoch_2", "epoch_3"]
+    num = [c for c in want.columns if want[c].dtype.kind == "f" and c in got.columns]
+    assert num
+    np.testing.assert_allclose(got[num].to_numpy(float), want[num].to_numpy(float), rtol=1e-6)
