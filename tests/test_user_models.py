@@ -175,7 +175,7 @@ def test_measures_flat_data_on_a_cnn_names_input_shape(user_run, tmp_path):
 
 def test_interactions_cli_equals_python(user_run, tmp_path):
     _, cls, paths = user_run
-    args = ["--players", "2x2", "--explain", "2", "--split", "lp", "--input-shape", "1,1,8,8"]
+    args = ["--players", "2x2", "--explain", "2", "--split", "lp", "--sample-shape", "1x8x8"]
     _invoke(["interactions", *paths[1:], *KW, *args, "--no-plots", "-o", str(tmp_path)])
     got = pd.read_csv(tmp_path / "interactions.csv")
     opts = nd.runs.InteractionOptions(

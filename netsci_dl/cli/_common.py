@@ -386,21 +386,29 @@ def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
+def model_options(
+    f: Callable[..., Any] | None = None, *, input_shape: bool = True
+) -> Callable[..., Any]:
     """The loader options of the commands that run a model on data (``--model``,
     ``--model-kwargs``, ``--input-shape``, ``--input-dtype``, ``--partial``,
     ``--state-dict-key``: the names, meanings and help of ``export``); the command receives
-    them as one ``loader: LoaderOptions`` argument (:meth:`LoaderOptions.snapshots`)."""
+    them as one ``loader: LoaderOptions`` argument (:meth:`LoaderOptions.snapshots`).
+    ``input_shape=False`` leaves out ``--input-shape`` and ``--input-dtype`` (a command that
+    states the example's shape its own way, such as ``interactions --sample-shape``)."""
+    params = [p for p in MODEL_PARAMS if input_shape or p not in ("input_shape", "input_dtype")]
 
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        kwargs["loader"] = _options({k: kwargs.pop(k) for k in MODEL_PARAMS})
-        return f(*args, **kwargs)
+    def deco(g: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(g)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs["loader"] = _options({k: kwargs.pop(k) for k in params})
+            return g(*args, **kwargs)
 
-    chosen = dict(zip(_OPTION_ORDER, _loader_option_list(), strict=True))
-    for name in reversed(MODEL_PARAMS):
-        wrapper = chosen[name](wrapper)
-    return wrapper
+        chosen = dict(zip(_OPTION_ORDER, _loader_option_list(), strict=True))
+        for name in reversed(params):
+            wrapper = chosen[name](wrapper)
+        return wrapper
+
+    return deco if f is None else deco(f)
 
 
 def threshold_option(help_extra: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -125,7 +125,7 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
     ),
     device_option(),
 )
-@model_options
+@model_options(input_shape=False)
 @click.option(
     "--snapshots", is_flag=True, help="Also every snapshot of a run (changes over training)."
 )
@@ -158,9 +158,8 @@ def interactions(
     folder = check_folder(out, names + (figures if plots else []), force=force)
     with parallel_context(jobs, scheduler) as n_jobs:
         run = run_interactions(
-            loader.snapshots(sources), data, options=loader.with_input_shape(options),
-            snapshots=snapshots, n_jobs=n_jobs,
-        )  # fmt: skip
+            loader.snapshots(sources), data, options=options, snapshots=snapshots, n_jobs=n_jobs
+        )
     R, figs = run.final, []
     # every file goes to a hidden staging folder first: a failure leaves no partial results
     stale = [] if plots else figures
