@@ -210,3 +210,30 @@ def test_causal_plane_cli_equals_python(user_run, tmp_path):
     num = [c for c in want.columns if want[c].dtype.kind == "f" and c in got.columns]
     assert num
     np.testing.assert_allclose(got[num].to_numpy(float), want[num].to_numpy(float), rtol=1e-6)
+
+
+def test_critical_period_trains_the_users_class(user_run, tmp_path):
+    _, cls, _ = user_run
+    grid = ["--epochs", "1", "--onsets", "0", "--window", "1", "--n-train", "150"]
+    grid += ["--probe-size", "20", "--lanczos-iter", "0", "--no-gradcov", "--no-plots"]
+    _invoke(["critical-period", *KW, *grid, "-o", str(tmp_path / "cli")])
+    got = pd.read_csv(tmp_path / "cli" / "critical_period.csv")
+    opts = nd.runs.CriticalPeriodOptions(
+        model="usernet_mod:Net", model_kwargs={"width": 5}, epochs=1, onsets=(0,), windows=(1,),
+        n_train=150, probe_size=20, lanczos_iter=0, gradcov=False,
+    )  # fmt: skip
+    res = nd.runs.critical_period("digits", tmp_path / "py", options=opts)
+    want = res.summary
+    cols = ["run", "removal_epoch", "epochs", "final_test_accuracy", "final_train_accuracy"]
+    assert list(got["run"]) == ["control", "blur_onset000_window001"]
+    np.testing.assert_allclose(got[cols[1:]].to_numpy(float), want[cols[1:]].to_numpy(float))
+    # the snapshots hold the user's class (they load strictly into a hand-built Net), and the
+    # Fisher trace is measured per module of it
+    snap = nd.runs.list_snapshots(tmp_path / "cli" / "runs" / "control")[-1][0]
+    from safetensors.torch import load_file
+
+    net = cls(width=5)
+    net.load_state_dict(load_file(str(snap)), strict=True)
+    traj = pd.read_csv(tmp_path / "cli" / "trajectory.csv")
+    fisher = traj[(traj.run == "control") & (traj.metric == "fisher_trace") & (traj.epoch == 1)]
+    assert set(fisher["layer"]) == {"all", "conv1", "conv2", "fc"}  # per module and in all

@@ -206,6 +206,16 @@ class LoaderOptions:
         )
         return replace(options, **{name: self.sample_shape})
 
+    def training(self, options: Any) -> Any:
+        """Training options (a dataclass with ``model`` and ``model_kwargs`` fields, such as
+        :class:`~netsci_dl.runs.critical.CriticalPeriodOptions`) with ``--model`` and
+        ``--model-kwargs``."""
+        from dataclasses import replace
+
+        if self.model is None:
+            return options
+        return replace(options, model=self.model, model_kwargs=self.model_kwargs)
+
     def reshape(self, X: Any) -> Any:
         """The examples ``X`` as the model takes them: ``(n, *input_shape[1:])`` with
         ``--input-shape``, else as they are."""
@@ -387,15 +397,18 @@ def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def model_options(
-    f: Callable[..., Any] | None = None, *, input_shape: bool = True
+    f: Callable[..., Any] | None = None, *, input_shape: bool = True, checkpoint: bool = True
 ) -> Callable[..., Any]:
     """The loader options of the commands that run a model on data (``--model``,
     ``--model-kwargs``, ``--input-shape``, ``--input-dtype``, ``--partial``,
     ``--state-dict-key``: the names, meanings and help of ``export``); the command receives
     them as one ``loader: LoaderOptions`` argument (:meth:`LoaderOptions.snapshots`).
     ``input_shape=False`` leaves out ``--input-shape`` and ``--input-dtype`` (a command that
-    states the example's shape its own way, such as ``interactions --sample-shape``)."""
+    states the example's shape its own way, such as ``interactions --sample-shape``);
+    ``checkpoint=False`` leaves out ``--partial`` and ``--state-dict-key`` (a command that
+    trains the class from its initialisation, such as ``critical-period``)."""
     params = [p for p in MODEL_PARAMS if input_shape or p not in ("input_shape", "input_dtype")]
+    params = [p for p in params if checkpoint or p not in ("partial", "state_dict_key")]
 
     def deco(g: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(g)
