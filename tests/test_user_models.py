@@ -237,3 +237,56 @@ def test_critical_period_trains_the_users_class(user_run, tmp_path):
     traj = pd.read_csv(tmp_path / "cli" / "trajectory.csv")
     fisher = traj[(traj.run == "control") & (traj.metric == "fisher_trace") & (traj.epoch == 1)]
     assert set(fisher["layer"]) == {"all", "conv1", "conv2", "fc"}  # per module and in all
+
+
+# 4 players of unequal size, their ends on central pixels (an off-by-one would show)
+FEATURES = "features:0-19,20-35,36-43,44-63"
+
+
+def test_feature_players_equal_brute_force(user_run, tmp_path):
+    _, cls, paths = user_run
+    net = _nets(cls, paths)[-1]
+    opts = nd.runs.InteractionOptions(
+        players=FEATURES, explain=3, sample_shape=(1, 8, 8), baseline="mean",
+        split=nd.analysis.SplitOptions(method="lp"),
+    )  # fmt: skip
+    run = nd.runs.run_interactions([net], "digits", options=opts)
+    R = run.final
+    k = list(R.layers).index("output")
+    v = R.v[k] + R.v_empty[k][:, None]  # (n_samples, 16): raw v(S), player i = bit i
+    # brute force: mask by hand, run the model, log-odds of the target from the logits
+    ds = load_dataset("digits")
+    base = ds.X.mean(axis=0)  # "mean": the mean of the clean data the probes are fitted on
+    groups = [range(0, 20), range(20, 36), range(36, 44), range(44, 64)]
+    want = np.empty_like(v)
+    for i, row in enumerate(run.sample_indices):
+        x, t = ds.X[row], int(ds.y[row])
+        for m in range(16):
+            xm = base.copy()
+            for b, g in enumerate(groups):
+                if m >> b & 1:
+                    xm[list(g)] = x[list(g)]
+            with torch.no_grad():
+                z = net(torch.as_tensor(xm, dtype=torch.float32).reshape(1, 1, 8, 8))[0].double()
+            want[i, m] = float(z[t] - torch.logsumexp(torch.cat([z[:t], z[t + 1 :]]), 0))
+    # float32 forward passes in different batch sizes: equal to float32 rounding of logits ~10
+    np.testing.assert_allclose(v, want, rtol=1e-5, atol=1e-4)
+    # the command line on the checkpoint gives the same table
+    args = ["--players", FEATURES, "--explain", "3", "--baseline", "mean", "--split", "lp"]
+    _invoke(["interactions", paths[-1], *KW, *args, "--sample-shape", "1x8x8", "--no-plots",
+             "-o", str(tmp_path)])  # fmt: skip
+    got = pd.read_csv(tmp_path / "interactions.csv")
+    mine = run.to_frame()
+    num = [c for c in mine.columns if mine[c].dtype.kind == "f"]
+    np.testing.assert_allclose(got[num].to_numpy(), mine[num].to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_too_many_players_is_refused_naming_the_bound(user_run, tmp_path):
+    _, _, paths = user_run
+    many = "features:" + ",".join(str(i) for i in range(17))
+    res = CliRunner().invoke(
+        cli, ["interactions", paths[-1], *KW, "--players", many, "-o", str(tmp_path / "x")]
+    )
+    assert res.exit_code == 2, res.output
+    assert "at most 16 players" in res.output
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())

@@ -24,13 +24,17 @@ FIGURES = ("strength_by_order", "salient_by_order", "layer_changes") + tuple(
 )
 
 
-def _grid(ctx: Any, param: Any, value: str) -> tuple[int, int]:
+def _grid(ctx: Any, param: Any, value: str) -> tuple[int, int] | str:
+    if value.startswith("features:"):
+        return value
     try:
         g = tuple(int(v) for v in value.lower().split("x"))
     except ValueError:
-        raise InputError(f"--players {value!r}: expected a grid such as 3x3") from None
+        raise InputError(
+            f"--players {value!r}: expected a grid such as 3x3 or features:0-3,4-7"
+        ) from None
     if len(g) != 2 or min(g) < 1:
-        raise InputError(f"--players {value!r}: expected a grid such as 3x3")
+        raise InputError(f"--players {value!r}: expected a grid such as 3x3 or features:0-3,4-7")
     return g  # type: ignore[return-value]
 
 
@@ -72,7 +76,8 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
         default="3x3",
         show_default=True,
         callback=_grid,
-        help="Grid of image patches, e.g. 3x3.",
+        help="Grid of image patches, e.g. 3x3, or feature groups of tabular data, e.g. "
+        "features:0-3,4-7,8 (flattened indices; at most 16 players).",
     ),
     click.option(
         "--explain", default=20, show_default=True, type=int, help="Examples of --data to explain."
