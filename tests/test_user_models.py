@@ -290,3 +290,42 @@ def test_too_many_players_is_refused_naming_the_bound(user_run, tmp_path):
     assert res.exit_code == 2, res.output
     assert "at most 16 players" in res.output
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+
+
+def _linear_cka(A, B):
+    """Linear CKA by its closed form (Kornblith et al. 2019, eq. 5), float64."""
+    A = A - A.mean(0)
+    B = B - B.mean(0)
+    return np.linalg.norm(B.T @ A) ** 2 / (np.linalg.norm(A.T @ A) * np.linalg.norm(B.T @ B))
+
+
+def test_hugging_face_folder_layer_cka_on_tokens(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    cfg = transformers.BertConfig(
+        vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=16,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    bert = transformers.BertModel(cfg).eval()
+    bert.save_pretrained(tmp_path / "bert")  # a local folder: nothing is downloaded
+    ids = torch.randint(1, 50, (40, 8), generator=torch.Generator().manual_seed(1))
+    items = nd.runs.checkpoint_models([tmp_path / "bert"])
+    layers = ("encoder.layer.0.output.dense", "encoder.layer.1.output.dense")
+    spec = nd.runs.ActivationSpec(layers=layers)
+    T = nd.runs.training_similarity(items, ids.numpy(), spec=spec)
+    # the oracle: forward hooks on the model built by transformers itself, token-averaged
+    acts = {}
+    hooks = [
+        bert.get_submodule(n).register_forward_hook(
+            lambda m, a, out, n=n: acts.__setitem__(n, out.mean(1).double().numpy())
+        )
+        for n in layers
+    ]
+    with torch.no_grad():
+        bert(input_ids=ids)
+    for h in hooks:
+        h.remove()
+    want = _linear_cka(acts[layers[0]], acts[layers[1]])
+    # float32 forward, float64 CKA on both sides
+    np.testing.assert_allclose(T.snapshots[0].within[0, 1], want, rtol=1e-5)
+    np.testing.assert_allclose(T.snapshots[0].within[0, 0], 1.0, rtol=1e-12)
