@@ -37,6 +37,8 @@ CASES: dict[type, tuple[Callable[[], Any], bool]] = {}
 NOT_RESULTS = {
     "SweepTask": "a work unit of the threshold sweep handed to a worker, not a result",
     "SnapshotTask": "a work unit of training_similarity handed to a worker, not a result",
+    "CheckpointModel": "a snapshot to load (a checkpoint and its class) handed to the "
+    "pipelines, not a result",
 }
 
 #: the packages whose public classes keep the contract

@@ -33,6 +33,7 @@ from netsci_dl.activations._gradients import (
 from netsci_dl.activations._interactions import layer_interactions
 from netsci_dl.activations._masking import (
     coalition_masks,
+    feature_players,
     grid_players,
     learn_baseline,
     log_odds,
@@ -87,6 +88,7 @@ __all__ = [
     "predict_log_probs",
     "coalition_masks",
     "grid_players",
+    "feature_players",
     "learn_baseline",
     "log_odds",
     "masked_values",

@@ -105,7 +105,10 @@ def layer_activations(
         probabilities of each RBM bottom-up, equal to ``dbn.transform(X, layer=i)``).
     X : (n_samples, ...) ndarray or tensor
         Rows are examples; images as ``(n, C, H, W)`` or flat (reshaped by ``input_shape``, or
-        to square images when the model starts with a ``Conv2d``).
+        to square images when the model starts with a ``Conv2d``). A model with an
+        ``nn.Embedding`` (a text model) takes integer token ids ``(n, tokens)`` as they are, and
+        its ``(n, tokens, units)`` outputs are pooled over the token positions (``pool="mean"``:
+        the mean over every position, padding included: no attention mask is applied).
     layers : list of str, optional
         Module names (``named_modules()``), taken exactly at those modules. Default: every
         ``nn.Linear`` / ``nn.Conv2d`` after its elementwise followers (module docstring).

@@ -28,6 +28,7 @@ from netsci_dl.errors import InputError
 __all__ = [
     "MAX_PLAYERS",
     "grid_players",
+    "feature_players",
     "check_players",
     "coalition_masks",
     "feature_masks",
@@ -87,6 +88,39 @@ def grid_players(shape: Sequence[int], grid: Sequence[int]) -> tuple[np.ndarray,
     return tuple(out)
 
 
+def feature_players(spec: str) -> tuple[np.ndarray, ...]:
+    """Players as groups of feature indices (tabular data): ``"0-3,4-7,8"`` -> ``[0..3],
+    [4..7], [8]`` (ranges inclusive; a ``features:`` prefix is allowed, as the CLI's
+    ``--players features:0-3,4-7`` gives it). Indices are into the flattened sample. At most
+    :data:`MAX_PLAYERS` groups: ``n`` players make ``2**n`` masked inputs per sample.
+
+    Examples
+    --------
+    >>> [g.tolist() for g in feature_players("features:0-2,5,3-4")]
+    [[0, 1, 2], [5], [3, 4]]
+    """
+    text = str(spec).strip()
+    text = text[len("features:") :] if text.startswith("features:") else text
+    groups = []
+    for part in (p.strip() for p in text.split(",")):
+        lo, sep, hi = part.partition("-")
+        try:
+            a, b = int(lo), int(hi) if sep else int(lo)
+        except ValueError:
+            raise InputError(
+                f"players {spec!r}: expected feature groups such as features:0-3,4-7,8"
+            ) from None
+        if a < 0 or b < a:
+            raise InputError(f"players {spec!r}: group {part!r} is not a range lo-hi, lo <= hi")
+        groups.append(np.arange(a, b + 1, dtype=np.int64))
+    if len(groups) > MAX_PLAYERS:
+        raise InputError(
+            f"players {spec!r}: {len(groups)} groups; at most {MAX_PLAYERS} players "
+            f"(2**n masked inputs per sample)"
+        )
+    return tuple(groups)
+
+
 def check_players(players: Any, n_features: int) -> tuple[np.ndarray, ...]:
     """Validate players: non-empty, disjoint groups of feature indices in ``[0, n_features)``.
 
@@ -101,7 +135,10 @@ def check_players(players: Any, n_features: int) -> tuple[np.ndarray, ...]:
         raise InputError("players must be a sequence of index groups (lists of ints)") from None
     n = len(groups)
     if not 1 <= n <= MAX_PLAYERS:
-        raise InputError(f"need 1 to {MAX_PLAYERS} players, got {n}")
+        raise InputError(
+            f"need 1 to {MAX_PLAYERS} players, got {n} (n players make 2**n masked inputs "
+            "per sample)"
+        )
     seen = np.zeros(int(n_features), dtype=np.int64)
     for i, g in enumerate(groups):
         if g.size == 0:

@@ -129,6 +129,8 @@ class _ModuleRunner:
                     f"{list(self.named)[:30]}"
                 )
         self.follow = layers is None
+        # a model with an embedding takes integer token ids: they are not cast to floats
+        self.tokens = any(isinstance(m, nn.Embedding) for m in model.modules())
         self.input_shape = input_shape or self._infer_input_shape(probe)
         self.chosen = chosen
         self._hooks: list[Any] = []
@@ -157,6 +159,8 @@ class _ModuleRunner:
     def prepare_input(self, xb: Any) -> Any:
         if self.input_shape is not None:
             xb = xb.reshape(xb.shape[0], *self.input_shape)
+        if self.tokens and not xb.is_floating_point():
+            return xb.to(device=self.device)  # token ids of a text model stay integers
         return xb.to(device=self.device, dtype=self.dtype)
 
     # -- planning: which module's output to record for each layer
@@ -226,6 +230,8 @@ class _ModuleRunner:
     def _capture(self, layer: str) -> Any:
         def hook(mod: Any, args: tuple, out: Any) -> None:
             self.shapes.setdefault(layer, tuple(int(s) for s in out.shape[1:]))
+            if self.tokens and out.ndim == 3:  # (b, tokens, units) of a text model:
+                out = out.transpose(1, 2)  # units first, pooled over the token positions
             self._store[layer] = reduce_output(out, self.pool, self.dft_size)
 
         return hook

@@ -17,6 +17,8 @@ from netsci_dl.export.conv import REDUCTIONS
 __all__ = [
     "LoaderOptions",
     "loader_options",
+    "model_options",
+    "MODEL_PARAMS",
     "layer_ei_options",
     "curvature_options",
     "option_group",
@@ -162,6 +164,73 @@ class LoaderOptions:
 
         return load(source, **self.kwargs(source))
 
+    def custom(self, sources: Sequence[Any]) -> bool:
+        """Whether ``sources`` are a user's own model: ``--model`` given, or a Hugging Face
+        folder."""
+        from netsci_dl.export.hf import is_hf_folder
+
+        return self.model is not None or any(is_hf_folder(s) for s in sources)
+
+    def snapshots(self, sources: Sequence[str], what: str = "checkpoint") -> Any:
+        """What a data-path command runs: with ``--model`` (or Hugging Face folders) the
+        checkpoints as :class:`~netsci_dl.runs.checkpoints.CheckpointModel` items in the order
+        given, else a run folder or netsci_dl's snapshot files (:func:`run_sources`)."""
+        if not self.custom(sources):
+            return run_sources(sources, what)
+        from netsci_dl.runs.checkpoints import checkpoint_models
+
+        run_sources(sources, what)  # each exists
+        return checkpoint_models(
+            list(sources),
+            self.model,
+            model_kwargs=self.model_kwargs,
+            partial=self.partial,
+            state_dict_key=self.state_dict_key,
+        )
+
+    @property
+    def sample_shape(self) -> tuple[int, ...] | None:
+        """One example as the model takes it: ``--input-shape`` without its batch axis."""
+        return None if self.input_shape is None else tuple(self.input_shape[1:]) or None
+
+    def with_input_shape(self, options: Any) -> Any:
+        """``options`` (a dataclass with an ``input_shape`` or ``sample_shape`` field, such as
+        :class:`~netsci_dl.runs.similarity.ActivationSpec`) with ``--input-shape`` (without
+        its batch axis) when given."""
+        from dataclasses import fields, replace
+
+        if self.sample_shape is None:
+            return options
+        name = (
+            "input_shape" if "input_shape" in {f.name for f in fields(options)} else "sample_shape"
+        )
+        return replace(options, **{name: self.sample_shape})
+
+    def training(self, options: Any) -> Any:
+        """Training options (a dataclass with ``model`` and ``model_kwargs`` fields, such as
+        :class:`~netsci_dl.runs.critical.CriticalPeriodOptions`) with ``--model`` and
+        ``--model-kwargs``."""
+        from dataclasses import replace
+
+        if self.model is None:
+            return options
+        return replace(options, model=self.model, model_kwargs=self.model_kwargs)
+
+    def reshape(self, X: Any) -> Any:
+        """The examples ``X`` as the model takes them: ``(n, *input_shape[1:])`` with
+        ``--input-shape``, else as they are."""
+        if self.sample_shape is None:
+            return X
+        import numpy as np
+
+        n, per = len(X), int(np.prod(self.sample_shape))
+        if int(np.prod(np.shape(X)[1:])) != per:
+            raise InputError(
+                f"--input-shape {','.join(map(str, self.input_shape or ()))}: the data have "
+                f"{int(np.prod(np.shape(X)[1:]))} values per example, not {per}"
+            )
+        return X.reshape(n, *self.sample_shape)
+
     def inspect(self, source: Any) -> Any:
         """``netsci_dl.inspect(source, ...)`` with these options."""
         from netsci_dl._files.atomic import check_input_file
@@ -214,6 +283,25 @@ def _options(value: dict[str, Any]) -> LoaderOptions:
         partial=bool(value.get("partial")),
         flatten_order=value.get("flatten_order"),
     )
+
+
+# the parameter of each option of _loader_option_list, in its order
+_OPTION_ORDER = (
+    "layers",
+    "layout",
+    "conv_reduce",
+    "image_shape",
+    "model",
+    "model_kwargs",
+    "input_shape",
+    "input_dtype",
+    "partial",
+    "fold_batchnorm",
+    "state_dict_key",
+    "flatten_order",
+)
+#: the loader options of the commands that run a model on data (:func:`model_options`)
+MODEL_PARAMS = ("model", "model_kwargs", "input_shape", "input_dtype", "partial", "state_dict_key")
 
 
 def _loader_option_list() -> list[Callable[..., Any]]:
@@ -306,6 +394,34 @@ def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(_loader_option_list()):
         wrapper = opt(wrapper)
     return wrapper
+
+
+def model_options(
+    f: Callable[..., Any] | None = None, *, input_shape: bool = True, checkpoint: bool = True
+) -> Callable[..., Any]:
+    """The loader options of the commands that run a model on data (``--model``,
+    ``--model-kwargs``, ``--input-shape``, ``--input-dtype``, ``--partial``,
+    ``--state-dict-key``: the names, meanings and help of ``export``); the command receives
+    them as one ``loader: LoaderOptions`` argument (:meth:`LoaderOptions.snapshots`).
+    ``input_shape=False`` leaves out ``--input-shape`` and ``--input-dtype`` (a command that
+    states the example's shape its own way, such as ``interactions --sample-shape``);
+    ``checkpoint=False`` leaves out ``--partial`` and ``--state-dict-key`` (a command that
+    trains the class from its initialisation, such as ``critical-period``)."""
+    params = [p for p in MODEL_PARAMS if input_shape or p not in ("input_shape", "input_dtype")]
+    params = [p for p in params if checkpoint or p not in ("partial", "state_dict_key")]
+
+    def deco(g: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(g)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs["loader"] = _options({k: kwargs.pop(k) for k in params})
+            return g(*args, **kwargs)
+
+        chosen = dict(zip(_OPTION_ORDER, _loader_option_list(), strict=True))
+        for name in reversed(params):
+            wrapper = chosen[name](wrapper)
+        return wrapper
+
+    return deco if f is None else deco(f)
 
 
 def threshold_option(help_extra: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:

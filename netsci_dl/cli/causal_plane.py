@@ -8,7 +8,7 @@ from netsci_dl.cli._common import (
     echo,
     is_quiet,
     layer_ei_options,
-    run_sources,
+    model_options,
     threads_option,
     threshold_option,
     write_csv,
@@ -38,6 +38,7 @@ NAMES = ["trajectory.csv", "trajectory.json"] + [
 )
 @threshold_option("Applies to the graph EI only; none for the full graph.")
 @threads_option()
+@model_options
 @parallel_options(what="snapshots")
 @click.option("--name", default=None, help="Model name for the figure titles.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
@@ -51,20 +52,22 @@ def causal_plane(
     weights: str,
     threshold_spec: str,
     threads: int | None,
+    loader: object,
     jobs: int,
     scheduler: str | None,
     name: str | None,
     force: bool,
 ) -> None:
     """Graph EI and every layer's path in the causal plane (sensitivity vs degeneracy) over the
-    snapshots of a training run (a run folder, or checkpoints in order). Writes trajectory.csv,
+    snapshots of a training run (a run folder, or checkpoints in order; with --model your own
+    checkpoints of that class, step = position). Writes trajectory.csv,
     trajectory.json, causal_plane.{png,svg} and ei_vs_step.{png,svg} into OUTPUT."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl.plot.ei import ei_figures, noise_floor
     from netsci_dl.runs.trajectory import ei_trajectory
 
     folder = check_folder(out, NAMES, force=force)
-    src = run_sources(sources)
+    src = loader.snapshots(sources)  # type: ignore[attr-defined]
     with parallel_context(jobs, scheduler) as n_jobs:
         T = ei_trajectory(
             src,

@@ -10,6 +10,7 @@ from netsci_dl.cli._common import (
     curvature_options,
     device_option,
     is_quiet,
+    model_options,
     option_group,
     probe_size_option,
 )
@@ -159,6 +160,7 @@ def _options(**values: Any) -> Any:
     click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
     device_option(),
 )
+@model_options(input_shape=False, checkpoint=False)
 @click.option(
     "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder."
 )
@@ -170,6 +172,7 @@ def critical_period(
     ctx: click.Context,
     data: str,
     options: Any,
+    loader: Any,
     output: str,
     force: bool,
     plots: bool,
@@ -178,13 +181,15 @@ def critical_period(
 ) -> None:
     """Train one run per deficit window (plus a control) and follow Fisher trace and curvature.
 
-    Resumable: rerun the same command to finish an interrupted grid. Writes OUTPUT/runs/*/
+    With --model, your own classifier class is trained instead of --arch (it gets the
+    examples as images, C x H x W, and returns logits). Resumable: rerun the same command to
+    finish an interrupted grid. Writes OUTPUT/runs/*/
     (run folders), critical_period.csv, trajectory.csv, settings.json and figures.
     """
     from netsci_dl.plot.critical import critical_figures
     from netsci_dl.runs.critical import critical_period as _run
 
-    figures = critical_figures if plots else None
+    figures, options = (critical_figures if plots else None), loader.training(options)
     with parallel_context(jobs, scheduler) as n_jobs:
         res = _run(data, output, options=options, force=force, figures=figures, n_jobs=n_jobs)
     if is_quiet(ctx):

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from netsci_dl.cli._common import device_option, echo, option_group, write_csv, write_json
+from netsci_dl.cli._common import (
+    device_option,
+    echo,
+    model_options,
+    option_group,
+    write_csv,
+    write_json,
+)
 from netsci_dl.cli._data import data_options
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
@@ -18,13 +25,17 @@ FIGURES = ("strength_by_order", "salient_by_order", "layer_changes") + tuple(
 )
 
 
-def _grid(ctx: Any, param: Any, value: str) -> tuple[int, int]:
+def _grid(ctx: Any, param: Any, value: str) -> tuple[int, int] | str:
+    if value.startswith("features:"):
+        return value
     try:
         g = tuple(int(v) for v in value.lower().split("x"))
     except ValueError:
-        raise InputError(f"--players {value!r}: expected a grid such as 3x3") from None
+        raise InputError(
+            f"--players {value!r}: expected a grid such as 3x3 or features:0-3,4-7"
+        ) from None
     if len(g) != 2 or min(g) < 1:
-        raise InputError(f"--players {value!r}: expected a grid such as 3x3")
+        raise InputError(f"--players {value!r}: expected a grid such as 3x3 or features:0-3,4-7")
     return g  # type: ignore[return-value]
 
 
@@ -49,7 +60,9 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
 
 
 @click.command("interactions")
-@click.argument("source", metavar="CHECKPOINT_OR_RUN", type=click.Path(exists=True))
+@click.argument(
+    "sources", metavar="CHECKPOINT_OR_RUN...", nargs=-1, required=True, type=click.Path(exists=True)
+)
 @click.option(
     "-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
 )
@@ -62,7 +75,8 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
         default="3x3",
         show_default=True,
         callback=_grid,
-        help="Grid of image patches, e.g. 3x3.",
+        help="Grid of image patches, e.g. 3x3, or feature groups of tabular data, e.g. "
+        "features:0-3,4-7,8 (flattened indices; at most 16 players).",
     ),
     click.option(
         "--explain", default=20, show_default=True, type=int, help="Examples of --data to explain."
@@ -115,6 +129,7 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
     ),
     device_option(),
 )
+@model_options(input_shape=False)
 @click.option(
     "--snapshots", is_flag=True, help="Also every snapshot of a run (changes over training)."
 )
@@ -122,10 +137,11 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
 @parallel_options(what="models (snapshots)")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 def interactions(
-    source: str,
+    sources: tuple[str, ...],
     out: str,
     data: str,
     options: Any,
+    loader: Any,
     snapshots: bool,
     plots: bool,
     jobs: int,
@@ -135,7 +151,7 @@ def interactions(
     """AND / OR interactions (CH24) between image patches of the model's output and of each hidden
     layer (linear probes fitted on the whole data set), for --explain examples drawn from DATA.
     CHECKPOINT_OR_RUN is a model file or a run folder (its model.safetensors; with --snapshots
-    every snapshot too). Writes interactions.csv (every value), summary.json,
+    every snapshot too), or with --model your own checkpoints of that class (in order). Writes interactions.csv (every value), summary.json,
     strength_by_order.csv, layer_changes.csv, figures, and snapshot_changes.csv."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl.plot.interactions import interaction_figures
@@ -145,7 +161,9 @@ def interactions(
     figures = [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
     folder = check_folder(out, names + (figures if plots else []), force=force)
     with parallel_context(jobs, scheduler) as n_jobs:
-        run = run_interactions(source, data, options=options, snapshots=snapshots, n_jobs=n_jobs)
+        run = run_interactions(
+            loader.snapshots(sources), data, options=options, snapshots=snapshots, n_jobs=n_jobs
+        )
     R, figs = run.final, []
     # every file goes to a hidden staging folder first: a failure leaves no partial results
     stale = [] if plots else figures
@@ -159,7 +177,7 @@ def interactions(
         if plots:
             figs = interaction_figures(
                 R, stage, images=run.images, image_shape=run.image_shape, samples=(0, 1),
-                name=Path(source).name,
+                name=Path(sources[0]).name,
             )  # fmt: skip
     frac = ", ".join(f"{n}: {f:.3f}" for n, f in zip(R.layers, R.sparsity()))
     echo(f"{len(run.results)} model(s), {R.n_players} players, {R.n_samples} samples")

@@ -12,9 +12,9 @@ from netsci_dl.cli._common import (
     figure_names,
     is_quiet,
     layer_ei_options,
+    model_options,
     option_group,
     probe_size_option,
-    run_sources,
     threshold_option,
     write_csv,
     write_json,
@@ -71,6 +71,7 @@ def _options(ei_options: Any, activation: str | None, threshold_spec: str, **val
     ),
     also=("ei_options", "activation", "threshold_spec"),
 )
+@model_options
 @click.option(
     "--x",
     "x_axis",
@@ -92,6 +93,7 @@ def measures(
     data: str,
     probe_size: int,
     options: Any,
+    loader: Any,
     x_axis: str,
     name: str | None,
     plots: bool,
@@ -101,7 +103,8 @@ def measures(
 ) -> None:
     """Follow a training run with every measure: graph and layer EI from the weights, Fisher
     trace per layer, curvature (Hessian, gradient covariance) and each layer's similarity to
-    its final state on --data, and the trainer's accuracy and loss. Writes measures.csv (one
+    its final state on --data, and the trainer's accuracy and loss. With --model: your own
+    checkpoints of that class (step = position). Writes measures.csv (one
     row per snapshot, layer, metric), measures.json (the settings) and measures.png/.svg."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl.datasets import load_dataset
@@ -110,12 +113,13 @@ def measures(
     figures = figure_names(FIGURE)
     names = list(OUTPUTS) + (figures if plots else [])
     out = check_folder(output, names, force=force)
-    src = run_sources(sources, "snapshot")
+    src = loader.snapshots(sources, "snapshot")
     ds = load_dataset(data).subset(probe_size, seed=options.seed)
     with parallel_context(jobs, scheduler) as n_jobs:
         df = training_measures(
-            src, ds, measures=families, options=options, n_jobs=n_jobs, progress=not is_quiet(ctx)
-        )
+            src, loader.reshape(ds.X), ds.y, measures=families, options=options, n_jobs=n_jobs,
+            progress=not is_quiet(ctx),
+        )  # fmt: skip
     doc = dict(df.attrs, sources=list(sources), data=ds.name, metrics=sorted(set(df["metric"])))
     with atomic_outputs(out, names, force=force, stale=[] if plots else figures) as stage:
         write_csv(stage / "measures.csv", df)

@@ -13,9 +13,9 @@ from netsci_dl.cli._common import (
     echo,
     figure_names,
     is_quiet,
+    model_options,
     option_group,
     probe_size_option,
-    run_sources,
     write_csv,
     write_json,
 )
@@ -137,6 +137,7 @@ def _spec(**values: Any) -> Any:
         "--rbf-scale", default=0.5, show_default=True, type=float, help="RBF CKA bandwidth."
     ),
 )
+@model_options
 @click.option("--no-within", is_flag=True, help="Skip the layer x layer grid of each snapshot.")
 @click.option(
     "--stream",
@@ -158,6 +159,7 @@ def similarity(
     reference: str,
     spec: Any,
     options: Any,
+    loader: Any,
     no_within: bool,
     stream: bool,
     name: str | None,
@@ -167,7 +169,8 @@ def similarity(
 ) -> None:
     """Similarity of every layer at every snapshot to the reference (last) snapshot, and
     between the layers of each snapshot, on the examples of --data. SOURCES: a run folder, or
-    checkpoints in order. Writes similarity.csv (long table), similarity_summary.csv (per layer:
+    checkpoints in order (with --model: your own checkpoints of that class, or Hugging Face
+    folders; step = position). Writes similarity.csv (long table), similarity_summary.csv (per layer:
     first value, minimum, step of convergence), similarity.json and figures (PNG + SVG) into
     OUTPUT."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder
@@ -178,7 +181,7 @@ def similarity(
     within = figure_names("similarity_within") if no_within else []
     names = [n for n in list(TABLES) + figure_names(*FIGURES) if n not in within]
     folder = check_folder(out, names, force=force)
-    src = run_sources(sources)
+    src, spec = loader.snapshots(sources), loader.with_input_shape(spec)
     ds = load_dataset(data).subset(probe_size, seed=seed)
     with parallel_context(jobs, scheduler) as n_jobs:
         T = training_similarity(

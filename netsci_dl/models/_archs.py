@@ -47,6 +47,11 @@ class ArchConfig:
     channels : tuple of int, optional
         Convolution channels (``lenet``: default (6, 16); ``allcnn``: default (32, 64)).
     activation : {"relu", "tanh", "sigmoid"}
+    module : str, optional
+        With ``kind="module"``: a user's class, ``"pkg.module:Class"``, built with
+        ``module_kwargs`` under the seed; its inputs are reshaped to ``input_shape`` (rows of
+        the data set in, images out) and its named modules are the layers.
+    module_kwargs : dict, optional
 
     Examples
     --------
@@ -61,8 +66,13 @@ class ArchConfig:
     hidden: tuple[int, ...] | None = None
     channels: tuple[int, ...] | None = None
     activation: str = "relu"
+    module: str | None = None
+    module_kwargs: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.kind == "module" or self.module is not None:
+            self._check_module()
+            return
         if self.kind not in ARCHS:
             raise InputError(f"arch {self.kind!r}: expected one of {', '.join(ARCHS)}")
         if self.activation not in _ACTIVATIONS:
@@ -93,6 +103,19 @@ class ArchConfig:
         if self.kind == "lenet" and len(self.hidden) < 1:
             raise InputError("arch 'lenet': hidden needs at least one fully connected size")
 
+    def _check_module(self) -> None:
+        if self.kind != "module" or not self.module:
+            raise InputError("a user's class needs kind='module' and module='pkg.module:Class'")
+        shape = tuple(int(s) for s in self.input_shape)
+        shape = (1, *shape) if len(shape) == 2 else shape
+        if not shape or min(shape) < 1:
+            raise InputError(f"input_shape {self.input_shape!r}: sizes must be positive")
+        object.__setattr__(self, "input_shape", shape)
+        object.__setattr__(self, "n_classes", int(self.n_classes))
+        object.__setattr__(self, "hidden", ())
+        object.__setattr__(self, "channels", ())
+        object.__setattr__(self, "module_kwargs", dict(self.module_kwargs or {}))
+
     @property
     def n_features(self) -> int:
         """Input features per example (``C * H * W``)."""
@@ -112,6 +135,7 @@ class ArchConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ArchConfig:
         names = {"kind", "input_shape", "n_classes", "hidden", "channels", "activation"}
+        names |= {"module", "module_kwargs"}
         bad = set(d) - names
         if bad:
             raise InputError(f"unknown ArchConfig fields {sorted(bad)}; allowed: {sorted(names)}")
@@ -147,8 +171,27 @@ def _act(torch: Any, name: str) -> Any:
     return {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}[name]()
 
 
+def _to_shape(shape: tuple[int, ...], module: Any, args: tuple) -> tuple:
+    """Forward pre-hook of a user's class: rows ``(n, C*H*W)`` -> ``(n, *shape)``."""
+    x = args[0]
+    return (x.reshape(x.shape[0], *shape), *args[1:])
+
+
+def _build_module(a: ArchConfig) -> Any:
+    """A user's class (``a.module``) whose inputs are reshaped to ``a.input_shape``."""
+    import functools
+
+    from netsci_dl.export.module import build_model
+
+    net = build_model(str(a.module), a.module_kwargs)
+    net.register_forward_pre_hook(functools.partial(_to_shape, tuple(a.input_shape)))
+    return net
+
+
 def _build(torch: Any, a: ArchConfig) -> Any:
     nn = torch.nn
+    if a.kind == "module":
+        return _build_module(a)
     ToImage, GlobalAvgPool = _module_classes(torch)
     mods: list[tuple[str, Any]] = []
     if a.kind == "mlp":
@@ -235,6 +278,16 @@ def build_classifier_model(
 
 def layer_widths(arch: ArchConfig) -> list[int]:
     """Input width then the output width of each parameterised layer (channels for convs)."""
+    if arch.kind == "module":
+        import torch
+
+        net = _build_module(arch)
+        outs = [
+            int(m.out_features if isinstance(m, torch.nn.Linear) else m.out_channels)
+            for m in net.modules()
+            if isinstance(m, torch.nn.Linear | torch.nn.Conv2d)
+        ]
+        return [arch.input_shape[0] if len(arch.input_shape) == 3 else arch.n_features, *outs]
     if arch.kind == "mlp":
         return [arch.n_features, *arch.hidden, arch.n_classes]
     c = arch.input_shape[0]

@@ -10,6 +10,8 @@
 :mod:`.interactions`     AND/OR interactions of a run's models (:func:`run_interactions`)
 :mod:`.files`            the model files of a run folder (:func:`final_model`, :func:`model_files`)
 :mod:`.pruning`          pruning percolation against accuracy (:func:`pruning_sweep`)
+:mod:`.checkpoints`      a user's own snapshots: checkpoints and their architecture
+                         (:func:`checkpoint_models`)
 :mod:`.spectra`          the spectra of a checkpoint's weight tensors (:func:`checkpoint_spectra`)
                          and of every snapshot (:func:`spectra_over_training`)
 =======================  ===================================================================
@@ -30,6 +32,7 @@ _MEASURES = ("MEASURE_FAMILIES", "TrainingMeasureOptions", "training_measures")
 _CRITICAL = ("CriticalPeriodOptions", "CriticalPeriodResult", "critical_period")
 _INTERACTIONS = ("InteractionOptions", "InteractionRun", "run_interactions")
 _FILES = ("final_model", "model_files")
+_CHECKPOINTS = ("CheckpointModel", "checkpoint_models")
 _SPECTRA = ("checkpoint_spectra", "SpectraTrajectory", "spectra_over_training")
 _PRUNING = ("PruningSweep", "pruning_sweep")
 
@@ -43,6 +46,7 @@ __all__ = [
     *_FILES,
     *_SPECTRA,
     *_PRUNING,
+    *_CHECKPOINTS,
 ]
 
 
@@ -61,6 +65,8 @@ def __getattr__(name: str) -> Any:
         from netsci_dl.runs import interactions as mod
     elif name in _FILES:
         from netsci_dl.runs import files as mod
+    elif name in _CHECKPOINTS:
+        from netsci_dl.runs import checkpoints as mod
     elif name in _SPECTRA:
         from netsci_dl.runs import spectra as mod
     elif name in _PRUNING:

@@ -31,7 +31,8 @@ def snapshot_measures(
     Parameters
     ----------
     path : a snapshot ``.safetensors`` of a classifier or an MLP (with its JSON sidecar for
-        step and epoch), read by :func:`netsci_dl.models.load.load_model`
+        step and epoch), read by :func:`netsci_dl.models.load.load_model`, or a
+        :class:`~netsci_dl.runs.checkpoints.CheckpointModel` (a user's own checkpoint)
     X : (n, n_features) array, y : (n,) int labels
         The probe set (the same for every snapshot of a run). ``y`` may be None when only the
         model's Fisher is asked for (``kind="model_exact"`` or ``"model"``, no curvature).
@@ -68,11 +69,15 @@ def snapshot_measures(
     )
     from netsci_dl.errors import InputError
     from netsci_dl.models.load import load_model
+    from netsci_dl.runs.checkpoints import CheckpointModel
     from netsci_dl.runs.format import read_sidecar
 
-    p = Path(path)
-    info = read_sidecar(p) or {}
-    model = load_model(p, device=device)
+    if isinstance(path, CheckpointModel):
+        p, info, model = Path(path.path), path.info(), path.load(device)
+    else:
+        p = Path(path)
+        info = read_sidecar(p) or {}
+        model = load_model(p, device=device)
     if not isinstance(model, torch.nn.Module):
         raise InputError(
             f"{p}: a {type(model).__name__} has no class outputs; the Fisher information and "
@@ -84,7 +89,7 @@ def snapshot_measures(
             "fisher_kind='model_exact' or 'model' (no curvature)"
         )
     key = {
-        "snapshot": p.name.removesuffix(".safetensors"),
+        "snapshot": info.get("label") or p.name.removesuffix(".safetensors"),
         "step": info.get("step"),
         "epoch": info.get("epoch"),
     }

@@ -68,6 +68,13 @@ class CriticalPeriodOptions:
     Parameters
     ----------
     arch : {"lenet", "mlp", "allcnn"}
+        The built-in architecture, unless ``model`` names a user's class.
+    model : str, optional
+        A user's classifier class, ``"pkg.module:Class"`` (the CLI's ``--model``): built with
+        ``model_kwargs`` under ``seed`` and trained by the same trainer (deficit windows,
+        snapshots, Fisher per layer: its Linear and Conv2d modules); it gets the examples
+        reshaped to the data's image shape (C, H, W) and must return logits.
+    model_kwargs : dict, optional
     deficit : {"blur", "vflip", "label_permutation", "noise"}
     onsets, windows : tuple of int
         The grid: a run for each (onset, window) with window > 0, plus the control run.
@@ -126,8 +133,12 @@ class CriticalPeriodOptions:
     analyze_every: int = 1
     seed: int = 0
     device: str = "cpu"
+    model: str | None = None
+    model_kwargs: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.model_kwargs and not self.model:
+            raise InputError("model_kwargs need model='pkg.module:Class'")
         if self.deficit not in DEFICITS:
             raise InputError(f"deficit {self.deficit!r}: expected one of {', '.join(DEFICITS)}")
         if self.epochs_mode not in ("after", "total"):
@@ -221,7 +232,13 @@ def critical_period_tasks(
     shape = ds.image_shape
     n_classes = int(ds.y.max()) + 1
     factor = float(opts.blur_factor)
-    arch = ArchConfig(opts.arch, shape, max(n_classes, 2))
+    arch = (
+        ArchConfig(
+            "module", shape, max(n_classes, 2), module=opts.model, module_kwargs=opts.model_kwargs
+        )
+        if opts.model
+        else ArchConfig(opts.arch, shape, max(n_classes, 2))
+    )
     pairs = [(o, w) for w in opts.windows for o in opts.onsets if w > 0]
     if opts.control:
         pairs = [(0, 0), *pairs]
@@ -380,7 +397,7 @@ class CriticalPeriodResult:
         opts = self.settings.get("options", {})
         return summary(
             "CriticalPeriodResult",
-            arch=opts.get("arch"),
+            arch=opts.get("model") or opts.get("arch"),
             deficit=opts.get("deficit"),
             runs=int(len(self.summary)),
             trajectory_rows=int(len(self.trajectory)),
@@ -457,7 +474,7 @@ def critical_period(
     for name, df in (("critical_period.csv", summary), ("trajectory.csv", traj)):
         with atomic_path(out / name) as tmp:
             df.to_csv(tmp, index=False)
-    title = f"{opts.arch} on {data}, {opts.deficit}"
+    title = f"{opts.model or opts.arch} on {data}, {opts.deficit}"
     drawn = figures(summary, traj, out, title=title) if figures is not None else []
     settings = dict(
         doc,

@@ -29,8 +29,10 @@ class InteractionOptions:
 
     Parameters
     ----------
-    players : (int, int)
-        Grid of image patches (rows, columns): ``3x3`` makes 9 players.
+    players : (int, int) or str
+        Grid of image patches (rows, columns): ``3x3`` makes 9 players; or feature groups of
+        tabular data, ``"features:0-3,4-7,8"`` (indices into the flattened sample,
+        :func:`~netsci_dl.activations.feature_players`). At most 16 players (2**n coalitions).
     explain : int
         Examples of the data set to explain, drawn at random by ``seed`` (at least 1).
     sample_shape : tuple of int, optional
@@ -53,7 +55,7 @@ class InteractionOptions:
     'sgd'
     """
 
-    players: tuple[int, int] = (3, 3)
+    players: tuple[int, int] | str = (3, 3)
     explain: int = 20
     sample_shape: tuple[int, ...] | None = None
     baseline: str = "zero"
@@ -71,15 +73,20 @@ class InteractionOptions:
         """Every choice (JSON-able)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["split"] = self.split.to_dict()
-        d["players"] = list(self.players)
+        d["players"] = self.players if isinstance(self.players, str) else list(self.players)
         d["sample_shape"] = None if self.sample_shape is None else list(self.sample_shape)
         return d
 
     def __post_init__(self) -> None:
-        g = tuple(int(v) for v in self.players)
-        if len(g) != 2 or min(g) < 1:
-            raise InputError(f"players={self.players!r}: expected a grid such as (3, 3)")
-        object.__setattr__(self, "players", g)
+        if isinstance(self.players, str):
+            from netsci_dl.activations import feature_players
+
+            feature_players(self.players)  # refused here when malformed or above the bound
+        else:
+            g = tuple(int(v) for v in self.players)
+            if len(g) != 2 or min(g) < 1:
+                raise InputError(f"players={self.players!r}: expected a grid such as (3, 3)")
+            object.__setattr__(self, "players", g)
         if self.sample_shape is not None:
             s = tuple(int(v) for v in self.sample_shape)
             if not s or min(s) < 1:
@@ -183,12 +190,12 @@ class InteractionRun:
 def _interaction_job(task: tuple[str, str], shared: tuple[Any, ...]) -> Any:
     """The interactions of one model file (a task of :func:`netsci_dl.parallel.map_tasks`)."""
     from netsci_dl.activations import layer_interactions
-    from netsci_dl.models.load import load_model
+    from netsci_dl.runs.checkpoints import runnable
 
     label, path = task
     X, y, probe_X, probe_y, groups, baseline, split, salient, device = shared
     return layer_interactions(
-        load_model(path),
+        runnable(path, "cpu"),
         X,
         y,
         players=groups,
@@ -215,9 +222,10 @@ def run_interactions(
 
     Parameters
     ----------
-    source : path
+    source : path, or a list of models
         A model file, or a run folder (its final model; with ``snapshots`` every snapshot
-        first, in order).
+        first, in order); or a user's own models in order: torch modules, or checkpoints
+        with their class (:func:`netsci_dl.runs.checkpoints.checkpoint_models`).
     data : str
         ``"digits"`` or ``"mnist:PATH"`` (:func:`netsci_dl.datasets.load_dataset`): the
         examples to explain and the clean data the layers' linear probes are fitted on.
@@ -235,14 +243,13 @@ def run_interactions(
     InputError
         A run folder without models, or a sample shape that does not hold the data's features.
     """
-    from netsci_dl.activations import grid_players
+    from netsci_dl.activations import feature_players, grid_players
     from netsci_dl.datasets import load_dataset
     from netsci_dl.parallel import map_tasks
-    from netsci_dl.runs.files import model_files
 
     o = options or InteractionOptions()
     ds = load_dataset(data)
-    models = model_files(source, snapshots=snapshots)
+    models, where = _models(source, snapshots)
     n = ds.X.shape[1]
     shape = o.sample_shape or (n,)
     if int(np.prod(shape)) != n:
@@ -250,9 +257,36 @@ def run_interactions(
         raise InputError(f"sample shape {given}: the data have {n} features per sample")
     X = ds.X.reshape((len(ds.X), *shape))
     pick = np.random.default_rng(o.seed).permutation(len(X))[: max(1, o.explain)]
-    groups = grid_players(shape if len(shape) >= 2 else ds.image_shape, o.players)
+    if isinstance(o.players, str):
+        groups = feature_players(o.players)
+    else:
+        groups = grid_players(shape if len(shape) >= 2 else ds.image_shape, o.players)
     shared = (X[pick], ds.y[pick], X, ds.y, groups, o.baseline, o.split, o.salient, o.device)
     results = map_tasks(
         _interaction_job, models, shared=shared, n_jobs=n_jobs, desc="interactions", unit="model"
     )
-    return InteractionRun(tuple(results), str(Path(source)), data, pick, X[pick], ds.image_shape)
+    return InteractionRun(tuple(results), where, data, pick, X[pick], ds.image_shape)
+
+
+def _models(source: Any, snapshots: bool) -> tuple[list[tuple[str, Any]], str]:
+    """``[(label, model file, CheckpointModel or module), ...]`` and the source's name."""
+    from netsci_dl.runs.checkpoints import CheckpointModel
+    from netsci_dl.runs.files import model_files
+
+    if isinstance(source, str | os.PathLike):
+        return model_files(source, snapshots=snapshots), str(Path(source))
+    items = list(source) if isinstance(source, list | tuple) else [source]
+    if len(items) == 1 and isinstance(items[0], str | os.PathLike):
+        return model_files(items[0], snapshots=snapshots), str(Path(items[0]))
+    if not items or any(isinstance(it, str | os.PathLike) for it in items):
+        raise InputError(
+            "run_interactions reads one model file or run folder, or a list of models / "
+            "CheckpointModel items (netsci_dl.runs.checkpoint_models(paths, model=...))"
+        )
+    labels = [
+        it.label if isinstance(it, CheckpointModel) else f"model{i}" for i, it in enumerate(items)
+    ]
+    where = ", ".join(
+        it.path if isinstance(it, CheckpointModel) else type(it).__name__ for it in items
+    )
+    return list(zip(labels, items, strict=True)), where

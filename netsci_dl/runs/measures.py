@@ -143,8 +143,10 @@ def training_measures(
 
     Parameters
     ----------
-    source : run folder, or sequence of snapshot paths
-        The snapshots, in training order (:func:`netsci_dl.runs.format.snapshot_sources`).
+    source : run folder, or sequence of snapshot paths or of CheckpointModel
+        The snapshots, in training order (:func:`netsci_dl.runs.format.snapshot_sources`), or
+        a user's own checkpoints (:func:`netsci_dl.runs.checkpoints.checkpoint_models`; the
+        graph EI is read from the built model by :func:`netsci_dl.export.load`).
     X : (n_samples, ...) array, a :class:`~netsci_dl.datasets.Dataset`, a torch ``Dataset`` or
         ``DataLoader``
         The probe set, the same at every snapshot (a data set object also gives ``y``).
@@ -199,7 +201,7 @@ def training_measures(
 
     from netsci_dl._tables import LONG_COLUMNS
     from netsci_dl.parallel import map_tasks
-    from netsci_dl.runs.format import snapshot_sources
+    from netsci_dl.runs.checkpoints import CheckpointModel
     from netsci_dl.runs.similarity import ActivationSpec, training_similarity
 
     families = _families(measures)
@@ -212,10 +214,8 @@ def training_measures(
     y = y_data if y is None else y
     if "curvature" in families and y is None:
         raise InputError("measures 'curvature' needs the labels y of the probe set")
-    srcs = snapshot_sources(source)
-    paths = [p for p, _ in srcs if isinstance(p, str | os.PathLike)]
-    if len(paths) != len(srcs):
-        raise InputError("training_measures reads snapshot files (a run folder or paths)")
+    srcs = _snapshot_items(source)
+    paths = [p for p, _ in srcs]
     if families != ("ei",):
         _check_takes(paths[-1], X, opts.device)
     parts = []
@@ -223,7 +223,7 @@ def training_measures(
         from netsci_dl.runs.trajectory import ei_trajectory
 
         T = ei_trajectory(
-            paths,
+            [p.graph() if isinstance(p, CheckpointModel) else p for p in paths],
             threshold=opts.ei_threshold,
             activations=opts.ei_activations,
             options=opts.ei,
@@ -267,14 +267,30 @@ def training_measures(
     return out
 
 
+def _snapshot_items(source: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """``[(snapshot file or CheckpointModel, info), ...]`` in training order."""
+    from netsci_dl.runs.checkpoints import CheckpointModel
+    from netsci_dl.runs.format import snapshot_sources
+
+    items = source if isinstance(source, list | tuple) else None
+    if items and all(isinstance(it, CheckpointModel) for it in items):
+        return [(it, it.info()) for it in items]
+    if items and any(not isinstance(it, str | os.PathLike) for it in items):
+        raise InputError(
+            "training_measures reads snapshot files (a run folder or paths) or a user's "
+            "checkpoints (netsci_dl.runs.checkpoint_models(paths, model=...))"
+        )
+    return snapshot_sources(source)
+
+
 def _check_takes(path: Any, X: Any, device: Any) -> None:
     """Refuse probe examples the model cannot run on (wrong number of features, image size)."""
     import numpy as np
     import torch
 
-    from netsci_dl.models.load import load_model
+    from netsci_dl.runs.checkpoints import runnable
 
-    model = load_model(path, device=device)
+    model = runnable(path, device)
     if not isinstance(model, torch.nn.Module):
         return
     dev = next(iter(model.parameters()), torch.empty(0)).device
@@ -285,7 +301,8 @@ def _check_takes(path: Any, X: Any, device: Any) -> None:
     except RuntimeError as e:
         raise InputError(
             f"{path}: the model does not run on the probe examples of shape "
-            f"{tuple(np.shape(X))[1:]} ({str(e).splitlines()[0]}); pass data of its input size"
+            f"{tuple(np.shape(X))[1:]} ({str(e).splitlines()[0]}); pass data of its input size "
+            "(--input-shape 1,C,H,W; from Python: X reshaped)"
         ) from None
 
 

@@ -95,11 +95,9 @@ class SnapshotTask:
 
 
 def _load(item: Any, device: Any) -> Any:
-    if isinstance(item, str | os.PathLike):
-        from netsci_dl.models.load import load_model
+    from netsci_dl.runs.checkpoints import runnable
 
-        return load_model(item, device=device)
-    return item
+    return runnable(item, device)
 
 
 def run_snapshot_task(task: SnapshotTask) -> Any:
@@ -162,9 +160,13 @@ def _sources(source: Any) -> list[tuple[Any, dict[str, Any]]]:
         )
     if all(isinstance(it, str | os.PathLike) for it in items):
         return snapshot_sources(items)
+    from netsci_dl.runs.checkpoints import CheckpointModel
+
     out = []
     for i, it in enumerate(items):
-        if isinstance(it, str | os.PathLike):
+        if isinstance(it, CheckpointModel):
+            out.append((it, it.info()))
+        elif isinstance(it, str | os.PathLike):
             (p, info), *_ = snapshot_sources([it])
             side = read_sidecar(p) if Path(p).is_file() else None
             unit = "run" if side else "index"
@@ -199,7 +201,9 @@ def training_similarity(
     source : run folder, or sequence of checkpoint paths / models
         Read with :func:`netsci_dl.runs.format.snapshot_sources` (snapshots ordered by step; a list
         is kept in its order); models (nn.Module, DBN) may be given directly (in a list mixing
-        models and paths, a model's step is its position).
+        models and paths, a model's step is its position), and a user's own checkpoints as
+        :class:`~netsci_dl.runs.checkpoints.CheckpointModel` items
+        (:func:`~netsci_dl.runs.checkpoints.checkpoint_models`).
     X : (n_samples, ...) ndarray / tensor, a :class:`~netsci_dl.datasets.Dataset`, a torch
         ``Dataset`` or ``DataLoader``
         The probe examples, the same for every snapshot.
@@ -267,7 +271,7 @@ def training_similarity(
     elif isinstance(reference, str | os.PathLike):
         ref_item, ref_label = reference, Path(reference).name.removesuffix(".safetensors")
     else:
-        ref_item, ref_label = reference, type(reference).__name__
+        ref_item, ref_label = reference, getattr(reference, "label", type(reference).__name__)
     ref_model = _load(ref_item, spec.device)
     if stream:
         ref: Any = ref_model

@@ -251,6 +251,18 @@ class EITrajectory:
 
 
 # ---- the computation ----------------------------------------------------------------------
+def _graphs_of_user_models(source: Any) -> Any:
+    """``source`` with each :class:`~netsci_dl.runs.checkpoints.CheckpointModel` replaced by
+    its graph (the others kept)."""
+    from netsci_dl.runs.checkpoints import CheckpointModel
+
+    if isinstance(source, CheckpointModel):
+        source = [source]
+    if not isinstance(source, list | tuple):
+        return source
+    return [it.graph() if isinstance(it, CheckpointModel) else it for it in source]
+
+
 def ei_trajectory(
     source: Any,
     *,
@@ -267,9 +279,11 @@ def ei_trajectory(
 
     Parameters
     ----------
-    source : run folder, or sequence of checkpoint paths / LayeredGraphs
+    source : run folder, or sequence of checkpoint paths / LayeredGraphs / CheckpointModel
         A folder written by the DBN or MLP trainer (snapshots ordered by step, see
-        :func:`netsci_dl.runs.format.snapshot_sources`), or snapshots in training order.
+        :func:`netsci_dl.runs.format.snapshot_sources`), or snapshots in training order (a
+        user's own checkpoints as :func:`netsci_dl.runs.checkpoints.checkpoint_models` items:
+        the graph of each built model, :func:`netsci_dl.export.load`).
     weights, directed : as :func:`~netsci_dl.analysis.effective_information`
         Transition weights of the graph EI (default ``|w|``); ``directed`` None follows the graph
         (RBM/DBN undirected, feed-forward directed).
@@ -321,7 +335,7 @@ def ei_trajectory(
 
     opts = LayerEIOptions() if options is None else options
     torch = import_torch()
-    items = snapshot_sources(source)
+    items = snapshot_sources(_graphs_of_user_models(source))
     old = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(int(num_threads))

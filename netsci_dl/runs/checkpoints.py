@@ -1,0 +1,150 @@
+"""Snapshots of a user's own model: checkpoint files (or local Hugging Face folders) with the
+architecture that runs them, as items every data-path pipeline takes beside run folders.
+
+A :class:`CheckpointModel` is small and picklable (a path and the architecture's name), so the
+pipelines send it to worker processes and each worker builds its model itself.
+
+Examples
+--------
+>>> import tempfile, os, torch
+>>> net = torch.nn.Sequential(torch.nn.Linear(3, 2))
+>>> d = tempfile.mkdtemp()
+>>> for i in (1, 2):
+...     torch.save(net.state_dict(), os.path.join(d, f"epoch_{i}.pt"))
+>>> items = checkpoint_models([os.path.join(d, f"epoch_{i}.pt") for i in (1, 2)], model=net)
+>>> [it.label for it in items], type(items[0].load()).__name__
+(['epoch_1', 'epoch_2'], 'Sequential')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from netsci_dl.errors import InputError
+
+__all__ = ["CheckpointModel", "checkpoint_models", "runnable"]
+
+
+@dataclass(frozen=True, eq=False)
+class CheckpointModel:
+    """One snapshot of a user's model: a checkpoint and its architecture.
+
+    Attributes
+    ----------
+    path : str
+        A checkpoint file or a local Hugging Face folder.
+    model : "pkg.module:Class", nn.Module class, nn.Module, or None
+        The architecture (:func:`netsci_dl.export.runnable.load_module`); None for a Hugging
+        Face folder.
+    model_kwargs : dict, optional
+    partial : bool
+        Load the tensors that fit (default strict).
+    state_dict_key : str, optional
+    step : int
+        The snapshot's position in training (default: its position in the list given).
+    """
+
+    path: str
+    model: Any = field(default=None, repr=False)
+    model_kwargs: Mapping[str, Any] | None = None
+    partial: bool = False
+    state_dict_key: str | None = None
+    step: int = 0
+
+    @property
+    def label(self) -> str:
+        """The file name without its suffix (the folder name of a Hugging Face folder)."""
+        p = Path(self.path)
+        return p.name if p.is_dir() else p.stem
+
+    def info(self) -> dict[str, Any]:
+        """The snapshot info every pipeline reads (``step``, ``layer``, ``epoch``, ``label``,
+        ``source``)."""
+        return {
+            "step": int(self.step),
+            "layer": None,
+            "epoch": None,
+            "label": self.label,
+            "source": str(self.path),
+        }
+
+    def load(self, device: Any = None) -> Any:
+        """The runnable module, in eval mode, on ``device`` (None: the CPU)."""
+        from netsci_dl.export.runnable import load_module
+
+        net, _ = load_module(
+            self.path,
+            self.model,
+            model_kwargs=self.model_kwargs,
+            state_dict_key=self.state_dict_key,
+            partial=self.partial,
+        )
+        if device is not None:
+            from netsci_dl._array import resolve_device
+
+            net = net.to(resolve_device(device))
+        return net
+
+    def graph(self, **load_kwargs: Any) -> Any:
+        """The snapshot's :class:`~netsci_dl.graph.LayeredGraph` (:func:`netsci_dl.export.load`
+        of the built module; ``load_kwargs`` as there), with its step in
+        ``meta["checkpoint"]``."""
+        from netsci_dl.export import load
+
+        G = load(self.load(), **load_kwargs)
+        ck = dict(G.meta.get("checkpoint") or {}, step=int(self.step))
+        return G.with_meta(source=str(self.path), checkpoint=ck)
+
+
+def checkpoint_models(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    model: Any = None,
+    *,
+    model_kwargs: Mapping[str, Any] | None = None,
+    partial: bool = False,
+    state_dict_key: str | None = None,
+) -> list[CheckpointModel]:
+    """The snapshots ``paths`` (in training order; step = position) of the architecture
+    ``model``, for :func:`~netsci_dl.runs.training_similarity`,
+    :func:`~netsci_dl.runs.training_measures`, :func:`~netsci_dl.runs.run_interactions` and
+    :func:`~netsci_dl.runs.ei_trajectory`.
+
+    Raises
+    ------
+    FileNotFoundError
+        A path that does not exist.
+    InputError
+        No paths, or a plain checkpoint without ``model``.
+    """
+    from netsci_dl.export.hf import is_hf_folder
+
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    if not items:
+        raise InputError("no checkpoints given")
+    out = []
+    for i, p in enumerate(items):
+        if not Path(p).exists():
+            raise FileNotFoundError(f"{p}: no such checkpoint")
+        if model is None and not is_hf_folder(p):
+            raise InputError(
+                f"{p}: a checkpoint holds weights, not the code that runs them: name the "
+                "architecture (--model pkg.module:Class, or model= from Python)"
+            )
+        out.append(CheckpointModel(str(p), model, model_kwargs, partial, state_dict_key, i))
+    return out
+
+
+def runnable(item: Any, device: Any = None) -> Any:
+    """The model of one snapshot item: a netsci_dl file (:func:`netsci_dl.models.load.load_model`),
+    a :class:`CheckpointModel` (built and loaded), or a model given as an object (kept)."""
+    if isinstance(item, CheckpointModel):
+        return item.load(device)
+    if isinstance(item, str | os.PathLike):
+        from netsci_dl.models.load import load_model
+
+        return load_model(item, device=device)
+    return item
