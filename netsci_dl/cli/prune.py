@@ -17,6 +17,7 @@ from netsci_dl.cli._common import (
     write_csv,
     write_json,
 )
+from netsci_dl.cli._data import data_options
 from netsci_dl.errors import InputError
 
 OUTPUTS = ("pruning.csv", "pruning.json")
@@ -76,8 +77,7 @@ def _model(checkpoint: str, loader: LoaderOptions, device: str) -> Any:
 @click.option("--scope", type=click.Choice(["global", "block"]), default="global",
               show_default=True, help="Prune over all weights together, or the same fraction "
               "of each weight matrix.")  # fmt: skip
-@click.option("--data", default="digits", show_default=True,
-              help="The data set the accuracy is measured on: digits | mnist:PATH.")  # fmt: skip
+@data_options(what="The data set the accuracy is measured on")
 @probe_size_option()
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Random seed: the probe set, ties and the random order.")  # fmt: skip
