@@ -12,7 +12,10 @@ Euclidean mode (POT on the reduced support) and POT with a cityblock cost. Print
 time, POT's time per pair on the sample and its extrapolated matrix time on 2 cores
 (per pair x pairs / 2: a 2-process pool scales 2.0x, EMD.md), the ratio, and the errors of our
 values against POT on the sample. Full runs are timed once (minutes each); --quick takes the
-best of 3.
+best of 3. With the Manhattan ground, also a per-pair table on the sampled pairs, one
+process, best of 3 with the engines interleaved: the compiled EMD-L1 simplex (this round's
+engine), LEMON through pylmcf (the round-2 engine) and POT ``ot.emd2`` with the cityblock cost
+(its first 20 pairs), each projected to the full matrix on 2 cores, and the ratios.
 
 2000 fields (1,999,000 pairs): a resumable run, not part of the default benchmark. Measured on
 2026-11-23 (|N(0,1)| fields, 2 cores): Manhattan 14.1 min in all, interrupted with SIGINT after
@@ -98,6 +101,56 @@ def pot_sample(
     for k, (i, j) in enumerate(zip(rows, cols, strict=True)):
         vals[k] = ot.emd2(P[i], P[j], M, numItermax=10**7)
     return (time.perf_counter() - t) / len(rows), vals
+
+
+def engines_sample(F: np.ndarray, rows: np.ndarray, cols: np.ndarray, repeats: int = 3) -> dict:
+    """Per-pair seconds (one process, best of ``repeats``, the engines interleaved) and values
+    of the Manhattan EMD on the sample pairs: the compiled EMD-L1 simplex and the round-2
+    engine (LEMON through pylmcf)."""
+    from netsci_dl.analysis.fields._emd_grid import Spec, make_solver
+
+    n = len(F)
+    P = F.reshape(n, -1) / F.reshape(n, -1).sum(1, keepdims=True)
+    spec = Spec("grid", (H, W), L=0, ground="manhattan")
+    solvers = {e: make_solver(spec, (P,), engine=e) for e in ("simplex-l1", "lemon")}
+    out = dict.fromkeys(solvers, (np.inf, None))
+    solvers["simplex-l1"](rows[:1], cols[:1])  # compiles (or loads) the kernel
+    for _ in range(repeats):
+        for e, solver in solvers.items():
+            t = time.perf_counter()
+            v = solver(rows, cols)
+            out[e] = (min(out[e][0], (time.perf_counter() - t) / len(rows)), v)
+    return out
+
+
+def print_engines(F: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_pairs: int, m_pot: int):
+    """The per-pair table: new engine, round-2 engine and POT (cityblock), same run."""
+    eng = engines_sample(F, rows, cols)
+    t_new, v_new = eng["simplex-l1"]
+    t_old, v_old = eng["lemon"]
+    m = min(m_pot, len(rows))
+    t_pot, v_pot = pot_sample(F, rows[:m], cols[:m], "cityblock")
+    print(
+        f"  manhattan per pair, 1 process ({len(rows)} sampled pairs, best of 3; POT on the "
+        f"first {m}):"
+    )
+    for name, t in (
+        ("simplex-l1 (this round)", t_new),
+        ("LEMON/pylmcf (round 2)", t_old),
+        ("POT emd2 cityblock", t_pot),
+    ):
+        print(
+            f"    {name:24s} {1e3 * t:8.3f} ms/pair -> {n_pairs} pairs on 2 cores "
+            f"~{fmt_t(t * n_pairs / 2)} (projected)"
+        )
+    print(
+        f"    RATIO round-2 / new {t_old / t_new:.2f}x; POT / new {t_pot / t_new:.1f}x; "
+        f"POT / round-2 {t_pot / t_old:.1f}x"
+    )
+    print(
+        f"    max rel diff new vs round-2 {np.abs(v_new / v_old - 1).max():.1e}, "
+        f"new vs POT {np.abs(v_new[:m] / v_pot - 1).max():.1e}"
+    )
 
 
 def fmt_t(s: float) -> str:
@@ -205,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
                 ms_per_pair=1e3 * t / n_pairs,
                 pot_cityblock_ms_per_pair=1e3 * t_cb,
             )
+            print_engines(F, rows, cols, n_pairs, m)
             if "euclidean" in ours:
                 from scipy.stats import spearmanr
 

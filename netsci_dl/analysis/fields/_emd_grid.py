@@ -249,7 +249,21 @@ class SinkhornSolver(_Base):
         return v
 
 
-def make_solver(spec: Spec, data: tuple[np.ndarray, ...]) -> _Base:
-    """The per-pair solver for ``spec`` over ``data`` (``(F,)`` or ``(pos, neg)``, (n, h*w))."""
+ENGINES = ("auto", "simplex-l1", "lemon")
+
+
+def make_solver(spec: Spec, data: tuple[np.ndarray, ...], engine: str = "auto") -> _Base:
+    """The per-pair solver for ``spec`` over ``data`` (``(F,)`` or ``(pos, neg)``, (n, h*w)).
+
+    ``engine`` (4-neighbour grid only): ``"simplex-l1"`` the compiled EMD-L1 simplex of
+    ``_emd_l1`` (needs numba), ``"lemon"`` LEMON through pylmcf (the round-2 engine),
+    ``"auto"`` the first when numba imports. Both give the same integer optimum."""
+    if engine not in ENGINES:
+        raise InputError(f"engine={engine!r} is not one of {ENGINES}")
+    if spec.kind == "grid" and spec.unit_costs and engine != "lemon":
+        from netsci_dl.analysis.fields import _emd_l1
+
+        if engine == "simplex-l1" or _emd_l1.available():
+            return _emd_l1.L1Solver(spec, data)
     cls = {"grid": GridSolver, "exact": ExactSolver, "sinkhorn": SinkhornSolver}[spec.kind]
     return cls(spec, data)
