@@ -248,11 +248,26 @@ def _pair(pairs: list[tuple[str, Any]], ref: Any) -> list[tuple[str, Any]]:
         raise InputError(f"reference has no matrix named {missing}; it has {list(refs)}")
     out = []
     for k, w in pairs:
-        a, b = np.asarray(w), np.asarray(refs[k])
-        if a.shape != b.shape:
-            raise InputError(f"{k}: shape {a.shape} but the reference's is {b.shape}")
-        out.append((k, a.astype(np.float64) - b.astype(np.float64)))
+        if tuple(np.shape(w)) != tuple(np.shape(refs[k])):
+            raise InputError(
+                f"{k}: shape {tuple(np.shape(w))} but the reference's is {np.shape(refs[k])}"
+            )
+        out.append((k, _Difference(w, refs[k])))
     return out
+
+
+class _Difference:
+    """``W - W_ref`` in float64, computed when a task asks (``np.asarray``), so that lazily
+    read checkpoints stay on disk until then."""
+
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a, self.b = a, b
+        self.shape = tuple(np.shape(a))
+        self.dtype = np.dtype(np.float64)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        d = np.asarray(self.a, dtype=np.float64) - np.asarray(self.b, dtype=np.float64)
+        return d if dtype is None else d.astype(dtype, copy=False)
 
 
 # ---- one matrix ------------------------------------------------------------------------------
