@@ -264,3 +264,35 @@ def test_peak_memory_is_bounded_by_the_largest_block(tmp_path: Path) -> None:
     # fixed overhead; the whole model as float64 would be 1.5 GB
     assert grew < 3 * largest_f64 + (100 << 20), (grew, largest_f64)
     assert grew < model_f64 / 3
+
+
+def test_spectra_of_shards_on_a_dask_cluster_equal_the_serial_run(tmp_path: Path) -> None:
+    """Per-matrix tasks carry lazy tensors (a path and an offset) to the workers, which read
+    them there; the tables are identical to the serial run, also through --scheduler."""
+    import logging
+
+    from click.testing import CliRunner
+    from distributed import Client, LocalCluster
+
+    from netsci_dl.cli import cli
+    from netsci_dl.parallel import use_scheduler
+    from netsci_dl.runs.spectra import checkpoint_spectra
+
+    folder = _write_sharded(tmp_path / "ck", _mlp_state(torch.bfloat16), 3)
+    serial = checkpoint_spectra(folder, seed=2, progress=False)
+    run = CliRunner().invoke(cli, ["spectra", str(folder), "-o", str(tmp_path / "a"), "-q"])
+    assert run.exit_code == 0, run.output
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster:  # fmt: skip
+        with Client(cluster) as client, use_scheduler(client=client):
+            client.wait_for_workers(2, timeout=60)
+            on_cluster = checkpoint_spectra(folder, seed=2, n_jobs=-1, progress=False)
+        run = CliRunner().invoke(cli, ["spectra", str(folder), "-o", str(tmp_path / "b"), "-q",
+                                        "--scheduler", cluster.scheduler_address])  # fmt: skip
+        assert run.exit_code == 0, run.output
+    for a, b in zip(serial, on_cluster, strict=True):
+        np.testing.assert_array_equal(a.esd.eigenvalues, b.esd.eigenvalues)
+        assert a.to_dict() == b.to_dict()
+    assert (tmp_path / "a" / "spectra.csv").read_bytes() == (
+        tmp_path / "b" / "spectra.csv"
+    ).read_bytes()
