@@ -266,6 +266,7 @@ def test_peak_memory_is_bounded_by_the_largest_block(tmp_path: Path) -> None:
     assert grew < model_f64 / 3
 
 
+@pytest.mark.slow
 def test_spectra_of_shards_on_a_dask_cluster_equal_the_serial_run(tmp_path: Path) -> None:
     """Per-matrix tasks carry lazy tensors (a path and an offset) to the workers, which read
     them there; the tables are identical to the serial run, also through --scheduler."""
@@ -296,3 +297,23 @@ def test_spectra_of_shards_on_a_dask_cluster_equal_the_serial_run(tmp_path: Path
     assert (tmp_path / "a" / "spectra.csv").read_bytes() == (
         tmp_path / "b" / "spectra.csv"
     ).read_bytes()
+
+
+def test_spectra_of_shards_on_an_in_process_dask_cluster_equal_the_serial_run(
+    tmp_path: Path,
+) -> None:
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    from netsci_dl.parallel import use_scheduler
+
+    folder = _write_sharded(tmp_path / "ck", _mlp_state(torch.float16), 2)
+    serial = layer_spectra(weight_tensors(folder), seed=5, progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster:  # fmt: skip
+        with Client(cluster) as client, use_scheduler(client=client):
+            on_cluster = layer_spectra(weight_tensors(folder), seed=5, n_jobs=-1, progress=False)
+    for a, b in zip(serial, on_cluster, strict=True):
+        np.testing.assert_array_equal(a.esd.eigenvalues, b.esd.eigenvalues)
+        assert a.to_dict() == b.to_dict()

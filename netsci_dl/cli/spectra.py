@@ -40,7 +40,7 @@ def _check(loader: LoaderOptions, xmin: str) -> float | str | None:
 @click.option(
     "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder."
 )
-@click.option("--delta-from", "reference", default=None, type=click.Path(dir_okay=False),
+@click.option("--delta-from", "reference", default=None, type=click.Path(),
               help="A checkpoint to subtract: the spectra of W - W_from instead (Delta W), "
               "matrices paired by name.")  # fmt: skip
 @click.option("--xmin", default="ks", show_default=True,
