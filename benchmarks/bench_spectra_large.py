@@ -178,6 +178,10 @@ def child(what: str, folder: str) -> None:
     except Exception as e:  # the peer may not run on these files: say why
         res, err = {}, f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
     wall = time.perf_counter() - t0
+    if what == "ours-j2":  # reap the loky workers, so that RUSAGE_CHILDREN counts them
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
     ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     rc = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     print(json.dumps({"wall": wall, "rss": ru, "child_rss": rc, "result": res, "error": err}))

@@ -317,3 +317,29 @@ def test_spectra_of_shards_on_an_in_process_dask_cluster_equal_the_serial_run(
     for a, b in zip(serial, on_cluster, strict=True):
         np.testing.assert_array_equal(a.esd.eigenvalues, b.esd.eigenvalues)
         assert a.to_dict() == b.to_dict()
+
+
+def test_weightwatcher_compat_gives_the_peers_alphas() -> None:
+    """compat="weightwatcher" with the default xmin scan: the alphas, xmins and KS distances of
+    WeightWatcher's analyze() on the same torch model (its scan reimplemented, vectorised)."""
+    import logging
+
+    ww = pytest.importorskip("weightwatcher")
+    logging.getLogger("weightwatcher").setLevel(logging.ERROR)
+    torch.manual_seed(0)
+    shapes = [(200, 120), (300, 40), (60, 90), (25, 30)]
+    m = torch.nn.Sequential(*[torch.nn.Linear(i, o, bias=False) for o, i in shapes])
+    with torch.no_grad():  # one heavy-tailed spectrum beside the random ones
+        u, s, v = torch.linalg.svd(m[0].weight, full_matrices=False)
+        m[0].weight.copy_(u @ torch.diag(torch.arange(1, 121).float() ** -0.7 * 5) @ v)
+    details = ww.WeightWatcher(model=m).analyze()
+    W = {str(i): lay.weight.detach().numpy() for i, lay in enumerate(m)}
+    S = layer_spectra(W, compat="weightwatcher", traps=False)
+    assert len(details) == len(S)
+    # the peer takes float32 SVDs: eigenvalues (and so alpha) agree to float32 rounding
+    np.testing.assert_allclose(S.alpha, details["alpha"].to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose([x.xmin for x in S], details["xmin"].to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose([x.ks for x in S], details["D"].to_numpy(), rtol=1e-4)
+    # the package's own scan (tails of 10 or more) differs where the peer picks a tiny tail
+    own = layer_spectra(W, traps=False)
+    assert all(x.n_tail >= 10 for x in own)
