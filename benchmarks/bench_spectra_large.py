@@ -25,6 +25,15 @@ Printed: wall time and peak RSS of each, the ratios to ``ours-j1``, and the larg
 difference to WeightWatcher over the matrices both fit (target 1e-3). Goals of issue 25 (on a
 quiet 2-core machine, the 1.1B checkpoint): spectra <= 8 min and <= 3 GB, >= 4x faster than
 WeightWatcher; blocks <= 3 min and <= 1.5 GB.
+
+Measured 2026-12-06 with ``--small`` (88M parameters, one shard) on the shared 2-core machine
+under heavy load from other users (1-minute load average 14-19): ours-j1 55.7 s / 149 MB,
+ours-j2 60.3 s / 95 MB, WeightWatcher 146.8 s / 752 MB (2.63x the time, 5.0x the RSS), scipy
+svdvals loop 117.5 s / 519 MB, blocks 39.7 s / 384 MB (the exact 5% cut 23 s of it); a second
+run: ours-j1 72.8 s / 146 MB, ours-j2 83.2 s (workers' peak 145 MB), WeightWatcher 950.7 s /
+769 MB (the load rose during it). alpha vs WeightWatcher: 86 matrices, max |difference|
+6.7e-12; jobs=2 equal to jobs=1. The 1.1B run did not finish under that load (writing the
+checkpoint: 158 s): to be rerun on a quiet machine.
 """
 
 from __future__ import annotations
