@@ -45,6 +45,7 @@ ROOMS: list[tuple[str, int, tuple[str, ...]]] = [
             "netsci_dl._graph_checks",
             "netsci_dl.graph",
             "netsci_dl._threshold_core",
+            "netsci_dl._threshold_blocks",
             "netsci_dl.threshold",
             "netsci_dl.convert",
         ),

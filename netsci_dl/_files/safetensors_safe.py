@@ -23,7 +23,7 @@ import numpy as np
 
 from netsci_dl.errors import InputError
 
-__all__ = ["read_safetensors", "HEADER_LIMIT"]
+__all__ = ["read_safetensors", "open_safetensors", "LazyTensor", "HEADER_LIMIT"]
 
 #: the reference implementation's limit on the JSON header (bytes)
 HEADER_LIMIT = 100_000_000
@@ -101,6 +101,59 @@ def _check_entry(where: str, name: str, info: Any, buf_len: int) -> tuple[np.dty
     return dtype, shape, count
 
 
+def _read_header(fh: Any, where: str) -> tuple[dict[str, Any], dict[str, str], int, int]:
+    """The checked header of an open file: ``(entries, metadata, header length, buffer
+    length)``; each entry ``(dtype, shape, (begin, end))`` relative to the buffer."""
+    size = os.fstat(fh.fileno()).st_size
+    if size < 8:
+        raise InputError(
+            f"{where}: {'empty' if size == 0 else f'{size} bytes'}: not a safetensors file"
+        )
+    (n,) = struct.unpack("<Q", fh.read(8))
+    if n > HEADER_LIMIT:
+        raise InputError(
+            f"{where}: its header declares {n} bytes (more than the format's limit of "
+            f"{HEADER_LIMIT}): not a safetensors file, or forged"
+        )
+    if 8 + n > size:
+        raise InputError(
+            f"{where}: its header declares {n} bytes but the file holds {size - 8} after "
+            "the length (truncated, or not a safetensors file)"
+        )
+    raw = fh.read(n)
+    if len(raw) != n:
+        raise InputError(f"{where}: the header is truncated")
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_compact)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"{where}: the header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise InputError(f"{where}: the header is not a JSON object")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
+    ):
+        raise InputError(f"{where}: __metadata__ must map strings to strings")
+    del raw
+    buf_len = size - 8 - n
+    for name, info in header.items():
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in name):
+            raise InputError(f"{where}: a tensor name is not valid UTF-8")
+        _check_entry(where, name, info, buf_len)
+    # the tensors must tile the buffer: no gaps, no overlaps (as the reference requires)
+    spans = np.array([v[2] for v in header.values()], dtype=np.int64).reshape(-1, 2)
+    spans = spans[np.lexsort((spans[:, 1], spans[:, 0]))]
+    if len(spans) and (spans[0, 0] != 0 or (spans[1:, 0] != spans[:-1, 1]).any()):
+        raise InputError(f"{where}: the tensors' data_offsets leave a gap or overlap")
+    pos = int(spans[-1, 1]) if len(spans) else 0
+    if pos != buf_len:
+        raise InputError(
+            f"{where}: the tensors cover {pos} bytes but the buffer holds {buf_len} "
+            "(truncated, or extra data)"
+        )
+    return header, dict(meta), n, buf_len
+
+
 def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The tensors (in the order ``safetensors``' ``keys()`` gives: sorted by name) and the
     string metadata of a ``.safetensors`` file.
@@ -123,53 +176,7 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], di
     """
     where = os.fsdecode(path)
     with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size < 8:
-            raise InputError(
-                f"{where}: {'empty' if size == 0 else f'{size} bytes'}: not a safetensors file"
-            )
-        (n,) = struct.unpack("<Q", fh.read(8))
-        if n > HEADER_LIMIT:
-            raise InputError(
-                f"{where}: its header declares {n} bytes (more than the format's limit of "
-                f"{HEADER_LIMIT}): not a safetensors file, or forged"
-            )
-        if 8 + n > size:
-            raise InputError(
-                f"{where}: its header declares {n} bytes but the file holds {size - 8} after "
-                "the length (truncated, or not a safetensors file)"
-            )
-        raw = fh.read(n)
-        if len(raw) != n:
-            raise InputError(f"{where}: the header is truncated")
-        try:
-            header = json.loads(raw.decode("utf-8"), object_pairs_hook=_compact)
-        except (UnicodeDecodeError, ValueError) as e:
-            raise InputError(f"{where}: the header is not valid JSON ({e})") from None
-        if not isinstance(header, dict):
-            raise InputError(f"{where}: the header is not a JSON object")
-        meta = header.pop("__metadata__", None) or {}
-        if not isinstance(meta, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
-        ):
-            raise InputError(f"{where}: __metadata__ must map strings to strings")
-        del raw
-        buf_len = size - 8 - n
-        for name, info in header.items():
-            if any(0xD800 <= ord(c) <= 0xDFFF for c in name):
-                raise InputError(f"{where}: a tensor name is not valid UTF-8")
-            _check_entry(where, name, info, buf_len)
-        # the tensors must tile the buffer: no gaps, no overlaps (as the reference requires)
-        spans = np.array([v[2] for v in header.values()], dtype=np.int64).reshape(-1, 2)
-        spans = spans[np.lexsort((spans[:, 1], spans[:, 0]))]
-        if len(spans) and (spans[0, 0] != 0 or (spans[1:, 0] != spans[:-1, 1]).any()):
-            raise InputError(f"{where}: the tensors' data_offsets leave a gap or overlap")
-        pos = int(spans[-1, 1]) if len(spans) else 0
-        if pos != buf_len:
-            raise InputError(
-                f"{where}: the tensors cover {pos} bytes but the buffer holds {buf_len} "
-                "(truncated, or extra data)"
-            )
+        header, meta, n, buf_len = _read_header(fh, where)
         if not header:
             return {}, dict(meta)
         mm = (
@@ -187,3 +194,125 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], di
             a = a.astype(np.float32)
         tensors[name] = a
     return tensors, dict(meta)
+
+
+# ---- lazy: the header now, one tensor at a time later -----------------------------------------
+#: bytes decoded per step when a tensor is read (bounds the transient mapped pages)
+_CHUNK = 32 << 20
+
+
+class LazyTensor:
+    """One tensor of a ``.safetensors`` file, checked but not read: :meth:`read` (or
+    ``numpy.asarray``) maps its bytes, decodes them in chunks into a fresh array and unmaps them.
+
+    Holds only the path, the name, the stored dtype, the shape and the byte offset, so it
+    pickles in a few hundred bytes (a task sent to another process or a Dask worker reads the
+    tensor there, from the same path). Nothing is cached: each read is a new array, and the
+    memory it takes is freed with it.
+
+    Attributes
+    ----------
+    path : str
+    name : str
+    stored : str
+        The file's dtype (``"BF16"``, ``"F16"``, ``"F32"``, ...).
+    shape : tuple of int
+    offset : int
+        Where its bytes begin in the file.
+    """
+
+    __slots__ = ("path", "name", "stored", "shape", "offset")
+
+    def __init__(self, path: str, name: str, stored: str, shape: tuple, offset: int) -> None:
+        self.path, self.name, self.stored = path, name, stored
+        self.shape, self.offset = tuple(int(s) for s in shape), int(offset)
+
+    def __getstate__(self) -> tuple:
+        return (self.path, self.name, self.stored, self.shape, self.offset)
+
+    def __setstate__(self, state: tuple) -> None:
+        self.path, self.name, self.stored, self.shape, self.offset = state
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype :meth:`read` gives by default: the stored one; float32 for ``BF16``
+        (numpy has no bfloat16; the conversion is exact)."""
+        return np.dtype(np.float32) if self.stored == "BF16" else _DTYPES[self.stored]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        out = 1
+        for s in self.shape:
+            out *= s
+        return out
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes on disk."""
+        return self.size * _DTYPES[self.stored].itemsize
+
+    def read(self, dtype: Any = None) -> np.ndarray:
+        """The tensor as a new, writable array of ``dtype`` (default :attr:`dtype`), decoded
+        chunk by chunk from a memory map of its bytes alone (``BF16`` -> float32 exactly, then
+        cast once to ``dtype``); the map is closed before returning."""
+        import mmap
+
+        out = np.empty(self.shape, self.dtype if dtype is None else np.dtype(dtype))
+        size = out.size
+        if size == 0:
+            return out
+        raw = _DTYPES[self.stored]
+        flat = out.reshape(-1)
+        start = self.offset - self.offset % mmap.ALLOCATIONGRANULARITY
+        skip = self.offset - start
+        step = max(1, _CHUNK // raw.itemsize)
+        with open(self.path, "rb") as fh:
+            m = mmap.mmap(fh.fileno(), skip + size * raw.itemsize, offset=start,
+                          access=mmap.ACCESS_READ)  # fmt: skip
+            try:
+                for i in range(0, size, step):
+                    k = min(step, size - i)
+                    part = np.frombuffer(m, raw, count=k, offset=skip + i * raw.itemsize)
+                    flat[i : i + k] = _bf16_to_f32(part) if self.stored == "BF16" else part
+                    del part
+                    done = (skip + (i + k) * raw.itemsize) // mmap.PAGESIZE * mmap.PAGESIZE
+                    if hasattr(m, "madvise") and done:  # drop the pages just decoded
+                        m.madvise(mmap.MADV_DONTNEED, 0, done)
+            finally:
+                m.close()
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.read(dtype)
+
+    def __repr__(self) -> str:
+        return f"LazyTensor({self.name!r}, {self.stored}, shape={self.shape})"
+
+
+def open_safetensors(path: str | os.PathLike) -> tuple[dict[str, LazyTensor], dict[str, str]]:
+    """The tensors of a ``.safetensors`` file as :class:`LazyTensor` (sorted by name, as
+    :func:`read_safetensors`) and its string metadata; only the header is read (and checked
+    as :func:`read_safetensors` checks it).
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np
+    >>> from safetensors.numpy import save_file
+    >>> p = os.path.join(tempfile.mkdtemp(), "m.safetensors")
+    >>> save_file({"w": np.arange(6, dtype=np.float16).reshape(2, 3)}, p)
+    >>> t, _ = open_safetensors(p)
+    >>> t["w"], t["w"].read(np.float64).sum()
+    (LazyTensor('w', F16, shape=(2, 3)), 15.0)
+    """
+    where = os.fsdecode(path)
+    with open(path, "rb") as fh:
+        header, meta, n, _buf_len = _read_header(fh, where)
+    full = os.path.abspath(where)
+    return {
+        name: LazyTensor(full, name, header[name][0], header[name][1], 8 + n + header[name][2][0])
+        for name in sorted(header)
+    }, meta

@@ -40,15 +40,16 @@ def _check(loader: LoaderOptions, xmin: str) -> float | str | None:
 @click.option(
     "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder."
 )
-@click.option("--delta-from", "reference", default=None, type=click.Path(dir_okay=False),
+@click.option("--delta-from", "reference", default=None, type=click.Path(),
               help="A checkpoint to subtract: the spectra of W - W_from instead (Delta W), "
               "matrices paired by name.")  # fmt: skip
 @click.option("--xmin", default="ks", show_default=True,
               help="Tail of the power-law fit: ks (minimal KS distance), peak (searched in "
               "[0.95, 1.5] x the peak of the ESD) or a number.")  # fmt: skip
 @click.option("--compat", type=click.Choice(["none", "weightwatcher"]), default="none",
-              show_default=True, help="weightwatcher: its eigenvalue floor 1e-5 and its log10 "
-              "lower bound of the peak window (mixing log and linear units).")  # fmt: skip
+              show_default=True, help="weightwatcher: its eigenvalue floor 1e-5, its xmin scan "
+              "(tails down to 2) under --xmin ks, and its log10 lower bound of the peak "
+              "window (mixing log and linear units).")  # fmt: skip
 @click.option("--traps/--no-traps", default=True, show_default=True,
               help="Count correlation traps (spikes of each matrix with its entries shuffled).")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed of the shuffles.")

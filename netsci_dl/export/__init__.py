@@ -27,6 +27,7 @@ from netsci_dl.export.checkpoint import Checkpoint, netsci_metadata, read_checkp
 from netsci_dl.export.conv import REDUCTIONS
 from netsci_dl.export.dense import check_flatten_order, plan_from_matrices, plan_from_state_dict
 from netsci_dl.export.hf import is_hf_folder, plan_from_hf_folder, read_folder_tensors
+from netsci_dl.export.lazy import open_lazy
 from netsci_dl.export.module import build_model, load_weights, plan_from_module
 from netsci_dl.export.rbm import (
     from_rbm_model,
@@ -47,6 +48,7 @@ __all__ = [
     "from_rbm_model",
     "build_model",
     "weight_tensors",
+    "open_lazy",
     "ExportPlan",
     "GroupSpec",
     "BlockSpec",

@@ -25,6 +25,7 @@ from netsci_dl.export.checkpoint import (
 )
 from netsci_dl.export.dense import natural_key
 from netsci_dl.export.hf import is_hf_folder, read_folder_tensors
+from netsci_dl.export.lazy import is_lazy_source, open_lazy
 
 __all__ = ["weight_tensors"]
 
@@ -79,7 +80,11 @@ def weight_tensors(
     source : path, Checkpoint or mapping
         A checkpoint file (read by :func:`read_checkpoint`, no code executed), a local Hugging
         Face folder (its ``model.safetensors``, shards or ``pytorch_model.bin``), a
-        :class:`Checkpoint`, or a state_dict-like mapping of arrays or tensors.
+        :class:`Checkpoint`, or a state_dict-like mapping of arrays or tensors. Safetensors
+        (a file, a ``model.safetensors.index.json`` and its shards, or a folder holding
+        either) are opened lazily (:func:`netsci_dl.export.lazy.open_lazy`): only the headers
+        are read here, and every value is a ``LazyTensor`` that ``numpy.asarray`` reads (one
+        at a time, from a memory map; bf16/f16 decoded only then).
     layers : regex str or list of str, optional
         Which tensors, by name without ``.weight`` (as :func:`netsci_dl.load` names layers).
     layout : {"auto", "out_in", "in_out"}
@@ -92,7 +97,8 @@ def weight_tensors(
     Returns
     -------
     dict of str to ndarray
-        Name (``.weight`` dropped) -> the array as stored, in file order (a safetensors file
+        Name (``.weight`` dropped) -> the array as stored (a ``LazyTensor`` for safetensors:
+        ``np.asarray`` reads it), in file order (a safetensors file
         not written by netsci_dl keeps none: natural order of the names): 2-D matrices in their
         file orientation, kernels ``(out, in, k...)``. Biases, normalisation scales and statistics,
         integer tensors and scalars are left out (logged at debug level).
@@ -116,6 +122,9 @@ def weight_tensors(
     elif isinstance(source, Mapping):
         tensors, nested = tensors_from_mapping(source, key=state_dict_key)
         ckpt = Checkpoint(tensors, "<mapping>", "mapping", nested_key=nested)
+    elif is_lazy_source(source):  # safetensors (a file, an index, a folder): headers only
+        tensors, meta, files = open_lazy(source)
+        ckpt = Checkpoint(tensors, str(source), "safetensors", meta if len(files) == 1 else {})
     elif is_hf_folder(source):  # a Hugging Face folder: its weight file or shards
         tensors, files = read_folder_tensors(source)
         ckpt = Checkpoint(tensors, str(source), "hf", {"files": files})

@@ -101,7 +101,8 @@ class ESD:
 def _slices(W: Any, name: str) -> np.ndarray:
     """``(S, n, m)`` float64 with ``n >= m``: the matrix, or the kernel's ``kh*kw`` slices
     ``W[:, :, i, j]`` in C order of the kernel positions."""
-    a = np.asarray(W)
+    lazy = not isinstance(W, np.ndarray) and getattr(getattr(W, "dtype", None), "kind", "") == "f"
+    a = np.asarray(W, dtype=np.float64) if lazy else np.asarray(W)  # a lazy tensor: decoded once
     if a.ndim < 2 or a.ndim > 5:
         raise InputError(
             f"{name}: shape {a.shape}: expected a matrix (2-D) or a convolution kernel "

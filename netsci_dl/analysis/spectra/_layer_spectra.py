@@ -248,11 +248,26 @@ def _pair(pairs: list[tuple[str, Any]], ref: Any) -> list[tuple[str, Any]]:
         raise InputError(f"reference has no matrix named {missing}; it has {list(refs)}")
     out = []
     for k, w in pairs:
-        a, b = np.asarray(w), np.asarray(refs[k])
-        if a.shape != b.shape:
-            raise InputError(f"{k}: shape {a.shape} but the reference's is {b.shape}")
-        out.append((k, a.astype(np.float64) - b.astype(np.float64)))
+        if tuple(np.shape(w)) != tuple(np.shape(refs[k])):
+            raise InputError(
+                f"{k}: shape {tuple(np.shape(w))} but the reference's is {np.shape(refs[k])}"
+            )
+        out.append((k, _Difference(w, refs[k])))
     return out
+
+
+class _Difference:
+    """``W - W_ref`` in float64, computed when a task asks (``np.asarray``), so that lazily
+    read checkpoints stay on disk until then."""
+
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a, self.b = a, b
+        self.shape = tuple(np.shape(a))
+        self.dtype = np.dtype(np.float64)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        d = np.asarray(self.a, dtype=np.float64) - np.asarray(self.b, dtype=np.float64)
+        return d if dtype is None else d.astype(dtype, copy=False)
 
 
 # ---- one matrix ------------------------------------------------------------------------------
@@ -270,6 +285,8 @@ def _tail_fit(e: ESD, xmin: Any, compat: str | None) -> dict[str, Any]:
         kw["xmin_range"] = (out["xmin_lo"], out["xmin_hi"])
     elif xmin is not None:
         kw["xmin"] = float(xmin)
+    elif compat == "weightwatcher" and len(lam) >= _WW_SMALL_N:
+        return {**out, **_ww_scan(lam)}
     r = fit_distributions(lam, **kw)
     if not r.fits:
         out["note"] = r.note or "no power law could be fitted"
@@ -278,6 +295,43 @@ def _tail_fit(e: ESD, xmin: Any, compat: str | None) -> dict[str, Any]:
     out.update(alpha=a, alpha_stderr=(a - 1) / np.sqrt(n_tail), ks=r.fits[0].ks)
     out.update(xmin=r.xmin, n_tail=n_tail)
     return out
+
+
+#: below this many eigenvalues the peer switches to another estimator (WW_powerlaw's SMALL_N_CUTOFF)
+_WW_SMALL_N = 20
+
+
+def _ww_scan(lam: np.ndarray) -> dict[str, Any]:
+    """The peer's default xmin scan (WeightWatcher's ``WWFit``, ``fix_fingers=False``): every
+    eigenvalue but the largest is a candidate xmin (tails down to 2 values, where the KS
+    distance is small by construction: the source of its spuriously large alphas), the
+    maximum-likelihood alpha of each tail, its one-sided KS distance
+    ``max_j |1 - (x_j/xmin)^(1-alpha) - (j-i)/n|``, the first minimum. Vectorised in chunks
+    of candidates."""
+    x = np.sort(np.asarray(lam, dtype=np.float64))
+    N = len(x)
+    logx = np.log(x)
+    i = np.arange(N - 1)
+    n = (N - i).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alphas = 1 + n / (np.cumsum(logx[::-1])[::-1][:-1] - n * logx[:-1])
+    D = np.ones(N - 1)
+    j = np.arange(N)
+    step = max(1, (1 << 22) // N)
+    for a in range(0, N - 1, step):
+        rows = i[a : a + step]
+        al = alphas[rows][:, None]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            F = 1 - (x[None, :] / x[rows][:, None]) ** (1 - al)
+            gap = np.abs(F - (j[None, :] - rows[:, None]) / n[rows][:, None])
+        gap[j[None, :] < rows[:, None]] = 0.0
+        ok = alphas[rows] > 1
+        D[rows[ok]] = gap[ok].max(axis=1)
+    best = int(np.argmin(D))
+    a = float(alphas[best])
+    return {"alpha": a, "alpha_stderr": (a - 1) / np.sqrt(n[best]), "ks": float(D[best]),
+            "xmin": float(x[best]), "n_tail": int(N - best),
+            "note": "xmin by the peer's scan (compat='weightwatcher')"}  # fmt: skip
 
 
 def _shuffled(W: Any, rng: np.random.Generator) -> np.ndarray:
@@ -359,9 +413,11 @@ def layer_spectra(
         ``"weightwatcher"`` reproduces the peer's choice of eigenvalues and window: only
         eigenvalues above ``1e-5`` are fitted, and under ``xmin="peak"`` the lower bound is
         ``log10(0.95 peak)``, a log-unit number compared with linear eigenvalues (WeightWatcher's
-        ``fix_fingers="xmin_peak"``; see :func:`peak_window`). The fit itself is this
-        package's either way. Default: eigenvalues above the numerical zero, the bounds in
-        linear units.
+        ``fix_fingers="xmin_peak"``; see :func:`peak_window`); with ``xmin=None`` the
+        peer's own scan (every eigenvalue but the largest a candidate, tails down to 2, its
+        one-sided KS distance; 20 eigenvalues or more), so alphas equal its ``analyze()``.
+        Otherwise the fit is this package's. Default: eigenvalues above the numerical zero,
+        the bounds in linear units.
     traps : bool
         Also the MP fit of each matrix with its entries shuffled (seeded): its spikes are
         correlation traps.

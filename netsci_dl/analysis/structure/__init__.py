@@ -54,6 +54,14 @@ from netsci_dl.analysis.structure.betweenness import (
     eigenvector_centrality,
     katz_centrality,
 )
+from netsci_dl.analysis.structure.blockwise import (
+    blockwise_assortativity,
+    blockwise_degree,
+    blockwise_knn,
+    blockwise_quantile_cut,
+    blockwise_strength,
+    blockwise_weight_moments,
+)
 from netsci_dl.analysis.structure.centrality import (
     NEURON_MEASURES,
     average_neighbor_strength,
@@ -105,6 +113,12 @@ from netsci_dl.analysis.structure.rich_club import (
 from netsci_dl.analysis.structure.sweep import default_cuts, threshold_sweep
 
 __all__ = [
+    "blockwise_assortativity",
+    "blockwise_degree",
+    "blockwise_knn",
+    "blockwise_quantile_cut",
+    "blockwise_strength",
+    "blockwise_weight_moments",
     "Agreement",
     "agreement",
     "restrict",
