@@ -221,8 +221,8 @@ def test_gzip_bomb_is_refused_within_the_bound(tmp_path, suffix):
     import zlib
 
     from netsci_dl.errors import InputError
-    from netsci_dl.io.gexf import read_gexf
     from netsci_dl.io._graphml_read import GZIP_FLOOR
+    from netsci_dl.io.gexf import read_gexf
 
     read = read_gexf if "gexf" in suffix else read_graphml
 
