@@ -38,6 +38,7 @@ ROOMS: list[tuple[str, int, tuple[str, ...]]] = [
         (
             "netsci_dl.errors",
             "netsci_dl._array",
+            "netsci_dl._args",
             "netsci_dl._sanitize",
             "netsci_dl._tables",
             "netsci_dl._results",

@@ -211,3 +211,51 @@ def test_layout_columns():
     np.testing.assert_array_equal(xy[:, 0], G.node_layer.astype(np.float32))
     assert np.all(np.abs(xy[:, 1]) < 0.5)
     np.testing.assert_allclose(xy[4:6, 1], [0.25, -0.25])
+
+
+@pytest.mark.parametrize("suffix", [".graphml.gz", ".gexf.gz"])
+def test_gzip_bomb_is_refused_within_the_bound(tmp_path, suffix):
+    """Issue 28 (4): 512 MiB of blanks in 0.5 MB of gzip; read with the cap, the reader holds at
+    most about twice the bound (64 MiB floor) before refusing, never the 512 MiB."""
+    import tracemalloc
+    import zlib
+
+    from netsci_dl.errors import InputError
+    from netsci_dl.io._graphml_read import GZIP_FLOOR
+    from netsci_dl.io.gexf import read_gexf
+
+    read = read_gexf if "gexf" in suffix else read_graphml
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [c.compress(b"<?xml version='1.0'?>\n<graphml>")]
+    parts += [c.compress(b" " * (1 << 20)) for _ in range(512)]
+    parts.append(c.flush())
+    p = tmp_path / f"bomb{suffix}"
+    p.write_bytes(b"".join(parts))
+    assert p.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="gzip bomb"):
+            read(p)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2.5 * GZIP_FLOOR, peak
+
+
+def test_gzip_multi_member_and_truncated(tmp_path):
+    """Two gzip members read as their concatenation (as gzip.decompress does); a cut one is
+    refused as broken."""
+    from netsci_dl.errors import InputError
+
+    G = _graph_with_bias()
+    p = tmp_path / "g.graphml"
+    write_graphml(G, p)
+    raw = p.read_bytes()
+    q = tmp_path / "two.graphml.gz"
+    q.write_bytes(gzip.compress(raw[:100]) + gzip.compress(raw[100:]))
+    assert read_graphml(q).equals(G)
+    cut = tmp_path / "cut.graphml.gz"
+    cut.write_bytes(gzip.compress(raw)[:-40])
+    with pytest.raises(InputError, match="broken gzip"):
+        read_graphml(cut)

@@ -155,3 +155,23 @@ def test_cli(run, tmp_path):
     bad = [*args[:3], str(tmp_path / "x"), *args[4:], "--measures", "ei,magic"]
     r = CliRunner().invoke(cli, bad)
     assert r.exit_code == 2 and "magic" in r.output and not (tmp_path / "x").exists()
+
+
+def test_cli_leaves_nothing_in_tmpdir(run, tmp_path):
+    """Issue 28 (9): importing torch._dynamo (torch.func, for Fisher) creates
+    ``$TMPDIR/torchinductor_<user>``; a command keeps it private and removes it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder, _, _ = run
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_CACHE_DIR"}
+    env.update(TMPDIR=str(tmpdir), PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    args = [sys.executable, "-m", "netsci_dl.cli", "-q", "measures", str(folder)]
+    args += ["-o", str(tmp_path / "m"), "--measures", "fisher", "--probe-size", "20", "--no-plots"]
+    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in tmpdir.iterdir()) == []

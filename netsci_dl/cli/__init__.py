@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
@@ -192,6 +193,30 @@ def _output_policy(quiet: bool) -> Iterator[None]:
             logger.propagate = old_prop
 
 
+@contextlib.contextmanager
+def _torch_cache_dir() -> Iterator[None]:
+    """Point torch's compile cache into a private temporary folder, removed afterwards.
+
+    Importing ``torch._dynamo`` (which ``torch.func`` does: Fisher, curvature) creates
+    ``$TMPDIR/torchinductor_<user>`` and leaves it behind. netsci_dl compiles nothing, so a
+    command keeps that folder to itself and removes it; a ``TORCHINDUCTOR_CACHE_DIR`` the user
+    set is left alone.
+    """
+    import shutil
+    import tempfile
+
+    if os.environ.get("TORCHINDUCTOR_CACHE_DIR"):
+        yield
+        return
+    tmp = tempfile.mkdtemp(prefix="netsci_dl-torch-")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tmp
+    try:
+        yield
+    finally:
+        os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 class _Group(click.Group):
     """A click group that keeps the CLI contract (see the module docstring)."""
 
@@ -210,7 +235,7 @@ class _Group(click.Group):
         code, rv = 0, None
         forget_checks()
         try:
-            with signals_raise(), _output_policy(flags["quiet"]):
+            with signals_raise(), _output_policy(flags["quiet"]), _torch_cache_dir():
                 rv = super().main(
                     args=front + rest,
                     prog_name="netsci-dl",  # also under CliRunner, which passes "cli"

@@ -10,7 +10,6 @@ billion-laughs and external-entity tricks) is refused: netsci_dl never writes on
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -33,17 +32,54 @@ _ENTITIES = {"&quot;": '"', "&apos;": "'"}
 _NODE_ID = re.compile(r"n(\d+)\Z")
 
 
+#: A gzip'd graph file may decompress to at most this many times its own size (and at least
+#: to ``GZIP_FLOOR`` bytes). Real GraphML/GEXF compresses 3-15 fold; deflate can reach about
+#: 1000 fold, which only a "gzip bomb" uses. Past the bound the file is refused before more
+#: than the bound is held in memory.
+GZIP_RATIO = 100
+GZIP_FLOOR = 64 << 20
+
+
+def _gunzip_capped(data: bytes, where: str) -> bytes:
+    """Decompress ``data`` (one or more gzip members) in chunks, refusing past the bound."""
+    cap = max(GZIP_FLOOR, GZIP_RATIO * len(data))
+    out: list[bytes] = []
+    size = 0
+    rest = data
+    try:
+        while rest:
+            d = zlib.decompressobj(wbits=31)
+            buf = rest
+            while not d.eof:
+                chunk = d.decompress(buf, 1 << 20)
+                buf = d.unconsumed_tail
+                size += len(chunk)
+                if size > cap:
+                    raise InputError(
+                        f"{where}: decompresses to more than {cap:,} bytes ({GZIP_RATIO}x its "
+                        f"{len(data):,} bytes, at least {GZIP_FLOOR >> 20} MiB): refused as a "
+                        "gzip bomb; decompress it yourself if it is a real graph"
+                    )
+                out.append(chunk)
+                if not chunk and not buf:
+                    break
+            if not d.eof:
+                raise EOFError("compressed file ended before the end-of-stream marker")
+            rest = d.unused_data.lstrip(b"\0")
+    except (OSError, EOFError, zlib.error) as e:
+        raise InputError(f"{where}: a broken gzip file ({e})") from None
+    return b"".join(out)
+
+
 def _read_bytes(path: str | os.PathLike) -> bytes:
+    """The file's bytes, gunzipped (bounded: see ``GZIP_RATIO``) when it starts with gzip's magic."""
     from netsci_dl._files.atomic import check_input_file
 
     check_input_file(path, "GraphML")
     with open(path, "rb") as fh:
         data = fh.read()
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as e:
-            raise InputError(f"{os.fsdecode(path)}: a broken gzip file ({e})") from None
+        data = _gunzip_capped(data, os.fsdecode(path))
     return data
 
 

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._args import count
 from netsci_dl.analysis.interactions._transform import (
     BIT_ORDER,
     as_set_function,
@@ -80,6 +81,11 @@ def _or_grad(s: np.ndarray, n: int) -> np.ndarray:
     np.subtract(0.0, g, out=g)
     g[..., 0] += s0
     return g
+
+
+#: Most SGD iterations of the AND-OR split (CH24 use a few thousand; the learning-rate schedule
+#: holds one float per iteration).
+MAX_ITERATIONS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -120,14 +126,13 @@ class SplitOptions:
             raise InputError(f"method must be 'sgd' or 'lp', got {self.method!r}")
         if not (self.qthres >= 0 and np.isfinite(self.qthres)):
             raise InputError(f"qthres must be >= 0, got {self.qthres!r}")
-        if int(self.iterations) < 0:
-            raise InputError(f"iterations must be >= 0, got {self.iterations!r}")
+        iterations = count("iterations", self.iterations, lo=0, hi=MAX_ITERATIONS)
         if not (self.lr > 0 and 0 < self.lr_end <= 1 and 0 <= self.momentum < 1):
             raise InputError(
                 "need lr > 0, 0 < lr_end <= 1 and 0 <= momentum < 1, got "
                 f"lr={self.lr!r}, lr_end={self.lr_end!r}, momentum={self.momentum!r}"
             )
-        object.__setattr__(self, "iterations", int(self.iterations))
+        object.__setattr__(self, "iterations", iterations)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -354,7 +359,7 @@ def and_or_split(
         method=method,
     )
     vv, n = as_set_function(v)
-    record_every = max(1, int(record_every))
+    record_every = count("record_every", record_every)
     bound = opts.qthres * np.abs(vv[..., -1] - vv[..., 0])
     half = 0.5 * vv
     loss0 = _loss(moebius_(half.copy(), n), or_from_values(half, n))

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._args import count, real
 from netsci_dl.analysis.spectra._curvature_results import TopEigenvalue, TraceEstimate
 from netsci_dl.errors import InputError
 
@@ -24,6 +25,26 @@ def _start_vector(torch: Any, n: int, seed: int, dtype: Any, device: Any) -> Any
     gen = torch.Generator().manual_seed(int(seed))
     v = torch.randn(n, generator=gen, dtype=torch.float64).to(dtype=dtype, device=device)
     return v / v.norm()
+
+
+#: Most iterations of :func:`top_eigenvalue` (Lanczos keeps every vector: memory grows with
+#: them) and most probes of :func:`hutchinson_trace`.
+MAX_ITER = 10_000
+MAX_PROBES = 100_000
+
+
+def check_eigen_settings(
+    method: str, n_iter: Any, tol: Any, seed: Any
+) -> tuple[str, int, float, int]:
+    """The checked settings of :func:`top_eigenvalue` (InputError naming the bad one)."""
+    if method not in ("lanczos", "power"):
+        raise InputError(f"method={method!r}: expected 'lanczos' or 'power'")
+    return (
+        method,
+        count("n_iter", n_iter, hi=MAX_ITER),
+        real("tol", tol, lo=0),
+        count("seed", seed, lo=0),
+    )
 
 
 def top_eigenvalue(
@@ -73,11 +94,8 @@ def top_eigenvalue(
     """
     import torch
 
-    if method not in ("lanczos", "power"):
-        raise InputError(f"method={method!r}: expected 'lanczos' or 'power'")
-    n = int(n)
-    if n < 1 or int(n_iter) < 1:
-        raise InputError("n and n_iter must be >= 1")
+    method, n_iter, tol, seed = check_eigen_settings(method, n_iter, tol, seed)
+    n = count("n", n)
     dtype = torch.float64 if dtype is None else dtype
     device = torch.device("cpu") if device is None else device
     v = _start_vector(torch, n, seed, dtype, device)
@@ -165,9 +183,8 @@ def hutchinson_trace(
     """
     import torch
 
-    n, m = int(n), int(n_probes)
-    if m < 1:
-        raise InputError(f"n_probes={n_probes}: must be >= 1")
+    n, m = count("n", n), count("n_probes", n_probes, hi=MAX_PROBES)
+    seed = count("seed", seed, lo=0)
     groups = {"all": n} if groups is None else dict(groups)
     if sum(groups.values()) != n:
         raise InputError(f"groups sizes sum to {sum(groups.values())}, not n={n}")

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._args import count
 from netsci_dl.analysis.structure._fit_candidates import FITTERS, scan_xmin
 from netsci_dl.errors import InputError
 
@@ -302,6 +303,9 @@ def fit_distributions(
     (2.5, 'power_law')
     """
     x = np.asarray(x)
+    if x.dtype.kind not in "iubf" and x.size:
+        raise InputError(f"x: expected an array of numbers, got {x.dtype}")
+    min_tail = count("min_tail", min_tail, lo=2)
     if discrete is None:
         discrete = x.dtype.kind in "iub"
     unknown = set(candidates) - set(FITTERS)
