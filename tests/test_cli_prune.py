@@ -16,9 +16,10 @@ from numpy.testing import assert_allclose
 import netsci_dl as nd
 from netsci_dl.activations import pruning_accuracy
 from netsci_dl.analysis import pruning_percolation
+from netsci_dl.analysis.structure.percolation import first_crossing
 from netsci_dl.cli import cli
 from netsci_dl.datasets import load_digits
-from netsci_dl.runs.pruning import first_crossing, pruning_sweep
+from netsci_dl.runs.pruning import pruning_sweep
 
 
 @pytest.fixture(scope="module")

@@ -25,30 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.analysis.structure.percolation import first_crossing
 from netsci_dl.errors import InputError
 
-__all__ = ["PruningSweep", "pruning_sweep", "first_crossing"]
+__all__ = ["PruningSweep", "pruning_sweep"]
 
 #: the default grid of pruned fractions: 0, 0.05, ..., 1
 DEFAULT_FRACTIONS = tuple(np.round(np.linspace(0.0, 1.0, 21), 10).tolist())
-
-
-def first_crossing(f: np.ndarray, y: np.ndarray, target: float) -> float:
-    """The first ``x`` where the piecewise-linear ``y(f)`` goes below ``target`` (NaN if never).
-
-    Examples
-    --------
-    >>> first_crossing(np.array([0.0, 0.5, 1.0]), np.array([1.0, 0.8, 0.2]), 0.5)
-    0.75
-    """
-    below = np.flatnonzero(np.asarray(y) < target)
-    if not below.size:
-        return float("nan")
-    j = int(below[0])
-    if j == 0:
-        return float(f[0])
-    t = (y[j - 1] - target) / (y[j - 1] - y[j])
-    return float(f[j - 1] + t * (f[j] - f[j - 1]))
 
 
 @dataclass(frozen=True)

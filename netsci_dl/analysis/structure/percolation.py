@@ -220,7 +220,7 @@ def pruning_percolation(
         f,
         giant,
         ncomp,
-        _crossing(f, giant, level * giant[0]),
+        first_crossing(f, giant, level * giant[0]),
         {
             "order": order,
             "scope": scope,
@@ -231,9 +231,15 @@ def pruning_percolation(
     )
 
 
-def _crossing(f: np.ndarray, y: np.ndarray, target: float) -> float:
-    """The first ``x`` where the piecewise-linear ``y(f)`` goes below ``target``."""
-    below = np.flatnonzero(y < target)
+def first_crossing(f: np.ndarray, y: np.ndarray, target: float) -> float:
+    """The first ``x`` where the piecewise-linear ``y(f)`` goes below ``target`` (NaN if never).
+
+    Examples
+    --------
+    >>> first_crossing(np.array([0.0, 0.5, 1.0]), np.array([1.0, 0.8, 0.2]), 0.5)
+    0.75
+    """
+    below = np.flatnonzero(np.asarray(y) < target)
     if not below.size:
         return float("nan")
     j = int(below[0])
