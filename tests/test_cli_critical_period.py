@@ -138,6 +138,33 @@ def test_bad_input(tmp_path) -> None:
     assert r.exit_code == 2 and "window ends" in r.output
 
 
+@pytest.mark.parametrize(
+    ("extra", "msg"),
+    [
+        (["--deficit", "blur", "--blur-factor", "0"], "blur_factor=0.0"),
+        (["--n-train", "0"], "n_train=0"),
+        (["--seed", "-1"], "seed=-1"),
+        (["--window", "0", "--no-control"], "no run"),
+        (["--window", "1000000000"], "windows=1000000000"),
+        (["--epochs", "1000000000"], "epochs=1000000000"),
+        (["--lanczos-iter", "1000000000"], "lanczos_iter=1000000000"),
+        (["--data", "mnist:{bad}"], "magic"),
+    ],
+)
+def test_refused_before_the_output_folder_exists(tmp_path, extra, msg) -> None:
+    """Issue 28 (1, 2, 4): bad options and data exit 2 naming the value, with no output folder
+    (the grid's data and settings are checked before the folder is made), and nothing runs."""
+    bad = tmp_path / "badmnist"
+    bad.mkdir()
+    (bad / "train-images-idx3-ubyte").write_bytes(b"x" * 16)
+    out = tmp_path / "o"
+    args = [*TINY, *(a.replace("{bad}", str(bad)) for a in extra), "-o", str(out)]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 2, r.output
+    assert msg in r.output and "internal error" not in r.output
+    assert not out.exists()
+
+
 def test_snapshot_measures_is_one_table(grid) -> None:
     out, _ = grid
     train, _ = load_split("digits", n_train=150)

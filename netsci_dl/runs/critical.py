@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._args import count, real
 from netsci_dl.datasets import PROBE_SIZE
 from netsci_dl.errors import InputError
 from netsci_dl.models.deficits import DEFICITS
@@ -59,6 +60,10 @@ SUMMARY_COLUMNS = [
     "final_test_loss",
     "lr_reset",
 ]
+
+
+#: Most epochs of one run, and the largest onset or window (each epoch is a pass over the data)
+MAX_EPOCHS = 100_000
 
 
 @dataclass(frozen=True)
@@ -144,12 +149,28 @@ class CriticalPeriodOptions:
         if self.epochs_mode not in ("after", "total"):
             raise InputError(f"epochs_mode {self.epochs_mode!r}: expected 'after' or 'total'")
         for k in ("onsets", "windows"):
-            v = tuple(int(x) for x in getattr(self, k))
-            if not v or min(v) < 0:
+            v = getattr(self, k)
+            v = (v,) if isinstance(v, int | float | str) else tuple(v)
+            if not v:
                 raise InputError(f"{k}={getattr(self, k)!r}: give one or more integers >= 0")
+            v = tuple(count(k, x, lo=0, hi=MAX_EPOCHS) for x in v)
             object.__setattr__(self, k, tuple(dict.fromkeys(v)))
-        if int(self.epochs) < 1 or int(self.probe_size) < 1 or int(self.analyze_every) < 1:
-            raise InputError("epochs, probe_size and analyze_every must be >= 1")
+        if not self.control and max(self.windows) == 0:
+            raise InputError("windows are all 0 and control=False (CLI: --no-control): no run")
+        for k, lo, hi in (
+            ("epochs", 1, MAX_EPOCHS),
+            ("probe_size", 1, None),
+            ("analyze_every", 1, None),
+            ("batch_size", 1, None),
+            ("lanczos_iter", 0, 10_000),
+            ("hutchinson_probes", 0, 100_000),
+            ("seed", 0, None),
+        ):
+            object.__setattr__(self, k, count(k, getattr(self, k), lo=lo, hi=hi))
+        if self.n_train is not None:
+            object.__setattr__(self, "n_train", count("n_train", self.n_train))
+        if self.deficit == "blur":
+            real("blur_factor", self.blur_factor, lo=1, lo_open=True)
         if not 0 < self.test_fraction < 1:
             raise InputError(f"test_fraction={self.test_fraction}: must be in (0, 1)")
         if self.fisher_kind not in ("model_exact", "model", "empirical"):
@@ -447,9 +468,10 @@ def critical_period(
     if not isinstance(opts, CriticalPeriodOptions):
         raise InputError(f"options must be a CriticalPeriodOptions, got {type(opts).__name__}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     settings_path = out / "settings.json"
     doc = {"data": data, "options": opts.to_dict()}
+    tasks = critical_period_tasks(data, out, options=opts)  # reads and checks the data first
+    out.mkdir(parents=True, exist_ok=True)
     if settings_path.exists():
         old = json.loads(settings_path.read_text())
         same = {k: old.get(k) for k in doc} == doc
@@ -461,7 +483,6 @@ def critical_period(
         if not same and (out / "runs").is_dir():
             shutil.rmtree(out / "runs")
     t0, c0 = time.perf_counter(), time.process_time()
-    tasks = critical_period_tasks(data, out, options=opts)
     with atomic_path(settings_path) as tmp:  # first: marks the folder as this grid's
         tmp.write_text(json.dumps(dict(doc, status="running"), indent=2) + "\n")
     from netsci_dl.parallel import map_tasks
