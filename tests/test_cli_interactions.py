@@ -115,3 +115,23 @@ def test_checkpoint_file_and_bad_input(tmp_path):
         cli, ["interactions", str(path), "-o", str(tmp_path / "q"), "--sample-shape", "1x7x7"]
     )
     assert r.exit_code == 2 and "sample shape 1x7x7" in r.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "msg"),
+    [
+        (["--explain", "0"], "explain=0"),
+        (["--explain", "-1"], "explain=-1"),
+        (["--explain", "10000000000"], "explain=10000000000"),
+        (["--seed", "-1"], "seed=-1"),
+    ],
+)
+def test_bad_counts_are_refused_before_the_output_folder(run, tmp_path, extra, msg):
+    """Issue 28 (2, 3): --explain 0/-1 were accepted (silently 1), 1e10 ran without end,
+    --seed -1 was an internal error; each is now exit 2 naming the value, no folder."""
+    out = tmp_path / "o"
+    r = CliRunner().invoke(
+        cli, ["interactions", str(run), "-o", str(out), "--players", "2x2", *extra]
+    )
+    assert r.exit_code == 2 and msg in r.output, r.output
+    assert not out.exists()

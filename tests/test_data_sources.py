@@ -246,3 +246,12 @@ def test_data_path_functions_take_a_dataloader():
     b = layer_activations(net, d.X)
     for name in b:
         np.testing.assert_allclose(np.asarray(a[name]), np.asarray(b[name]), rtol=1e-6)
+
+
+def test_subset_refuses_a_negative_seed():
+    """Issue 28 (2): --seed -1 reached numpy's SeedSequence (an internal error)."""
+    from netsci_dl.datasets import load_digits
+    from netsci_dl.errors import InputError
+
+    with pytest.raises(InputError, match="seed=-1"):
+        load_digits().subset(10, seed=-1)

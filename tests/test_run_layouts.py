@@ -176,3 +176,54 @@ def test_name_step():
     assert name_step("epoch=4-step=1000") == (1000, "step")
     assert name_step("checkpoint-12") == (12, "step")
     assert name_step("weights") == (None, "index")
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    from netsci_dl.datasets import load_digits
+    from netsci_dl.models.mlp import MLPConfig, train_mlp
+
+    d = load_digits()
+    run = tmp_path_factory.mktemp("small") / "run"
+    train_mlp(d.X[:60], d.y[:60], MLPConfig(layers=(64, 4, 10), epochs=2), run)
+    return run
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("step", "three"), ("step", 10**400), ("step", -1), ("step", 1.5), ("epoch", "x")],
+)
+def test_a_malformed_sidecar_is_named(small_run, tmp_path, key, value):
+    """Issue 28 (2): a sidecar whose step is a string or a huge integer was an internal error
+    (TypeError, OverflowError); now an InputError naming the file, the key and the range."""
+    import json
+    import shutil
+
+    from netsci_dl.errors import InputError
+    from netsci_dl.runs.format import list_snapshots
+
+    run = tmp_path / "run"
+    shutil.copytree(small_run, run)
+    side = sorted((run / "snapshots").glob("*.json"))[1]
+    doc = json.loads(side.read_text())
+    doc[key] = value
+    side.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=rf"{side.name}: '{key}' is .*expected an integer"):
+        list_snapshots(run)
+
+
+def test_a_snapshot_that_is_a_fifo_is_refused_without_opening_it(small_run, tmp_path):
+    """Issue 28 (7): a FIFO in snapshots/ made similarity hang; it is refused by its kind."""
+    import os
+    import shutil
+
+    from netsci_dl.errors import InputError
+    from netsci_dl.runs.format import list_snapshots
+
+    run = tmp_path / "run"
+    shutil.copytree(small_run, run)
+    snap = sorted((run / "snapshots").glob("*0001.safetensors"))[0]
+    snap.unlink()
+    os.mkfifo(snap)
+    with pytest.raises(InputError, match="not a regular file"):
+        list_snapshots(run)

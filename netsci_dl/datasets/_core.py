@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._args import count
 from netsci_dl.errors import InputError
 
 __all__ = ["Dataset", "PROBE_SIZE", "scale", "finish", "as_arrays"]
@@ -105,6 +106,7 @@ class Dataset:
         >>> len(s), bool((s.y == d.subset(100, seed=1).y).all())
         (100, True)
         """
+        seed = count("seed", seed, lo=0)
         if int(n) < 2:
             raise InputError(f"a subset needs at least 2 examples, got {n}")
         if n >= len(self):

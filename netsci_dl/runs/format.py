@@ -96,11 +96,22 @@ def snapshot_stem(step: int, layer: int, epoch: int) -> str:
     return f"step{step:05d}_layer{layer}_epoch{epoch:04d}"
 
 
+#: The largest step, epoch or layer number a sidecar may hold (int64 arithmetic stays exact).
+MAX_COUNTER = 2**53
+
+
 def read_sidecar(path: str | os.PathLike) -> dict[str, Any] | None:
     """The JSON sidecar of a snapshot ``.safetensors`` file, or None when it has none.
 
     A sidecar that is not valid JSON, or that holds no ``step``, counts as none. The keys of
     older run folders come renamed (:func:`upgrade_record`).
+
+    Raises
+    ------
+    InputError
+        A sidecar whose ``step``, ``epoch`` or ``layer`` is not an integer in
+        ``[0, MAX_COUNTER]`` (a string, a float, a negative or a huge number): named with the
+        file and the key.
     """
     p = Path(path)
     side = p.with_suffix(".json")
@@ -110,7 +121,18 @@ def read_sidecar(path: str | os.PathLike) -> dict[str, Any] | None:
         d = json.loads(side.read_text())
     except (ValueError, UnicodeDecodeError):
         return None
-    return upgrade_record(d) if isinstance(d, dict) and "step" in d else None
+    if not (isinstance(d, dict) and "step" in d):
+        return None
+    d = upgrade_record(d)
+    for key in ("step", "epoch", "layer"):
+        v = d.get(key)
+        if key != "step" and v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_COUNTER:
+            raise InputError(
+                f"{side}: {key!r} is {str(v)[:40]!r}; expected an integer in [0, {MAX_COUNTER}]"
+            )
+    return d
 
 
 def list_snapshots(run_dir: str | os.PathLike) -> list[tuple[Path, dict[str, Any]]]:
@@ -133,6 +155,8 @@ def list_snapshots(run_dir: str | os.PathLike) -> list[tuple[Path, dict[str, Any
         if p.name.endswith(".state.safetensors"):
             continue
         info = read_sidecar(p)
+        if info is not None and not p.is_file():
+            raise InputError(f"{p}: not a regular file (a FIFO, a device or a folder): refused")
         if info is not None:
             out.append((p, info))
     return sorted(out, key=lambda t: (t[1]["step"], t[0].name))

@@ -17,10 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._args import count
 from netsci_dl.analysis.interactions import SplitOptions
 from netsci_dl.errors import InputError
 
 __all__ = ["InteractionOptions", "InteractionRun", "run_interactions"]
+
+
+#: Most examples one call explains (each costs 2**players forward passes per model)
+MAX_EXPLAIN = 100_000
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ class InteractionOptions:
         tabular data, ``"features:0-3,4-7,8"`` (indices into the flattened sample,
         :func:`~netsci_dl.activations.feature_players`). At most 16 players (2**n coalitions).
     explain : int
-        Examples of the data set to explain, drawn at random by ``seed`` (at least 1).
+        Examples of the data set to explain, drawn at random by ``seed`` (1 to ``MAX_EXPLAIN``).
     sample_shape : tuple of int, optional
         One example as the model takes it, without the batch axis (e.g. ``(1, 8, 8)``);
         default flat (the data's features).
@@ -78,6 +83,8 @@ class InteractionOptions:
         return d
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "explain", count("explain", self.explain, hi=MAX_EXPLAIN))
+        object.__setattr__(self, "seed", count("seed", self.seed, lo=0))
         if isinstance(self.players, str):
             from netsci_dl.activations import feature_players
 
