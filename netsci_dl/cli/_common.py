@@ -242,22 +242,6 @@ class LoaderOptions:
         return inspect(source, **self.kwargs(source))
 
 
-_LOADER_PARAMS = (
-    "layers",
-    "layout",
-    "conv_reduce",
-    "image_shape",
-    "model",
-    "model_kwargs",
-    "input_shape",
-    "fold_batchnorm",
-    "state_dict_key",
-    "input_dtype",
-    "partial",
-    "flatten_order",
-)
-
-
 def _options(value: dict[str, Any]) -> LoaderOptions:
     if value.get("model_kwargs") and not value.get("model"):
         raise InputError("--model-kwargs needs --model")
@@ -285,7 +269,8 @@ def _options(value: dict[str, Any]) -> LoaderOptions:
     )
 
 
-# the parameter of each option of _loader_option_list, in its order
+# the parameter of each option of _loader_option_list, in its order (also the parameters a
+# decorated command hands to LoaderOptions)
 _OPTION_ORDER = (
     "layers",
     "layout",
@@ -387,7 +372,7 @@ def loader_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {k: kwargs.pop(k) for k in _LOADER_PARAMS}
+        values = {k: kwargs.pop(k) for k in _OPTION_ORDER}
         kwargs["loader"] = _options(values)
         return f(*args, **kwargs)
 

@@ -26,7 +26,7 @@ from netsci_dl.export._build import BlockSpec, ExportPlan, GroupSpec, TensorInfo
 from netsci_dl.export.checkpoint import Checkpoint, netsci_metadata, read_checkpoint
 from netsci_dl.export.conv import REDUCTIONS
 from netsci_dl.export.dense import check_flatten_order, plan_from_matrices, plan_from_state_dict
-from netsci_dl.export.hf import is_hf_folder, plan_from_hf_folder, read_folder_tensors
+from netsci_dl.export.hf import is_hf_folder, plan_from_hf_folder
 from netsci_dl.export.lazy import open_lazy
 from netsci_dl.export.module import build_model, load_weights, plan_from_module
 from netsci_dl.export.rbm import (
@@ -145,7 +145,7 @@ def _with_model(
     loaded (strictly, or ``partial``), and what the loading ignored."""
     import torch
 
-    from netsci_dl.export.checkpoint import tensors_from_mapping
+    from netsci_dl.export.runnable import read_tensors
 
     if isinstance(model, str):
         model = build_model(model)
@@ -153,15 +153,7 @@ def _with_model(
         raise InputError(
             f"model must be an nn.Module or 'pkg.module:Class', got {type(model).__name__}"
         )
-    if isinstance(ckpt_source, Mapping):
-        tensors, _ = tensors_from_mapping(ckpt_source, source="<state_dict>", key=state_dict_key)
-        where = "<state_dict>"
-    elif is_hf_folder(ckpt_source):
-        tensors, _ = read_folder_tensors(ckpt_source)
-        where = str(ckpt_source)
-    else:
-        ckpt = read_checkpoint(ckpt_source, key=state_dict_key)
-        tensors, where = ckpt.tensors, ckpt.source
+    tensors, where = read_tensors(ckpt_source, state_dict_key)
     return model, load_weights(model, tensors, where=where, partial=partial)
 
 

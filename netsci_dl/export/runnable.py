@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from netsci_dl.errors import InputError
-from netsci_dl.export.checkpoint import read_checkpoint
+from netsci_dl.export.checkpoint import read_checkpoint, tensors_from_mapping
 from netsci_dl.export.hf import is_hf_folder, load_hf_model, read_folder_tensors
 from netsci_dl.export.module import build_model, load_weights
 
@@ -102,11 +102,19 @@ def load_module(
             "architecture (--model pkg.module:Class, or model= from Python)"
         )
     net = _instance(model, model_kwargs)
-    if is_hf_folder(source):
-        tensors, _ = read_folder_tensors(source)
-        where = str(source)
-    else:
-        ckpt = read_checkpoint(source, key=state_dict_key)
-        tensors, where = ckpt.tensors, ckpt.source
+    tensors, where = read_tensors(source, state_dict_key)
     loading = load_weights(net, tensors, where=where, partial=partial)
     return net.eval(), loading
+
+
+def read_tensors(source: Any, state_dict_key: str | None = None) -> tuple[dict[str, Any], str]:
+    """The weights of a state_dict mapping, a Hugging Face folder or a checkpoint file (read
+    without unpickling code), and the name of where they came from."""
+    if isinstance(source, Mapping):
+        tensors, _ = tensors_from_mapping(source, source="<state_dict>", key=state_dict_key)
+        return tensors, "<state_dict>"
+    if is_hf_folder(source):
+        tensors, _ = read_folder_tensors(source)
+        return tensors, str(source)
+    ckpt = read_checkpoint(source, key=state_dict_key)
+    return ckpt.tensors, ckpt.source
