@@ -4,7 +4,7 @@ canonical CSR, finite values, JSON-able meta, read-only arrays."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -157,3 +157,85 @@ def _check_json(meta: Mapping[str, Any]) -> None:
                 f"meta[{k!r}] is not JSON-able ({e}); store plain Python values "
                 "(e.g. float(x) for a numpy scalar, x.tolist() for an array)"
             ) from None
+
+
+#: the kinds of weight block (see :mod:`netsci_dl.graph`)
+BLOCK_KINDS = ("weight", "identity")
+
+
+def _check_structure(
+    sizes: tuple[int, ...],
+    nb: int,
+    src: tuple[int, ...],
+    dst: tuple[int, ...],
+    kinds: tuple[str, ...],
+    *,
+    chain: bool,
+) -> None:
+    """Refuse block lists that do not describe a DAG of topologically ordered groups."""
+    if chain and nb != len(sizes) - 1:
+        raise InputError(
+            f"{len(sizes)} layers need {len(sizes) - 1} blocks for a chain, got {nb} "
+            "(pass block_src and block_dst for a graph that is not a chain)"
+        )
+    if not (len(src) == len(dst) == len(kinds) == nb):
+        raise InputError(
+            f"{nb} blocks but {len(src)} block_src, {len(dst)} block_dst, {len(kinds)} block_kinds"
+        )
+    seen = set()
+    for b, (s, d, k) in enumerate(zip(src, dst, kinds)):
+        if not (0 <= s < d < len(sizes)):
+            raise InputError(
+                f"block {b} joins groups {s} -> {d}: need 0 <= src < dst < {len(sizes)} "
+                "(groups are topologically ordered)"
+            )
+        if k not in BLOCK_KINDS:
+            raise InputError(f"block {b} has kind {k!r}; expected one of {BLOCK_KINDS}")
+        if (s, d, k) in seen:
+            raise InputError(f"two {k!r} blocks join groups {s} -> {d}; merge them into one")
+        seen.add((s, d, k))
+
+
+def _frozen_edge_attrs(
+    edge_attrs: Mapping[str, Any], blocks: tuple[Any, ...]
+) -> dict[str, tuple[Any, ...]]:
+    """Per-edge attributes checked against the blocks' shapes and patterns, made read-only."""
+    out = {}
+    for k, v in dict(edge_attrs).items():
+        v = tuple(v)
+        if len(v) != len(blocks) or any(
+            a.shape != b.shape or _block_nnz(a) != _block_nnz(b) or sp.issparse(a) != sp.issparse(b)
+            for a, b in zip(v, blocks)
+        ):
+            raise InputError(f"edge_attrs[{k!r}] must have the shape and pattern of blocks")
+        frozen = []
+        for a in v:
+            if sp.issparse(a):
+                c = sp.csr_array((a.data, a.indices, a.indptr), shape=a.shape, copy=False)
+                c.data, c.indices, c.indptr = (
+                    _readonly(np.asarray(a.data)),
+                    _readonly(np.asarray(a.indices)),
+                    _readonly(np.asarray(a.indptr)),
+                )
+                frozen.append(c)
+            else:
+                frozen.append(_readonly(np.asarray(a)))
+        out[str(k)] = tuple(frozen)
+    return out
+
+
+def _same_blocks(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Blocks equal in kind (dense/sparse), dtype, pattern and values (NaN equal to NaN)."""
+    for x, y in zip(a, b):
+        if sp.issparse(x) != sp.issparse(y) or x.dtype != y.dtype:
+            return False
+        if sp.issparse(x):
+            if not (
+                np.array_equal(x.indptr, y.indptr)
+                and np.array_equal(x.indices, y.indices)
+                and np.array_equal(x.data, y.data, equal_nan=True)
+            ):
+                return False
+        elif not np.array_equal(x, y, equal_nan=True):
+            return False
+    return True

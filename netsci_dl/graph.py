@@ -34,22 +34,23 @@ import numpy as np
 import scipy.sparse as sp
 
 from netsci_dl._graph_checks import (
+    BLOCK_KINDS,
     _block_nnz,
     _block_pattern,
     _block_values,
     _check_block,
     _check_json,
+    _check_structure,
     _freeze,
+    _frozen_edge_attrs,
     _node_id_dtype,
     _packed_view,
     _readonly,
+    _same_blocks,
 )
 from netsci_dl.errors import InputError
 
 __all__ = ["LayeredGraph", "BLOCK_KINDS"]
-
-#: the kinds of weight block (see the module docstring)
-BLOCK_KINDS = ("weight", "identity")
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,28 +133,9 @@ class LayeredGraph:
         src = tuple(int(s) for s in self.block_src) if self.block_src else tuple(range(nb))
         dst = tuple(int(d) for d in self.block_dst) if self.block_dst else tuple(range(1, nb + 1))
         kinds = tuple(str(k) for k in self.block_kinds) if self.block_kinds else ("weight",) * nb
-        if not self.block_src and not self.block_dst and nb != len(sizes) - 1:
-            raise InputError(
-                f"{len(sizes)} layers need {len(sizes) - 1} blocks for a chain, got {nb} "
-                "(pass block_src and block_dst for a graph that is not a chain)"
-            )
-        if not (len(src) == len(dst) == len(kinds) == nb):
-            raise InputError(
-                f"{nb} blocks but {len(src)} block_src, {len(dst)} block_dst, "
-                f"{len(kinds)} block_kinds"
-            )
-        seen = set()
-        for b, (s, d, k) in enumerate(zip(src, dst, kinds)):
-            if not (0 <= s < d < len(sizes)):
-                raise InputError(
-                    f"block {b} joins groups {s} -> {d}: need 0 <= src < dst < {len(sizes)} "
-                    "(groups are topologically ordered)"
-                )
-            if k not in BLOCK_KINDS:
-                raise InputError(f"block {b} has kind {k!r}; expected one of {BLOCK_KINDS}")
-            if (s, d, k) in seen:
-                raise InputError(f"two {k!r} blocks join groups {s} -> {d}; merge them into one")
-            seen.add((s, d, k))
+        _check_structure(
+            sizes, nb, src, dst, kinds, chain=not self.block_src and not self.block_dst
+        )
         object.__setattr__(self, "block_src", src)
         object.__setattr__(self, "block_dst", dst)
         object.__setattr__(self, "block_kinds", kinds)
@@ -174,29 +156,7 @@ class LayeredGraph:
                 raise InputError(f"node_attrs[{k!r}] has shape {arr.shape}, expected ({n},)")
             nattrs[str(k)] = _readonly(arr)
         object.__setattr__(self, "node_attrs", _freeze(nattrs))
-        eattrs = {}
-        for k, v in dict(self.edge_attrs).items():
-            v = tuple(v)
-            if len(v) != nb or any(
-                a.shape != b.shape
-                or _block_nnz(a) != _block_nnz(b)
-                or sp.issparse(a) != sp.issparse(b)
-                for a, b in zip(v, blocks)
-            ):
-                raise InputError(f"edge_attrs[{k!r}] must have the shape and pattern of blocks")
-            frozen = []
-            for a in v:
-                if sp.issparse(a):
-                    c = sp.csr_array((a.data, a.indices, a.indptr), shape=a.shape, copy=False)
-                    c.data, c.indices, c.indptr = (
-                        _readonly(np.asarray(a.data)),
-                        _readonly(np.asarray(a.indices)),
-                        _readonly(np.asarray(a.indptr)),
-                    )
-                    frozen.append(c)
-                else:
-                    frozen.append(_readonly(np.asarray(a)))
-            eattrs[str(k)] = tuple(frozen)
+        eattrs = _frozen_edge_attrs(self.edge_attrs, blocks)
         object.__setattr__(self, "edge_attrs", _freeze(eattrs))
         meta = dict(self.meta)
         _check_json(meta)
@@ -491,41 +451,14 @@ class LayeredGraph:
         """True when structure, weights, attributes and meta are identical."""
         if not isinstance(other, LayeredGraph):
             return False
-        if (
-            self.layer_sizes,
-            self.layer_names,
-            self.block_src,
-            self.block_dst,
-            self.block_kinds,
-        ) != (
-            other.layer_sizes,
-            other.layer_names,
-            other.block_src,
-            other.block_dst,
-            other.block_kinds,
-        ):
+        key = ("layer_sizes", "layer_names", "block_src", "block_dst", "block_kinds")
+        if any(getattr(self, k) != getattr(other, k) for k in key):
             return False
         if json.dumps(dict(self.meta), sort_keys=True) != json.dumps(
             dict(other.meta), sort_keys=True
         ):
             return False
-
-        def same_blocks(a: Sequence[Any], b: Sequence[Any]) -> bool:
-            for x, y in zip(a, b):
-                if sp.issparse(x) != sp.issparse(y) or x.dtype != y.dtype:
-                    return False
-                if sp.issparse(x):
-                    if not (
-                        np.array_equal(x.indptr, y.indptr)
-                        and np.array_equal(x.indices, y.indices)
-                        and np.array_equal(x.data, y.data, equal_nan=True)
-                    ):
-                        return False
-                elif not np.array_equal(x, y, equal_nan=True):
-                    return False
-            return True
-
-        if not same_blocks(self.blocks, other.blocks):
+        if not _same_blocks(self.blocks, other.blocks):
             return False
         if set(self.node_attrs) != set(other.node_attrs) or set(self.edge_attrs) != set(
             other.edge_attrs
@@ -536,7 +469,7 @@ class LayeredGraph:
                 v, other.node_attrs[k], equal_nan=v.dtype.kind == "f"
             ):
                 return False
-        return all(same_blocks(v, other.edge_attrs[k]) for k, v in self.edge_attrs.items())
+        return all(_same_blocks(v, other.edge_attrs[k]) for k, v in self.edge_attrs.items())
 
     def __repr__(self) -> str:
         kind = "sparse" if self.is_sparse else "dense"
