@@ -12,11 +12,15 @@ at hand here, and the cost of a forward pass and of the CKA statistics does not 
 pixel values. Every Conv2d and Linear module is a layer (21), each convolution's output pooled
 to its channels by the mean over space (``pool="mean"``, stated in the output).
 
-Measured (2026-12-06, the shared 2-core machine under load, ``--n 200 --batch-size 100``): stream
-121 s / 593 MB peak RSS, full 26 s / 513 MB; CKA maps equal to 6e-16. With ``pool="mean"`` the
-held activations are small (10,000 x ~4,000 float32: 160 MB), so both paths stay far below
-3 GB; the streamed statistics cost one p x q product per pair of layers and batch (441 pairs,
-p, q up to 512), which dominates its time on a CPU.
+Measured 2026-12-06 at 7b9fa13, 10,000 images (``--n 10000``, batch 256, CPU), on the shared
+2-core machine under load (load average 8, the benchmark at ``nice 10``): stream 613 s / 1002 MB
+peak RSS, full 587 s / 1454 MB (full / stream time 0.96x), CKA maps equal to 7.8e-16. Both stay
+under the 3 GB goal; the time of both is the model's forward pass (a profile at 512 images:
+conv2d 72% of the streamed run, the CKA statistics 4%). With ``pool="mean"`` the held
+activations are small (10,000 x ~4,000 float32: 160 MB); the streamed path's memory does not
+grow with the number of images (one batch plus one float64 p x q matrix per pair of layers),
+the held path's does. An earlier measurement at 200 images (stream 121 s against 26 s) was of
+an older statistics update and is superseded.
 
 Two paths, each in its own process so that its peak resident memory (VmHWM) is its own:
 
