@@ -17,6 +17,15 @@ process, best of 3 with the engines interleaved: the compiled EMD-L1 simplex (th
 engine), LEMON through pylmcf (the round-2 engine) and POT ``ot.emd2`` with the cityblock cost
 (its first 20 pairs), each projected to the full matrix on 2 cores, and the ratios.
 
+Measured 2026-12-06 (issue 27, a26ea48 engine, ``--quick --grounds manhattan --sample 100`` on
+the 2-core machine shared with five other jobs, load average 4-9): POT / new 48.7x on |N(0,1)|
+fields (1.54 ms/pair), 60.3x on blobs (0.60 ms/pair); goal 60x on both. Tried and not kept
+(timed per pair, best of 9, the engines alternating pair by pair): a first tree chosen per pair
+among the shortest-path trees to the centre, each pixel hung from the closer neighbour whose
+subtree sum it cancels most: 18% fewer pivots on |N(0,1)| fields (916 -> 754) and 23% on blobs,
+but only 1.06-1.08x faster on |N(0,1)| and 0.97-1.00x on blobs; static trees (combs, corner
+breadth-first) and other block sizes of the pricing (0.5-4 sqrt(m)) were slower.
+
 2000 fields (1,999,000 pairs): a resumable run, not part of the default benchmark. Measured on
 2026-11-23 (|N(0,1)| fields, 2 cores): Manhattan 14.1 min in all, interrupted with SIGINT after
 3.0 min (431,104 pairs on disk) and resumed for the other 1,567,896 pairs in 11.1 min; the

@@ -150,3 +150,28 @@ def test_batch_not_first_is_an_input_error():
         fisher_trace(SeqFirst(), X, torch.zeros(4, dtype=torch.long), kind="empirical")
     with pytest.raises(InputError, match="method"):
         fisher_trace(SeqFirst(), X, torch.zeros(4, dtype=torch.long), kind="empirical", method="x")
+
+
+class FlatByView(nn.Module):
+    """A CNN that flattens a conv output with ``.view`` (needs the default memory layout)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 5 * 5, C)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        return self.fc(h.view(h.shape[0], -1))
+
+
+def test_conv_output_flattened_by_view_equals_vmap():
+    # the channels-last weights make .view fail: the forward pass runs again without them
+    torch.manual_seed(0)
+    net = FlatByView().double().eval()
+    X = torch.randn(12, 3, 5, 5, dtype=torch.float64)
+    y = torch.randint(0, C, (12,))
+    for kind in ("empirical", "model_exact"):
+        a = fisher_trace(net, X, y, kind=kind, batch_size=5)
+        b = fisher_trace(net, X, y, kind=kind, batch_size=5, method="vmap")
+        np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)

@@ -7,11 +7,17 @@ with the gradient of ``l_i`` with respect to the layer's output, ``delta_i``. On
 parameter gradient is formed) give every ``delta_i``; the squared norms follow in closed form:
 
 - ``nn.Linear``: ``||g_W,i||^2 = ||a_i||^2 ||delta_i||^2`` for 2-D inputs; for inputs with
-  positions ``(b, T, ..., in)`` ``||sum_t delta_it a_it^T||^2``, as the sum of
-  ``(A_i A_i^T) * (D_i D_i^T)`` (Gram matrices, ``T x T``) or the direct ``D_i^T A_i``, whichever
-  costs fewer operations; the bias ``||sum_t delta_it||^2``.
+  positions ``(b, T, ..., in)`` ``||sum_t delta_it a_it^T||^2``, by the Gram identity
+  ``sum_{t,t'} (a_t . a_t') (delta_t . delta_t')`` (``T x T``) or the direct ``D_i^T A_i``,
+  whichever costs fewer operations; the bias ``||sum_t delta_it||^2``.
 - ``nn.Conv1d`` / ``nn.Conv2d`` (zero padding, any stride, dilation, groups): the same two ways
-  on the unfolded input ``U_i`` (``F.unfold``): ``||D_i U_i^T||^2`` per group.
+  on the unfolded input ``U_i``: ``||D_i U_i^T||^2`` per group. 2-D convolutions run with
+  channels-last weights (so do the layers after them, and the output gradients come by
+  position).
+
+With ``S`` labels per example (sampled, or every class) there is one backward pass per label,
+and each layer's input is unfolded once for all of them: the direct product becomes one GEMM
+``A^T [D_1 ... D_S]``, the Gram identity ``sum D_s * (A A^T D_s)``.
 - ``nn.Embedding`` (no ``max_norm``, no ``scale_grad_by_freq``): the output gradients of
   positions that look up the same row are summed (index collisions), then squared.
 - A module called several times (shared weights): its calls are positions of one input, so the
@@ -91,21 +97,30 @@ def _positions(x: Any, b: int, channels_last: bool) -> Any:
     return x.reshape(b, x.shape[1], -1).transpose(1, 2)
 
 
-def _contract(a: Any, dT: Any) -> Any:
-    """``||dT a||_F^2`` per leading index (``sum_t d_t a_t^T``); ``a`` (..., T, k), ``dT`` (..., o, T).
+def _contract(a: Any, d: Any) -> Any:
+    """``||sum_t d_ts a_t^T||_F^2`` per leading index and label ``s``: ``(..., S)`` float64.
 
-    In the tensors' dtype (float32 sums are pairwise: ~1e-7 relative), returned as float64.
+    ``a`` ``(..., T, k)`` (a layer's inputs by position), ``d`` ``(..., T, S, o)`` (its output
+    gradients for ``S`` labels), any strides. Three ways, the cheapest in operations: ``T = 1``
+    the product of the squared norms; the Gram identity ``sum_{t,t'} (a_t . a_t') (d_ts .
+    d_t's) = sum D_s * (A A^T D_s)`` (``T^2 (k + S o)``); or the direct product ``A^T [D_1 ...
+    D_S]`` (``T k S o``: one GEMM for every label). In the tensors' dtype (float32 sums are
+    pairwise: ~1e-7 relative), returned as float64.
     """
-    T, k, o = a.shape[-2], a.shape[-1], dT.shape[-2]
+    T, k, S, o = a.shape[-2], a.shape[-1], d.shape[-2], d.shape[-1]
     if T == 1:
-        return (a.square().sum((-1, -2)) * dT.square().sum((-1, -2))).double()
-    if T * (k + o) < k * o:  # Gram matrices are cheaper
-        ga = a @ a.transpose(-1, -2)
-        gd = dT.transpose(-1, -2) @ dT
-        return ga.mul_(gd).sum((-1, -2)).double()
-    # (k, T) @ (T, o): for unfolded convolutions ``a`` is a transposed view of a contiguous
-    # (k, T), the orientation BLAS takes without copying (measured 1.3x faster than dT @ a)
-    return (a.transpose(-1, -2) @ dT.transpose(-1, -2)).square_().sum((-1, -2)).double()
+        return (a.square().sum((-1, -2)).unsqueeze(-1) * d.square().sum((-1, -3))).double()
+    dm = d.reshape(*d.shape[:-2], S * o)  # (..., T, S o): the labels side by side
+    if T * (k + S * o) < k * S * o:  # the Gram identity is cheaper
+        m = (a @ a.transpose(-1, -2)) @ dm
+        return m.mul_(dm).reshape(d.shape).sum((-1, -3)).double()
+    # the orientation that reads ``a`` without a copy: (k, T) @ (T, S o) when ``a`` is stored
+    # k-major (the unfolded input of a channels-first convolution), else (S o, T) @ (T, k)
+    if a.stride(-2) == 1:
+        g = (a.transpose(-1, -2) @ dm).square_().reshape(*a.shape[:-2], k, S, o).sum((-1, -3))
+    else:
+        g = (dm.transpose(-1, -2) @ a).square_().reshape(*a.shape[:-2], S, o, k).sum((-1, -2))
+    return g.double()
 
 
 def _cat(parts: list, dim: int) -> Any:
@@ -115,10 +130,13 @@ def _cat(parts: list, dim: int) -> Any:
 
 
 def _conv_cols(m: Any, a: Any) -> Any:
-    """The input's patches ``(b, groups, L, C_in/groups * prod(kernel))``: a transposed view of
-    the ``F.unfold`` layout ``(b, C k, L)``, built from strided views of the padded input in one
-    copy (no per-example loop; measured 2.7x faster than ``F.unfold`` on the CPU for one input
-    channel, the same for six)."""
+    """The input's patches ``(b, groups, L, C_in/groups * prod(kernel))`` (any order of the
+    last axis: only norms are taken), a view or one copy of the padded input's strided views.
+
+    The copy reads the input along its unit-stride axis: channels-first for a channels-first
+    input or one channel (the ``F.unfold`` layout ``(b, C k, L)``, transposed), positions by
+    ``(kernel, channel)`` for a channels-last input (measured 2.7x faster than ``F.unfold``
+    for one channel, 2.7x faster than the channels-first copy for six channels last)."""
     import torch.nn.functional as F
 
     if a.ndim == 3:  # Conv1d as a 2-D convolution of height 1
@@ -129,17 +147,39 @@ def _conv_cols(m: Any, a: Any) -> Any:
     pd = (0,) * nd if m.padding == "valid" else (0,) * grow + tuple(m.padding)
     if any(pd):
         a = F.pad(a, [p for q in reversed(pd) for p in (q, q)])
+    b, C, G = a.shape[0], a.shape[1], m.groups
+    last = C > 1 and a.stride(1) == 1  # channels last
     for i in range(nd):  # (b, C, *out, *span) as a view
         a = a.unfold(2 + i, (ks[i] - 1) * dl[i] + 1, st[i])
     if any(x > 1 for x in dl):
         a = a[(Ellipsis, *(slice(None, None, x) for x in dl))]
-    b, C, L = a.shape[0], a.shape[1], a.shape[2] * a.shape[3]
+    L = a.shape[2] * a.shape[3]
+    if last:  # (b, L, k, G, C/G) -> (b, G, L, k C/G)
+        U = a.permute(0, 2, 3, 4, 5, 1).reshape(b, L, ks[0] * ks[1], G, C // G)
+        return U.permute(0, 3, 1, 2, 4).reshape(b, G, L, -1)
     U = a.permute(0, 1, 4, 5, 2, 3).reshape(b, C * ks[0] * ks[1], L)  # the F.unfold layout
-    return U.reshape(b, m.groups, -1, L).transpose(-1, -2)
+    return U.reshape(b, G, -1, L).transpose(-1, -2)
+
+
+def _stack(gs: list, dim: int) -> Any:
+    """The ``S`` label gradients stacked at ``dim`` (a view for one)."""
+    import torch
+
+    return gs[0].unsqueeze(dim) if len(gs) == 1 else torch.stack(gs, dim)
+
+
+def _by_position(gs: list, G: int) -> Any:
+    """A convolution's output gradients ``(b, C_out, *out)`` for ``S`` labels as ``(b, G, L, S,
+    C_out/G)`` (a view for one label and channels-last gradients)."""
+    b, C = gs[0].shape[:2]
+    g = _stack([x.reshape(b, C, -1).transpose(1, 2) for x in gs], 2)  # (b, L, S, C)
+    L, S = g.shape[1], g.shape[2]
+    return g.reshape(b, L, S, G, C // G).permute(0, 3, 1, 2, 4)
 
 
 def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> dict[str, Any]:
-    """Parameter attribute -> ``(b,)`` float64 squared norms from the calls' inputs and output grads."""
+    """Parameter attribute -> ``(b, S)`` float64 squared norms from the calls' inputs and their
+    output gradients for ``S`` labels (a list of ``S`` tensors per call)."""
     import torch
 
     out: dict[str, Any] = {}
@@ -152,32 +192,37 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
             )
     if kind == "linear":
         a = _cat([_positions(x, b, True) for x, _ in calls], 1)
-        d = _cat([_positions(g, b, True) for _, g in calls], 1)
+        # S x (b, ..., o) -> (b, T, S, o)
+        d = _cat([_stack([g.reshape(b, -1, g.shape[-1]) for g in gs], 2) for _, gs in calls], 1)
         if m.weight.requires_grad:
-            out["weight"] = _contract(a, d.transpose(-1, -2))
+            out["weight"] = _contract(a, d)
         if m.bias is not None and m.bias.requires_grad:
             out["bias"] = d.sum(1).square().sum(-1).double()
     elif kind == "conv":
         G = m.groups
         a = _cat([_conv_cols(m, x) for x, _ in calls], -2)
-        d = _cat([g.reshape(b, G, g.shape[1] // G, -1) for _, g in calls], -1)
+        d = _cat([_by_position(gs, G) for _, gs in calls], 2)  # (b, G, L, S, o)
         if m.weight.requires_grad:
             out["weight"] = _contract(a, d).sum(1)
         if getattr(m, "bias", None) is not None and m.bias.requires_grad:
-            out["bias"] = d.sum(-1).reshape(b, -1).square().sum(-1).double()
+            out["bias"] = d.sum(2).square().sum((1, -1)).double()
     else:
         idx = _cat([x.reshape(b, -1) for x, _ in calls], 1)
-        d = _cat([g.reshape(b, x.shape[1:].numel(), -1) for x, g in calls], 1)
+        d = _cat(
+            [_stack([g.reshape(b, x.shape[1:].numel(), -1) for g in gs], 0) for x, gs in calls], 2
+        )
+        S = d.shape[0]
         if m.padding_idx is not None:
             d = d * (idx != m.padding_idx).unsqueeze(-1).to(d.dtype)
         V = m.num_embeddings
         key = (torch.arange(b, device=idx.device)[:, None] * V + idx).reshape(-1)
         uniq, inv = torch.unique(key, return_inverse=True)
-        rows = d.new_zeros(uniq.shape[0], d.shape[-1]).index_add_(
-            0, inv, d.reshape(-1, d.shape[-1])
+        rows = d.new_zeros(S, uniq.shape[0], d.shape[-1]).index_add_(
+            1, inv, d.reshape(S, -1, d.shape[-1])
         )
-        sq = rows.double().square().sum(1)
-        out["weight"] = sq.new_zeros(b).index_add_(0, torch.div(uniq, V, rounding_mode="floor"), sq)
+        sq = rows.double().square().sum(-1)  # (S, rows)
+        owner = torch.div(uniq, V, rounding_mode="floor")
+        out["weight"] = sq.new_zeros(S, b).index_add_(1, owner, sq).t()
     return out
 
 
@@ -203,6 +248,20 @@ def iter_sqnorms(
     fast_names = {k for _, _, ks in fast.values() for k in ks}
     slow = [k for k in params if k not in fast_names]
     live = {k: v.detach().requires_grad_(k in fast_names) for k, v in params.items()}
+    # 2-D convolutions get channels-last weights: their outputs, the pooling and activations
+    # after them and the output gradients run channels last (max pooling 2x faster on the CPU;
+    # the gradients come by position, as the norms read them). A forward pass that cannot take
+    # them (``.view`` of a conv output) runs again with the weights as they are.
+    cl = {
+        k: torch.empty_like(live[k], memory_format=torch.channels_last)
+        .copy_(live[k].detach())
+        .requires_grad_(True)
+        for m, kind, ks in fast.values()
+        if kind == "conv" and m.weight.ndim == 4
+        for k in ks
+        if live[k].ndim == 4
+    }
+    layouts = [{**live, **cl}, live] if cl else [live]
     yt = None
     if not callable(y) and not isinstance(y, str):
         yt = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y).long()
@@ -211,7 +270,7 @@ def iter_sqnorms(
     calls: dict[str, list[Any]] = {k: [] for k in fast}
     # "clone": copy the layers' inputs and outputs, once an in-place op was seen to change one
     # (ReLU(inplace=True) on a layer's output): the copy runs on, the kept tensors stay intact
-    state = {"on": False, "clone": False}
+    state = {"on": False, "clone": False, "layout": 0}
 
     def hook(name: str) -> Any:
         def f(mod: Any, inp: tuple, out: Any) -> Any:
@@ -230,7 +289,12 @@ def iter_sqnorms(
         state["on"] = True
         try:
             with torch.enable_grad():
-                return functional_call(model, (live, buffers), (xb,))
+                return functional_call(model, (layouts[state["layout"]], buffers), (xb,))
+        except RuntimeError:
+            if state["layout"] == len(layouts) - 1:
+                raise
+            state["layout"] += 1
+            return forward(xb)
         finally:
             state["on"] = False
 
@@ -264,43 +328,46 @@ def iter_sqnorms(
                     _check_labels(t, b, lp.shape[1], s)
                 cols = t.reshape(b, -1)
                 S = cols.shape[1]
-                outs = [c[1] for v in calls.values() for c in v]
-                res: dict[str, list[Any]] = {k: [] for k in params}
-                p = lp.exp()
-                for j in range(S):
-                    if outs:
-                        gz = p - torch.nn.functional.one_hot(cols[:, j], p.shape[1]).to(p.dtype)
-                        gs = torch.autograd.grad(
-                            z,
-                            outs,
-                            gz,
-                            retain_graph=j < S - 1,
-                            allow_unused=True,
-                            materialize_grads=True,
-                        )
-                        it = iter(gs)
-                        for name, (m, kind, ks) in fast.items():
-                            got = [(c[0], next(it)) for c in calls[name]]
-                            if not got:  # not called in this forward pass: zero gradient
-                                for k in ks:
-                                    res[k].append(torch.zeros(b, dtype=torch.float64, device=dev))
-                                continue
-                            sq = _module_sqnorms(m, kind, got, b)
-                            for k in ks:
-                                res[k].append(sq[k.rsplit(".", 1)[-1]])
+                res = _fast_norms(fast, calls, z, lp.exp(), cols, dev)
                 if slow:
                     ps = {k: params[k] for k in slow}
                     flat = g_slow(ps, xb.repeat_interleave(S, 0), cols.reshape(-1))
                     for k in slow:
-                        v = flat[k].reshape(b, S, -1).double().square().sum(-1)
-                        res[k] = list(v.unbind(1))
+                        res[k] = flat[k].reshape(b, S, -1).double().square().sum(-1)
                 for v in calls.values():
                     v.clear()
-                sqn = {k: torch.stack(v, 1) for k, v in res.items()}
-                yield s, t, lp, sqn
+                yield s, t, lp, {k: res[k] for k in params}
     finally:
         for h in handles:
             h.remove()
+
+
+def _fast_norms(fast: dict, calls: dict, z: Any, p: Any, cols: Any, dev: Any) -> dict[str, Any]:
+    """``{parameter name: (b, S)}`` for the closed-form layers: one backward pass per label
+    column to the hooked outputs (no parameter gradient is formed), then each layer's norms
+    for all ``S`` labels at once (its input unfolded once)."""
+    import torch
+
+    b, S = cols.shape
+    outs = [c[1] for v in calls.values() for c in v]
+    grads: list[list[Any]] = [[] for _ in outs]
+    for j in range(S if outs else 0):
+        gz = p - torch.nn.functional.one_hot(cols[:, j], p.shape[1]).to(p.dtype)
+        gs = torch.autograd.grad(
+            z, outs, gz, retain_graph=j < S - 1, allow_unused=True, materialize_grads=True
+        )
+        for acc, g in zip(grads, gs, strict=True):
+            acc.append(g)
+    res = {}
+    it = iter(grads)
+    for name, (m, kind, ks) in fast.items():
+        got = [(c[0], next(it)) for c in calls[name]]
+        if not got:  # not called in this forward pass: zero gradient
+            res.update({k: torch.zeros(b, S, dtype=torch.float64, device=dev) for k in ks})
+            continue
+        sq = _module_sqnorms(m, kind, got, b)
+        res.update({k: sq[k.rsplit(".", 1)[-1]] for k in ks})
+    return res
 
 
 def _check_labels(t: Any, b: int, C: int, s: int) -> None:
