@@ -33,6 +33,15 @@ class RGBNet(nn.Module):
 
     def forward(self, x):
         return self.fc(torch.flatten(torch.relu(self.conv(x)), 1))
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(6, 5), nn.Sigmoid(), nn.Linear(5, 3))
+
+    def forward(self, x):
+        return self.net(x)
 """
 MEAN, STD = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)
 NORMALIZE = "0.4,0.5,0.6/0.2,0.25,0.3"
@@ -82,6 +91,7 @@ def user(tmp_path_factory):
             "npz": d / "rgb.npz",
             "X": Xn,
             "y": y,
+            "module": wf_net,
         }
     finally:
         sys.path.remove(str(d))
@@ -146,3 +156,214 @@ def test_similarity_cli_on_the_folder_equals_python(user, tmp_path):
         nets.append(net.eval())
     hand = nd.runs.training_similarity(nets, user["X"]).to_reference
     np.testing.assert_allclose(T.to_reference, hand, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow  # about 30 s on a loaded 2-core machine (Lanczos, Fisher, CKA, EI)
+def test_measures_cli_on_the_folder_equals_python(user, tmp_path):
+    out = tmp_path / "m"
+    args = ["--probe-size", N, "--lanczos-iter", "4", "--threshold", "none"]
+    _invoke(["measures", user["folder"], *_model(user), *_data(user), *args, "-o", out])
+    got = pd.read_csv(out / "measures.csv")
+    ds = nd.datasets.load(f"npz:{user['npz']}", normalize=(MEAN, STD)).subset(N, seed=0)
+    opts = nd.runs.TrainingMeasureOptions(lanczos_iter=4, ei_threshold="none")
+    items = nd.runs.checkpoint_models(user["folder"], user["cls"])
+    want = nd.runs.training_measures(items, ds.X.reshape(N, 3, 8, 8), ds.y, options=opts)
+    assert want.attrs["x_label"] == "epoch"
+    assert set(got["family"]) == {"ei", "fisher", "curvature", "similarity"}
+    key = ["snapshot", "step", "layer", "metric"]
+    m = got.merge(want, on=key, suffixes=("_cli", "_py"))
+    assert len(m) == len(got) == len(want) > 0
+    # the same computation twice (float32 forward and gradients, the same seeds)
+    np.testing.assert_allclose(m["value_cli"], m["value_py"], rtol=1e-5, atol=1e-9)
+    # an independent number: the model-exact Fisher trace of fc at epoch 3, from the model
+    # loaded by hand on the hand-normalised examples in the CLI's order
+    net = user["cls"]()
+    net.load_state_dict(torch.load(user["paths"][-1], weights_only=True))
+    flat = user["X"].reshape(N, -1)
+    idx = [int(np.argmin(np.abs(flat - row).sum(1))) for row in ds.X]  # the subset's order
+    assert sorted(idx) == list(range(N))
+    F = nd.activations.fisher_trace(net.eval(), user["X"][idx], user["y"][idx], kind="model_exact")
+    want_fc = F.to_frame().query("metric == 'fisher_trace' and layer == 'fc'")["value"]
+    row = got.query("snapshot == 'epoch_3' and metric == 'fisher_trace' and layer == 'fc'")
+    np.testing.assert_allclose(row["value"].to_numpy(), want_fc.to_numpy(), rtol=1e-5)
+
+
+def test_interactions_cli_on_the_folder_equals_python(user, tmp_path):
+    out = tmp_path / "i"
+    args = ["--players", "2x2", "--explain", "2", "--split", "lp", "--sample-shape", "3x8x8"]
+    _invoke(["interactions", user["folder"], "--model", user["spec"], *_data(user), *args,
+             "--no-plots", "-o", out])  # fmt: skip
+    got = pd.read_csv(out / "interactions.csv")
+    opts = nd.runs.InteractionOptions(
+        players=(2, 2),
+        explain=2,
+        sample_shape=(3, 8, 8),
+        split=nd.analysis.SplitOptions(method="lp"),
+    )
+    spec = nd.datasets.join_spec(f"npz:{user['npz']}", normalize=(MEAN, STD))
+    items = nd.runs.checkpoint_models(user["folder"], user["cls"])
+    want = nd.runs.run_interactions(items, spec, options=opts).to_frame()
+    assert list(dict.fromkeys(got["snapshot"])) == ["epoch_1", "epoch_2", "epoch_3"]
+    assert len(got) == len(want) > 0 and set(got["layer"]) == set(want["layer"])
+    value = [c for c in want.columns if want[c].dtype.kind == "f"]
+    # the same models on the same examples, the exact LP split: equal to float32 rounding
+    np.testing.assert_allclose(got[value].to_numpy(), want[value].to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_critical_period_cli_trains_the_users_class_on_rgb_data(user, tmp_path):
+    grid = ["--epochs", "1", "--onsets", "0", "--window", "1", "--n-train", "40"]
+    grid += ["--probe-size", "16", "--lanczos-iter", "0", "--no-gradcov", "--no-plots"]
+    _invoke(["critical-period", "--model", user["spec"], *_data(user), *grid,
+             "-o", tmp_path / "cli"])  # fmt: skip
+    got = pd.read_csv(tmp_path / "cli" / "critical_period.csv")
+    opts = nd.runs.CriticalPeriodOptions(
+        model=user["spec"], epochs=1, onsets=(0,), windows=(1,), n_train=40, probe_size=16,
+        lanczos_iter=0, gradcov=False,
+    )  # fmt: skip
+    spec = nd.datasets.join_spec(f"npz:{user['npz']}", normalize=(MEAN, STD))
+    want = nd.runs.critical_period(spec, tmp_path / "py", options=opts).summary
+    cols = ["removal_epoch", "epochs", "final_test_accuracy", "final_train_accuracy"]
+    assert list(got["run"]) == list(want["run"]) == ["control", "blur_onset000_window001"]
+    # the same seeds, the same training on the CPU: the same accuracies
+    np.testing.assert_allclose(got[cols].to_numpy(float), want[cols].to_numpy(float))
+    snap = nd.runs.list_snapshots(tmp_path / "cli" / "runs" / "control")[-1][0]
+    from safetensors.torch import load_file
+
+    user["cls"]().load_state_dict(load_file(str(snap)), strict=True)  # the user's class
+
+
+def test_analyze_on_the_folder_equals_python(user, tmp_path):
+    out = tmp_path / "report"
+    _invoke(["analyze", user["folder"], *_model(user), *_data(user), "-o", out])
+    doc = json.loads((out / "summary.json").read_text())
+    graph = doc["sections"]["Training: the graph at each snapshot"]
+    sim = doc["sections"]["Training: similarity to the final state"]
+    assert graph["x_label"] == sim["x_label"] == "epoch" and graph["steps"] == [1, 2, 3]
+    assert doc["model"] == "checkpoints"  # the folder's name; the graph is epoch_3's
+    # graph measures per snapshot: the Python function the CLI calls, on the same checkpoints
+    items = nd.runs.checkpoint_models(user["folder"], user["cls"])
+    want = nd.runs.graph_measures_over_training(
+        items, load_with={"example_input": torch.zeros(1, 3, 8, 8)}
+    )
+    got = pd.read_csv(out / "training_graph.csv")
+    key = ["snapshot", "step", "layer", "metric"]
+    m = got.merge(want, on=key, suffixes=("_cli", "_py"))
+    assert len(m) == len(got) == len(want) > 0
+    # the same weights exported twice: identical up to float64 summation order
+    np.testing.assert_allclose(m["value_cli"], m["value_py"], rtol=1e-9, atol=1e-12, equal_nan=True)
+    # its last snapshot is the report's own graph: blocks.csv of epoch_3 (made by the report's
+    # structural summary of nd.load with the class) holds the same kept edges and spreads
+    blocks = pd.read_csv(out / "blocks.csv").set_index("block").drop(index="all")
+    last = want[want["snapshot"] == "epoch_3"]
+    for metric, col in (("edges_kept", "edges_kept"), ("weight_std", "std")):
+        v = last[(last["metric"] == metric) & (last["layer"] != "all")].set_index("layer")
+        assert list(v.index) == list(blocks.index) == ["input->conv", "conv->fc"]
+        np.testing.assert_allclose(v["value"], blocks[col], rtol=1e-9)
+    # the data-dependent part: the similarity of each layer to epoch 3 on the user's data
+    ds = nd.datasets.load(f"npz:{user['npz']}", normalize=(MEAN, STD))
+    T = nd.runs.training_similarity(items, ds, within=False)
+    got_s = pd.read_csv(out / "training_similarity.csv")
+    key = ["step", "layer", "other_layer", "comparison"]
+    m = got_s.merge(T.to_frame(), on=key, suffixes=("_cli", "_py"))
+    assert len(m) == len(got_s) == 12  # 3 snapshots x 2 layers x 2 layers
+    np.testing.assert_allclose(m["value_cli"], m["value_py"], rtol=RTOL, atol=ATOL)
+
+
+# ---- the other layouts: Hugging Face Trainer checkpoint-N/ folders, Lightning .ckpt files
+def _mlp(seed):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Sigmoid(), torch.nn.Linear(5, 3))
+
+
+@pytest.fixture
+def hf_trainer_run(tmp_path):
+    """checkpoint-500/ and checkpoint-1000/ (model.safetensors, trainer_state.json, optimizer)."""
+    from safetensors.torch import save_file
+
+    run = tmp_path / "trainer_out"
+    for step, epoch in ((1000, 2.0), (500, 1.0)):
+        d = run / f"checkpoint-{step}"
+        d.mkdir(parents=True)
+        sd = _mlp(step).state_dict()
+        save_file({k: v.contiguous() for k, v in sd.items()}, d / "model.safetensors")
+        (d / "trainer_state.json").write_text(json.dumps({"epoch": epoch, "global_step": step}))
+        torch.save({"state": {}}, d / "optimizer.pt")
+    return run
+
+
+@pytest.fixture
+def lightning_run(user, tmp_path):
+    """Three Lightning .ckpt files of the user's MLP class (its weights under ``model.``)."""
+    run = tmp_path / "lightning_logs"
+    run.mkdir()
+    for epoch, step in ((0, 40), (1, 80), (2, 120)):
+        net = user["module"].MLP()
+        torch.manual_seed(step)
+        for p in net.parameters():
+            torch.nn.init.normal_(p, std=0.5)
+        torch.save(
+            {"epoch": epoch, "global_step": step, "pytorch-lightning_version": "2.2.0",
+             "state_dict": {f"model.{k}": v for k, v in net.state_dict().items()},
+             "optimizer_states": [], "lr_schedulers": [], "hyper_parameters": {"lr": 0.1}},
+            run / f"epoch={epoch}-step={step}.ckpt",
+        )  # fmt: skip
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "tab.npz", X=rng.normal(size=(40, 6)).astype(np.float32))
+    return run, tmp_path / "tab.npz"
+
+
+def test_hf_trainer_layout_is_a_run_for_causal_plane(hf_trainer_run, tmp_path):
+    small = ["--ei-samples", "200", "--sensitivity-samples", "20", "--threshold", "none"]
+    small += ["--activation", "sigmoid"]
+    _invoke(["causal-plane", hf_trainer_run, *small, "-o", tmp_path / "cp"])
+    got = pd.read_csv(tmp_path / "cp" / "trajectory.csv")
+    assert list(dict.fromkeys(got["label"])) == ["checkpoint-500", "checkpoint-1000"]
+    assert list(dict.fromkeys(got["step"])) == [500, 1000]
+    opts = nd.analysis.LayerEIOptions(n_samples=200, sensitivity_samples=20)
+    # the oracle: the graphs of the modules built by hand from each state_dict
+    nets = [_mlp(s) for s in (500, 1000)]
+    want = nd.runs.ei_trajectory(
+        [nd.load(n) for n in nets], threshold="none", options=opts, activations="sigmoid"
+    )
+    num = [c for c in want.to_frame().columns if c in got.columns and c.startswith("graph_")]
+    np.testing.assert_allclose(got[num].to_numpy(float), want.to_frame()[num].to_numpy(float),
+                               rtol=1e-6)  # fmt: skip
+
+
+def test_lightning_ckpts_are_a_run_for_similarity(user, lightning_run, tmp_path):
+    run, tab = lightning_run
+    _invoke(["similarity", run, "--model", "wf_net:MLP", "--data", f"npz:{tab}", "--no-within",
+             "-o", tmp_path / "s"])  # fmt: skip
+    doc = json.loads((tmp_path / "s" / "similarity.json").read_text())
+    got = pd.read_csv(tmp_path / "s" / "similarity.csv")
+    assert doc["settings"]["x_label"] == "training step"
+    assert sorted(set(got["step"])) == [40, 80, 120]
+    # the oracle: the Lightning state_dicts loaded by hand (prefix "model." removed)
+    nets = []
+    for f in sorted(run.glob("*.ckpt")):
+        sd = torch.load(f, weights_only=True)["state_dict"]
+        net = user["module"].MLP()
+        net.load_state_dict({k.removeprefix("model."): v for k, v in sd.items()})
+        nets.append(net.eval())
+    X = np.load(tab)["X"]
+    T = nd.runs.training_similarity(nets, X, within=False)
+    ref = got[(got["comparison"] == "reference") & (got["layer"] == got["other_layer"])]
+    ref = ref.pivot_table(index="step", columns="layer", values="value", sort=False)
+    np.testing.assert_allclose(ref[list(T.layers)].to_numpy(), T.to_reference, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.slow  # two full reports
+def test_analyze_reads_hf_trainer_and_lightning_runs(user, hf_trainer_run, lightning_run, tmp_path):
+    _invoke(["analyze", hf_trainer_run, "-o", tmp_path / "hf"])
+    doc = json.loads((tmp_path / "hf" / "summary.json").read_text())
+    graph = doc["sections"]["Training: the graph at each snapshot"]
+    assert graph["steps"] == [500, 1000] and graph["x_label"] == "training step"
+    assert "--model" in doc["sections"]["Training: similarity to the final state"]["skipped"]
+    run, tab = lightning_run
+    _invoke(["analyze", run, "--model", "wf_net:MLP", "--data", f"npz:{tab}",
+             "-o", tmp_path / "pl"])  # fmt: skip
+    doc = json.loads((tmp_path / "pl" / "summary.json").read_text())
+    sim = doc["sections"]["Training: similarity to the final state"]
+    assert sim["n_snapshots"] == 3 and sim["x_label"] == "training step"
+    got = pd.read_csv(tmp_path / "pl" / "training_graph.csv")
+    assert list(dict.fromkeys(got["step"])) == [40, 80, 120]
