@@ -35,6 +35,24 @@ class RGBNet(nn.Module):
         return self.fc(torch.flatten(torch.relu(self.conv(x)), 1))
 
 
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(192, 4)
+
+    def forward(self, x, scale):
+        return self.fc(torch.flatten(x, 1)) * scale
+
+
+class DictInput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(192, 4)
+
+    def forward(self, batch):
+        return self.fc(torch.flatten(batch["image"], 1))
+
+
 class MLP(nn.Module):
     def __init__(self):
         super().__init__()
@@ -367,3 +385,79 @@ def test_analyze_reads_hf_trainer_and_lightning_runs(user, hf_trainer_run, light
     assert sim["n_snapshots"] == 3 and sim["x_label"] == "training step"
     got = pd.read_csv(tmp_path / "pl" / "training_graph.csv")
     assert list(dict.fromkeys(got["step"])) == [40, 80, 120]
+
+
+# ---- refusals of what the Python API can do name the function to use
+def _refused(args):
+    res = CliRunner().invoke(cli, ["-q", *map(str, args)])
+    assert res.exit_code == 2, res.output + repr(res.exception)
+    line = res.output.strip().splitlines()[-1]
+    assert line.startswith("netsci-dl: error: ") and "internal error" not in line
+    return line
+
+
+def _resolve(dotted):
+    """The object a message names (``pkg.mod.fn``), imported: the function must exist."""
+    import importlib
+
+    mod, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(mod), name)
+
+
+def _named_function(line):
+    import re
+
+    m = re.search(r"From Python, .* to (netsci_dl[\w.]+)\(", line)
+    assert m, line
+    assert line.endswith(")."), line  # the sentence ends the message
+    return _resolve(m.group(1))
+
+
+@pytest.mark.parametrize(
+    ("command", "function"),
+    [("similarity", "training_similarity"), ("measures", "training_measures")],
+)
+def test_a_data_set_that_is_no_spec_names_the_python_function(user, tmp_path, command, function):
+    line = _refused([command, user["folder"], *_model(user), "--data", "parquet:x.parquet",
+                     "-o", tmp_path / "o"])  # fmt: skip
+    fn = _named_function(line)
+    assert fn is getattr(nd.runs, function) and "DataLoader" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_players_that_are_index_groups_name_the_python_function(user, tmp_path):
+    line = _refused(["interactions", user["folder"], "--model", user["spec"], *_data(user),
+                     "--players", "0,5,9", "-o", tmp_path / "o"])  # fmt: skip
+    assert _named_function(line) is nd.activations.layer_interactions
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("cls", ["TwoInputs", "DictInput"])
+def test_a_model_with_another_forward_is_an_input_error_naming_python(user, tmp_path, cls):
+    ck = tmp_path / "ck.pt"
+    torch.save(getattr(user["module"], cls)().state_dict(), ck)
+    line = _refused(["similarity", ck, "--model", f"wf_net:{cls}", "--input-shape", "1,3,8,8",
+                     *_data(user), "--no-within", "-o", tmp_path / "o"])  # fmt: skip
+    assert _named_function(line) is nd.runs.training_similarity and "nn.Module" in line
+    assert not (tmp_path / "o").exists()
+    # and the advice works: the wrapped model runs from Python
+    net = getattr(user["module"], cls)()
+    net.load_state_dict(torch.load(ck, weights_only=True))
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net(x, 2.0) if cls == "TwoInputs" else self.net({"image": x})
+
+    T = nd.runs.training_similarity([Wrapped().eval()], user["X"], within=False)
+    assert T.n_snapshots == 1 and np.isfinite(T.to_reference).all()
+
+
+def test_an_error_of_ours_stays_an_internal_error():
+    from netsci_dl.cli._python_api import with_python_hint
+
+    e = KeyError("x")  # raised in netsci_dl's code, not in a model's forward
+    assert with_python_hint("similarity", e) is e
