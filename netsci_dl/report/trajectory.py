@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from netsci_dl._sanitize import csv_frame
+from netsci_dl.errors import InputError
 
 __all__ = ["graph_trajectory_section", "GRAPH_FIGURE_METRICS"]
 
@@ -48,16 +49,15 @@ def graph_trajectory_section(
     from netsci_dl.report._core import Section, figure_html, rel, table_html
     from netsci_dl.runs.graph_measures import graph_measures_over_training
 
-    df = graph_measures_over_training(
-        snapshots, threshold=ctx.threshold, load_with=load_with, n_jobs=n_jobs
-    )
+    try:
+        df = graph_measures_over_training(
+            snapshots, threshold=ctx.threshold, load_with=load_with, n_jobs=n_jobs
+        )
+    except InputError as e:  # snapshots of different shapes: the rest of the report stands
+        return _skipped(f"the snapshots cannot be compared as graphs ({e})")
     n = int(df.attrs["n_snapshots"])
     if n < 2:
-        return Section(
-            _TITLE,
-            f"<p>Skipped: the run has {n} snapshot; two or more are needed.</p>",
-            summary={"skipped": f"the run has {n} snapshot; two or more are needed"},
-        )
+        return _skipped(f"the run has {n} snapshot; two or more are needed")
     csv_frame(df).to_csv(ctx.folder / TABLE, index=False)
     png, svg = _figure(ctx, df)
     x_label = str(df.attrs["x_label"])
@@ -83,6 +83,12 @@ def graph_trajectory_section(
         + "</details>"
     )
     return Section(_TITLE, body, files=(TABLE, rel(ctx, png), rel(ctx, svg)), summary=summary)
+
+
+def _skipped(reason: str) -> Any:
+    from netsci_dl.report._core import Section
+
+    return Section(_TITLE, f"<p>Skipped: {html.escape(reason)}.</p>", summary={"skipped": reason})
 
 
 def _figure(ctx: Any, df: Any) -> tuple[Any, Any]:
