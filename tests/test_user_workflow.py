@@ -461,3 +461,15 @@ def test_an_error_of_ours_stays_an_internal_error():
 
     e = KeyError("x")  # raised in netsci_dl's code, not in a model's forward
     assert with_python_hint("similarity", e) is e
+
+
+@pytest.mark.slow  # one full report
+def test_analyze_on_an_explicit_list_keeps_its_order_on_an_index_axis(user, tmp_path):
+    paths = [user["paths"][2], user["paths"][0]]  # decreasing epochs: the order given is kept
+    _invoke(["analyze", *paths, *_model(user), "-o", tmp_path / "r"])
+    doc = json.loads((tmp_path / "r" / "summary.json").read_text())
+    graph = doc["sections"]["Training: the graph at each snapshot"]
+    assert graph["snapshots"] == ["epoch_3", "epoch_1"] and graph["steps"] == [0, 1]
+    assert graph["x_label"] == "checkpoint index"
+    assert doc["model"] == "epoch_1.pt"  # the last one given: the report's graph
+    assert "--data" in doc["sections"]["Training: similarity to the final state"]["skipped"]

@@ -73,8 +73,16 @@ def analyze(
     Trainer checkpoint-N/ folders, Lightning .ckpt files, or several checkpoints in order) is
     analysed at its last snapshot, and the report gains the graph at each snapshot (x axis:
     epoch, step or checkpoint index, as the names say) and, with data, how each layer's
-    representation settles. From Python: netsci_dl.runs.checkpoint_models(folder, model=Net),
-    netsci_dl.runs.graph_measures_over_training(...), netsci_dl.report.write_report(...)."""
+    representation settles.
+
+    \b
+    From Python, the same calls:
+      items = netsci_dl.runs.checkpoint_models(folder, model=Net)
+      G = netsci_dl.load(items[-1].path, model=Net(), example_input=x)
+      netsci_dl.runs.graph_measures_over_training(items, load_with={"example_input": x})
+      netsci_dl.runs.training_similarity(items, netsci_dl.datasets.load(spec))
+      netsci_dl.report.write_report(G, out, sections=[...]) with
+      report.trajectory.graph_trajectory_section and report.training.training_section."""
     from netsci_dl._files.atomic import check_folder
     from netsci_dl.report import write_report
 
@@ -84,7 +92,7 @@ def analyze(
         raise InputError("--data is for a run (a run folder or several checkpoints)")
     G = loader.load(final)
     other = loader.load(compare_path) if compare_path else None
-    first = Path(sources[0]).resolve().name
+    first = Path(sources[0] if len(sources) == 1 else final).resolve().name  # what is shown
     extra = _run_sections(run, data, loader, final) if run is not None else []
     index = write_report(
         G,
