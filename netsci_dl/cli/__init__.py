@@ -252,6 +252,9 @@ class _Group(click.Group):
             if isinstance(e, click.Abort) and isinstance(e.__context__, KeyboardInterrupt):
                 e = e.__context__
             remove_live()
+            from netsci_dl.cli._python_api import command_of, with_python_hint
+
+            e = with_python_hint(command_of(rest), e)  # what the Python API can do, it names
             if isinstance(e, BrokenPipeError):  # `netsci-dl info x | head`
                 code = 1
             else:

@@ -60,7 +60,7 @@ def causal_plane(
 ) -> None:
     """Graph EI and every layer's path in the causal plane (sensitivity vs degeneracy) over the
     snapshots of a training run (a run folder, or checkpoints in order; with --model your own
-    checkpoints of that class, step = position). Writes trajectory.csv,
+    checkpoints of that class: a folder or files, step or epoch from the names, else the position). Writes trajectory.csv,
     trajectory.json, causal_plane.{png,svg} and ei_vs_step.{png,svg} into OUTPUT."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl.plot.ei import ei_figures, noise_floor

@@ -104,7 +104,7 @@ def measures(
     """Follow a training run with every measure: graph and layer EI from the weights, Fisher
     trace per layer, curvature (Hessian, gradient covariance) and each layer's similarity to
     its final state on --data, and the trainer's accuracy and loss. With --model: your own
-    checkpoints of that class (step = position). Writes measures.csv (one
+    checkpoints of that class (a folder or files; step or epoch from the names, else the position). Writes measures.csv (one
     row per snapshot, layer, metric), measures.json (the settings) and measures.png/.svg."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl.datasets import load_dataset

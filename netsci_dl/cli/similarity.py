@@ -170,7 +170,7 @@ def similarity(
     """Similarity of every layer at every snapshot to the reference (last) snapshot, and
     between the layers of each snapshot, on the examples of --data. SOURCES: a run folder, or
     checkpoints in order (with --model: your own checkpoints of that class, or Hugging Face
-    folders; step = position). Writes similarity.csv (long table), similarity_summary.csv (per layer:
+    folders; a folder or files; step or epoch from the names, else the position). Writes similarity.csv (long table), similarity_summary.csv (per layer:
     first value, minimum, step of convergence), similarity.json and figures (PNG + SVG) into
     OUTPUT."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder

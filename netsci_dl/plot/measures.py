@@ -61,6 +61,8 @@ def plot_measures(
         metric of ``df``). Standard-error and residual columns are never drawn as panels; a
         ``<metric>_stderr`` present is drawn as a band.
     x : {"step", "epoch"}
+        The x axis; ``"step"`` is labelled by ``df.attrs["x_label"]`` where the table has it
+        (what the steps count: epochs, steps, a checkpoint index), else "training step".
     name : str, optional
         Model name in the title.
 
@@ -108,7 +110,8 @@ def plot_measures(
                 ax.fill_between(xs, ys - se, ys + se, color=colors[layer], alpha=0.2, lw=0)
         unit = _UNITS.get(metric)
         ax.set_title(f"{metric} ({unit})" if unit else metric, fontsize=9)
-        ax.set_xlabel("training step" if x == "step" else "epoch")
+        # what the steps count, where the table says (runs.format.UNIT_LABELS)
+        ax.set_xlabel(df.attrs.get("x_label", "training step") if x == "step" else "epoch")
         if (
             np.all(rows["value"].to_numpy(dtype=float) > 0)
             and metric.startswith(("fisher_trace", "hessian_", "gradcov_"))

@@ -53,51 +53,66 @@ def run_data(run: str | os.PathLike) -> str | None:
 def training_section(
     ctx: Any,
     *,
-    run: str | os.PathLike,
+    run: Any,
     data: str | None = None,
     measure: str = "cka",
     probe_size: int = PROBE_SIZE,
+    spec: Any = None,
 ) -> Any:
-    """Section "Training: similarity to the final state" of the report of a run folder.
+    """Section "Training: similarity to the final state" of the report of a run.
 
     Parameters
     ----------
     ctx : ReportContext
-    run : path
-        The run folder (its ``snapshots/``).
+    run : path, or sequence of CheckpointModel
+        The run folder (its ``snapshots/``), or a user's checkpoints with their class
+        (:func:`netsci_dl.runs.checkpoint_models`: a folder of ``epoch_N.pt`` files, HF Trainer
+        ``checkpoint-N/`` folders, Lightning ``.ckpt`` files). Plain checkpoint paths without
+        their class cannot run on data: the section then says so.
     data : str, optional
-        Probe data spec (:func:`netsci_dl.datasets.load`); default the run's own
-        (:func:`run_data`).
+        Probe data spec (:func:`netsci_dl.datasets.load`); default the run folder's own
+        (:func:`run_data`; a user's checkpoints record none).
     measure : str
         A similarity measure (:data:`netsci_dl.analysis.similarity.MEASURES`).
     probe_size : int
         Probe examples (a fixed random subset of the data, the same at every snapshot; default
         :data:`netsci_dl.datasets.PROBE_SIZE`).
+    spec : ActivationSpec, optional
+        How the models are run (:class:`netsci_dl.runs.ActivationSpec`; its ``input_shape``
+        for flat data on a convolutional model).
     """
     from netsci_dl.report._core import Section, rel
+    from netsci_dl.runs.checkpoints import CheckpointModel
     from netsci_dl.runs.format import list_snapshots
     from netsci_dl.runs.similarity import training_similarity
 
-    snaps = list_snapshots(run)
-    if len(snaps) < 2:
-        return _skipped(f"the run folder has {len(snaps)} snapshot(s); two or more are needed")
-    spec = data or run_data(run)
-    if spec is None:
+    folder = isinstance(run, str | os.PathLike)
+    if not folder and not all(isinstance(it, CheckpointModel) for it in run):
+        return _skipped(
+            "plain checkpoints hold weights, not the code that runs them on data: name their "
+            "class (netsci-dl analyze FOLDER --model pkg.module:Class --data SPEC; from Python, "
+            "netsci_dl.runs.checkpoint_models(folder, model=Net))"
+        )
+    n = len(list_snapshots(run)) if folder else len(run)
+    if n < 2:
+        return _skipped(f"the run has {n} snapshot(s); two or more are needed")
+    spec_data = data or (run_data(run) if folder else None)
+    if spec_data is None:
         return _skipped(
             "the run does not record its data and none was given (netsci-dl analyze RUN "
             "--data SPEC, e.g. digits, mnist:PATH, npz:PATH)"
         )
     if data is None:  # the run's own record: a name from before 0.4, or a moved file
         try:
-            ds = _probe(spec, probe_size)
+            ds = _probe(spec_data, probe_size)
         except (InputError, FileNotFoundError) as e:
             return _skipped(
-                f"the run records its data as {spec!r}, which does not load ({e}); pass it "
+                f"the run records its data as {spec_data!r}, which does not load ({e}); pass it "
                 "with netsci-dl analyze RUN --data SPEC"
             )
     else:
-        ds = _probe(spec, probe_size)
-    T = training_similarity(run, ds, measure=measure, within=False)
+        ds = _probe(spec_data, probe_size)
+    T = training_similarity(run, ds, measure=measure, within=False, spec=spec)
     table = _write_tables(ctx, T)
     figs = _figures(ctx, T)
     files = ["training_similarity.csv", "training_similarity_summary.csv"] + [
@@ -150,6 +165,7 @@ def _summary(T: Any, ds: Any, measure: str) -> dict[str, Any]:
     return {
         "measure": measure,
         "n_snapshots": T.n_snapshots,
+        "x_label": T.settings.get("x_label", "training step (epochs)"),
         "probe_size": len(ds),
         "data": ds.name,
         "bottom_up": bool(T.bottom_up(CONVERGED)),
@@ -172,10 +188,10 @@ def _body(ctx: Any, figs: list[tuple[Any, Any]], table: Any, s: dict[str, Any]) 
         else "the layers do not settle bottom-up here"
     )
     return (
-        f"<p>{s['n_snapshots']} snapshots, each layer compared with the same layer at the end of "
+        f"<p>{s['n_snapshots']} snapshots (x axis: {html.escape(s['x_label'])}), each layer compared with the same layer at the end of "
         f"the run ({html.escape(s['measure'])}, on {s['probe_size']} examples of "
         f"{html.escape(s['data'])}). "
-        f"Step from which each layer stays at {CONVERGED} or above: {order}. "
+        f"{html.escape(s['x_label']).capitalize()} from which each layer stays at {CONVERGED} or above: {order}. "
         f"In short: {verdict}.</p>"
         + figure_html(ctx, figs[0][0], "Similarity of each layer to its final state")
         + figure_html(ctx, figs[1][0], "The same as a map: layers by snapshots")

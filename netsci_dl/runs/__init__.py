@@ -12,6 +12,8 @@
 :mod:`.pruning`          pruning percolation against accuracy (:func:`pruning_sweep`)
 :mod:`.checkpoints`      a user's own snapshots: checkpoints and their architecture
                          (:func:`checkpoint_models`)
+:mod:`.graph_measures`   structure and graph EI of every snapshot
+                         (:func:`graph_measures_over_training`)
 :mod:`.spectra`          the spectra of a checkpoint's weight tensors (:func:`checkpoint_spectra`)
                          and of every snapshot (:func:`spectra_over_training`)
 =======================  ===================================================================
@@ -35,6 +37,7 @@ _FILES = ("final_model", "model_files")
 _CHECKPOINTS = ("CheckpointModel", "checkpoint_models")
 _SPECTRA = ("checkpoint_spectra", "SpectraTrajectory", "spectra_over_training")
 _PRUNING = ("PruningSweep", "pruning_sweep")
+_GRAPH = ("GRAPH_METRICS", "graph_measures_over_training")
 
 __all__ = [
     *_FORMAT,
@@ -47,6 +50,7 @@ __all__ = [
     *_SPECTRA,
     *_PRUNING,
     *_CHECKPOINTS,
+    *_GRAPH,
 ]
 
 
@@ -71,6 +75,8 @@ def __getattr__(name: str) -> Any:
         from netsci_dl.runs import spectra as mod
     elif name in _PRUNING:
         from netsci_dl.runs import pruning as mod
+    elif name in _GRAPH:
+        from netsci_dl.runs import graph_measures as mod
     else:
         raise AttributeError(f"module 'netsci_dl.runs' has no attribute {name!r}")
     return getattr(mod, name)

@@ -198,7 +198,7 @@ def _graph_item(G: LayeredGraph) -> dict[str, Any]:
         "path": source,
         "graph": G,
         "step": int(ck["step"]) if has else None,
-        "unit": "run" if has else "index",
+        "unit": str(ck.get("unit") or "run") if has else "index",
         "side": ck if has else {},
         "label": label,
         "source": source,

@@ -183,7 +183,8 @@ def training_measures(
         metric), snapshots in training order. ``layer`` names what each family measures (a
         weight block ``src->dst`` for EI, a module for Fisher and similarity, ``"all"`` for
         whole-model numbers), so filter by ``metric`` before comparing layers. ``attrs``
-        holds the settings.
+        holds the settings and ``x_label``, what ``step`` counts
+        (:data:`netsci_dl.runs.format.UNIT_LABELS`).
 
     Examples
     --------
@@ -258,7 +259,10 @@ def training_measures(
     out = pd.concat(parts, ignore_index=True)[[*LONG_COLUMNS, "family"]]
     order = {str(info["label"]): i for i, (_, info) in enumerate(srcs)}
     out = out.sort_values("snapshot", key=lambda s: s.map(order), kind="stable", ignore_index=True)
+    from netsci_dl.runs.format import axis_label
+
     out.attrs.update(
+        x_label=axis_label([info for _, info in srcs]),  # what the steps count
         measures=list(families),
         options=opts.to_dict(),
         n_samples=int(len(X)),
