@@ -12,7 +12,10 @@ from typing import Any
 
 from netsci_dl.errors import InputError
 
-__all__ = ["count", "real"]
+__all__ = ["count", "real", "seed", "sample", "MAX_SEED"]
+
+#: the largest seed: numpy's SeedSequence and torch's manual_seed take any int up to 2**63 - 1
+MAX_SEED = 2**63 - 1
 
 
 def count(name: str, value: Any, *, lo: int = 1, hi: int | None = None) -> int:
@@ -70,3 +73,67 @@ def real(
     if bad:
         raise InputError(f"{name}={value!r}: expected {want}")
     return v
+
+
+def seed(name: str, value: Any, *, generator: bool = False, none: bool = True) -> Any:
+    """``value`` as a seed: None (unless ``none=False``), an integer in ``[0, 2**63 - 1]`` (an
+    integral float too), or, with ``generator``, a ``numpy.random.Generator`` (returned as is).
+
+    Examples
+    --------
+    >>> seed("seed", 7.0), seed("seed", None)
+    (7, None)
+    >>> seed("seed", -1)
+    Traceback (most recent call last):
+    ...
+    netsci_dl.errors.InputError: seed=-1: expected None or an integer in [0, 9,223,372,036,854,775,807]
+    """
+    if value is None and none:
+        return None
+    if generator:
+        import numpy as np
+
+        if isinstance(value, np.random.Generator):
+            return value
+    try:
+        return count(name, value, lo=0, hi=MAX_SEED)
+    except InputError:
+        raise InputError(
+            f"{name}={value!r}: expected {'None or ' if none else ''}an integer in [0, {MAX_SEED:,}]"
+            + (" or a numpy Generator" if generator else "")
+        ) from None
+
+
+def sample(name: str, value: Any, *, min_size: int = 1, ndim: int | None = 1) -> Any:
+    """``value`` as a float64 ndarray of finite numbers with at least ``min_size`` entries (and
+    ``ndim`` dimensions when given), else InputError naming ``name``.
+
+    Examples
+    --------
+    >>> sample("x", [1, 2.5]).tolist()
+    [1.0, 2.5]
+    >>> sample("x", [])
+    Traceback (most recent call last):
+    ...
+    netsci_dl.errors.InputError: x: expected at least 1 value, got an empty array
+    """
+    import numpy as np
+
+    from netsci_dl._array import to_numpy
+
+    try:
+        a = to_numpy(value)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise InputError(f"{name}: expected an array of numbers ({e})") from None
+    if a.dtype.kind not in "biuf":
+        raise InputError(f"{name}: expected an array of numbers, got dtype {a.dtype}")
+    if ndim is not None and a.ndim != ndim:
+        raise InputError(f"{name}: expected a {ndim}-d array, got shape {a.shape}")
+    if a.size < min_size:
+        what = "an empty array" if a.size == 0 else f"{a.size}"
+        plural = "" if min_size == 1 else "s"
+        raise InputError(f"{name}: expected at least {min_size} value{plural}, got {what}")
+    a = a.astype(np.float64, copy=False)
+    if not np.isfinite(a).all():
+        raise InputError(f"{name}: {int((~np.isfinite(a)).sum())} value(s) are NaN or infinite")
+    return a

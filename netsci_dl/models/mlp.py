@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.errors import InputError
 from netsci_dl.models._mlp_resume import check_resume_config, check_xy, restore, train_state
 from netsci_dl.runs.format import (
@@ -136,6 +137,7 @@ def build_mlp(layers: tuple[int, ...], *, seed: int = 0, device: Any = None) -> 
     >>> [k for k in net.state_dict()]
     ['0.weight', '0.bias', '2.weight', '2.bias']
     """
+    seed = _args.seed("seed", seed, none=False)
     from netsci_dl._array import import_torch, resolve_device
 
     torch = import_torch()
