@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from typing import Any
 
 from netsci_dl.errors import InputError
 
-__all__ = ["count", "real", "seed", "sample", "MAX_SEED"]
+__all__ = ["count", "real", "seed", "sample", "device_name", "check_fields", "MAX_SEED"]
 
 #: the largest seed: numpy's SeedSequence and torch's manual_seed take any int up to 2**63 - 1
 MAX_SEED = 2**63 - 1
@@ -137,3 +138,54 @@ def sample(name: str, value: Any, *, min_size: int = 1, ndim: int | None = 1) ->
     if not np.isfinite(a).all():
         raise InputError(f"{name}: {int((~np.isfinite(a)).sum())} value(s) are NaN or infinite")
     return a
+
+
+_DEVICE = re.compile(r"(cpu|cuda(:\d+)?|auto)\Z")
+
+
+def device_name(name: str, value: Any) -> Any:
+    """``value`` unchanged when it names a device :func:`netsci_dl._array.resolve_device`
+    takes (None, ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"`` or a ``torch.device``), else
+    InputError. Only the spelling: whether CUDA is there is checked when the device is used
+    (a setting written on a GPU machine is read on a CPU one).
+
+    Examples
+    --------
+    >>> device_name("device", "cuda:1")
+    'cuda:1'
+    >>> device_name("device", "tpu")
+    Traceback (most recent call last):
+    ...
+    netsci_dl.errors.InputError: device='tpu': expected cpu, cuda, cuda:N or auto
+    """
+    if value is None or type(value).__name__ == "device":
+        return value
+    if not isinstance(value, str) or not _DEVICE.match(value):
+        raise InputError(f"{name}={value!r}: expected cpu, cuda, cuda:N or auto")
+    return value
+
+
+def check_fields(
+    obj: Any,
+    *,
+    counts: dict[str, tuple[int, int | None]] | None = None,
+    reals: dict[str, tuple[float | None, float | None, bool]] | None = None,
+    seeds: tuple[str, ...] = (),
+    devices: tuple[str, ...] = (),
+) -> None:
+    """Check the fields of a (frozen) options dataclass in its ``__post_init__``: ``counts``
+    name -> (lo, hi), ``reals`` name -> (lo, hi, lo_open), ``seeds`` and ``devices`` by name;
+    counts and seeds are stored back as ints. A field that is None is skipped (None means the
+    default wherever these classes take it)."""
+    for name, (lo, hi) in (counts or {}).items():
+        v = getattr(obj, name)
+        if v is not None:
+            object.__setattr__(obj, name, count(name, v, lo=lo, hi=hi))
+    for name, (lo, hi, lo_open) in (reals or {}).items():
+        v = getattr(obj, name)
+        if v is not None:
+            real(name, v, lo=lo, hi=hi, lo_open=lo_open)
+    for name in seeds:
+        object.__setattr__(obj, name, seed(name, getattr(obj, name)))
+    for name in devices:
+        device_name(name, getattr(obj, name))

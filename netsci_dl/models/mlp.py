@@ -113,6 +113,7 @@ class MLPConfig:
             raise InputError(f"momentum={self.momentum!r}: expected a number in [0, 1)")
         if not isinstance(self.device, str):
             raise InputError(f"device={self.device!r}: expected a string such as 'cpu' or 'cuda'")
+        _args.device_name("device", self.device)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
