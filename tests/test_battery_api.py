@@ -58,6 +58,7 @@ _COUNT = (0, -1, 3.5, math.nan, math.inf, HUGE, "3")
 _SIZE = (-1, 3.5, math.nan, math.inf, HUGE, "3")  # a count where 0 means something
 _SEED = (-1, 3.5, math.nan, "x")
 _DEVICE = ("cuda:99", "tpu", 3.5)
+_DEVICE_NAME = ("tpu", 3.5)  # in a setting: cuda:99 is checked where it is used
 _POSITIVE = (0.0, -1.0, math.nan, math.inf, "x")
 _NONNEGATIVE = (-1.0, math.nan, math.inf, "x")
 _FRACTION = (-0.5, 1.5, math.nan, "x")
@@ -80,6 +81,7 @@ HOSTILE: dict[str, tuple[Any, ...]] = {
     "size": _SIZE,
     "seed": _SEED,
     "device": _DEVICE,
+    "device_name": _DEVICE_NAME,
     "positive": _POSITIVE,
     "nonnegative": _NONNEGATIVE,
     "fraction": _FRACTION,
@@ -101,13 +103,16 @@ KINDS: dict[str, str] = {
         (
             "batch_size n_samples n_probes n_iter iterations n_null n_shuffles n_rounds "
             "rewire_rounds n_eigenvalues record_every max_iter n_init bins bins_per_decade "
-            "min_tail"
+            "min_tail epochs lanczos_iter hutchinson_probes sensitivity_samples error_sample "
+            "n_train probe_size cd_k max_states batch_bytes"
         ).split(),
         "count",
     ),
     "seed": "seed",
     "device": "device",
-    **dict.fromkeys("lr rbf_scale C".split(), "positive"),
+    **dict.fromkeys("lr rbf_scale C learning_rate".split(), "positive"),
+    "weight_decay": "nonnegative",
+    "num_threads": "count",
     "tol": "nonnegative",
     **dict.fromkeys("level density fraction drop momentum".split(), "fraction"),
     "n_jobs": "jobs",
@@ -119,6 +124,7 @@ KINDS_BY_FUNCTION: dict[tuple[str, str], str] = {
     ("coalition_masks", "n"): "size",
     ("set_orders", "n"): "size",
     ("and_or_split", "iterations"): "size",
+    ("SplitOptions", "iterations"): "size",
     ("rewire_blocks", "n_rounds"): "size",
     ("motif_counts", "n_null"): "size",
     ("rich_club", "n_null"): "size",
@@ -140,6 +146,7 @@ KINDS_BY_FUNCTION: dict[tuple[str, str], str] = {
     ("and_interactions", "v"): "sample",
     ("or_interactions", "v"): "sample",
     ("label_permutation", "n_classes"): "count",
+    ("CriticalPeriodOptions", "model"): "",  # a "pkg.module:Class" string, not a module
 }
 for _f in (
     "fisher_trace hessian_top_eigenvalue hessian_trace gradient_covariance loss_hvp "
@@ -154,8 +161,17 @@ for _f in (
     KINDS_BY_FUNCTION[(_f, "model")] = "model_or_dbn"  # a DBN runs forward too
 
 
+# a count where 0 means "none" (or "no training")
+_SIZES = {"lanczos_iter", "hutchinson_probes", "epochs", "error_sample"}
+
+
 def kind_of(fn: str, param: str) -> str | None:
-    return KINDS_BY_FUNCTION.get((fn, param), KINDS.get(param))
+    kind = KINDS_BY_FUNCTION.get((fn, param), KINDS.get(param))
+    if kind and fn.endswith(("Options", "Config", "Spec")):
+        # a setting: its spelling is checked when it is made, its meaning where it is used
+        kind = {"device": "device_name"}.get(kind, kind)
+        kind = "size" if param in _SIZES else kind
+    return kind or None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,6 +229,13 @@ VALID_BY_FUNCTION: dict[tuple[str, str], Any] = {
     ("hessian_top_eigenvalue", "n_iter"): lambda: 5,
     ("layer_spectra", "weights"): lambda: {"W": np.random.default_rng(6).normal(size=(30, 20))},
     ("build_mlp", "layers"): lambda: (4, 5, 3),
+    ("MLPConfig", "layers"): lambda: (4, 5, 3),
+    ("TrainConfig", "layers"): lambda: (4, 3),
+    ("MLPConfig", "epochs"): lambda: 1,
+    ("TrainConfig", "epochs"): lambda: 1,
+    ("ArchConfig", "kind"): lambda: "mlp",
+    ("ArchConfig", "input_shape"): lambda: (4,),
+    ("ArchConfig", "n_classes"): lambda: 3,
     ("fisher_trace", "kind"): lambda: "empirical",  # uses y
     **{
         (f, "G"): _sparse_graph
@@ -295,7 +318,11 @@ def public_functions() -> list[tuple[str, str, Any]]:
         names = getattr(mod, "__all__", None) or [n for n in vars(mod) if not n.startswith("_")]
         for name in names:
             fn = getattr(mod, name)
-            if not inspect.isfunction(fn) or not fn.__module__.startswith("netsci_dl"):
+            if not str(getattr(fn, "__module__", "")).startswith("netsci_dl"):
+                continue
+            # functions, and the option/config classes whose fields are arguments too
+            is_options = inspect.isclass(fn) and name.endswith(("Options", "Config", "Spec"))
+            if not (inspect.isfunction(fn) or is_options):
                 continue
             if name in seen:
                 continue
