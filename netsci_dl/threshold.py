@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl._threshold_core import (
     _apply,
     _check_graph,
@@ -164,6 +165,7 @@ def by_quantile(
     >>> by_quantile(H, 0.5).n_edges   # the same rule again: a no-op
     2
     """
+    q = _args.real("q", q, lo=0, hi=1)
     _check_graph(G)
     _check_weights(weights)
     per_block = bool(per_block)
@@ -273,6 +275,7 @@ def to_density(
     >>> to_density(G, 0.25).edge_values("weight").tolist()
     [-4.0]
     """
+    density = _args.real("density", density, lo=0, hi=1)
     _check_graph(G)
     _check_weights(weights)
     per_block = bool(per_block)

@@ -59,6 +59,7 @@ per_example_grads = accepts_data(per_example_grads)
 iter_per_example_grads = accepts_data(iter_per_example_grads)
 predict_log_probs = accepts_data(predict_log_probs)
 masked_values = accepts_data(masked_values)
+loss_hvp = accepts_data(loss_hvp)
 learn_baseline = accepts_data(learn_baseline)
 
 __all__ = [

@@ -48,6 +48,8 @@ def param_groups(model: Any) -> dict[str, tuple[str, ...]]:
     >>> param_groups(net)
     {'0': ('0.weight', '0.bias'), '2': ('2.weight', '2.bias')}
     """
+    if not callable(getattr(model, "named_parameters", None)):
+        raise InputError(f"model: expected a torch nn.Module, got {type(model).__name__}")
     out: dict[str, list[str]] = {}
     for name, p in model.named_parameters():
         if p.requires_grad:

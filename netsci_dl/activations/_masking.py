@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.errors import InputError
 
 __all__ = [
@@ -161,6 +162,7 @@ def coalition_masks(n: int) -> np.ndarray:
     >>> coalition_masks(2).astype(int).tolist()
     [[0, 0], [1, 0], [0, 1], [1, 1]]
     """
+    n = _args.count("n", n, lo=0, hi=MAX_PLAYERS)
     idx = np.arange(1 << int(n), dtype=np.int64)
     return ((idx[:, None] >> np.arange(int(n), dtype=np.int64)) & 1).astype(bool)
 

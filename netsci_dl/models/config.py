@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.errors import InputError
 
 __all__ = ["TrainConfig", "TrainHistory"]
@@ -127,6 +128,7 @@ class TrainConfig:
             raise InputError(f"seed={self.seed!r}: expected an integer >= 0")
         if not isinstance(self.device, str):
             raise InputError(f"device={self.device!r}: expected a string such as 'cpu' or 'cuda'")
+        _args.device_name("device", self.device)
         if self.dtype not in ("float32", "float64"):
             resolve_dtype(self.dtype)  # InputError for an unknown name
         if not isinstance(self.per_layer, (tuple, list)) or not all(

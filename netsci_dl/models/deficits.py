@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.errors import InputError
 
 __all__ = [
@@ -134,6 +135,8 @@ def label_permutation(n_classes: int, seed: int = 0) -> np.ndarray:
     >>> sorted(p.tolist()) == list(range(10)), bool((p != np.arange(10)).all())
     (True, True)
     """
+    n_classes = _args.count("n_classes", n_classes, hi=1_000_000)
+    seed = _args.seed("seed", seed, none=False)
     n = int(n_classes)
     if n < 2:
         raise InputError(f"n_classes={n_classes}: a label permutation needs at least 2 classes")
@@ -156,6 +159,7 @@ def noise_like(X: Any, *, seed: int = 0, epoch: int = 0) -> Any:
     >>> a.shape, a.dtype, bool((a == b).all()), bool(0 <= a.min() and a.max() <= 1)
     ((2, 3), dtype('float32'), True, True)
     """
+    seed = _args.seed("seed", seed, none=False)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(epoch), 0x401]))
     shape = tuple(X.shape)
     z = rng.random(shape)

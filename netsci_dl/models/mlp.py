@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.errors import InputError
 from netsci_dl.models._mlp_resume import check_resume_config, check_xy, restore, train_state
 from netsci_dl.runs.format import (
@@ -112,6 +113,7 @@ class MLPConfig:
             raise InputError(f"momentum={self.momentum!r}: expected a number in [0, 1)")
         if not isinstance(self.device, str):
             raise InputError(f"device={self.device!r}: expected a string such as 'cpu' or 'cuda'")
+        _args.device_name("device", self.device)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -136,6 +138,7 @@ def build_mlp(layers: tuple[int, ...], *, seed: int = 0, device: Any = None) -> 
     >>> [k for k in net.state_dict()]
     ['0.weight', '0.bias', '2.weight', '2.bias']
     """
+    seed = _args.seed("seed", seed, none=False)
     from netsci_dl._array import import_torch, resolve_device
 
     torch = import_torch()

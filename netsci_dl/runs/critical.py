@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from netsci_dl._args import count, real
+from netsci_dl._args import count, device_name, real
 from netsci_dl.datasets import PROBE_SIZE
 from netsci_dl.errors import InputError
 from netsci_dl.models.deficits import DEFICITS
@@ -169,6 +169,10 @@ class CriticalPeriodOptions:
             object.__setattr__(self, k, count(k, getattr(self, k), lo=lo, hi=hi))
         if self.n_train is not None:
             object.__setattr__(self, "n_train", count("n_train", self.n_train))
+        real("learning_rate", self.learning_rate, lo=0, lo_open=True)
+        real("momentum", self.momentum, lo=0, hi=1)
+        real("weight_decay", self.weight_decay, lo=0)
+        device_name("device", self.device)
         if self.deficit == "blur":
             real("blur_factor", self.blur_factor, lo=1, lo_open=True)
         if not 0 < self.test_fraction < 1:

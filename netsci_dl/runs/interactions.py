@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from netsci_dl._args import count
+from netsci_dl._args import count, device_name
 from netsci_dl.analysis.interactions import SplitOptions
 from netsci_dl.errors import InputError
 
@@ -85,6 +85,7 @@ class InteractionOptions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "explain", count("explain", self.explain, hi=MAX_EXPLAIN))
         object.__setattr__(self, "seed", count("seed", self.seed, lo=0))
+        device_name("device", self.device)
         if isinstance(self.players, str):
             from netsci_dl.activations import feature_players
 

@@ -14,6 +14,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from netsci_dl import _args
 from netsci_dl.errors import InputError
 
 __all__ = ["MEASURE_FAMILIES", "TrainingMeasureOptions", "training_measures"]
@@ -76,6 +77,16 @@ class TrainingMeasureOptions:
     device: str | None = None
 
     def __post_init__(self) -> None:
+        _args.check_fields(
+            self,
+            counts={
+                "lanczos_iter": (0, 10_000),
+                "hutchinson_probes": (0, 100_000),
+                "batch_size": (1, 2**31 - 1),
+            },
+            seeds=("seed",),
+            devices=("device",),
+        )
         from netsci_dl.activations import FISHER_KINDS
         from netsci_dl.analysis.similarity import check_measure
 

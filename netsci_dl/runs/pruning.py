@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
+from netsci_dl._array import resolve_device
 from netsci_dl.analysis.structure.percolation import first_crossing
 from netsci_dl.errors import InputError
 
@@ -153,6 +155,15 @@ def pruning_sweep(
     -------
     PruningSweep
     """
+    import torch
+
+    _args.real("drop", drop, lo=0, hi=1)
+    _args.real("level", level, lo=0, hi=1)
+    _args.seed("seed", seed)
+    _args.count("batch_size", batch_size, hi=2**31 - 1)
+    resolve_device(device)
+    if not isinstance(model, torch.nn.Module):
+        raise InputError(f"model: expected a torch nn.Module, got {type(model).__name__}")
     from netsci_dl.activations import pruning_accuracy
     from netsci_dl.analysis import pruning_percolation
 

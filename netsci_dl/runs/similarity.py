@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.activations import STREAM_MEASURES, check_pool, layer_activations, stream_maps
 from netsci_dl.errors import InputError
 
@@ -45,6 +46,7 @@ class ActivationSpec:
     input_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        _args.check_fields(self, counts={"batch_size": (1, 2**31 - 1)}, devices=("device",))
         check_pool(self.pool, self.dft_size)
         if int(self.batch_size) < 1:
             raise InputError(f"batch_size must be >= 1, got {self.batch_size}")

@@ -331,8 +331,9 @@ def ei_trajectory(
     >>> bool(T.path_lengths()[0] > 0)
     True
     """
-    from netsci_dl._array import import_torch
+    from netsci_dl._array import check_threads, import_torch
 
+    check_threads(num_threads)
     opts = LayerEIOptions() if options is None else options
     torch = import_torch()
     items = snapshot_sources(_graphs_of_user_models(source))

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.errors import InputError
 
 __all__ = ["SignedFields", "EMDOptions", "EMDResult", "emd_matrix", "grid_error_bound"]
@@ -61,6 +62,14 @@ class EMDOptions:
     sinkhorn_reg: float = 0.05
     error_sample: int = 0
     seed: int | None = 0
+
+    def __post_init__(self) -> None:
+        _args.check_fields(
+            self,
+            counts={"error_sample": (0, 10_000_000)},
+            reals={"sinkhorn_reg": (0.0, None, True)},
+            seeds=("seed",),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl._array import to_numpy
 from netsci_dl.errors import InputError
 
@@ -91,6 +92,20 @@ class LayerEIOptions:
     seed: int = 0
     device: str | None = None
     batch_bytes: int = 256 << 20
+
+    def __post_init__(self) -> None:
+        _args.check_fields(
+            self,
+            counts={
+                "bins": (1, 1_000_000),
+                "n_samples": (1, 10**10),
+                "sensitivity_samples": (1, 10**9),
+                "max_states": (1, 2**40),
+                "batch_bytes": (1, 2**40),
+            },
+            seeds=("seed",),
+            devices=("device",),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict

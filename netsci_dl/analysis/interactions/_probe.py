@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.errors import InputError
 
 __all__ = ["LinearProbe", "fit_probe"]
@@ -87,6 +88,8 @@ def fit_probe(F: Any, y: Any, *, C: float = 1.0, max_iter: int = 500) -> LinearP
     >>> pr.logits(F).shape, pr.accuracy > 0.9
     ((60, 2), True)
     """
+    C = _args.real("C", C, lo=0, lo_open=True)
+    max_iter = _args.count("max_iter", max_iter, hi=1_000_000)
     from netsci_dl._array import require
 
     lm = require("sklearn.linear_model", "ml", "the layer probes")

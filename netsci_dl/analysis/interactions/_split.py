@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from netsci_dl._args import count
+from netsci_dl._args import count, real
 from netsci_dl.analysis.interactions._transform import (
     BIT_ORDER,
     as_set_function,
@@ -124,9 +124,11 @@ class SplitOptions:
     def __post_init__(self) -> None:
         if self.method not in ("sgd", "lp"):
             raise InputError(f"method must be 'sgd' or 'lp', got {self.method!r}")
-        if not (self.qthres >= 0 and np.isfinite(self.qthres)):
-            raise InputError(f"qthres must be >= 0, got {self.qthres!r}")
+        real("qthres", self.qthres, lo=0)
         iterations = count("iterations", self.iterations, lo=0, hi=MAX_ITERATIONS)
+        real("lr", self.lr, lo=0, lo_open=True)
+        real("lr_end", self.lr_end, lo=0, hi=1, lo_open=True)
+        real("momentum", self.momentum, lo=0, hi=1)
         if not (self.lr > 0 and 0 < self.lr_end <= 1 and 0 <= self.momentum < 1):
             raise InputError(
                 "need lr > 0, 0 < lr_end <= 1 and 0 <= momentum < 1, got "

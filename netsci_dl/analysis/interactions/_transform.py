@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl._args import count
 from netsci_dl.errors import InputError
 
 __all__ = [
@@ -53,7 +54,12 @@ def n_players_of(length: int, *, name: str = "v") -> int:
 
 def as_set_function(v: Any, *, name: str = "v") -> tuple[np.ndarray, int]:
     """A float64 C-contiguous copy of ``v`` (shape ``(..., 2**n)``) and ``n``."""
-    a = np.array(v, dtype=np.float64, copy=True, order="C")
+    try:
+        a = np.array(v, dtype=np.float64, copy=True, order="C")
+    except (TypeError, ValueError) as e:
+        raise InputError(
+            f"{name}: expected an array of numbers of shape (..., 2**n) ({e})"
+        ) from None
     if a.ndim == 0:
         raise InputError(f"{name} must be an array of shape (..., 2**n), got a scalar")
     n = n_players_of(a.shape[-1], name=name)
@@ -64,6 +70,7 @@ def as_set_function(v: Any, *, name: str = "v") -> tuple[np.ndarray, int]:
 
 def set_orders(n: int) -> np.ndarray:
     """``(2**n,)`` int64: the size ``|S|`` of every set (popcount of its index)."""
+    n = count("n", n, lo=0, hi=MAX_PLAYERS)
     idx = np.arange(1 << n, dtype=np.int64)
     bits = (idx[:, None] >> np.arange(max(n, 1), dtype=np.int64)) & 1
     return bits.sum(axis=1) if n else np.zeros(1, dtype=np.int64)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.analysis.similarity._sim_common import as_pair, center, fro2, warn, xp_of
 from netsci_dl.errors import InputError
 
@@ -40,6 +41,7 @@ def rbf_gram(X: Any, rbf_scale: float = 0.5) -> Any:
     distances come from the column-centred rows (a copy; the same distances in exact arithmetic),
     so a large common offset does not cancel in ``|x_i|^2 + |x_j|^2 - 2 x_i.x_j``.
     """
+    rbf_scale = _args.real("rbf_scale", rbf_scale, lo=0, lo_open=True)
     xp = xp_of(X)
     X = center(X.copy() if xp is np else X.clone())
     G = X @ X.T
@@ -226,6 +228,7 @@ def cka(
     >>> round(cka(X, 3 * X + 1), 12), round(cka(X, X[:, :1]), 2) < 1
     (1.0, True)
     """
+    rbf_scale = _args.real("rbf_scale", rbf_scale, lo=0, lo_open=True)
     _check(kernel, space, rbf_scale)
     X, Y = as_pair(X, Y, device=device, min_rows=4 if debiased else 2)
     a = prepare(X, kernel=kernel, debiased=debiased, rbf_scale=rbf_scale, space=space)
@@ -320,6 +323,8 @@ def minibatch_cka(
     >>> bool(abs(minibatch_cka(X, Y, batch_size=40) - cka(X, Y, debiased=True)) < 1e-12)
     True
     """
+    batch_size = _args.count("batch_size", batch_size, hi=2**31 - 1)
+    seed = _args.seed("seed", seed)
     X, Y = as_pair(X, Y, device=device, min_rows=4)
     v = float(minibatch_matrix([X], [Y], batch_size=batch_size, seed=seed)[0, 0])
     if math.isnan(v):

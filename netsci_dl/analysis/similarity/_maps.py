@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.analysis.similarity import _cca, _cka
 from netsci_dl.analysis.similarity._sim_common import (
     SimilarityWarning,
@@ -83,6 +84,14 @@ class SimilarityOptions:
     device: str | None = None
 
     def __post_init__(self) -> None:
+        _args.check_fields(
+            self,
+            counts={"batch_size": (1, 2**31 - 1)},
+            reals={"rbf_scale": (0.0, None, True)},
+            seeds=("seed",),
+        )
+        if self.device != "numpy":  # the numpy backend, else a torch device
+            _args.device_name("device", self.device)
         _cka._check("linear", self.space, self.rbf_scale)
         _cca._check_keep(self.keep, self.criterion)
         if self.view not in _cca.VIEWS:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.analysis.spectra._esd import (
     COMPAT,
     ESD,
@@ -444,6 +445,7 @@ def layer_spectra(
     >>> S.names, [s.mp.n_spikes for s in S], S["fc1"].esd.method
     (('fc1', 'fc2'), [0, 0], 'gram')
     """
+    seed = _args.seed("seed", seed, none=False)
     from netsci_dl.parallel import map_tasks
 
     _check(xmin, compat, method)

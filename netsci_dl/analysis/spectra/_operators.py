@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl._args import count, real
+from netsci_dl._array import resolve_device
 from netsci_dl.analysis.spectra._curvature_results import TopEigenvalue, TraceEstimate
 from netsci_dl.errors import InputError
 
@@ -31,6 +32,7 @@ def _start_vector(torch: Any, n: int, seed: int, dtype: Any, device: Any) -> Any
 #: them) and most probes of :func:`hutchinson_trace`.
 MAX_ITER = 10_000
 MAX_PROBES = 100_000
+MAX_N = 2**36  # the operator's dimension: vectors of n float64 (512 GiB at the bound)
 
 
 def check_eigen_settings(
@@ -95,9 +97,9 @@ def top_eigenvalue(
     import torch
 
     method, n_iter, tol, seed = check_eigen_settings(method, n_iter, tol, seed)
-    n = count("n", n)
+    n = count("n", n, hi=MAX_N)
     dtype = torch.float64 if dtype is None else dtype
-    device = torch.device("cpu") if device is None else device
+    device = torch.device("cpu") if device is None else resolve_device(device)
     v = _start_vector(torch, n, seed, dtype, device)
     settings = {"method": method, "n_iter": int(n_iter), "tol": float(tol), "seed": int(seed)}
     if method == "power":
@@ -183,13 +185,13 @@ def hutchinson_trace(
     """
     import torch
 
-    n, m = count("n", n), count("n_probes", n_probes, hi=MAX_PROBES)
+    n, m = count("n", n, hi=MAX_N), count("n_probes", n_probes, hi=MAX_PROBES)
     seed = count("seed", seed, lo=0)
     groups = {"all": n} if groups is None else dict(groups)
     if sum(groups.values()) != n:
         raise InputError(f"groups sizes sum to {sum(groups.values())}, not n={n}")
     dtype = torch.float64 if dtype is None else dtype
-    device = torch.device("cpu") if device is None else device
+    device = torch.device("cpu") if device is None else resolve_device(device)
     gen = torch.Generator().manual_seed(int(seed))
     bounds = np.cumsum([0, *groups.values()])
     per = np.empty((m, len(groups)))

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl import _args
 from netsci_dl.analysis.structure.distributions import require_thresholded
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
@@ -178,6 +179,7 @@ def layered_replica(
     >>> R.layer_sizes, R.is_sparse, abs(R.n_edges - H.n_edges) < 4 * np.sqrt(200 * 0.9)
     ((40, 50), True, True)
     """
+    seed = _args.seed("seed", seed, generator=True)
     require_thresholded(H, "layered_replica")
     pats = _check_allowed(H, allowed)
     rng = np.random.default_rng(seed)
@@ -299,6 +301,8 @@ def rewire_blocks(
     >>> np.array_equal(np.bincount(B.indices, minlength=20), np.bincount(R0.indices, minlength=20))
     True
     """
+    n_rounds = _args.count("n_rounds", n_rounds, lo=0, hi=100_000)
+    seed = _args.seed("seed", seed, generator=True)
     require_thresholded(H, "rewire_blocks")
     if int(n_rounds) != n_rounds or n_rounds < 0:
         raise InputError(f"n_rounds must be a non-negative integer, got {n_rounds!r}")

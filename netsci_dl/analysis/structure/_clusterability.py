@@ -26,9 +26,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl import _args
 from netsci_dl.analysis.structure._graphs import _weight_graph
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
+from netsci_dl.parallel import effective_n_jobs
 
 __all__ = [
     "spectral_clustering",
@@ -84,6 +86,8 @@ def spectral_clustering(
     >>> len(set(lab[[0, 1, 4, 5]])), lab[0] != lab[2]  # inputs 0, 1 with outputs 0, 1 (4, 5)
     (1, True)
     """
+    k = _args.count("k", k, hi=1_000_000)
+    seed = _args.seed("seed", seed)
     from sklearn.cluster import SpectralClustering
     from threadpoolctl import threadpool_limits
 
@@ -158,6 +162,7 @@ def shuffle_weights(G: LayeredGraph, *, seed: int | np.random.Generator | None =
     >>> sorted(H.blocks[0].ravel().tolist()) == sorted(G.blocks[0].ravel().tolist())
     True
     """
+    seed = _args.seed("seed", seed, generator=True)
     if not isinstance(G, LayeredGraph):
         raise TypeError(f"expected a LayeredGraph, got {type(G).__name__}")
     rng = np.random.default_rng(seed)
@@ -275,6 +280,10 @@ def clusterability(
     >>> r.ncut < 0.2, r.z < -3, r.percentile
     (True, True, 0.0)
     """
+    k = _args.count("k", k, hi=1_000_000)
+    n_shuffles = _args.count("n_shuffles", n_shuffles, hi=100_000)
+    seed = _args.seed("seed", seed, none=False)
+    effective_n_jobs(n_jobs)
     from netsci_dl.parallel import map_tasks
 
     if not isinstance(G, LayeredGraph):

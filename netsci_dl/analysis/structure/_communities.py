@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl import _args
 from netsci_dl.analysis.structure._agreement import Agreement, agreement, restrict
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
@@ -269,6 +270,7 @@ def leiden(
     >>> leiden(A).labels.tolist()
     [0, 0, 0, 1, 1, 1]
     """
+    seed = _args.seed("seed", seed)
     from netsci_dl._array import require
 
     la = require("leidenalg", "leidenalg", "Leiden communities")
@@ -313,6 +315,7 @@ def louvain(
     >>> louvain(A).labels.tolist()
     [0, 0, 0, 1, 1, 1]
     """
+    seed = _args.seed("seed", seed)
     import random
 
     from netsci_dl._array import require
@@ -431,6 +434,7 @@ def sbm(
     The search is stochastic; graph-tool's run time varies a lot with the seed (shared/bench/
     PEERS.md: 15.6 s to 88.7 s on workload W's 95% threshold, all seeds ARI 1.0 vs the layers).
     """
+    seed = _args.seed("seed", seed)
     weights = _resolve_auto(G, weights)
     A = _adjacency(G, weights)
     n = A.shape[0]
@@ -519,6 +523,7 @@ def communities(
     >>> communities(A, "louvain").labels.tolist()
     [0, 0, 1, 1]
     """
+    seed = _args.seed("seed", seed)
     if method == "leiden":
         return leiden(G, weights=weights, resolution=resolution, seed=seed)
     if method == "louvain":

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl import _args
 from netsci_dl.analysis.structure._graphs import (
     _BATCH_CELLS,
     _pattern,
@@ -156,6 +157,7 @@ def betweenness_centrality(
     >>> betweenness_centrality(G).values.tolist()
     [0.0, 1.0, 0.0]
     """
+    seed = _args.seed("seed", seed)
     B = _pattern(_pick(G, weights, include_identity))
     n = B.shape[0]
     if k is None or k >= n:

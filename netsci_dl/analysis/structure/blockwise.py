@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl._threshold_blocks import quantile_cut as _quantile_cut
 from netsci_dl._threshold_core import _check_weights, _score
 from netsci_dl.analysis.structure.distributions import _assemble, _kind_block
@@ -56,6 +57,7 @@ def blockwise_quantile_cut(src: Any, q: float, *, weights: str = "abs") -> float
     >>> t == nd.threshold.by_quantile(G, 0.9).meta["thresholds"][-1]["t"]
     True
     """
+    q = _args.real("q", q, lo=0, hi=1)
     return _quantile_cut(lambda: _blocks(src), q, weights=weights)
 
 

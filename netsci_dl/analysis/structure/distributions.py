@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl import _args
 from netsci_dl.analysis.structure._moments import _central_sums, _hist_quantiles, _moments
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
@@ -237,6 +238,7 @@ def weight_stats(
     >>> s.mean, s.frac_negative
     (0.5, 0.25)
     """
+    bins = _args.count("bins", bins, hi=1_000_000)
     keep = [i for i, k in enumerate(G.block_kinds) if k != "identity"]
     blocks = [_weight_blocks(G)[i] for i in keep]
     names = [G.block_names[i] for i in keep]
@@ -478,6 +480,8 @@ def log_binned_histogram(
     >>> e.tolist()
     [1.0, 10.0, 100.0, 1000.0]
     """
+    _args.sample("x", x, min_size=0, ndim=None)
+    bins_per_decade = _args.count("bins_per_decade", bins_per_decade, hi=1000)
     x = np.asarray(x)
     if discrete is None:
         discrete = x.dtype.kind in "iub"
@@ -515,6 +519,7 @@ def ccdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> v.tolist(), p.tolist()
     ([1, 2, 4], [1.0, 0.5, 0.25])
     """
+    _args.sample("x", x, min_size=0, ndim=None)
     x = np.asarray(x)
     x = x[np.isfinite(x)] if x.dtype.kind == "f" else x
     if len(x) == 0:

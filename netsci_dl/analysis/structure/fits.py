@@ -305,7 +305,7 @@ def fit_distributions(
     x = np.asarray(x)
     if x.dtype.kind not in "iubf" and x.size:
         raise InputError(f"x: expected an array of numbers, got {x.dtype}")
-    min_tail = count("min_tail", min_tail, lo=2)
+    min_tail = count("min_tail", min_tail, lo=2, hi=10**9)
     if discrete is None:
         discrete = x.dtype.kind in "iub"
     unknown = set(candidates) - set(FITTERS)

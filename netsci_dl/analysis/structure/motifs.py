@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl import _args
 from netsci_dl.analysis.structure._graphs import _weight_graph
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
@@ -198,6 +199,8 @@ def motif_counts(
     >>> m.names[:3], m.null.shape
     (('chain', 'fan_in', 'fan_out'), (5, 7))
     """
+    n_null = _args.count("n_null", n_null, lo=0, hi=100_000)
+    seed = _args.seed("seed", seed, none=False)
     from netsci_dl.parallel import map_tasks
 
     if null not in ("rewire", "replica"):

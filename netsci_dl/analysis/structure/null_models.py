@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl import _args
 from netsci_dl.analysis.structure._block_nulls import (
     allowed_patterns,
     layered_replica,
@@ -89,6 +90,7 @@ def shuffle_edges(
     >>> B.sum(axis=1).tolist() == A.sum(axis=1).tolist()
     True
     """
+    seed = _args.seed("seed", seed)
     A = _adjacency(G, weights)
     n = A.shape[0]
     if groups is None:

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from netsci_dl import _args
 from netsci_dl.analysis.structure._graphs import _weight_graph
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
@@ -98,6 +99,8 @@ def prune_masks(
     >>> prune_masks([np.array([[0.1, -2.0], [0.5, 1.0]])], 0.5)[0].tolist()
     [[False, True], [False, True]]
     """
+    fraction = _args.real("fraction", fraction, lo=0, hi=1)
+    seed = _args.seed("seed", seed)
     if not 0.0 <= fraction <= 1.0:
         raise InputError(f"fraction must be in [0, 1], got {fraction}")
     kept = _kept(*_removal_order(blocks, order, scope, seed), fraction)
@@ -194,6 +197,8 @@ def pruning_percolation(
     >>> p.giant.tolist(), p.critical_fraction  # 1 -> 0.5 at f = 0.5, so below 0.5 just after
     ([1.0, 0.5, 0.25], 0.5)
     """
+    level = _args.real("level", level, lo=0, hi=1)
+    seed = _args.seed("seed", seed)
     if not isinstance(G, LayeredGraph):
         raise TypeError(f"expected a LayeredGraph, got {type(G).__name__}")
     f = np.linspace(0.0, 1.0, 41) if fractions is None else np.asarray(fractions, np.float64)

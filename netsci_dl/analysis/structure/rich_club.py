@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl import _args
 from netsci_dl.analysis.structure._graphs import _weight_graph
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
@@ -289,6 +290,8 @@ def rich_club(
     >>> rc.phi.shape == rc.normalized.shape == (len(rc.r),), rc.null.shape[0]
     (True, 5)
     """
+    n_null = _args.count("n_null", n_null, lo=0, hi=100_000)
+    seed = _args.seed("seed", seed, none=False)
     from netsci_dl.parallel import map_tasks
 
     if null not in ("rewire", "replica"):

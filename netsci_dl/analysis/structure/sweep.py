@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from netsci_dl import _args
 from netsci_dl.analysis.structure.sweep_metrics import METRICS, graph_metrics
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
@@ -332,6 +333,8 @@ def threshold_sweep(
     >>> df.groupby("model")["n_edges"].first().to_dict()  # rewiring keeps every edge count
     {'net': 26, 'replica': 28, 'rewire': 26}
     """
+    _args.count("n_null", n_null, lo=0, hi=100_000)
+    _args.count("rewire_rounds", rewire_rounds, lo=0, hi=100_000)
     import pandas as pd
 
     from netsci_dl.analysis.structure.null_models import allowed_patterns
