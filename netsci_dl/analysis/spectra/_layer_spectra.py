@@ -269,6 +269,18 @@ class _Difference:
         d = np.asarray(self.a, dtype=np.float64) - np.asarray(self.b, dtype=np.float64)
         return d if dtype is None else d.astype(dtype, copy=False)
 
+    def read_rows(self, start: int, stop: int, dtype: Any = None) -> np.ndarray:
+        """Rows ``start:stop`` of ``W - W_ref`` in float64 (each side read by rows when it
+        can be), so that a large difference is never held whole."""
+        d = _rows(self.a, start, stop) - _rows(self.b, start, stop)
+        return d if dtype is None else d.astype(dtype, copy=False)
+
+
+def _rows(a: Any, start: int, stop: int) -> np.ndarray:
+    if hasattr(a, "read_rows"):
+        return a.read_rows(start, stop, np.float64)
+    return np.asarray(a[start:stop], dtype=np.float64)
+
 
 # ---- one matrix ------------------------------------------------------------------------------
 def _tail_fit(e: ESD, xmin: Any, compat: str | None) -> dict[str, Any]:
@@ -335,8 +347,10 @@ def _ww_scan(lam: np.ndarray) -> dict[str, Any]:
 
 
 def _shuffled(W: Any, rng: np.random.Generator) -> np.ndarray:
-    """``W`` with its entries permuted at random within each kernel slice (a matrix: all)."""
-    a = np.asarray(W, dtype=np.float64)
+    """``W`` with its entries permuted at random within each kernel slice (a matrix: all),
+    in the dtype it is read in (bf16 as float32: exact; the permutation depends on the shape
+    alone), so that a large matrix is not held in float64."""
+    a = np.asarray(W)
     if a.ndim == 2:
         return rng.permutation(a.ravel()).reshape(a.shape)
     s = a.reshape(a.shape[0] * a.shape[1], -1)
