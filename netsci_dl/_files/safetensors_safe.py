@@ -304,7 +304,12 @@ class LazyTensor:
                 for i in range(0, size, step):
                     k = min(step, size - i)
                     part = np.frombuffer(m, raw, count=k, offset=skip + i * raw.itemsize)
-                    flat[i : i + k] = _bf16_to_f32(part) if self.stored == "BF16" else part
+                    if self.stored == "BF16" and flat.dtype == np.float32:
+                        u = flat[i : i + k].view(np.uint32)  # decoded in place: no temporary
+                        np.copyto(u, part)
+                        u <<= 16
+                    else:
+                        flat[i : i + k] = _bf16_to_f32(part) if self.stored == "BF16" else part
                     del part
                     done = (skip + (i + k) * raw.itemsize) // mmap.PAGESIZE * mmap.PAGESIZE
                     if hasattr(m, "madvise") and done:  # drop the pages just decoded
