@@ -142,3 +142,28 @@ def test_peak_memory_is_a_chunk_and_the_gram_matrix(monkeypatch: pytest.MonkeyPa
         # a chunk, its temporaries (B^T B, the stacked [R; B]) and the m x m matrices
         assert peak < 4 * (1 << 20) + 10 * 100 * 100 * 8, (method, peak)
         assert peak < whole_f64 / 4
+
+
+def test_the_peers_xmin_scan_equals_its_formula_candidate_by_candidate() -> None:
+    """compat="weightwatcher", xmin=None: the vectorised scan against a loop over candidates
+    written from the formula (alpha_i = 1 + n_i / sum log(x_j / x_i); the one-sided KS
+    distance over the tail; the first minimum)."""
+    from netsci_dl.analysis.spectra._layer_spectra import _ww_scan
+
+    rng = np.random.default_rng(5)
+    for N in (20, 57, 300):
+        x = np.sort(rng.pareto(1.5, size=N) + 0.1)
+        best = (np.inf, -1, np.nan)
+        for i in range(N - 1):
+            tail = x[i:]
+            n = len(tail)
+            a = 1 + n / np.sum(np.log(tail / x[i]))
+            if not a > 1:
+                continue
+            cdf = 1 - (tail / x[i]) ** (1 - a)
+            d = float(np.max(np.abs(cdf - np.arange(n) / n)))
+            if d < best[0]:
+                best = (d, i, a)
+        got = _ww_scan(x)
+        assert got["xmin"] == x[best[1]] and got["n_tail"] == N - best[1]
+        np.testing.assert_allclose([got["ks"], got["alpha"]], [best[0], best[2]], rtol=1e-12)

@@ -318,8 +318,9 @@ def _ww_scan(lam: np.ndarray) -> dict[str, Any]:
     eigenvalue but the largest is a candidate xmin (tails down to 2 values, where the KS
     distance is small by construction: the source of its spuriously large alphas), the
     maximum-likelihood alpha of each tail, its one-sided KS distance
-    ``max_j |1 - (x_j/xmin)^(1-alpha) - (j-i)/n|``, the first minimum. Vectorised in chunks
-    of candidates."""
+    ``max_{j>=i} |1 - (x_j/x_i)^(1-alpha_i) - (j-i)/n_i| = |(N-j)/(N-i) - exp((1-alpha_i)
+    (log x_j - log x_i))|``, the first minimum. Vectorised over blocks of candidates, each
+    against its tail only (the upper triangle), in place."""
     x = np.sort(np.asarray(lam, dtype=np.float64))
     N = len(x)
     logx = np.log(x)
@@ -328,17 +329,21 @@ def _ww_scan(lam: np.ndarray) -> dict[str, Any]:
     with np.errstate(divide="ignore", invalid="ignore"):
         alphas = 1 + n / (np.cumsum(logx[::-1])[::-1][:-1] - n * logx[:-1])
     D = np.ones(N - 1)
-    j = np.arange(N)
-    step = max(1, (1 << 22) // N)
+    left = (N - np.arange(N)).astype(np.float64)  # N - j
+    step = max(1, (1 << 21) // N)
     for a in range(0, N - 1, step):
         rows = i[a : a + step]
-        al = alphas[rows][:, None]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            F = 1 - (x[None, :] / x[rows][:, None]) ** (1 - al)
-            gap = np.abs(F - (j[None, :] - rows[:, None]) / n[rows][:, None])
-        gap[j[None, :] < rows[:, None]] = 0.0
-        ok = alphas[rows] > 1
-        D[rows[ok]] = gap[ok].max(axis=1)
+        rows = rows[alphas[rows] > 1]
+        if not len(rows):
+            continue
+        with np.errstate(invalid="ignore", over="ignore"):
+            g = np.subtract.outer(-logx[rows], -logx[a:])  # log x_j - log x_i, j >= a
+            g *= (1 - alphas[rows])[:, None]
+            np.exp(g, out=g)  # (x_j / x_i)^(1 - alpha_i)
+            np.subtract(left[None, a:] / n[rows][:, None], g, out=g)
+            np.abs(g, out=g)
+        g[np.arange(a, N)[None, :] < rows[:, None]] = 0.0  # j < i: not in the tail
+        D[rows] = g.max(axis=1)
     best = int(np.argmin(D))
     a = float(alphas[best])
     return {"alpha": a, "alpha_stderr": (a - 1) / np.sqrt(n[best]), "ks": float(D[best]),
