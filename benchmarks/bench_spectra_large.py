@@ -155,6 +155,7 @@ def _blocks(folder: str) -> dict:
         blockwise_knn,
         blockwise_quantile_cut,
         blockwise_strength,
+        blockwise_topk,
     )
     from netsci_dl.export.lazy import lazy_blocks
 
@@ -168,8 +169,12 @@ def _blocks(folder: str) -> dict:
     k = blockwise_degree(src, cut)
     r = blockwise_assortativity(src, cut)
     knn = blockwise_knn(src, cut)
+    t["degree_assortativity_knn_s"] = time.perf_counter() - t0 - t["strength_s"] - t["cut_s"]
+    t1 = time.perf_counter()
+    top = blockwise_topk(src, 10)
+    t["topk10_s"] = time.perf_counter() - t1
     return {**t, "cut": cut, "edges": int(k.sum()) // 2, "r": r, "knn_mean": float(np.nanmean(knn)),
-            "s_mean": float(s.mean())}  # fmt: skip
+            "s_mean": float(s.mean()), "topk10_edges": top.n_edges}  # fmt: skip
 
 
 def child(what: str, folder: str) -> None:
@@ -210,18 +215,24 @@ def main() -> None:
     ap.add_argument("--small", action="store_true", help="~100M parameters instead of 1.1B")
     ap.add_argument("--dir", help="where to write the checkpoint (kept); default: a temp dir")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--layers", type=int, help="decoder layers (embed and lm_head kept)")
     ap.add_argument("--only", default="ours-j1,ours-j2,weightwatcher,scipy,blocks")
     a = ap.parse_args()
     if a.child:
         return child(a.child, a.dir)
+    conf = dict(SMALL if a.small else FULL)
+    if a.layers is not None:
+        if a.layers < 0:
+            ap.error("--layers must be >= 0")
+        conf["layers"] = a.layers
     folder = a.dir or tempfile.mkdtemp(prefix="netsci_llama_")
     try:
         os.makedirs(folder, exist_ok=True)
         t0 = time.perf_counter()
         if not os.path.exists(os.path.join(folder, "model.safetensors.index.json")):
-            n = write_checkpoint(folder, SMALL if a.small else FULL)
+            n = write_checkpoint(folder, conf)
         else:
-            n = sum(int(np.prod(s)) for _, s in llama_shapes(SMALL if a.small else FULL))
+            n = sum(int(np.prod(s)) for _, s in llama_shapes(conf))
         files = sorted(f for f in os.listdir(folder) if f.endswith(".safetensors"))
         print(f"checkpoint: {n / 1e6:.0f}M parameters, bf16, {len(files)} shards "
               f"({time.perf_counter() - t0:.1f} s to write); load average "
@@ -238,6 +249,10 @@ def main() -> None:
             if what != "ours-j1" and base.get("wall") and r.get("wall") and not r.get("error"):
                 print(f"{what} / ours-j1: time {r['wall'] / base['wall']:.2f}x, "
                       f"RSS {r['rss'] / base['rss']:.2f}x")  # fmt: skip
+        peer, j2 = out.get("weightwatcher", {}), out.get("ours-j2", {})
+        if peer.get("wall") and j2.get("wall") and not peer.get("error"):
+            print(f"weightwatcher / ours-j2 (both on every core): time "
+                  f"{peer['wall'] / j2['wall']:.2f}x (goal >= 4x)")  # fmt: skip
         ours, peer = base.get("result", {}), out.get("weightwatcher", {}).get("result", {})
         both = [k for k in ours if k in peer and np.isfinite(ours[k]) and np.isfinite(peer[k])]
         if both:
