@@ -88,6 +88,7 @@ def test_the_shortcut_never_changes_the_choice() -> None:
         skipped += E._surely_inaccurate(G, n)
         assert not (E._surely_inaccurate(G, n) and cond <= limit), cond
     assert skipped > 10  # the shortcut does fire
+    assert esd(np.zeros((30, 20))).method == "gram"  # all zero: the Gram is exact
 
 
 def test_lazy_rows_give_the_same_eigenvalues_as_the_array(small_chunks, tmp_path: Path) -> None:

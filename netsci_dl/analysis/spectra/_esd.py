@@ -200,6 +200,8 @@ def _surely_inaccurate(G: np.ndarray, n: int) -> bool:
     from scipy.linalg import lapack
 
     m = G.shape[0]
+    if not np.any(np.diagonal(G)):  # a zero matrix: its Gram is accurate (all zero)
+        return False
     limit = _GRAM_RTOL / (n * _EPS)  # the largest lambda_max / lambda_min accepted
     c, info = lapack.dpotrf(G, lower=0, clean=0, overwrite_a=0)
     if info > 0:
