@@ -9,7 +9,8 @@ heads of 64, vocabulary 32000, untied ``lm_head``; ``--small``: hidden 768, MLP 
 layers, vocabulary 8000), random N(0, 0.02^2) weights in bf16, sharded in files of at most
 2 GB with ``model.safetensors.index.json``, streamed to disk one tensor at a time.
 
-Each contender runs in its own child process, so its peak RSS (``ru_maxrss``) is its own; the
+Each contender runs in its own child process (and so does the writing of the checkpoint: a
+child's ``ru_maxrss`` starts from its parent's peak), so its peak RSS (``ru_maxrss``) is its own; the
 peak of its worker processes (``RUSAGE_CHILDREN``, the largest one) is printed apart:
 
 - ``ours-j1`` / ``ours-j2``: ``checkpoint_spectra(folder, compat="weightwatcher",
@@ -33,7 +34,21 @@ svdvals loop 117.5 s / 519 MB, blocks 39.7 s / 384 MB (the exact 5% cut 23 s of 
 run: ours-j1 72.8 s / 146 MB, ours-j2 83.2 s (workers' peak 145 MB), WeightWatcher 950.7 s /
 769 MB (the load rose during it). alpha vs WeightWatcher: 86 matrices, max |difference|
 6.7e-12; jobs=2 equal to jobs=1. The 1.1B run did not finish under that load (writing the
-checkpoint: 158 s): to be rerun on a quiet machine.
+checkpoint: 158 s): to be rerun on a quiet machine. The lead's quiet 1.1B run (a26ea48, load
+0.7): ours-j1 247.4 s / 687 MB, blocks 148.7 s / 2907 MB (the cut 81 s).
+
+Measured 2026-12-06 after the chunked Gram, the pieces of the cut and the faster peer scan
+(issue 25), on the same shared 2-core machine, 1-minute load average 6.6-8.5 throughout (so
+the times are noisy; ratios come from one run), ``--layers 1`` (the 1.1B shapes with one
+decoder layer: 175M parameters, the 32000 x 2048 embedding and lm_head): before (a26ea48, same
+files) ours-j1 106.5 s / 655 MB, blocks 104.2 s / 2900 MB (the cut 66.5 s); after: ours-j1
+41.8 s / 217 MB, blocks 38.5 s / 613 MB (the cut 9.1 s, top-10 per node 11.6 s; the same cut,
+8,648,471 edges, r and k_nn). In one run with the peer (load 7.8): ours-j1 53.4 s, ours-j2
+69.9 s (workers 217 MB), WeightWatcher 162.5 s / 2509 MB: 3.05x ours-j1, 2.33x ours-j2 (two
+workers on two loaded cores gain nothing here); alpha vs WeightWatcher max |difference| 2.4e-11.
+``--small``, one run (load ~10): ours-j1 23.2 s / 141 MB, ours-j2 29.9 s, WeightWatcher 74.8 s /
+764 MB (3.22x), blocks 13.0 s / 168 MB (was 384 MB). Not measured here: the full 1.1B (the
+machine is shared); to be rerun quietly, with ``--layers 4`` for a few-minute peer comparison.
 """
 
 from __future__ import annotations
@@ -155,6 +170,7 @@ def _blocks(folder: str) -> dict:
         blockwise_knn,
         blockwise_quantile_cut,
         blockwise_strength,
+        blockwise_topk,
     )
     from netsci_dl.export.lazy import lazy_blocks
 
@@ -168,8 +184,12 @@ def _blocks(folder: str) -> dict:
     k = blockwise_degree(src, cut)
     r = blockwise_assortativity(src, cut)
     knn = blockwise_knn(src, cut)
+    t["degree_assortativity_knn_s"] = time.perf_counter() - t0 - t["strength_s"] - t["cut_s"]
+    t1 = time.perf_counter()
+    top = blockwise_topk(src, 10)
+    t["topk10_s"] = time.perf_counter() - t1
     return {**t, "cut": cut, "edges": int(k.sum()) // 2, "r": r, "knn_mean": float(np.nanmean(knn)),
-            "s_mean": float(s.mean())}  # fmt: skip
+            "s_mean": float(s.mean()), "topk10_edges": top.n_edges}  # fmt: skip
 
 
 def child(what: str, folder: str) -> None:
@@ -210,8 +230,16 @@ def main() -> None:
     ap.add_argument("--small", action="store_true", help="~100M parameters instead of 1.1B")
     ap.add_argument("--dir", help="where to write the checkpoint (kept); default: a temp dir")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--layers", type=int, help="decoder layers (embed and lm_head kept)")
     ap.add_argument("--only", default="ours-j1,ours-j2,weightwatcher,scipy,blocks")
     a = ap.parse_args()
+    conf = dict(SMALL if a.small else FULL)
+    if a.layers is not None:
+        if a.layers < 0:
+            ap.error("--layers must be >= 0")
+        conf["layers"] = a.layers
+    if a.child == "write":
+        return print(write_checkpoint(a.dir, conf))
     if a.child:
         return child(a.child, a.dir)
     folder = a.dir or tempfile.mkdtemp(prefix="netsci_llama_")
@@ -219,9 +247,15 @@ def main() -> None:
         os.makedirs(folder, exist_ok=True)
         t0 = time.perf_counter()
         if not os.path.exists(os.path.join(folder, "model.safetensors.index.json")):
-            n = write_checkpoint(folder, SMALL if a.small else FULL)
+            # in a child process: Linux keeps a process's peak RSS across fork and exec, so a
+            # parent that had held the tensors would lend its peak to every contender
+            argv = [sys.executable, os.path.abspath(__file__), "--child", "write", "--dir", folder]
+            argv += ["--small"] if a.small else []
+            argv += [] if a.layers is None else ["--layers", str(a.layers)]
+            w = subprocess.run(argv, capture_output=True, text=True, check=True)
+            n = int(w.stdout.split()[-1])
         else:
-            n = sum(int(np.prod(s)) for _, s in llama_shapes(SMALL if a.small else FULL))
+            n = sum(int(np.prod(s)) for _, s in llama_shapes(conf))
         files = sorted(f for f in os.listdir(folder) if f.endswith(".safetensors"))
         print(f"checkpoint: {n / 1e6:.0f}M parameters, bf16, {len(files)} shards "
               f"({time.perf_counter() - t0:.1f} s to write); load average "
@@ -238,6 +272,10 @@ def main() -> None:
             if what != "ours-j1" and base.get("wall") and r.get("wall") and not r.get("error"):
                 print(f"{what} / ours-j1: time {r['wall'] / base['wall']:.2f}x, "
                       f"RSS {r['rss'] / base['rss']:.2f}x")  # fmt: skip
+        peer, j2 = out.get("weightwatcher", {}), out.get("ours-j2", {})
+        if peer.get("wall") and j2.get("wall") and not peer.get("error"):
+            print(f"weightwatcher / ours-j2 (both on every core): time "
+                  f"{peer['wall'] / j2['wall']:.2f}x (goal >= 4x)")  # fmt: skip
         ours, peer = base.get("result", {}), out.get("weightwatcher", {}).get("result", {})
         both = [k for k in ours if k in peer and np.isfinite(ours[k]) and np.isfinite(peer[k])]
         if both:

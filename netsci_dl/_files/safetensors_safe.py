@@ -259,16 +259,43 @@ class LazyTensor:
         """The tensor as a new, writable array of ``dtype`` (default :attr:`dtype`), decoded
         chunk by chunk from a memory map of its bytes alone (``BF16`` -> float32 exactly, then
         cast once to ``dtype``); the map is closed before returning."""
+        out = np.empty(self.shape, self.dtype if dtype is None else np.dtype(dtype))
+        self._decode(0, out.reshape(-1))
+        return out
+
+    def read_rows(self, start: int, stop: int, dtype: Any = None) -> np.ndarray:
+        """Rows ``start:stop`` (along the first axis) as a new array of ``dtype``: only their
+        bytes are mapped and decoded, as :meth:`read` does for the whole tensor.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> from safetensors.numpy import save_file
+        >>> p = os.path.join(tempfile.mkdtemp(), "m.safetensors")
+        >>> save_file({"w": np.arange(12, dtype=np.float16).reshape(4, 3)}, p)
+        >>> open_safetensors(p)[0]["w"].read_rows(1, 3, np.float64).tolist()
+        [[3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]
+        """
+        if not self.shape:
+            raise InputError(f"{self.name}: a scalar has no rows")
+        start, stop, _ = slice(start, stop).indices(self.shape[0])
+        stop = max(start, stop)
+        out = np.empty((stop - start, *self.shape[1:]), self.dtype if dtype is None else dtype)
+        self._decode(start * (out[0].size if len(out) else 0), out.reshape(-1))
+        return out
+
+    def _decode(self, first: int, flat: np.ndarray) -> None:
+        """Entries ``first : first + len(flat)`` (C order) decoded into ``flat``, through a
+        memory map of their bytes alone, the pages dropped as they are done."""
         import mmap
 
-        out = np.empty(self.shape, self.dtype if dtype is None else np.dtype(dtype))
-        size = out.size
+        size = flat.size
         if size == 0:
-            return out
+            return
         raw = _DTYPES[self.stored]
-        flat = out.reshape(-1)
-        start = self.offset - self.offset % mmap.ALLOCATIONGRANULARITY
-        skip = self.offset - start
+        begin = self.offset + first * raw.itemsize
+        start = begin - begin % mmap.ALLOCATIONGRANULARITY
+        skip = begin - start
         step = max(1, _CHUNK // raw.itemsize)
         with open(self.path, "rb") as fh:
             m = mmap.mmap(fh.fileno(), skip + size * raw.itemsize, offset=start,
@@ -277,14 +304,18 @@ class LazyTensor:
                 for i in range(0, size, step):
                     k = min(step, size - i)
                     part = np.frombuffer(m, raw, count=k, offset=skip + i * raw.itemsize)
-                    flat[i : i + k] = _bf16_to_f32(part) if self.stored == "BF16" else part
+                    if self.stored == "BF16" and flat.dtype == np.float32:
+                        u = flat[i : i + k].view(np.uint32)  # decoded in place: no temporary
+                        np.copyto(u, part)
+                        u <<= 16
+                    else:
+                        flat[i : i + k] = _bf16_to_f32(part) if self.stored == "BF16" else part
                     del part
                     done = (skip + (i + k) * raw.itemsize) // mmap.PAGESIZE * mmap.PAGESIZE
                     if hasattr(m, "madvise") and done:  # drop the pages just decoded
                         m.madvise(mmap.MADV_DONTNEED, 0, done)
             finally:
                 m.close()
-        return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.read(dtype)

@@ -1,7 +1,8 @@
 """The empirical spectral density (ESD) of a weight matrix and the fits made on it.
 
 - :func:`esd`: the eigenvalues of ``X = W^T W`` on the smaller side (no ``1/N``), exact by a
-  float64 Gram matrix and ``eigvalsh`` or by the SVD (``lambda = s^2``).
+  float64 Gram matrix and ``eigvalsh`` or by the SVD (``lambda = s^2``); a large matrix by
+  chunks of rows (the Gram summed, or a QR's ``R`` updated), never whole in float64.
 - The power-law tail (Clauset-Shalizi-Newman, through
   :func:`netsci_dl.analysis.structure.fits.fit_distributions`), with the ``xmin="peak"`` window.
 - The Marchenko-Pastur bulk and its spikes, with a Tracy-Widom margin.
@@ -129,12 +130,138 @@ def _gram_is_accurate(lam: np.ndarray, n: int) -> bool:
 
 
 def _eigenvalues(s: np.ndarray, method: str) -> tuple[np.ndarray, str]:
+    """Kernels' slices ``(S, n, m)`` (held whole: kernels are small)."""
     if method in ("auto", "gram"):
         lam = np.linalg.eigvalsh(np.matmul(s.transpose(0, 2, 1), s))
         if method == "gram" or _gram_is_accurate(lam, s.shape[1]):
             return np.sort(np.maximum(lam, 0.0).ravel()), "gram"
     sv = np.linalg.svd(s, compute_uv=False)
     return np.sort((sv * sv).ravel()), "svd"
+
+
+# ---- a matrix, by chunks of rows -------------------------------------------------------------
+#: float64 bytes of one chunk of rows: a matrix up to this size is taken whole; a larger one
+#: is read chunk by chunk (the Gram matrix accumulated, or a QR factor updated), so that its
+#: float64 copy is never held
+CHUNK_BYTES = 64 << 20
+
+
+def _reader(W: Any) -> Any:
+    """``rows(a, b)``: rows ``a:b`` of the stored matrix, in its own dtype (a lazy tensor reads
+    only those rows from disk)."""
+    if hasattr(W, "read_rows"):
+        return W.read_rows
+    a = W if isinstance(W, np.ndarray) else np.asarray(W)
+    return lambda i, j: a[i:j]
+
+
+def _row_blocks(W: Any, name: str) -> tuple[int, int, Any]:
+    """``(n, m, blocks)`` of ``X``, the matrix ``W`` oriented so that ``n >= m``:
+    ``blocks()`` yields ``X``'s rows as C-ordered float64 chunks of at most
+    :data:`CHUNK_BYTES` (at least one row each), the same chunks for the same shape whatever
+    holds ``W``. A wide ``W`` gives ``X = W^T`` by column chunks, each assembled from chunks of
+    ``W``'s rows."""
+    r, c = (int(d) for d in np.shape(W))
+    rows = _reader(W)
+    n, m = max(r, c), min(r, c)
+    per = max(1, CHUNK_BYTES // (8 * m))
+
+    def finite(x: np.ndarray) -> np.ndarray:
+        if not np.isfinite(x).all():
+            raise InputError(f"{name}: shape {(r, c)} holds NaN or infinite entries")
+        return x
+
+    def tall() -> Any:
+        for a in range(0, n, per):
+            yield finite(np.ascontiguousarray(rows(a, min(a + per, n)), dtype=np.float64))
+
+    def wide() -> Any:
+        step = max(1, CHUNK_BYTES // (8 * c))  # rows of W read at a time
+        for k in range(0, n, per):
+            out = np.empty((min(k + per, n) - k, m))
+            for a in range(0, m, step):
+                out[:, a : a + step] = rows(a, min(a + step, m))[:, k : k + per].T
+            yield finite(out)
+
+    return n, m, tall if r >= c else wide
+
+
+#: a 1-norm condition estimate of the Gram matrix above this many times ``m`` times the largest
+#: condition number the Gram route accepts means it would be refused: skip its eigensolve
+_SKIP_SAFETY = 2.0
+
+
+def _surely_inaccurate(G: np.ndarray, n: int) -> bool:
+    """Whether :func:`_gram_is_accurate` would refuse the Gram matrix ``G``, decided from a
+    Cholesky factor (``m^3/3`` flops, a fraction of ``eigvalsh``): not positive definite, or
+    LAPACK's estimate of ``cond_1(G)`` (a lower bound) above ``m`` times the largest accepted
+    ``cond_2 = lambda_max / lambda_min`` (``cond_1 <= m cond_2``), with a margin. Otherwise
+    False, and the eigenvalues decide."""
+    from scipy.linalg import lapack
+
+    m = G.shape[0]
+    if not np.any(np.diagonal(G)):  # a zero matrix: its Gram is accurate (all zero)
+        return False
+    limit = _GRAM_RTOL / (n * _EPS)  # the largest lambda_max / lambda_min accepted
+    c, info = lapack.dpotrf(G, lower=0, clean=0, overwrite_a=0)
+    if info > 0:
+        return True
+    if info < 0:
+        return False
+    rcond, info = lapack.dpocon(c, float(np.abs(G).sum(axis=0).max()))
+    return info == 0 and rcond * m * limit * _SKIP_SAFETY < 1.0
+
+
+def _matrix_eigenvalues(W: Any, method: str, name: str) -> tuple[np.ndarray, str, int, int]:
+    """The eigenvalues of ``X^T X`` of a 2-D ``W`` from chunks of rows: the Gram matrix
+    accumulated in float64 (``G += B^T B``), or the singular values of the ``R`` factor of a
+    QR updated chunk by chunk (``R <- qr([R; B])``; a matrix of one chunk: its own SVD). Peak
+    extra memory: one chunk, ``G`` (``m x m``) and ``R``."""
+    n, m, blocks = _row_blocks(W, name)
+    if method in ("auto", "gram"):
+        G = np.zeros((m, m))
+        for B in blocks():
+            G += B.T @ B  # a symmetric rank-k update (numpy calls syrk for B^T B)
+            del B
+        if method == "gram" or not _surely_inaccurate(G, n):
+            lam = np.linalg.eigvalsh(G)
+            if method == "gram" or _gram_is_accurate(lam, n):
+                return np.sort(np.maximum(lam, 0.0)), "gram", n, m
+        del G
+    R = None
+    for B in blocks():
+        R = B if R is None else _qr_r(R, B)
+        del B
+    sv = np.linalg.svd(R, compute_uv=False)
+    return np.sort(sv * sv), "svd", n, m
+
+
+def _qr_r(R: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """The ``R`` factor (at most ``m x m``) of ``[R; B]``: one Householder QR (``geqrf``) in
+    place on the stacked rows, no ``Q``."""
+    from scipy.linalg import lapack
+
+    m = R.shape[1]
+    a = np.empty((len(R) + len(B), m), order="F")
+    a[: len(R)], a[len(R) :] = R, B
+    qr, _tau, _work, info = lapack.dgeqrf(a, overwrite_a=1)
+    if info != 0:  # pragma: no cover - only for an illegal argument
+        raise RuntimeError(f"LAPACK dgeqrf failed (info={info})")
+    return np.triu(qr[: min(len(a), m)])
+
+
+def _check_array(W: Any, name: str) -> Any:
+    """``W`` itself when it is a real 2-D matrix read by rows (an array, a lazy tensor);
+    else ``None`` (a kernel, or something to convert first)."""
+    shape = tuple(int(d) for d in np.shape(W))
+    if len(shape) != 2 or min(shape) == 0:
+        return None
+    if isinstance(W, np.ndarray) or hasattr(W, "read_rows"):
+        kind = np.dtype(W.dtype).kind
+        if kind not in "fiub":
+            raise InputError(f"{name}: dtype {np.dtype(W.dtype)} is not a real number type")
+        return W
+    return None
 
 
 def esd(W: Any, *, method: str = "auto", name: str = "W") -> ESD:
@@ -153,7 +280,13 @@ def esd(W: Any, *, method: str = "auto", name: str = "W") -> ESD:
         absolute error about ``n eps lambda_max``). ``"svd"``: the squared singular values
         (about twice the cost, error about ``2 eps sqrt(lambda lambda_max)``). ``"auto"``: the
         Gram matrix, unless its error bound exceeds ``1e-10`` of the smallest eigenvalue; then
-        the SVD. The result says which ran.
+        the SVD (the Gram's eigensolve is skipped when a Cholesky condition estimate already
+        shows it would be refused; the choice is the same). The result says which ran.
+        A matrix of more than :data:`CHUNK_BYTES` (64 MB) as float64 is read by chunks of
+        rows (a lazy tensor: from disk, in its stored dtype) and never held in float64: the
+        Gram matrix is summed in float64 chunk by chunk, and the SVD is that of the ``R``
+        factor of a QR updated chunk by chunk (the same singular values); peak extra memory
+        about one chunk and two ``m x m`` matrices. Kernels are taken whole.
     name : str
         The matrix's name in error messages.
 
@@ -171,6 +304,10 @@ def esd(W: Any, *, method: str = "auto", name: str = "W") -> ESD:
     if method not in METHODS:
         raise InputError(f"method={method!r}: expected one of {METHODS}")
     shape = tuple(int(d) for d in np.shape(W))
+    mat = _check_array(W, name)
+    if mat is not None:
+        lam, used, n, m = _matrix_eigenvalues(mat, method, name)
+        return ESD(_ro(lam), shape, n, m, 1, used)
     s = _slices(W, name)
     lam, used = _eigenvalues(s, method)
     return ESD(_ro(lam), shape, int(s.shape[1]), int(s.shape[2]), int(s.shape[0]), used)

@@ -270,6 +270,18 @@ class _Difference:
         d = np.asarray(self.a, dtype=np.float64) - np.asarray(self.b, dtype=np.float64)
         return d if dtype is None else d.astype(dtype, copy=False)
 
+    def read_rows(self, start: int, stop: int, dtype: Any = None) -> np.ndarray:
+        """Rows ``start:stop`` of ``W - W_ref`` in float64 (each side read by rows when it
+        can be), so that a large difference is never held whole."""
+        d = _rows(self.a, start, stop) - _rows(self.b, start, stop)
+        return d if dtype is None else d.astype(dtype, copy=False)
+
+
+def _rows(a: Any, start: int, stop: int) -> np.ndarray:
+    if hasattr(a, "read_rows"):
+        return a.read_rows(start, stop, np.float64)
+    return np.asarray(a[start:stop], dtype=np.float64)
+
 
 # ---- one matrix ------------------------------------------------------------------------------
 def _tail_fit(e: ESD, xmin: Any, compat: str | None) -> dict[str, Any]:
@@ -307,8 +319,9 @@ def _ww_scan(lam: np.ndarray) -> dict[str, Any]:
     eigenvalue but the largest is a candidate xmin (tails down to 2 values, where the KS
     distance is small by construction: the source of its spuriously large alphas), the
     maximum-likelihood alpha of each tail, its one-sided KS distance
-    ``max_j |1 - (x_j/xmin)^(1-alpha) - (j-i)/n|``, the first minimum. Vectorised in chunks
-    of candidates."""
+    ``max_{j>=i} |1 - (x_j/x_i)^(1-alpha_i) - (j-i)/n_i| = |(N-j)/(N-i) - exp((1-alpha_i)
+    (log x_j - log x_i))|``, the first minimum. Vectorised over blocks of candidates, each
+    against its tail only (the upper triangle), in place."""
     x = np.sort(np.asarray(lam, dtype=np.float64))
     N = len(x)
     logx = np.log(x)
@@ -317,17 +330,21 @@ def _ww_scan(lam: np.ndarray) -> dict[str, Any]:
     with np.errstate(divide="ignore", invalid="ignore"):
         alphas = 1 + n / (np.cumsum(logx[::-1])[::-1][:-1] - n * logx[:-1])
     D = np.ones(N - 1)
-    j = np.arange(N)
-    step = max(1, (1 << 22) // N)
+    left = (N - np.arange(N)).astype(np.float64)  # N - j
+    step = max(1, (1 << 21) // N)
     for a in range(0, N - 1, step):
         rows = i[a : a + step]
-        al = alphas[rows][:, None]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            F = 1 - (x[None, :] / x[rows][:, None]) ** (1 - al)
-            gap = np.abs(F - (j[None, :] - rows[:, None]) / n[rows][:, None])
-        gap[j[None, :] < rows[:, None]] = 0.0
-        ok = alphas[rows] > 1
-        D[rows[ok]] = gap[ok].max(axis=1)
+        rows = rows[alphas[rows] > 1]
+        if not len(rows):
+            continue
+        with np.errstate(invalid="ignore", over="ignore"):
+            g = np.subtract.outer(-logx[rows], -logx[a:])  # log x_j - log x_i, j >= a
+            g *= (1 - alphas[rows])[:, None]
+            np.exp(g, out=g)  # (x_j / x_i)^(1 - alpha_i)
+            np.subtract(left[None, a:] / n[rows][:, None], g, out=g)
+            np.abs(g, out=g)
+        g[np.arange(a, N)[None, :] < rows[:, None]] = 0.0  # j < i: not in the tail
+        D[rows] = g.max(axis=1)
     best = int(np.argmin(D))
     a = float(alphas[best])
     return {"alpha": a, "alpha_stderr": (a - 1) / np.sqrt(n[best]), "ks": float(D[best]),
@@ -336,8 +353,10 @@ def _ww_scan(lam: np.ndarray) -> dict[str, Any]:
 
 
 def _shuffled(W: Any, rng: np.random.Generator) -> np.ndarray:
-    """``W`` with its entries permuted at random within each kernel slice (a matrix: all)."""
-    a = np.asarray(W, dtype=np.float64)
+    """``W`` with its entries permuted at random within each kernel slice (a matrix: all),
+    in the dtype it is read in (bf16 as float32: exact; the permutation depends on the shape
+    alone), so that a large matrix is not held in float64."""
+    a = np.asarray(W)
     if a.ndim == 2:
         return rng.permutation(a.ravel()).reshape(a.shape)
     s = a.reshape(a.shape[0] * a.shape[1], -1)

@@ -60,6 +60,7 @@ from netsci_dl.analysis.structure.blockwise import (
     blockwise_knn,
     blockwise_quantile_cut,
     blockwise_strength,
+    blockwise_topk,
     blockwise_weight_moments,
 )
 from netsci_dl.analysis.structure.centrality import (
@@ -118,6 +119,7 @@ __all__ = [
     "blockwise_knn",
     "blockwise_quantile_cut",
     "blockwise_strength",
+    "blockwise_topk",
     "blockwise_weight_moments",
     "Agreement",
     "agreement",
