@@ -267,3 +267,30 @@ def test_bad_token_data_is_an_input_error_before_outputs(bert_folder, tmp_path, 
         assert res.exit_code == 2, res.output + repr(res.exception)
         assert match in res.output
         assert not out.exists() or not any(out.iterdir())
+
+
+def test_cli_measures_similarity_on_padded_tokens_equals_closed_form(bert_folder, tmp_path):
+    folder, npz, _, ids, mask, _ = bert_folder
+    other = _bert()
+    with torch.no_grad():  # a second snapshot: the first one moved a little
+        for p in other.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    other.save_pretrained(tmp_path / "bert2")
+    out = tmp_path / "m"
+    res = _cli(["measures", str(folder), str(tmp_path / "bert2"), "--data", f"tokens:{npz}",
+                "--measures", "similarity", "--no-plots", "-o", str(out)], tmp_path)  # fmt: skip
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    got = pd.read_csv(out / "measures.csv")
+    first = got[(got.snapshot == "bert") & (got.metric == "cka_to_reference")]
+    a = _alone(nd.runs.checkpoint_models([folder])[0].load(), ids, mask, layers=LAYERS)
+    b = _alone(nd.runs.checkpoint_models([tmp_path / "bert2"])[0].load(), ids, mask, layers=LAYERS)
+    for layer in LAYERS:
+        want = _linear_cka(a[layer].astype(float), b[layer].astype(float))
+        value = first.loc[first.layer == layer, "value"].to_numpy()
+        assert value.size == 1 and want < 0.999  # the two snapshots differ
+        np.testing.assert_allclose(value[0], want, rtol=1e-5)  # float32 activations
+    # Fisher through per-example gradients does not take token ids: refused, no output
+    res = _cli(["measures", str(folder), "--data", f"tokens:{npz}", "--measures", "fisher",
+                "-o", str(tmp_path / "f")], tmp_path)  # fmt: skip
+    assert res.exit_code == 2 and "not supported" in res.output, res.output
+    assert not (tmp_path / "f").exists() or not any((tmp_path / "f").iterdir())

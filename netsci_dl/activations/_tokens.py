@@ -72,7 +72,7 @@ def check_attention_mask(mask: Any, X: Any, where: str = "attention_mask") -> An
         return None
     import torch
 
-    m = torch.as_tensor(np.asarray(mask) if not torch.is_tensor(mask) else mask)
+    m = mask if torch.is_tensor(mask) else torch.from_numpy(np.array(mask))  # a writable copy
     shape = tuple(int(s) for s in X.shape)
     if tuple(m.shape) != shape[:2] or len(shape) != 2:
         raise InputError(

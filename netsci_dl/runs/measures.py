@@ -210,6 +210,7 @@ def training_measures(
         raise InputError(f"options must be a TrainingMeasureOptions, got {type(opts).__name__}")
     from netsci_dl.datasets import as_arrays
 
+    masked = X if getattr(X, "attention_mask", None) is not None else None  # token padding
     X, y_data = as_arrays(X)  # a Dataset, a torch Dataset or DataLoader, or the array itself
     y = y_data if y is None else y
     if "curvature" in families and y is None:
@@ -217,7 +218,7 @@ def training_measures(
     srcs = _snapshot_items(source)
     paths = [p for p, _ in srcs]
     if families != ("ei",):
-        _check_takes(paths[-1], X, opts.device)
+        _check_takes(paths[-1], X, opts.device, families, masked is not None)
     parts = []
     if "ei" in families:
         from netsci_dl.runs.trajectory import ei_trajectory
@@ -247,7 +248,7 @@ def training_measures(
     if "similarity" in families:
         S = training_similarity(
             paths,
-            X,
+            X if masked is None else masked,  # a token Dataset keeps its attention_mask
             measure=opts.similarity,
             spec=ActivationSpec(batch_size=max(opts.batch_size, 256), device=opts.device),
             within=False,
@@ -283,8 +284,12 @@ def _snapshot_items(source: Any) -> list[tuple[Any, dict[str, Any]]]:
     return snapshot_sources(source)
 
 
-def _check_takes(path: Any, X: Any, device: Any) -> None:
-    """Refuse probe examples the model cannot run on (wrong number of features, image size)."""
+def _check_takes(
+    path: Any, X: Any, device: Any, families: tuple[str, ...] = (), mask: bool = False
+) -> None:
+    """Refuse probe examples the model cannot run on (wrong number of features, image size),
+    and Fisher / curvature on token ids (per-example gradients take float inputs, logits out
+    and no attention mask)."""
     import numpy as np
     import torch
 
@@ -294,7 +299,17 @@ def _check_takes(path: Any, X: Any, device: Any) -> None:
     if not isinstance(model, torch.nn.Module):
         return
     dev = next(iter(model.parameters()), torch.empty(0)).device
-    x = torch.as_tensor(np.asarray(X[:1], dtype=np.float32), device=dev)
+    x1 = np.array(X[:1])  # a writable copy of one example
+    ids = x1.dtype.kind in "iu" and any(isinstance(m, torch.nn.Embedding) for m in model.modules())
+    x = torch.as_tensor(x1 if ids else x1.astype(np.float32), device=dev)  # token ids stay ints
+    gradients = [f for f in families if f in ("fisher", "curvature")]
+    if ids and gradients:
+        raise InputError(
+            f"measures {', '.join(gradients)} on token ids ({type(model).__name__}) are not "
+            "supported: per-example gradients take float inputs without an attention mask; "
+            "--measures similarity (training_similarity from Python) runs on token data"
+            + (" with its attention_mask" if mask else "")
+        )
     try:
         with torch.no_grad():
             model(x)
