@@ -260,7 +260,9 @@ def test_bad_token_data_is_an_input_error_before_outputs(bert_folder, tmp_path, 
     if mask is not None:
         arrays["attention_mask"] = mask.astype(np.int64)
     np.savez(tmp_path / "bad.npz", **arrays)
-    for cmd in (["interactions", "--players", "tokens:0-2,3-5"], ["similarity"]):
+    cmds = (["interactions", "--players", "tokens:0-2,3-5"], ["similarity"])
+    cmds += (["measures", "--measures", "similarity"],)
+    for cmd in cmds:
         out = tmp_path / cmd[0]
         res = _cli([cmd[0], str(folder), "--data", f"tokens:{tmp_path / 'bad.npz'}", *cmd[1:],
                     "-o", str(out)], tmp_path)  # fmt: skip

@@ -42,7 +42,12 @@ from netsci_dl.activations._masking import (
 from netsci_dl.activations._pool import check_pool
 from netsci_dl.activations._pruning import PruningAccuracy, pruning_accuracy
 from netsci_dl.activations._stream import STREAM_MEASURES, stream_maps, stream_similarity
-from netsci_dl.activations._tokens import TOKEN_MASKS, takes_attention_mask, token_players
+from netsci_dl.activations._tokens import (
+    TOKEN_MASKS,
+    check_token_ids,
+    takes_attention_mask,
+    token_players,
+)
 
 # every data-path function also takes a Dataset, a torch Dataset or a DataLoader as X
 layer_activations = accepts_data(layer_activations)
@@ -93,6 +98,7 @@ __all__ = [
     "token_players",
     "TOKEN_MASKS",
     "takes_attention_mask",
+    "check_token_ids",
     "learn_baseline",
     "log_odds",
     "masked_values",

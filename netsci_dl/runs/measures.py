@@ -302,6 +302,10 @@ def _check_takes(
     x1 = np.array(X[:1])  # a writable copy of one example
     ids = x1.dtype.kind in "iu" and any(isinstance(m, torch.nn.Embedding) for m in model.modules())
     x = torch.as_tensor(x1 if ids else x1.astype(np.float32), device=dev)  # token ids stay ints
+    if ids:
+        from netsci_dl.activations import check_token_ids
+
+        check_token_ids(model, torch.from_numpy(np.array(X)))  # a writable copy
     gradients = [f for f in families if f in ("fisher", "curvature")]
     if ids and gradients:
         raise InputError(
