@@ -409,15 +409,13 @@ def _batches(
 
     Xf = Xn.reshape(Xn.shape[0], -1)
     if tokens:
-        import torch
-
         mid, _ = tok.token_mask_note(model, token_mask, mask_id)
         if not (isinstance(baseline, str) and baseline == "zero"):
             raise InputError(
                 f"baseline={baseline!r} is for continuous inputs; token ids are masked by "
                 "token_mask ('id': a mask id, 'attention': attention_mask = 0)"
             )
-        tok.check_token_ids(model, torch.as_tensor(Xf))
+        tok.check_token_ids(model, Xf)
         M = tok.check_attention_mask(attention_mask, Xf)
         M = None if M is None else M.numpy()
         return tok.masked_token_batches(Xf, M, fm, token_mask, mid, bs)

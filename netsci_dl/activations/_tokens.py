@@ -106,11 +106,15 @@ def _input_embedding(model: Any) -> Any:
 
 
 def check_token_ids(model: Any, X: Any, where: str = "input_ids") -> None:
-    """Token ids must lie in ``[0, vocabulary size)`` of the model's input embedding."""
+    """Token ids (an array or a tensor) must lie in ``[0, vocabulary size)`` of the model's
+    input embedding (``get_input_embeddings()``, else its first ``nn.Embedding``)."""
+    from netsci_dl._array import to_numpy
+
     emb = _input_embedding(model)
-    if emb is None or X.is_floating_point() or X.numel() == 0:
+    a = np.asarray(to_numpy(X))
+    if emb is None or a.dtype.kind not in "iu" or a.size == 0:
         return
-    lo, hi = int(X.min()), int(X.max())
+    lo, hi = int(a.min()), int(a.max())
     n = int(emb.num_embeddings)
     if lo < 0 or hi >= n:
         raise InputError(

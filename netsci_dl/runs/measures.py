@@ -305,7 +305,7 @@ def _check_takes(
     if ids:
         from netsci_dl.activations import check_token_ids
 
-        check_token_ids(model, torch.from_numpy(np.array(X)))  # a writable copy
+        check_token_ids(model, X)
     gradients = [f for f in families if f in ("fisher", "curvature")]
     if ids and gradients:
         raise InputError(
