@@ -31,7 +31,7 @@ TOL = {"rtol": 1e-5, "atol": 1e-5}
 
 def _bert(num_labels=3):
     cfg = transformers.BertConfig(
-        vocab_size=VOCAB, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+        vocab_size=VOCAB, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
         intermediate_size=32, max_position_embeddings=16, num_labels=num_labels,
     )  # fmt: skip
     torch.manual_seed(0)
@@ -89,7 +89,7 @@ def _linear_cka(A, B):
     return np.linalg.norm(B.T @ A) ** 2 / (np.linalg.norm(A.T @ A) * np.linalg.norm(B.T @ B))
 
 
-LAYERS = ("bert.encoder.layer.0.output.dense", "bert.encoder.layer.1.output.dense")
+LAYERS = ("bert.encoder.layer.0.attention.output.dense", "bert.encoder.layer.0.output.dense")
 
 
 @pytest.mark.parametrize("stream", [False, True])
