@@ -294,5 +294,51 @@ def test_cli_measures_similarity_on_padded_tokens_equals_closed_form(bert_folder
     # Fisher through per-example gradients does not take token ids: refused, no output
     res = _cli(["measures", str(folder), "--data", f"tokens:{npz}", "--measures", "fisher",
                 "-o", str(tmp_path / "f")], tmp_path)  # fmt: skip
-    assert res.exit_code == 2 and "not supported" in res.output, res.output
+    assert res.exit_code == 2, res.output
+    assert "fisher: per-example gradients pass no attention_mask" in res.output
     assert not (tmp_path / "f").exists() or not any((tmp_path / "f").iterdir())
+
+
+BAG_CODE = """
+import torch
+
+
+class Bag(torch.nn.Module):  # token ids in, logits out, no attention mask
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(10, 3)
+        self.fc = torch.nn.Linear(3, 2)
+
+    def forward(self, ids):
+        return self.fc(self.emb(ids).mean(1))
+"""
+
+
+def test_cli_fisher_on_a_plain_token_model_equals_python(tmp_path, monkeypatch):
+    (tmp_path / "tokbag_mod.py").write_text(BAG_CODE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(__import__("sys").modules, "tokbag_mod", raising=False)
+    import tokbag_mod
+
+    torch.manual_seed(0)
+    torch.save(tokbag_mod.Bag().state_dict(), tmp_path / "e1.pt")
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "t.npz", input_ids=rng.integers(0, 10, (30, 4)), y=rng.integers(0, 2, 30))
+    args = ["--model", "tokbag_mod:Bag", "--data", f"tokens:{tmp_path / 't.npz'}"]
+    res = _cli(["measures", str(tmp_path / "e1.pt"), *args, "--measures", "fisher",
+                "--no-plots", "-o", str(tmp_path / "m")], tmp_path)  # fmt: skip
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    got = pd.read_csv(tmp_path / "m" / "measures.csv")
+    items = nd.runs.checkpoint_models([tmp_path / "e1.pt"], "tokbag_mod:Bag")
+    ds = load(f"tokens:{tmp_path / 't.npz'}")
+    want = nd.runs.training_measures(items, ds, measures=("fisher",))
+    assert {"emb", "fc"} <= set(got["layer"])
+    assert len(got) == len(want) > 0
+    # the same model, examples and seed: equal up to float32 rounding
+    np.testing.assert_allclose(
+        got["value"].to_numpy(float), want["value"].to_numpy(float), rtol=1e-6
+    )
+    # curvature casts inputs to floats: refused on token ids, naming what runs
+    res = _cli(["measures", str(tmp_path / "e1.pt"), *args, "--measures", "curvature",
+                "-o", str(tmp_path / "c")], tmp_path)  # fmt: skip
+    assert res.exit_code == 2 and "curvature: Hessian-vector products" in res.output, res.output

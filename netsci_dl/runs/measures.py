@@ -288,8 +288,7 @@ def _check_takes(
     path: Any, X: Any, device: Any, families: tuple[str, ...] = (), mask: bool = False
 ) -> None:
     """Refuse probe examples the model cannot run on (wrong number of features, image size),
-    and Fisher / curvature on token ids (per-example gradients take float inputs, logits out
-    and no attention mask)."""
+    and the measures that do not run on token ids (:func:`_check_token_measures`)."""
     import numpy as np
     import torch
 
@@ -306,23 +305,39 @@ def _check_takes(
         from netsci_dl.activations import check_token_ids
 
         check_token_ids(model, X)
-    gradients = [f for f in families if f in ("fisher", "curvature")]
-    if ids and gradients:
-        raise InputError(
-            f"measures {', '.join(gradients)} on token ids ({type(model).__name__}) are not "
-            "supported: per-example gradients take float inputs without an attention mask; "
-            "--measures similarity (training_similarity from Python) runs on token data"
-            + (" with its attention_mask" if mask else "")
-        )
     try:
         with torch.no_grad():
-            model(x)
+            out = model(x)
     except RuntimeError as e:
         raise InputError(
             f"{path}: the model does not run on the probe examples of shape "
             f"{tuple(np.shape(X))[1:]} ({str(e).splitlines()[0]}); pass data of its input size "
             "(--input-shape 1,C,H,W; from Python: X reshaped)"
         ) from None
+    if ids:
+        _check_token_measures(model, out, families, mask)
+
+
+def _check_token_measures(model: Any, out: Any, families: tuple[str, ...], mask: bool) -> None:
+    """Fisher runs on token ids of a model with logits out and no attention mask; curvature
+    (Hessian-vector products) takes float inputs only."""
+    import torch
+
+    why = []
+    if "curvature" in families:
+        why.append("curvature: Hessian-vector products take float inputs, not token ids")
+    if "fisher" in families and (mask or not torch.is_tensor(out)):
+        why.append(
+            "fisher: per-example gradients pass no attention_mask"
+            if mask
+            else f"fisher: {type(model).__name__} returns {type(out).__name__}, not logits"
+        )
+    if why:
+        raise InputError(
+            f"measures on token ids ({type(model).__name__}): {'; '.join(why)}. "
+            "--measures similarity (training_similarity from Python) runs on token data"
+            + (" with its attention_mask" if mask else "")
+        )
 
 
 def _family_of(metric: str) -> str:
