@@ -88,6 +88,8 @@ ONE_COMMAND = {
     "--analyze-every": ("IntParamType", r"^Measure every"),
     "--arch": ("Choice", r"^Classifier architecture"),
     "--baseline": ("Choice", r"masked patches"),
+    "--token-mask": ("Choice", r"^How a token outside a coalition is masked"),
+    "--mask-id": ("IntParamType", r"^Token id of masked tokens"),
     "--blur-factor": ("FloatParamType", r"^Blur downsampling factor"),
     "--cd-k": ("IntParamType", r"Gibbs steps"),
     "--compare": ("Path", r"^A second checkpoint"),

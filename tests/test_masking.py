@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from netsci_dl.activations import layer_interactions
+from netsci_dl.activations._baseline import learn_baseline
 from netsci_dl.activations._masking import (
     check_players,
     coalition_masks,
     feature_masks,
     grid_players,
-    learn_baseline,
     log_odds,
     masked_values,
 )

@@ -8,6 +8,7 @@ into the pure math of
 :mod:`netsci_dl.analysis`; the pipelines over run folders are in :mod:`netsci_dl.runs`.
 """
 
+from netsci_dl.activations._baseline import learn_baseline
 from netsci_dl.activations._curvature import (
     gradient_covariance,
     hessian_top_eigenvalue,
@@ -35,13 +36,18 @@ from netsci_dl.activations._masking import (
     coalition_masks,
     feature_players,
     grid_players,
-    learn_baseline,
     log_odds,
     masked_values,
 )
 from netsci_dl.activations._pool import check_pool
 from netsci_dl.activations._pruning import PruningAccuracy, pruning_accuracy
 from netsci_dl.activations._stream import STREAM_MEASURES, stream_maps, stream_similarity
+from netsci_dl.activations._tokens import (
+    TOKEN_MASKS,
+    check_token_ids,
+    takes_attention_mask,
+    token_players,
+)
 
 # every data-path function also takes a Dataset, a torch Dataset or a DataLoader as X
 layer_activations = accepts_data(layer_activations)
@@ -90,6 +96,10 @@ __all__ = [
     "coalition_masks",
     "grid_players",
     "feature_players",
+    "token_players",
+    "TOKEN_MASKS",
+    "takes_attention_mask",
+    "check_token_ids",
     "learn_baseline",
     "log_odds",
     "masked_values",

@@ -3,7 +3,8 @@
 Every public data-path function of :mod:`netsci_dl.activations` takes, as ``X``, an array or a
 tensor (as always), a :class:`netsci_dl.datasets.Dataset`, a torch ``Dataset`` or a
 ``DataLoader``; the last three also give ``y`` when the function takes one and it was not
-passed (:func:`netsci_dl.datasets.as_arrays`).
+passed (:func:`netsci_dl.datasets.as_arrays`), and a token Dataset gives its
+``attention_mask`` when the function takes one and it was not passed.
 
 The same wrapper checks the arguments every data-path function shares before any work
 (:func:`check_arguments`): the model, ``X`` and ``y``, the counts, seeds, devices and step sizes
@@ -66,6 +67,7 @@ def accepts_data(fn: Callable[..., Any]) -> Callable[..., Any]:
     if names[1:2] != ["X"]:
         raise TypeError(f"{fn.__name__}: the second parameter must be X")  # pragma: no cover
     has_y = "y" in sig.parameters
+    has_mask = "attention_mask" in sig.parameters
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **named: Any) -> Any:
@@ -78,6 +80,9 @@ def accepts_data(fn: Callable[..., Any]) -> Callable[..., Any]:
             check_arguments(fn.__name__, bound.arguments)
             return fn(*args, **named)
         Xa, ya = as_arrays(X)
+        mask = getattr(X, "attention_mask", None)
+        if has_mask and bound.arguments.get("attention_mask") is None and mask is not None:
+            bound.arguments["attention_mask"] = mask
         bound.arguments["X"] = Xa
         if has_y and bound.arguments.get("y") is None and ya is not None:
             bound.arguments["y"] = ya

@@ -39,6 +39,7 @@ def iter_activations(
     pool: str = "mean",
     dft_size: int | None = None,
     input_shape: Sequence[int] | None = None,
+    attention_mask: Any = None,
 ) -> Iterator[dict[str, Any]]:
     """Each batch's activations, ``{layer: (b, units) torch tensor}`` on the device, in order.
 
@@ -63,9 +64,11 @@ def iter_activations(
         pool=pool,
         dft_size=dft_size,
         input_shape=input_shape,
+        attention_mask=attention_mask,
     ) as r:
+        m = r.attention_mask
         for i in range(0, Xt.shape[0], bs):
-            yield r.run(Xt[i : i + bs])
+            yield r.run(Xt[i : i + bs], None if m is None else m[i : i + bs])
 
 
 def _check_batch(batch_size: int) -> int:
@@ -94,6 +97,7 @@ def layer_activations(
     pool: str = "mean",
     dft_size: int | None = None,
     input_shape: Sequence[int] | None = None,
+    attention_mask: Any = None,
 ) -> Activations:
     """Run ``model`` on ``X`` and return each layer's output, rows = examples.
 
@@ -108,7 +112,8 @@ def layer_activations(
         to square images when the model starts with a ``Conv2d``). A model with an
         ``nn.Embedding`` (a text model) takes integer token ids ``(n, tokens)`` as they are, and
         its ``(n, tokens, units)`` outputs are pooled over the token positions (``pool="mean"``:
-        the mean over every position, padding included: no attention mask is applied).
+        the mean over the real tokens when there is an ``attention_mask``, else over every
+        position; stated in ``settings["token_pool"]``).
     layers : list of str, optional
         Module names (``named_modules()``), taken exactly at those modules. Default: every
         ``nn.Linear`` / ``nn.Conv2d`` after its elementwise followers (module docstring).
@@ -124,6 +129,12 @@ def layer_activations(
         With ``pool="dft"``: keep the frequencies in ``[-s/2, s/2)`` per spatial axis.
     input_shape : tuple of int, optional
         Per-example input shape, e.g. ``(1, 8, 8)``.
+    attention_mask : (n_samples, tokens) array of 0/1, optional
+        For token ids: 1 = a real token, 0 = padding (a :class:`~netsci_dl.datasets.Dataset`
+        given as ``X`` brings its own). Passed batch by batch as ``model(ids,
+        attention_mask=...)`` when the model's ``forward`` takes ``attention_mask`` (Hugging
+        Face models do; ``settings["attention_mask"]`` says whether it did); token outputs are
+        pooled over the real tokens only. An example then gives what it gives alone, unpadded.
 
     Returns
     -------
@@ -151,10 +162,12 @@ def layer_activations(
         pool=pool,
         dft_size=dft_size,
         input_shape=input_shape,
+        attention_mask=attention_mask,
     ) as r:
         dt = _np_dtype(dtype, r.dtype)
+        m = r.attention_mask
         for i in range(0, n, bs):
-            batch = r.run(Xt[i : i + bs])
+            batch = r.run(Xt[i : i + bs], None if m is None else m[i : i + bs])
             for name, t in batch.items():
                 a = t.detach().cpu().numpy()
                 if name not in out:
@@ -169,6 +182,7 @@ def layer_activations(
             "n_samples": n,
             "input_shape": list(getattr(r, "input_shape", None) or []) or None,
             "layers": "default" if layers is None else [str(v) for v in layers],
+            **r.token_settings(m),
         }
         return Activations(
             {k: out[k] for k in r.names},

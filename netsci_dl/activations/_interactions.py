@@ -52,6 +52,9 @@ def layer_interactions(
     batch_size: int = 2048,
     device: Any = None,
     label: str = "",
+    attention_mask: Any = None,
+    token_mask: str = "id",
+    mask_id: int | None = None,
 ) -> LayerInteractions:
     """AND and OR interactions of the output and of every hidden layer of a classifier (CH24).
 
@@ -64,20 +67,23 @@ def layer_interactions(
     y : (n_samples,) int
         Target class of each (usually its label).
     players : sequence of index groups
-        Into the flattened sample (:func:`netsci_dl.activations._masking.grid_players`).
+        Into the flattened sample (:func:`netsci_dl.activations._masking.grid_players`); for
+        token ids, groups of token positions
+        (:func:`~netsci_dl.activations._tokens.token_players`).
     features : "layers", callable or None
         ``"layers"`` (default): every layer :func:`netsci_dl.activations.layer_activations`
         takes (each Linear / convolution, after its activation; channels averaged over space).
         A callable ``features(X_batch) -> {layer: (b, d) array}`` gives hidden features of any
         batch of inputs. None: only the model's output is analysed.
-    probe_data : (X_fit, y_fit), optional
+    probe_data : (X_fit, y_fit) or (X_fit, y_fit, attention_mask_fit), optional
         Clean data the probes are fitted on (default ``(X, y)``; pass a larger set).
     probes : mapping, optional
         Probes to use as they are (e.g. fixed across snapshots); layers without one get a new
         probe fitted on ``probe_data``.
     baseline : "zero", "mean", "learned" or array
         Value of masked features ("mean": of ``probe_data``'s inputs; "learned":
-        :func:`~netsci_dl.activations._masking.learn_baseline` on ``X``).
+        :func:`~netsci_dl.activations._baseline.learn_baseline` on ``X``). Token ids are
+        masked by ``token_mask`` instead (leave ``baseline`` at "zero").
     relative : bool
         Subtract ``v(empty)`` from every ``v`` (default, CH24).
     options : SplitOptions or None
@@ -88,6 +94,13 @@ def layer_interactions(
     rest, batch_size, device : see :func:`~netsci_dl.activations._masking.masked_values`.
     label : str
         Stored in the result (snapshot name).
+    attention_mask, token_mask, mask_id
+        Token data (integer ids on a model with an ``nn.Embedding``): the padding mask of
+        ``X``, and how a token outside a coalition is masked (``"id"``: replaced by
+        ``mask_id``, default the model's mask / pad token id; ``"attention"``: its attention
+        mask set to 0), as in :func:`~netsci_dl.activations._masking.masked_values`; stated
+        in ``settings["baseline"]``. Hidden layers' token outputs are pooled over the tokens
+        the model sees.
 
     Returns
     -------
@@ -105,12 +118,18 @@ def layer_interactions(
     (('output',), [0.0, 1.0, 2.0, 0.0])
     """
     from netsci_dl._array import to_numpy
-    from netsci_dl.activations._masking import learn_baseline, masked_values
+    from netsci_dl.activations import _tokens as tok
+    from netsci_dl.activations._baseline import learn_baseline
+    from netsci_dl.activations._masking import masked_values
 
-    Xn = np.asarray(to_numpy(X), dtype=np.float32)
+    tokens = tok.is_token_input(model, X)
+    dt = np.int64 if tokens else np.float32
+    Xn = np.asarray(to_numpy(X), dtype=dt)
     yn = np.asarray(to_numpy(y)).astype(np.int64).reshape(-1)
-    Xfit, yfit = (Xn, yn) if probe_data is None else probe_data
-    Xfit = np.asarray(to_numpy(Xfit), dtype=np.float32)
+    fit = (Xn, yn, attention_mask) if probe_data is None else tuple(probe_data)
+    if len(fit) not in (2, 3):
+        raise InputError("probe_data must be (X_fit, y_fit) or (X_fit, y_fit, attention_mask)")
+    Xfit, yfit, mfit = np.asarray(to_numpy(fit[0]), dtype=dt), fit[1], (fit[2:] or (None,))[0]
     yfit = np.asarray(to_numpy(yfit)).astype(np.int64).reshape(-1)
     probes = dict(probes or {})
     given = set(probes)
@@ -118,28 +137,9 @@ def layer_interactions(
     if isinstance(features, str):
         if features != "layers":
             raise InputError(f"features must be 'layers', a callable or None, got {features!r}")
-        import torch
-
-        from netsci_dl.activations import layer_activations
-        from netsci_dl.activations._masking import _model_device
-
-        probe = Xfit[: min(8, len(Xfit))]
-        first = layer_activations(model, probe, batch_size=batch_size, device=device)
-        with torch.no_grad():
-            dev = _model_device(model, device)
-            logits = model(torch.as_tensor(probe, device=dev)).detach().cpu().double().numpy()
-        keep = [  # the layer that is the model's output is analysed as "output", not probed
-            k
-            for k, F in first.items()
-            if not (np.shape(F) == logits.shape and np.allclose(F, logits, atol=1e-6))
-        ]
-
-        def features(Xb: np.ndarray) -> Mapping[str, Any]:
-            A = layer_activations(model, Xb, batch_size=batch_size, device=device)
-            return {k: A[k] for k in keep}
-
+        features = _layer_features(model, Xfit, mfit, batch_size, device)
     if features is not None:
-        clean = features(Xfit)
+        clean = features(Xfit) if mfit is None else features(Xfit, attention_mask=mfit)
         for k, F in clean.items():
             if k not in probes:
                 probes[k] = fit_probe(np.asarray(to_numpy(F)).reshape(len(yfit), -1), yfit)
@@ -158,7 +158,9 @@ def layer_interactions(
         if bad.size:
             raise InputError(f"targets {bad.tolist()} are not classes of the probe of {k!r}")
     heads = {k: pr.class_logits for k, pr in probes.items()}
-    if isinstance(baseline, str) and baseline == "learned":
+    if tokens:
+        base, base_note = baseline, tok.token_mask_note(model, token_mask, mask_id)[1]
+    elif isinstance(baseline, str) and baseline == "learned":
         base = learn_baseline(model, Xn, yn, players, rest=rest, device=device)
         base_note: Any = "learned (L1 on I_and, clipped to the data range)"
     elif isinstance(baseline, str) and baseline == "mean":
@@ -178,6 +180,9 @@ def layer_interactions(
         rest=rest,
         batch_size=batch_size,
         device=device,
+        attention_mask=attention_mask,
+        token_mask=token_mask,
+        mask_id=mask_id,
     )
     names = tuple(vals)
     V = np.stack([vals[k] for k in names])  # (L, S, 2**n)
@@ -212,6 +217,14 @@ def layer_interactions(
         "relative": bool(relative),
         "baseline": base_note,
         "rest": rest,
+        **(
+            {
+                "token_pool": "hidden token outputs: mean over the tokens the model sees "
+                "(attention_mask = 1)"
+            }
+            if tokens
+            else {}
+        ),
         "probe": probe_note,
         "split": split_note,
         "salient": float(salient),
@@ -234,3 +247,38 @@ def layer_interactions(
         label=str(label),
         settings=settings,
     )
+
+
+def _layer_features(
+    model: Any, Xfit: np.ndarray, mfit: Any, batch_size: int, device: Any
+) -> Callable[..., Mapping[str, Any]]:
+    """``features(X_batch, attention_mask=None)``: every layer
+    :func:`~netsci_dl.activations.layer_activations` takes, less the one that is the model's
+    output (it is analysed as ``"output"``, not probed)."""
+    import torch
+
+    from netsci_dl.activations import layer_activations
+    from netsci_dl.activations._masking import _model_device
+    from netsci_dl.activations._tokens import call_model, logits_of
+
+    k = min(8, len(Xfit))
+    probe, pm = Xfit[:k], None if mfit is None else np.asarray(mfit)[:k]
+    first = layer_activations(model, probe, batch_size=batch_size, device=device, attention_mask=pm)
+    with torch.no_grad():
+        dev = _model_device(model, device)
+        mt = None if pm is None else torch.as_tensor(pm, device=dev)
+        out = call_model(model, torch.as_tensor(probe, device=dev), mt)
+        logits = logits_of(out).detach().cpu().double().numpy()
+    keep = [
+        k
+        for k, F in first.items()
+        if not (np.shape(F) == logits.shape and np.allclose(F, logits, atol=1e-6))
+    ]
+
+    def features(Xb: np.ndarray, attention_mask: Any = None) -> Mapping[str, Any]:
+        A = layer_activations(
+            model, Xb, batch_size=batch_size, device=device, attention_mask=attention_mask
+        )
+        return {k: A[k] for k in keep}
+
+    return features

@@ -12,7 +12,8 @@ significant first (index 1 is ``{0}``, index ``2**n - 1`` is every player): the 
 and returns the log-odds of each sample's target class, ``log p / (1 - p) = z_y -
 logsumexp(z_{k != y})`` from the logits ``z`` (float64, stable: no probability is formed), for
 the model's output and, through ``heads`` (e.g. linear probes), for hidden layers whose features
-come from a ``features`` callable.
+come from a ``features`` callable. A baseline learned for sparse interactions is in
+:mod:`._baseline`; token ids are masked as :mod:`._tokens` says.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ __all__ = [
     "resolve_baseline",
     "log_odds",
     "masked_values",
-    "learn_baseline",
 ]
 
 #: most players a model is evaluated on (2**16 = 65,536 masked inputs per sample)
@@ -285,8 +285,17 @@ def masked_values(
     rest: str = "keep",
     batch_size: int = 2048,
     device: Any = None,
+    attention_mask: Any = None,
+    token_mask: str = "id",
+    mask_id: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Log-odds of each sample's target on all ``2**n`` masked versions of it.
+
+    Token ids (integers, for a model with an ``nn.Embedding``) are masked per
+    ``token_mask`` instead of a baseline (:mod:`netsci_dl.activations._tokens`): ``"id"``
+    replaces a masked position's id by ``mask_id`` (default: the model's ``mask_token_id``,
+    its tokenizer's mask token, else its ``pad_token_id``), ``"attention"`` sets its
+    ``attention_mask`` to 0.
 
     Parameters
     ----------
@@ -295,7 +304,7 @@ def masked_values(
         eval mode under ``no_grad``; its training mode is restored after.
     X : (n_samples, *sample_shape) array
         The samples, in the layout the model takes (e.g. ``(n, 64)`` for an MLP on flat 8x8
-        digits, ``(n, 1, 8, 8)`` for a CNN).
+        digits, ``(n, 1, 8, 8)`` for a CNN, ``(n, length)`` token ids for a text model).
     y : (n_samples,) int
         Target class of each sample.
     players : sequence of index groups
@@ -316,6 +325,13 @@ def masked_values(
         Masked inputs per forward pass.
     device : torch device, optional
         Default: the model's.
+    attention_mask : (n_samples, length) 0/1 array, optional
+        Token data's padding (1 = real token); reaches the model when its ``forward`` takes
+        ``attention_mask``, and ``features`` as ``features(X_batch, attention_mask=...)``.
+    token_mask : {"id", "attention"}
+        How a token outside the coalition is masked (token ids only).
+    mask_id : int, optional
+        The id a masked token gets with ``token_mask="id"``.
 
     Returns
     -------
@@ -335,9 +351,11 @@ def masked_values(
     [[0.0, 1.0, 2.0, 3.0]]
     """
     from netsci_dl._array import import_torch, to_numpy
+    from netsci_dl.activations import _tokens as tok
 
     torch = import_torch()
-    Xn = np.asarray(to_numpy(X), dtype=np.float32)
+    tokens = tok.is_token_input(model, X)
+    Xn = np.asarray(to_numpy(X), dtype=np.int64 if tokens else np.float32)
     if Xn.ndim < 2 or Xn.shape[0] < 1:
         raise InputError(f"X must hold one sample per row, got shape {Xn.shape}")
     yn = np.asarray(to_numpy(y)).astype(np.int64).reshape(-1)
@@ -351,24 +369,23 @@ def masked_values(
         raise InputError("heads need a features callable (features(X) -> {layer: (b, d)})")
     if "output" in heads:
         raise InputError("'output' is the model's own output; name the heads otherwise")
-    base = resolve_baseline(baseline, Xn)
     fm = feature_masks(groups, Xf.shape[1], rest=rest)
     n_masks = fm.shape[0]
     total = Xf.shape[0] * n_masks
     bs = max(1, int(batch_size))
+    batches = _batches(model, Xn, baseline, fm, bs, attention_mask, token_mask, mask_id, tokens)
     dev = _model_device(model, device)
     names = [*heads, "output"]
     out = {k: np.empty(total, dtype=np.float64) for k in names}
     with _eval_mode(model), torch.no_grad():
-        for start in range(0, total, bs):
-            r = np.arange(start, min(start + bs, total))
-            i, m = r // n_masks, r % n_masks
-            xb = np.where(fm[m], Xf[i], base[None, :]).reshape((r.size, *sample_shape))
+        for r, i, xf, mb in batches:
+            xb = xf.reshape((r.size, *sample_shape))
             t = yn[i]
-            logits = model(torch.as_tensor(xb, device=dev))
+            mt = None if mb is None else torch.as_tensor(mb, device=dev)
+            logits = tok.logits_of(tok.call_model(model, torch.as_tensor(xb, device=dev), mt))
             out["output"][r] = log_odds(logits, t)
             if heads:
-                F = features(xb)  # type: ignore[misc]
+                F = features(xb) if mb is None else features(xb, attention_mask=mb)  # type: ignore
                 for k, head in heads.items():
                     if k not in F:
                         raise InputError(f"features() returned no layer {k!r}; has {list(F)}")
@@ -377,105 +394,42 @@ def masked_values(
     return {k: a.reshape(Xf.shape[0], n_masks) for k, a in out.items()}
 
 
-def _moebius_torch(v: Any, n: int) -> Any:
-    """Moebius transform over the last axis of a torch tensor (autograd-friendly)."""
-    torch = __import__("torch")
-    lead = v.shape[:-1]
-    x = v.reshape(-1, 1 << n)
-    for i in range(n):
-        y = x.reshape(x.shape[0], 1 << (n - i - 1), 2, 1 << i)
-        lo, hi = y[:, :, 0, :], y[:, :, 1, :]
-        x = torch.stack([lo, hi - lo], dim=2).reshape(x.shape[0], 1 << n)
-    return x.reshape(*lead, 1 << n)
-
-
-def learn_baseline(
+def _batches(
     model: Any,
-    X: Any,
-    y: Any,
-    players: Sequence[Any],
-    *,
-    init: Any = "mean",
-    iterations: int = 100,
-    lr: float = 0.05,
-    momentum: float = 0.9,
-    rest: str = "keep",
-    device: Any = None,
-) -> np.ndarray:
-    """A baseline that makes the AND interactions sparse: minimise ``mean_x sum_{S != empty}
-    |I_and(S)|`` over the baseline ``b`` (Ren et al. 2023), clipped to the data range.
+    Xn: np.ndarray,
+    baseline: Any,
+    fm: np.ndarray,
+    bs: int,
+    attention_mask: Any,
+    token_mask: str,
+    mask_id: int | None,
+    tokens: bool,
+) -> Any:
+    """``(rows, sample index, flat inputs, attention mask or None)`` per batch of masked
+    inputs: a baseline for continuous inputs, ``token_mask`` for token ids."""
+    from netsci_dl.activations import _tokens as tok
 
-    Momentum SGD on ``b`` with a normalised step: each iteration moves ``b`` by ``lr_t * range *
-    buffer / max|buffer|`` (``range`` = per-feature max - min of ``X``; ``lr_t`` decays linearly
-    to 0), then clips ``b`` to ``[min X, max X]`` per feature. All ``n_samples * 2**n`` masked
-    inputs go through the model each iteration (with gradients): keep ``X`` small.
-
-    Parameters
-    ----------
-    model, X, y, players, rest, device : as in :func:`masked_values`
-    init : "zero", "mean" or array
-    iterations, lr, momentum : float
-
-    Returns
-    -------
-    (n_features,) float32 ndarray
-        The learned baseline, flat (one value per feature of a sample).
-
-    Examples
-    --------
-    >>> import torch
-    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
-    >>> X = np.random.default_rng(0).random((3, 4), dtype=np.float32)
-    >>> b = learn_baseline(net, X, [0, 1, 0], [[0, 1], [2, 3]], iterations=5)
-    >>> b.shape, bool(np.all((b >= X.min(0)) & (b <= X.max(0))))
-    ((4,), True)
-    """
-    from netsci_dl._array import import_torch, to_numpy
-
-    torch = import_torch()
-    Xn = np.asarray(to_numpy(X), dtype=np.float32)
-    yn = np.asarray(to_numpy(y)).astype(np.int64).reshape(-1)
-    if Xn.ndim < 2 or yn.size != Xn.shape[0]:
-        raise InputError(f"X of shape {Xn.shape} and {yn.size} targets do not match")
     Xf = Xn.reshape(Xn.shape[0], -1)
-    groups = check_players(players, Xf.shape[1])
-    n = len(groups)
-    fm = feature_masks(groups, Xf.shape[1], rest=rest)
-    dev = _model_device(model, device)
-    lo_np, hi_np = Xf.min(axis=0), Xf.max(axis=0)
-    span = torch.as_tensor(np.maximum(hi_np - lo_np, 1e-12), device=dev)
-    lo, hi = torch.as_tensor(lo_np, device=dev), torch.as_tensor(hi_np, device=dev)
-    b = torch.as_tensor(resolve_baseline(init, Xn), device=dev).clamp(lo, hi).clone()
-    b.requires_grad_(True)
-    keep = torch.as_tensor(fm, device=dev, dtype=torch.float32)  # (2**n, d)
-    xs = torch.as_tensor(Xf, device=dev)
-    t = torch.as_tensor(np.repeat(yn, fm.shape[0]), device=dev)
-    buf = torch.zeros_like(b)
-    was = [p.requires_grad for p in model.parameters()]
-    with _eval_mode(model):
-        try:
-            for p in model.parameters():
-                p.requires_grad_(False)
-            for it in range(int(iterations)):
-                xm = keep[None] * xs[:, None, :] + (1 - keep[None]) * b[None, None, :]
-                z = model(xm.reshape((-1, *Xn.shape[1:])))
-                z = z.reshape(z.shape[0], -1)
-                if z.shape[1] == 1:
-                    v = torch.where(t == 1, z[:, 0], -z[:, 0])
-                else:
-                    zy = z.gather(1, t[:, None])[:, 0]
-                    other = z.scatter(1, t[:, None], float("-inf"))
-                    v = zy - torch.logsumexp(other, dim=1)
-                I = _moebius_torch(v.reshape(Xf.shape[0], -1), n)
-                loss = I[:, 1:].abs().sum(dim=1).mean()
-                (g,) = torch.autograd.grad(loss, b)
-                with torch.no_grad():
-                    buf.mul_(momentum).add_(g)
-                    scale = buf.abs().max().clamp_min(1e-30)
-                    eta = lr * (1.0 - it / max(int(iterations), 1))
-                    b -= eta * span * buf / scale
-                    b.copy_(torch.minimum(torch.maximum(b, lo), hi))
-        finally:
-            for p, w in zip(model.parameters(), was):
-                p.requires_grad_(w)
-    return b.detach().cpu().numpy().astype(np.float32)
+    if tokens:
+        mid, _ = tok.token_mask_note(model, token_mask, mask_id)
+        if not (isinstance(baseline, str) and baseline == "zero"):
+            raise InputError(
+                f"baseline={baseline!r} is for continuous inputs; token ids are masked by "
+                "token_mask ('id': a mask id, 'attention': attention_mask = 0)"
+            )
+        tok.check_token_ids(model, Xf)
+        M = tok.check_attention_mask(attention_mask, Xf)
+        M = None if M is None else M.numpy()
+        return tok.masked_token_batches(Xf, M, fm, token_mask, mid, bs)
+    if attention_mask is not None:
+        raise InputError("attention_mask is for token ids of a text model (integer X)")
+    base = resolve_baseline(baseline, Xn)
+    n_masks, total = fm.shape[0], Xf.shape[0] * fm.shape[0]
+
+    def gen() -> Any:
+        for start in range(0, total, bs):
+            r = np.arange(start, min(start + bs, total))
+            i, m = r // n_masks, r % n_masks
+            yield r, i, np.where(fm[m], Xf[i], base[None, :]), None
+
+    return gen()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -11,9 +12,19 @@ import numpy as np
 
 from netsci_dl._array import import_torch, is_tensor, resolve_device
 from netsci_dl.activations._pool import check_pool, reduce_output
+from netsci_dl.activations._tokens import (
+    POOL_ALL,
+    POOL_MASKED,
+    check_attention_mask,
+    check_token_ids,
+    pool_tokens,
+    takes_attention_mask,
+)
 from netsci_dl.errors import InputError
 
 __all__ = ["open_runner"]
+
+log = logging.getLogger(__name__)
 
 
 def _elementwise_types() -> tuple[type, ...]:
@@ -65,7 +76,7 @@ class _DBNRunner:
             )
         return xb.to(device=self.device, dtype=self.dtype)
 
-    def run(self, xb: Any) -> dict[str, Any]:
+    def run(self, xb: Any, mask: Any = None) -> dict[str, Any]:
         import torch
 
         h = self.prepare_input(xb)
@@ -76,6 +87,9 @@ class _DBNRunner:
             if name in self.names:
                 out[name] = h
         return out
+
+    def token_settings(self, mask: Any) -> dict[str, Any]:
+        return {}
 
     def __enter__(self) -> _DBNRunner:
         return self
@@ -131,6 +145,8 @@ class _ModuleRunner:
         self.follow = layers is None
         # a model with an embedding takes integer token ids: they are not cast to floats
         self.tokens = any(isinstance(m, nn.Embedding) for m in model.modules())
+        self.takes_mask = takes_attention_mask(model)
+        self._mask: Any = None
         self.input_shape = input_shape or self._infer_input_shape(probe)
         self.chosen = chosen
         self._hooks: list[Any] = []
@@ -163,8 +179,31 @@ class _ModuleRunner:
             return xb.to(device=self.device)  # token ids of a text model stay integers
         return xb.to(device=self.device, dtype=self.dtype)
 
+    def _forward(self, xb: Any, mask: Any) -> Any:
+        """The model on one batch; the batch's attention mask goes to a model that takes one
+        and is kept for pooling token outputs (:mod:`._tokens`)."""
+        self._mask = None if mask is None else mask.to(self.device)
+        x = self.prepare_input(xb)
+        if self._mask is not None and self.takes_mask:
+            return self.model(x, attention_mask=self._mask)
+        return self.model(x)
+
+    def token_settings(self, mask: Any) -> dict[str, Any]:
+        """How token outputs were pooled and whether the mask reached the model (for the
+        results' settings); empty for a model without token inputs."""
+        if not self.tokens:
+            return {}
+        if mask is None:
+            return {"token_pool": POOL_ALL, "attention_mask": None}
+        passed = (
+            "passed to the model"
+            if self.takes_mask
+            else (f"pooling only: {type(self.model).__name__}.forward takes no attention_mask")
+        )
+        return {"token_pool": POOL_MASKED, "attention_mask": passed}
+
     # -- planning: which module's output to record for each layer
-    def _trace(self, probe: Any) -> None:
+    def _trace(self, probe: Any, probe_mask: Any = None) -> None:
         records: list[tuple[str, set[int], Any]] = []
         leaves = {n for n, m in self.named.items() if not list(m.children())}
         watch = leaves | set(self.chosen)
@@ -180,7 +219,7 @@ class _ModuleRunner:
         for n in watch:
             hooks.append(self.named[n].register_forward_hook(make(n)))
         try:
-            self.model(self.prepare_input(probe))
+            self._forward(probe, probe_mask)
         finally:
             for h in hooks:
                 h.remove()
@@ -213,7 +252,7 @@ class _ModuleRunner:
             raise InputError("none of the layers is used by the model's forward pass")
         self.names = names
 
-    def start(self, probe: Any) -> None:
+    def start(self, probe: Any, probe_mask: Any = None) -> None:
         """Eval mode, device, plan from a traced forward on ``probe``, capture hooks."""
         torch = import_torch()
         self._modes = [(m, m.training) for m in self.model.modules()]
@@ -221,7 +260,7 @@ class _ModuleRunner:
         if self.home is not None and self.device != self.home:
             self.model.to(self.device)
         with torch.no_grad():
-            self._trace(probe)
+            self._trace(probe, probe_mask)
         self.shapes: dict[str, tuple[int, ...]] = {}
         for layer in self.names:
             mod = self.named[self.taken_at[layer]]
@@ -232,17 +271,22 @@ class _ModuleRunner:
             self.shapes.setdefault(layer, tuple(int(s) for s in out.shape[1:]))
             if self.tokens and out.ndim == 3:  # (b, tokens, units) of a text model:
                 out = out.transpose(1, 2)  # units first, pooled over the token positions
+                m = self._mask
+                if m is not None and out.shape[-1] == m.shape[1]:
+                    self._store[layer] = pool_tokens(out, m, self.pool, self.dft_size)
+                    return
             self._store[layer] = reduce_output(out, self.pool, self.dft_size)
 
         return hook
 
-    def run(self, xb: Any) -> dict[str, Any]:
+    def run(self, xb: Any, mask: Any = None) -> dict[str, Any]:
+        """``{layer: (b, units)}`` of one batch (``mask``: its rows of the attention mask)."""
         torch = import_torch()
         self._store = {}
         with torch.no_grad():
-            self.model(self.prepare_input(xb))
+            self._forward(xb, mask)
         out = {n: self._store[n] for n in self.names}
-        self._store = {}
+        self._store, self._mask = {}, None
         return out
 
     def __exit__(self, *exc: Any) -> None:
@@ -306,12 +350,15 @@ def open_runner(
     pool: str = "mean",
     dft_size: int | None = None,
     input_shape: Sequence[int] | None = None,
+    attention_mask: Any = None,
 ) -> Iterator[Any]:
     """A runner for ``model`` (eval mode, hooks set) for as long as the ``with`` block lasts.
 
-    ``runner.run(batch)`` returns ``{layer: (b, units) tensor}`` on ``runner.device``;
+    ``runner.run(batch, mask)`` returns ``{layer: (b, units) tensor}`` on ``runner.device``
+    (``mask``: the batch's rows of ``attention_mask``, for token data that has one);
     ``runner.names``, ``modules``, ``taken_at``, ``followed``, ``shapes`` describe the layers.
-    The model comes back in its modes and on its device afterwards.
+    The model comes back in its modes and on its device afterwards. Token ids outside the
+    model's vocabulary and a malformed ``attention_mask`` are refused first.
     """
     from netsci_dl.models.dbn import DBN
 
@@ -320,8 +367,12 @@ def open_runner(
     if Xt.ndim < 1 or Xt.shape[0] < 1:
         raise InputError(f"X has shape {tuple(Xt.shape)}; expected rows = examples")
     shape = tuple(int(v) for v in input_shape) if input_shape else None
+    mask = check_attention_mask(attention_mask, Xt)
     if isinstance(model, DBN):
+        if mask is not None:
+            raise InputError("attention_mask: a DBN takes no token data")
         with _DBNRunner(model, layers, device) as r:
+            r.attention_mask = None
             yield r
         return
     import torch.nn as nn
@@ -331,8 +382,22 @@ def open_runner(
             f"model: expected a torch nn.Module or a netsci_dl DBN, got {type(model).__name__}"
         )
     r = _ModuleRunner(model, layers, device, pool, dft_size, shape, Xt[:1])
+    if r.tokens and not Xt.is_floating_point():
+        check_token_ids(model, Xt)
+    elif mask is not None:
+        raise InputError(
+            f"attention_mask is for token ids of a text model; {type(model).__name__} has no "
+            f"nn.Embedding or X holds {Xt.dtype} values"
+        )
+    if mask is not None and not r.takes_mask:
+        log.warning(
+            "%s.forward takes no attention_mask: the mask is used for pooling only",
+            type(model).__name__,
+        )
+    r.attention_mask = mask
+    k = min(2, Xt.shape[0])
     try:
-        r.start(Xt[: min(2, Xt.shape[0])])
+        r.start(Xt[:k], None if mask is None else mask[:k])
         yield r
     finally:
         r.__exit__(None, None, None)

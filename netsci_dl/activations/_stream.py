@@ -46,11 +46,13 @@ def stream_maps(
     dft_size: int | None = None,
     input_shape: Sequence[int] | None = None,
     within: bool = True,
+    attention_mask: Any = None,
 ) -> tuple[tuple[str, ...], tuple[str, ...], np.ndarray | None, np.ndarray | None]:
     """``(names, reference_names, cross, within)`` computed in one streamed pass over ``X``.
 
     ``cross`` is ``(L, L_ref)`` (None without a reference); ``within`` is ``(L, L)`` (None when
-    not asked for).
+    not asked for). ``attention_mask``: as in
+    :func:`~netsci_dl.activations.layer_activations`.
     """
     from netsci_dl.analysis.similarity import LinearCKAStats
 
@@ -66,6 +68,7 @@ def stream_maps(
     if measure == "cka_minibatch" and bs < 4:
         raise InputError(f"cka_minibatch needs batch_size >= 4, got {bs}")
     kw = {"device": device, "pool": pool, "dft_size": dft_size, "input_shape": input_shape}
+    kw["attention_mask"] = attention_mask
     with contextlib.ExitStack() as stack:
         ra = stack.enter_context(open_runner(model, Xt, layers=layers, **kw))
         rb = None
@@ -76,10 +79,11 @@ def stream_maps(
         st = None
         for i in range(0, Xt.shape[0], bs):
             xb = Xt[i : i + bs]
-            a = ra.run(xb)
+            mb = None if ra.attention_mask is None else ra.attention_mask[i : i + bs]
+            a = ra.run(xb, mb)
             batch = [a[k] for k in ra.names]
             if rb is not None:
-                b = rb.run(xb)
+                b = rb.run(xb, mb)
                 batch += [b[k].to(batch[0].device) for k in rb.names]
             if st is None:
                 pairs = [(p, La + q) for p in range(La) for q in range(Lb)]
@@ -113,6 +117,7 @@ def stream_similarity(
     device: Any = None,
     pool: str = "mean",
     input_shape: Sequence[int] | None = None,
+    attention_mask: Any = None,
 ) -> Any:
     """Layer x layer linear CKA between two models (or one with itself), streamed over ``X``.
 
@@ -127,7 +132,7 @@ def stream_similarity(
         ``other=None``: ``model`` with itself.
     X : (n_samples, ...) ndarray or tensor
     measure : {"cka", "cka_debiased", "cka_minibatch"}
-    layers, other_layers, batch_size, device, pool, input_shape
+    layers, other_layers, batch_size, device, pool, input_shape, attention_mask
         As in :func:`~netsci_dl.activations.layer_activations`.
 
     Returns
@@ -158,6 +163,7 @@ def stream_similarity(
         pool=pool,
         input_shape=input_shape,
         within=same,
+        attention_mask=attention_mask,
     )
     n = int(_as_tensor(X).shape[0])
     settings = {"streamed": True, "batch_size": int(batch_size), "pool": pool}

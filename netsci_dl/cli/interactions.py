@@ -25,17 +25,18 @@ FIGURES = ("strength_by_order", "salient_by_order", "layer_changes") + tuple(
 )
 
 
+PLAYERS_HELP = "a grid such as 3x3, features:0-3,4-7, tokens or tokens:0-3,4-7"
+
+
 def _grid(ctx: Any, param: Any, value: str) -> tuple[int, int] | str:
-    if value.startswith("features:"):
+    if value.startswith(("features:", "tokens:")) or value == "tokens":
         return value
     try:
         g = tuple(int(v) for v in value.lower().split("x"))
     except ValueError:
-        raise InputError(
-            f"--players {value!r}: expected a grid such as 3x3 or features:0-3,4-7"
-        ) from None
+        raise InputError(f"--players {value!r}: expected {PLAYERS_HELP}") from None
     if len(g) != 2 or min(g) < 1:
-        raise InputError(f"--players {value!r}: expected a grid such as 3x3 or features:0-3,4-7")
+        raise InputError(f"--players {value!r}: expected {PLAYERS_HELP}")
     return g  # type: ignore[return-value]
 
 
@@ -76,7 +77,8 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
         show_default=True,
         callback=_grid,
         help="Grid of image patches, e.g. 3x3, or feature groups of tabular data, e.g. "
-        "features:0-3,4-7,8 (flattened indices; at most 16 players).",
+        "features:0-3,4-7,8 (flattened indices), or token positions of tokens:PATH data: "
+        "tokens (each position) or tokens:0-3,4-7 (groups). At most 16 players.",
     ),
     click.option(
         "--explain", default=20, show_default=True, type=int, help="Examples of --data to explain."
@@ -87,6 +89,21 @@ def _options(split: str, split_lr: float, iterations: int, qthres: float, **valu
         default="zero",
         show_default=True,
         help="Value of masked patches.",
+    ),
+    click.option(
+        "--token-mask",
+        type=click.Choice(["id", "attention"]),
+        default="id",
+        show_default=True,
+        help="How a token outside a coalition is masked (token players): its id replaced by "
+        "the mask id, or its attention_mask set to 0.",
+    ),
+    click.option(
+        "--mask-id",
+        default=None,
+        type=int,
+        help="Token id of masked tokens with --token-mask id (default: the model's "
+        "mask_token_id, its tokenizer's mask token, else its pad_token_id).",
     ),
     click.option(
         "--split",
@@ -148,8 +165,8 @@ def interactions(
     scheduler: str | None,
     force: bool,
 ) -> None:
-    """AND / OR interactions (CH24) between image patches of the model's output and of each hidden
-    layer (linear probes fitted on the whole data set), for --explain examples drawn from DATA.
+    """AND / OR interactions (CH24) between image patches (feature groups, token positions) of
+    the model's output and of each hidden layer (linear probes fitted on the whole data set), for --explain examples drawn from DATA.
     CHECKPOINT_OR_RUN is a model file or a run folder (its model.safetensors; with --snapshots
     every snapshot too), or with --model your own checkpoints of that class (in order). Writes interactions.csv (every value), summary.json,
     strength_by_order.csv, layer_changes.csv, figures, and snapshot_changes.csv."""
@@ -166,7 +183,8 @@ def interactions(
         )
     R, figs = run.final, []
     # every file goes to a hidden staging folder first: a failure leaves no partial results
-    stale = [] if plots else figures
+    pictures = len(run.image_shape) == 2  # examples drawn as images (not tokens, not tables)
+    stale = [f for f in figures if not plots or (not pictures and f.startswith("top_"))]
     with atomic_outputs(folder, names + figures, force=force, stale=stale) as stage:
         write_csv(stage / "interactions.csv", run.to_frame())
         write_json(stage / "summary.json", run.to_dict())
@@ -176,8 +194,8 @@ def interactions(
             write_csv(stage / "snapshot_changes.csv", run.snapshot_changes_frame())
         if plots:
             figs = interaction_figures(
-                R, stage, images=run.images, image_shape=run.image_shape, samples=(0, 1),
-                name=Path(sources[0]).name,
+                R, stage, images=run.images if pictures else None, image_shape=run.image_shape,
+                samples=(0, 1), name=Path(sources[0]).name,
             )  # fmt: skip
     frac = ", ".join(f"{n}: {f:.3f}" for n, f in zip(R.layers, R.sparsity()))
     echo(f"{len(run.results)} model(s), {R.n_players} players, {R.n_samples} samples")

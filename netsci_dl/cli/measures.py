@@ -117,7 +117,8 @@ def measures(
     ds = load_dataset(data).subset(probe_size, seed=options.seed)
     with parallel_context(jobs, scheduler) as n_jobs:
         df = training_measures(
-            src, loader.reshape(ds.X), ds.y, measures=families, options=options, n_jobs=n_jobs,
+            src, ds if ds.attention_mask is not None else loader.reshape(ds.X), ds.y,
+            measures=families, options=options, n_jobs=n_jobs,
             progress=not is_quiet(ctx),
         )  # fmt: skip
     doc = dict(df.attrs, sources=list(sources), data=ds.name, metrics=sorted(set(df["metric"])))

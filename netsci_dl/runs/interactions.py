@@ -37,14 +37,16 @@ class InteractionOptions:
     players : (int, int) or str
         Grid of image patches (rows, columns): ``3x3`` makes 9 players; or feature groups of
         tabular data, ``"features:0-3,4-7,8"`` (indices into the flattened sample,
-        :func:`~netsci_dl.activations.feature_players`). At most 16 players (2**n coalitions).
+        :func:`~netsci_dl.activations.feature_players`); or token positions of token data,
+        ``"tokens"`` (each position a player) or ``"tokens:0-3,4-7"`` (groups of positions,
+        :func:`~netsci_dl.activations.token_players`). At most 16 players (2**n coalitions).
     explain : int
         Examples of the data set to explain, drawn at random by ``seed`` (1 to ``MAX_EXPLAIN``).
     sample_shape : tuple of int, optional
         One example as the model takes it, without the batch axis (e.g. ``(1, 8, 8)``);
         default flat (the data's features).
     baseline : {"zero", "mean", "learned"}
-        Value of masked patches.
+        Value of masked patches (not for tokens: see ``token_mask``).
     split : SplitOptions
         The AND-OR split (CH24's SGD or the exact linear program).
     salient : float
@@ -53,6 +55,12 @@ class InteractionOptions:
         Which examples are drawn.
     device : str, optional
         torch device (default: the model's, the CPU).
+    token_mask : {"id", "attention"}
+        Token players: a token outside the coalition gets the mask id (``"id"``) or attention
+        mask 0 (``"attention"``).
+    mask_id : int, optional
+        With ``token_mask="id"``: the mask id (default: the model's ``mask_token_id``, its
+        tokenizer's mask token, else its ``pad_token_id``; none known: an InputError).
 
     Examples
     --------
@@ -68,6 +76,8 @@ class InteractionOptions:
     salient: float = 0.05
     seed: int = 0
     device: str | None = None
+    token_mask: str = "id"
+    mask_id: int | None = None
 
     def __repr__(self) -> str:
         from netsci_dl._results import changed_only
@@ -82,6 +92,21 @@ class InteractionOptions:
         d["sample_shape"] = None if self.sample_shape is None else list(self.sample_shape)
         return d
 
+    def _check_tokens(self) -> None:
+        from netsci_dl.activations import TOKEN_MASKS
+
+        if self.token_mask not in TOKEN_MASKS:
+            raise InputError(
+                f"token_mask={self.token_mask!r}: expected one of {sorted(TOKEN_MASKS)}"
+            )
+        if self.mask_id is not None:
+            object.__setattr__(self, "mask_id", count("mask_id", self.mask_id, lo=0))
+        tokens = isinstance(self.players, str) and self.players.strip().startswith("tokens")
+        if not tokens and (self.mask_id is not None or self.token_mask != "id"):
+            raise InputError("mask_id and token_mask apply to token players (players='tokens')")
+        if self.token_mask == "attention" and self.mask_id is not None:
+            raise InputError("mask_id is for token_mask='id'; token_mask='attention' uses none")
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "explain", count("explain", self.explain, hi=MAX_EXPLAIN))
         object.__setattr__(self, "seed", count("seed", self.seed, lo=0))
@@ -89,7 +114,8 @@ class InteractionOptions:
         if isinstance(self.players, str):
             from netsci_dl.activations import feature_players
 
-            feature_players(self.players)  # refused here when malformed or above the bound
+            if self.players.strip() != "tokens":  # refused when malformed or above the bound
+                feature_players(self.players.strip().removeprefix("tokens:"))
         else:
             g = tuple(int(v) for v in self.players)
             if len(g) != 2 or min(g) < 1:
@@ -100,6 +126,7 @@ class InteractionOptions:
             if not s or min(s) < 1:
                 raise InputError(f"sample_shape={self.sample_shape!r}: sizes must be positive")
             object.__setattr__(self, "sample_shape", s)
+        self._check_tokens()
 
 
 @dataclass(frozen=True)
@@ -201,15 +228,16 @@ def _interaction_job(task: tuple[str, str], shared: tuple[Any, ...]) -> Any:
     from netsci_dl.runs.checkpoints import runnable
 
     label, path = task
-    X, y, probe_X, probe_y, groups, baseline, split, salient, device = shared
+    X, y, probe, groups, baseline, split, salient, device, tokens = shared
     return layer_interactions(
         runnable(path, "cpu"),
         X,
         y,
         players=groups,
         features="layers",
-        probe_data=(probe_X, probe_y),
+        probe_data=probe,
         baseline=baseline,
+        **tokens,
         options=split,
         salient=salient,
         device=device,
@@ -225,8 +253,12 @@ def run_interactions(
     snapshots: bool = False,
     n_jobs: int | None = 1,
 ) -> InteractionRun:
-    """AND / OR interactions (CH24) between image patches, of the output and of each hidden
-    layer of the model(s) in ``source``, for examples drawn from ``data``.
+    """AND / OR interactions (CH24) between image patches (or feature groups, or token
+    positions), of the output and of each hidden layer of the model(s) in ``source``, for
+    examples drawn from ``data``.
+
+    Token data (``tokens:PATH``) keeps its ``attention_mask``: it reaches every model whose
+    ``forward`` takes one, for the explained examples and the probes' clean data alike.
 
     Parameters
     ----------
@@ -235,8 +267,9 @@ def run_interactions(
         first, in order); or a user's own models in order: torch modules, or checkpoints
         with their class (:func:`netsci_dl.runs.checkpoints.checkpoint_models`).
     data : str
-        ``"digits"`` or ``"mnist:PATH"`` (:func:`netsci_dl.datasets.load_dataset`): the
-        examples to explain and the clean data the layers' linear probes are fitted on.
+        A data spec (:func:`netsci_dl.datasets.load_dataset`: ``digits``, ``npz:PATH``,
+        ``tokens:PATH`` ...), with labels: the examples to explain and the clean data the
+        layers' linear probes are fitted on.
     options : InteractionOptions, optional
     snapshots : bool
     n_jobs : int, optional
@@ -251,12 +284,13 @@ def run_interactions(
     InputError
         A run folder without models, or a sample shape that does not hold the data's features.
     """
-    from netsci_dl.activations import feature_players, grid_players
     from netsci_dl.datasets import load_dataset
     from netsci_dl.parallel import map_tasks
 
     o = options or InteractionOptions()
     ds = load_dataset(data)
+    if not ds.has_labels:
+        raise InputError(f"{data}: interactions explain a class; the data have no labels (y)")
     models, where = _models(source, snapshots)
     n = ds.X.shape[1]
     shape = o.sample_shape or (n,)
@@ -265,15 +299,36 @@ def run_interactions(
         raise InputError(f"sample shape {given}: the data have {n} features per sample")
     X = ds.X.reshape((len(ds.X), *shape))
     pick = np.random.default_rng(o.seed).permutation(len(X))[: max(1, o.explain)]
-    if isinstance(o.players, str):
-        groups = feature_players(o.players)
-    else:
-        groups = grid_players(shape if len(shape) >= 2 else ds.image_shape, o.players)
-    shared = (X[pick], ds.y[pick], X, ds.y, groups, o.baseline, o.split, o.salient, o.device)
+    groups, tokens = _players(o, ds, shape)
+    M = ds.attention_mask
+    probe = (X, ds.y) if M is None else (X, ds.y, M)
+    if M is not None:
+        tokens = dict(tokens, attention_mask=M[pick])
+    shared = (X[pick], ds.y[pick], probe, groups, o.baseline, o.split, o.salient, o.device, tokens)
     results = map_tasks(
         _interaction_job, models, shared=shared, n_jobs=n_jobs, desc="interactions", unit="model"
     )
     return InteractionRun(tuple(results), where, data, pick, X[pick], ds.image_shape)
+
+
+def _players(o: InteractionOptions, ds: Any, shape: tuple[int, ...]) -> tuple[Any, dict]:
+    """The players of ``o.players`` on data ``ds`` and the token keywords of
+    :func:`~netsci_dl.activations.layer_interactions` (empty unless token players)."""
+    from netsci_dl.activations import feature_players, grid_players, token_players
+
+    if isinstance(o.players, str) and o.players.strip().startswith("tokens"):
+        if ds.X.dtype.kind not in "iu":
+            raise InputError(
+                f"players {o.players!r}: {ds.name} holds {ds.X.dtype} values, not token ids "
+                "(--data tokens:PATH)"
+            )
+        return token_players(o.players, ds.X.shape[1]), {
+            "token_mask": o.token_mask,
+            "mask_id": o.mask_id,
+        }
+    if isinstance(o.players, str):
+        return feature_players(o.players), {}
+    return grid_players(shape if len(shape) >= 2 else ds.image_shape, o.players), {}
 
 
 def _models(source: Any, snapshots: bool) -> tuple[list[tuple[str, Any]], str]:

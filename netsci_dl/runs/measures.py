@@ -222,6 +222,7 @@ def training_measures(
         raise InputError(f"options must be a TrainingMeasureOptions, got {type(opts).__name__}")
     from netsci_dl.datasets import as_arrays
 
+    masked = X if getattr(X, "attention_mask", None) is not None else None  # token padding
     X, y_data = as_arrays(X)  # a Dataset, a torch Dataset or DataLoader, or the array itself
     y = y_data if y is None else y
     if "curvature" in families and y is None:
@@ -229,7 +230,7 @@ def training_measures(
     srcs = _snapshot_items(source)
     paths = [p for p, _ in srcs]
     if families != ("ei",):
-        _check_takes(paths[-1], X, opts.device)
+        _check_takes(paths[-1], X, opts.device, families, masked is not None)
     parts = []
     if "ei" in families:
         from netsci_dl.runs.trajectory import ei_trajectory
@@ -259,7 +260,7 @@ def training_measures(
     if "similarity" in families:
         S = training_similarity(
             paths,
-            X,
+            X if masked is None else masked,  # a token Dataset keeps its attention_mask
             measure=opts.similarity,
             spec=ActivationSpec(batch_size=max(opts.batch_size, 256), device=opts.device),
             within=False,
@@ -298,8 +299,11 @@ def _snapshot_items(source: Any) -> list[tuple[Any, dict[str, Any]]]:
     return snapshot_sources(source)
 
 
-def _check_takes(path: Any, X: Any, device: Any) -> None:
-    """Refuse probe examples the model cannot run on (wrong number of features, image size)."""
+def _check_takes(
+    path: Any, X: Any, device: Any, families: tuple[str, ...] = (), mask: bool = False
+) -> None:
+    """Refuse probe examples the model cannot run on (wrong number of features, image size),
+    and the measures that do not run on token ids (:func:`_check_token_measures`)."""
     import numpy as np
     import torch
 
@@ -309,16 +313,46 @@ def _check_takes(path: Any, X: Any, device: Any) -> None:
     if not isinstance(model, torch.nn.Module):
         return
     dev = next(iter(model.parameters()), torch.empty(0)).device
-    x = torch.as_tensor(np.asarray(X[:1], dtype=np.float32), device=dev)
+    x1 = np.array(X[:1])  # a writable copy of one example
+    ids = x1.dtype.kind in "iu" and any(isinstance(m, torch.nn.Embedding) for m in model.modules())
+    x = torch.as_tensor(x1 if ids else x1.astype(np.float32), device=dev)  # token ids stay ints
+    if ids:
+        from netsci_dl.activations import check_token_ids
+
+        check_token_ids(model, X)
     try:
         with torch.no_grad():
-            model(x)
+            out = model(x)
     except RuntimeError as e:
         raise InputError(
             f"{path}: the model does not run on the probe examples of shape "
             f"{tuple(np.shape(X))[1:]} ({str(e).splitlines()[0]}); pass data of its input size "
             "(--input-shape 1,C,H,W; from Python: X reshaped)"
         ) from None
+    if ids:
+        _check_token_measures(model, out, families, mask)
+
+
+def _check_token_measures(model: Any, out: Any, families: tuple[str, ...], mask: bool) -> None:
+    """Fisher runs on token ids of a model with logits out and no attention mask; curvature
+    (Hessian-vector products) takes float inputs only."""
+    import torch
+
+    why = []
+    if "curvature" in families:
+        why.append("curvature: Hessian-vector products take float inputs, not token ids")
+    if "fisher" in families and (mask or not torch.is_tensor(out)):
+        why.append(
+            "fisher: per-example gradients pass no attention_mask"
+            if mask
+            else f"fisher: {type(model).__name__} returns {type(out).__name__}, not logits"
+        )
+    if why:
+        raise InputError(
+            f"measures on token ids ({type(model).__name__}): {'; '.join(why)}. "
+            "--measures similarity (training_similarity from Python) runs on token data"
+            + (" with its attention_mask" if mask else "")
+        )
 
 
 def _family_of(metric: str) -> str:

@@ -94,6 +94,7 @@ class SnapshotTask:
     spec: ActivationSpec
     within: bool = True
     stream: bool = False
+    attention_mask: Any = field(default=None, repr=False)
 
 
 def _load(item: Any, device: Any) -> Any:
@@ -117,6 +118,7 @@ def run_snapshot_task(task: SnapshotTask) -> Any:
             measure=task.measure,
             reference_layers=kw["layers"],
             within=task.within,
+            attention_mask=task.attention_mask,
             **kw,
         )
 
@@ -134,7 +136,13 @@ def run_snapshot_task(task: SnapshotTask) -> Any:
             within=grid,
             source=str(info.get("source", "")),
         )
-    acts = layer_activations(model, task.X, dtype=task.spec.dtype, **task.spec.keywords())
+    acts = layer_activations(
+        model,
+        task.X,
+        dtype=task.spec.dtype,
+        attention_mask=task.attention_mask,
+        **task.spec.keywords(),
+    )
     return snapshot_similarity(
         acts,
         task.reference,
@@ -208,7 +216,9 @@ def training_similarity(
         (:func:`~netsci_dl.runs.checkpoints.checkpoint_models`).
     X : (n_samples, ...) ndarray / tensor, a :class:`~netsci_dl.datasets.Dataset`, a torch
         ``Dataset`` or ``DataLoader``
-        The probe examples, the same for every snapshot.
+        The probe examples, the same for every snapshot. A token Dataset's
+        ``attention_mask`` reaches each model that takes one, and token outputs are pooled
+        over the real tokens (:func:`~netsci_dl.activations.layer_activations`).
     measure : str
         Any of :data:`netsci_dl.analysis.similarity.MEASURES`.
     options : SimilarityOptions, optional
@@ -258,6 +268,7 @@ def training_similarity(
     from netsci_dl.datasets import as_arrays
 
     data_name = getattr(X, "name", None)
+    mask = getattr(X, "attention_mask", None)  # a token Dataset's padding: to the model
     X = as_arrays(X)[0]  # a Dataset, a torch Dataset or DataLoader, or the array itself
     if spec.device is not None and opt.device is None and not stream:
         from dataclasses import replace
@@ -278,7 +289,9 @@ def training_similarity(
     if stream:
         ref: Any = ref_model
     else:
-        ref_acts = layer_activations(ref_model, X, dtype=spec.dtype, **spec.keywords())
+        ref_acts = layer_activations(
+            ref_model, X, dtype=spec.dtype, attention_mask=mask, **spec.keywords()
+        )
         ref = prepare_layers(ref_acts, measure=measure, options=opt)
         del ref_acts
     from netsci_dl.parallel import map_tasks
@@ -287,7 +300,7 @@ def training_similarity(
     results = map_tasks(
         _snapshot_job,
         [(item, dict(info)) for item, info in srcs],
-        shared=(X, ref, measure, opt, spec, within, stream),
+        shared=(X, ref, measure, opt, spec, within, stream, mask),
         n_jobs=n_jobs,
         desc="similarity",
         unit="snapshot",
@@ -300,6 +313,12 @@ def training_similarity(
         "n_samples": int(np.shape(X)[0]),
         "stream": bool(stream),
         "within": bool(within),
+        "attention_mask": None
+        if mask is None
+        else (
+            "passed to every model whose forward takes it; token outputs pooled over the real "
+            "tokens (attention_mask = 1)"
+        ),
         "reference_source": str(ref_item) if isinstance(ref_item, str | os.PathLike) else ref_label,
         "x_label": axis_label([info for _, info in srcs]),  # what the steps count
     }
