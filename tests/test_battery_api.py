@@ -147,6 +147,8 @@ KINDS_BY_FUNCTION: dict[tuple[str, str], str] = {
     ("or_interactions", "v"): "sample",
     ("label_permutation", "n_classes"): "count",
     ("CriticalPeriodOptions", "model"): "",  # a "pkg.module:Class" string, not a module
+    # a predicate on any object: False for anything whose forward does not name the argument
+    ("takes_attention_mask", "model"): "",
 }
 for _f in (
     "fisher_trace hessian_top_eigenvalue hessian_trace gradient_covariance loss_hvp "
@@ -253,6 +255,7 @@ VALID_BY_FUNCTION: dict[tuple[str, str], Any] = {
     # the run pipelines also take snapshots in memory: graphs or models in training order
     ("ei_trajectory", "source"): lambda: [_causal_graph(), _causal_graph()],
     ("spectra_over_training", "source"): lambda: [_graph(), _graph()],
+    ("graph_measures_over_training", "source"): lambda: [_graph(), _graph()],
     ("training_similarity", "source"): lambda: [_model(), _model()],
 }
 VALID: dict[str, Any] = {

@@ -109,7 +109,9 @@ def check_token_ids(model: Any, X: Any, where: str = "input_ids") -> None:
     """Token ids (an array or a tensor) must lie in ``[0, vocabulary size)`` of the model's
     input embedding (``get_input_embeddings()``, else its first ``nn.Embedding``)."""
     from netsci_dl._array import to_numpy
+    from netsci_dl.activations._data import _check_model
 
+    _check_model("check_token_ids", model)
     emb = _input_embedding(model)
     a = np.asarray(to_numpy(X))
     if emb is None or a.dtype.kind not in "iu" or a.size == 0:
