@@ -118,3 +118,56 @@ def test_run_folder_with_broken_config(tmp_path):
     (run / "config.json").write_text("[1, 2]")
     with pytest.raises(InputError, match="config.json: holds a JSON list"):
         snapshot_sources(run)
+
+
+# ---- the model against its data, one forward pass before any output ----------------------
+@pytest.fixture(scope="module")
+def mlp_run(tmp_path_factory):
+    from netsci_dl.datasets import load_digits
+    from netsci_dl.models.mlp import MLPConfig, train_mlp
+
+    root = tmp_path_factory.mktemp("agree")
+    d = load_digits()
+    train_mlp(d.X[:60], d.y[:60], MLPConfig(layers=(64, 4, 10), epochs=1), root / "run")
+    X = np.random.default_rng(0).integers(0, 255, (12, 28, 28), dtype=np.uint8)
+    np.savez(root / "big.npz", X=X, y=np.arange(12) % 10)
+    return root
+
+
+def _cli(args):
+    from click.testing import CliRunner
+
+    from netsci_dl.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_shape_mismatch_names_both_shapes_and_the_remedy(mlp_run, tmp_path):
+    out = tmp_path / "o"
+    args = ["similarity", mlp_run / "run", "-o", out, "--data", f"npz:{mlp_run / 'big.npz'}"]
+    r = _cli(args)
+    assert r.exit_code == 2, r.output
+    line = r.stderr.strip()
+    assert "\n" not in line
+    for part in ("28x28 (784 values)", "takes 64 values per example", "--resize", "--input-shape"):
+        assert part in line, line
+    assert not out.exists()
+    # the remedy it names works: the same data resized to the model's 8x8
+    r = _cli([*args, "--resize", "8x8", "--no-within", "--probe-size", "12"])
+    assert r.exit_code == 0, r.output
+    assert (out / "similarity.csv").is_file()
+
+
+def test_labels_beyond_the_models_classes(mlp_run, tmp_path):
+    """The model has 10 outputs (its last layer); a label 12 is named with the range."""
+    X = np.zeros((6, 64), np.float32)
+    np.savez(tmp_path / "lab.npz", X=X, y=np.array([0, 1, 2, 3, 4, 12]))
+    out = tmp_path / "o"
+    data = f"npz:{tmp_path / 'lab.npz'}"
+    r = _cli(["prune", mlp_run / "run", "-o", out, "--data", data, "--no-plots"])
+    assert r.exit_code == 2, r.output
+    assert "lab.npz" in r.stderr and "[0, 9]" in r.stderr and "found 12" in r.stderr
+    assert not out.exists()
+    np.savez(tmp_path / "lab.npz", X=X, y=np.array([0, 1, 2, 3, 4, 9]))  # in range: runs
+    r = _cli(["prune", mlp_run / "run", "-o", out, "--data", data, "--no-plots"])
+    assert r.exit_code == 0, r.output

@@ -557,6 +557,9 @@ def curvature_options() -> list[Callable[..., Any]]:
             default=20,
             show_default=True,
             type=int,
+            callback=lambda ctx, param, value: _bounded(
+                "lanczos_iter", value, CURVATURE_BOUNDS["lanczos_iter"]
+            ),
             help="Lanczos iterations of the top Hessian eigenvalue (0: no Hessian).",
         ),
         click.option(
@@ -564,6 +567,9 @@ def curvature_options() -> list[Callable[..., Any]]:
             default=0,
             show_default=True,
             type=int,
+            callback=lambda ctx, param, value: _bounded(
+                "hutchinson_probes", value, CURVATURE_BOUNDS["hutchinson_probes"]
+            ),
             help="Rademacher probes of the Hessian trace (0: no trace).",
         ),
         click.option(
@@ -575,13 +581,27 @@ def curvature_options() -> list[Callable[..., Any]]:
     ]
 
 
+#: the stated bounds of the layer-EI options: ``(least, most)``; the most is 1000 times the
+#: default number of samples (the work grows with it) and bins that keep the histograms small
+EI_BOUNDS = {"bins": (2, 4096), "ei_samples": (1, 10**8), "sensitivity_samples": (1, 5 * 10**6)}
+#: the stated bounds of the curvature options (those of the critical-period protocol)
+CURVATURE_BOUNDS = {"lanczos_iter": (0, 10_000), "hutchinson_probes": (0, 100_000)}
+
+
+def _bounded(name: str, value: int, bounds: tuple[int, int]) -> int:
+    lo, hi = bounds
+    if not lo <= value <= hi:
+        raise InputError(
+            f"--{name.replace('_', '-')} {value}: expected an integer in [{lo}, {hi:,}]"
+        )
+    return value
+
+
 def _ei_options(**values: Any) -> Any:
     from netsci_dl.analysis.information.causal_plane import LayerEIOptions
 
-    for k in ("bins", "ei_samples", "sensitivity_samples"):
-        least = 2 if k == "bins" else 1
-        if values[k] < least:
-            raise InputError(f"--{k.replace('_', '-')} must be >= {least}")
+    for k, bounds in EI_BOUNDS.items():
+        _bounded(k, values[k], bounds)
     values["n_samples"] = values.pop("ei_samples")
     return LayerEIOptions(**values)
 

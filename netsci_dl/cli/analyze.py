@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from netsci_dl.cli._common import LoaderOptions, echo, loader_options, threshold_option
-from netsci_dl.cli._data import data_options
+from netsci_dl.cli._data import check_run, data_options
 from netsci_dl.errors import InputError
 
 
@@ -78,6 +78,8 @@ def analyze(
     run = Path(checkpoint) if Path(checkpoint).is_dir() and not is_hf_folder(checkpoint) else None
     if run is None and data is not None:
         raise InputError("--data is for a run folder (its training section)")
+    if run is not None:
+        check_run(run, data)  # its config.json, sidecars and --data, before any work
     G = loader.load(final_model(run) if run is not None else checkpoint)
     other = loader.load(compare_path) if compare_path else None
     index = write_report(
