@@ -174,6 +174,17 @@ BOUNDS = [
 ]  # fmt: skip
 #: values that, accepted, would run or allocate without bound: a child with a deadline
 UNBOUNDED = {"10000000000", "1000000000", "0:1:100000000", "8x8"}
+#: child-process cases (about 10 s each under load) that repeat a class another core case
+#: covers: ``slow`` (one per command stays in the default run)
+SLOW = {
+    "interactions--players-8x8",
+    "interactions--explain-10000000000",
+    "measures--sensitivity-samples-10000000000",
+    "measures--hutchinson-probes-1000000000",
+    "causal-plane--ei-samples-10000000000",
+    "causal-plane--sensitivity-samples-10000000000",
+    "critical-period--epochs-1000000000",
+}
 
 
 def _cases() -> list[Case]:
@@ -266,7 +277,10 @@ def run_child(args: list[str], timeout: float = DEADLINE) -> _Child:
     return _Child(proc.returncode, out.decode(), err.decode(), usage.ru_maxrss * 1024)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.id in SLOW else []) for c in CASES],
+)
 def test_bad_input(case, runs, out):
     """Exit 2, one line naming the problem, no output folder, nothing left, no hang; a case
     that would be unbounded runs in a child with a deadline and peak memory under 1 GB."""
