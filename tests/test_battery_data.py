@@ -114,6 +114,8 @@ def _cmd(kind: str, run: str) -> list[str]:
         "analyze": ["analyze", run, "-o", "{out}/o"],
         "causal-plane": ["causal-plane", run, "-o", "{out}/o", "--ei-samples", "100", "--sensitivity-samples", "5", "--bins", "4"],
         "prune": ["prune", run, "-o", "{out}/o", "--fractions", "0:0.5:3", *FAST, "--no-plots"],
+        "motifs": ["motifs", "@run/model.safetensors", "-o", "{out}/o", "--n-null", "2"],
+        "sweep": ["sweep", "@run/model.safetensors", "-o", "{out}/o", "--n-cuts", "2", "--no-plots"],
     }[kind]  # fmt: skip
 
 
@@ -167,6 +169,12 @@ BOUNDS = [
     ("prune", "--fractions", "0:1:100000000", "fractions"),
     ("prune", "--fractions", "0:1:1", "fractions"),
     ("critical-period", "--window", "1000000000", "window"),
+    ("motifs", "--n-null", "1000000000", "n-null"),
+    ("motifs", "--n-null", "-1", "n-null"),
+    ("sweep", "--n-null", "1000000000", "n-null"),
+    ("sweep", "--n-cuts", "1000000000", "n-cuts"),
+    ("sweep", "--n-cuts", "0", "n-cuts"),
+    ("sweep", "--cuts", ",".join(["0.1"] * 5000), "cuts"),
     ("critical-period", "--epochs", "1000000000", "epochs"),
     ("critical-period", "--lanczos-iter", "1000000000", "lanczos"),
     ("critical-period", "--n-train", "0", "n-train|n_train"),

@@ -42,6 +42,9 @@ __all__ = [
     "DEFAULT_PROBE_SIZE",
     "DEFAULT_THRESHOLD",
     "threshold_option",
+    "bounded_int",
+    "MAX_N_NULL",
+    "MAX_CUTS",
 ]
 
 #: the one default cut of every command that thresholds (``--threshold``), the graph EI of a
@@ -595,6 +598,21 @@ def _bounded(name: str, value: int, bounds: tuple[int, int]) -> int:
             f"--{name.replace('_', '-')} {value}: expected an integer in [{lo}, {hi:,}]"
         )
     return value
+
+
+#: the most null-model replicas (``--n-null``) and cuts (``--cuts``, ``--n-cuts``) of a command
+MAX_N_NULL = 10_000
+MAX_CUTS = 1_000
+
+
+def bounded_int(lo: int, hi: int) -> Callable[[Any, Any, int | None], int | None]:
+    """A click callback: an integer option in ``[lo, hi]``, else an InputError naming it and
+    the bound."""
+
+    def check(ctx: Any, param: Any, value: int | None) -> int | None:
+        return None if value is None else _bounded(param.name, value, (lo, hi))
+
+    return check
 
 
 def _ei_options(**values: Any) -> Any:
