@@ -171,3 +171,54 @@ def test_labels_beyond_the_models_classes(mlp_run, tmp_path):
     np.savez(tmp_path / "lab.npz", X=X, y=np.array([0, 1, 2, 3, 4, 9]))  # in range: runs
     r = _cli(["prune", mlp_run / "run", "-o", out, "--data", data, "--no-plots"])
     assert r.exit_code == 0, r.output
+
+
+NETS = """
+import torch.nn as nn
+
+
+def _mlp(n_in, n_out):
+    return [nn.Flatten(), nn.Linear(n_in, 16), nn.Sigmoid(), nn.Linear(16, n_out)]
+
+
+class Big(nn.Sequential):  # takes 28x28 images
+    def __init__(self):
+        super().__init__(*_mlp(784, 10))
+
+
+class Few(nn.Sequential):  # 3 outputs for 10 classes
+    def __init__(self):
+        super().__init__(*_mlp(64, 3))
+
+
+class Good(nn.Sequential):
+    def __init__(self):
+        super().__init__(*_mlp(64, 10))
+"""
+
+
+@pytest.mark.parametrize(
+    ("cls", "match"),
+    [("Big", "takes 784 values per example"), ("Few", r"\[0, 2\] for the model's 3 outputs")],
+)
+def test_critical_period_user_model_checked_before_any_run(tmp_path, monkeypatch, cls, match):
+    import re
+
+    (tmp_path / "cp28_nets.py").write_text(NETS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "o"
+    args = ["critical-period", "--model", f"cp28_nets:{cls}", "--epochs", "1", "--onsets", "0",
+            "--window", "1", "--n-train", "60", "--probe-size", "20", "--no-plots", "-o", out]  # fmt: skip
+    r = _cli(args)
+    assert r.exit_code == 2, r.output
+    assert re.search(match, r.stderr), r.stderr
+    assert not out.exists()
+
+
+def test_critical_period_user_model_that_fits_passes_the_check(tmp_path, monkeypatch):
+    from netsci_dl.cli.critical_period import _check_user_model
+    from netsci_dl.runs.critical import CriticalPeriodOptions
+
+    (tmp_path / "cp28_nets.py").write_text(NETS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _check_user_model("digits", CriticalPeriodOptions(model="cp28_nets:Good"))
