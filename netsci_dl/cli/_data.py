@@ -115,15 +115,16 @@ def check_model_data(
     labels: bool = False,
     remedy: str = "--resize HxW or --input-shape",
     model: Any = None,
+    layers: Sequence[str] | None = None,
 ) -> None:
     """Refuse data the command cannot run, before any output or work (an InputError each).
 
     ``ds`` (a :class:`~netsci_dl.datasets.Dataset`) must hold ``min_examples`` examples or more,
     finite values, and (with ``labels``) class numbers below the model's outputs; the model of
     the last snapshot of ``sources`` runs forward on one example, as the command will feed it
-    (``input_shape``: one example's shape without the batch axis), or ``model`` when the
-    command built it already. A run folder's ``config.json`` and sidecars are checked on the
-    way.
+    (``input_shape``: one example's shape without the batch axis; ``layers``: the modules the
+    command records, default its Linear/Conv2d layers), or ``model`` when the command built it
+    already. A run folder's ``config.json`` and sidecars are checked on the way.
     """
     import numpy as np
 
@@ -154,7 +155,11 @@ def check_model_data(
         model = runnable(_model_item(sources), "cpu")
     one = np.array(X[:1])  # writable: torch warns on a read-only array
     try:
-        A = layer_activations(model, one, batch_size=1, device="cpu", input_shape=input_shape)
+        A = layer_activations(
+            model, one, layers=layers, batch_size=1, device="cpu", input_shape=input_shape
+        )
+    except InputError:
+        raise  # netsci_dl's own check (layer names, a DBN's or a Conv2d's input) names it
     except Exception as e:  # noqa: BLE001 - any failure of one forward pass is a mismatch
         shape = tuple(input_shape) if input_shape else tuple(ds.image_shape)
         raise InputError(

@@ -183,7 +183,7 @@ def similarity(
     folder = check_folder(out, names, force=force)
     src, spec = loader.snapshots(sources), loader.with_input_shape(spec)
     ds = load_dataset(data).subset(probe_size, seed=seed)
-    check_model_data(src, ds, input_shape=spec.input_shape)  # before any work or output
+    check_model_data(src, ds, input_shape=spec.input_shape, layers=spec.layers)  # before work
     with parallel_context(jobs, scheduler) as n_jobs:
         T = training_similarity(
             src, ds, measure=measure, options=options, spec=spec, reference=_reference(reference),
