@@ -97,3 +97,27 @@ def test_signal_mid_work_leaves_nothing(cmd, sig, run, tmp_path):
     assert last.startswith("netsci-dl: ") and "removed" in last, err[-1500:]
     assert listing(out) == {CANARY}, sorted(listing(out))
     assert (out / CANARY).read_text() == CANARY_TEXT
+
+
+def test_pool_workers_ignore_sigint():
+    """Ctrl-C reaches the whole process group: loky workers ignore SIGINT (inherited SIG_IGN)
+    so that only the command stops the pool and no worker prints a traceback; the parent's
+    own handler is back after the workers start."""
+    code = (
+        "import signal\n"
+        "from netsci_dl.parallel import map_tasks\n"
+        "def ign(_):\n"
+        "    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN\n"
+        "print(all(map_tasks(ign, range(4), n_jobs=2)),\n"
+        "      signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert r.stdout.split() == ["True", "True"], r.stdout
