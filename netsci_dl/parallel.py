@@ -47,8 +47,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -360,6 +362,23 @@ def _serial(fn: Callable[..., Any], tasks: Sequence[Any], shared: Any) -> Iterat
             del _CACHE[k]
 
 
+@contextlib.contextmanager
+def _workers_ignore_sigint(active: bool) -> Iterator[None]:
+    """Worker processes started in this block ignore SIGINT for life (an ignored signal is
+    inherited through ``exec``): Ctrl-C, which the terminal sends to the whole process group,
+    then reaches only this process, which stops the pool; no worker prints a
+    KeyboardInterrupt traceback. A Ctrl-C while the workers start (this block) is dropped."""
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+
+
 def _joblib(
     fn: Callable[..., Any], tasks: Sequence[Any], shared: Any, n_jobs: int | None
 ) -> Iterator[tuple[int, Any]]:
@@ -386,7 +405,8 @@ def _joblib(
                 box = _OnDisk(path, uuid4().hex)
         try:
             par = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            gen = par(joblib.delayed(call)(i, t, box) for i, t in enumerate(tasks))
+            with _workers_ignore_sigint(backend == "LokyBackend"):  # loky starts them here
+                gen = par(joblib.delayed(call)(i, t, box) for i, t in enumerate(tasks))
             try:
                 yield from gen
             finally:

@@ -147,7 +147,7 @@ def test_bad_input(tmp_path) -> None:
         (["--window", "0", "--no-control"], "no run"),
         (["--window", "1000000000"], "windows=1000000000"),
         (["--epochs", "1000000000"], "epochs=1000000000"),
-        (["--lanczos-iter", "1000000000"], "lanczos_iter=1000000000"),
+        (["--lanczos-iter", "1000000000"], "--lanczos-iter 1000000000"),
         (["--data", "mnist:{bad}"], "magic"),
     ],
 )

@@ -42,6 +42,9 @@ __all__ = [
     "DEFAULT_PROBE_SIZE",
     "DEFAULT_THRESHOLD",
     "threshold_option",
+    "bounded_int",
+    "MAX_N_NULL",
+    "MAX_CUTS",
 ]
 
 #: the one default cut of every command that thresholds (``--threshold``), the graph EI of a
@@ -557,6 +560,9 @@ def curvature_options() -> list[Callable[..., Any]]:
             default=20,
             show_default=True,
             type=int,
+            callback=lambda ctx, param, value: _bounded(
+                "lanczos_iter", value, CURVATURE_BOUNDS["lanczos_iter"]
+            ),
             help="Lanczos iterations of the top Hessian eigenvalue (0: no Hessian).",
         ),
         click.option(
@@ -564,6 +570,9 @@ def curvature_options() -> list[Callable[..., Any]]:
             default=0,
             show_default=True,
             type=int,
+            callback=lambda ctx, param, value: _bounded(
+                "hutchinson_probes", value, CURVATURE_BOUNDS["hutchinson_probes"]
+            ),
             help="Rademacher probes of the Hessian trace (0: no trace).",
         ),
         click.option(
@@ -575,13 +584,42 @@ def curvature_options() -> list[Callable[..., Any]]:
     ]
 
 
+#: the stated bounds of the layer-EI options: ``(least, most)``; the most is 1000 times the
+#: default number of samples (the work grows with it) and bins that keep the histograms small
+EI_BOUNDS = {"bins": (2, 4096), "ei_samples": (1, 10**8), "sensitivity_samples": (1, 5 * 10**6)}
+#: the stated bounds of the curvature options (those of the critical-period protocol)
+CURVATURE_BOUNDS = {"lanczos_iter": (0, 10_000), "hutchinson_probes": (0, 100_000)}
+
+
+def _bounded(name: str, value: int, bounds: tuple[int, int]) -> int:
+    lo, hi = bounds
+    if not lo <= value <= hi:
+        raise InputError(
+            f"--{name.replace('_', '-')} {value}: expected an integer in [{lo}, {hi:,}]"
+        )
+    return value
+
+
+#: the most null-model replicas (``--n-null``) and cuts (``--cuts``, ``--n-cuts``) of a command
+MAX_N_NULL = 10_000
+MAX_CUTS = 1_000
+
+
+def bounded_int(lo: int, hi: int) -> Callable[[Any, Any, int | None], int | None]:
+    """A click callback: an integer option in ``[lo, hi]``, else an InputError naming it and
+    the bound."""
+
+    def check(ctx: Any, param: Any, value: int | None) -> int | None:
+        return None if value is None else _bounded(param.name, value, (lo, hi))
+
+    return check
+
+
 def _ei_options(**values: Any) -> Any:
     from netsci_dl.analysis.information.causal_plane import LayerEIOptions
 
-    for k in ("bins", "ei_samples", "sensitivity_samples"):
-        least = 2 if k == "bins" else 1
-        if values[k] < least:
-            raise InputError(f"--{k.replace('_', '-')} must be >= {least}")
+    for k, bounds in EI_BOUNDS.items():
+        _bounded(k, values[k], bounds)
     values["n_samples"] = values.pop("ei_samples")
     return LayerEIOptions(**values)
 

@@ -4,7 +4,8 @@ receives one spec string (:func:`netsci_dl.datasets.join_spec`) that its pipelin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -13,7 +14,7 @@ from netsci_dl.cli._common import option_group
 from netsci_dl.datasets import join_spec, parse_limit, parse_normalize, parse_resize
 from netsci_dl.errors import InputError
 
-__all__ = ["DATA_HELP", "data_options"]
+__all__ = ["DATA_HELP", "data_options", "check_model_data", "check_run"]
 
 #: what ``--data`` accepts, in every command's help
 DATA_HELP = (
@@ -64,3 +65,137 @@ def data_options(
             "--limit", default=None, type=int, help="Read only the first N examples of --data."
         ),
     )
+
+
+# ---- the data against the model, before any output ------------------------------------------
+def _shape_text(shape: Any) -> str:
+    return "x".join(str(int(s)) for s in shape) if len(shape) else "()"
+
+
+def _expects(model: Any) -> str:
+    """What the model takes, from its first layer (for the message of a mismatch)."""
+    import torch.nn as nn
+
+    if hasattr(model, "rbms_"):
+        return f"the DBN's visible layer takes {int(model.layers[0])} values per example"
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Embedding):
+            return f"it starts with an embedding ({name}) of token ids below {m.num_embeddings}"
+        if isinstance(m, nn.Linear):
+            return f"its first layer ({name}: Linear) takes {m.in_features} values per example"
+        if isinstance(m, nn.Conv2d):
+            return f"its first layer ({name}: Conv2d) takes images of {m.in_channels} channel(s)"
+    return f"{type(model).__name__} did not say what it takes"
+
+
+def _model_item(sources: Any) -> Any:
+    """The last snapshot of ``sources`` (what :meth:`LoaderOptions.snapshots` gave): a run
+    folder is read through its config.json and sidecars, and the header of every
+    ``.safetensors`` snapshot is read, all checked on the way."""
+    from netsci_dl._files.safetensors_safe import open_safetensors
+    from netsci_dl.runs.checkpoints import CheckpointModel
+    from netsci_dl.runs.format import snapshot_sources
+
+    items = [sources] if isinstance(sources, str | os.PathLike) else list(sources)
+    if items and all(isinstance(it, CheckpointModel) for it in items):
+        return items[-1]
+    snaps = [p for p, _ in snapshot_sources(sources)]
+    for p in snaps:
+        if isinstance(p, str | os.PathLike) and str(p).endswith(".safetensors"):
+            open_safetensors(p)  # a damaged header is named now, not after the others' work
+    return snaps[-1]
+
+
+def check_model_data(
+    sources: Any,
+    ds: Any,
+    *,
+    input_shape: Sequence[int] | None = None,
+    min_examples: int = 2,
+    labels: bool = False,
+    remedy: str = "--resize HxW or --input-shape",
+    model: Any = None,
+    layers: Sequence[str] | None = None,
+) -> None:
+    """Refuse data the command cannot run, before any output or work (an InputError each).
+
+    ``ds`` (a :class:`~netsci_dl.datasets.Dataset`) must hold ``min_examples`` examples or more,
+    finite values, and (with ``labels``) class numbers below the model's outputs; the model of
+    the last snapshot of ``sources`` runs forward on one example, as the command will feed it
+    (``input_shape``: one example's shape without the batch axis; ``layers``: the modules the
+    command records, default its Linear/Conv2d layers), or ``model`` when the command built it
+    already. A run folder's ``config.json`` and sidecars are checked on the way.
+    """
+    import numpy as np
+
+    from netsci_dl.activations import layer_activations
+    from netsci_dl.runs.checkpoints import runnable
+
+    where = ds.spec or ds.name
+    n = len(ds.X)
+    if n < min_examples:
+        raise InputError(
+            f"--data {where}: {n} example(s); this command needs at least {min_examples}"
+        )
+    X = np.asarray(ds.X)
+    if X.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(X).all(axis=tuple(range(1, X.ndim))))
+        if len(bad):
+            raise InputError(
+                f"--data {where}: {len(bad)} example(s) hold NaN or inf values (the first: "
+                f"example {int(bad[0])}); give finite data"
+            )
+    per = int(np.prod(X.shape[1:]))
+    if input_shape and int(np.prod(input_shape)) != per:
+        raise InputError(
+            f"sample shape {_shape_text(input_shape)}: --data {where} has {per} values per "
+            f"example, not {int(np.prod(input_shape))}"
+        )
+    if model is None:
+        model = runnable(_model_item(sources), "cpu")
+    one = np.array(X[:1])  # writable: torch warns on a read-only array
+    try:
+        A = layer_activations(
+            model, one, layers=layers, batch_size=1, device="cpu", input_shape=input_shape
+        )
+    except InputError:
+        raise  # netsci_dl's own check (layer names, a DBN's or a Conv2d's input) names it
+    except Exception as e:  # noqa: BLE001 - any failure of one forward pass is a mismatch
+        shape = tuple(input_shape) if input_shape else tuple(ds.image_shape)
+        raise InputError(
+            f"--data {where}: the model does not run on one example of shape "
+            f"{_shape_text(shape)} ({int(np.prod(shape))} values): {_expects(model)}; pass "
+            f"data of that size, or {remedy} ({type(e).__name__}: {str(e).splitlines()[0][:160]})"
+        ) from None
+    y = np.asarray(ds.y)
+    if labels and A.model_kind == "module" and len(A) and (y >= 0).any():
+        k = int(A[list(A)[-1]].shape[1])
+        out = np.flatnonzero((y >= k) | (y < -1))
+        if len(out):
+            raise InputError(
+                f"--data {where}: labels must be class numbers in [0, {k - 1}] for the model's "
+                f"{k} outputs; found {int(y[out[0]])} (example {int(out[0])})"
+            )
+
+
+def check_run(run: Any, data: str | None) -> None:
+    """A run read by ``analyze``: a run folder's ``config.json`` and snapshot sidecars, and
+    ``--data`` (when given) against the last snapshot's model (:func:`check_model_data`); a
+    list of the user's checkpoints is checked by its last model on ``--data``."""
+    from pathlib import Path
+
+    from netsci_dl.runs.format import SNAPSHOT_DIR, read_run_config
+
+    if not isinstance(run, str | os.PathLike):
+        if data is not None:
+            from netsci_dl.datasets import load_dataset
+
+            check_model_data(run, load_dataset(data))
+        return
+    read_run_config(run)
+    if data is not None:
+        from netsci_dl.datasets import load_dataset
+
+        check_model_data(run, load_dataset(data))
+    elif (Path(run) / SNAPSHOT_DIR).is_dir():
+        _model_item(run)

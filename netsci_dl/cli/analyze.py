@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from netsci_dl.cli._common import LoaderOptions, echo, loader_options, threshold_option
-from netsci_dl.cli._data import data_options
+from netsci_dl.cli._data import check_run, data_options
 from netsci_dl.errors import InputError
 
 
@@ -90,6 +90,8 @@ def analyze(
     final, run = _run_of(sources, loader)
     if run is None and data is not None:
         raise InputError("--data is for a run (a run folder or several checkpoints)")
+    if run is not None:
+        check_run(run, data)  # its config.json, sidecars and --data, before any work
     G = loader.load(final)
     other = loader.load(compare_path) if compare_path else None
     first = Path(sources[0] if len(sources) == 1 else final).resolve().name  # what is shown

@@ -190,6 +190,8 @@ def critical_period(
     from netsci_dl.runs.critical import critical_period as _run
 
     figures, options = (critical_figures if plots else None), loader.training(options)
+    if options.model:  # the user's class on one example of --data, before any run folder
+        _check_user_model(data, options)
     with parallel_context(jobs, scheduler) as n_jobs:
         res = _run(data, output, options=options, force=force, figures=figures, n_jobs=n_jobs)
     if is_quiet(ctx):
@@ -205,3 +207,19 @@ def critical_period(
     )
     figs = ", figures" if res.settings["figures"] else ""
     click.echo(f"wrote {output}/critical_period.csv, trajectory.csv, settings.json{figs}")
+
+
+def _check_user_model(data: str, options: Any) -> None:
+    """``--model`` built as the grid builds it (:class:`~netsci_dl.models.classifier.ArchConfig`
+    ``"module"``) and run on one example of ``data``: a model that does not take the data's
+    images or has fewer outputs than the data's classes is an input error now."""
+    from netsci_dl.cli._data import check_model_data
+    from netsci_dl.datasets import load_dataset
+    from netsci_dl.models.classifier import ArchConfig, build_classifier
+
+    ds = load_dataset(data)
+    n_classes = max(int(ds.y.max()) + 1, 2) if len(ds.y) else 2
+    arch = ArchConfig("module", ds.image_shape, n_classes, module=options.model,
+                      module_kwargs=options.model_kwargs)  # fmt: skip
+    net = build_classifier(arch, seed=int(options.seed), device="cpu")
+    check_model_data(None, ds, labels=True, model=net, remedy="--resize HxW or another --model")

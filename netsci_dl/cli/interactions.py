@@ -15,7 +15,7 @@ from netsci_dl.cli._common import (
     write_csv,
     write_json,
 )
-from netsci_dl.cli._data import data_options
+from netsci_dl.cli._data import check_model_data, data_options
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
@@ -171,16 +171,18 @@ def interactions(
     every snapshot too), or with --model your own checkpoints of that class (in order). Writes interactions.csv (every value), summary.json,
     strength_by_order.csv, layer_changes.csv, figures, and snapshot_changes.csv."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder
+    from netsci_dl.datasets import load_dataset
     from netsci_dl.plot.interactions import interaction_figures
     from netsci_dl.runs.interactions import run_interactions
 
     names = list(TABLES) + (["snapshot_changes.csv"] if snapshots else [])
     figures = [f"{f}.{e}" for f in FIGURES for e in ("png", "svg")]
     folder = check_folder(out, names + (figures if plots else []), force=force)
+    src = loader.snapshots(sources)
+    check_model_data(src, load_dataset(data), input_shape=options.sample_shape, labels=True,
+                     remedy="--resize HxW or --sample-shape")  # fmt: skip
     with parallel_context(jobs, scheduler) as n_jobs:
-        run = run_interactions(
-            loader.snapshots(sources), data, options=options, snapshots=snapshots, n_jobs=n_jobs
-        )
+        run = run_interactions(src, data, options=options, snapshots=snapshots, n_jobs=n_jobs)
     R, figs = run.final, []
     # every file goes to a hidden staging folder first: a failure leaves no partial results
     pictures = len(run.image_shape) == 2  # examples drawn as images (not tokens, not tables)

@@ -19,7 +19,7 @@ from netsci_dl.cli._common import (
     write_csv,
     write_json,
 )
-from netsci_dl.cli._data import data_options
+from netsci_dl.cli._data import check_model_data, data_options
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 
 OUTPUTS = ("measures.csv", "measures.json")
@@ -115,6 +115,8 @@ def measures(
     out = check_folder(output, names, force=force)
     src = loader.snapshots(sources, "snapshot")
     ds = load_dataset(data).subset(probe_size, seed=options.seed)
+    if set(families.replace(" ", "").split(",")) - {"ei"}:  # a family that runs on --data
+        check_model_data(src, ds, input_shape=loader.sample_shape, labels=True)
     with parallel_context(jobs, scheduler) as n_jobs:
         df = training_measures(
             src, ds if ds.attention_mask is not None else loader.reshape(ds.X), ds.y,

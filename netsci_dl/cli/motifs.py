@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from netsci_dl.cli._common import (
+    MAX_N_NULL,
     LoaderOptions,
+    bounded_int,
     loader_options,
     threshold_option,
     write_csv,
@@ -24,6 +26,7 @@ from netsci_dl.cli._parallel import parallel_context, parallel_options
     default=20,
     show_default=True,
     type=int,
+    callback=bounded_int(0, MAX_N_NULL),
     help="Replicas of each null model: the null graphs the counts are compared with.",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")

@@ -17,11 +17,15 @@ from netsci_dl.cli._common import (
     write_csv,
     write_json,
 )
-from netsci_dl.cli._data import data_options
+from netsci_dl.cli._data import check_model_data, data_options
 from netsci_dl.errors import InputError
 
 OUTPUTS = ("pruning.csv", "pruning.json")
 FIGURE = "pruning"
+
+
+#: the most pruned fractions of one sweep (``--fractions``): each is one pass over the data
+MAX_FRACTIONS = 10_000
 
 
 def _fractions(ctx: Any, param: Any, value: str) -> tuple[float, ...]:
@@ -33,11 +37,15 @@ def _fractions(ctx: Any, param: Any, value: str) -> tuple[float, ...]:
     try:
         if text.count(":") == 2:
             a, b, n = text.split(":")
+            if not 2 <= int(n) <= MAX_FRACTIONS:
+                raise InputError(f"--fractions {value!r}: N must be in [2, {MAX_FRACTIONS:,}]")
             f = np.linspace(float(a), float(b), int(n))
         else:
             f = np.array([float(v) for v in text.split(",") if v])
     except ValueError:
         raise InputError(f"--fractions {value!r}: expected 0:1:21 or 0,0.5,0.9") from None
+    if f.size > MAX_FRACTIONS:
+        raise InputError(f"--fractions {value!r}: at most {MAX_FRACTIONS:,} values")
     if f.size < 2 or np.any(np.diff(f) <= 0) or f[0] < 0 or f[-1] > 1:
         raise InputError(f"--fractions {value!r}: need 2 or more increasing values in [0, 1]")
     return tuple(float(v) for v in np.round(f, 12))
@@ -111,6 +119,7 @@ def prune(checkpoint: str, fractions: tuple[float, ...], order: str, scope: str,
     if Path(checkpoint).is_dir() and not is_hf_folder(checkpoint):
         checkpoint = str(final_model(checkpoint))  # a run folder: its final model
     G, model = loader.load(checkpoint), _model(checkpoint, loader, device)
+    check_model_data(None, ds, input_shape=loader.sample_shape, labels=True, model=model)
     X = ds.X.reshape(len(ds.X), *loader.input_shape[1:]) if loader.input_shape else ds.X
     r = pruning_sweep(G, model, X, ds.y, fractions, order=order, scope=scope, seed=seed,
                       device=device)  # fmt: skip

@@ -19,7 +19,7 @@ from netsci_dl.cli._common import (
     write_csv,
     write_json,
 )
-from netsci_dl.cli._data import data_options
+from netsci_dl.cli._data import check_model_data, data_options
 from netsci_dl.cli._parallel import parallel_context, parallel_options
 from netsci_dl.errors import InputError
 
@@ -183,14 +183,13 @@ def similarity(
     folder = check_folder(out, names, force=force)
     src, spec = loader.snapshots(sources), loader.with_input_shape(spec)
     ds = load_dataset(data).subset(probe_size, seed=seed)
+    check_model_data(src, ds, input_shape=spec.input_shape, layers=spec.layers)  # before work
     with parallel_context(jobs, scheduler) as n_jobs:
         T = training_similarity(
             src, ds, measure=measure, options=options, spec=spec, reference=_reference(reference),
             within=not no_within, stream=stream, progress=not is_quiet(ctx), n_jobs=n_jobs,
         )  # fmt: skip
-    summary = T.summary_frame()
-    doc = dict(T.to_dict(), summary=json.loads(summary.to_json(orient="records")))
-    doc["bottom_up"] = {f"{t:g}": T.bottom_up(t) for t in (0.9, 0.95, 0.99)}
+    summary, doc = _document(T)
     # every file goes to a hidden staging folder first: a failure leaves no partial results
     with atomic_outputs(folder, names, force=force, stale=within) as stage:
         write_csv(stage / "similarity.csv", T.to_frame())
@@ -199,6 +198,14 @@ def similarity(
         similarity_figures(T, stage, name=name)
     echo(_convergence(T, ds.name, measure))
     echo(f"wrote {folder}/ ({', '.join(names)})")
+
+
+def _document(T: Any) -> tuple[Any, dict[str, Any]]:
+    """The summary table and similarity.json of ``T``."""
+    summary = T.summary_frame()
+    doc = dict(T.to_dict(), summary=json.loads(summary.to_json(orient="records")))
+    doc["bottom_up"] = {f"{t:g}": T.bottom_up(t) for t in (0.9, 0.95, 0.99)}
+    return summary, doc
 
 
 def _convergence(T: Any, data: str, measure: str) -> str:

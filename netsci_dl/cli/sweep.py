@@ -9,7 +9,10 @@ import click
 
 from netsci_dl.analysis.structure.sweep import NULLS, RULES
 from netsci_dl.cli._common import (
+    MAX_CUTS,
+    MAX_N_NULL,
     LoaderOptions,
+    bounded_int,
     echo,
     figure_names,
     is_quiet,
@@ -30,10 +33,12 @@ def _parse_cuts(ctx: Any, param: Any, value: str | None) -> list[float] | None:
     if value is None:
         return None
     parts = [v.strip() for v in value.split(",") if v.strip()]
+    if len(parts) > MAX_CUTS:
+        raise InputError(f"--cuts: {len(parts):,} cuts; at most {MAX_CUTS:,}")
     try:
         return [float(v) for v in parts]
     except ValueError:
-        raise InputError(f"--cuts {value!r}: expected numbers separated by commas") from None
+        raise InputError(f"--cuts {value[:40]!r}: expected numbers separated by commas") from None
 
 
 def _parse_nulls(ctx: Any, param: Any, value: str) -> list[str]:
@@ -54,7 +59,8 @@ def _parse_nulls(ctx: Any, param: Any, value: str) -> list[str]:
     help="Cuts separated by commas, in the rule's units (e.g. 0.01,0.02,0.03). "
     "Default: --n-cuts cuts from keeping about 20% of the edges to about 0.05%.",
 )
-@click.option("--n-cuts", default=20, show_default=True, type=int, help="Cuts of the default grid.")
+@click.option("--n-cuts", default=20, show_default=True, type=int,
+              callback=bounded_int(1, MAX_CUTS), help="Cuts of the default grid.")  # fmt: skip
 @click.option(
     "--rule",
     type=click.Choice(list(RULES)),
@@ -75,7 +81,12 @@ def _parse_nulls(ctx: Any, param: Any, value: str) -> list[str]:
         "(degree-preserving rewiring within each block); 'none' for the net only.",
     ),
     click.option(
-        "--n-null", default=10, show_default=True, type=int, help="Replicas of each null per cut."
+        "--n-null",
+        default=10,
+        show_default=True,
+        type=int,
+        callback=bounded_int(0, MAX_N_NULL),
+        help="Replicas of each null per cut.",
     ),
     click.option(
         "--seed", default=0, show_default=True, type=int, help="Random seed of the null models."

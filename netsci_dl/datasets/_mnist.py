@@ -6,7 +6,9 @@ files (raw or ``.gz``) or an ``.npz`` the user already has.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,13 +60,15 @@ def read_idx(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
         file that does not decompress. Only the bytes the header declares are read.
     """
     import gzip
+    import math
     import struct
     import zlib
 
     p = Path(path)
     if p.exists() and not p.is_file():
         raise InputError(f"{p}: not a regular file")
-    opener = gzip.open if p.suffix == ".gz" else open
+    gz = p.suffix == ".gz"
+    opener = gzip.open if gz else open
     try:
         with opener(p, "rb") as f:
             raw = f.read(4)
@@ -87,8 +91,17 @@ def read_idx(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
                 )
             shape = struct.unpack(f">{nd}I", dims)
             dt = np.dtype(_IDX_TYPES[code])
-            need = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
-            data = f.read(need + 1)  # never more than the header declares (and one byte)
+            need = math.prod(shape) * dt.itemsize
+            # the declared size is checked against what the file can hold before any of it
+            # is allocated: the file's size, or for gzip the bound on its decompressed size
+            room = _idx_room(p, gz, 4 + 4 * nd)
+            if need > room:
+                what = "the file has" if not gz else "a gzip file of this size may hold at most"
+                raise InputError(
+                    f"{p}: the header declares shape {shape} ({need:,} bytes) but {what} "
+                    f"{room:,} bytes of data: truncated or corrupt IDX file"
+                )
+            data = _read_capped(f, need + 1)  # never more than declared (and one byte)
     except (OSError, EOFError, zlib.error) as e:
         if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
             raise
@@ -101,6 +114,30 @@ def read_idx(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
     if have > need:
         raise InputError(f"{p}: bytes after the data of shape {shape}; corrupt IDX file")
     return np.frombuffer(data, dtype=dt, count=need // dt.itemsize).reshape(shape)
+
+
+#: a gzip'd IDX file may decompress to at most this many times its own size (at least
+#: ``IDX_GZIP_FLOOR`` bytes): MNIST compresses 4-6 fold, only a "gzip bomb" reaches 100
+IDX_GZIP_RATIO = 100
+IDX_GZIP_FLOOR = 64 << 20
+
+
+def _idx_room(p: Path, gz: bool, header: int) -> int:
+    """The most data bytes ``p`` can hold after its header."""
+    size = os.stat(p).st_size
+    return max(IDX_GZIP_FLOOR, IDX_GZIP_RATIO * size) if gz else max(0, size - header)
+
+
+def _read_capped(f: Any, n: int) -> bytes:
+    """Up to ``n`` bytes of ``f``, read in chunks: memory follows the data, not ``n``."""
+    parts, left = [], n
+    while left > 0:
+        chunk = f.read(min(left, 1 << 24))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
 
 
 def _find(folder: Path, stem: str) -> Path | None:

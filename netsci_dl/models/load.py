@@ -65,13 +65,12 @@ def _header(p: Path) -> tuple[dict[str, Any], list[str]]:
 
 def _config_kind(p: Path) -> str | None:
     """``model_kind`` of the run folder holding ``p`` (its config.json), if any."""
+    from netsci_dl.runs.format import read_run_config
+
     for folder in (p.parent, p.parent.parent):
-        cfg = folder / "config.json"
-        if cfg.is_file():
-            try:
-                kind = json.loads(cfg.read_text()).get("model_kind")
-            except (ValueError, AttributeError, UnicodeDecodeError):
-                return None
+        doc = read_run_config(folder)  # InputError naming the file and key when broken
+        if doc is not None:
+            kind = doc.get("model_kind")
             return str(kind) if kind else None
     return None
 

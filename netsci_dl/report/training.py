@@ -10,9 +10,7 @@ ones the caller passes; a run without either gets a note, never a guess.
 from __future__ import annotations
 
 import html
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 from netsci_dl._sanitize import csv_frame
@@ -40,13 +38,9 @@ def run_data(run: str | os.PathLike) -> str | None:
     >>> run_data(d), run_data(tempfile.mkdtemp())
     ('digits', None)
     """
-    cfg = Path(run) / "config.json"
-    if not cfg.is_file():
-        return None
-    try:
-        data = json.loads(cfg.read_text()).get("data")
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return None
+    from netsci_dl.runs.format import read_run_config
+
+    data = (read_run_config(run) or {}).get("data")  # a broken config.json: InputError
     return str(data) if data else None
 
 

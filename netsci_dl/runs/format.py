@@ -41,6 +41,8 @@ __all__ = [
     "snapshot_stem",
     "list_snapshots",
     "read_sidecar",
+    "read_run_config",
+    "CONFIG_FILE",
     "snapshot_sources",
     "upgrade_record",
     "UNIT_LABELS",
@@ -135,6 +137,64 @@ def read_sidecar(path: str | os.PathLike) -> dict[str, Any] | None:
     return d
 
 
+#: a run folder's settings: ``{"config": {...}, "data": spec, "image_shape": [...], ...}``
+CONFIG_FILE = "config.json"
+#: the keys of ``config.json`` netsci_dl reads, and what each must hold
+_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "config": ((dict, type(None)), "an object"),
+    "data": ((str, type(None)), "a data spec (a string) or null"),
+    "model_kind": ((str, type(None)), "a model kind (a string) or null"),
+    "image_shape": ((list, type(None)), "a list of positive integers or null"),
+}
+
+
+def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The ``config.json`` of a run folder as a dict, or None when the folder has none.
+
+    Raises
+    ------
+    InputError
+        A file that is not a regular file, not JSON, not a JSON object, or whose
+        ``config``, ``data``, ``model_kind`` or ``image_shape`` has the wrong type: named with
+        the file and the key.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> read_run_config(d) is None
+    True
+    >>> _ = (d / "config.json").write_text('{"data": 3}')
+    >>> read_run_config(d)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    netsci_dl.errors.InputError: .../config.json: key 'data' is 3; expected a data spec (a string) or null
+    """
+    p = Path(run_dir) / CONFIG_FILE
+    if not os.path.lexists(p):
+        return None
+    if not p.is_file():
+        raise InputError(f"{p}: not a regular file (a FIFO, a device or a folder): refused")
+    try:
+        doc = json.loads(p.read_bytes()[: 1 << 24].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"{p}: not valid JSON ({str(e)[:80]}): a broken run folder") from None
+    if not isinstance(doc, dict):
+        raise InputError(
+            f"{p}: holds a JSON {type(doc).__name__}, not an object: a broken run folder"
+        )
+    for key, (types, expected) in _CONFIG_KEYS.items():
+        v = doc.get(key)
+        ok = isinstance(v, types) and not isinstance(v, bool)
+        if ok and key == "image_shape" and v is not None:
+            ok = all(
+                isinstance(s, int) and not isinstance(s, bool) and 0 < s <= MAX_COUNTER for s in v
+            )
+        if not ok:
+            raise InputError(f"{p}: key {key!r} is {repr(v)[:40]}; expected {expected}")
+    return doc
+
+
 def list_snapshots(run_dir: str | os.PathLike) -> list[tuple[Path, dict[str, Any]]]:
     """The snapshots of a run, ordered by step: ``[(path to .safetensors, info dict), ...]``.
 
@@ -210,6 +270,7 @@ def _folder_items(p: Path) -> list[dict[str, Any]]:
     other layouts."""
     snaps = list_snapshots(p)
     if snaps:
+        read_run_config(p)  # a broken config.json is named before any work
         return [
             {"path": sp, "step": int(info["step"]), "unit": "run", "side": info}
             for sp, info in snaps
