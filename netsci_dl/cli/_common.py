@@ -234,6 +234,11 @@ class LoaderOptions:
             )
         return X.reshape(n, *self.sample_shape)
 
+    def inputs(self, ds: Any) -> Any:
+        """A data set's examples as the model takes them (:meth:`reshape`); a token data set
+        (one with an ``attention_mask``) is passed whole, so that its mask goes with it."""
+        return ds if getattr(ds, "attention_mask", None) is not None else self.reshape(ds.X)
+
     def inspect(self, source: Any) -> Any:
         """``netsci_dl.inspect(source, ...)`` with these options."""
         from netsci_dl._files.atomic import check_input_file

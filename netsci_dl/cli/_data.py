@@ -160,13 +160,14 @@ def check_model_data(
         )
     except InputError:
         raise  # netsci_dl's own check (layer names, a DBN's or a Conv2d's input) names it
+    except (TypeError, IndexError, KeyError, AttributeError) as e:
+        from netsci_dl.cli._python_api import _in_user_code
+
+        if _in_user_code(e):  # a forward that wants other inputs: the Python API's refusal
+            raise
+        raise _mismatch(where, model, ds, input_shape, remedy, e) from None
     except Exception as e:  # noqa: BLE001 - any failure of one forward pass is a mismatch
-        shape = tuple(input_shape) if input_shape else tuple(ds.image_shape)
-        raise InputError(
-            f"--data {where}: the model does not run on one example of shape "
-            f"{_shape_text(shape)} ({int(np.prod(shape))} values): {_expects(model)}; pass "
-            f"data of that size, or {remedy} ({type(e).__name__}: {str(e).splitlines()[0][:160]})"
-        ) from None
+        raise _mismatch(where, model, ds, input_shape, remedy, e) from None
     y = np.asarray(ds.y)
     if labels and A.model_kind == "module" and len(A) and (y >= 0).any():
         k = int(A[list(A)[-1]].shape[1])
@@ -176,6 +177,21 @@ def check_model_data(
                 f"--data {where}: labels must be class numbers in [0, {k - 1}] for the model's "
                 f"{k} outputs; found {int(y[out[0]])} (example {int(out[0])})"
             )
+
+
+def _mismatch(
+    where: str, model: Any, ds: Any, input_shape: Any, remedy: str, e: BaseException
+) -> InputError:
+    """The refusal of data the model does not run on (one forward pass failed with ``e``)."""
+    import numpy as np
+
+    shape = tuple(input_shape) if input_shape else tuple(ds.image_shape)
+    first = str(e).splitlines()[0][:160] if str(e) else ""
+    return InputError(
+        f"--data {where}: the model does not run on one example of shape "
+        f"{_shape_text(shape)} ({int(np.prod(shape))} values): {_expects(model)}; pass "
+        f"data of that size, or {remedy} ({type(e).__name__}: {first})"
+    )
 
 
 def check_run(run: Any, data: str | None) -> None:

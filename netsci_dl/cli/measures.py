@@ -104,8 +104,9 @@ def measures(
     """Follow a training run with every measure: graph and layer EI from the weights, Fisher
     trace per layer, curvature (Hessian, gradient covariance) and each layer's similarity to
     its final state on --data, and the trainer's accuracy and loss. With --model: your own
-    checkpoints of that class (a folder or files; step or epoch from the names, else the position). Writes measures.csv (one
-    row per snapshot, layer, metric), measures.json (the settings) and measures.png/.svg."""
+    checkpoints of that class (a folder or files; step or epoch from the names, else the
+    position). Writes measures.csv (one row per snapshot, layer, metric), measures.json (the
+    settings) and measures.png/.svg."""
     from netsci_dl._files.atomic import atomic_outputs, check_folder
     from netsci_dl.datasets import load_dataset
     from netsci_dl.runs.measures import training_measures
@@ -118,11 +119,8 @@ def measures(
     if set(families.replace(" ", "").split(",")) - {"ei"}:  # a family that runs on --data
         check_model_data(src, ds, input_shape=loader.sample_shape, labels=True)
     with parallel_context(jobs, scheduler) as n_jobs:
-        df = training_measures(
-            src, ds if ds.attention_mask is not None else loader.reshape(ds.X), ds.y,
-            measures=families, options=options, n_jobs=n_jobs,
-            progress=not is_quiet(ctx),
-        )  # fmt: skip
+        df = training_measures(src, loader.inputs(ds), ds.y, measures=families, options=options,
+                               n_jobs=n_jobs, progress=not is_quiet(ctx))  # fmt: skip
     doc = dict(df.attrs, sources=list(sources), data=ds.name, metrics=sorted(set(df["metric"])))
     with atomic_outputs(out, names, force=force, stale=[] if plots else figures) as stage:
         write_csv(stage / "measures.csv", df)
