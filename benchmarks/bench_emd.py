@@ -26,6 +26,10 @@ subtree sum it cancels most: 18% fewer pivots on |N(0,1)| fields (916 -> 754) an
 but only 1.06-1.08x faster on |N(0,1)| and 0.97-1.00x on blobs; static trees (combs, corner
 breadth-first) and other block sizes of the pricing (0.5-4 sqrt(m)) were slower.
 
+Quiet rerun by the lead (2026-12-07, load average ~0.2, same command): POT / new 47.6x on
+|N(0,1)| fields (0.95 ms/pair; round 2 on par), 51.1x on blobs (0.31 ms/pair; 2.42x faster than
+round 2); exact (new vs POT 1.4e-13). The goal, 60x, is not met.
+
 2000 fields (1,999,000 pairs): a resumable run, not part of the default benchmark. Measured on
 2026-11-23 (|N(0,1)| fields, 2 cores): Manhattan 14.1 min in all, interrupted with SIGINT after
 3.0 min (431,104 pairs on disk) and resumed for the other 1,567,896 pairs in 11.1 min; the

@@ -21,6 +21,10 @@ other jobs (load average 6-8): ratio BackPACK/norms over four runs 1.44, 1.89, 2
 40 times in one process: 1.74 and 2.43 (empirical), 1.86 and 1.82 (model). Before (a26ea48,
 the lead's quiet run): 1.25 and 1.89. ``model_exact`` by norms 1.38x faster than a26ea48
 (interleaved in one process). The load moves these ratios by +-30%: rerun on a quiet machine.
+Quiet rerun by the lead (2026-12-07, main after the merges, load average 0.6): ratio
+BackPACK/norms 1.77 (empirical: 15 ms against 26 ms) and 1.87 (sampled model Fisher); vmap/norms
+9.8 and 10.7; ``model_exact`` vmap/norms 26.4. The goal, 2x BackPACK, is not met on a quiet
+machine.
 """
 
 from __future__ import annotations

@@ -47,8 +47,20 @@ files) ours-j1 106.5 s / 655 MB, blocks 104.2 s / 2900 MB (the cut 66.5 s); afte
 69.9 s (workers 217 MB), WeightWatcher 162.5 s / 2509 MB: 3.05x ours-j1, 2.33x ours-j2 (two
 workers on two loaded cores gain nothing here); alpha vs WeightWatcher max |difference| 2.4e-11.
 ``--small``, one run (load ~10): ours-j1 23.2 s / 141 MB, ours-j2 29.9 s, WeightWatcher 74.8 s /
-764 MB (3.22x), blocks 13.0 s / 168 MB (was 384 MB). Not measured here: the full 1.1B (the
-machine is shared); to be rerun quietly, with ``--layers 4`` for a few-minute peer comparison.
+764 MB (3.22x), blocks 13.0 s / 168 MB (was 384 MB).
+
+The lead's quiet runs after the merge (2026-12-07, load average 0.1-1.7), the full 1.1B
+checkpoint (2 shards): ours-j1 224.1 s / 217 MB, blocks 81.8 s / 616 MB (strength 5.0 s, exact
+5% cut 17.4 s, degrees + assortativity + k_nn 28.9 s, top-10 per node 30.3 s; the same cut,
+54,312,581 edges and r as at a26ea48): the time and memory goals are met. In one run with the
+peer on the same files: ours-j1 217.8 s / 217 MB, WeightWatcher 239.0 s / 4469 MB: 1.10x, and
+``--layers 2`` (219M): ours-j1 25.7 s, WeightWatcher 38.6 s / 2645 MB (1.50x); alpha equal to
+4.9e-11 on all 156 matrices. The 4x goal is not met on a quiet machine: ours-j1 runs every matrix
+on one BLAS thread (bit-identical for every n_jobs) while the peer uses both cores, and most of
+the time is the exact float64 solves of the square 2048 x 2048 matrices, whose Gram route is
+refused (near-zero eigenvalues) so they take the SVD. Measured on one thread, 2048 x 2048:
+numpy's SVD 2.42 s, scipy's ``svdvals`` 1.31 s; numpy's ``eigvalsh`` 0.75 s, torch's (MKL) 0.33 s:
+the next lever.
 """
 
 from __future__ import annotations
