@@ -14,6 +14,18 @@ from netsci_dl.graph import LayeredGraph
 WEIGHTS = ("abs", "pos", "neg")
 
 
+def _check_top_k(k: Any, direction: Any) -> int:
+    """``k`` (a positive whole number) and ``direction`` (``"out"`` or ``"in"``) of a top-k
+    rule, checked; returns ``k`` as an int."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer, float)) or not np.isfinite(k):
+        raise InputError(f"k must be a positive integer, got {k!r}")
+    if int(k) != k or k < 1:
+        raise InputError(f"k must be a positive integer, got {k}")
+    if direction not in ("out", "in"):
+        raise InputError(f"direction must be 'out' or 'in', got {direction!r}")
+    return int(k)
+
+
 def _check_weights(weights: Any) -> None:
     if weights not in WEIGHTS:
         raise InputError(f"weights must be one of {WEIGHTS}, got {weights!r}")

@@ -45,6 +45,7 @@ from netsci_dl import _args
 from netsci_dl._threshold_core import (
     _apply,
     _check_graph,
+    _check_top_k,
     _check_weights,
     _ends,
     _noop,
@@ -220,13 +221,7 @@ def top_k(
     """
     _check_graph(G)
     _check_weights(weights)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer, float)) or not np.isfinite(k):
-        raise InputError(f"k must be a positive integer, got {k!r}")
-    if int(k) != k or k < 1:
-        raise InputError(f"k must be a positive integer, got {k}")
-    if direction not in ("out", "in"):
-        raise InputError(f"direction must be 'out' or 'in', got {direction!r}")
-    k = int(k)
+    k = _check_top_k(k, direction)
     record = {
         "rule": "top_k",
         "weights": weights,

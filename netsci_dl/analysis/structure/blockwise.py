@@ -23,7 +23,7 @@ import numpy as np
 from netsci_dl import _args
 from netsci_dl._threshold_blocks import PIECE, row_top_k
 from netsci_dl._threshold_blocks import quantile_cut as _quantile_cut
-from netsci_dl._threshold_core import _check_weights, _score
+from netsci_dl._threshold_core import _check_top_k, _check_weights, _score
 from netsci_dl.analysis.structure.distributions import _assemble, _kind_block
 from netsci_dl.analysis.structure.distributions import _check_weights as _check_kind
 from netsci_dl.errors import InputError
@@ -247,13 +247,7 @@ def blockwise_topk(
     (60, 0)
     """
     _check_weights(weights)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer, float)) or not np.isfinite(k):
-        raise InputError(f"k must be a positive integer, got {k!r}")
-    if int(k) != k or k < 1:
-        raise InputError(f"k must be a positive integer, got {k}")
-    if direction not in ("out", "in"):
-        raise InputError(f"direction must be 'out' or 'in', got {direction!r}")
-    k, out, scored = int(k), direction == "out", _weight_idx(src)
+    k, out, scored = _check_top_k(k, direction), direction == "out", _weight_idx(src)
     if not scored:
         raise InputError("the graph has only identity blocks: there is no weight to threshold")
     side = src.block_src if out else src.block_dst
