@@ -256,7 +256,6 @@ VALID_BY_FUNCTION: dict[tuple[str, str], Any] = {
     ("ei_trajectory", "source"): lambda: [_causal_graph(), _causal_graph()],
     ("spectra_over_training", "source"): lambda: [_graph(), _graph()],
     ("graph_measures_over_training", "source"): lambda: [_graph(), _graph()],
-    ("conv_input_shape", "n_features"): lambda: 4,
     ("training_similarity", "source"): lambda: [_model(), _model()],
 }
 VALID: dict[str, Any] = {

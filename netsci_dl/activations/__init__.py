@@ -41,7 +41,6 @@ from netsci_dl.activations._masking import (
 )
 from netsci_dl.activations._pool import check_pool
 from netsci_dl.activations._pruning import PruningAccuracy, pruning_accuracy
-from netsci_dl.activations._runners import conv_input_shape
 from netsci_dl.activations._stream import STREAM_MEASURES, stream_maps, stream_similarity
 from netsci_dl.activations._tokens import (
     TOKEN_MASKS,
@@ -74,7 +73,6 @@ __all__ = [
     "layer_activations",
     "iter_activations",
     "open_runner",
-    "conv_input_shape",
     "POOLS",
     "check_pool",
     "PruningAccuracy",

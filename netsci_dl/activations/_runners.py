@@ -22,7 +22,7 @@ from netsci_dl.activations._tokens import (
 )
 from netsci_dl.errors import InputError
 
-__all__ = ["open_runner", "conv_input_shape"]
+__all__ = ["open_runner"]
 
 log = logging.getLogger(__name__)
 
@@ -37,34 +37,6 @@ def _elementwise_types() -> tuple[type, ...]:
         "Identity BatchNorm1d BatchNorm2d BatchNorm3d"
     ).split()
     return tuple(getattr(nn, n) for n in names if hasattr(nn, n))
-
-
-def conv_input_shape(model: Any, n_features: int) -> tuple[int, ...] | None:
-    """The ``(C, H, W)`` that a model whose first Linear/Conv2d module is a Conv2d of ``C``
-    input channels takes, for flat examples of ``n_features`` values: square images,
-    ``H = W = sqrt(n_features / C)`` (how the runners reshape flat rows); None when the first
-    such module is a Linear (flat rows are its input). Non-square images need an explicit
-    ``input_shape``.
-
-    >>> import torch
-    >>> conv_input_shape(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3)), 192)
-    (3, 8, 8)
-    """
-    import torch.nn as nn
-
-    if not isinstance(model, nn.Module):
-        raise InputError(f"model: expected a torch nn.Module, got {type(model).__name__}")
-    first = next((m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))), None)
-    if not isinstance(first, nn.Conv2d):
-        return None
-    c = int(first.in_channels)
-    side = math.isqrt(int(n_features) // c) if n_features % c == 0 else 0
-    if side * side * c != n_features:
-        raise InputError(
-            f"X has {n_features} features per example but the model starts with a Conv2d "
-            f"of {c} channels: pass input_shape=(C, H, W)"
-        )
-    return (c, side, side)
 
 
 class _DBNRunner:
@@ -175,13 +147,30 @@ class _ModuleRunner:
         self.tokens = any(isinstance(m, nn.Embedding) for m in model.modules())
         self.takes_mask = takes_attention_mask(model)
         self._mask: Any = None
-        self.input_shape = input_shape or (
-            conv_input_shape(model, int(probe.shape[1])) if probe.ndim == 2 else None
-        )
+        self.input_shape = input_shape or self._infer_input_shape(probe)
         self.chosen = chosen
         self._hooks: list[Any] = []
         self._store: dict[str, Any] = {}
         self._modes: list[tuple[Any, bool]] = []
+
+    def _infer_input_shape(self, probe: Any) -> tuple[int, ...] | None:
+        import torch.nn as nn
+
+        if probe.ndim != 2:
+            return None
+        first = next(
+            (m for m in self.model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))), None
+        )
+        if not isinstance(first, nn.Conv2d):
+            return None
+        c = int(first.in_channels)
+        side = math.isqrt(int(probe.shape[1]) // c) if probe.shape[1] % c == 0 else 0
+        if side * side * c != probe.shape[1]:
+            raise InputError(
+                f"X has {probe.shape[1]} features per example but the model starts with a Conv2d "
+                f"of {c} channels: pass input_shape=(C, H, W)"
+            )
+        return (c, side, side)
 
     def prepare_input(self, xb: Any) -> Any:
         if self.input_shape is not None:

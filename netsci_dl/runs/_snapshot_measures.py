@@ -62,7 +62,6 @@ def snapshot_measures(
 
     from netsci_dl._tables import long_rows
     from netsci_dl.activations import (
-        conv_input_shape,
         fisher_trace,
         gradient_covariance,
         hessian_top_eigenvalue,
@@ -84,9 +83,6 @@ def snapshot_measures(
             f"{p}: a {type(model).__name__} has no class outputs; the Fisher information and "
             "the curvature need a classifier (a model trained on labels)"
         )
-    shape = conv_input_shape(model, int(X.shape[1])) if getattr(X, "ndim", 0) == 2 else None
-    if shape is not None:  # flat rows for a model that starts with a Conv2d: as the runners do
-        X = X.reshape(X.shape[0], *shape)
     if y is None and (fisher_kind == "empirical" or lanczos_iter or hutchinson_probes or gradcov):
         raise InputError(
             "the empirical Fisher and the curvature need the labels y; without them only "

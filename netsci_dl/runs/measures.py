@@ -307,7 +307,6 @@ def _check_takes(
     import numpy as np
     import torch
 
-    from netsci_dl.activations import conv_input_shape
     from netsci_dl.runs.checkpoints import runnable
 
     model = runnable(path, device)
@@ -315,8 +314,6 @@ def _check_takes(
         return
     dev = next(iter(model.parameters()), torch.empty(0)).device
     x1 = np.array(X[:1])  # a writable copy of one example
-    shape = conv_input_shape(model, x1.shape[1]) if x1.ndim == 2 else None
-    x1 = x1 if shape is None else x1.reshape(1, *shape)  # flat rows: as snapshot_measures does
     ids = x1.dtype.kind in "iu" and any(isinstance(m, torch.nn.Embedding) for m in model.modules())
     x = torch.as_tensor(x1 if ids else x1.astype(np.float32), device=dev)  # token ids stay ints
     if ids:
