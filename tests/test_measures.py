@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
 
 from netsci_dl.activations._curvature import hessian_top_eigenvalue
@@ -175,3 +176,42 @@ def test_cli_leaves_nothing_in_tmpdir(run, tmp_path):
     r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in tmpdir.iterdir()) == []
+
+
+class _FlatCNN(torch.nn.Module):
+    """A user's CNN: its first layer a Conv2d of 3 channels, fed 3x6x6 images."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = torch.nn.Linear(4 * 6 * 6, 5)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).flatten(1))
+
+
+def test_a_cnn_on_an_image_dataset_of_flat_rows(tmp_path):
+    """A Dataset holds flat rows and its image_shape: training_measures gives a model that
+    starts with a Conv2d the data set's own images (issue 24, from Python; flat arrays from the
+    CLI without --input-shape stay refused: tests/test_user_models.py)."""
+    from netsci_dl.activations import fisher_trace
+    from netsci_dl.datasets import Dataset
+    from netsci_dl.runs import checkpoint_models
+
+    torch.manual_seed(0)
+    for e in (1, 2):
+        torch.save(_FlatCNN().state_dict(), tmp_path / f"epoch_{e}.pt")
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 108)).astype(np.float32)
+    y = rng.integers(0, 5, 30)
+    ds = Dataset(X=X, y=y, name="flat", image_shape=(3, 6, 6))
+    src = checkpoint_models(tmp_path, model=_FlatCNN)
+    D = training_measures(src, ds, measures="fisher")
+    got = D[(D.metric == "fisher_trace") & (D.layer == "all")].sort_values("step")["value"]
+    want = []
+    for item in src:
+        model = item.load("cpu")
+        F = fisher_trace(model, X.reshape(30, 3, 6, 6), y, kind="model_exact")
+        want.append(F.total)
+    # the same model, examples and labels: equal up to float32 summation order
+    np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-5)

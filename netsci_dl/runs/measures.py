@@ -223,6 +223,7 @@ def training_measures(
     from netsci_dl.datasets import as_arrays
 
     masked = X if getattr(X, "attention_mask", None) is not None else None  # token padding
+    image_shape = getattr(X, "image_shape", None) if masked is None else None
     X, y_data = as_arrays(X)  # a Dataset, a torch Dataset or DataLoader, or the array itself
     y = y_data if y is None else y
     if "curvature" in families and y is None:
@@ -230,6 +231,7 @@ def training_measures(
     srcs = _snapshot_items(source)
     paths = [p for p, _ in srcs]
     if families != ("ei",):
+        X = _conv_images(paths[-1], X, image_shape, opts.device)
         _check_takes(paths[-1], X, opts.device, families, masked is not None)
     parts = []
     if "ei" in families:
@@ -297,6 +299,29 @@ def _snapshot_items(source: Any) -> list[tuple[Any, dict[str, Any]]]:
             "checkpoints (netsci_dl.runs.checkpoint_models(paths, model=...))"
         )
     return snapshot_sources(source)
+
+
+def _conv_images(path: Any, X: Any, image_shape: Any, device: Any) -> Any:
+    """A Dataset's flat rows as its images ``(n, C, H, W)`` for a model whose first
+    Linear/Conv2d module is a Conv2d taking the images' channels: the data set's own
+    ``image_shape``, known, not guessed. Anything else is returned as it is."""
+    import numpy as np
+    import torch
+
+    from netsci_dl.runs.checkpoints import runnable
+
+    shape = tuple(int(v) for v in image_shape or ())
+    if getattr(X, "ndim", 0) != 2 or len(shape) not in (2, 3) or int(np.prod(shape)) != X.shape[1]:
+        return X
+    chw = shape if len(shape) == 3 else (1, *shape)
+    model = runnable(path, device)
+    if not isinstance(model, torch.nn.Module):
+        return X
+    kinds = (torch.nn.Linear, torch.nn.Conv2d)
+    first = next((m for m in model.modules() if isinstance(m, kinds)), None)
+    if not isinstance(first, torch.nn.Conv2d) or int(first.in_channels) != chw[0]:
+        return X
+    return X.reshape(X.shape[0], *chw)
 
 
 def _check_takes(
