@@ -156,6 +156,15 @@ class _Base:
         F = self.data[0]
         return F[i], F[j]
 
+    def pair_supply(self, i: int, j: int) -> np.ndarray:
+        """The integer supply of the pair (``units[i] - units[j]``): the masses rounded to
+        ``S`` units once per field (unsigned), or per pair (signed). Needs ``self.S`` and
+        ``self.units`` (the integer engines set them)."""
+        if self.units is not None:
+            return self.units[i] - self.units[j]
+        u, v = self.pair_masses(i, j)
+        return round_to_units(u, self.S)[0] - round_to_units(v, self.S)[0]
+
     def __call__(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         out = np.empty(len(rows), dtype=np.float64)
         for k, (i, j) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
@@ -185,11 +194,7 @@ class GridSolver(_Base):
         self.units = None if spec.signed else round_to_units(data[0], self.S)
 
     def one(self, i: int, j: int) -> float:
-        if self.units is not None:
-            sup = self.units[i] - self.units[j]
-        else:
-            u, v = self.pair_masses(i, j)
-            sup = round_to_units(u, self.S)[0] - round_to_units(v, self.S)[0]
+        sup = self.pair_supply(i, j)
         if not sup.any() or self.G is None:
             return 0.0
         self.G.set_node_supply(sup)

@@ -375,11 +375,7 @@ class L1Solver(_Base):
         self.args = (self.grid.tgt, *self.grid.tree)
 
     def one(self, i: int, j: int) -> float:
-        if self.units is not None:
-            sup = self.units[i] - self.units[j]
-        else:
-            u, v = self.pair_masses(i, j)
-            sup = round_to_units(u, self.S)[0] - round_to_units(v, self.S)[0]
+        sup = self.pair_supply(i, j)
         if not sup.any():
             return 0.0
         total = self.kernel(sup, *self.args)
