@@ -38,7 +38,12 @@ def _svd_eigs(W: np.ndarray) -> np.ndarray:
 # ---- eigenvalues -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("shape", "expect"),
-    [((400, 100), "gram"), ((100, 400), "gram"), ((150, 150), "svd"), ((16, 8, 3, 3), "gram")],
+    [
+        ((400, 100), "gram"),
+        ((100, 400), "gram"),
+        ((150, 150), "gram+ritz"),
+        ((16, 8, 3, 3), "gram"),
+    ],
 )
 def test_eigenvalues_are_the_squared_singular_values(shape, expect):
     W = np.random.default_rng(0).normal(size=shape)
@@ -47,7 +52,7 @@ def test_eigenvalues_are_the_squared_singular_values(shape, expect):
         e = esd(W, method=method)
         # every eigenvalue to 1e-10 of itself: "auto" keeps the Gram eigenvalues only where its
         # error bound (n eps lambda_max) allows that; a square Gaussian matrix has eigenvalues
-        # near 0 (lambda_min / lambda_max ~ 1e-7 here), so "auto" takes the SVD there
+        # near 0 (lambda_min / lambda_max ~ 1e-7 here), so "auto" refines those by Rayleigh-Ritz
         np.testing.assert_allclose(e.eigenvalues, ref, rtol=1e-10, atol=0)
     assert esd(W).method == expect and esd(W, method="svd").method == "svd"
     e = esd(W, method="gram")  # forced: absolute error ~ n eps lambda_max

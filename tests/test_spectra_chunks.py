@@ -70,25 +70,30 @@ def test_chunks_equal_the_whole_matrix_route(monkeypatch: pytest.MonkeyPatch) ->
         np.testing.assert_allclose(parts.eigenvalues, whole.eigenvalues, rtol=1e-10, atol=0)
 
 
-def test_the_shortcut_never_changes_the_choice() -> None:
-    """The Cholesky condition estimate skips only eigensolves the accuracy rule would refuse:
-    over matrices whose condition numbers straddle the limit, the method chosen equals the one
-    the full rule (eigvalsh, then the check) chooses."""
+def test_the_order_of_the_routes_never_changes_the_choice(monkeypatch) -> None:
+    """Below n / m = 2 the tridiagonal route runs first, above it the plain eigensolve: over
+    matrices whose condition numbers straddle the Gram's limit, both orders choose the same
+    method (the Gram where its eigenvalues are accurate, else the refinement, else the SVD)
+    and give eigenvalues equal to 1e-12."""
     rng = np.random.default_rng(2)
     n, m = 400, 50
-    limit = E._GRAM_RTOL / (n * E._EPS)  # the largest lambda_max / lambda_min accepted
     u, _ = np.linalg.qr(rng.normal(size=(n, m)))
     v, _ = np.linalg.qr(rng.normal(size=(m, m)))
-    skipped = 0
+    methods = set()
     for cond in np.geomspace(1.0, 1e9, 40):
         W = (u * np.sqrt(np.geomspace(1.0, 1.0 / cond, m))) @ v.T
-        G = W.T @ W
-        full = "gram" if E._gram_is_accurate(np.linalg.eigvalsh(G), n) else "svd"
-        assert esd(W).method == full, cond
-        skipped += E._surely_inaccurate(G, n)
-        assert not (E._surely_inaccurate(G, n) and cond <= limit), cond
-    assert skipped > 10  # the shortcut does fire
+        plain = esd(W)  # n / m = 8: the plain eigensolve first
+        with monkeypatch.context() as mp:
+            mp.setattr(E, "_RITZ_FIRST_Q", 10.0)
+            tri = esd(W)
+        assert plain.method == tri.method, cond
+        np.testing.assert_allclose(plain.eigenvalues, tri.eigenvalues, rtol=1e-12, atol=0)
+        accurate = E._gram_is_accurate(np.linalg.eigvalsh(W.T @ W), n)
+        assert (plain.method == "gram") == accurate, cond
+        methods.add(plain.method)
+    assert methods == {"gram", "gram+ritz", "svd"}  # the range reaches all three routes
     assert esd(np.zeros((30, 20))).method == "gram"  # all zero: the Gram is exact
+    assert esd(np.zeros((30, 20)), method="svd").method == "svd"
 
 
 def test_lazy_rows_give_the_same_eigenvalues_as_the_array(small_chunks, tmp_path: Path) -> None:

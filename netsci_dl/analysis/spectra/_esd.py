@@ -1,8 +1,9 @@
 """The empirical spectral density (ESD) of a weight matrix and the fits made on it.
 
 - :func:`esd`: the eigenvalues of ``X = W^T W`` on the smaller side (no ``1/N``), exact by a
-  float64 Gram matrix and ``eigvalsh`` or by the SVD (``lambda = s^2``); a large matrix by
-  chunks of rows (the Gram summed, or a QR's ``R`` updated), never whole in float64.
+  float64 Gram matrix and ``eigvalsh`` (its smallest eigenvalues refined by Rayleigh-Ritz
+  where the Gram alone loses them) or by the SVD (``lambda = s^2``); a large matrix by chunks
+  of rows (the Gram summed, or a QR's ``R`` updated), never whole in float64.
 - The power-law tail (Clauset-Shalizi-Newman, through
   :func:`netsci_dl.analysis.structure.fits.fit_distributions`), with the ``xmin="peak"`` window.
 - The Marchenko-Pastur bulk and its spikes, with a Tracy-Widom margin.
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from netsci_dl.analysis.spectra._ritz import gram_values, ritz_values, svd_values
 from netsci_dl.errors import InputError
 
 __all__ = ["ESD", "MPFit", "esd", "mp_fit", "peak_window", "esd_peak", "METHODS", "COMPAT"]
@@ -54,8 +56,8 @@ class ESD:
         Rows and columns of each slice after transposing so that ``n >= m``; ``q = n / m``.
     n_slices : int
         1 for a matrix; ``kh * kw`` (the product of the kernel sizes) for a kernel.
-    method : {"gram", "svd"}
-        How the eigenvalues were computed.
+    method : {"gram", "gram+ritz", "svd"}
+        How the eigenvalues were computed (see :func:`esd`).
     """
 
     eigenvalues: np.ndarray
@@ -132,7 +134,7 @@ def _gram_is_accurate(lam: np.ndarray, n: int) -> bool:
 def _eigenvalues(s: np.ndarray, method: str) -> tuple[np.ndarray, str]:
     """Kernels' slices ``(S, n, m)`` (held whole: kernels are small)."""
     if method in ("auto", "gram"):
-        lam = np.linalg.eigvalsh(np.matmul(s.transpose(0, 2, 1), s))
+        lam = gram_values(np.matmul(s.transpose(0, 2, 1), s))
         if method == "gram" or _gram_is_accurate(lam, s.shape[1]):
             return np.sort(np.maximum(lam, 0.0).ravel()), "gram"
     sv = np.linalg.svd(s, compute_uv=False)
@@ -186,30 +188,11 @@ def _row_blocks(W: Any, name: str) -> tuple[int, int, Any]:
     return n, m, tall if r >= c else wide
 
 
-#: a 1-norm condition estimate of the Gram matrix above this many times ``m`` times the largest
-#: condition number the Gram route accepts means it would be refused: skip its eigensolve
-_SKIP_SAFETY = 2.0
-
-
-def _surely_inaccurate(G: np.ndarray, n: int) -> bool:
-    """Whether :func:`_gram_is_accurate` would refuse the Gram matrix ``G``, decided from a
-    Cholesky factor (``m^3/3`` flops, a fraction of ``eigvalsh``): not positive definite, or
-    LAPACK's estimate of ``cond_1(G)`` (a lower bound) above ``m`` times the largest accepted
-    ``cond_2 = lambda_max / lambda_min`` (``cond_1 <= m cond_2``), with a margin. Otherwise
-    False, and the eigenvalues decide."""
-    from scipy.linalg import lapack
-
-    m = G.shape[0]
-    if not np.any(np.diagonal(G)):  # a zero matrix: its Gram is accurate (all zero)
-        return False
-    limit = _GRAM_RTOL / (n * _EPS)  # the largest lambda_max / lambda_min accepted
-    c, info = lapack.dpotrf(G, lower=0, clean=0, overwrite_a=0)
-    if info > 0:
-        return True
-    if info < 0:
-        return False
-    rcond, info = lapack.dpocon(c, float(np.abs(G).sum(axis=0).max()))
-    return info == 0 and rcond * m * limit * _SKIP_SAFETY < 1.0
+#: below this aspect ratio ``n / m`` the Gram matrix is expected to lose its smallest
+#: eigenvalues (those of a Gaussian matrix span ``((sqrt q - 1) / (sqrt q + 1))^2`` of
+#: ``lambda_max``), so the tridiagonal route that can refine them runs at once; above it,
+#: the plain eigensolve (twice as fast) is tried first. The result is the same either way.
+_RITZ_FIRST_Q = 2.0
 
 
 def _matrix_eigenvalues(W: Any, method: str, name: str) -> tuple[np.ndarray, str, int, int]:
@@ -223,16 +206,20 @@ def _matrix_eigenvalues(W: Any, method: str, name: str) -> tuple[np.ndarray, str
         for B in blocks():
             G += B.T @ B  # a symmetric rank-k update (numpy calls syrk for B^T B)
             del B
-        if method == "gram" or not _surely_inaccurate(G, n):
-            lam = np.linalg.eigvalsh(G)
+        if method == "gram" or n >= _RITZ_FIRST_Q * m:
+            lam = gram_values(G)
             if method == "gram" or _gram_is_accurate(lam, n):
                 return np.sort(np.maximum(lam, 0.0)), "gram", n, m
+        out = ritz_values(G, n, blocks, _GRAM_RTOL)
         del G
+        if out is not None:
+            lam, refined = out
+            return np.sort(np.maximum(lam, 0.0)), ("gram+ritz" if refined else "gram"), n, m
     R = None
     for B in blocks():
         R = B if R is None else _qr_r(R, B)
         del B
-    sv = np.linalg.svd(R, compute_uv=False)
+    sv = svd_values(R)
     return np.sort(sv * sv), "svd", n, m
 
 
@@ -279,9 +266,12 @@ def esd(W: Any, *, method: str = "auto", name: str = "W") -> ESD:
         ``"gram"``: ``eigvalsh`` of the float64 Gram matrix ``W^T W`` (``n m^2 + m^3`` flops,
         absolute error about ``n eps lambda_max``). ``"svd"``: the squared singular values
         (about twice the cost, error about ``2 eps sqrt(lambda lambda_max)``). ``"auto"``: the
-        Gram matrix, unless its error bound exceeds ``1e-10`` of the smallest eigenvalue; then
-        the SVD (the Gram's eigensolve is skipped when a Cholesky condition estimate already
-        shows it would be refused; the choice is the same). The result says which ran.
+        Gram matrix where its error bound is within ``1e-10`` of every eigenvalue; else
+        (``"gram+ritz"``) the eigenvalues below that bound, when they are at most a quarter,
+        are replaced by the squared singular values of ``W V`` on the Gram's eigenvectors
+        ``V`` of them (Rayleigh-Ritz: the SVD's accuracy, at about half its cost on a square
+        matrix), kept when a residual bound shows each to ``1e-10``; else the SVD. The result
+        says which ran.
         A matrix of more than :data:`CHUNK_BYTES` (64 MB) as float64 is read by chunks of
         rows (a lazy tensor: from disk, in its stored dtype) and never held in float64: the
         Gram matrix is summed in float64 chunk by chunk, and the SVD is that of the ``R``

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from netsci_dl import _args
+from netsci_dl._array import torch_threads
 from netsci_dl.analysis.spectra._esd import (
     COMPAT,
     ESD,
@@ -364,7 +365,8 @@ def _shuffled(W: Any, rng: np.random.Generator) -> np.ndarray:
 
 
 def _one(i: int, shared: tuple[Any, ...]) -> MatrixSpectrum:
-    """The task of one matrix, on one BLAS thread (so that ``n_jobs`` never changes a bit)."""
+    """The task of one matrix, on one BLAS and one torch thread (so that ``n_jobs`` never
+    changes a bit)."""
     pairs, opts = shared
     name, W = pairs[i]
     limit: Any = contextlib.nullcontext()
@@ -372,7 +374,7 @@ def _one(i: int, shared: tuple[Any, ...]) -> MatrixSpectrum:
         from threadpoolctl import threadpool_limits
 
         limit = threadpool_limits(1)
-    with limit:
+    with limit, torch_threads(1):
         e = esd(W, method=opts["method"], name=name)
         fit = {"alpha": np.nan, "alpha_stderr": np.nan, "ks": np.nan, "xmin": np.nan, "n_tail": 0}
         fit.update(_tail_fit(e, opts["xmin"], opts["compat"]))
