@@ -78,7 +78,9 @@ def ritz_values(
     if k0 > MAX_RITZ_FRACTION * m:
         return None
     k = _split(lam, k0)
-    _, Zt = eigh_tridiagonal(d, e, select="i", select_range=(0, k - 1), check_finite=False)
+    _, Zt = eigh_tridiagonal(
+        d, e, select="i", select_range=(0, k - 1), lapack_driver="stemr", check_finite=False
+    )
     V = _apply_q(a, tau, Zt)  # the Gram's eigenvectors of its k smallest eigenvalues
     Y = np.empty((n, k))
     HV = np.zeros((m, k))  # X^T X V, in the same pass over the rows
