@@ -51,9 +51,21 @@ def _block_values(block: Any) -> np.ndarray:
 
 
 def _node_id_dtype(n_nodes: int) -> type:
-    """int32 while ``src * n_nodes + dst`` cannot overflow it (``n_nodes**2 < 2**31``), else
-    int64: the dtype of :meth:`LayeredGraph.edges`' node ids."""
-    return np.int32 if n_nodes * n_nodes < 2**31 else np.int64
+    """The narrowest signed integer type that holds every node id and the node count itself
+    (so ``n`` fits too, as a bound or a sentinel): int16 up to 32,767 nodes, int32 up to
+    ``2**31 - 1``, int64 beyond. The dtype of :meth:`LayeredGraph.edges`' node ids; arithmetic
+    that can pass the id range (a pair key ``src * n + dst``) casts to int64 first."""
+    for t in (np.int16, np.int32):
+        if n_nodes <= np.iinfo(t).max:
+            return t
+    return np.int64
+
+
+def _sparse_index_dtype(n_nodes: int) -> type:
+    """The index type scipy.sparse wants for an ``(n_nodes, n_nodes)`` matrix (int32, or int64
+    past its range): node ids widened to it in the same pass that concatenates them, rather
+    than scipy's own copy of narrower ids."""
+    return np.int32 if n_nodes <= np.iinfo(np.int32).max else np.int64
 
 
 def _root(a: np.ndarray) -> np.ndarray:

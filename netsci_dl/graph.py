@@ -47,6 +47,7 @@ from netsci_dl._graph_checks import (
     _packed_view,
     _readonly,
     _same_blocks,
+    _sparse_index_dtype,
 )
 from netsci_dl.errors import InputError
 
@@ -99,8 +100,9 @@ class LayeredGraph:
     >>> G.n_nodes, G.n_edges, G.offsets.tolist(), G.is_chain
     (5, 6, [0, 2, 5], True)
     >>> src, dst, w = G.edges()
-    >>> src.tolist(), dst.tolist()
-    ([0, 0, 0, 1, 1, 1], [2, 3, 4, 2, 3, 4])
+    >>> src.tolist(), dst.tolist(), src.dtype.name   # the narrowest ids: int16 here
+    ([0, 0, 0, 1, 1, 1], [2, 3, 4, 2, 3, 4], 'int16')
+    >>> key = src.astype(np.int64) * G.n_nodes + dst   # cast before ids can pass int16
 
     A skip connection: an identity block from the input straight to the last group.
 
@@ -294,16 +296,30 @@ class LayeredGraph:
 
         Returns
         -------
-        src, dst : (n_edges,) int32, or int64 past 46,340 nodes
-            Global node ids, ``src`` in group ``block_src[b]`` and ``dst`` in ``block_dst[b]``.
-            The dtype is the narrowest in which the common arithmetic on ids cannot overflow:
-            a pair key ``src * n_nodes + dst`` stays below ``n_nodes**2 <= 2**31 - 1`` in
-            int32, and a larger graph gets int64 (narrower int16 ids would overflow silently
-            in that product on any graph past 181 nodes). Use them as indices as they are.
+        src, dst : (n_edges,) int16, int32 or int64
+            Global node ids, ``src`` in group ``block_src[b]`` and ``dst`` in ``block_dst[b]``,
+            in the narrowest signed type that holds every id and ``n_nodes`` itself: **int16
+            up to 32,767 nodes**, int32 up to ``2**31 - 1``, int64 beyond (2 bytes per id on
+            most trained nets: the edge arrays cost no more than float32 weights). Use them as
+            indices as they are. Arithmetic that can pass the id range (a pair key
+            ``src * n_nodes + dst``, a product or a sum of ids) must cast first, e.g.
+            ``src.astype(np.int64) * n + dst``: numpy keeps int16 when the other operand is a
+            Python int that fits it, and the result wraps silently (on any graph past 181
+            nodes for a pair key).
         w : (n_edges,) ndarray
             The weights: a read-only view, not a copy, when the dense blocks lie one after the
             other in one buffer (as :func:`netsci_dl.from_matrices` and :func:`netsci_dl.load`
             store them) or when there is a single dense block.
+
+        Examples
+        --------
+        >>> G = LayeredGraph((200, 300), (np.ones((200, 300), np.float32),))
+        >>> src, dst, w = G.edges()
+        >>> src.dtype.name, int(dst.max())
+        ('int16', 499)
+        >>> key = src.astype(np.int64) * G.n_nodes + dst   # 99,999 > 32,767: cast first
+        >>> int(key.max()), int(np.unique(key).size) == G.n_edges
+        (99999, True)
         """
         idx = _node_id_dtype(self.n_nodes)
         if not self.blocks:
@@ -379,8 +395,11 @@ class LayeredGraph:
         elif weights != "signed":
             raise InputError(f"weights must be 'signed', 'abs' or None, got {weights!r}")
         n = self.n_nodes
-        if not directed:
-            src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
+        idx = _sparse_index_dtype(n)  # scipy's index type: wider than int16 ids
+        if directed:
+            src, dst = src.astype(idx, copy=False), dst.astype(idx, copy=False)
+        else:
+            src, dst = np.concatenate([src, dst], dtype=idx), np.concatenate([dst, src], dtype=idx)
             w = np.concatenate([w, w])
         A = sp.coo_array((w, (src, dst)), shape=(n, n)).tocsr()
         A.sum_duplicates()

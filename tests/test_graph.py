@@ -21,7 +21,7 @@ def test_offsets_edges_dense():
     assert G.n_nodes == 9
     assert G.n_edges == 3 * 2 + 2 * 4
     src, dst, w = G.edges()
-    assert src.dtype == np.int32
+    assert src.dtype == dst.dtype == np.int16  # 9 nodes: the narrowest ids (test_node_ids.py)
     # oracle: nonzero positions of the matrices
     W0, W1 = G.blocks
     np.testing.assert_array_equal(w[:6], W0.ravel())
@@ -167,12 +167,13 @@ def test_save_leaves_no_partial_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("sizes", "dtype"),
     [
-        ((20000, 13000, 3), np.int32),  # 33,003 nodes: past int16, pair keys still fit int32
-        ((40000, 6400, 2), np.int64),  # 46,402 nodes: n**2 > 2**31 - 1, so int64 ids
+        ((20000, 12000, 767), np.int16),  # 32,767 nodes: the last count whose ids fit int16
+        ((20000, 13000, 3), np.int32),  # 33,003 nodes: past int16
     ],
 )
 def test_edge_ids_index_and_pair_keys_do_not_overflow_on_large_graphs(sizes, dtype):
-    """Ids past 32767 nodes index correctly, and ``src * n + dst`` (a pair key) stays exact."""
+    """Ids up to and past 32767 nodes index correctly, and a pair key cast to int64 first is
+    exact (in the ids' own dtype it would wrap: the docstring's rule)."""
     rng = np.random.default_rng(0)
     blocks = []
     for a, b in zip(sizes, sizes[1:]):  # sparse: a few edges per block, the last rows included
@@ -184,12 +185,12 @@ def test_edge_ids_index_and_pair_keys_do_not_overflow_on_large_graphs(sizes, dty
     G = LayeredGraph(sizes, tuple(blocks))
     src, dst, w = G.edges()
     assert src.dtype == dst.dtype == dtype
-    assert int(dst.max()) == G.n_nodes - 1 > 32767
+    assert int(dst.max()) == G.n_nodes - 1 >= 32766
     # oracle: the scipy adjacency built from each block's own (row, col) and the offsets
     A = G.adjacency(directed=True)
     np.testing.assert_array_equal(A[src, dst], w)
     np.testing.assert_array_equal(G.node_layer[src], G.edge_layer())
-    key = src * G.n_nodes + dst  # the user's arithmetic, in the ids' own dtype
+    key = src.astype(np.int64) * G.n_nodes + dst  # the documented arithmetic: cast first
     exact = src.astype(object) * G.n_nodes + dst.astype(object)
     np.testing.assert_array_equal(key.astype(object), exact)
 
