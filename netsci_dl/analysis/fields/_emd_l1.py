@@ -18,7 +18,10 @@ engine, through ``pylmcf``) ported to numba and specialised to that graph (the k
   by about 1.4x (the breadth-first tree alone had halved the pivots of noisy fields against
   LEMON's start and cut those of smooth ones by about 3x);
 - every cost is 1, so the reduced cost of ``u -> v`` is ``1 + pi_u - pi_v`` (integers) and a
-  tree arc's is 0: block-search pricing needs no arc state;
+  tree arc's is 0: pricing needs no arc state. The entering arc is the first eligible one
+  after the last (LEMON's block search with blocks of one arc): from the lifted tree the
+  pivots are local and this was 1.26x faster a 28x28 pair than LEMON's ``sqrt(m)`` blocks
+  (blocks of 2-20 arcs: 1.1-1.17x);
 - LEMON's join / leaving-arc / thread updates, the two cycle paths recorded once, and after a
   pivot the potentials of the smaller side of the tree are shifted (only differences matter);
 - the pairs of a tile are solved in one compiled call.

@@ -145,7 +145,7 @@ def simplex(sup, tgt, parent, thread, rev_thread, succ_num, last_succ, up0):
     from the first tree given by the ``build_tree`` arrays (changed in place); -1 when the
     supplies do not balance.
 
-    A port of LEMON's ``NetworkSimplex`` (block search) to unit costs, unbounded capacities
+    A port of LEMON's ``NetworkSimplex`` (first eligible arc) to unit costs, unbounded capacities
     and a real first tree."""
     n = sup.shape[0] + 1  # the pixels and the artificial root
     root = n - 1
@@ -184,33 +184,22 @@ def simplex(sup, tgt, parent, thread, rev_thread, succ_num, last_succ, up0):
     path1 = np.empty(n, dtype=np.int32)
     path2 = np.empty(n, dtype=np.int32)
     dirty = np.empty(n + 1, dtype=np.int32)
-    bs = max(int(np.sqrt(m)), 10)
     next_arc = 0
     while True:
+        # the entering arc: the first with reduced cost 1 + pi[u] - pi[v] < 0 from where the
+        # last search stopped (LEMON's block search with blocks of one arc)
         in_arc = -1
-        mn = np.int64(0)
-        # block search for the entering arc: reduced cost 1 + pi[u] - pi[v] < 0
-        cnt = bs
         e = next_arc
-        found = False
         for _ in range(m):
-            c = 1 + pi[e >> 2] - pi[tgt[e]]
-            if c < mn:
-                mn = c
+            if pi[tgt[e]] - pi[e >> 2] > 1:
                 in_arc = e
+                break
             e += 1
             if e == m:
                 e = 0
-            cnt -= 1
-            if cnt == 0:
-                if mn < 0:
-                    found = True
-                    break
-                cnt = bs
-        if not found:
-            if mn >= 0:
-                break
-        next_arc = e
+        if in_arc < 0:
+            break
+        next_arc = in_arc + 1 if in_arc + 1 < m else 0
         first = in_arc >> 2
         second = tgt[in_arc]
         # join node; the two paths up to it are recorded
