@@ -52,7 +52,12 @@ variants interleaved on the 100 sampled pairs, |N(0,1)| / blobs:
 Tried this round and not kept: the previous pair's optimal tree as the first basis (pairs of
 the same row, in matrix order): 7% more pivots on |N(0,1)| fields, 58% more on blobs. The
 parent of a 2x2 block's far corner (hung from its vertical or horizontal neighbour, or by the
-cycle order) made no difference beyond the noise (0.64-0.66 ms / 0.205-0.214 ms).
+cycle order) made no difference beyond the noise (0.64-0.66 ms / 0.205-0.214 ms). Where the
+time goes now (each phase done twice, the extra time): shifting the potentials of the smaller
+side after a pivot (a pointer chase along the thread, 87 nodes a fine pivot on |N(0,1)|
+fields) is about 47% of a pair on |N(0,1)| fields and 17% on blobs, the cycle search 12%, the
+pricing 12% / 20%: a contiguous preorder array (subtrees as index ranges) would be the next
+step.
 
 2000 fields (1,999,000 pairs): a resumable run, not part of the default benchmark. Measured on
 2026-11-23 (|N(0,1)| fields, 2 cores): Manhattan 14.1 min in all, interrupted with SIGINT after
