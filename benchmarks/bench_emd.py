@@ -56,8 +56,9 @@ cycle order) made no difference beyond the noise (0.64-0.66 ms / 0.205-0.214 ms)
 time goes now (each phase done twice, the extra time): shifting the potentials of the smaller
 side after a pivot (a pointer chase along the thread, 87 nodes a fine pivot on |N(0,1)|
 fields) is about 47% of a pair on |N(0,1)| fields and 17% on blobs, the cycle search 12%, the
-pricing 12% / 20%: a contiguous preorder array (subtrees as index ranges) would be the next
-step.
+pricing 12% / 20%. Walking the shift as two runs of the thread side by side (first child's
+subtree and the rest) gave 1.01x / 0.99x: a contiguous preorder array (subtrees as index
+ranges) would be the next step.
 
 2000 fields (1,999,000 pairs): a resumable run, not part of the default benchmark. Measured on
 2026-11-23 (|N(0,1)| fields, 2 cores): Manhattan 14.1 min in all, interrupted with SIGINT after
