@@ -33,12 +33,13 @@ round 2); exact (new vs POT 1.4e-13). The goal, 60x, is not met.
 Coarse to fine (2026-12-07, same command, 2-core machine shared with three other jobs, load
 average 3-4): each pair is solved first on the 7x7 and 14x14 grids of 2x2 block sums, each
 level's optimal tree lifted to the first basis of the next finer grid, and the entering arc is
-the first eligible one (blocks of one arc); a tile's pairs run in one compiled call. POT / new
-130x on |N(0,1)| fields (0.50 ms/pair, 1.91x faster than round 2's LEMON in the same run),
-127x on blobs (0.20 ms/pair, 4.66x faster than LEMON); exact (new vs POT 1.4e-13 and 1.0e-14,
-vs round 2 0 and 2e-16). POT's own time swings with the load (49-74 ms/pair on |N(0,1)| fields
-today), so read the speedup against the previous engine: per pair, CPU time, best of 9, the
-variants interleaved on the 100 sampled pairs, |N(0,1)| / blobs:
+the first eligible one (blocks of one arc); a tile's pairs run in one compiled call. Two runs:
+POT / new 130x and 86x on |N(0,1)| fields (0.50 and 0.55 ms/pair; 1.91x and 1.80x faster than
+round 2's LEMON in the same run), 127x and 90x on blobs (0.20 and 0.18 ms/pair; 4.66x and
+4.02x faster than LEMON); exact (new vs POT 1.4e-13 and 1.0e-14, vs round 2 0 and 2e-16).
+POT's own time swings with the load (48-74 ms/pair on |N(0,1)| fields today), so read the
+speedup against the previous engine: per pair, CPU time, best of 9, the variants interleaved
+on the 100 sampled pairs, |N(0,1)| / blobs:
 
 - one coarse level (14x14) with LEMON's sqrt(m) blocks: 1.50x / 1.43x the previous engine;
   pivots (fine + coarse) 920 -> 557 + 164 and 344 -> 223 + 71;
