@@ -30,6 +30,37 @@ Quiet rerun by the lead (2026-12-07, load average ~0.2, same command): POT / new
 |N(0,1)| fields (0.95 ms/pair; round 2 on par), 51.1x on blobs (0.31 ms/pair; 2.42x faster than
 round 2); exact (new vs POT 1.4e-13). The goal, 60x, is not met.
 
+Coarse to fine (2026-12-07, same command, 2-core machine shared with three other jobs, load
+average 3-4): each pair is solved first on the 7x7 and 14x14 grids of 2x2 block sums, each
+level's optimal tree lifted to the first basis of the next finer grid, and the entering arc is
+the first eligible one (blocks of one arc); a tile's pairs run in one compiled call. Two runs:
+POT / new 130x and 86x on |N(0,1)| fields (0.50 and 0.55 ms/pair; 1.91x and 1.80x faster than
+round 2's LEMON in the same run), 127x and 90x on blobs (0.20 and 0.18 ms/pair; 4.66x and
+4.02x faster than LEMON); exact (new vs POT 1.4e-13 and 1.0e-14, vs round 2 0 and 2e-16).
+POT's own time swings with the load (48-74 ms/pair on |N(0,1)| fields today), so read the
+speedup against the previous engine: per pair, CPU time, best of 9, the variants interleaved
+on the 100 sampled pairs, |N(0,1)| / blobs:
+
+- one coarse level (14x14) with LEMON's sqrt(m) blocks: 1.50x / 1.43x the previous engine;
+  pivots (fine + coarse) 920 -> 557 + 164 and 344 -> 223 + 71;
+- then the first eligible arc instead of blocks of 56 arcs: 1.26x / 1.27x (blocks of 2, 4, 6,
+  8, 10, 14, 20 arcs: 1.10-1.17x / 0.97-1.14x); without the coarse start it is 2x slower (1383
+  pivots on |N(0,1)| fields), the start and the pricing work together;
+- then a second coarse level (7x7): 1.07x / 1.00x (a third, 4x4: 1.05x / 0.94x). Pivots of
+  the final engine, fine + 14x14 + 7x7: 548 + 110 + 27 on |N(0,1)| fields, 246 + 56 + 15 on
+  blobs.
+
+Tried this round and not kept: the previous pair's optimal tree as the first basis (pairs of
+the same row, in matrix order): 7% more pivots on |N(0,1)| fields, 58% more on blobs. The
+parent of a 2x2 block's far corner (hung from its vertical or horizontal neighbour, or by the
+cycle order) made no difference beyond the noise (0.64-0.66 ms / 0.205-0.214 ms). Where the
+time goes now (each phase done twice, the extra time): shifting the potentials of the smaller
+side after a pivot (a pointer chase along the thread, 87 nodes a fine pivot on |N(0,1)|
+fields) is about 47% of a pair on |N(0,1)| fields and 17% on blobs, the cycle search 12%, the
+pricing 12% / 20%. Walking the shift as two runs of the thread side by side (first child's
+subtree and the rest) gave 1.01x / 0.99x: a contiguous preorder array (subtrees as index
+ranges) would be the next step.
+
 2000 fields (1,999,000 pairs): a resumable run, not part of the default benchmark. Measured on
 2026-11-23 (|N(0,1)| fields, 2 cores): Manhattan 14.1 min in all, interrupted with SIGINT after
 3.0 min (431,104 pairs on disk) and resumed for the other 1,567,896 pairs in 11.1 min; the

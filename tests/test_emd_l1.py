@@ -87,10 +87,12 @@ def test_signed_fields_equal_the_round2_engine():
     h=st.integers(1, 6),
     w=st.integers(1, 6),
     block=st.integers(1, 7),
+    levels=st.integers(0, 3),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_integer_optimum_equals_networkx(h, w, block, seed):
-    """Any first tree (tiles of ``block`` pixels on artificial arcs) gives networkx's optimum."""
+def test_integer_optimum_equals_networkx(h, w, block, levels, seed):
+    """Any first tree (tiles of ``block`` pixels on artificial arcs, on the coarsest of
+    ``levels`` coarsenings, then lifted) gives networkx's optimum."""
     rng = np.random.default_rng(seed)
     sup = rng.integers(-5, 6, size=h * w)
     sup[-1] -= sup.sum()
@@ -103,8 +105,77 @@ def test_integer_optimum_equals_networkx(h, w, block, seed):
                 G.add_edge(u, v, weight=1)
                 G.add_edge(v, u, weight=1)
     ref = nx.min_cost_flow_cost(G) if h * w > 1 else 0
-    assert l1_units(sup, GridTree(h, w, block)) == ref
+    assert l1_units(sup, GridTree(h, w, block, levels)) == ref
     assert l1_units(sup, GridTree(h, w)) == ref
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    levels=st.integers(1, 4),
+    kind=st.sampled_from(["ties", "sparse", "dense"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_coarse_to_fine_equals_pot(h, w, levels, kind, seed):
+    """The coarse-to-fine start (forced on small grids, odd sides included: blocks of 1 or 2
+    pixels) reaches POT's optimum with the explicit cityblock cost, batched or one pair."""
+    rng = np.random.default_rng(seed)
+    F = _fields(rng, 4, h, w, kind)
+    P = F.reshape(4, -1) / F.reshape(4, -1).sum(1, keepdims=True)
+    rows, cols = np.triu_indices(4, 1)
+    solver = L1Solver(Spec("grid", (h, w), L=0, ground="manhattan"), (P,))
+    solver.grid = GridTree(h, w, levels=levels)
+    assert len(solver.grid.dims) == 1 + min(levels, int(np.ceil(np.log2(max(h, w)))))
+    ours = solver(rows, cols)
+    # masses are rounded once to S = 1e15 units: 1e-9 relative is far above that error
+    np.testing.assert_allclose(ours, _pot_cityblock(P, h, w, rows, cols), rtol=1e-9, atol=1e-15)
+    np.testing.assert_array_equal(ours, [solver.one(i, j) for i, j in zip(rows, cols)])
+
+
+@pytest.mark.parametrize(("h", "w"), [(2, 2), (3, 5), (6, 7), (9, 4), (28, 28)])
+def test_lift_gives_a_spanning_tree_of_grid_arcs(h, w):
+    """Every coarse tree (here random ones) lifts to a spanning tree of the fine grid whose
+    edges are grid moves (or artificial arcs to the root for the children of the root)."""
+    from netsci_dl.analysis.fields._emd_l1_kernel import lift
+
+    g = GridTree(h, w, levels=1)
+    (hc, wc) = g.dims[1]
+    coarse = g.tgts[g.offs[1] : g.offs[2]]
+    rng = np.random.default_rng(h * w)
+    for _ in range(5):  # random spanning trees of the coarse grid, rooted at random blocks
+        T = nx.random_spanning_tree(nx.grid_2d_graph(hc, wc), seed=int(rng.integers(1 << 30)))
+        top = tuple(rng.integers((hc, wc)))
+        cpar = np.full(hc * wc + 1, -1, dtype=np.int32)
+        cpar[top[0] * wc + top[1]] = hc * wc
+        for a, b in nx.bfs_edges(T, top):
+            cpar[b[0] * wc + b[1]] = a[0] * wc + a[1]
+        fpar = np.empty(h * w + 1, dtype=np.int32)
+        lift(cpar, coarse, h, w, fpar)
+        edges = [(u, int(fpar[u])) for u in range(h * w)]
+        tree = nx.Graph(edges)
+        assert tree.number_of_nodes() == h * w + 1 and nx.is_tree(tree)
+        for u, p in edges:
+            if p != h * w:
+                assert abs(p - u) in (1, w) and (abs(p - u) == w or p // w == u // w)
+        # the root's child is in the coarse root's block
+        (child,) = [u for u, p in edges if p == h * w]
+        assert (child // w // 2, child % w // 2) == top
+
+
+def test_batched_pairs_equal_one_pair_at_a_time():
+    """The compiled loop over a tile's pairs gives each pair's value, 0 on the diagonal."""
+    rng = np.random.default_rng(11)
+    F = _fields(rng, 5, 28, 28, "sparse")
+    P = F.reshape(5, -1) / F.reshape(5, -1).sum(1, keepdims=True)
+    solver = L1Solver(Spec("grid", (28, 28), L=0, ground="manhattan"), (P,))
+    rows, cols = np.array([0, 1, 3, 2, 4, 4]), np.array([1, 0, 3, 4, 2, 0])
+    got = solver(rows, cols)
+    assert got[2] == 0.0
+    np.testing.assert_array_equal(
+        got, [0.0 if i == j else solver.one(i, j) for i, j in zip(rows, cols)]
+    )
+    np.testing.assert_array_equal(got[[0, 3]], got[[1, 4]])  # symmetric
 
 
 def test_bad_supplies_and_engine_names():
@@ -113,6 +184,8 @@ def test_bad_supplies_and_engine_names():
         l1_units(np.r_[1, np.zeros(8, int)], g)
     with pytest.raises(ValueError, match="shape"):
         l1_units(np.zeros(4, int), g)
+    with pytest.raises(ValueError, match="sum to 0"):
+        l1_units(np.r_[1, np.zeros(8, int)], GridTree(3, 3, levels=1))
     P = np.full((2, 9), 1 / 9)
     with pytest.raises(InputError, match="engine"):
         make_solver(Spec("grid", (3, 3)), (P,), engine="fast")

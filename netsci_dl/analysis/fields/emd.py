@@ -321,9 +321,11 @@ def emd_matrix(
     method : {"grid", "exact", "sinkhorn"}
         ``"grid"`` (default): uncapacitated min-cost flow on a sparse grid graph.
         Manhattan: the 4-neighbour graph, **exact** (Ling & Okada 2007), by a network
-        simplex compiled with numba that starts from a spanning tree of the grid (LEMON's
-        through ``pylmcf`` when numba is not installed; the same values): as fast as LEMON
-        (about 1 ms a 28x28 pair) on noisy fields, about 2x faster on smooth, sparse ones.
+        simplex compiled with numba, coarse to fine (each pair solved first on grids of
+        ``2 x 2`` block sums, their optimal trees lifted to first bases of the finer grids;
+        LEMON's through ``pylmcf`` when numba is not installed; the same values): about
+        0.5 ms a 28x28 pair on noisy fields (1.9x faster than LEMON), 0.2 ms on smooth,
+        sparse ones (4.7x).
         Euclidean: LEMON's network simplex (``pylmcf``) on the ``neighbourhood``-move
         graph of Bassetti, Gualandi & Veneroni (``options.neighbourhood`` moves), an **upper
         bound** never more than ``error_bound`` too large (0.755% for 48 moves; measured on
@@ -388,8 +390,8 @@ def emd_matrix(
     Euclidean grid value stays an upper bound. Pairs run in ``pdist`` order, in tiles of
     consecutive pairs (bands of the upper triangle), as tasks of
     :func:`netsci_dl.parallel.imap_tasks`; the fields are sent to each worker once, and each
-    worker keeps one solver: the compiled Manhattan simplex starts every pair from the same
-    spanning tree, the LEMON graphs are re-solved with ``repair_only`` warm starts (the
+    worker keeps one solver: the compiled Manhattan simplex solves a tile's pairs in one call,
+    each from the same coarsest spanning tree, the LEMON graphs are re-solved with ``repair_only`` warm starts (the
     optimum is unique, so the order does not matter). Memory: the ``n(n-1)/2`` float64
     values plus about 50 MB a worker.
 
