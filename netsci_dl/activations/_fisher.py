@@ -256,12 +256,12 @@ def fisher_trace(
 
         per_ex = []
         for _, _, lp, sq in iter_sqnorms(model, X, labels, batch_size=batch_size, device=device):
+            v = torch.stack([sq[k] for k in names], 1)  # (b, n_tensors, S)
             if kind == "model_exact":  # weighted by p(c | x) over the classes
-                w = lp.double().exp()
-                cols = [(sq[k] * w).sum(1) for k in names]
+                v = (v * lp.double().exp().unsqueeze(1)).sum(-1)
             else:  # the mean over the S label samples (S = 1: the one label)
-                cols = [sq[k].mean(1) for k in names]
-            per_ex.append(torch.stack(cols, dim=1).cpu().numpy())
+                v = v[..., 0] if v.shape[-1] == 1 else v.mean(-1)
+            per_ex.append(v.cpu().numpy())
     if not per_ex:
         raise InputError("X holds no examples")
     T = np.concatenate(per_ex)  # (n, n_tensors)

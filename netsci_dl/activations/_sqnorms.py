@@ -102,14 +102,18 @@ def _contract(a: Any, d: Any) -> Any:
 
     ``a`` ``(..., T, k)`` (a layer's inputs by position), ``d`` ``(..., T, S, o)`` (its output
     gradients for ``S`` labels), any strides. Three ways, the cheapest in operations: ``T = 1``
-    the product of the squared norms; the Gram identity ``sum_{t,t'} (a_t . a_t') (d_ts .
-    d_t's) = sum D_s * (A A^T D_s)`` (``T^2 (k + S o)``); or the direct product ``A^T [D_1 ...
-    D_S]`` (``T k S o``: one GEMM for every label). In the tensors' dtype (float32 sums are
-    pairwise: ~1e-7 relative), returned as float64.
+    the product of the norms; the Gram identity ``sum_{t,t'} (a_t . a_t') (d_ts . d_t's) =
+    sum D_s * (A A^T D_s)`` (``T^2 (k + S o)``); or the direct product ``A^T [D_1 ... D_S]``
+    (``T k S o``: one GEMM for every label), whose Frobenius norm is taken without a squared
+    copy. In the tensors' dtype (float32 sums are pairwise: ~1e-7 relative), squared in float64.
     """
+    import torch
+
+    vnorm = torch.linalg.vector_norm
     T, k, S, o = a.shape[-2], a.shape[-1], d.shape[-2], d.shape[-1]
     if T == 1:
-        return (a.square().sum((-1, -2)).unsqueeze(-1) * d.square().sum((-1, -3))).double()
+        nd = vnorm(d, dim=(-1, -3))  # (..., S)
+        return (vnorm(a, dim=(-1, -2)).unsqueeze(-1) * nd).double().square()
     dm = d.reshape(*d.shape[:-2], S * o)  # (..., T, S o): the labels side by side
     if T * (k + S * o) < k * S * o:  # the Gram identity is cheaper
         m = (a @ a.transpose(-1, -2)) @ dm
@@ -117,10 +121,10 @@ def _contract(a: Any, d: Any) -> Any:
     # the orientation that reads ``a`` without a copy: (k, T) @ (T, S o) when ``a`` is stored
     # k-major (the unfolded input of a channels-first convolution), else (S o, T) @ (T, k)
     if a.stride(-2) == 1:
-        g = (a.transpose(-1, -2) @ dm).square_().reshape(*a.shape[:-2], k, S, o).sum((-1, -3))
-    else:
-        g = (dm.transpose(-1, -2) @ a).square_().reshape(*a.shape[:-2], S, o, k).sum((-1, -2))
-    return g.double()
+        g = (a.transpose(-1, -2) @ dm).reshape(*a.shape[:-2], k, S, o)
+        return vnorm(g, dim=(-1, -3)).double().square()
+    g = (dm.transpose(-1, -2) @ a).reshape(*a.shape[:-2], S, o, k)
+    return vnorm(g, dim=(-1, -2)).double().square()
 
 
 def _cat(parts: list, dim: int) -> Any:
@@ -197,15 +201,19 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
         if m.weight.requires_grad:
             out["weight"] = _contract(a, d)
         if m.bias is not None and m.bias.requires_grad:
-            out["bias"] = d.sum(1).square().sum(-1).double()
+            db = d[:, 0] if d.shape[1] == 1 else d.sum(1)  # (b, S, o)
+            out["bias"] = torch.linalg.vector_norm(db, dim=-1).double().square()
     elif kind == "conv":
         G = m.groups
         a = _cat([_conv_cols(m, x) for x, _ in calls], -2)
         d = _cat([_by_position(gs, G) for _, gs in calls], 2)  # (b, G, L, S, o)
         if m.weight.requires_grad:
-            out["weight"] = _contract(a, d).sum(1)
+            out["weight"] = _contract(a[:, 0], d[:, 0]) if G == 1 else _contract(a, d).sum(1)
         if getattr(m, "bias", None) is not None and m.bias.requires_grad:
-            out["bias"] = d.sum(2).square().sum((1, -1)).double()
+            # summed over positions in the gradients' own layout (a strided sum of the
+            # by-position view reads channels-last memory across its unit stride)
+            db = sum(_stack([g.sum(tuple(range(2, g.ndim))) for g in gs], 1) for _, gs in calls)
+            out["bias"] = torch.linalg.vector_norm(db, dim=-1).double().square()
     else:
         idx = _cat([x.reshape(b, -1) for x, _ in calls], 1)
         d = _cat(
