@@ -256,7 +256,7 @@ def fisher_trace(
 
         per_ex = []
         for _, _, lp, sq in iter_sqnorms(model, X, labels, batch_size=batch_size, device=device):
-            v = torch.stack([sq[k] for k in names], 1)  # (b, n_tensors, S)
+            v = torch.stack([sq[k] for k in names], 1).double()  # (b, n_tensors, S)
             if kind == "model_exact":  # weighted by p(c | x) over the classes
                 v = (v * lp.double().exp().unsqueeze(1)).sum(-1)
             else:  # the mean over the S label samples (S = 1: the one label)

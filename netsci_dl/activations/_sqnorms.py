@@ -32,6 +32,7 @@ statistics), and the layers above must see the examples on their inputs' first a
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,14 +99,14 @@ def _positions(x: Any, b: int, channels_last: bool) -> Any:
 
 
 def _contract(a: Any, d: Any) -> Any:
-    """``||sum_t d_ts a_t^T||_F^2`` per leading index and label ``s``: ``(..., S)`` float64.
+    """``||sum_t d_ts a_t^T||_F^2`` per leading index and label ``s``: ``(..., S)``.
 
     ``a`` ``(..., T, k)`` (a layer's inputs by position), ``d`` ``(..., T, S, o)`` (its output
     gradients for ``S`` labels), any strides. Three ways, the cheapest in operations: ``T = 1``
     the product of the norms; the Gram identity ``sum_{t,t'} (a_t . a_t') (d_ts . d_t's) =
     sum D_s * (A A^T D_s)`` (``T^2 (k + S o)``); or the direct product ``A^T [D_1 ... D_S]``
     (``T k S o``: one GEMM for every label), whose Frobenius norm is taken without a squared
-    copy. In the tensors' dtype (float32 sums are pairwise: ~1e-7 relative), squared in float64.
+    copy. In the tensors' dtype (float32 sums are pairwise: ~1e-7 relative).
     """
     import torch
 
@@ -113,18 +114,18 @@ def _contract(a: Any, d: Any) -> Any:
     T, k, S, o = a.shape[-2], a.shape[-1], d.shape[-2], d.shape[-1]
     if T == 1:
         nd = vnorm(d, dim=(-1, -3))  # (..., S)
-        return (vnorm(a, dim=(-1, -2)).unsqueeze(-1) * nd).double().square()
+        return (vnorm(a, dim=(-1, -2)).unsqueeze(-1) * nd).square_()
     dm = d.reshape(*d.shape[:-2], S * o)  # (..., T, S o): the labels side by side
     if T * (k + S * o) < k * S * o:  # the Gram identity is cheaper
         m = (a @ a.transpose(-1, -2)) @ dm
-        return m.mul_(dm).reshape(d.shape).sum((-1, -3)).double()
+        return m.mul_(dm).reshape(d.shape).sum((-1, -3))
     # the orientation that reads ``a`` without a copy: (k, T) @ (T, S o) when ``a`` is stored
     # k-major (the unfolded input of a channels-first convolution), else (S o, T) @ (T, k)
     if a.stride(-2) == 1:
         g = (a.transpose(-1, -2) @ dm).reshape(*a.shape[:-2], k, S, o)
-        return vnorm(g, dim=(-1, -3)).double().square()
+        return vnorm(g, dim=(-1, -3)).square_()
     g = (dm.transpose(-1, -2) @ a).reshape(*a.shape[:-2], S, o, k)
-    return vnorm(g, dim=(-1, -2)).double().square()
+    return vnorm(g, dim=(-1, -2)).square_()
 
 
 def _cat(parts: list, dim: int) -> Any:
@@ -182,8 +183,8 @@ def _by_position(gs: list, G: int) -> Any:
 
 
 def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> dict[str, Any]:
-    """Parameter attribute -> ``(b, S)`` float64 squared norms from the calls' inputs and their
-    output gradients for ``S`` labels (a list of ``S`` tensors per call)."""
+    """Parameter attribute -> ``(b, S)`` squared norms (in the gradients' dtype) from the calls'
+    inputs and their output gradients for ``S`` labels (a list of ``S`` tensors per call)."""
     import torch
 
     out: dict[str, Any] = {}
@@ -202,7 +203,7 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
             out["weight"] = _contract(a, d)
         if m.bias is not None and m.bias.requires_grad:
             db = d[:, 0] if d.shape[1] == 1 else d.sum(1)  # (b, S, o)
-            out["bias"] = torch.linalg.vector_norm(db, dim=-1).double().square()
+            out["bias"] = torch.linalg.vector_norm(db, dim=-1).square_()
     elif kind == "conv":
         G = m.groups
         a = _cat([_conv_cols(m, x) for x, _ in calls], -2)
@@ -213,7 +214,7 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
             # summed over positions in the gradients' own layout (a strided sum of the
             # by-position view reads channels-last memory across its unit stride)
             db = sum(_stack([g.sum(tuple(range(2, g.ndim))) for g in gs], 1) for _, gs in calls)
-            out["bias"] = torch.linalg.vector_norm(db, dim=-1).double().square()
+            out["bias"] = torch.linalg.vector_norm(db, dim=-1).square_()
     else:
         idx = _cat([x.reshape(b, -1) for x, _ in calls], 1)
         d = _cat(
@@ -228,7 +229,7 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
         rows = d.new_zeros(S, uniq.shape[0], d.shape[-1]).index_add_(
             1, inv, d.reshape(S, -1, d.shape[-1])
         )
-        sq = rows.double().square().sum(-1)  # (S, rows)
+        sq = torch.linalg.vector_norm(rows, dim=-1).square_()  # (S, rows)
         owner = torch.div(uniq, V, rounding_mode="floor")
         out["weight"] = sq.new_zeros(S, b).index_add_(1, owner, sq).t()
     return out
@@ -237,7 +238,8 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
 def iter_sqnorms(
     model: Any, X: Any, y: Any, *, batch_size: int = 64, device: Any = None
 ) -> Iterator[tuple[int, Any, Any, dict[str, Any]]]:
-    """Per batch ``(start, targets, log_probs, {parameter name: (b, S) float64 squared norms})``.
+    """Per batch ``(start, targets, log_probs, {parameter name: (b, S) squared norms})``, the
+    squared norms in the parameters' dtype.
 
     ``y``: ``(n,)`` labels (``S = 1``, targets ``(b,)``), a callable ``(log_probs, start) ->
     (b, S)`` labels, or ``"all"`` (every class, ``S = n_classes``). Squared norms are of the
@@ -316,10 +318,12 @@ def iter_sqnorms(
         z = functional_call(model, (full, buffers), (x.unsqueeze(0),))
         return torch.nn.functional.cross_entropy(z, t.unsqueeze(0))
 
-    g_slow = vmap(grad(loss), in_dims=(None, 0, 0))
+    g_slow = vmap(grad(loss), in_dims=(None, 0, 0)) if slow else None
+    # eval mode (the model's own switch walks every module twice): only when a module trains
+    training = any(m.training for m in model.modules())
     handles = [m.register_forward_hook(hook(k)) for k, (m, _, _) in fast.items()]
     try:
-        with _eval_mode(model):
+        with _eval_mode(model) if training else contextlib.nullcontext():
             for s in range(0, n, bs):
                 xb = Xt[s : s + bs].to(dev)
                 b = len(xb)
@@ -341,7 +345,9 @@ def iter_sqnorms(
                     ps = {k: params[k] for k in slow}
                     flat = g_slow(ps, xb.repeat_interleave(S, 0), cols.reshape(-1))
                     for k in slow:
-                        res[k] = flat[k].reshape(b, S, -1).double().square().sum(-1)
+                        res[k] = torch.linalg.vector_norm(
+                            flat[k].reshape(b, S, -1), dim=-1
+                        ).square_()
                 for v in calls.values():
                     v.clear()
                 yield s, t, lp, {k: res[k] for k in params}
@@ -371,7 +377,7 @@ def _fast_norms(fast: dict, calls: dict, z: Any, p: Any, cols: Any, dev: Any) ->
     for name, (m, kind, ks) in fast.items():
         got = [(c[0], next(it)) for c in calls[name]]
         if not got:  # not called in this forward pass: zero gradient
-            res.update({k: torch.zeros(b, S, dtype=torch.float64, device=dev) for k in ks})
+            res.update({k: z.new_zeros(b, S) for k in ks})
             continue
         sq = _module_sqnorms(m, kind, got, b)
         res.update({k: sq[k.rsplit(".", 1)[-1]] for k in ks})
@@ -381,5 +387,8 @@ def _fast_norms(fast: dict, calls: dict, z: Any, p: Any, cols: Any, dev: Any) ->
 def _check_labels(t: Any, b: int, C: int, s: int) -> None:
     if t.shape[0] != b or t.ndim not in (1, 2):
         raise InputError(f"labels of batch {s}: shape {tuple(t.shape)}, expected (b,) or (b, S)")
-    if int(t.min()) < 0 or int(t.max()) >= C:
-        raise InputError(f"labels must lie in [0, {C}), got [{int(t.min())}, {int(t.max())}]")
+    import torch
+
+    lo, hi = (int(v) for v in torch.aminmax(t))
+    if lo < 0 or hi >= C:
+        raise InputError(f"labels must lie in [0, {C}), got [{lo}, {hi}]")
