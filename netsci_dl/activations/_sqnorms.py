@@ -248,6 +248,7 @@ def iter_sqnorms(
     """
     import numpy as np
     import torch
+    from torch.autograd.graph import get_gradient_edge
     from torch.func import functional_call, grad, vmap
 
     from netsci_dl.activations._gradients import _eval_mode, _setup
@@ -278,18 +279,18 @@ def iter_sqnorms(
         if yt.shape != (n,):
             raise InputError(f"y has shape {tuple(yt.shape)}; expected ({n},)")
     calls: dict[str, list[Any]] = {k: [] for k in fast}
-    # "clone": copy the layers' inputs and outputs, once an in-place op was seen to change one
-    # (ReLU(inplace=True) on a layer's output): the copy runs on, the kept tensors stay intact
-    state = {"on": False, "clone": False, "layout": 0}
+    # A call keeps its input and the gradient edge of its output: where the output's gradient
+    # arrives, also after an in-place op on the output (ReLU(inplace=True)); the output itself
+    # is freed as in a plain forward pass. (A layer's input changed in place after the layer
+    # read it is not supported; autograd refuses it too wherever the backward pass reads it.)
+    state = {"on": False, "layout": 0}
 
     def hook(name: str) -> Any:
-        def f(mod: Any, inp: tuple, out: Any) -> Any:
+        def f(mod: Any, inp: tuple, out: Any) -> None:
             if not state["on"]:
-                return None
-            x = inp[0].detach()
-            x = x.clone() if state["clone"] else x
-            calls[name].append((x, out, x._version, out._version))
-            return out.clone() if state["clone"] else None
+                return
+            edge = get_gradient_edge(out)
+            calls[name].append((inp[0].detach(), edge, (out.shape, out.dtype, out.device)))
 
         return f
 
@@ -308,11 +309,6 @@ def iter_sqnorms(
         finally:
             state["on"] = False
 
-    def changed() -> bool:
-        return any(
-            x._version != vx or o._version != vo for v in calls.values() for x, o, vx, vo in v
-        )
-
     def loss(p: dict, x: Any, t: Any) -> Any:
         full = {**params, **p}
         z = functional_call(model, (full, buffers), (x.unsqueeze(0),))
@@ -328,9 +324,6 @@ def iter_sqnorms(
                 xb = Xt[s : s + bs].to(dev)
                 b = len(xb)
                 z = forward(xb)
-                if not state["clone"] and changed():
-                    state["clone"] = True
-                    z = forward(xb)
                 lp = torch.log_softmax(z.detach(), -1)
                 if isinstance(y, str):
                     t = torch.arange(lp.shape[1], device=dev).expand(b, -1)
@@ -363,15 +356,15 @@ def _fast_norms(fast: dict, calls: dict, z: Any, p: Any, cols: Any, dev: Any) ->
     import torch
 
     b, S = cols.shape
-    outs = [c[1] for v in calls.values() for c in v]
-    grads: list[list[Any]] = [[] for _ in outs]
-    for j in range(S if outs else 0):
+    edges = [c[1] for v in calls.values() for c in v]
+    metas = [c[2] for v in calls.values() for c in v]
+    grads: list[list[Any]] = [[] for _ in edges]
+    for j in range(S if edges else 0):
         gz = p - torch.nn.functional.one_hot(cols[:, j], p.shape[1]).to(p.dtype)
-        gs = torch.autograd.grad(
-            z, outs, gz, retain_graph=j < S - 1, allow_unused=True, materialize_grads=True
-        )
-        for acc, g in zip(grads, gs, strict=True):
-            acc.append(g)
+        gs = torch.autograd.grad(z, edges, gz, retain_graph=j < S - 1, allow_unused=True)
+        for acc, g, (shape, dtype, device) in zip(grads, gs, metas, strict=True):
+            # an output that does not reach the logits: zero gradient
+            acc.append(torch.zeros(shape, dtype=dtype, device=device) if g is None else g)
     res = {}
     it = iter(grads)
     for name, (m, kind, ks) in fast.items():
