@@ -267,16 +267,17 @@ def fisher_trace(
     T = np.concatenate(per_ex)  # (n, n_tensors)
     idx = {k: i for i, k in enumerate(names)}
     L = np.stack([T[:, [idx[k] for k in ks]].sum(1) for ks in groups.values()], axis=1)
-    tot = L.sum(1)
+    LT = np.column_stack([L, L.sum(1)])  # (n, n_layers + 1): per layer and the total
+    means, ses = LT.mean(0), _se(LT)
     n_params = np.array([sum(sizes[k].numel() for k in ks) for ks in groups.values()], np.int64)
     return FisherTrace(
         kind=kind,
         layers=tuple(groups),
-        traces=L.mean(0),
-        stderrs=_se(L),
+        traces=means[:-1],
+        stderrs=ses[:-1],
         n_params=n_params,
-        total=float(tot.mean()),
-        total_stderr=float(_se(tot[:, None])[0]),
+        total=float(means[-1]),
+        total_stderr=float(ses[-1]),
         tensors=tuple(names),
         tensor_traces=T.mean(0),
         n_examples=int(T.shape[0]),

@@ -199,11 +199,19 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
         a = _cat([_positions(x, b, True) for x, _ in calls], 1)
         # S x (b, ..., o) -> (b, T, S, o)
         d = _cat([_stack([g.reshape(b, -1, g.shape[-1]) for g in gs], 2) for _, gs in calls], 1)
+        bias = m.bias is not None and m.bias.requires_grad
+        if d.shape[1] == 1:  # one position: ||g_W||^2 = ||a||^2 ||d||^2, ||g_b||^2 = ||d||^2
+            nd = torch.linalg.vector_norm(d[:, 0], dim=-1)  # (b, S)
+            if m.weight.requires_grad:
+                na = torch.linalg.vector_norm(a[:, 0], dim=-1).unsqueeze(-1)
+                out["weight"] = (na * nd).square_()
+            if bias:
+                out["bias"] = nd.square_()
+            return out
         if m.weight.requires_grad:
             out["weight"] = _contract(a, d)
-        if m.bias is not None and m.bias.requires_grad:
-            db = d[:, 0] if d.shape[1] == 1 else d.sum(1)  # (b, S, o)
-            out["bias"] = torch.linalg.vector_norm(db, dim=-1).square_()
+        if bias:
+            out["bias"] = torch.linalg.vector_norm(d.sum(1), dim=-1).square_()
     elif kind == "conv":
         G = m.groups
         a = _cat([_conv_cols(m, x) for x, _ in calls], -2)
