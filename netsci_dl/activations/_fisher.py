@@ -264,10 +264,12 @@ def fisher_trace(
             per_ex.append(v.cpu().numpy())
     if not per_ex:
         raise InputError("X holds no examples")
-    T = np.concatenate(per_ex)  # (n, n_tensors)
-    idx = {k: i for i, k in enumerate(names)}
-    L = np.stack([T[:, [idx[k] for k in ks]].sum(1) for ks in groups.values()], axis=1)
-    LT = np.column_stack([L, L.sum(1)])  # (n, n_layers + 1): per layer and the total
+    T = per_ex[0] if len(per_ex) == 1 else np.concatenate(per_ex)  # (n, n_tensors)
+    # a layer's tensors are adjacent in ``names``: one reduceat sums each layer's columns
+    starts = np.cumsum([0] + [len(ks) for ks in groups.values()])[:-1]
+    LT = np.empty((T.shape[0], len(groups) + 1))  # per layer and the total
+    np.add.reduceat(T, starts, axis=1, out=LT[:, :-1])
+    LT[:, -1] = LT[:, :-1].sum(1)
     means, ses = LT.mean(0), _se(LT)
     n_params = np.array([sum(sizes[k].numel() for k in ks) for ks in groups.values()], np.int64)
     return FisherTrace(
