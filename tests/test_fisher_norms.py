@@ -223,3 +223,29 @@ def test_a_layer_that_does_not_reach_the_logits_has_zero_trace():
     b = fisher_trace(net, X, y, kind="empirical", batch_size=4, method="vmap")
     assert a.per_layer["unused"] == 0.0 and a.per_layer["out"] > 0
     np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)
+
+
+class FrozenBranch(nn.Module):
+    """A Linear run under torch.no_grad(): no gradient reaches its parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frozen = nn.Linear(4, 4)
+        self.out = nn.Linear(4, C)
+
+    def forward(self, x):
+        with torch.no_grad():
+            h = self.frozen(x)
+        return self.out(torch.tanh(h))
+
+
+def test_a_layer_run_without_gradient_has_zero_trace_as_with_vmap():
+    torch.manual_seed(0)
+    net = FrozenBranch().double().eval()
+    X = torch.randn(9, 4, dtype=torch.float64)
+    y = torch.randint(0, C, (9,))
+    for kind in ("empirical", "model_exact"):
+        a = fisher_trace(net, X, y, kind=kind, batch_size=4)
+        b = fisher_trace(net, X, y, kind=kind, batch_size=4, method="vmap")
+        assert a.per_layer["frozen"] == 0.0 and a.per_layer["out"] > 0
+        np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)

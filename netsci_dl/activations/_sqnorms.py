@@ -301,7 +301,8 @@ def iter_sqnorms(
         def f(mod: Any, inp: tuple, out: Any) -> None:
             if not state["on"]:
                 return
-            edge = get_gradient_edge(out)
+            # an output made without gradient (under torch.no_grad()): zero gradient, as vmap
+            edge = get_gradient_edge(out) if out.requires_grad else None
             calls[name].append((inp[0].detach(), edge, (out.shape, out.dtype, out.device)))
 
         return f
@@ -370,12 +371,18 @@ def _fast_norms(fast: dict, calls: dict, z: Any, p: Any, cols: Any, dev: Any) ->
     b, S = cols.shape
     edges = [c[1] for v in calls.values() for c in v]
     metas = [c[2] for v in calls.values() for c in v]
+    live = [e for e in edges if e is not None]
     grads: list[list[Any]] = [[] for _ in edges]
-    for j in range(S if edges else 0):
+    for j in range(S):
         gz = p - torch.nn.functional.one_hot(cols[:, j], p.shape[1]).to(p.dtype)
-        gs = torch.autograd.grad(z, edges, gz, retain_graph=j < S - 1, allow_unused=True)
+        got = iter(
+            torch.autograd.grad(z, live, gz, retain_graph=j < S - 1, allow_unused=True)
+            if live
+            else ()
+        )
+        gs = [None if e is None else next(got) for e in edges]
         for acc, g, (shape, dtype, device) in zip(grads, gs, metas, strict=True):
-            # an output that does not reach the logits: zero gradient
+            # an output that does not reach the logits, or made without gradient: zero
             acc.append(torch.zeros(shape, dtype=dtype, device=device) if g is None else g)
     res = {}
     it = iter(grads)
