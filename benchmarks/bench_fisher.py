@@ -25,6 +25,17 @@ Quiet rerun by the lead (2026-12-07, main after the merges, load average 0.6): r
 BackPACK/norms 1.77 (empirical: 15 ms against 26 ms) and 1.87 (sampled model Fisher); vmap/norms
 9.8 and 10.7; ``model_exact`` vmap/norms 26.4. The goal, 2x BackPACK, is not met on a quiet
 machine.
+Measured 2026-12-07 (h-fisher27, issue 27) on the same 2-core machine shared with three other
+jobs (load average 2.2-2.7), this script run three times alternating with main 70a7fab:
+ratio BackPACK/norms 1.92, 1.91, 1.91 (empirical; main 1.80, 1.73, 1.87) and 1.95, 1.93, 1.93
+(sampled model Fisher; main 1.85, 1.88, 1.79); ``model_exact`` 63-74 ms (main 69-70 ms).
+In one process, each variant timed right after a BackPACK run (thread CPU time, best of 60):
+1.87 against main's 1.76. One call timed by parts right after a BackPACK run (thread CPU
+time, load 2.3: 14.6 ms, BackPACK 28.5 ms): forward 5.1 ms and backward to the layer outputs
+3.4 ms (what a plain forward and backward cost; BackPACK pays them and the weight gradients
+too), conv norms 1.8 + 2.2 ms (unfolding and one batched GEMM each), Linear norms 0.3 ms,
+labels 0.3 ms, the rest (setup, hooks, tables) 1.5 ms. The goal is still not met under this
+load: rerun on a quiet machine.
 """
 
 from __future__ import annotations

@@ -175,3 +175,77 @@ def test_conv_output_flattened_by_view_equals_vmap():
         a = fisher_trace(net, X, y, kind=kind, batch_size=5)
         b = fisher_trace(net, X, y, kind=kind, batch_size=5, method="vmap")
         np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("T", "k", "S", "o", "k_major"),
+    [
+        (1, 5, 3, 4, False),  # one position: the product of the norms
+        (2, 40, 1, 30, False),  # T (k + S o) < k S o: the Gram identity
+        (20, 3, 2, 2, False),  # the direct product, (S o, T) @ (T, k)
+        (20, 3, 2, 2, True),  # the direct product, (k, T) @ (T, S o) on a k-major input
+    ],
+)
+def test_each_contraction_route_equals_explicit_gradients(T, k, S, o, k_major):
+    from netsci_dl.activations._sqnorms import _contract
+
+    g = torch.Generator().manual_seed(T + k)
+    a = torch.randn(4, T, k, generator=g, dtype=torch.float64)
+    if k_major:  # the unfolded input of a channels-first convolution: stride 1 along T
+        a = a.transpose(1, 2).contiguous().transpose(1, 2)
+        assert a.stride(-2) == 1
+    d = torch.randn(4, T, S, o, generator=g, dtype=torch.float64)
+    # per-example gradients, materialised: sum_t d_ts a_t^T, then squared norms
+    explicit = torch.einsum("btk,btso->bsko", a, d).square().sum((-1, -2))
+    # float64: only the order of the sums differs
+    np.testing.assert_allclose(_contract(a, d).numpy(), explicit.numpy(), rtol=1e-12)
+
+
+class DeadBranch(nn.Module):
+    """A Linear whose output never reaches the logits: zero gradient for its parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = nn.Linear(4, 3)
+        self.out = nn.Linear(4, C)
+
+    def forward(self, x):
+        self.unused(x)
+        return self.out(x)
+
+
+def test_a_layer_that_does_not_reach_the_logits_has_zero_trace():
+    torch.manual_seed(0)
+    net = DeadBranch().double().eval()
+    X = torch.randn(9, 4, dtype=torch.float64)
+    y = torch.randint(0, C, (9,))
+    a = fisher_trace(net, X, y, kind="empirical", batch_size=4)
+    b = fisher_trace(net, X, y, kind="empirical", batch_size=4, method="vmap")
+    assert a.per_layer["unused"] == 0.0 and a.per_layer["out"] > 0
+    np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)
+
+
+class FrozenBranch(nn.Module):
+    """A Linear run under torch.no_grad(): no gradient reaches its parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frozen = nn.Linear(4, 4)
+        self.out = nn.Linear(4, C)
+
+    def forward(self, x):
+        with torch.no_grad():
+            h = self.frozen(x)
+        return self.out(torch.tanh(h))
+
+
+def test_a_layer_run_without_gradient_has_zero_trace_as_with_vmap():
+    torch.manual_seed(0)
+    net = FrozenBranch().double().eval()
+    X = torch.randn(9, 4, dtype=torch.float64)
+    y = torch.randint(0, C, (9,))
+    for kind in ("empirical", "model_exact"):
+        a = fisher_trace(net, X, y, kind=kind, batch_size=4)
+        b = fisher_trace(net, X, y, kind=kind, batch_size=4, method="vmap")
+        assert a.per_layer["frozen"] == 0.0 and a.per_layer["out"] > 0
+        np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)

@@ -256,27 +256,30 @@ def fisher_trace(
 
         per_ex = []
         for _, _, lp, sq in iter_sqnorms(model, X, labels, batch_size=batch_size, device=device):
+            v = torch.stack([sq[k] for k in names], 1).double()  # (b, n_tensors, S)
             if kind == "model_exact":  # weighted by p(c | x) over the classes
-                w = lp.double().exp()
-                cols = [(sq[k] * w).sum(1) for k in names]
+                v = (v * lp.double().exp().unsqueeze(1)).sum(-1)
             else:  # the mean over the S label samples (S = 1: the one label)
-                cols = [sq[k].mean(1) for k in names]
-            per_ex.append(torch.stack(cols, dim=1).cpu().numpy())
+                v = v[..., 0] if v.shape[-1] == 1 else v.mean(-1)
+            per_ex.append(v.cpu().numpy())
     if not per_ex:
         raise InputError("X holds no examples")
-    T = np.concatenate(per_ex)  # (n, n_tensors)
-    idx = {k: i for i, k in enumerate(names)}
-    L = np.stack([T[:, [idx[k] for k in ks]].sum(1) for ks in groups.values()], axis=1)
-    tot = L.sum(1)
+    T = per_ex[0] if len(per_ex) == 1 else np.concatenate(per_ex)  # (n, n_tensors)
+    # a layer's tensors are adjacent in ``names``: one reduceat sums each layer's columns
+    starts = np.cumsum([0] + [len(ks) for ks in groups.values()])[:-1]
+    LT = np.empty((T.shape[0], len(groups) + 1))  # per layer and the total
+    np.add.reduceat(T, starts, axis=1, out=LT[:, :-1])
+    LT[:, -1] = LT[:, :-1].sum(1)
+    means, ses = LT.mean(0), _se(LT)
     n_params = np.array([sum(sizes[k].numel() for k in ks) for ks in groups.values()], np.int64)
     return FisherTrace(
         kind=kind,
         layers=tuple(groups),
-        traces=L.mean(0),
-        stderrs=_se(L),
+        traces=means[:-1],
+        stderrs=ses[:-1],
         n_params=n_params,
-        total=float(tot.mean()),
-        total_stderr=float(_se(tot[:, None])[0]),
+        total=float(means[-1]),
+        total_stderr=float(ses[-1]),
         tensors=tuple(names),
         tensor_traces=T.mean(0),
         n_examples=int(T.shape[0]),

@@ -32,6 +32,7 @@ statistics), and the layers above must see the examples on their inputs' first a
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,29 +99,34 @@ def _positions(x: Any, b: int, channels_last: bool) -> Any:
 
 
 def _contract(a: Any, d: Any) -> Any:
-    """``||sum_t d_ts a_t^T||_F^2`` per leading index and label ``s``: ``(..., S)`` float64.
+    """``||sum_t d_ts a_t^T||_F^2`` per leading index and label ``s``: ``(..., S)``.
 
     ``a`` ``(..., T, k)`` (a layer's inputs by position), ``d`` ``(..., T, S, o)`` (its output
     gradients for ``S`` labels), any strides. Three ways, the cheapest in operations: ``T = 1``
-    the product of the squared norms; the Gram identity ``sum_{t,t'} (a_t . a_t') (d_ts .
-    d_t's) = sum D_s * (A A^T D_s)`` (``T^2 (k + S o)``); or the direct product ``A^T [D_1 ...
-    D_S]`` (``T k S o``: one GEMM for every label). In the tensors' dtype (float32 sums are
-    pairwise: ~1e-7 relative), returned as float64.
+    the product of the norms; the Gram identity ``sum_{t,t'} (a_t . a_t') (d_ts . d_t's) =
+    sum D_s * (A A^T D_s)`` (``T^2 (k + S o)``); or the direct product ``A^T [D_1 ... D_S]``
+    (``T k S o``: one GEMM for every label), whose Frobenius norm is taken without a squared
+    copy. In the tensors' dtype (float32 sums are pairwise: ~1e-7 relative).
     """
+    import torch
+
+    vnorm = torch.linalg.vector_norm
     T, k, S, o = a.shape[-2], a.shape[-1], d.shape[-2], d.shape[-1]
     if T == 1:
-        return (a.square().sum((-1, -2)).unsqueeze(-1) * d.square().sum((-1, -3))).double()
+        nd = vnorm(d, dim=(-1, -3))  # (..., S)
+        return (vnorm(a, dim=(-1, -2)).unsqueeze(-1) * nd).square_()
     dm = d.reshape(*d.shape[:-2], S * o)  # (..., T, S o): the labels side by side
     if T * (k + S * o) < k * S * o:  # the Gram identity is cheaper
         m = (a @ a.transpose(-1, -2)) @ dm
-        return m.mul_(dm).reshape(d.shape).sum((-1, -3)).double()
+        return m.mul_(dm).reshape(d.shape).sum((-1, -3))
     # the orientation that reads ``a`` without a copy: (k, T) @ (T, S o) when ``a`` is stored
     # k-major (the unfolded input of a channels-first convolution), else (S o, T) @ (T, k)
     if a.stride(-2) == 1:
-        g = (a.transpose(-1, -2) @ dm).square_().reshape(*a.shape[:-2], k, S, o).sum((-1, -3))
-    else:
-        g = (dm.transpose(-1, -2) @ a).square_().reshape(*a.shape[:-2], S, o, k).sum((-1, -2))
-    return g.double()
+        g = (a.transpose(-1, -2) @ dm).reshape(*a.shape[:-2], k, S, o)
+        # the norm over two axes apart is slower than squares and a sum (measured, S = 10)
+        return vnorm(g, dim=(-1, -3)).square_() if S == 1 else g.square_().sum((-1, -3))
+    g = (dm.transpose(-1, -2) @ a).reshape(*a.shape[:-2], S, o, k)
+    return vnorm(g, dim=(-1, -2)).square_()
 
 
 def _cat(parts: list, dim: int) -> Any:
@@ -178,8 +184,8 @@ def _by_position(gs: list, G: int) -> Any:
 
 
 def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> dict[str, Any]:
-    """Parameter attribute -> ``(b, S)`` float64 squared norms from the calls' inputs and their
-    output gradients for ``S`` labels (a list of ``S`` tensors per call)."""
+    """Parameter attribute -> ``(b, S)`` squared norms (in the gradients' dtype) from the calls'
+    inputs and their output gradients for ``S`` labels (a list of ``S`` tensors per call)."""
     import torch
 
     out: dict[str, Any] = {}
@@ -194,18 +200,33 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
         a = _cat([_positions(x, b, True) for x, _ in calls], 1)
         # S x (b, ..., o) -> (b, T, S, o)
         d = _cat([_stack([g.reshape(b, -1, g.shape[-1]) for g in gs], 2) for _, gs in calls], 1)
+        bias = m.bias is not None and m.bias.requires_grad
+        if d.shape[1] == 1:  # one position: ||g_W||^2 = ||a||^2 ||d||^2, ||g_b||^2 = ||d||^2
+            nd = torch.linalg.vector_norm(d[:, 0], dim=-1)  # (b, S)
+            if m.weight.requires_grad:
+                na = torch.linalg.vector_norm(a[:, 0], dim=-1).unsqueeze(-1)
+                out["weight"] = (na * nd).square_()
+            if bias:
+                out["bias"] = nd.square_()
+            return out
         if m.weight.requires_grad:
             out["weight"] = _contract(a, d)
-        if m.bias is not None and m.bias.requires_grad:
-            out["bias"] = d.sum(1).square().sum(-1).double()
+        if bias:
+            out["bias"] = torch.linalg.vector_norm(d.sum(1), dim=-1).square_()
     elif kind == "conv":
         G = m.groups
         a = _cat([_conv_cols(m, x) for x, _ in calls], -2)
         d = _cat([_by_position(gs, G) for _, gs in calls], 2)  # (b, G, L, S, o)
         if m.weight.requires_grad:
-            out["weight"] = _contract(a, d).sum(1)
+            out["weight"] = _contract(a[:, 0], d[:, 0]) if G == 1 else _contract(a, d).sum(1)
         if getattr(m, "bias", None) is not None and m.bias.requires_grad:
-            out["bias"] = d.sum(2).square().sum((1, -1)).double()
+            if d.shape[3] == 1:  # one label: summed over positions in the gradients' own
+                # layout (the by-position view of channels-last memory reads across its unit
+                # stride); several: over the labels' copy that ``d`` already is
+                db = sum(g.sum(tuple(range(2, g.ndim))) for _, gs in calls for g in gs)
+                out["bias"] = torch.linalg.vector_norm(db, dim=-1).square_().unsqueeze(-1)
+            else:
+                out["bias"] = d.sum(2).square_().sum((1, -1))
     else:
         idx = _cat([x.reshape(b, -1) for x, _ in calls], 1)
         d = _cat(
@@ -220,7 +241,7 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
         rows = d.new_zeros(S, uniq.shape[0], d.shape[-1]).index_add_(
             1, inv, d.reshape(S, -1, d.shape[-1])
         )
-        sq = rows.double().square().sum(-1)  # (S, rows)
+        sq = torch.linalg.vector_norm(rows, dim=-1).square_()  # (S, rows)
         owner = torch.div(uniq, V, rounding_mode="floor")
         out["weight"] = sq.new_zeros(S, b).index_add_(1, owner, sq).t()
     return out
@@ -229,7 +250,8 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
 def iter_sqnorms(
     model: Any, X: Any, y: Any, *, batch_size: int = 64, device: Any = None
 ) -> Iterator[tuple[int, Any, Any, dict[str, Any]]]:
-    """Per batch ``(start, targets, log_probs, {parameter name: (b, S) float64 squared norms})``.
+    """Per batch ``(start, targets, log_probs, {parameter name: (b, S) squared norms})``, the
+    squared norms in the parameters' dtype.
 
     ``y``: ``(n,)`` labels (``S = 1``, targets ``(b,)``), a callable ``(log_probs, start) ->
     (b, S)`` labels, or ``"all"`` (every class, ``S = n_classes``). Squared norms are of the
@@ -238,6 +260,7 @@ def iter_sqnorms(
     """
     import numpy as np
     import torch
+    from torch.autograd.graph import get_gradient_edge
     from torch.func import functional_call, grad, vmap
 
     from netsci_dl.activations._gradients import _eval_mode, _setup
@@ -268,18 +291,19 @@ def iter_sqnorms(
         if yt.shape != (n,):
             raise InputError(f"y has shape {tuple(yt.shape)}; expected ({n},)")
     calls: dict[str, list[Any]] = {k: [] for k in fast}
-    # "clone": copy the layers' inputs and outputs, once an in-place op was seen to change one
-    # (ReLU(inplace=True) on a layer's output): the copy runs on, the kept tensors stay intact
-    state = {"on": False, "clone": False, "layout": 0}
+    # A call keeps its input and the gradient edge of its output: where the output's gradient
+    # arrives, also after an in-place op on the output (ReLU(inplace=True)); the output itself
+    # is freed as in a plain forward pass. (A layer's input changed in place after the layer
+    # read it is not supported; autograd refuses it too wherever the backward pass reads it.)
+    state = {"on": False, "layout": 0}
 
     def hook(name: str) -> Any:
-        def f(mod: Any, inp: tuple, out: Any) -> Any:
+        def f(mod: Any, inp: tuple, out: Any) -> None:
             if not state["on"]:
-                return None
-            x = inp[0].detach()
-            x = x.clone() if state["clone"] else x
-            calls[name].append((x, out, x._version, out._version))
-            return out.clone() if state["clone"] else None
+                return
+            # an output made without gradient (under torch.no_grad()): zero gradient, as vmap
+            edge = get_gradient_edge(out) if out.requires_grad else None
+            calls[name].append((inp[0].detach(), edge, (out.shape, out.dtype, out.device)))
 
         return f
 
@@ -298,27 +322,21 @@ def iter_sqnorms(
         finally:
             state["on"] = False
 
-    def changed() -> bool:
-        return any(
-            x._version != vx or o._version != vo for v in calls.values() for x, o, vx, vo in v
-        )
-
     def loss(p: dict, x: Any, t: Any) -> Any:
         full = {**params, **p}
         z = functional_call(model, (full, buffers), (x.unsqueeze(0),))
         return torch.nn.functional.cross_entropy(z, t.unsqueeze(0))
 
-    g_slow = vmap(grad(loss), in_dims=(None, 0, 0))
+    g_slow = vmap(grad(loss), in_dims=(None, 0, 0)) if slow else None
+    # eval mode (the model's own switch walks every module twice): only when a module trains
+    training = any(m.training for m in model.modules())
     handles = [m.register_forward_hook(hook(k)) for k, (m, _, _) in fast.items()]
     try:
-        with _eval_mode(model):
+        with _eval_mode(model) if training else contextlib.nullcontext():
             for s in range(0, n, bs):
                 xb = Xt[s : s + bs].to(dev)
                 b = len(xb)
                 z = forward(xb)
-                if not state["clone"] and changed():
-                    state["clone"] = True
-                    z = forward(xb)
                 lp = torch.log_softmax(z.detach(), -1)
                 if isinstance(y, str):
                     t = torch.arange(lp.shape[1], device=dev).expand(b, -1)
@@ -333,7 +351,9 @@ def iter_sqnorms(
                     ps = {k: params[k] for k in slow}
                     flat = g_slow(ps, xb.repeat_interleave(S, 0), cols.reshape(-1))
                     for k in slow:
-                        res[k] = flat[k].reshape(b, S, -1).double().square().sum(-1)
+                        res[k] = torch.linalg.vector_norm(
+                            flat[k].reshape(b, S, -1), dim=-1
+                        ).square_()
                 for v in calls.values():
                     v.clear()
                 yield s, t, lp, {k: res[k] for k in params}
@@ -349,21 +369,27 @@ def _fast_norms(fast: dict, calls: dict, z: Any, p: Any, cols: Any, dev: Any) ->
     import torch
 
     b, S = cols.shape
-    outs = [c[1] for v in calls.values() for c in v]
-    grads: list[list[Any]] = [[] for _ in outs]
-    for j in range(S if outs else 0):
+    edges = [c[1] for v in calls.values() for c in v]
+    metas = [c[2] for v in calls.values() for c in v]
+    live = [e for e in edges if e is not None]
+    grads: list[list[Any]] = [[] for _ in edges]
+    for j in range(S):
         gz = p - torch.nn.functional.one_hot(cols[:, j], p.shape[1]).to(p.dtype)
-        gs = torch.autograd.grad(
-            z, outs, gz, retain_graph=j < S - 1, allow_unused=True, materialize_grads=True
+        got = iter(
+            torch.autograd.grad(z, live, gz, retain_graph=j < S - 1, allow_unused=True)
+            if live
+            else ()
         )
-        for acc, g in zip(grads, gs, strict=True):
-            acc.append(g)
+        gs = [None if e is None else next(got) for e in edges]
+        for acc, g, (shape, dtype, device) in zip(grads, gs, metas, strict=True):
+            # an output that does not reach the logits, or made without gradient: zero
+            acc.append(torch.zeros(shape, dtype=dtype, device=device) if g is None else g)
     res = {}
     it = iter(grads)
     for name, (m, kind, ks) in fast.items():
         got = [(c[0], next(it)) for c in calls[name]]
         if not got:  # not called in this forward pass: zero gradient
-            res.update({k: torch.zeros(b, S, dtype=torch.float64, device=dev) for k in ks})
+            res.update({k: z.new_zeros(b, S) for k in ks})
             continue
         sq = _module_sqnorms(m, kind, got, b)
         res.update({k: sq[k.rsplit(".", 1)[-1]] for k in ks})
@@ -373,5 +399,8 @@ def _fast_norms(fast: dict, calls: dict, z: Any, p: Any, cols: Any, dev: Any) ->
 def _check_labels(t: Any, b: int, C: int, s: int) -> None:
     if t.shape[0] != b or t.ndim not in (1, 2):
         raise InputError(f"labels of batch {s}: shape {tuple(t.shape)}, expected (b,) or (b, S)")
-    if int(t.min()) < 0 or int(t.max()) >= C:
-        raise InputError(f"labels must lie in [0, {C}), got [{int(t.min())}, {int(t.max())}]")
+    import torch
+
+    lo, hi = (int(v) for v in torch.aminmax(t))
+    if lo < 0 or hi >= C:
+        raise InputError(f"labels must lie in [0, {C}), got [{lo}, {hi}]")
