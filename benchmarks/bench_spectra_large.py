@@ -61,6 +61,16 @@ the time is the exact float64 solves of the square 2048 x 2048 matrices, whose G
 refused (near-zero eigenvalues) so they take the SVD. Measured on one thread, 2048 x 2048:
 numpy's SVD 2.42 s, scipy's ``svdvals`` 1.31 s; numpy's ``eigvalsh`` 0.75 s, torch's (MKL) 0.33 s:
 the next lever.
+
+The lead's quiet run after the Gram + Rayleigh-Ritz route (2026-12-07, load average 0.8-1.8,
+``--dir /tmp/ck11 --only ours-j1,ours-j2,weightwatcher``, the full 1.1B checkpoint): the square
+matrices keep the Gram and refine its smallest eigenvalues (one ``dsytrd``, the SVD of ``W V``
+on those eigenvectors; about 1.0 s a 2048 x 2048 matrix against 2.2 s for scipy's SVD), the Gram
+eigenvalues by torch's LAPACK. ours-j1 106.1 s / 462 MB (was 217.8 s; torch's import adds
+about 240 MB), ours-j2 55.5 s (workers' peak 464 MB), WeightWatcher 238.5 s / 4451 MB:
+**4.30x** ours-j2 (both on every core; goal 4x), 2.25x ours-j1. alpha equal to 5.9e-11 on all
+156 matrices; jobs=2 bit-identical to jobs=1. ``--layers 2`` under load 1.6 (one other job):
+ours-j1 16.5 s, WeightWatcher 64.3 s (3.90x).
 """
 
 from __future__ import annotations
