@@ -15,8 +15,9 @@ values against POT on the sample. Full runs are timed once (minutes each); --qui
 best of 3. With the Manhattan ground, also a per-pair table on the sampled pairs, one
 process, best of 3 with the engines interleaved: the compiled EMD-L1 simplex (this round's
 engine), LEMON through pylmcf (the round-2 engine) and POT ``ot.emd2`` with the cityblock cost
-(its first 20 pairs), each projected to the full matrix on 2 cores, and the ratios (POT
-against the new engine timed again on those 20 pairs: a pair's cost varies with its fields).
+(on every sampled pair: a pair's cost varies a lot with its fields, and 20 pairs moved the
+blobs ratio from 56x to 86x between runs), each projected to the full matrix on 2 cores, and
+the ratios.
 
 Measured 2026-12-06 (issue 27, a26ea48 engine, ``--quick --grounds manhattan --sample 100`` on
 the 2-core machine shared with five other jobs, load average 4-9): POT / new 48.7x on |N(0,1)|
@@ -61,6 +62,16 @@ fields) is about 47% of a pair on |N(0,1)| fields and 17% on blobs, the cycle se
 pricing 12% / 20%. Walking the shift as two runs of the thread side by side (first child's
 subtree and the rest) gave 1.01x / 0.99x: a contiguous preorder array (subtrees as index
 ranges) would be the next step.
+
+The lead's quiet runs after the merge (2026-12-07, load average 1.2-1.6, nothing else running):
+``--quick --grounds manhattan --sample 100``: POT (cityblock) / new 87.1x on |N(0,1)| fields
+(0.49 ms/pair), 86.2x on blobs (0.17 ms/pair). The full 500 fields, ``--grounds manhattan
+--sample 100``, POT on the same 100 pairs: the matrix 33.0 s on |N(0,1)| fields and 10.6 s on
+blobs (was 101 s in the issue; goal 60 s); POT's dense Euclidean (the baseline of
+shared/bench/EMD.md) / ours 86.4x and 87.8x; POT cityblock / new per pair 83.4x and 66.4x;
+round 2 / new 1.73x and 4.15x; new vs POT 1.6e-13. With POT on only the first 20 pairs the
+blobs ratio read 53-57x (those pairs cost POT 8.2-8.9 ms, the 100 pairs 10.7 ms): hence every
+sampled pair now.
 
 2000 fields (1,999,000 pairs): a resumable run, not part of the default benchmark. Measured on
 2026-11-23 (|N(0,1)| fields, 2 cores): Manhattan 14.1 min in all, interrupted with SIGINT after
@@ -168,18 +179,19 @@ def engines_sample(F: np.ndarray, rows: np.ndarray, cols: np.ndarray, repeats: i
     return out
 
 
-def print_engines(F: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_pairs: int, m_pot: int):
-    """The per-pair table: new engine, round-2 engine and POT (cityblock), same run."""
+def print_engines(F: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_pairs: int, pot: tuple):
+    """The per-pair table: new engine, round-2 engine and POT (cityblock, ``pot``: its seconds
+    per pair and values on the first pairs of the sample), same run."""
     eng = engines_sample(F, rows, cols)
     t_new, v_new = eng["simplex-l1"]
     t_old, v_old = eng["lemon"]
-    m = min(m_pot, len(rows))
-    t_pot, v_pot = pot_sample(F, rows[:m], cols[:m], "cityblock")
+    t_pot, v_pot = pot
+    m = len(v_pot)
     # the ratio to POT on the same pairs (a pair's cost varies with its fields' supports)
-    t_new_m = engines_sample(F, rows[:m], cols[:m])["simplex-l1"][0]
+    t_new_m = t_new if m == len(rows) else engines_sample(F, rows[:m], cols[:m])["simplex-l1"][0]
     print(
-        f"  manhattan per pair, 1 process ({len(rows)} sampled pairs, best of 3; POT on the "
-        f"first {m}):"
+        f"  manhattan per pair, 1 process ({len(rows)} sampled pairs, best of 3; POT once on "
+        f"the first {m}):"
     )
     for name, t in (
         ("simplex-l1 (this round)", t_new),
@@ -290,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         if "manhattan" in ours:
             t, r = ours["manhattan"]
-            m = min(20, len(k))
+            m = len(k)  # every sampled pair (a pair's cost varies a lot with its fields)
             t_cb, v_cb = pot_sample(F, rows[:m], cols[:m], "cityblock")
             rel = np.abs(r.condensed[k[:m]] / v_cb - 1)
             print(
@@ -306,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
                 ms_per_pair=1e3 * t / n_pairs,
                 pot_cityblock_ms_per_pair=1e3 * t_cb,
             )
-            print_engines(F, rows, cols, n_pairs, m)
+            print_engines(F, rows, cols, n_pairs, (t_cb, v_cb))
             if "euclidean" in ours:
                 from scipy.stats import spearmanr
 
