@@ -36,6 +36,14 @@ time, load 2.3: 14.6 ms, BackPACK 28.5 ms): forward 5.1 ms and backward to the l
 too), conv norms 1.8 + 2.2 ms (unfolding and one batched GEMM each), Linear norms 0.3 ms,
 labels 0.3 ms, the rest (setup, hooks, tables) 1.5 ms. The goal is still not met under this
 load: rerun on a quiet machine.
+The lead's quiet reruns after the merge (2026-12-07, load average 1.2-1.4, nothing else
+running; ``--repeat 20`` once, then ``--repeat 40`` five times): ratio BackPACK/norms 1.97,
+1.84, 1.83, 1.99, 1.87, 1.89 (empirical; ours 12-15 ms, BackPACK 23-28 ms) and 1.87, 1.95,
+2.00, 1.94, 1.90, 1.86 (sampled model Fisher); ``model_exact`` vmap/norms 31.6. The 2x goal
+is not met. Tried by the lead: channels-first convolutions (the channels-last weights off)
+1.73-1.82, slower; glibc's allocator kept from returning memory (``MALLOC_MMAP_THRESHOLD_``)
+left the ratio as it was, although it cuts conv2's norms alone from 2.8 to 1.0 ms in a loop
+(fresh 3.5 MB buffers fault their pages in): the time of a call is spread over many small ops.
 """
 
 from __future__ import annotations
