@@ -276,7 +276,8 @@ def esd(W: Any, *, method: str = "auto", name: str = "W") -> ESD:
         rows (a lazy tensor: from disk, in its stored dtype) and never held in float64: the
         Gram matrix is summed in float64 chunk by chunk, and the SVD is that of the ``R``
         factor of a QR updated chunk by chunk (the same singular values); peak extra memory
-        about one chunk and two ``m x m`` matrices. Kernels are taken whole.
+        about one chunk and two ``m x m`` matrices (the Rayleigh-Ritz route adds ``W V``,
+        ``n x k`` for the ``k <= m / 4`` refined eigenvalues). Kernels are taken whole.
     name : str
         The matrix's name in error messages.
 
