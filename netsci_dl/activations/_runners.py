@@ -15,6 +15,7 @@ from netsci_dl.activations._pool import check_pool, reduce_output
 from netsci_dl.activations._tokens import (
     POOL_ALL,
     POOL_MASKED,
+    call_model,
     check_attention_mask,
     check_token_ids,
     pool_tokens,
@@ -183,10 +184,7 @@ class _ModuleRunner:
         """The model on one batch; the batch's attention mask goes to a model that takes one
         and is kept for pooling token outputs (:mod:`._tokens`)."""
         self._mask = None if mask is None else mask.to(self.device)
-        x = self.prepare_input(xb)
-        if self._mask is not None and self.takes_mask:
-            return self.model(x, attention_mask=self._mask)
-        return self.model(x)
+        return call_model(self.model, self.prepare_input(xb), self._mask, self.takes_mask)
 
     def token_settings(self, mask: Any) -> dict[str, Any]:
         """How token outputs were pooled and whether the mask reached the model (for the

@@ -565,9 +565,7 @@ def curvature_options() -> list[Callable[..., Any]]:
             default=20,
             show_default=True,
             type=int,
-            callback=lambda ctx, param, value: _bounded(
-                "lanczos_iter", value, CURVATURE_BOUNDS["lanczos_iter"]
-            ),
+            callback=bounded_int(*CURVATURE_BOUNDS["lanczos_iter"]),
             help="Lanczos iterations of the top Hessian eigenvalue (0: no Hessian).",
         ),
         click.option(
@@ -575,9 +573,7 @@ def curvature_options() -> list[Callable[..., Any]]:
             default=0,
             show_default=True,
             type=int,
-            callback=lambda ctx, param, value: _bounded(
-                "hutchinson_probes", value, CURVATURE_BOUNDS["hutchinson_probes"]
-            ),
+            callback=bounded_int(*CURVATURE_BOUNDS["hutchinson_probes"]),
             help="Rademacher probes of the Hessian trace (0: no trace).",
         ),
         click.option(

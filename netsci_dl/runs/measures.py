@@ -231,8 +231,11 @@ def training_measures(
     srcs = _snapshot_items(source)
     paths = [p for p, _ in srcs]
     if families != ("ei",):
-        X = _conv_images(paths[-1], X, image_shape, opts.device)
-        _check_takes(paths[-1], X, opts.device, families, masked is not None)
+        from netsci_dl.runs.checkpoints import runnable
+
+        last = runnable(paths[-1], opts.device)  # read once for both checks
+        X = _conv_images(last, X, image_shape)
+        _check_takes(last, paths[-1], X, families, masked is not None)
     parts = []
     if "ei" in families:
         from netsci_dl.runs.trajectory import ei_trajectory
@@ -301,20 +304,17 @@ def _snapshot_items(source: Any) -> list[tuple[Any, dict[str, Any]]]:
     return snapshot_sources(source)
 
 
-def _conv_images(path: Any, X: Any, image_shape: Any, device: Any) -> Any:
+def _conv_images(model: Any, X: Any, image_shape: Any) -> Any:
     """A Dataset's flat rows as its images ``(n, C, H, W)`` for a model whose first
     Linear/Conv2d module is a Conv2d taking the images' channels: the data set's own
     ``image_shape``, known, not guessed. Anything else is returned as it is."""
     import numpy as np
     import torch
 
-    from netsci_dl.runs.checkpoints import runnable
-
     shape = tuple(int(v) for v in image_shape or ())
     if getattr(X, "ndim", 0) != 2 or len(shape) not in (2, 3) or int(np.prod(shape)) != X.shape[1]:
         return X
     chw = shape if len(shape) == 3 else (1, *shape)
-    model = runnable(path, device)
     if not isinstance(model, torch.nn.Module):
         return X
     kinds = (torch.nn.Linear, torch.nn.Conv2d)
@@ -325,16 +325,14 @@ def _conv_images(path: Any, X: Any, image_shape: Any, device: Any) -> Any:
 
 
 def _check_takes(
-    path: Any, X: Any, device: Any, families: tuple[str, ...] = (), mask: bool = False
+    model: Any, path: Any, X: Any, families: tuple[str, ...] = (), mask: bool = False
 ) -> None:
-    """Refuse probe examples the model cannot run on (wrong number of features, image size),
-    and the measures that do not run on token ids (:func:`_check_token_measures`)."""
+    """Refuse probe examples ``model`` (the snapshot at ``path``) cannot run on (wrong number
+    of features, image size), and the measures that do not run on token ids
+    (:func:`_check_token_measures`)."""
     import numpy as np
     import torch
 
-    from netsci_dl.runs.checkpoints import runnable
-
-    model = runnable(path, device)
     if not isinstance(model, torch.nn.Module):
         return
     dev = next(iter(model.parameters()), torch.empty(0)).device

@@ -304,8 +304,6 @@ def rewire_blocks(
     n_rounds = _args.count("n_rounds", n_rounds, lo=0, hi=100_000)
     seed = _args.seed("seed", seed, generator=True)
     require_thresholded(H, "rewire_blocks")
-    if int(n_rounds) != n_rounds or n_rounds < 0:
-        raise InputError(f"n_rounds must be a non-negative integer, got {n_rounds!r}")
     pats = _check_allowed(H, allowed)
     rng = np.random.default_rng(seed)
     blocks = []
