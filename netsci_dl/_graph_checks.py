@@ -68,6 +68,18 @@ def _sparse_index_dtype(n_nodes: int) -> type:
     return np.int32 if n_nodes <= np.iinfo(np.int32).max else np.int64
 
 
+def _coo_edges(
+    src: np.ndarray, dst: np.ndarray, w: np.ndarray, n_nodes: int, directed: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edge arrays for a scipy ``(n_nodes, n_nodes)`` matrix: ids in its index type
+    (:func:`_sparse_index_dtype`), and each edge in both directions when not ``directed``."""
+    idx = _sparse_index_dtype(n_nodes)
+    if directed:
+        return src.astype(idx, copy=False), dst.astype(idx, copy=False), w
+    both = np.concatenate([src, dst], dtype=idx), np.concatenate([dst, src], dtype=idx)
+    return both[0], both[1], np.concatenate([w, w])
+
+
 def _root(a: np.ndarray) -> np.ndarray:
     while isinstance(a.base, np.ndarray):
         a = a.base
@@ -251,3 +263,21 @@ def _same_blocks(a: Sequence[Any], b: Sequence[Any]) -> bool:
         elif not np.array_equal(x, y, equal_nan=True):
             return False
     return True
+
+
+def _same_graph(a: Any, b: Any) -> bool:
+    """Two LayeredGraphs with identical structure, weights, attributes and meta."""
+    key = ("layer_sizes", "layer_names", "block_src", "block_dst", "block_kinds")
+    if any(getattr(a, k) != getattr(b, k) for k in key):
+        return False
+    if json.dumps(dict(a.meta), sort_keys=True) != json.dumps(dict(b.meta), sort_keys=True):
+        return False
+    if not _same_blocks(a.blocks, b.blocks):
+        return False
+    if set(a.node_attrs) != set(b.node_attrs) or set(a.edge_attrs) != set(b.edge_attrs):
+        return False
+    for k, v in a.node_attrs.items():
+        w = b.node_attrs[k]
+        if v.dtype != w.dtype or not np.array_equal(v, w, equal_nan=v.dtype.kind == "f"):
+            return False
+    return all(_same_blocks(v, b.edge_attrs[k]) for k, v in a.edge_attrs.items())

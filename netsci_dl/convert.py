@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from netsci_dl._graph_checks import _sparse_index_dtype
+from netsci_dl._graph_checks import _coo_edges
 from netsci_dl.errors import InputError
 from netsci_dl.graph import LayeredGraph
 
@@ -115,12 +115,7 @@ def to_scipy_sparse(
     else:
         raise InputError(f"weights must be 'signed', 'abs' or None, got {weights!r}")
     n = G.n_nodes
-    idx = _sparse_index_dtype(n)  # scipy's index type: wider than int16 ids
-    if _directed(G, directed):
-        src, dst = src.astype(idx, copy=False), dst.astype(idx, copy=False)
-    else:
-        src, dst = np.concatenate([src, dst], dtype=idx), np.concatenate([dst, src], dtype=idx)
-        w = np.concatenate([w, w])
+    src, dst, w = _coo_edges(src, dst, w, n, _directed(G, directed))
     A = sp.coo_array((w, (src, dst)), shape=(n, n)).asformat(fmt)
     if fmt in ("csr", "csc"):
         A.sort_indices()

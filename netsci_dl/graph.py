@@ -25,7 +25,6 @@ duplicate entries; every stored entry is an edge, explicit zeros included).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,13 +40,13 @@ from netsci_dl._graph_checks import (
     _check_block,
     _check_json,
     _check_structure,
+    _coo_edges,
     _freeze,
     _frozen_edge_attrs,
     _node_id_dtype,
     _packed_view,
     _readonly,
-    _same_blocks,
-    _sparse_index_dtype,
+    _same_graph,
 )
 from netsci_dl.errors import InputError
 
@@ -395,12 +394,7 @@ class LayeredGraph:
         elif weights != "signed":
             raise InputError(f"weights must be 'signed', 'abs' or None, got {weights!r}")
         n = self.n_nodes
-        idx = _sparse_index_dtype(n)  # scipy's index type: wider than int16 ids
-        if directed:
-            src, dst = src.astype(idx, copy=False), dst.astype(idx, copy=False)
-        else:
-            src, dst = np.concatenate([src, dst], dtype=idx), np.concatenate([dst, src], dtype=idx)
-            w = np.concatenate([w, w])
+        src, dst, w = _coo_edges(src, dst, w, n, directed)
         A = sp.coo_array((w, (src, dst)), shape=(n, n)).tocsr()
         A.sum_duplicates()
         return A
@@ -470,25 +464,7 @@ class LayeredGraph:
         """True when structure, weights, attributes and meta are identical."""
         if not isinstance(other, LayeredGraph):
             return False
-        key = ("layer_sizes", "layer_names", "block_src", "block_dst", "block_kinds")
-        if any(getattr(self, k) != getattr(other, k) for k in key):
-            return False
-        if json.dumps(dict(self.meta), sort_keys=True) != json.dumps(
-            dict(other.meta), sort_keys=True
-        ):
-            return False
-        if not _same_blocks(self.blocks, other.blocks):
-            return False
-        if set(self.node_attrs) != set(other.node_attrs) or set(self.edge_attrs) != set(
-            other.edge_attrs
-        ):
-            return False
-        for k, v in self.node_attrs.items():
-            if v.dtype != other.node_attrs[k].dtype or not np.array_equal(
-                v, other.node_attrs[k], equal_nan=v.dtype.kind == "f"
-            ):
-                return False
-        return all(_same_blocks(v, other.edge_attrs[k]) for k, v in self.edge_attrs.items())
+        return _same_graph(self, other)
 
     def __repr__(self) -> str:
         kind = "sparse" if self.is_sparse else "dense"
