@@ -82,8 +82,9 @@ def interleaved(fs, k):
     return [(min(t), o) for t, o in zip(ts, outs, strict=True)]
 
 
-def backpack_fisher(torch, net, X, y, seed):
-    """The peer: BackPACK's BatchL2Grad; ``y=None`` samples one label per example (seeded)."""
+def backpack_fisher(torch, net, X, y, seed, batch_size=None):
+    """The peer: BackPACK's BatchL2Grad; ``y=None`` samples one label per example (seeded),
+    ``batch_size``: that many examples per forward and backward pass (default: all)."""
     from backpack import backpack, extend
     from backpack.extensions import BatchL2Grad
 
@@ -92,21 +93,26 @@ def backpack_fisher(torch, net, X, y, seed):
     model = extend(model)
     lossf = extend(torch.nn.CrossEntropyLoss(reduction="sum"))
 
+    bs = len(X) if batch_size is None else batch_size
+
     def run():
-        z = model(X)
-        t = y
-        if t is None:
-            p = torch.softmax(z.detach(), 1).double()
-            g = torch.Generator().manual_seed(seed)
-            t = torch.multinomial(p, 1, replacement=True, generator=g)[:, 0]
-        with backpack(BatchL2Grad()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "full backward hook ... no inputs require gradients"
-            lossf(z, t).backward()
-        out = {}
-        for name, p in model.named_parameters():
-            out[name] = float(p.batch_l2.double().mean())
-            p.grad = None
-        return out
+        g = torch.Generator().manual_seed(seed)
+        sums = dict.fromkeys(name for name, _ in model.named_parameters())
+        for s in range(0, len(X), bs):
+            z = model(X[s : s + bs])
+            if y is None:  # drawn as fisher_trace draws them: one generator, batch by batch
+                p = torch.softmax(z.detach(), 1).double()
+                t = torch.multinomial(p, 1, replacement=True, generator=g)[:, 0]
+            else:
+                t = y[s : s + bs]
+            with backpack(BatchL2Grad()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "full backward hook ... no inputs require grad"
+                lossf(z, t).backward()
+            for name, p in model.named_parameters():
+                v = p.batch_l2.double().sum()
+                sums[name] = v if sums[name] is None else sums[name] + v
+                p.grad = None
+        return {name: float(v) / len(X) for name, v in sums.items()}
 
     return run
 
@@ -153,6 +159,29 @@ def main() -> None:
             threads=threads,
             n=n,
             vmap_s=t_vmap,
+        )
+        # fisher_trace's default batch size, BackPACK over the same batches
+        bs = 64
+        (t_new, f), (t_bp, ref) = interleaved(
+            [
+                lambda kw=kw, bs=bs: fisher_trace(net, X, y, batch_size=bs, **kw),
+                backpack_fisher(torch, net, X, labels, 0, batch_size=bs),
+            ],
+            max(3, k // 2),
+        )
+        np.testing.assert_allclose(f.tensor_traces, list(ref.values()), rtol=1e-6)
+        print(
+            f"  Fisher {kind:9s}, batches of {bs}: norms {t_new:7.3f} s   "
+            f"BackPACK BatchL2Grad {t_bp:7.3f} s   ratio BackPACK/norms {t_bp / t_new:5.2f}"
+        )
+        record(
+            f"Fisher trace {kind}, batches of {bs}",
+            t_new,
+            "BackPACK BatchL2Grad",
+            t_bp,
+            threads=threads,
+            n=n,
+            batch_size=bs,
         )
     t_new, f = best(lambda: fisher_trace(net, X, kind="model_exact", batch_size=n), min(k, 5))
     t_vmap, g = best(lambda: fisher_trace(net, X, kind="model_exact", method="vmap"), 1)

@@ -107,6 +107,21 @@ def test_what_is_closed_form_and_what_falls_back():
     assert set(fast) == {"0", "2", "4", "7", "9"}  # BatchNorm: vmap
 
 
+@pytest.mark.parametrize("kind", ["empirical", "model_exact"])
+def test_frozen_weights_and_trainable_biases_equal_vmap(kind):
+    # a layer whose weight is frozen keeps its bias in closed form (Linear and Conv alike)
+    net, X, y = _model("cnn")
+    net[0].weight.requires_grad_(False)
+    net[9].weight.requires_grad_(False)
+    mlp, Xm, ym = _model("mlp")
+    mlp[0].weight.requires_grad_(False)
+    for m, x, t in ((net, X, y), (mlp, Xm, ym)):
+        a = fisher_trace(m, x, t, kind=kind, batch_size=8)
+        b = fisher_trace(m, x, t, kind=kind, batch_size=8, method="vmap")
+        assert a.tensors == b.tensors and "0.weight" not in a.tensors and "0.bias" in a.tensors
+        np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)
+
+
 def test_float32_lenet_equals_vmap_to_1e6():
     net = build_classifier(ArchConfig("lenet", (8, 8), 10), seed=0).eval()
     g = torch.Generator().manual_seed(0)
@@ -249,3 +264,13 @@ def test_a_layer_run_without_gradient_has_zero_trace_as_with_vmap():
         b = fisher_trace(net, X, y, kind=kind, batch_size=4, method="vmap")
         assert a.per_layer["frozen"] == 0.0 and a.per_layer["out"] > 0
         np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["auto", "vmap"])
+@pytest.mark.parametrize("bad", [-1, C])
+def test_labels_out_of_range_are_an_input_error(method, bad):
+    net, X, y = _model("mlp")
+    y = y.clone()
+    y[17] = bad  # in the third batch of 8
+    with pytest.raises(InputError, match="labels must lie in"):
+        fisher_trace(net, X, y, kind="empirical", batch_size=8, method=method)
