@@ -202,7 +202,7 @@ def test_conv_output_flattened_by_view_equals_vmap():
     ],
 )
 def test_each_contraction_route_equals_explicit_gradients(T, k, S, o, k_major):
-    from netsci_dl.activations._sqnorms import _contract
+    from netsci_dl.activations._sqnorm_ops import _contract
 
     g = torch.Generator().manual_seed(T + k)
     a = torch.randn(4, T, k, generator=g, dtype=torch.float64)
@@ -274,3 +274,42 @@ def test_labels_out_of_range_are_an_input_error(method, bad):
     y[17] = bad  # in the third batch of 8
     with pytest.raises(InputError, match="labels must lie in"):
         fisher_trace(net, X, y, kind="empirical", batch_size=8, method=method)
+
+
+@pytest.mark.parametrize(
+    "conv",
+    [
+        {"stride": 1, "padding": 1},
+        {"stride": 2, "padding": (0, 2), "dilation": (2, 1)},
+        {"stride": (1, 2), "padding": "valid", "bias": False},
+        {"stride": 1, "padding": 1, "frozen": "bias"},
+    ],
+)
+@pytest.mark.parametrize("kind", ["empirical", "model_exact"])
+def test_first_conv_as_one_gemm_equals_vmap(conv, kind, monkeypatch):
+    # a first-layer Conv2d (input without gradient) runs as one GEMM on its patches in the
+    # channels-last pass; its module's forward is restored afterwards
+    import netsci_dl.activations._sqnorm_ops as ops
+
+    conv = dict(conv)  # the parametrized dict is shared between the kinds
+    frozen = conv.pop("frozen", None)
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(3, 5, 3, **conv),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(5, 4, 2),
+        nn.Flatten(),
+        nn.LazyLinear(C),
+    ).double()
+    X = torch.randn(12, 3, 9, 10, dtype=torch.float64)
+    net(X)
+    if frozen:
+        getattr(net[0], frozen).requires_grad_(False)
+    y = torch.randint(0, C, (12,))
+    seen, patches = [], ops._patches
+    monkeypatch.setattr(ops, "_patches", lambda m, a: seen.append(m) or patches(m, a))
+    a = fisher_trace(net, X, y, kind=kind, batch_size=5)
+    b = fisher_trace(net, X, y, kind=kind, batch_size=5, method="vmap")
+    assert seen and all(m is net[0] for m in seen)  # the first conv only, once per batch
+    assert len(seen) == 3 and "forward" not in net[0].__dict__
+    np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)

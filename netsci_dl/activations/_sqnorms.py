@@ -13,7 +13,8 @@ parameter gradient is formed) give every ``delta_i``; the squared norms follow i
 - ``nn.Conv1d`` / ``nn.Conv2d`` (zero padding, any stride, dilation, groups): the same two ways
   on the unfolded input ``U_i``: ``||D_i U_i^T||^2`` per group. 2-D convolutions run with
   channels-last weights (so do the layers after them, and the output gradients come by
-  position).
+  position); a 2-D convolution whose input needs no gradient (a first layer) runs on the CPU
+  as one GEMM on its unfolded input, the bias a row of ones, and its norms reuse that input.
 
 With ``S`` labels per example (sampled, or every class) there is one backward pass per label,
 and each layer's input is unfolded once for all of them: the direct product becomes one GEMM
@@ -36,6 +37,16 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from netsci_dl.activations._sqnorm_ops import (
+    _by_position,
+    _cat,
+    _Cols,
+    _contract,
+    _conv_cols,
+    _gemm_forward,
+    _positions,
+    _stack,
+)
 from netsci_dl.errors import InputError
 
 __all__ = ["fast_modules", "iter_sqnorms"]
@@ -91,98 +102,6 @@ def fast_modules(model: Any) -> dict[str, tuple[Any, str, tuple[str, ...]]]:
     return out
 
 
-def _positions(x: Any, b: int, channels_last: bool) -> Any:
-    """``(b, T, c)`` from ``(b, ..., c)`` (channels last) or ``(b, c, ...)``."""
-    if channels_last:
-        return x.reshape(b, -1, x.shape[-1])
-    return x.reshape(b, x.shape[1], -1).transpose(1, 2)
-
-
-def _contract(a: Any, d: Any) -> Any:
-    """``||sum_t d_ts a_t^T||_F^2`` per leading index and label ``s``: ``(..., S)``.
-
-    ``a`` ``(..., T, k)`` (a layer's inputs by position), ``d`` ``(..., T, S, o)`` (its output
-    gradients for ``S`` labels), any strides. Three ways, the cheapest in operations: ``T = 1``
-    the product of the norms; the Gram identity ``sum_{t,t'} (a_t . a_t') (d_ts . d_t's) =
-    sum D_s * (A A^T D_s)`` (``T^2 (k + S o)``); or the direct product ``A^T [D_1 ... D_S]``
-    (``T k S o``: one GEMM for every label), whose Frobenius norm is taken without a squared
-    copy. In the tensors' dtype (float32 sums are pairwise: ~1e-7 relative).
-    """
-    import torch
-
-    vnorm = torch.linalg.vector_norm
-    T, k, S, o = a.shape[-2], a.shape[-1], d.shape[-2], d.shape[-1]
-    if T == 1:
-        nd = vnorm(d, dim=(-1, -3))  # (..., S)
-        return (vnorm(a, dim=(-1, -2)).unsqueeze(-1) * nd).square_()
-    dm = d.reshape(*d.shape[:-2], S * o)  # (..., T, S o): the labels side by side
-    if T * (k + S * o) < k * S * o:  # the Gram identity is cheaper
-        m = (a @ a.transpose(-1, -2)) @ dm
-        return m.mul_(dm).reshape(d.shape).sum((-1, -3))
-    # the orientation that reads ``a`` without a copy: (k, T) @ (T, S o) when ``a`` is stored
-    # k-major (the unfolded input of a channels-first convolution), else (S o, T) @ (T, k)
-    if a.stride(-2) == 1:
-        g = (a.transpose(-1, -2) @ dm).reshape(*a.shape[:-2], k, S, o)
-        # the norm over two axes apart is slower than squares and a sum (measured, S = 10)
-        return vnorm(g, dim=(-1, -3)).square_() if S == 1 else g.square_().sum((-1, -3))
-    g = (dm.transpose(-1, -2) @ a).reshape(*a.shape[:-2], S, o, k)
-    return vnorm(g, dim=(-1, -2)).square_()
-
-
-def _cat(parts: list, dim: int) -> Any:
-    import torch
-
-    return parts[0] if len(parts) == 1 else torch.cat(parts, dim)
-
-
-def _conv_cols(m: Any, a: Any) -> Any:
-    """The input's patches ``(b, groups, L, C_in/groups * prod(kernel))`` (any order of the
-    last axis: only norms are taken), a view or one copy of the padded input's strided views.
-
-    The copy reads the input along its unit-stride axis: channels-first for a channels-first
-    input or one channel (the ``F.unfold`` layout ``(b, C k, L)``, transposed), positions by
-    ``(kernel, channel)`` for a channels-last input (measured 2.7x faster than ``F.unfold``
-    for one channel, 2.7x faster than the channels-first copy for six channels last)."""
-    import torch.nn.functional as F
-
-    if a.ndim == 3:  # Conv1d as a 2-D convolution of height 1
-        a = a.unsqueeze(2)
-    nd = 2
-    grow = 2 - len(m.kernel_size)
-    ks, st, dl = ((1,) * grow + tuple(t) for t in (m.kernel_size, m.stride, m.dilation))
-    pd = (0,) * nd if m.padding == "valid" else (0,) * grow + tuple(m.padding)
-    if any(pd):
-        a = F.pad(a, [p for q in reversed(pd) for p in (q, q)])
-    b, C, G = a.shape[0], a.shape[1], m.groups
-    last = C > 1 and a.stride(1) == 1  # channels last
-    for i in range(nd):  # (b, C, *out, *span) as a view
-        a = a.unfold(2 + i, (ks[i] - 1) * dl[i] + 1, st[i])
-    if any(x > 1 for x in dl):
-        a = a[(Ellipsis, *(slice(None, None, x) for x in dl))]
-    L = a.shape[2] * a.shape[3]
-    if last:  # (b, L, k, G, C/G) -> (b, G, L, k C/G)
-        U = a.permute(0, 2, 3, 4, 5, 1).reshape(b, L, ks[0] * ks[1], G, C // G)
-        return U.permute(0, 3, 1, 2, 4).reshape(b, G, L, -1)
-    U = a.permute(0, 1, 4, 5, 2, 3).reshape(b, C * ks[0] * ks[1], L)  # the F.unfold layout
-    return U.reshape(b, G, -1, L).transpose(-1, -2)
-
-
-def _stack(gs: list, dim: int) -> Any:
-    """The ``S`` label gradients stacked at ``dim`` (a view for one)."""
-    import torch
-
-    return gs[0].unsqueeze(dim) if len(gs) == 1 else torch.stack(gs, dim)
-
-
-def _by_position(gs: list, G: int) -> Any:
-    """A convolution's output gradients ``(b, C_out, *out)`` for ``S`` labels as ``(b, G, L, S,
-    C_out/G)`` (a view for one label and channels-last gradients)."""
-    b, C = gs[0].shape[:2]
-    g = _stack([x.reshape(b, C, -1).transpose(1, 2) for x in gs], 2)  # (b, L, S, C)
-    L, S = g.shape[1], g.shape[2]
-    return g.reshape(b, L, S, G, C // G).permute(0, 3, 1, 2, 4)
-
-
 def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> dict[str, Any]:
     """Parameter attribute -> ``(b, S)`` squared norms (in the gradients' dtype) from the calls'
     inputs and their output gradients for ``S`` labels (a list of ``S`` tensors per call)."""
@@ -190,6 +109,8 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
 
     out: dict[str, Any] = {}
     for x, _ in calls:
+        if isinstance(x, _Cols):
+            continue
         if x.shape[0] != b:
             raise InputError(
                 f"a {type(m).__name__} layer sees inputs of shape {tuple(x.shape)} in a batch of "
@@ -225,11 +146,19 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
             out["bias"] = torch.linalg.vector_norm(d.sum(1), dim=-1).square_()
     elif kind == "conv":
         G = m.groups
-        a = _cat([_conv_cols(m, x) for x, _ in calls], -2)
+        x = calls[0][0]
+        bias = getattr(m, "bias", None) is not None and m.bias.requires_grad
+        if len(calls) == 1 and isinstance(x, _Cols) and x.ones:  # a single GEMM-forward call
+            d = _by_position(calls[0][1], 1)[:, 0]  # (b, L, S, o)
+            if m.weight.requires_grad and bias:
+                out["weight"], out["bias"] = _contract(x.a[:, 0], d, ones=True)
+                return out
+            calls = [(_Cols(x.a[..., :-1], False), calls[0][1])]
+        a = _cat([x.a if isinstance(x, _Cols) else _conv_cols(m, x) for x, _ in calls], -2)
         d = _cat([_by_position(gs, G) for _, gs in calls], 2)  # (b, G, L, S, o)
         if m.weight.requires_grad:
             out["weight"] = _contract(a[:, 0], d[:, 0]) if G == 1 else _contract(a, d).sum(1)
-        if getattr(m, "bias", None) is not None and m.bias.requires_grad:
+        if bias:
             if d.shape[3] == 1:  # one label: summed over positions in the gradients' own
                 # layout (the by-position view of channels-last memory reads across its unit
                 # stride); several: over the labels' copy that ``d`` already is
@@ -308,7 +237,8 @@ def iter_sqnorms(
     # arrives, also after an in-place op on the output (ReLU(inplace=True)); the output itself
     # is freed as in a plain forward pass. (A layer's input changed in place after the layer
     # read it is not supported; autograd refuses it too wherever the backward pass reads it.)
-    state = {"on": False}
+    state = {"on": False, "gemm": False}
+    pending: dict[str, Any] = {}
 
     def hook(name: str) -> Any:
         def f(mod: Any, inp: tuple, out: Any) -> None:
@@ -316,7 +246,9 @@ def iter_sqnorms(
                 return
             # an output made without gradient (under torch.no_grad()): zero gradient, as vmap
             edge = get_gradient_edge(out) if out.requires_grad else None
-            calls[name].append((inp[0].detach(), edge, (out.shape, out.dtype, out.device)))
+            x = pending.pop(name, None)
+            x = inp[0].detach() if x is None else x
+            calls[name].append((x, edge, (out.shape, out.dtype, out.device)))
 
         return f
 
@@ -327,7 +259,7 @@ def iter_sqnorms(
 
     g_slow = vmap(grad(loss), in_dims=(None, 0, 0)) if slow else None
 
-    def run(last: bool) -> list:
+    def run(last: bool, gemm: bool) -> list:
         """Every batch, inside one swap of the model's tensors (a ``functional_call`` per
         batch cost 0.1 ms, against 0.34 ms for the forward pass of 64 digits through a LeNet)."""
         out = []
@@ -336,7 +268,7 @@ def iter_sqnorms(
             b = len(xb)
             for v in calls.values():
                 v.clear()
-            state["on"] = True
+            state["on"], state["gemm"] = True, gemm
             try:
                 with torch.enable_grad():
                     z = model(xb)
@@ -345,7 +277,8 @@ def iter_sqnorms(
                     raise
                 raise _Relayout from e
             finally:
-                state["on"] = False
+                state["on"] = state["gemm"] = False
+                pending.clear()
             zd = z.detach()
             # log_softmax's CPU kernel is slow on a short last axis (128 us against 30 us for
             # (1000, 10)); logsumexp subtracts the row maximum as it does
@@ -378,17 +311,28 @@ def iter_sqnorms(
     # eval mode (the model's own switch walks every module twice): only when a module trains
     training = any(m.training for m in model.modules())
     handles = [m.register_forward_hook(hook(k)) for k, (m, _, _) in fast.items()]
+    # the channels-last layout runs 2-D convolutions that need no input gradient as one GEMM
+    gemm = [
+        (m, _gemm_forward(m, k, state, pending))
+        for k, (m, kind, _) in fast.items()
+        if type(m) is torch.nn.Conv2d and m.groups == 1 and "forward" not in m.__dict__
+    ]
     try:
+        for m, f in gemm:
+            m.forward = f
         with _eval_mode(model) if training else contextlib.nullcontext():
             for i, layout in enumerate(layouts):
                 try:
-                    batches = _within(model, {**layout, **buffers}, run, i == len(layouts) - 1)
+                    last = i == len(layouts) - 1
+                    batches = _within(model, {**layout, **buffers}, run, last, bool(cl) and i == 0)
                     break
                 except _Relayout:
                     continue
     finally:
         for h in handles:
             h.remove()
+        for m, _ in gemm:
+            m.__dict__.pop("forward", None)
     yield from batches
 
 
