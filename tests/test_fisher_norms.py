@@ -290,6 +290,7 @@ def test_first_conv_as_one_gemm_equals_vmap(conv, kind, monkeypatch):
     # a first-layer Conv2d (input without gradient) runs as one GEMM on its patches in the
     # channels-last pass; its module's forward is restored afterwards
     import netsci_dl.activations._sqnorm_ops as ops
+    import netsci_dl.activations._sqnorms as sqnorms
 
     conv = dict(conv)  # the parametrized dict is shared between the kinds
     frozen = conv.pop("frozen", None)
@@ -306,10 +307,14 @@ def test_first_conv_as_one_gemm_equals_vmap(conv, kind, monkeypatch):
     if frozen:
         getattr(net[0], frozen).requires_grad_(False)
     y = torch.randint(0, C, (12,))
-    seen, patches = [], ops._patches
+    seen, unfolded, patches, cols = [], [], ops._patches, ops._conv_cols
     monkeypatch.setattr(ops, "_patches", lambda m, a: seen.append(m) or patches(m, a))
+    for mod in (ops, sqnorms):  # the GEMM forward's and the norms' own references
+        monkeypatch.setattr(mod, "_conv_cols", lambda m, a: unfolded.append(m) or cols(m, a))
     a = fisher_trace(net, X, y, kind=kind, batch_size=5)
     b = fisher_trace(net, X, y, kind=kind, batch_size=5, method="vmap")
-    assert seen and all(m is net[0] for m in seen)  # the first conv only, once per batch
-    assert len(seen) == 3 and "forward" not in net[0].__dict__
+    # the first conv's patches once per batch (3 batches), reused by the norms; the second
+    # conv (its input needs a gradient) runs as it is and is unfolded for its norms
+    assert seen == [net[0]] * 3 and unfolded == [net[2]] * 3
+    assert "forward" not in net[0].__dict__ and "forward" not in net[2].__dict__
     np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)
