@@ -317,4 +317,5 @@ def test_first_conv_as_one_gemm_equals_vmap(conv, kind, monkeypatch):
     # conv (its input needs a gradient) runs as it is and is unfolded for its norms
     assert seen == [net[0]] * 3 and unfolded == [net[2]] * 3
     assert "forward" not in net[0].__dict__ and "forward" not in net[2].__dict__
+    assert not net[3]._forward_pre_hooks  # the Flatten's gradient-layout hook is gone
     np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)
