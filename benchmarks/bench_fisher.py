@@ -10,40 +10,26 @@ Same run, same model (the digits LeNet, 8x8 input, float32), best of ``--repeat`
    ``vmap(grad(...))`` (``method="vmap"``, batches of 64, best of 3), for
    the empirical Fisher (true labels) and the sampled model Fisher (one label per example
    drawn from ``p(y | x)``; BackPACK gets the same labels, drawn in its timed forward). The
-   traces must agree to 1e-6 relative. Then the closed-form model Fisher (10 labels per
-   example): per-example norms against vmap.
+   traces must agree to 1e-6 relative. The same pair again in batches of 64 (fisher_trace's
+   default ``batch_size``; BackPACK over the same batches, the labels drawn batch by batch
+   from one generator, as fisher_trace draws them). Then the closed-form model Fisher (10
+   labels per example): per-example norms against vmap.
 2. ``hessian_top_eigenvalue`` (Lanczos on ``jvp(grad(L))`` products over 1,000 examples): time
    per iteration, against one gradient of the same loss (forward + backward) as the unit.
 
-Measured 2026-12-06 (issue 27, commit after 312fc32) on the 2-core machine shared with five
-other jobs (load average 6-8): ratio BackPACK/norms over four runs 1.44, 1.89, 2.12, 2.30
-(empirical) and 1.68, 1.89, 2.14, 2.42 (sampled model Fisher); the same pair timed alternately
-40 times in one process: 1.74 and 2.43 (empirical), 1.86 and 1.82 (model). Before (a26ea48,
-the lead's quiet run): 1.25 and 1.89. ``model_exact`` by norms 1.38x faster than a26ea48
-(interleaved in one process). The load moves these ratios by +-30%: rerun on a quiet machine.
-Quiet rerun by the lead (2026-12-07, main after the merges, load average 0.6): ratio
-BackPACK/norms 1.77 (empirical: 15 ms against 26 ms) and 1.87 (sampled model Fisher); vmap/norms
-9.8 and 10.7; ``model_exact`` vmap/norms 26.4. The goal, 2x BackPACK, is not met on a quiet
-machine.
-Measured 2026-12-07 (h-fisher27, issue 27) on the same 2-core machine shared with three other
-jobs (load average 2.2-2.7), this script run three times alternating with main 70a7fab:
-ratio BackPACK/norms 1.92, 1.91, 1.91 (empirical; main 1.80, 1.73, 1.87) and 1.95, 1.93, 1.93
-(sampled model Fisher; main 1.85, 1.88, 1.79); ``model_exact`` 63-74 ms (main 69-70 ms).
-In one process, each variant timed right after a BackPACK run (thread CPU time, best of 60):
-1.87 against main's 1.76. One call timed by parts right after a BackPACK run (thread CPU
-time, load 2.3: 14.6 ms, BackPACK 28.5 ms): forward 5.1 ms and backward to the layer outputs
-3.4 ms (what a plain forward and backward cost; BackPACK pays them and the weight gradients
-too), conv norms 1.8 + 2.2 ms (unfolding and one batched GEMM each), Linear norms 0.3 ms,
-labels 0.3 ms, the rest (setup, hooks, tables) 1.5 ms. The goal is still not met under this
-load: rerun on a quiet machine.
-The lead's quiet reruns after the merge (2026-12-07, load average 1.2-1.4, nothing else
-running; ``--repeat 20`` once, then ``--repeat 40`` five times): ratio BackPACK/norms 1.97,
-1.84, 1.83, 1.99, 1.87, 1.89 (empirical; ours 12-15 ms, BackPACK 23-28 ms) and 1.87, 1.95,
-2.00, 1.94, 1.90, 1.86 (sampled model Fisher); ``model_exact`` vmap/norms 31.6. The 2x goal
-is not met. Tried by the lead: channels-first convolutions (the channels-last weights off)
-1.73-1.82, slower; glibc's allocator kept from returning memory (``MALLOC_MMAP_THRESHOLD_``)
-left the ratio as it was, although it cuts conv2's norms alone from 2.8 to 1.0 ms in a loop
-(fresh 3.5 MB buffers fault their pages in): the time of a call is spread over many small ops.
+Measured 2026-12-07 (issue 27, fifth session of round 3) on the quiet 2-core machine (one
+thread, nothing else running), three runs of ``--repeat 40``: ratio BackPACK/norms 2.10, 2.03,
+2.15 (empirical) and 2.11, 2.15, 2.15 (sampled model Fisher) with all 1,000 digits in one
+batch (ours 10-12 ms, BackPACK 23-26 ms); 2.32, 2.31, 2.39 and 2.28, 2.26, 2.30 in batches of 64
+(fisher_trace's default; ours 28-30 ms, BackPACK 65-69 ms). Main before this session, in the
+same hour: 1.89-1.93 in one batch. What changed: the model's tensors swapped once per call (not
+per batch); the first convolution as one GEMM on the patches the norms need anyway (bias as a
+row of ones: its norm from the same GEMM); the gradient at a Flatten's channels-last input
+kept channels last (max pooling's backward had converted its input and output, 0.8 ms);
+log-probabilities by logsumexp (log_softmax's CPU kernel: 128 us on (1000, 10)).
+Earlier history: 1.25 and 1.89 at a26ea48; 1.83-2.00 after the round's first Fisher work
+(hooks on gradient edges, norms without squared copies); channels-first convolutions were
+slower (1.73-1.82), and glibc's ``MALLOC_MMAP_THRESHOLD_`` left the ratio unchanged.
 """
 
 from __future__ import annotations
