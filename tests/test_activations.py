@@ -365,3 +365,33 @@ def test_training_similarity_models_and_reference_path(mlp_run):
     G = LayeredGraph((2, 2), (np.eye(2, dtype=np.float32),))
     with pytest.raises(InputError, match="weights only"):
         training_similarity([G], X)
+
+
+class _Doubler(nn.Module):
+    def forward(self, x):
+        return x.mul_(2)  # writes its input in place
+
+
+def test_read_only_arrays_are_copied_not_written():
+    # a Dataset's read-only array reaches the model as a copy: a model that writes its input
+    # in place leaves the caller's array as it was (numpy's flag does not protect the memory),
+    # and torch has nothing to warn about
+    import warnings
+
+    from netsci_dl.activations._fisher import fisher_trace
+
+    torch.manual_seed(0)
+    net = nn.Sequential(_Doubler(), nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    X = np.random.default_rng(0).normal(size=(12, 5)).astype(np.float32)
+    X0, y = X.copy(), np.arange(12) % 3
+    X.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        acts = layer_activations(net, X, layers=["1"])
+        f = fisher_trace(net, X, y, kind="empirical")
+    np.testing.assert_array_equal(X, X0)
+    ref = layer_activations(net, X0.copy(), layers=["1"])
+    np.testing.assert_array_equal(acts["1"], ref["1"])
+    np.testing.assert_array_equal(
+        f.tensor_traces, fisher_trace(net, X0.copy(), y, kind="empirical").tensor_traces
+    )

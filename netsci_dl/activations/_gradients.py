@@ -80,7 +80,11 @@ def _setup(model: Any, X: Any, device: Any) -> tuple[Any, Any, dict, dict, Any]:
     dtype = first.dtype
     params = {k: v.detach().to(dev) for k, v in params.items()}
     buffers = {k: v.detach().to(dev) for k, v in model.named_buffers()}
-    Xt = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
+    if not isinstance(X, torch.Tensor):
+        X = np.asarray(X)
+        if not X.flags.writeable:  # a read-only array (a Dataset's): a model may write its input
+            X = X.copy()
+    Xt = torch.as_tensor(X)
     if Xt.ndim < 2:
         raise InputError(f"X has shape {tuple(Xt.shape)}; expected (n_examples, ...) rows")
     if not Xt.is_floating_point() and any(

@@ -335,7 +335,9 @@ def _as_tensor(X: Any) -> Any:
     a = np.asarray(X)
     if not np.issubdtype(a.dtype, np.number):
         raise InputError(f"X has dtype {a.dtype}; expected numbers")
-    return torch.from_numpy(np.ascontiguousarray(a))
+    a = np.ascontiguousarray(a)
+    # a read-only array (a Dataset's) is copied: a model may write its input, and torch warns
+    return torch.from_numpy(a if a.flags.writeable else a.copy())
 
 
 @contextlib.contextmanager
