@@ -470,3 +470,19 @@ def test_inputs_are_never_modified(device):
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(Y, Y0)
     np.testing.assert_array_equal(T.numpy(), Y0)
+
+
+def test_read_only_arrays_on_the_torch_backend():
+    # activations come read-only; the torch backend copies them (torch would warn, and the
+    # arrays must not change) and gives the numpy backend's value
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(40, 6)), rng.normal(size=(40, 5)).astype(np.float32)
+    X0, Y0 = X.copy(), Y.copy()
+    X.setflags(write=False)
+    Y.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = cka(X, Y, device="cpu")
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(Y, Y0)
+    np.testing.assert_allclose(v, cka(X0, Y0), rtol=1e-12)

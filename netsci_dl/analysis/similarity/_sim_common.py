@@ -101,14 +101,19 @@ def as_matrix(
         from netsci_dl._array import resolve_device
 
         dev = resolve_device(device)
-        a = X if is_tensor(X) else torch.as_tensor(np.asarray(X))
+        owned = False
+        if not is_tensor(X):
+            X = np.asarray(X)
+            if not X.flags.writeable:  # torch warns on read-only memory: our own float64 copy
+                X, owned = X.astype(np.float64), True
+        a = X if is_tensor(X) else torch.as_tensor(X)
         if a.ndim == 1:
             a = a[:, None]
         if a.ndim != 2:
             raise InputError(f"{name} has shape {tuple(a.shape)}; expected (n_samples, n_units)")
         src = a
         a = a.detach().to(device=dev, dtype=torch.float64)
-        if private and a.data_ptr() == src.data_ptr():
+        if private and not owned and a.data_ptr() == src.data_ptr():
             a = a.clone()  # torch.as_tensor shares a caller's numpy array
         a = a.contiguous()
         finite = bool(torch.isfinite(a).all())
