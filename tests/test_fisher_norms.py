@@ -319,3 +319,33 @@ def test_first_conv_as_one_gemm_equals_vmap(conv, kind, monkeypatch):
     assert "forward" not in net[0].__dict__ and "forward" not in net[2].__dict__
     assert not net[3]._forward_pre_hooks  # the Flatten's gradient-layout hook is gone
     np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)
+
+
+class _Twice(nn.Module):
+    """One conv called on the input (no gradient: the GEMM forward) and on its own output
+    (channels last, with gradient); one Conv1d called on a channels-first input and on a
+    channels-last view of another."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.c1 = nn.Conv1d(3, 4, 2)
+        self.head = nn.LazyLinear(C)
+
+    def forward(self, x):
+        h = self.conv(torch.relu(self.conv(x)))  # (b, 3, 6, 5)
+        rows = h.flatten(2)  # (b, 3, 30), channels first
+        cols = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1, 3).transpose(1, 2)  # stride 1 on C
+        return self.head(torch.cat([self.c1(rows), self.c1(cols)], 2).flatten(1))
+
+
+@pytest.mark.parametrize("kind", ["empirical", "model_exact"])
+def test_module_called_twice_on_inputs_of_two_layouts_equals_vmap(kind):
+    torch.manual_seed(0)
+    net = _Twice().double()
+    X = torch.randn(10, 3, 6, 5, dtype=torch.float64)
+    net(X)
+    y = torch.randint(0, C, (10,))
+    a = fisher_trace(net, X, y, kind=kind, batch_size=4)
+    b = fisher_trace(net, X, y, kind=kind, batch_size=4, method="vmap")
+    np.testing.assert_allclose(a.tensor_traces, b.tensor_traces, rtol=1e-10)

@@ -108,10 +108,11 @@ class _Cols:
     """A convolution call's input patches ``(b, 1, L, C kh kw [+ 1])``, unfolded by its GEMM
     forward pass (:func:`_gemm_forward`), in place of its input."""
 
-    __slots__ = ("a", "ones")
+    __slots__ = ("a", "ones", "x")
 
-    def __init__(self, a: Any, ones: bool) -> None:
+    def __init__(self, a: Any, ones: bool, x: Any) -> None:
         self.a, self.ones = a, ones  # ones: a last column of ones (the bias's)
+        self.x = x  # the call's input (for a module called more than once)
 
 
 def _patches(m: Any, a: Any) -> Any:
@@ -162,7 +163,7 @@ def _gemm_forward(m: Any, name: str, state: dict, pending: dict) -> Any:
             P2[K] = 1
             W = torch.cat([W, m.bias[:, None]], 1)
         o = W @ P2  # (O, b OH OW)
-        pending[name] = _Cols(P2.view(K + ones, b, -1).permute(1, 2, 0).unsqueeze(1), ones)
+        pending[name] = _Cols(P2.view(K + ones, b, -1).permute(1, 2, 0).unsqueeze(1), ones, x)
         # a copy, not a view: an in-place op on the output (ReLU(inplace=True)) must leave the
         # output's gradient edge in the graph
         o = o.view(-1, b, OH, OW).permute(1, 0, 2, 3)

@@ -148,13 +148,18 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
         G = m.groups
         x = calls[0][0]
         bias = getattr(m, "bias", None) is not None and m.bias.requires_grad
-        if len(calls) == 1 and isinstance(x, _Cols) and x.ones:  # a single GEMM-forward call
+        if len(calls) == 1 and isinstance(x, _Cols):  # one call, its patches from the forward
             d = _by_position(calls[0][1], 1)[:, 0]  # (b, L, S, o)
-            if m.weight.requires_grad and bias:
+            if x.ones and m.weight.requires_grad and bias:
                 out["weight"], out["bias"] = _contract(x.a[:, 0], d, ones=True)
                 return out
-            calls = [(_Cols(x.a[..., :-1], False), calls[0][1])]
-        a = _cat([x.a if isinstance(x, _Cols) else _conv_cols(m, x) for x, _ in calls], -2)
+            a = x.a[..., :-1] if x.ones else x.a
+        else:
+            # several calls: positions of one input, their patches' columns in one order
+            xs = [c.x if isinstance(c, _Cols) else c for c, _ in calls]
+            if len({x.shape[1] > 1 and x.stride(1) == 1 for x in xs}) > 1:
+                xs = [x.contiguous() for x in xs]  # channels last for some only
+            a = _cat([_conv_cols(m, x) for x in xs], -2)
         d = _cat([_by_position(gs, G) for _, gs in calls], 2)  # (b, G, L, S, o)
         if m.weight.requires_grad:
             out["weight"] = _contract(a[:, 0], d[:, 0]) if G == 1 else _contract(a, d).sum(1)
