@@ -102,6 +102,20 @@ def fast_modules(model: Any) -> dict[str, tuple[Any, str, tuple[str, ...]]]:
     return out
 
 
+def _one_position(m: Any, x: Any, g: Any) -> dict[str, Any]:
+    """A Linear layer's norms at one position, input ``x`` ``(b, in)``, output gradients ``g``
+    ``(b, S, o)``: ``||g_W||^2 = ||x||^2 ||g||^2``, ``||g_b||^2 = ||g||^2``."""
+    import torch
+
+    out = {}
+    nd = torch.linalg.vector_norm(g, dim=-1)  # (b, S)
+    if m.weight.requires_grad:
+        out["weight"] = (torch.linalg.vector_norm(x, dim=-1).unsqueeze(-1) * nd).square_()
+    if m.bias is not None and m.bias.requires_grad:
+        out["bias"] = nd.square_()
+    return out
+
+
 def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> dict[str, Any]:
     """Parameter attribute -> ``(b, S)`` squared norms (in the gradients' dtype) from the calls'
     inputs and their output gradients for ``S`` labels (a list of ``S`` tensors per call)."""
@@ -117,29 +131,15 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
                 f"{b} examples: per-example norms need the examples on the first axis "
                 "(use method='vmap')"
             )
-    if kind == "linear" and len(calls) == 1 and calls[0][0].ndim == 2:  # one position
-        # ||g_W||^2 = ||a||^2 ||d||^2, ||g_b||^2 = ||d||^2 (the common case, in fewer ops)
-        x, gs = calls[0]
-        nd = torch.linalg.vector_norm(_stack(gs, 1), dim=-1)  # (b, S)
-        if m.weight.requires_grad:
-            na = torch.linalg.vector_norm(x, dim=-1).unsqueeze(-1)
-            out["weight"] = (na * nd).square_()
-        if m.bias is not None and m.bias.requires_grad:
-            out["bias"] = nd.square_()
-        return out
+    if kind == "linear" and len(calls) == 1 and calls[0][0].ndim == 2:  # the common case
+        return _one_position(m, calls[0][0], _stack(calls[0][1], 1))
     if kind == "linear":
         a = _cat([_positions(x, b, True) for x, _ in calls], 1)
         # S x (b, ..., o) -> (b, T, S, o)
         d = _cat([_stack([g.reshape(b, -1, g.shape[-1]) for g in gs], 2) for _, gs in calls], 1)
         bias = m.bias is not None and m.bias.requires_grad
-        if d.shape[1] == 1:  # one position: ||g_W||^2 = ||a||^2 ||d||^2, ||g_b||^2 = ||d||^2
-            nd = torch.linalg.vector_norm(d[:, 0], dim=-1)  # (b, S)
-            if m.weight.requires_grad:
-                na = torch.linalg.vector_norm(a[:, 0], dim=-1).unsqueeze(-1)
-                out["weight"] = (na * nd).square_()
-            if bias:
-                out["bias"] = nd.square_()
-            return out
+        if d.shape[1] == 1:
+            return _one_position(m, a[:, 0], d[:, 0])
         if m.weight.requires_grad:
             out["weight"] = _contract(a, d)
         if bias:
@@ -149,9 +149,9 @@ def _module_sqnorms(m: Any, kind: str, calls: list[tuple[Any, Any]], b: int) -> 
         x = calls[0][0]
         bias = getattr(m, "bias", None) is not None and m.bias.requires_grad
         if len(calls) == 1 and isinstance(x, _Cols):  # one call, its patches from the forward
-            d = _by_position(calls[0][1], 1)[:, 0]  # (b, L, S, o)
             if x.ones and m.weight.requires_grad and bias:
-                out["weight"], out["bias"] = _contract(x.a[:, 0], d, ones=True)
+                d1 = _by_position(calls[0][1], 1)[:, 0]  # (b, L, S, o)
+                out["weight"], out["bias"] = _contract(x.a[:, 0], d1, ones=True)
                 return out
             a = x.a[..., :-1] if x.ones else x.a
         else:
