@@ -449,7 +449,9 @@ def layer_spectra(
         How eigenvalues are computed (:func:`esd`).
     n_jobs : int, optional
         Matrices run as tasks of :func:`netsci_dl.parallel.map_tasks`; every task uses one
-        BLAS thread, so the results are bit-identical for every ``n_jobs``.
+        BLAS thread, so the results are bit-identical for every ``n_jobs`` in worker
+        processes (the default). Workers that are threads of one process share the BLAS
+        thread count: there the eigenvalues may differ in the last bits (1e-14 relative).
     progress : bool, optional
         False: no progress bar.
 
